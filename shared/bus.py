@@ -1,0 +1,276 @@
+"""Kafka edge of every service: publish CloudEvents idempotently, consume with dedup and dead letters."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, Final
+
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+from faststream.security import SASLPlaintext
+from pydantic import ValidationError
+
+from shared.events import Envelope, encode_event, parse_event
+from shared.ledger import Ledger
+from shared.settings import ServiceSettings
+from shared.telemetry import ServiceMetrics
+from shared.topics import ALL_TOPICS, Topic, topic_of
+
+log = logging.getLogger(__name__)
+
+CONTENT_TYPE: Final = "application/cloudevents+json; charset=utf-8"
+HANDLER_ATTEMPTS: Final = 3
+DLQ_RETENTION_MS: Final = 30 * 24 * 3600 * 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """Where a consumed event came from."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+
+
+Handler = Callable[[Envelope[Any], Delivery], Awaitable[None]]
+
+
+class RejectedEvent(Exception):
+    """A handler's verdict that an event can never be processed; it goes to the dead-letter topic."""
+
+
+def make_broker(settings: ServiceSettings, *, client_id: str) -> KafkaBroker:
+    """Create the service's broker from settings (no connection is made until start)."""
+    security = None
+    if settings.kafka_sasl_mechanism and settings.kafka_sasl_password is not None:
+        security = SASLPlaintext(
+            username=settings.kafka_sasl_username or "",
+            password=settings.kafka_sasl_password.get_secret_value(),
+            use_ssl=settings.kafka_security_protocol.upper().startswith("SASL_SSL"),
+        )
+    return KafkaBroker(
+        settings.kafka_bootstrap_servers,
+        client_id=client_id,
+        security=security,
+        acks="all",
+        logger=logging.getLogger(f"faststream.{client_id}"),
+        log_level=logging.DEBUG,
+    )
+
+
+class EventBus:
+    """Publishing and consuming the event contract over one broker.
+
+    ``published`` remembers every event id this service emitted (rebuilt from its output topics
+    by ``warm_up``), so publishing the same derived event twice is a no-op; ``seen`` drops
+    redelivered inputs. Malformed records and events a handler rejects go to ``<topic>.dlq``
+    with the reason and the original bytes, and the consumer keeps going.
+    """
+
+    def __init__(self, broker: KafkaBroker, *, source: str, metrics: ServiceMetrics, prefix: str = "") -> None:
+        self.broker = broker
+        self.prefix = prefix
+        self.source = source
+        self.metrics = metrics
+        self.published = Ledger()
+        self.seen = Ledger()
+
+    async def publish(self, event: Envelope[Any], *, key: str, partition: int | None = None) -> bool:
+        """Publish ``event`` on its topic unless it was published before; return True if sent."""
+        if event.id in self.published:
+            return False
+        topic = topic_of(type(event))
+        await self.broker.publish(
+            encode_event(event),
+            self.prefix + topic.name,
+            key=key.encode(),
+            partition=partition,
+            headers={"content-type": CONTENT_TYPE, "ce_type": event.type, "ce_id": event.id},
+        )
+        self.published.add(event.id)
+        self.metrics.events_out.labels(topic.name, event.type).inc()
+        return True
+
+    async def warm_up(self, settings: ServiceSettings, topics: Iterable[Topic]) -> int:
+        """Load the ids already on ``topics`` (this service's outputs) into ``published``."""
+        count = 0
+        async for _, event in replay(settings, [settings.topic_prefix + t.name for t in topics]):
+            self.published.add(event.id)
+            count += 1
+        return count
+
+    def subscribe(self, topic: Topic, *, group_id: str, handler: Handler, max_workers: int | None = None) -> Any:
+        """Register ``handler`` for every valid event on ``topic`` (at-least-once, commit after handling)."""
+        subscriber = self.broker.subscriber(
+            self.prefix + topic.name,
+            group_id=group_id,
+            auto_offset_reset="earliest",
+            ack_policy=AckPolicy.ACK,
+            title=f"{group_id}:{topic.name}",
+        )
+
+        @subscriber
+        async def consume(msg: KafkaMessage) -> None:
+            await self.handle(topic, msg.raw_message, handler, subscriber)  # type: ignore[arg-type]
+
+        return subscriber
+
+    async def handle(self, topic: Topic, record: ConsumerRecord[Any, Any], handler: Handler, sub: Any) -> None:
+        """Parse, dedup and dispatch one record; never raise (bad records go to the DLQ)."""
+        raw: bytes = record.value or b""
+        delivery = Delivery(record.topic, record.partition, record.offset, record.key)
+        self._observe_lag(sub, record)
+        try:
+            event = parse_event(raw)
+        except ValidationError as exc:
+            await self.dead_letter(topic, record, f"invalid event: {_summarise(exc)}")
+            return
+        if type(event) not in topic.events:
+            await self.dead_letter(topic, record, f"event type {event.type} does not belong on {topic.name}")
+            return
+        if not self.seen.add(event.id):
+            self.metrics.duplicates.labels(topic.name).inc()
+            return
+        self.metrics.events_in.labels(topic.name, event.type).inc()
+        started = time.perf_counter()
+        for attempt in range(1, HANDLER_ATTEMPTS + 1):
+            try:
+                await handler(event, delivery)
+                break
+            except RejectedEvent as exc:
+                await self.dead_letter(topic, record, f"rejected: {exc}")
+                break
+            except Exception as exc:  # a handler bug or a transient adapter error: bounded retry
+                self.metrics.errors.labels(topic.name, type(exc).__name__).inc()
+                log.exception(
+                    "handler failed topic=%s partition=%s offset=%s event_id=%s attempt=%d",
+                    record.topic,
+                    record.partition,
+                    record.offset,
+                    event.id,
+                    attempt,
+                )
+                if attempt == HANDLER_ATTEMPTS:
+                    await self.dead_letter(topic, record, f"handler failed {attempt}x: {type(exc).__name__}: {exc}")
+                else:
+                    await asyncio.sleep(0.2 * 2**attempt)
+        self.metrics.latency.labels(topic.name).observe(time.perf_counter() - started)
+
+    async def dead_letter(self, topic: Topic, record: ConsumerRecord[Any, Any], reason: str) -> None:
+        """Publish the original bytes of ``record`` and the reason to the topic's dead-letter topic."""
+        log.warning(
+            "dead letter topic=%s partition=%s offset=%s reason=%s",
+            record.topic,
+            record.partition,
+            record.offset,
+            reason,
+        )
+        self.metrics.dead_letters.labels(topic.name).inc()
+        await self.broker.publish(
+            record.value or b"",
+            self.prefix + topic.dlq,
+            key=record.key,
+            headers={
+                "content-type": "application/octet-stream",
+                "dlq_reason": reason[:2000],
+                "dlq_topic": record.topic,
+                "dlq_partition": str(record.partition),
+                "dlq_offset": str(record.offset),
+                "dlq_source": self.source,
+            },
+        )
+
+    def _observe_lag(self, sub: Any, record: ConsumerRecord[Any, Any]) -> None:
+        consumer = getattr(sub, "consumer", None)
+        if consumer is None:
+            return
+        end = consumer.highwater(TopicPartition(record.topic, record.partition))
+        if end is not None:
+            self.metrics.lag.labels(record.topic, str(record.partition)).set(max(0, end - record.offset - 1))
+
+
+def _summarise(exc: ValidationError) -> str:
+    errs = exc.errors()[:3]
+    return "; ".join(f"{'.'.join(map(str, e['loc'])) or '(root)'}: {e['msg']}" for e in errs)
+
+
+async def replay(
+    settings: ServiceSettings, topic_names: Iterable[str], *, skip_invalid: bool = True
+) -> AsyncIterator[tuple[ConsumerRecord[Any, Any], Envelope[Any]]]:
+    """Yield every event on ``topic_names`` from the beginning up to their current ends, in partition order."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        **settings.kafka_client_options(),
+    )
+    await consumer.start()
+    try:
+        tps = []
+        for name in topic_names:
+            parts = consumer.partitions_for_topic(name)
+            if parts is None:
+                await consumer._client.force_metadata_update()
+                parts = consumer.partitions_for_topic(name) or set()
+            tps += [TopicPartition(name, p) for p in sorted(parts)]
+        if not tps:
+            return
+        consumer.assign(tps)
+        ends = await consumer.end_offsets(tps)
+        pending = {tp for tp in tps if ends[tp] > 0}
+        await consumer.seek_to_beginning(*tps)
+        while pending:
+            batch = await consumer.getmany(*pending, timeout_ms=1000)
+            for tp, records in batch.items():
+                for record in records:
+                    if record.offset >= ends[tp]:
+                        continue
+                    try:
+                        yield record, parse_event(record.value or b"")
+                    except ValidationError:
+                        if not skip_invalid:
+                            raise
+            for tp in list(pending):
+                if await consumer.position(tp) >= ends[tp]:
+                    pending.discard(tp)
+    finally:
+        await consumer.stop()
+
+
+async def ensure_topics(settings: ServiceSettings, topics: Iterable[Topic] = ALL_TOPICS) -> list[str]:
+    """Create the contract's topics and their dead-letter topics; return the names created."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers, **settings.kafka_client_options())
+    await admin.start()
+    created: list[str] = []
+    try:
+        existing = set(await admin.list_topics())
+        prefix = settings.topic_prefix
+        wanted: list[NewTopic] = []
+        for t in topics:
+            config = {"retention.ms": str(t.retention_ms)}
+            if t.compacted:
+                config["cleanup.policy"] = "compact"
+            wanted.append(NewTopic(prefix + t.name, t.partitions, 1, topic_configs=config))
+            if t.events:
+                dlq_config = {"retention.ms": str(DLQ_RETENTION_MS)}
+                wanted.append(NewTopic(prefix + t.dlq, 1, 1, topic_configs=dlq_config))
+        for new in wanted:
+            if new.name in existing:
+                continue
+            try:
+                await admin.create_topics([new])
+                created.append(new.name)
+            except TopicAlreadyExistsError:
+                pass
+    finally:
+        await admin.close()
+    return created

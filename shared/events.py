@@ -1,0 +1,305 @@
+"""CloudEvents-style envelopes: one class per event type, all parsed through one discriminated union."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, ClassVar, Final, Generic, Literal, Self, TypeVar, Union
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+from shared import models as m
+from shared.ids import derive_id
+
+SCHEMA_VERSION: Final = 1
+TYPE_PREFIX: Final = "dev.incidentctl."
+
+D = TypeVar("D", bound=m.Payload)
+
+
+class Envelope(BaseModel, Generic[D]):
+    """CloudEvents 1.0 attributes (structured JSON mode) plus correlation and causation ids.
+
+    Extension attribute names follow the CloudEvents rule (lower-case letters and digits only):
+    ``correlationid`` is the incident the event belongs to, ``causationid`` the id of the event
+    that caused it, ``schemaversion`` the payload's schema version within the topic's major version.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    specversion: Literal["1.0"] = "1.0"
+    id: str
+    source: str
+    type: str
+    subject: str | None = None
+    time: datetime
+    datacontenttype: Literal["application/json"] = "application/json"
+    schemaversion: int = SCHEMA_VERSION
+    correlationid: str | None = None
+    causationid: str | None = None
+    data: D
+
+    event_type: ClassVar[str]
+
+    @classmethod
+    def create(
+        cls,
+        data: D,
+        *,
+        source: str,
+        id_parts: tuple[object, ...],
+        time: datetime | None = None,
+        subject: str | None = None,
+        correlationid: str | None = None,
+        causation: Envelope[Any] | None = None,
+    ) -> Self:
+        """Build an event whose id is derived from its type and ``id_parts`` (idempotent on replay)."""
+        return cls(
+            id=derive_id(cls.event_type, *id_parts),
+            source=source,
+            type=cls.event_type,
+            subject=subject,
+            time=time or datetime.now(UTC),
+            correlationid=correlationid if correlationid is not None else _inherit(causation),
+            causationid=causation.id if causation is not None else None,
+            data=data,
+        )
+
+
+def _inherit(causation: Envelope[Any] | None) -> str | None:
+    return causation.correlationid if causation is not None else None
+
+
+class MetricsObserved(Envelope[m.MetricsObserved]):
+    """A target was scraped."""
+
+    type: Literal["dev.incidentctl.metrics.observed"] = "dev.incidentctl.metrics.observed"
+    event_type: ClassVar[str] = "dev.incidentctl.metrics.observed"
+
+
+class AnomalyDetected(Envelope[m.Anomaly]):
+    """A new anomaly episode started."""
+
+    type: Literal["dev.incidentctl.anomaly.detected"] = "dev.incidentctl.anomaly.detected"
+    event_type: ClassVar[str] = "dev.incidentctl.anomaly.detected"
+
+
+class AnomalyUpdated(Envelope[m.Anomaly]):
+    """An ongoing anomaly episode changed materially (score, peak, samples)."""
+
+    type: Literal["dev.incidentctl.anomaly.updated"] = "dev.incidentctl.anomaly.updated"
+    event_type: ClassVar[str] = "dev.incidentctl.anomaly.updated"
+
+
+class AnomalyResolved(Envelope[m.Anomaly]):
+    """An anomaly episode ended: the signal is back to normal."""
+
+    type: Literal["dev.incidentctl.anomaly.resolved"] = "dev.incidentctl.anomaly.resolved"
+    event_type: ClassVar[str] = "dev.incidentctl.anomaly.resolved"
+
+
+class IncidentOpened(Envelope[m.IncidentTransition]):
+    """An incident was opened (triggered)."""
+
+    type: Literal["dev.incidentctl.incident.opened"] = "dev.incidentctl.incident.opened"
+    event_type: ClassVar[str] = "dev.incidentctl.incident.opened"
+
+
+class IncidentUpdated(Envelope[m.IncidentTransition]):
+    """An incident gained anomalies or changed severity."""
+
+    type: Literal["dev.incidentctl.incident.updated"] = "dev.incidentctl.incident.updated"
+    event_type: ClassVar[str] = "dev.incidentctl.incident.updated"
+
+
+class IncidentAcknowledged(Envelope[m.IncidentTransition]):
+    """Someone took ownership of an incident; escalation stops."""
+
+    type: Literal["dev.incidentctl.incident.acknowledged"] = "dev.incidentctl.incident.acknowledged"
+    event_type: ClassVar[str] = "dev.incidentctl.incident.acknowledged"
+
+
+class IncidentEscalated(Envelope[m.IncidentTransition]):
+    """An incident was routed to a (further) support tier."""
+
+    type: Literal["dev.incidentctl.incident.escalated"] = "dev.incidentctl.incident.escalated"
+    event_type: ClassVar[str] = "dev.incidentctl.incident.escalated"
+
+
+class ResponseTargetBreached(Envelope[m.IncidentTransition]):
+    """An incident was not acknowledged within its severity's response target."""
+
+    type: Literal["dev.incidentctl.incident.response_target_breached"] = (
+        "dev.incidentctl.incident.response_target_breached"
+    )
+    event_type: ClassVar[str] = "dev.incidentctl.incident.response_target_breached"
+
+
+class IncidentNoteAdded(Envelope[m.IncidentTransition]):
+    """A note was added to an incident's timeline."""
+
+    type: Literal["dev.incidentctl.incident.note_added"] = "dev.incidentctl.incident.note_added"
+    event_type: ClassVar[str] = "dev.incidentctl.incident.note_added"
+
+
+class IncidentResolved(Envelope[m.IncidentTransition]):
+    """An incident was resolved, by an operator or automatically."""
+
+    type: Literal["dev.incidentctl.incident.resolved"] = "dev.incidentctl.incident.resolved"
+    event_type: ClassVar[str] = "dev.incidentctl.incident.resolved"
+
+
+class NotificationDispatched(Envelope[m.NotificationRecord]):
+    """A notification is about to be sent (recorded first, so it is never sent twice)."""
+
+    type: Literal["dev.incidentctl.notification.dispatched"] = "dev.incidentctl.notification.dispatched"
+    event_type: ClassVar[str] = "dev.incidentctl.notification.dispatched"
+
+
+class NotificationDelivered(Envelope[m.NotificationRecord]):
+    """A channel accepted a notification."""
+
+    type: Literal["dev.incidentctl.notification.delivered"] = "dev.incidentctl.notification.delivered"
+    event_type: ClassVar[str] = "dev.incidentctl.notification.delivered"
+
+
+class NotificationFailed(Envelope[m.NotificationRecord]):
+    """A channel rejected a notification after its retries."""
+
+    type: Literal["dev.incidentctl.notification.failed"] = "dev.incidentctl.notification.failed"
+    event_type: ClassVar[str] = "dev.incidentctl.notification.failed"
+
+
+class RecoveryPlanned(Envelope[m.RecoveryPlan]):
+    """A recovery plan was chosen for an incident."""
+
+    type: Literal["dev.incidentctl.recovery.planned"] = "dev.incidentctl.recovery.planned"
+    event_type: ClassVar[str] = "dev.incidentctl.recovery.planned"
+
+
+class RecoveryStepStarted(Envelope[m.RecoveryProgress]):
+    """A recovery action is about to run (recorded first, so it never runs twice)."""
+
+    type: Literal["dev.incidentctl.recovery.step_started"] = "dev.incidentctl.recovery.step_started"
+    event_type: ClassVar[str] = "dev.incidentctl.recovery.step_started"
+
+
+class RecoveryStepCompleted(Envelope[m.RecoveryProgress]):
+    """A recovery action finished (``ok`` tells how)."""
+
+    type: Literal["dev.incidentctl.recovery.step_completed"] = "dev.incidentctl.recovery.step_completed"
+    event_type: ClassVar[str] = "dev.incidentctl.recovery.step_completed"
+
+
+class RecoveryVerified(Envelope[m.RecoveryProgress]):
+    """Fresh metrics show the target healthy after recovery."""
+
+    type: Literal["dev.incidentctl.recovery.verified"] = "dev.incidentctl.recovery.verified"
+    event_type: ClassVar[str] = "dev.incidentctl.recovery.verified"
+
+
+class RecoveryFailed(Envelope[m.RecoveryProgress]):
+    """Recovery did not restore the target; humans must take over."""
+
+    type: Literal["dev.incidentctl.recovery.failed"] = "dev.incidentctl.recovery.failed"
+    event_type: ClassVar[str] = "dev.incidentctl.recovery.failed"
+
+
+class RootCauseIdentified(Envelope[m.RootCauseAnalysis]):
+    """RCA ranked the likely causes of an incident."""
+
+    type: Literal["dev.incidentctl.rca.completed"] = "dev.incidentctl.rca.completed"
+    event_type: ClassVar[str] = "dev.incidentctl.rca.completed"
+
+
+class SilenceCreated(Envelope[m.Silence]):
+    """A silence (maintenance window) was created."""
+
+    type: Literal["dev.incidentctl.silence.created"] = "dev.incidentctl.silence.created"
+    event_type: ClassVar[str] = "dev.incidentctl.silence.created"
+
+
+class SilenceExpired(Envelope[m.Silence]):
+    """A silence was expired early by an operator."""
+
+    type: Literal["dev.incidentctl.silence.expired"] = "dev.incidentctl.silence.expired"
+    event_type: ClassVar[str] = "dev.incidentctl.silence.expired"
+
+
+class AcknowledgeRequested(Envelope[m.OperatorCommand]):
+    """An operator asked to acknowledge an incident."""
+
+    type: Literal["dev.incidentctl.command.acknowledge"] = "dev.incidentctl.command.acknowledge"
+    event_type: ClassVar[str] = "dev.incidentctl.command.acknowledge"
+
+
+class ResolveRequested(Envelope[m.OperatorCommand]):
+    """An operator asked to resolve an incident."""
+
+    type: Literal["dev.incidentctl.command.resolve"] = "dev.incidentctl.command.resolve"
+    event_type: ClassVar[str] = "dev.incidentctl.command.resolve"
+
+
+class NoteRequested(Envelope[m.OperatorCommand]):
+    """An operator asked to add a note to an incident."""
+
+    type: Literal["dev.incidentctl.command.note"] = "dev.incidentctl.command.note"
+    event_type: ClassVar[str] = "dev.incidentctl.command.note"
+
+
+class RcaRequested(Envelope[m.OperatorCommand]):
+    """An operator asked for root-cause analysis of an incident now."""
+
+    type: Literal["dev.incidentctl.command.rca"] = "dev.incidentctl.command.rca"
+    event_type: ClassVar[str] = "dev.incidentctl.command.rca"
+
+
+class FaultInjected(Envelope[m.FaultInjected]):
+    """A chaos fault was injected (demo and game days)."""
+
+    type: Literal["dev.incidentctl.chaos.fault_injected"] = "dev.incidentctl.chaos.fault_injected"
+    event_type: ClassVar[str] = "dev.incidentctl.chaos.fault_injected"
+
+
+ALL_EVENTS: Final[tuple[type[Envelope[Any]], ...]] = (
+    MetricsObserved,
+    AnomalyDetected,
+    AnomalyUpdated,
+    AnomalyResolved,
+    IncidentOpened,
+    IncidentUpdated,
+    IncidentAcknowledged,
+    IncidentEscalated,
+    ResponseTargetBreached,
+    IncidentNoteAdded,
+    IncidentResolved,
+    NotificationDispatched,
+    NotificationDelivered,
+    NotificationFailed,
+    RecoveryPlanned,
+    RecoveryStepStarted,
+    RecoveryStepCompleted,
+    RecoveryVerified,
+    RecoveryFailed,
+    RootCauseIdentified,
+    SilenceCreated,
+    SilenceExpired,
+    AcknowledgeRequested,
+    ResolveRequested,
+    NoteRequested,
+    RcaRequested,
+    FaultInjected,
+)
+
+AnyEvent = Annotated[Union[*ALL_EVENTS], Field(discriminator="type")]
+_ADAPTER: Final[TypeAdapter[Any]] = TypeAdapter(AnyEvent)
+EVENT_TYPES: Final[dict[str, type[Envelope[Any]]]] = {cls.event_type: cls for cls in ALL_EVENTS}
+
+
+def parse_event(raw: bytes | str) -> Envelope[Any]:
+    """Parse one structured-mode CloudEvent; raises ``pydantic.ValidationError`` on bad input."""
+    return _ADAPTER.validate_json(raw)  # type: ignore[no-any-return]
+
+
+def encode_event(event: Envelope[Any]) -> bytes:
+    """Serialise an event to its structured-mode JSON bytes."""
+    return event.model_dump_json(exclude_none=True).encode()

@@ -1,0 +1,86 @@
+"""Settings every service shares: broker, Elasticsearch, HTTP endpoint; env first, then a YAML file."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, ClassVar
+
+from pydantic import Field, SecretStr, ValidationError
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from shared.config_file import ConfigError, describe_validation_error, read_yaml
+
+
+class YamlFileSource(PydanticBaseSettingsSource):
+    """Values from the YAML file named by ``IR_CONFIG_FILE`` (or ``config_file=``), below the env."""
+
+    def __init__(self, settings_cls: type[BaseSettings], path: Path | None) -> None:
+        super().__init__(settings_cls)
+        self.path = path
+        self.data, self.node = read_yaml(path) if path is not None else ({}, None)
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return self.data.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return {k: v for k, v in self.data.items() if k in self.settings_cls.model_fields}
+
+
+class ServiceSettings(BaseSettings):
+    """Base settings; each service subclasses it and sets ``env_prefix`` for its own fields."""
+
+    model_config = SettingsConfigDict(extra="ignore", env_nested_delimiter="__")
+    service_name: ClassVar[str] = "service"
+
+    kafka_bootstrap_servers: str = Field("127.0.0.1:9092", validation_alias="KAFKA_BOOTSTRAP_SERVERS")
+    kafka_security_protocol: str = Field("PLAINTEXT", validation_alias="KAFKA_SECURITY_PROTOCOL")
+    kafka_sasl_mechanism: str | None = Field(None, validation_alias="KAFKA_SASL_MECHANISM")
+    kafka_sasl_username: str | None = Field(None, validation_alias="KAFKA_SASL_USERNAME")
+    kafka_sasl_password: SecretStr | None = Field(None, validation_alias="KAFKA_SASL_PASSWORD")
+    elasticsearch_url: str = Field("http://127.0.0.1:9200", validation_alias="ELASTICSEARCH_URL")
+    elasticsearch_api_key: SecretStr | None = Field(None, validation_alias="ELASTICSEARCH_API_KEY")
+    http_host: str = Field("127.0.0.1", validation_alias="HTTP_HOST")
+    http_port: int = Field(0, validation_alias="HTTP_PORT", description="health and metrics; 0 = free port")
+    log_level: str = Field("INFO", validation_alias="LOG_LEVEL")
+    topic_prefix: str = Field("", validation_alias="TOPIC_PREFIX", description="isolates stacks sharing a cluster")
+    instance_id: str = Field(default_factory=lambda: f"{os.uname().nodename}-{os.getpid()}")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        path = os.environ.get("IR_CONFIG_FILE")
+        yaml_source = YamlFileSource(settings_cls, Path(path) if path else None)
+        return init_settings, env_settings, yaml_source
+
+    @classmethod
+    def load(cls, **overrides: Any) -> ServiceSettings:
+        """Build settings from env and the optional YAML file; errors name file, line and field."""
+        path = os.environ.get("IR_CONFIG_FILE")
+        try:
+            return cls(**overrides)
+        except ValidationError as exc:
+            if path:
+                _, node = read_yaml(Path(path))
+                raise ConfigError(describe_validation_error(Path(path), node, exc)) from exc
+            raise ConfigError(str(exc)) from exc
+
+    def kafka_client_options(self) -> dict[str, Any]:
+        """Connection options for aiokafka/FastStream clients (secrets stay inside ``SecretStr``)."""
+        opts: dict[str, Any] = {"security_protocol": self.kafka_security_protocol}
+        if self.kafka_sasl_mechanism:
+            opts |= {
+                "sasl_mechanism": self.kafka_sasl_mechanism,
+                "sasl_plain_username": self.kafka_sasl_username,
+                "sasl_plain_password": (
+                    self.kafka_sasl_password.get_secret_value() if self.kafka_sasl_password else None
+                ),
+            }
+        return opts

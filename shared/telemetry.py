@@ -1,0 +1,24 @@
+"""Prometheus metrics every service exports: events in/out, errors, lag, handler latency."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+_LATENCY_BUCKETS = (0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 30.0)
+
+
+class ServiceMetrics:
+    """The standard metrics of one service instance, in their own registry (tests build several)."""
+
+    def __init__(self, service: str) -> None:
+        self.service = service
+        self.registry = r = CollectorRegistry()
+        self.events_in = Counter("ir_events_in", "Events consumed", ["topic", "type"], registry=r)
+        self.events_out = Counter("ir_events_out", "Events published", ["topic", "type"], registry=r)
+        self.duplicates = Counter("ir_duplicates_dropped", "Redelivered events dropped", ["topic"], registry=r)
+        self.errors = Counter("ir_handler_errors", "Handler failures", ["topic", "reason"], registry=r)
+        self.dead_letters = Counter("ir_dead_letters", "Records sent to a dead-letter topic", ["topic"], registry=r)
+        self.lag = Gauge("ir_consumer_lag", "Records behind the partition end", ["topic", "partition"], registry=r)
+        self.latency = Histogram(
+            "ir_handler_seconds", "Handler latency", ["topic"], registry=r, buckets=_LATENCY_BUCKETS
+        )

@@ -1,0 +1,156 @@
+"""Every topic, its events, key and partitioning, declared once (the public interface users consume)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Final
+
+from shared import events as ev
+
+
+@dataclass(frozen=True, slots=True)
+class Topic:
+    """A Kafka topic of the event contract."""
+
+    name: str
+    events: tuple[type[ev.Envelope[Any]], ...]
+    key: str
+    producer: str
+    partitions: int = 3
+    compacted: bool = False
+    retention_ms: int = 7 * 24 * 3600 * 1000
+    doc: str = ""
+
+    @property
+    def dlq(self) -> str:
+        """Dead-letter topic of this topic's consumers."""
+        return f"{self.name}.dlq"
+
+
+METRICS: Final = Topic(
+    "collector.metrics.v1",
+    (ev.MetricsObserved,),
+    key="target",
+    producer="collector",
+    doc="One event per scrape of a target (host metrics, process state, probe latency, error rate).",
+)
+ANOMALIES: Final = Topic(
+    "detector.anomalies.v1",
+    (ev.AnomalyDetected, ev.AnomalyUpdated, ev.AnomalyResolved),
+    key="target",
+    producer="detector, responder (Alertmanager ingest)",
+    doc="Anomaly episodes from thresholds, the statistical detector, degradation and log patterns.",
+)
+INCIDENTS: Final = Topic(
+    "responder.incidents.v1",
+    (
+        ev.IncidentOpened,
+        ev.IncidentUpdated,
+        ev.IncidentAcknowledged,
+        ev.IncidentEscalated,
+        ev.ResponseTargetBreached,
+        ev.IncidentNoteAdded,
+        ev.IncidentResolved,
+    ),
+    key="incident_id",
+    producer="responder",
+    doc="Incident lifecycle; the responder rebuilds its state from this topic after a restart.",
+)
+NOTIFICATIONS: Final = Topic(
+    "responder.notifications.v1",
+    (ev.NotificationDispatched, ev.NotificationDelivered, ev.NotificationFailed),
+    key="incident_id",
+    producer="responder",
+    doc="Every notification attempt; 'dispatched' is written before sending, so none is sent twice.",
+)
+COMMANDS: Final = Topic(
+    "responder.commands.v1",
+    (ev.AcknowledgeRequested, ev.ResolveRequested, ev.NoteRequested, ev.RcaRequested),
+    key="incident_id",
+    producer="API / incidentctl",
+    doc="Operator requests (acknowledge, resolve, note, run RCA now).",
+)
+SILENCES: Final = Topic(
+    "responder.silences.v1",
+    (ev.SilenceCreated, ev.SilenceExpired),
+    key="silence_id",
+    producer="API / incidentctl",
+    partitions=1,
+    doc="Silences and maintenance windows.",
+)
+RECOVERY: Final = Topic(
+    "recovery.actions.v1",
+    (
+        ev.RecoveryPlanned,
+        ev.RecoveryStepStarted,
+        ev.RecoveryStepCompleted,
+        ev.RecoveryVerified,
+        ev.RecoveryFailed,
+    ),
+    key="incident_id",
+    producer="recovery",
+    doc="Recovery plans, each catalog action before and after it runs, verification.",
+)
+RCA: Final = Topic(
+    "rca.results.v1",
+    (ev.RootCauseIdentified,),
+    key="incident_id",
+    producer="rca",
+    doc="Ranked root causes with evidence, and the incident report's location.",
+)
+CHAOS: Final = Topic(
+    "chaos.faults.v1",
+    (ev.FaultInjected,),
+    key="target",
+    producer="incidentctl chaos",
+    partitions=1,
+    doc="Faults injected on purpose, for timelines and scenario scoring.",
+)
+DETECTOR_STATE: Final = Topic(
+    "detector.state.v1",
+    (),
+    key="series key",
+    producer="detector",
+    compacted=True,
+    retention_ms=-1,
+    doc="Compacted checkpoints of the detector's per-series state (binary values, not CloudEvents).",
+)
+
+ALL_TOPICS: Final[tuple[Topic, ...]] = (
+    METRICS,
+    ANOMALIES,
+    INCIDENTS,
+    NOTIFICATIONS,
+    COMMANDS,
+    SILENCES,
+    RECOVERY,
+    RCA,
+    CHAOS,
+    DETECTOR_STATE,
+)
+
+
+def topic_of(event_type: type[ev.Envelope[Any]]) -> Topic:
+    """Return the one topic an event type is published on."""
+    for topic in ALL_TOPICS:
+        if event_type in topic.events:
+            return topic
+    raise KeyError(f"no topic declared for {event_type.__name__}")
+
+
+def all_topic_names(*, with_dlq: bool = True) -> list[str]:
+    """Names of every topic to create, dead-letter topics included."""
+    names = [t.name for t in ALL_TOPICS]
+    if with_dlq:
+        names += [t.dlq for t in ALL_TOPICS if t.events]
+    return names
+
+
+def markdown_table() -> str:
+    """Render the topic table for the README."""
+    rows = ["| topic | key | partitions | producer | events | what |", "|---|---|---|---|---|---|"]
+    for t in ALL_TOPICS:
+        names = ", ".join(f"`{e.event_type.removeprefix(ev.TYPE_PREFIX)}`" for e in t.events) or "(binary)"
+        extra = " (compacted)" if t.compacted else ""
+        rows.append(f"| `{t.name}`{extra} | {t.key} | {t.partitions} | {t.producer} | {names} | {t.doc} |")
+    return "\n".join(rows)

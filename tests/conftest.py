@@ -1,0 +1,35 @@
+"""Session fixtures: real brokers for integration and end-to-end tests (never mocks)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from tests.brokers import Endpoints, test_brokers
+
+
+@pytest.fixture(scope="session")
+def endpoints() -> Iterator[Endpoints]:
+    """Kafka and Elasticsearch endpoints for the whole session, started on demand."""
+    with test_brokers() as found:
+        yield found
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(endpoints: Endpoints) -> str:
+    """Bootstrap servers of a real Kafka-protocol broker."""
+    return endpoints.kafka
+
+
+@pytest.fixture(scope="session")
+def elasticsearch_url(endpoints: Endpoints) -> str:
+    """URL of a real Elasticsearch-protocol server."""
+    return endpoints.elasticsearch
+
+
+@pytest.fixture
+def unique() -> str:
+    """A short unique suffix for topic, group and index names of one test."""
+    return uuid.uuid4().hex[:10]

@@ -1,0 +1,190 @@
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+
+from services.rca.domain import (
+    AnomalyHint,
+    Case,
+    LogLine,
+    MetricFrame,
+    RcaConfig,
+    Topology,
+    rank_causes,
+)
+
+T0 = 1_700_000_000.0
+STEP = 10.0
+HISTORY = 60  # rows before the anomaly start
+INCIDENT = 30  # rows from the anomaly start on
+
+
+def timeline(history: int = HISTORY, incident: int = INCIDENT, step: float = STEP) -> np.ndarray:
+    return T0 + step * np.arange(-history, incident)
+
+
+def noisy(rng: np.random.Generator, ts: np.ndarray, level: float, rel_noise: float = 0.05) -> np.ndarray:
+    return level * (1.0 + rel_noise * rng.standard_normal(ts.size))
+
+
+def shifted(series: np.ndarray, ts: np.ndarray, start: float, add: float) -> np.ndarray:
+    out = series.copy()
+    out[ts >= start] += add
+    return out
+
+
+def make_case(columns: dict[str, np.ndarray], ts: np.ndarray, **kwargs: object) -> Case:
+    frame = MetricFrame.build(ts, columns)
+    return Case(metrics=frame, anomaly_start=T0, window_end=float(ts[-1]), **kwargs)  # type: ignore[arg-type]
+
+
+def top(case: Case, **kwargs: object) -> str:
+    ranking = rank_causes(case, **kwargs)  # type: ignore[arg-type]
+    return ranking[0].entity
+
+
+def chain_columns(rng: np.random.Generator, ts: np.ndarray, start: float, delay: float) -> dict[str, np.ndarray]:
+    """frontend -> api -> db; db gets `delay` seconds slower, callers inherit the same absolute rise."""
+    db = shifted(noisy(rng, ts, 0.010), ts, start, delay)
+    api = shifted(noisy(rng, ts, 0.050), ts, start + STEP, delay)
+    front = shifted(noisy(rng, ts, 0.120), ts, start + STEP, delay)
+    return {
+        "frontend|latency_p95": front,
+        "frontend|requests_count": noisy(rng, ts, 500.0),
+        "api|latency_p95": api,
+        "api|requests_count": noisy(rng, ts, 400.0),
+        "db|latency_p95": db,
+        "db|requests_count": noisy(rng, ts, 800.0),
+        "cache|latency_p95": noisy(rng, ts, 0.002),
+    }
+
+
+def test_culprit_ranked_first_in_simple_case() -> None:
+    rng = np.random.default_rng(1)
+    ts = timeline()
+    ranking = rank_causes(make_case(chain_columns(rng, ts, T0, 0.2), ts))
+    assert ranking[0].entity == "db"
+    assert ranking[0].signal == "latency_p95"
+    assert "latency_p95 rose" in ranking[0].evidence
+    assert len({c.entity for c in ranking}) == len(ranking)
+    assert all(a.score >= b.score for a, b in itertools.pairwise(ranking))
+    assert all(math.isfinite(c.score) for c in ranking)
+
+
+def test_callee_wins_when_fault_shows_loudest_on_its_caller() -> None:
+    rng = np.random.default_rng(2)
+    ts = timeline()
+    # The caller is very steady, so its (inherited) rise has the larger z-score; the callee is noisy.
+    callee = shifted(noisy(rng, ts, 0.30, rel_noise=0.2), ts, T0, 0.3)
+    caller = shifted(noisy(rng, ts, 0.60, rel_noise=0.01), ts, T0, 0.3)
+    cols = {"checkout|latency_p95": caller, "payment|latency_p95": callee}
+    topology = Topology(calls=frozenset({("checkout", "payment")}))
+    ranking = rank_causes(make_case(cols, ts, topology=topology))
+    assert ranking[0].entity == "payment"
+    assert "explained by payment" in ranking[1].evidence
+
+
+def test_network_delay_and_loss_on_one_service() -> None:
+    rng = np.random.default_rng(3)
+    ts = timeline()
+    cols = chain_columns(rng, ts, T0 + 1000, 0.0)  # no chain fault
+    cols["cart|latency_p50"] = shifted(noisy(rng, ts, 0.020), ts, T0, 0.100)
+    cols["cart|error_rate"] = shifted(np.zeros(ts.size), ts, T0, 0.04)
+    cols["frontend|latency_p95"] = shifted(cols["frontend|latency_p95"], ts, T0 + STEP, 0.03)
+    cols["frontend|error_rate"] = shifted(np.zeros(ts.size), ts, T0 + STEP, 0.01)
+    assert top(make_case(cols, ts)) == "cart"
+
+
+def test_noisy_metrics_with_lone_spikes_do_not_beat_a_sustained_shift() -> None:
+    rng = np.random.default_rng(4)
+    ts = timeline()
+    cols: dict[str, np.ndarray] = {}
+    for i in range(20):
+        series = noisy(rng, ts, 0.05, rel_noise=0.1)
+        series[HISTORY + 3 + i % 10] *= 40.0  # one huge spike during the incident
+        cols[f"svc{i}|latency_p99"] = series
+    cols["orders|latency_p99"] = shifted(noisy(rng, ts, 0.05, rel_noise=0.1), ts, T0, 0.10)
+    assert top(make_case(cols, ts)) == "orders"
+
+
+def test_anomaly_start_given_a_minute_late() -> None:
+    rng = np.random.default_rng(5)
+    ts = timeline()
+    cols = chain_columns(rng, ts, T0 - 60.0, 0.2)
+    case = make_case(cols, ts)
+    ranking = rank_causes(case)
+    assert ranking[0].entity == "db"
+    assert ranking[0].first_deviation is not None
+    assert ranking[0].first_deviation <= T0 - 50.0
+
+
+def test_missing_metrics_and_gaps() -> None:
+    rng = np.random.default_rng(6)
+    ts = timeline()
+    cols = chain_columns(rng, ts, T0, 0.2)
+    for name in list(cols):
+        holes = rng.random(ts.size) < 0.2
+        cols[name] = np.where(holes, np.nan, cols[name])
+    cols["ghost|latency_p95"] = np.full(ts.size, np.nan)
+    cols["late|latency_p95"] = np.where(ts < T0, noisy(rng, ts, 0.1), np.nan)
+    ranking = rank_causes(make_case(cols, ts))
+    assert ranking[0].entity == "db"
+    assert all(math.isfinite(c.score) for c in ranking)
+
+
+def test_hundreds_of_series() -> None:
+    rng = np.random.default_rng(7)
+    ts = timeline(history=300, incident=150, step=1.0)
+    base = rng.uniform(0.01, 1.0, size=(300, 1))
+    noise = 1.0 + 0.05 * rng.standard_normal((300, ts.size))
+    values = base * noise
+    cols: dict[str, np.ndarray] = {}
+    for i in range(300):
+        cols[f"pod-{i}|cpu_usage"] = values[i]
+        cols[f"pod-{i}|latency_p90"] = values[(i + 1) % 300] * 0.1
+        cols[f"pod-{i}|requests_total"] = values[(i + 2) % 300] * 100
+    cols["pod-137|cpu_usage"] = shifted(cols["pod-137|cpu_usage"], ts, T0, 5.0 * float(base[137, 0]))
+    ranking = rank_causes(make_case(cols, ts), config=RcaConfig(max_candidates=10))
+    assert len(ranking) == 10
+    assert ranking[0].entity == "pod-137"
+
+
+def test_log_evidence_breaks_a_metric_tie() -> None:
+    rng = np.random.default_rng(8)
+    ts = timeline()
+    same = shifted(noisy(rng, ts, 0.1), ts, T0, 0.2)
+    cols = {"alpha|latency_p95": same.copy(), "beta|latency_p95": same.copy()}
+    logs = [LogLine(T0 - 300 + i, "beta", f"GET /items/{i} 200 in {i % 7} ms") for i in range(50)]
+    logs += [LogLine(T0 - 300 + i, "alpha", f"GET /items/{i} 200 in {i % 7} ms") for i in range(50)]
+    logs += [LogLine(T0 + 5 + i, "beta", f"ERROR DB pool exhausted after {100 + i} ms") for i in range(12)]
+    ranking = rank_causes(make_case(cols, ts, logs=tuple(logs)))
+    assert ranking[0].entity == "beta"
+    assert "DB pool exhausted" in ranking[0].evidence
+
+
+def test_log_only_entity_and_detector_hint_are_ranked() -> None:
+    rng = np.random.default_rng(9)
+    ts = timeline()
+    cols = {"web|latency_p95": noisy(rng, ts, 0.1)}
+    logs = (LogLine(T0 + 3, "worker", "FATAL out of memory: killed process 4242"),)
+    hints = (AnomalyHint(T0 + 20, "queue", "depth", 50.0),)
+    names = [c.entity for c in rank_causes(make_case(cols, ts, logs=logs, hints=hints))]
+    assert "worker" in names
+    assert "queue" in names
+
+
+def test_availability_drop_points_at_the_failing_service() -> None:
+    rng = np.random.default_rng(10)
+    ts = timeline()
+    cols = {
+        "site|availability": np.where(ts >= T0, 97.0, 100.0),
+        "site|latency_p50": noisy(rng, ts, 0.1),
+        "pay|availability": np.where(ts >= T0, 85.0, 100.0),
+        "pay|latency_p50": noisy(rng, ts, 0.2),
+        "search|latency_p99": noisy(rng, ts, 0.05, rel_noise=0.3),
+    }
+    ranking = rank_causes(make_case(cols, ts))
+    assert ranking[0].entity == "pay"
+    assert "availability fell" in ranking[0].evidence
