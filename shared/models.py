@@ -118,6 +118,8 @@ class Incident(Payload):
     status: IncidentStatus
     opened_at: datetime
     anomaly_ids: tuple[str, ...] = ()
+    signals: tuple[str, ...] = ()
+    impacts: tuple[Impact, ...] = ()
     previous_incident_id: str | None = None
     labels: dict[str, str] = Field(default_factory=dict)
 

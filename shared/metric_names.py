@@ -1,0 +1,29 @@
+"""Names of the metrics the collector publishes; detector, recovery and rca read the same names."""
+
+from __future__ import annotations
+
+from typing import Final
+
+HOST_CPU: Final = "host.cpu_percent"
+HOST_MEMORY: Final = "host.memory_percent"
+HOST_DISK: Final = "host.disk_percent"
+HOST_LOAD1: Final = "host.load1"
+HOST_NET_SENT: Final = "host.net_sent_bytes_per_s"
+HOST_NET_RECV: Final = "host.net_recv_bytes_per_s"
+
+PROCESS_UP: Final = "process.up"
+PROCESS_CPU: Final = "process.cpu_percent"
+PROCESS_RSS: Final = "process.rss_bytes"
+PROCESS_THREADS: Final = "process.threads"
+PROCESS_RESTARTS: Final = "process.restarts"
+
+HTTP_UP: Final = "http.up"
+HTTP_LATENCY_MEAN: Final = "http.latency_ms"
+HTTP_LATENCY_P50: Final = "http.latency_p50_ms"
+HTTP_LATENCY_P95: Final = "http.latency_p95_ms"
+HTTP_LATENCY_P99: Final = "http.latency_p99_ms"
+HTTP_ERROR_RATE: Final = "http.error_rate"
+HTTP_THROUGHPUT: Final = "http.requests_per_s"
+
+HOST_TARGET_PREFIX: Final = "host:"
+"""Host-level scrapes are published with ``target = "host:<hostname>"``."""
