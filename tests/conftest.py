@@ -7,13 +7,13 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.brokers import Endpoints, test_brokers
+from tests.brokers import Endpoints, open_brokers
 
 
 @pytest.fixture(scope="session")
 def endpoints() -> Iterator[Endpoints]:
     """Kafka and Elasticsearch endpoints for the whole session, started on demand."""
-    with test_brokers() as found:
+    with open_brokers() as found:
         yield found
 
 

@@ -1,0 +1,314 @@
+"""``incidentctl``: run the embedded stack, inject faults, inspect incidents, and the offline tools."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+DEFAULT_DIR = Path(".stack")
+
+
+def _stack_state(args: argparse.Namespace) -> Any:
+    from incidentctl.stack import StackState
+
+    return StackState.load(Path(args.dir))
+
+
+def _api(args: argparse.Namespace) -> tuple[str, str]:
+    """Return the API base URL and token from flags, env, or the running stack."""
+    url, token = args.api or os.environ.get("IR_API_URL"), os.environ.get("IR_API_TOKEN", "")
+    if url is None or not token:
+        state = _stack_state(args)
+        url, token = url or state.api_url, token or state.api_token
+    return url.rstrip("/"), token
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    """Run ``incidentctl up``."""
+    from incidentctl import stack
+    from incidentctl.live import show_live
+
+    state = stack.start(Path(args.dir))
+    print(f"console: {state.api_url}/   (API token in {Path(args.dir) / 'state.json'})")
+    print(f"demo service: {state.demo_url}/   try: incidentctl chaos crash")
+    if args.detach:
+        print("running in the background; stop with: incidentctl down")
+        return 0
+    try:
+        show_live(state)
+    except KeyboardInterrupt:
+        print("\nstopping ...")
+    finally:
+        stack.stop(state)
+    return 0
+
+
+def cmd_down(args: argparse.Namespace) -> int:
+    """Run ``incidentctl down``."""
+    from incidentctl import stack
+
+    try:
+        state = _stack_state(args)
+    except FileNotFoundError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    stack.stop(state)
+    return 0
+
+
+def cmd_chaos(args: argparse.Namespace) -> int:
+    """Run ``incidentctl chaos``."""
+    from incidentctl.chaos_publish import inject_and_record
+
+    at = asyncio.run(inject_and_record(_stack_state(args), args.fault))
+    print(f"injected {args.fault} at {at.isoformat()}")
+    return 0
+
+
+def cmd_incidents(args: argparse.Namespace) -> int:
+    """Run ``incidentctl incidents``."""
+    from incidentctl import api_client
+
+    url, _ = _api(args)
+    filters = {k: v for k, v in (("status", args.status), ("severity", args.severity)) if v}
+    incidents = api_client.list_incidents(url, **filters)
+    print(json.dumps(incidents, indent=2) if args.json else api_client.format_incident_table(incidents))
+    return 0
+
+
+def cmd_incident(args: argparse.Namespace) -> int:
+    """Run ``incidentctl incident``."""
+    from incidentctl import api_client
+
+    url, _ = _api(args)
+    incident = api_client.get_incident(url, args.id)
+    print(json.dumps(incident, indent=2) if args.json else api_client.format_timeline(incident))
+    return 0
+
+
+def cmd_ack(args: argparse.Namespace) -> int:
+    """Run ``incidentctl ack``."""
+    from incidentctl import api_client
+
+    url, token = _api(args)
+    print(json.dumps(api_client.ack(url, args.id, token=token, actor=args.actor)))
+    return 0
+
+
+def cmd_resolve(args: argparse.Namespace) -> int:
+    """Run ``incidentctl resolve``."""
+    from incidentctl import api_client
+
+    url, token = _api(args)
+    print(json.dumps(api_client.resolve(url, args.id, token=token, actor=args.actor)))
+    return 0
+
+
+def cmd_note(args: argparse.Namespace) -> int:
+    """Run ``incidentctl note``."""
+    from incidentctl import api_client
+
+    url, token = _api(args)
+    print(json.dumps(api_client.add_note(url, args.id, args.text, token=token, actor=args.actor)))
+    return 0
+
+
+def cmd_silence(args: argparse.Namespace) -> int:
+    """Run ``incidentctl silence``."""
+    from incidentctl import api_client
+
+    url, token = _api(args)
+    if args.silence_cmd == "list":
+        print(json.dumps(api_client.list_silences(url), indent=2))
+    elif args.silence_cmd == "expire":
+        print(json.dumps(api_client.expire_silence(url, args.id, token=token)))
+    else:
+        matchers = dict(pair.split("=", 1) for pair in args.match)
+        created = api_client.create_silence(
+            url, token=token, matchers=matchers, duration_s=args.duration, author=args.author, reason=args.reason
+        )
+        print(json.dumps(created))
+    return 0
+
+
+def cmd_scenario(args: argparse.Namespace) -> int:
+    """Run ``incidentctl scenario``."""
+    from incidentctl import scenario
+
+    root = Path(args.dir) if args.dir != str(DEFAULT_DIR) else Path(f".stack-scenario-{args.fault}-{int(time.time())}")
+    log = (lambda msg: print(msg, file=sys.stderr)) if args.json else print
+    result = scenario.run(args.fault, root=root, timeout_s=args.timeout, log=log)
+    if args.json:
+        print(json.dumps(result.to_json(), indent=2))
+    else:
+        for key, value in result.to_json().items():
+            print(f"{key:>22}: {value}")
+    return 0 if result.ok else 1
+
+
+def cmd_detect(args: argparse.Namespace) -> int:
+    """Run ``incidentctl detect``."""
+    from incidentctl.detect_cmd import detect_csv
+
+    rows = detect_csv(Path(args.input), Path(args.output))
+    print(f"scored {rows} rows -> {args.output}", file=sys.stderr)
+    return 0
+
+
+def cmd_logs_parse(args: argparse.Namespace) -> int:
+    """Run ``incidentctl logs parse``."""
+    from incidentctl.logs_cmd import parse_file
+
+    parse_file(Path(args.input), sys.stdout)
+    return 0
+
+
+def cmd_rca_rank(args: argparse.Namespace) -> int:
+    """Run ``incidentctl rca rank``."""
+    from incidentctl.rca_cmd import rank_case_dir
+
+    ranking = rank_case_dir(Path(args.input))
+    if args.json:
+        print(json.dumps(ranking))
+    else:
+        for i, item in enumerate(ranking["ranking"][: args.top], 1):
+            print(f"{i:>2}. {item['entity']}  score={item['score']:.3g}\n    {item['evidence']}")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """Run ``incidentctl report``."""
+    from incidentctl.report_cmd import write_report
+
+    state = _stack_state(args)
+    path = write_report(state.settings(), args.id, fmt=args.format, lang=args.lang, out_dir=Path(args.out))
+    print(path)
+    return 0
+
+
+def cmd_topics(args: argparse.Namespace) -> int:
+    """Run ``incidentctl topics``."""
+    from shared.topics import markdown_table
+
+    print(markdown_table())
+    return 0
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    """Run ``incidentctl replay``."""
+    from incidentctl.replay_cmd import dump_events
+
+    bootstrap = args.bootstrap or os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or _stack_state(args).kafka
+    asyncio.run(dump_events(bootstrap, args.topics, incident=args.incident, out=sys.stdout))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Declare every sub-command."""
+    p = argparse.ArgumentParser(prog="incidentctl", description=__doc__)
+    p.add_argument("--dir", default=str(DEFAULT_DIR), help="stack folder (default .stack)")
+    p.add_argument("--api", help="responder API URL (default: the running stack's)")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    up = sub.add_parser("up", help="start the embedded stack and show live incidents until Ctrl-C")
+    up.add_argument("--detach", action="store_true", help="leave it running in the background")
+    up.set_defaults(func=cmd_up)
+    sub.add_parser("down", help="stop a stack left in the background").set_defaults(func=cmd_down)
+
+    chaos = sub.add_parser("chaos", help="inject a fault into the demo service")
+    chaos.add_argument("fault", choices=["crash", "cpu-hog", "error-burst", "slow", "reset"])
+    chaos.set_defaults(func=cmd_chaos)
+
+    inc = sub.add_parser("incidents", help="list incidents")
+    inc.add_argument("--status")
+    inc.add_argument("--severity")
+    inc.add_argument("--json", action="store_true")
+    inc.set_defaults(func=cmd_incidents)
+    one = sub.add_parser("incident", help="one incident's timeline")
+    one.add_argument("id")
+    one.add_argument("--json", action="store_true")
+    one.set_defaults(func=cmd_incident)
+    for name, func in (("ack", cmd_ack), ("resolve", cmd_resolve)):
+        c = sub.add_parser(name, help=f"{name} an incident")
+        c.add_argument("id")
+        c.add_argument("--actor", default=os.environ.get("USER", "operator"))
+        c.set_defaults(func=func)
+    note = sub.add_parser("note", help="add a note to an incident")
+    note.add_argument("id")
+    note.add_argument("text")
+    note.add_argument("--actor", default=os.environ.get("USER", "operator"))
+    note.set_defaults(func=cmd_note)
+
+    sil = sub.add_parser("silence", help="create, list or expire silences")
+    sil_sub = sil.add_subparsers(dest="silence_cmd", required=True)
+    create = sil_sub.add_parser("create")
+    create.add_argument("--match", action="append", required=True, metavar="LABEL=VALUE")
+    create.add_argument("--duration", type=float, default=3600.0, help="seconds")
+    create.add_argument("--author", default=os.environ.get("USER", "operator"))
+    create.add_argument("--reason", required=True)
+    sil_sub.add_parser("list")
+    expire = sil_sub.add_parser("expire")
+    expire.add_argument("id")
+    sil.set_defaults(func=cmd_silence)
+
+    scen = sub.add_parser("scenario", help="run a fault scenario headless")
+    scen_sub = scen.add_subparsers(dest="scenario_cmd", required=True)
+    run = scen_sub.add_parser("run")
+    run.add_argument("fault", choices=["crash", "cpu-hog", "error-burst", "slow"])
+    run.add_argument("--json", action="store_true")
+    run.add_argument("--timeout", type=float, default=170.0, help="seconds to wait for the chain after the fault")
+    run.set_defaults(func=cmd_scenario)
+
+    det = sub.add_parser("detect", help="score a timestamp,value CSV (NAB format) as a stream")
+    det.add_argument("--input", required=True)
+    det.add_argument("--output", required=True)
+    det.set_defaults(func=cmd_detect)
+
+    logs = sub.add_parser("logs", help="log tools")
+    logs_sub = logs.add_subparsers(dest="logs_cmd", required=True)
+    parse = logs_sub.add_parser("parse", help="print template_id<TAB>template per input line")
+    parse.add_argument("--input", required=True)
+    parse.set_defaults(func=cmd_logs_parse)
+
+    rca = sub.add_parser("rca", help="root-cause analysis tools")
+    rca_sub = rca.add_subparsers(dest="rca_cmd", required=True)
+    rank = rca_sub.add_parser("rank", help="rank root causes of a case folder")
+    rank.add_argument("--input", required=True)
+    rank.add_argument("--json", action="store_true")
+    rank.add_argument("--top", type=int, default=5)
+    rank.set_defaults(func=cmd_rca_rank)
+
+    rep = sub.add_parser("report", help="write an incident report")
+    rep.add_argument("id")
+    rep.add_argument("--format", choices=["md", "html"], default="md")
+    rep.add_argument("--lang", choices=["en", "ko"], default="en")
+    rep.add_argument("--out", default="reports")
+    rep.set_defaults(func=cmd_report)
+
+    sub.add_parser("topics", help="print the topic table (the public event interface)").set_defaults(func=cmd_topics)
+    rp = sub.add_parser("replay", help="dump events from topics, e.g. for a postmortem")
+    rp.add_argument("topics", nargs="*", help="topic names (default: all)")
+    rp.add_argument("--incident", help="only events of this incident (correlation id)")
+    rp.add_argument("--bootstrap", help="Kafka bootstrap servers (default: env or the running stack)")
+    rp.set_defaults(func=cmd_replay)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``incidentctl`` command."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except (FileNotFoundError, ValueError, TimeoutError, RuntimeError) as exc:
+        print(f"incidentctl: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

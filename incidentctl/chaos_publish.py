@@ -1,0 +1,36 @@
+"""Inject a chaos fault into the demo service and record it on the chaos topic."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from incidentctl.chaos import inject
+from incidentctl.demo_config import DEMO_TARGET
+from shared import events as ev
+from shared import models as m
+from shared.runtime import Service
+
+if TYPE_CHECKING:
+    from incidentctl.stack import StackState
+
+
+async def inject_and_record(state: StackState, fault: str, *, target: str = DEMO_TARGET) -> datetime:
+    """Inject ``fault`` and publish ``FaultInjected``; return the injection time."""
+    at = datetime.now(UTC)
+    detail = await asyncio.to_thread(inject, fault, state.demo_url)
+    service = Service.create("incidentctl", state.settings())
+    await service.broker.start()
+    try:
+        event = ev.FaultInjected.create(
+            m.FaultInjected(fault=fault, target=target, detail=str(detail)[:500]),
+            source="/incidentctl/chaos",
+            id_parts=(target, fault, at.isoformat()),
+            time=at,
+            subject=target,
+        )
+        await service.bus.publish(event, key=target)
+    finally:
+        await service.broker.stop()
+    return at

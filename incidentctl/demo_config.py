@@ -1,0 +1,96 @@
+"""Configuration of the embedded demo stack: demo timings in seconds, the watched demo service."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+if TYPE_CHECKING:
+    from incidentctl.stack import StackState
+
+DEMO_TARGET: Final = "demo"
+
+
+@dataclass(frozen=True)
+class DemoProcess:
+    """How the demo service is started, so recovery can restart it the same way."""
+
+    argv: tuple[str, ...]
+    pidfile: Path
+    log_file: Path
+    cwd: Path
+
+
+def api_token() -> str:
+    """The console/API bearer token: ``IR_API_TOKEN`` if set, else a fresh random one."""
+    return os.environ.get("IR_API_TOKEN") or secrets.token_urlsafe(24)
+
+
+def demo_process(root: Path, port: int) -> DemoProcess:
+    """Describe the demo service process of the stack under ``root``."""
+    pidfile, log_file = root / "run" / "demo.pid", root / "logs" / "demo-app.log"
+    argv = (sys.executable, "-m", "incidentctl.demo_service", "--port", str(port), "--log-file", str(log_file),
+            "--pidfile", str(pidfile))  # fmt: skip
+    return DemoProcess(argv, pidfile, log_file, root)
+
+
+def current_demo_pid(root: Path) -> int | None:
+    """Pid of the demo service now (recovery may have restarted it under a new pid)."""
+    try:
+        return int((root / "run" / "demo.pid").read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def service_env(name: str, state: StackState, *, config_file: Path) -> dict[str, str]:
+    """Environment of one service process."""
+    env = {
+        "KAFKA_BOOTSTRAP_SERVERS": state.kafka,
+        "ELASTICSEARCH_URL": state.elasticsearch,
+        "HTTP_HOST": "127.0.0.1",
+        "HTTP_PORT": str(state.ports[name]),
+        "IR_CONFIG_FILE": str(config_file),
+        "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
+        "PYTHONUNBUFFERED": "1",
+    }
+    if name == "responder":
+        env["RESPONDER_API_TOKEN"] = state.api_token
+        env["RESPONDER_WEBHOOK_SECRET"] = os.environ.get("RESPONDER_WEBHOOK_SECRET", secrets.token_hex(16))
+    return env
+
+
+def service_configs(root: Path, state: StackState, demo: DemoProcess) -> dict[str, dict[str, Any]]:
+    """YAML configuration of each service for the demo: the manual's rules on a seconds time scale."""
+    return {
+        "collector": {
+            "targets": [
+                {
+                    "name": DEMO_TARGET,
+                    "url": state.demo_url + "/",
+                    "pidfile": str(demo.pidfile),
+                    "log_files": [str(demo.log_file)],
+                    "probes_per_scrape": 5,
+                }
+            ],
+            "intervals": {"normal_s": 2, "incident_s": 1, "post_recovery_s": 3, "post_recovery_duration_s": 30},
+        },
+        "detector": {},
+        "responder": {"console_url": state.api_url},
+        "recovery": {
+            "managed_processes": [
+                {
+                    "name": DEMO_TARGET,
+                    "target": DEMO_TARGET,
+                    "command": list(demo.argv),
+                    "cwd": str(demo.cwd),
+                    "pidfile": str(demo.pidfile),
+                    "log_file": str(root / "logs" / "demo.stdout.log"),
+                }
+            ],
+        },
+        "rca": {"reports_dir": str(root / "reports")},
+    }

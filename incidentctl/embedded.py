@@ -1,0 +1,53 @@
+"""The embedded broker: noida-db serving the Kafka and Elasticsearch protocols on loopback."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from incidentctl.procs import free_port, spawn, wait_for_port
+
+
+@dataclass(frozen=True)
+class EmbeddedBroker:
+    """A running noida-db process and its endpoints."""
+
+    process: subprocess.Popen[bytes]
+    kafka_port: int
+    es_port: int
+
+    @property
+    def kafka(self) -> str:
+        """Kafka bootstrap servers."""
+        return f"127.0.0.1:{self.kafka_port}"
+
+    @property
+    def elasticsearch(self) -> str:
+        """Elasticsearch URL."""
+        return f"http://127.0.0.1:{self.es_port}"
+
+
+def noida_binary() -> str:
+    """Locate the noida-db launcher installed with the project."""
+    beside_python = Path(sys.executable).with_name("noida-db")
+    if beside_python.exists():
+        return str(beside_python)
+    found = shutil.which("noida-db")
+    if found is None:
+        raise FileNotFoundError("noida-db is not installed (pip install noida-db)")
+    return found
+
+
+def start_broker(data_dir: Path, log_file: Path, *, kafka_port: int = 0, es_port: int = 0) -> EmbeddedBroker:
+    """Start noida-db persisting to ``data_dir`` on the given (or free) ports and wait until it listens."""
+    kafka_port, es_port = kafka_port or free_port(), es_port or free_port()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    argv = [noida_binary(), "start", "--only", "kafka,elasticsearch", "--kafka-port", str(kafka_port),
+            "--elasticsearch-port", str(es_port), "--data-dir", str(data_dir)]  # fmt: skip
+    proc = spawn(argv, log_file=log_file)
+    wait_for_port(kafka_port, proc=proc)
+    wait_for_port(es_port, proc=proc)
+    return EmbeddedBroker(proc, kafka_port, es_port)

@@ -1,0 +1,166 @@
+"""Headless fault scenarios: start the stack, inject a fault, follow the chain until the RCA is out."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Final
+
+from incidentctl import stack
+from incidentctl.chaos_publish import inject_and_record
+from incidentctl.demo_config import DEMO_TARGET
+from shared import events as ev
+from shared import topics
+from shared.bus import follow
+from shared.events import Envelope
+
+FAULTS: Final = ("crash", "cpu-hog", "error-burst", "slow")
+MILESTONES: Final = (
+    "fault_injected",
+    "first_anomaly",
+    "incident_opened",
+    "notification",
+    "recovery_started",
+    "recovery_verified",
+    "rca_published",
+)
+WARMUP_SCRAPES: Final = 10
+
+
+@dataclass
+class ScenarioResult:
+    """What happened after one injected fault, as the JSON printed by ``scenario run``."""
+
+    fault: str
+    target: str = DEMO_TARGET
+    incident_id: str | None = None
+    severity: str | None = None
+    timestamps: dict[str, str] = field(default_factory=dict)
+    seconds_after_fault: dict[str, float] = field(default_factory=dict)
+    incident_resolved: str | None = None
+    rca_top_cause: dict[str, Any] | None = None
+    missing: list[str] = field(default_factory=list)
+    wall_seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        """True when the whole chain happened."""
+        return not self.missing
+
+    def to_json(self) -> dict[str, Any]:
+        """Render for ``--json``."""
+        return {
+            "ok": self.ok,
+            "fault": self.fault,
+            "target": self.target,
+            "incident_id": self.incident_id,
+            "severity": self.severity,
+            "timestamps": self.timestamps,
+            "seconds_after_fault": self.seconds_after_fault,
+            "incident_resolved": self.incident_resolved,
+            "rca_top_cause": self.rca_top_cause,
+            "missing": self.missing,
+            "wall_seconds": round(self.wall_seconds, 1),
+        }
+
+
+class ChainTracker:
+    """Folds the events seen after a fault into the scenario's milestones (pure, no I/O)."""
+
+    def __init__(self, result: ScenarioResult, injected_at: datetime) -> None:
+        self.result = result
+        self.injected_at = injected_at
+        self.times: dict[str, datetime] = {"fault_injected": injected_at}
+
+    def _mark(self, milestone: str, at: datetime) -> None:
+        self.times.setdefault(milestone, at)
+
+    def observe(self, event: Envelope[Any]) -> None:
+        """Update milestones with one event from any topic."""
+        r, inc = self.result, self.result.incident_id
+        if isinstance(event, ev.AnomalyDetected) and event.data.target == r.target:
+            if event.time >= self.injected_at:
+                self._mark("first_anomaly", event.time)
+        elif isinstance(event, ev.IncidentOpened) and event.data.incident.target == r.target:
+            if inc is None and event.time >= self.injected_at:
+                r.incident_id = event.data.incident.incident_id
+                r.severity = event.data.incident.severity.value
+                self._mark("incident_opened", event.time)
+        elif inc is None:
+            return
+        elif isinstance(event, ev.IncidentUpdated | ev.IncidentEscalated) and event.data.incident.incident_id == inc:
+            r.severity = event.data.incident.severity.value
+        elif isinstance(event, ev.NotificationDelivered) and event.data.incident_id == inc:
+            self._mark("notification", event.time)
+        elif isinstance(event, ev.RecoveryStepStarted) and event.data.incident_id == inc:
+            self._mark("recovery_started", event.time)
+        elif isinstance(event, ev.RecoveryVerified) and event.data.incident_id == inc:
+            self._mark("recovery_verified", event.time)
+        elif isinstance(event, ev.IncidentResolved) and event.data.incident.incident_id == inc:
+            r.incident_resolved = event.time.isoformat()
+        elif isinstance(event, ev.RootCauseIdentified) and event.data.incident_id == inc:
+            self._mark("rca_published", event.time)
+            top = event.data.ranking[0] if event.data.ranking else None
+            r.rca_top_cause = top.model_dump() if top is not None else None
+
+    @property
+    def complete(self) -> bool:
+        """True once every milestone was seen."""
+        return all(m in self.times for m in MILESTONES)
+
+    def finish(self) -> ScenarioResult:
+        """Write timestamps and what is missing into the result."""
+        r = self.result
+        r.timestamps = {m: self.times[m].isoformat() for m in MILESTONES if m in self.times}
+        r.seconds_after_fault = {
+            m: round((self.times[m] - self.injected_at).total_seconds(), 2) for m in MILESTONES if m in self.times
+        }
+        r.missing = [m for m in MILESTONES if m not in self.times]
+        return r
+
+
+async def _wait_for_warmup(state: stack.StackState, *, timeout_s: float) -> None:
+    seen = 0
+    async with asyncio.timeout(timeout_s):
+        async for _, event in follow(state.settings(), [topics.METRICS.name]):
+            if isinstance(event, ev.MetricsObserved) and event.data.target == DEMO_TARGET:
+                seen += 1
+                if seen >= WARMUP_SCRAPES:
+                    return
+
+
+async def _drive(
+    state: stack.StackState, result: ScenarioResult, *, timeout_s: float, log: Callable[[str], None]
+) -> None:
+    await _wait_for_warmup(state, timeout_s=min(60.0, timeout_s / 2))
+    log(f"injecting fault {result.fault} into {DEMO_TARGET}")
+    injected_at = await inject_and_record(state, result.fault)
+    tracker = ChainTracker(result, injected_at)
+    names = [t.name for t in topics.ALL_TOPICS if t.events]
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(timeout_s):
+            async for _, event in follow(state.settings(), names):
+                tracker.observe(event)
+                if tracker.complete:
+                    break
+    tracker.finish()
+
+
+def run(fault: str, *, root: Path, timeout_s: float = 170.0, log: Callable[[str], None] = print) -> ScenarioResult:
+    """Run one fault scenario on a fresh embedded stack under ``root`` and stop it afterwards."""
+    if fault not in FAULTS:
+        raise ValueError(f"unknown fault {fault!r}; choose one of {', '.join(FAULTS)}")
+    started = time.monotonic()
+    result = ScenarioResult(fault=fault)
+    state = stack.start(root, log=log)
+    try:
+        asyncio.run(_drive(state, result, timeout_s=timeout_s, log=log))
+    finally:
+        stack.stop(state, log=log)
+        result.wall_seconds = time.monotonic() - started
+    return result
