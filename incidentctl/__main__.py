@@ -200,6 +200,16 @@ def cmd_topics(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_create_topics(args: argparse.Namespace) -> int:
+    """Run ``incidentctl create topics``."""
+    from shared.bus import ensure_topics
+    from shared.settings import ServiceSettings
+
+    created = asyncio.run(ensure_topics(ServiceSettings.load()))
+    print(f"created {len(created)} topics: {', '.join(created) or '(all existed)'}")
+    return 0
+
+
 def cmd_replay(args: argparse.Namespace) -> int:
     """Run ``incidentctl replay``."""
     from incidentctl.replay_cmd import dump_events
@@ -292,6 +302,9 @@ def build_parser() -> argparse.ArgumentParser:
     rep.set_defaults(func=cmd_report)
 
     sub.add_parser("topics", help="print the topic table (the public event interface)").set_defaults(func=cmd_topics)
+    sub.add_parser(
+        "create-topics", help="create every topic on KAFKA_BOOTSTRAP_SERVERS (deployments run this once)"
+    ).set_defaults(func=cmd_create_topics)
     rp = sub.add_parser("replay", help="dump events from topics, e.g. for a postmortem")
     rp.add_argument("topics", nargs="*", help="topic names (default: all)")
     rp.add_argument("--incident", help="only events of this incident (correlation id)")

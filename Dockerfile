@@ -1,0 +1,18 @@
+# One image for every service: choose the service with the command, e.g. `python -m services.detector`.
+FROM python:3.11-slim AS build
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY shared shared
+COPY services services
+COPY incidentctl incidentctl
+RUN pip wheel --no-cache-dir --wheel-dir /wheels .
+
+FROM python:3.11-slim
+RUN useradd --uid 10001 --create-home app
+COPY --from=build /wheels /wheels
+RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels
+USER 10001
+WORKDIR /home/app
+ENV PYTHONUNBUFFERED=1 HTTP_HOST=0.0.0.0 HTTP_PORT=8080
+EXPOSE 8080
+CMD ["python", "-m", "services.collector"]
