@@ -15,7 +15,7 @@ class ConfigError(Exception):
     """A configuration file could not be read or does not match its schema."""
 
 
-def _line_of(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
+def line_of(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
     """Return the 1-based line of the YAML node at ``loc``, or of its nearest existing parent."""
     line = node.start_mark.line + 1 if node is not None else None
     for part in loc:
@@ -59,7 +59,7 @@ def describe_validation_error(path: Path, node: yaml.Node | None, exc: Validatio
     for err in exc.errors():
         loc = tuple(err["loc"])
         field = ".".join(str(p) for p in loc) or "(root)"
-        line = _line_of(node, loc)
+        line = line_of(node, loc)
         where = f"{path}:{line}" if line is not None else str(path)
         lines.append(f"{where}: {field}: {err['msg']}")
     return "\n".join(lines)

