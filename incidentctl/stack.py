@@ -6,6 +6,7 @@ import asyncio
 import json
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Final
@@ -59,7 +60,7 @@ class StackState:
         return ServiceSettings(kafka_bootstrap_servers=self.kafka, elasticsearch_url=self.elasticsearch)
 
 
-def start(root: Path, *, log: callable = print) -> StackState:  # type: ignore[valid-type]
+def start(root: Path, *, log: Callable[[str], None] = print) -> StackState:
     """Start everything under ``root`` and wait until every service is ready."""
     root = root.resolve()
     for sub in ("data", "logs", "config", "reports", "run"):
@@ -119,7 +120,7 @@ def wait_ready(name: str, state: StackState, *, timeout: float = READY_TIMEOUT_S
     raise TimeoutError(f"service {name} not ready after {timeout}s ({url})")
 
 
-def stop(state: StackState, *, log: callable = print) -> None:  # type: ignore[valid-type]
+def stop(state: StackState, *, log: Callable[[str], None] = print) -> None:
     """Stop every process of the stack: services first, the broker last."""
     order = [n for n in state.pids if n != "noida-db"] + (["noida-db"] if "noida-db" in state.pids else [])
     demo_pid = demo_config.current_demo_pid(state.path)

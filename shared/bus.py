@@ -120,7 +120,7 @@ class EventBus:
 
         @subscriber
         async def consume(msg: KafkaMessage) -> None:
-            await self.handle(topic, msg.raw_message, handler, subscriber)  # type: ignore[arg-type]
+            await self.handle(topic, msg.raw_message, handler, subscriber)
 
         return subscriber
 

@@ -290,7 +290,7 @@ ALL_EVENTS: Final[tuple[type[Envelope[Any]], ...]] = (
     FaultInjected,
 )
 
-AnyEvent = Annotated[Union[*ALL_EVENTS], Field(discriminator="type")]
+AnyEvent = Annotated[Union[ALL_EVENTS], Field(discriminator="type")]  # type: ignore[valid-type]  # noqa: UP007
 _ADAPTER: Final[TypeAdapter[Any]] = TypeAdapter(AnyEvent)
 EVENT_TYPES: Final[dict[str, type[Envelope[Any]]]] = {cls.event_type: cls for cls in ALL_EVENTS}
 
