@@ -1,0 +1,1 @@
+"""Adapters of the detector service to external systems."""

@@ -1,0 +1,1 @@
+"""Pure detection logic of the detector service (no I/O)."""
