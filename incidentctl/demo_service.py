@@ -1,0 +1,223 @@
+"""The watched demo service: a small HTTP app whose faults (crash, cpu-hog, error-burst, slow) are real.
+
+Run: ``python -m incidentctl.demo_service --port P --log-file F --pidfile PF``. Endpoints: ``GET /``
+(a little work, 200), ``GET /healthz``, ``GET /chaos`` (active faults), ``POST /chaos/<fault>``
+with optional ``?duration_s=`` (default: until reset or restart), ``POST /chaos/reset``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+import os
+import random
+import threading
+import time
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, Final
+from urllib.parse import parse_qs, urlsplit
+
+FAULTS: Final = ("cpu-hog", "crash", "error-burst", "slow")
+SLOW_DELAY_S: Final = 1.5
+ERROR_LOG_PERIOD_S: Final = 0.5
+LOG_FORMAT: Final = "%(asctime)s %(levelname)s demo [%(threadName)s] %(message)s"
+
+log = logging.getLogger("demo")
+
+
+class UpstreamUnavailable(RuntimeError):
+    """The (simulated) payment backend answered 503."""
+
+
+class Chaos:
+    """Active faults and when they end (None: until reset); background threads for cpu-hog and error-burst."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self._until: dict[str, float | None] = {}
+        self._threads: dict[str, threading.Thread] = {}
+        self._lock = threading.Lock()
+
+    def inject(self, fault: str, duration_s: float | None) -> None:
+        """Start ``fault`` (crash is handled by the caller)."""
+        with self._lock:
+            self._until[fault] = None if duration_s is None else self.clock() + duration_s
+        loops = {"cpu-hog": self._hog, "error-burst": self._error_burst}
+        running = self._threads.get(fault)
+        if fault in loops and (running is None or not running.is_alive()):
+            self._threads[fault] = threading.Thread(target=loops[fault], name=fault, daemon=True)
+            self._threads[fault].start()
+
+    def reset(self) -> None:
+        """End every fault."""
+        with self._lock:
+            self._until.clear()
+
+    def active(self, fault: str) -> bool:
+        """Return True while ``fault`` is in effect."""
+        with self._lock:
+            if fault not in self._until:
+                return False
+            until = self._until[fault]
+            if until is not None and self.clock() >= until:
+                del self._until[fault]
+                return False
+            return True
+
+    def active_faults(self) -> list[str]:
+        """Names of the faults in effect."""
+        return [f for f in FAULTS if self.active(f)]
+
+    def _hog(self) -> None:
+        log.warning("cpu-hog started")
+        x = 0
+        while self.active("cpu-hog"):
+            for _ in range(100_000):  # pure-Python busy loop: ~100% of one core
+                x = (x * 31 + 7) % 1_000_003
+        log.info("cpu-hog stopped")
+
+    def _error_burst(self) -> None:
+        while self.active("error-burst"):
+            log_payment_failure("background-settlement")
+            time.sleep(ERROR_LOG_PERIOD_S)
+
+
+def _call_payment_backend(order: str) -> None:
+    raise UpstreamUnavailable(f"upstream returned 503 for order {order}")
+
+
+def log_payment_failure(path: str) -> None:
+    """Log an ERROR with a traceback, the way an unhandled backend failure appears in real logs."""
+    order = f"ord-{random.randrange(10**6):06d}"
+    attempt = random.randint(1, 3)
+    try:
+        _call_payment_backend(order)
+    except UpstreamUnavailable:
+        log.exception(
+            "Payment backend unavailable: upstream returned 503 (path=%s order=%s attempt=%d)", path, order, attempt
+        )
+
+
+def do_work() -> str:
+    """A little CPU work per request."""
+    digest = b"demo"
+    for _ in range(200):
+        digest = hashlib.sha256(digest).digest()
+    return digest.hex()[:12]
+
+
+class DemoHandler(BaseHTTPRequestHandler):
+    """Request handler; the server carries the ``chaos`` state."""
+
+    server: DemoServer
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Silence the stdlib's stderr access log (requests are logged to the log file instead)."""
+
+    def _reply(self, status: int, body: dict[str, Any]) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+        self.wfile.flush()
+
+    def do_GET(self) -> None:
+        """Serve ``/``, ``/healthz`` and ``/chaos``."""
+        path = urlsplit(self.path).path
+        chaos = self.server.chaos
+        if path == "/healthz":
+            self._reply(200, {"status": "ok"})
+        elif path == "/chaos":
+            self._reply(200, {"faults": chaos.active_faults()})
+        elif path == "/":
+            started = time.perf_counter()
+            if chaos.active("slow"):
+                time.sleep(SLOW_DELAY_S)
+            if chaos.active("error-burst"):
+                log_payment_failure(path)
+                self._reply(500, {"error": "payment backend unavailable"})
+                return
+            token = do_work()
+            self._reply(200, {"status": "ok", "token": token})
+            log.info("GET / 200 %.1fms", (time.perf_counter() - started) * 1000)
+        else:
+            self._reply(404, {"error": "not found"})
+
+    def do_POST(self) -> None:
+        """Serve ``/chaos/<fault>`` and ``/chaos/reset``."""
+        parts = urlsplit(self.path)
+        name = parts.path.removeprefix("/chaos/")
+        if not parts.path.startswith("/chaos/") or (name not in FAULTS and name != "reset"):
+            self._reply(404, {"error": f"unknown fault; one of {[*FAULTS, 'reset']}"})
+            return
+        query = parse_qs(parts.query)
+        try:
+            duration = float(query["duration_s"][0]) if "duration_s" in query else None
+        except ValueError:
+            self._reply(400, {"error": "duration_s must be a number"})
+            return
+        chaos = self.server.chaos
+        if name == "reset":
+            chaos.reset()
+            log.warning("chaos reset")
+            self._reply(200, {"fault": "reset", "pid": os.getpid()})
+            return
+        log.warning("chaos fault injected: %s duration_s=%s", name, duration)
+        self._reply(200, {"fault": name, "duration_s": duration, "pid": os.getpid()})
+        if name == "crash":
+            log.critical("crashing on request (chaos)")
+            logging.shutdown()
+            os._exit(1)
+        chaos.inject(name, duration)
+
+
+class DemoServer(ThreadingHTTPServer):
+    """Threading HTTP server holding the chaos state."""
+
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], chaos: Chaos) -> None:
+        super().__init__(address, DemoHandler)
+        self.chaos = chaos
+
+
+def configure_logging(log_file: Path | None) -> None:
+    """Log in the conventional ``date time,ms LEVEL demo [thread] message`` format, in UTC."""
+    formatter = logging.Formatter(LOG_FORMAT)
+    formatter.converter = time.gmtime
+    handler: logging.Handler = logging.FileHandler(log_file) if log_file else logging.StreamHandler()
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.INFO)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the demo service until killed."""
+    parser = argparse.ArgumentParser(prog="python -m incidentctl.demo_service", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8080)
+    parser.add_argument("--log-file", type=Path, default=None)
+    parser.add_argument("--pidfile", type=Path, default=None)
+    args = parser.parse_args(argv)
+    configure_logging(args.log_file)
+    if args.pidfile is not None:
+        args.pidfile.parent.mkdir(parents=True, exist_ok=True)
+        args.pidfile.write_text(f"{os.getpid()}\n", encoding="ascii")
+    server = DemoServer((args.host, args.port), Chaos())
+    log.info("demo service listening on %s:%d pid=%d", args.host, args.port, os.getpid())
+    try:
+        server.serve_forever()
+    finally:
+        server.server_close()
+
+
+if __name__ == "__main__":
+    main()

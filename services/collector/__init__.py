@@ -1,0 +1,1 @@
+"""Collector service: host and target metrics on an adaptive cadence, and log shipping."""

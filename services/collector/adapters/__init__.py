@@ -1,0 +1,1 @@
+"""The collector's edges: psutil, HTTP probes, log files, Elasticsearch, offset store."""

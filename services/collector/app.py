@@ -1,0 +1,73 @@
+"""Composition root of the collector: scrape loops, log shipper and cadence subscribers on one service."""
+
+from __future__ import annotations
+
+import logging
+import socket
+
+from faststream.asgi import AsgiFastStream
+
+from services.collector.adapters.elasticsearch_sink import ElasticsearchLogSink
+from services.collector.adapters.offset_store import JsonOffsetStore
+from services.collector.adapters.prober import HttpProber
+from services.collector.cadence_book import CadenceBook
+from services.collector.handlers import CadenceHandlers, apply_event
+from services.collector.log_shipper import LogShipper, ShipperOptions
+from services.collector.scraping import build_scrapers, scrape_loop
+from services.collector.settings import CollectorSettings
+from shared.bus import replay
+from shared.runtime import Service
+from shared.topics import INCIDENTS, RECOVERY
+
+log = logging.getLogger(__name__)
+CHATTY_LOGGERS = ("httpx", "elastic_transport")  # one INFO line per probe / bulk request otherwise
+
+
+def _shipper(settings: CollectorSettings, host: str) -> tuple[LogShipper, ElasticsearchLogSink] | None:
+    files = [(t.name, path) for t in settings.targets for path in t.log_files]
+    if not settings.ship_logs or not files:
+        return None
+    key = settings.elasticsearch_api_key.get_secret_value() if settings.elasticsearch_api_key else None
+    sink = ElasticsearchLogSink(settings.elasticsearch_url, api_key=key)
+    options = ShipperOptions(
+        index_prefix=settings.log_index_prefix,
+        batch_max=settings.log_batch_max,
+        multiline_idle_s=settings.log_multiline_idle_s,
+        retry_initial_s=settings.log_retry_initial_s,
+        retry_max_s=settings.log_retry_max_s,
+    )
+    return LogShipper(files, sink, JsonOffsetStore(settings.log_state_dir), host=host, options=options), sink
+
+
+def create_app(settings: CollectorSettings) -> AsgiFastStream:
+    """Wire the collector; nothing connects until the app starts."""
+    for name in CHATTY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+    service = Service.create("collector", settings)
+    host = settings.host_name or socket.gethostname()
+    group = settings.group_id or f"collector-{host}"
+    book = CadenceBook(settings.intervals.to_domain())
+    handlers = CadenceHandlers(book)
+    service.bus.subscribe(INCIDENTS, group_id=f"{group}.incidents", handler=handlers.on_incident_event)
+    service.bus.subscribe(RECOVERY, group_id=f"{group}.recovery", handler=handlers.on_recovery_event)
+    prober = HttpProber(timeout_s=settings.probe_timeout_s)
+    shipping = _shipper(settings, host)
+
+    async def start() -> None:
+        replayed = 0
+        async for _, event in replay(settings, [settings.topic_prefix + t.name for t in (INCIDENTS, RECOVERY)]):
+            apply_event(book, event)
+            replayed += 1
+        log.info("cadence rebuilt from %d incident/recovery events", replayed)
+        for target, scrape in build_scrapers(settings, host=host, prober=prober).items():
+            service.spawn(scrape_loop(target, scrape, host=host, book=book, bus=service.bus), name=f"scrape:{target}")
+        if shipping is not None:
+            service.spawn(shipping[0].run(settings.log_poll_s), name="log-shipper")
+
+    async def stop() -> None:
+        await prober.close()
+        if shipping is not None:
+            shipping[0].close()
+            await shipping[1].close()
+
+    return service.asgi_app(after_startup=[start], on_shutdown=[stop])

@@ -1,0 +1,1 @@
+"""Pure core of the collector: cadence, probe statistics, log records, offsets."""
