@@ -77,6 +77,7 @@ def service_configs(root: Path, state: StackState, demo: DemoProcess) -> dict[st
                 }
             ],
             "intervals": {"normal_s": 2, "incident_s": 1, "post_recovery_s": 3, "post_recovery_duration_s": 30},
+            "log_state_dir": str(root / "state" / "collector"),
         },
         "detector": {},
         "responder": {"console_url": state.api_url},
