@@ -188,3 +188,64 @@ def test_availability_drop_points_at_the_failing_service() -> None:
     ranking = rank_causes(make_case(cols, ts))
     assert ranking[0].entity == "pay"
     assert "availability fell" in ranking[0].evidence
+
+
+def test_clear_lead_is_reported_and_rewarded() -> None:
+    rng = np.random.default_rng(11)
+    ts = timeline()
+    cols = {
+        "auth|latency_p95": shifted(noisy(rng, ts, 0.05), ts, T0 - 40.0, 0.2),
+        "gateway|latency_p95": shifted(noisy(rng, ts, 0.05), ts, T0 + 40.0, 0.21),
+    }
+    ranking = rank_causes(make_case(cols, ts))
+    assert ranking[0].entity == "auth"
+    assert "80 s before any other entity" in ranking[0].evidence
+    # The slightly larger but later rise would win on magnitude alone.
+    without = rank_causes(make_case(cols, ts), config=RcaConfig(earliness_weight=0.0))
+    assert without[0].entity == "gateway"
+
+
+def test_bursty_history_is_not_mistaken_for_a_fault() -> None:
+    # gc pauses burst for 3 samples every 50 in the history; one more burst during the incident is
+    # business as usual, while a modest sustained cpu step on api is new.
+    rng = np.random.default_rng(12)
+    ts = timeline(history=400, incident=100, step=1.0)
+    pauses = noisy(rng, ts, 0.01, rel_noise=0.1)
+    for start in range(20, ts.size, 50):
+        pauses[start : start + 3] += 0.02
+    cols = {
+        "jvm|gc_pause_time": pauses,
+        "api|cpu_usage": shifted(noisy(rng, ts, 0.3, rel_noise=0.05), ts, T0, 0.06),
+    }
+    assert top(make_case(cols, ts)) == "api"
+    assert top(make_case(cols, ts), config=RcaConfig(excursion_sigmas=1e9)) == "jvm"
+
+
+def test_symptom_predicted_by_another_entity_ranks_below_the_cause() -> None:
+    # Linear chain cause -> symptom learnt from a long history: during the incident the cause gets an
+    # extra shift and the symptom follows it exactly as before (a larger, but explained, deviation).
+    rng = np.random.default_rng(13)
+    ts = timeline(history=2000, incident=500, step=1.0)
+    cause = rng.standard_normal(ts.size)
+    cause[ts >= T0] += 6.0
+    symptom = 3.0 * cause + 0.5 * rng.standard_normal(ts.size)
+    other = rng.standard_normal(ts.size)
+    cols = {"upstream|value": symptom, "root|value": cause, "bystander|value": other}
+    ranking = rank_causes(make_case(cols, ts))
+    assert ranking[0].entity == "root"
+    plain = rank_causes(make_case(cols, ts), config=RcaConfig(explained_floor=1.0))
+    assert plain[0].entity == "upstream"
+
+
+def test_error_counts_rank_by_size_not_just_by_novelty() -> None:
+    rng = np.random.default_rng(14)
+    ts = timeline()
+    cols = {
+        "frontend|errors_total": np.where(ts >= T0, rng.poisson(20, ts.size), 0).astype(float),
+        "orders|errors_total": np.where(ts >= T0, rng.poisson(300, ts.size), 0).astype(float),
+        "frontend|latency_p95": noisy(rng, ts, 0.1),
+        "orders|latency_p95": noisy(rng, ts, 0.05),
+    }
+    ranking = rank_causes(make_case(cols, ts))
+    assert [c.entity for c in ranking[:2]] == ["orders", "frontend"]
+    assert ranking[0].score > ranking[1].score + 1.0

@@ -20,6 +20,7 @@ from services.rca.domain.signals import MetricKind, bad_direction, classify_metr
         ("cpu_usage", MetricKind.SATURATION),
         ("memoryUtilization", MetricKind.SATURATION),
         ("requests_Sum", MetricKind.TRAFFIC),
+        ("workload", MetricKind.TRAFFIC),
         ("value", MetricKind.OTHER),
     ],
 )

@@ -1,0 +1,155 @@
+"""Small client of the responder API for the CLI: incidents, commands, silences, terminal formatting."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Final
+
+import httpx
+
+TIMEOUT_S: Final = 10.0
+Json = dict[str, Any]
+
+
+class ApiError(Exception):
+    """The API refused a request; the message carries its status and explanation."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(f"HTTP {status}: {message}")
+        self.status = status
+
+
+def _request(method: str, url: str, *, token: str | None = None, **kwargs: Any) -> Any:
+    headers = {"Accept": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    response = httpx.request(method, url, headers=headers, timeout=TIMEOUT_S, **kwargs)
+    if response.is_error:
+        try:
+            body = response.json()
+            message = body.get("message") or body.get("detail") or response.text
+        except ValueError:
+            message = response.text
+        raise ApiError(response.status_code, str(message))
+    return response.json()
+
+
+def list_incidents(base_url: str, **filters: str) -> list[Json]:
+    """List incidents, newest first; filters: status, severity, target, limit."""
+    params = {k: v for k, v in filters.items() if v is not None}
+    return _request("GET", f"{base_url}/api/incidents", params=params)  # type: ignore[no-any-return]
+
+
+def get_incident(base_url: str, incident_id: str) -> Json:
+    """Return one incident: ``summary``, ``incident``, ``timeline`` and ``rca``."""
+    return _request("GET", f"{base_url}/api/incidents/{incident_id}")  # type: ignore[no-any-return]
+
+
+def _command(base_url: str, incident_id: str, kind: str, token: str, body: Json) -> Json:
+    body.setdefault("request_id", uuid.uuid4().hex)
+    return _request("POST", f"{base_url}/api/incidents/{incident_id}/{kind}", token=token, json=body)  # type: ignore[no-any-return]
+
+
+def ack(base_url: str, incident_id: str, *, token: str, actor: str = "incidentctl", text: str = "") -> Json:
+    """Ask the responder to acknowledge an incident; return the accepted command."""
+    return _command(base_url, incident_id, "ack", token, {"actor": actor, "text": text})
+
+
+def resolve(base_url: str, incident_id: str, *, token: str, actor: str = "incidentctl", text: str = "") -> Json:
+    """Ask the responder to resolve an incident; return the accepted command."""
+    return _command(base_url, incident_id, "resolve", token, {"actor": actor, "text": text})
+
+
+def add_note(base_url: str, incident_id: str, text: str, *, token: str, actor: str = "incidentctl") -> Json:
+    """Add a note to an incident's timeline; return the accepted command."""
+    return _command(base_url, incident_id, "notes", token, {"actor": actor, "text": text})
+
+
+def request_rca(base_url: str, incident_id: str, *, token: str, actor: str = "incidentctl") -> Json:
+    """Ask for root-cause analysis of an incident now; return the accepted command."""
+    return _command(base_url, incident_id, "rca", token, {"actor": actor})
+
+
+def list_silences(base_url: str, *, active: bool = False) -> list[Json]:
+    """List silences with their state (pending, active, expired)."""
+    return _request("GET", f"{base_url}/api/silences", params={"active": str(active).lower()})  # type: ignore[no-any-return]
+
+
+def create_silence(
+    base_url: str,
+    *,
+    token: str,
+    matchers: dict[str, str],
+    duration_s: float | None = None,
+    starts_at: datetime | None = None,
+    ends_at: datetime | None = None,
+    author: str = "incidentctl",
+    reason: str = "",
+) -> Json:
+    """Create a silence for ``duration_s`` seconds (or until ``ends_at``); its id is ``command_id``."""
+    body: Json = {"matchers": matchers, "author": author, "reason": reason, "request_id": uuid.uuid4().hex}
+    if duration_s is not None:
+        body["duration_s"] = duration_s
+    if starts_at is not None:
+        body["starts_at"] = starts_at.isoformat()
+    if ends_at is not None:
+        body["ends_at"] = ends_at.isoformat()
+    return _request("POST", f"{base_url}/api/silences", token=token, json=body)  # type: ignore[no-any-return]
+
+
+def expire_silence(base_url: str, silence_id: str, *, token: str) -> Json:
+    """Expire a silence now."""
+    return _request("DELETE", f"{base_url}/api/silences/{silence_id}", token=token)  # type: ignore[no-any-return]
+
+
+def _when(iso: str | None) -> str:
+    return iso[:19].replace("T", " ") if iso else "-"
+
+
+def format_incident_table(incidents: list[Json]) -> str:
+    """Render incidents as an aligned text table (empty string when there are none)."""
+    if not incidents:
+        return ""
+    header = ("ID", "SEVERITY", "STATUS", "OPENED (UTC)", "TARGET", "OWNER", "TITLE")
+    rows = [
+        (
+            i["incident_id"],
+            i["severity"] + ("!" if i.get("response_target_breached") else ""),
+            i["status"],
+            _when(i.get("opened_at")),
+            i["target"],
+            i.get("acknowledged_by") or (f"team {i['team']}" if i.get("team") else "-"),
+            i["title"],
+        )
+        for i in incidents
+    ]
+    widths = [max(len(str(r[c])) for r in [header, *rows]) for c in range(len(header) - 1)]
+    lines = [
+        "  ".join(str(v).ljust(w) for v, w in zip(row[:-1], widths, strict=True)) + "  " + row[-1]
+        for row in [header, *rows]
+    ]
+    return "\n".join(lines)
+
+
+def format_timeline(incident: Json) -> str:
+    """Render one incident (as returned by ``get_incident``) and its timeline for the terminal."""
+    s = incident["summary"]
+    lines = [
+        f"{s['incident_id']}  {s['severity'].upper()}  {s['status']}  {s['title']}",
+        f"target {s['target']}  opened {_when(s.get('opened_at'))}"
+        + (
+            f"  acknowledged {_when(s['acknowledged_at'])} by {s['acknowledged_by']}"
+            if s.get("acknowledged_at")
+            else ""
+        )
+        + (f"  resolved {_when(s['resolved_at'])} by {s['resolved_by']}" if s.get("resolved_at") else ""),
+        "",
+    ]
+    for entry in incident.get("timeline", []):
+        lines.append(f"{entry['time'][11:23]}  {entry['type']:<32} {entry['summary']}")
+    rca = incident.get("rca")
+    if rca and rca.get("ranking"):
+        lines += ["", "root-cause candidates:"]
+        lines += [f"  {c['score']:.2f}  {c['entity']}  ({c['signal']})  {c['evidence']}" for c in rca["ranking"][:5]]
+    return "\n".join(lines)

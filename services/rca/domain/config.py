@@ -1,0 +1,55 @@
+"""Settings of the RCA engine (one set for every system: nothing here is per source)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class RcaConfig:
+    """Knobs of `rank_causes`; the defaults are the method, not a per-system tuning.
+
+    Attributes:
+        start_tolerance_s: how far before the given anomaly start a fault may already show (the
+            start is searched for, not trusted); at least one sampling interval is always used.
+        onset_z: robust z-score a column must reach for its first deviation to count as an onset.
+        relative_floor: smallest scale of a column relative to its typical level, so that a column
+            that was almost constant does not turn a tiny wiggle into a huge z-score.
+        excursion_sigmas: the history's widest excursion divided by this is also a floor of the scale,
+            so drifting or heavy-tailed columns do not look anomalous for doing what they always do.
+        z_saturation: z-score at which the significance of a deviation stops growing.
+        wrong_direction_weight: weight of a deviation in the harmless direction (latency falling).
+        breadth_weight: weight of an entity's other deviating signals next to its best one.
+        explained_weight: how much an entity's score shrinks when a neighbour's earlier or stronger
+            deviation of the same shape explains it.
+        explained_floor: share of a column's score kept when other entities' columns fully predict
+            its deviation (cross-entity invariants; only with a long history; 1 turns it off).
+        log_weight: weight of log evidence (new error templates) next to the metric score.
+        hint_weight: weight of the live detector's anomaly score (log-scaled) for an entity.
+        earliness_weight: bonus of the leading candidate that deviated strictly first.
+        min_lead_s: smallest lead over every other leading candidate that earns the bonus (at least
+            two sampling intervals are also required).
+        onset_pool: how many leading candidates compete for the earliness bonus.
+        onset_pool_share: and only those scoring at least this share of the best candidate's score:
+            timing breaks near-ties between strong candidates, it does not promote weak ones.
+        max_candidates: length of the returned ranking.
+
+    """
+
+    start_tolerance_s: float = 90.0
+    onset_z: float = 3.0
+    relative_floor: float = 0.01
+    excursion_sigmas: float = 4.0
+    z_saturation: float = 300.0
+    ratio_saturation: float = 100.0
+    wrong_direction_weight: float = 0.5
+    breadth_weight: float = 0.15
+    explained_weight: float = 0.5
+    explained_floor: float = 0.3
+    log_weight: float = 1.0
+    hint_weight: float = 0.5
+    earliness_weight: float = 0.25
+    min_lead_s: float = 30.0
+    onset_pool: int = 10
+    onset_pool_share: float = 0.5
+    max_candidates: int = 50

@@ -1,0 +1,81 @@
+"""Operator commands and silences as events (pure): ids derive from the request id, so retries are no-ops."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Final
+
+from shared import events as ev
+from shared import models as m
+from shared.ids import short_id
+
+SOURCE: Final = "/services/responder/api"
+
+
+class CommandKind(StrEnum):
+    """What an operator asks of an incident."""
+
+    ACK = "ack"
+    RESOLVE = "resolve"
+    NOTE = "note"
+    RCA = "rca"
+
+
+COMMAND_EVENTS: Final[dict[CommandKind, type[ev.Envelope[m.OperatorCommand]]]] = {
+    CommandKind.ACK: ev.AcknowledgeRequested,
+    CommandKind.RESOLVE: ev.ResolveRequested,
+    CommandKind.NOTE: ev.NoteRequested,
+    CommandKind.RCA: ev.RcaRequested,
+}
+
+
+def command_event(
+    kind: CommandKind, incident_id: str, *, actor: str, text: str, request_id: str, now: datetime
+) -> ev.Envelope[m.OperatorCommand]:
+    """Build the command event for one operator request (same request id, same event id)."""
+    command_id = short_id("cmd", incident_id, kind, request_id)
+    data = m.OperatorCommand(command_id=command_id, incident_id=incident_id, actor=actor, text=text)
+    return COMMAND_EVENTS[kind].create(
+        data, source=SOURCE, id_parts=(command_id,), time=now, subject=incident_id, correlationid=incident_id
+    )
+
+
+def silence_created(
+    *,
+    matchers: dict[str, str],
+    starts_at: datetime,
+    ends_at: datetime,
+    author: str,
+    reason: str,
+    request_id: str,
+    now: datetime,
+) -> ev.SilenceCreated:
+    """Build the event creating a silence (same request id, same silence)."""
+    silence_id = short_id("sil", request_id)
+    data = m.Silence(
+        silence_id=silence_id, matchers=matchers, starts_at=starts_at, ends_at=ends_at, author=author, reason=reason
+    )
+    return ev.SilenceCreated.create(data, source=SOURCE, id_parts=(silence_id,), time=now, subject=silence_id)
+
+
+def silence_expired(silence: m.Silence, *, now: datetime) -> ev.SilenceExpired:
+    """Build the event expiring ``silence`` now (expiring twice yields the same event id)."""
+    data = silence.model_copy(update={"ends_at": min(now, silence.ends_at)})
+    return ev.SilenceExpired.create(
+        data, source=SOURCE, id_parts=(silence.silence_id, "expired"), time=now, subject=silence.silence_id
+    )
+
+
+def silence_window(
+    *, now: datetime, starts_at: datetime | None, ends_at: datetime | None, duration_s: float | None
+) -> tuple[datetime, datetime]:
+    """Resolve a silence's window from an explicit end or a duration; raises ValueError if neither or empty."""
+    start = starts_at or now
+    if ends_at is None:
+        if duration_s is None:
+            raise ValueError("give ends_at or duration_s")
+        ends_at = start + timedelta(seconds=duration_s)
+    if ends_at <= start:
+        raise ValueError("the silence ends before it starts")
+    return start, ends_at

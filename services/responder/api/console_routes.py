@@ -1,0 +1,60 @@
+"""Operational endpoints (health, readiness, Prometheus metrics) and the web console's page."""
+
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+from typing import Final
+
+from fastapi import APIRouter, Response, status
+from fastapi.responses import HTMLResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from services.responder.api.deps import ApiDeps
+
+STATIC_DIR: Final = Path(__file__).parent / "static"
+CONSOLE_CSP: Final = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'"
+
+
+def ops_router(deps: ApiDeps) -> APIRouter:
+    """Return /healthz, /readyz and /metrics."""
+    router = APIRouter(tags=["operations"])
+
+    @router.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        """Liveness: the process answers."""
+        return {"status": "alive"}
+
+    @router.get("/readyz", responses={503: {"description": "not ready"}})
+    async def readyz(response: Response) -> dict[str, str]:
+        """Readiness: the broker answers and the read model has replayed the topics."""
+        if await deps.is_ready():
+            return {"status": "ready"}
+        response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+        return {"status": "not ready"}
+
+    @router.get("/metrics", response_class=Response)
+    async def metrics() -> Response:
+        """Prometheus metrics of the service (bus counters and the API's own)."""
+        return Response(generate_latest(deps.registry), media_type=CONTENT_TYPE_LATEST)
+
+    return router
+
+
+def console_router(deps: ApiDeps) -> APIRouter:
+    """Return the console page at ``/`` (its script and styles are served from ``/console/``)."""
+    router = APIRouter(include_in_schema=False)
+    template = (STATIC_DIR / "index.html").read_text(encoding="utf-8")
+    config = {"pollMs": deps.settings.poll_interval_ms, "title": deps.settings.console_title}
+    page = (
+        template.replace("{{lang}}", html.escape(deps.settings.language, quote=True))
+        .replace("{{title}}", html.escape(deps.settings.console_title))
+        .replace("{{config}}", html.escape(json.dumps(config), quote=True))
+    )
+
+    @router.get("/", response_class=HTMLResponse)
+    async def console() -> HTMLResponse:
+        return HTMLResponse(page, headers={"Content-Security-Policy": CONSOLE_CSP, "Cache-Control": "no-cache"})
+
+    return router

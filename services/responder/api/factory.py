@@ -1,0 +1,113 @@
+"""Build the API: ``create_api`` wires it to a running service; ``build_api`` takes injected dependencies."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+from faststream.asgi import AsgiFastStream
+
+from services.responder.api.auth import open_access, token_guard
+from services.responder.api.console_routes import STATIC_DIR, console_router, ops_router
+from services.responder.api.deps import ApiDeps
+from services.responder.api.feed import ProjectionFeed
+from services.responder.api.incident_routes import incident_router
+from services.responder.api.projection import Projection
+from services.responder.api.settings import ApiSettings
+from services.responder.api.silence_routes import alertmanager_router, silence_router
+from shared.events import Envelope
+from shared.runtime import Service
+
+DESCRIPTION = """Incidents, their timelines, operator commands, silences and Alertmanager ingest.
+
+Reads are open unless `read_auth` is set; mutations need `Authorization: Bearer <RESPONDER_API_TOKEN>`.
+Mutations publish commands; the responder applies them and the result shows in the incident's timeline."""
+
+
+def build_api(deps: ApiDeps, *, lifespan: Any = None) -> FastAPI:
+    """Return the FastAPI app over ``deps`` (no I/O besides what ``lifespan`` starts)."""
+    app = FastAPI(title="incidentctl responder API", version="1", description=DESCRIPTION, lifespan=lifespan)
+    write = token_guard(deps.settings.token, on_failure=deps.auth_failures.inc)
+    read = write if deps.settings.read_auth else open_access
+    app.include_router(incident_router(deps, read=read, write=write))
+    app.include_router(silence_router(deps, read=read, write=write))
+    app.include_router(alertmanager_router(deps, write=write))
+    app.include_router(ops_router(deps))
+    app.include_router(console_router(deps))
+    app.mount("/console", StaticFiles(directory=STATIC_DIR), name="console")
+    app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
+    app.state.deps = deps
+    return app
+
+
+def create_api(service: Service, settings: ApiSettings, *, inner: AsgiFastStream | None = None) -> FastAPI:
+    """Return the responder's HTTP app: API, console, Alertmanager ingest, health and metrics.
+
+    Serve the returned app (``shared.runtime.serve(app, settings)``); its lifespan:
+
+    * enters ``inner``'s lifespan when given — pass ``service.asgi_app(after_startup=..., ...)``, the
+      core's FastStream app: it starts the broker, runs the core's hooks and marks the service ready.
+      Without ``inner`` the API starts (and stops) ``service.broker`` itself unless it is running.
+    * then follows the timeline topics into the read model (``ProjectionFeed``) in the background.
+
+    ``/readyz`` answers 200 once the service is ready and the read model has caught up. Mutations
+    publish through ``service.bus`` (commands keyed by incident id, silences by silence id, anomalies
+    by target), so the broker must be started by one of the two ways above.
+    """
+    projection = Projection(
+        chaos_lookback=timedelta(seconds=settings.chaos_lookback_s),
+        max_events_per_anomaly=settings.max_events_per_anomaly,
+    )
+    feed = ProjectionFeed(service.settings, projection, registry=service.metrics.registry)
+
+    async def publish(event: Envelope[Any], key: str) -> bool:
+        return await service.bus.publish(event, key=key)
+
+    async def is_ready() -> bool:
+        return service.ready.is_set() and feed.caught_up.is_set() and await service.broker.ping(timeout=2.0)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with contextlib.AsyncExitStack() as stack:
+            if inner is not None:
+                await stack.enter_async_context(inner.start_lifespan_context())
+            elif not service.broker.running:
+                await service.broker.start()
+                stack.push_async_callback(service.broker.stop)
+                service.ready.set()
+            task = asyncio.create_task(feed.run(), name="responder-api:projection-feed")
+            stack.push_async_callback(_cancel, task)
+            yield
+
+    deps = ApiDeps(
+        settings=settings, projection=projection, publish=publish, registry=service.metrics.registry, is_ready=is_ready
+    )
+    app = build_api(deps, lifespan=lifespan)
+    app.state.feed = feed
+    return app
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    """422 with FastAPI's error list plus one readable line naming each bad field."""
+    errors = exc.errors()
+    parts = [f"{'.'.join(str(p) for p in e.get('loc', ())) or '(body)'}: {e.get('msg', 'invalid')}" for e in errors[:5]]
+    body = {"message": "invalid request: " + "; ".join(parts), "detail": _jsonable(errors)}
+    return JSONResponse(body, status_code=422)
+
+
+def _jsonable(errors: Any) -> Any:
+    return jsonable_encoder([{k: v for k, v in e.items() if k in ("type", "loc", "msg")} for e in errors])

@@ -1,0 +1,136 @@
+"""Incident endpoints: list, detail with timeline, report, and the operator commands."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, status
+from fastapi.responses import FileResponse
+
+from services.responder.api.auth import Guard
+from services.responder.api.commands import CommandKind, command_event
+from services.responder.api.deps import ApiDeps
+from services.responder.api.requests import ActorRequest, NoteRequest
+from services.responder.api.views import CommandAccepted, IncidentDetail, IncidentSummary
+from shared.events import Envelope
+from shared.models import IncidentStatus, Severity
+
+REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+MEDIA_TYPES = {"md": "text/markdown; charset=utf-8", "html": "text/html; charset=utf-8"}
+
+
+def incident_router(deps: ApiDeps, *, read: Guard, write: Guard) -> APIRouter:
+    """Return the incident endpoints bound to ``deps``."""
+    router = APIRouter(prefix="/api/incidents", tags=["incidents"])
+    projection = deps.projection
+
+    @router.get("", response_model=list[IncidentSummary], dependencies=[Depends(read)])
+    async def list_incidents(
+        status_: Annotated[IncidentStatus | None, Query(alias="status")] = None,
+        severity: Severity | None = None,
+        target: str | None = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+    ) -> list[IncidentSummary]:
+        """List incidents, newest first, optionally filtered."""
+        return projection.incidents(status=status_, severity=severity, target=target, limit=limit)
+
+    @router.get("/{incident_id}", response_model=IncidentDetail, dependencies=[Depends(read)])
+    async def get_incident(incident_id: str) -> IncidentDetail:
+        """One incident with its full timeline (every event across topics tied to it)."""
+        detail = projection.incident(incident_id)
+        if detail is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"unknown incident {incident_id}")
+        return detail
+
+    @router.get("/{incident_id}/report", dependencies=[Depends(read)], response_class=FileResponse)
+    async def get_report(incident_id: str, format: Literal["md", "html"] = "md") -> FileResponse:
+        """The incident report the RCA service wrote (Markdown or HTML)."""
+        detail = projection.incident(incident_id)
+        report = detail.rca.report_path if detail is not None and detail.rca is not None else None
+        path = find_report(report, format, deps.settings.reports_dir) if report else None
+        if path is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no {format} report for incident {incident_id}")
+        headers = {"Content-Security-Policy": REPORT_CSP} if format == "html" else {}
+        return FileResponse(path, media_type=MEDIA_TYPES[format], headers=headers)
+
+    async def submit(
+        kind: CommandKind, incident_id: str, actor: str, text: str, request_id: str | None, key: str | None
+    ) -> CommandAccepted:
+        if not projection.knows(incident_id):
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"unknown incident {incident_id}")
+        rid = request_id or key or uuid.uuid4().hex
+        event = command_event(kind, incident_id, actor=actor, text=text, request_id=rid, now=deps.clock())
+        sent = await publish(deps, event, incident_id)
+        deps.commands.labels(kind.value, "accepted" if sent else "duplicate").inc()
+        return CommandAccepted(
+            command_id=event.data.command_id,
+            event_id=event.id,
+            event_type=event.type,
+            incident_id=incident_id,
+            duplicate=not sent,
+        )
+
+    idempotency = Header(None, alias="Idempotency-Key", max_length=200)
+
+    def command_route(kind: CommandKind, summary: str) -> None:
+        async def endpoint(
+            incident_id: str, body: ActorRequest | None = None, idempotency_key: str | None = idempotency
+        ) -> CommandAccepted:
+            b = body or ActorRequest()
+            return await submit(kind, incident_id, b.actor, b.text, b.request_id, idempotency_key)
+
+        router.add_api_route(
+            f"/{{incident_id}}/{kind.value}",
+            endpoint,
+            methods=["POST"],
+            status_code=status.HTTP_202_ACCEPTED,
+            response_model=CommandAccepted,
+            dependencies=[Depends(write)],
+            summary=summary,
+            name=f"{kind.value}_incident",
+        )
+
+    command_route(CommandKind.ACK, "Acknowledge an incident (stops escalation)")
+    command_route(CommandKind.RESOLVE, "Resolve an incident")
+    command_route(CommandKind.RCA, "Run root-cause analysis of an incident now")
+
+    @router.post(
+        "/{incident_id}/notes",
+        status_code=status.HTTP_202_ACCEPTED,
+        response_model=CommandAccepted,
+        dependencies=[Depends(write)],
+    )
+    async def add_note(
+        incident_id: str, body: NoteRequest, idempotency_key: str | None = idempotency
+    ) -> CommandAccepted:
+        """Add a note to an incident's timeline."""
+        return await submit(CommandKind.NOTE, incident_id, body.actor, body.text, body.request_id, idempotency_key)
+
+    return router
+
+
+async def publish(deps: ApiDeps, event: Envelope[Any], key: str) -> bool:
+    """Publish through the bus; a broker failure becomes 503 (the client may retry with its request id)."""
+    try:
+        return await deps.publish(event, key)
+    except Exception as exc:  # any broker/client error: the request was not accepted
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE, f"event bus unavailable: {type(exc).__name__}"
+        ) from exc
+
+
+def find_report(report_path: str, fmt: str, reports_dir: str | None) -> Path | None:
+    """Locate the report file of format ``fmt`` named by (or next to) ``report_path``."""
+    base = Path(report_path)
+    if base.is_dir():
+        candidates = [base / f"report.{fmt}", *sorted(base.glob(f"*.{fmt}"))]
+    else:
+        candidates = [base if base.suffix == f".{fmt}" else base.with_suffix(f".{fmt}")]
+    root = Path(reports_dir).resolve() if reports_dir else None
+    for path in candidates:
+        resolved = path.resolve()
+        if resolved.is_file() and (root is None or resolved.is_relative_to(root)):
+            return resolved
+    return None

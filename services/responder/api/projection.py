@@ -1,0 +1,235 @@
+"""The API's read model: a pure fold over every topic's events into incident summaries and timelines.
+
+Timelines are assembled at query time from three indexes, so events may arrive in any order across
+topics: events whose ``correlationid`` (or payload ``incident_id``) is the incident, the revisions of
+the anomalies the incident's latest payload lists, and chaos faults injected on the incident's target
+shortly before it opened. Event ids are remembered, so replaying or redelivering an event is a no-op.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from services.responder.api.describe import describe, short_type
+from services.responder.api.views import IncidentDetail, IncidentSummary, SilenceView, TimelineEntry
+from shared import events as ev
+from shared import models as m
+from shared.models import IncidentStatus, Severity
+from shared.topics import topic_of
+
+
+@dataclass
+class _IncidentState:
+    incident: m.Incident
+    updated_at: datetime
+    acknowledged_at: datetime | None = None
+    acknowledged_by: str | None = None
+    resolved_at: datetime | None = None
+    resolved_by: str | None = None
+    team: m.Team | None = None
+    escalation_step: int | None = None
+    breached: bool = False
+    last_reason: str = ""
+    rca: m.RootCauseAnalysis | None = None
+
+
+@dataclass
+class _SilenceState:
+    silence: m.Silence
+    expired_at: datetime | None = None
+
+
+@dataclass
+class Projection:
+    """Incidents, timelines and silences folded from events; ``apply`` is the only writer."""
+
+    chaos_lookback: timedelta = timedelta(minutes=10)
+    max_events_per_anomaly: int = 50
+    _seen: set[str] = field(default_factory=set)
+    _incidents: dict[str, _IncidentState] = field(default_factory=dict)
+    _by_incident: dict[str, list[TimelineEntry]] = field(default_factory=lambda: defaultdict(list))
+    _by_anomaly: dict[str, list[TimelineEntry]] = field(default_factory=lambda: defaultdict(list))
+    _faults: list[tuple[str, TimelineEntry]] = field(default_factory=list)
+    _silences: dict[str, _SilenceState] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self._seen)
+
+    def has_event(self, event_id: str) -> bool:
+        """Tell whether an event with this id was applied."""
+        return event_id in self._seen
+
+    def apply(self, event: ev.Envelope[Any]) -> bool:
+        """Fold one event in; return False if it was applied before (or belongs to no view)."""
+        if event.id in self._seen or isinstance(event, ev.MetricsObserved):
+            return False
+        self._seen.add(event.id)
+        entry = _entry(event)
+        data = event.data
+        if isinstance(data, m.Anomaly):
+            self._add_anomaly(data.anomaly_id, entry)
+        elif isinstance(data, m.FaultInjected):
+            self._faults.append((data.target, entry))
+        elif isinstance(data, m.Silence):
+            self._apply_silence(event, data)
+        if isinstance(data, m.IncidentTransition):
+            self._apply_transition(event, data)
+        elif isinstance(data, m.RootCauseAnalysis) and data.incident_id in self._incidents:
+            self._incidents[data.incident_id].rca = data
+        incident_id = _incident_of(event)
+        if incident_id is not None:
+            self._by_incident[incident_id].append(entry)
+        return True
+
+    def _add_anomaly(self, anomaly_id: str, entry: TimelineEntry) -> None:
+        revisions = self._by_anomaly[anomaly_id]
+        revisions.append(entry)
+        if len(revisions) > self.max_events_per_anomaly:
+            del revisions[1]  # keep the first (detection) and the latest revisions
+
+    def _apply_silence(self, event: ev.Envelope[Any], data: m.Silence) -> None:
+        state = self._silences.setdefault(data.silence_id, _SilenceState(data))
+        if isinstance(event, ev.SilenceExpired):
+            state.expired_at = min(event.time, data.ends_at)
+        else:
+            state.silence = data
+
+    def _apply_transition(self, event: ev.Envelope[Any], t: m.IncidentTransition) -> None:
+        inc = t.incident
+        state = self._incidents.get(inc.incident_id)
+        if state is None:
+            state = self._incidents[inc.incident_id] = _IncidentState(inc, event.time)
+            rca = [e for e in self._by_incident.get(inc.incident_id, ()) if e.type == "rca.completed"]
+            if rca:
+                state.rca = m.RootCauseAnalysis.model_validate(rca[-1].data)
+        state.incident, state.updated_at, state.last_reason = inc, max(state.updated_at, event.time), t.reason
+        if t.team is not None:
+            state.team = t.team
+        if isinstance(event, ev.IncidentEscalated):
+            state.escalation_step = t.escalation_step
+        elif isinstance(event, ev.IncidentAcknowledged):
+            state.acknowledged_at, state.acknowledged_by = event.time, t.actor
+        elif isinstance(event, ev.ResponseTargetBreached):
+            state.breached = True
+        elif isinstance(event, ev.IncidentResolved):
+            state.resolved_at, state.resolved_by = event.time, t.actor
+
+    def knows(self, incident_id: str) -> bool:
+        """Tell whether any lifecycle event of this incident was applied."""
+        return incident_id in self._incidents
+
+    def incidents(
+        self,
+        *,
+        status: IncidentStatus | None = None,
+        severity: Severity | None = None,
+        target: str | None = None,
+        limit: int = 200,
+    ) -> list[IncidentSummary]:
+        """Return incident summaries matching the filters, newest first."""
+        found = [
+            s
+            for s in self._incidents.values()
+            if (status is None or s.incident.status == status)
+            and (severity is None or s.incident.severity == severity)
+            and (target is None or s.incident.target == target)
+        ]
+        found.sort(key=lambda s: (s.incident.opened_at, s.incident.incident_id), reverse=True)
+        return [self._summary(s) for s in found[:limit]]
+
+    def incident(self, incident_id: str) -> IncidentDetail | None:
+        """Return one incident with its whole timeline, or None if unknown."""
+        state = self._incidents.get(incident_id)
+        if state is None:
+            return None
+        return IncidentDetail(
+            summary=self._summary(state),
+            incident=state.incident,
+            timeline=self.timeline(incident_id),
+            rca=state.rca,
+        )
+
+    def timeline(self, incident_id: str) -> list[TimelineEntry]:
+        """Return every event of the incident, its anomalies and related faults, oldest first."""
+        entries = {e.id: e for e in self._by_incident.get(incident_id, ())}
+        state = self._incidents.get(incident_id)
+        if state is not None:
+            for anomaly_id in state.incident.anomaly_ids:
+                entries.update((e.id, e) for e in self._by_anomaly.get(anomaly_id, ()))
+            start = state.incident.opened_at - self.chaos_lookback
+            for target, e in self._faults:
+                if target == state.incident.target and start <= e.time <= (state.resolved_at or e.time):
+                    entries[e.id] = e
+        return sorted(entries.values(), key=lambda e: (e.time, e.topic, e.id))
+
+    def silences(self, *, now: datetime) -> list[SilenceView]:
+        """Return every silence with its state at ``now``, latest start first."""
+        views = [_silence_view(s, now) for s in self._silences.values()]
+        return sorted(views, key=lambda v: (v.silence.starts_at, v.silence.silence_id), reverse=True)
+
+    def silence(self, silence_id: str) -> m.Silence | None:
+        """Return the silence with this id, or None."""
+        state = self._silences.get(silence_id)
+        return state.silence if state is not None else None
+
+    def _summary(self, s: _IncidentState) -> IncidentSummary:
+        inc = s.incident
+        return IncidentSummary(
+            incident_id=inc.incident_id,
+            title=inc.title,
+            target=inc.target,
+            severity=inc.severity,
+            status=inc.status,
+            opened_at=inc.opened_at,
+            updated_at=s.updated_at,
+            acknowledged_at=s.acknowledged_at,
+            acknowledged_by=s.acknowledged_by,
+            resolved_at=s.resolved_at,
+            resolved_by=s.resolved_by,
+            team=s.team,
+            escalation_step=s.escalation_step,
+            response_target_breached=s.breached,
+            severity_reason=inc.severity_reason,
+            last_reason=s.last_reason,
+            anomaly_ids=inc.anomaly_ids,
+            signals=inc.signals,
+            impacts=inc.impacts,
+            previous_incident_id=inc.previous_incident_id,
+            has_report=bool(s.rca and s.rca.report_path),
+            event_count=len(self._by_incident.get(inc.incident_id, ())),
+        )
+
+
+def _incident_of(event: ev.Envelope[Any]) -> str | None:
+    """The incident an event belongs to: its correlation id, else the payload's incident id."""
+    if event.correlationid:
+        return event.correlationid
+    data = event.data
+    if isinstance(data, m.IncidentTransition):
+        return data.incident.incident_id
+    incident_id = getattr(data, "incident_id", None)
+    return incident_id if isinstance(incident_id, str) else None
+
+
+def _entry(event: ev.Envelope[Any]) -> TimelineEntry:
+    return TimelineEntry(
+        id=event.id,
+        type=short_type(event),
+        time=event.time,
+        topic=topic_of(type(event)).name,
+        source=event.source,
+        subject=event.subject,
+        correlationid=event.correlationid,
+        causationid=event.causationid,
+        summary=describe(event),
+        data=event.data.model_dump(mode="json"),
+    )
+
+
+def _silence_view(s: _SilenceState, now: datetime) -> SilenceView:
+    ends = s.expired_at or s.silence.ends_at
+    state = "pending" if now < s.silence.starts_at else "active" if now < ends else "expired"
+    return SilenceView(silence=s.silence, state=state, expired_early_at=s.expired_at)
