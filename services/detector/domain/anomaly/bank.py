@@ -1,0 +1,53 @@
+"""Many series in one numpy state: the throughput form of `SeriesDetector` (same kernel)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import layout
+from .config import DetectorConfig
+from .detector import SeriesDetector, decode_state, encode_state
+from .kernel import StepResult, step
+
+
+class DetectorBank:
+    """Detectors of `n_series` series that advance together, one sample per series per call."""
+
+    __slots__ = ("_config", "_state")
+
+    def __init__(self, n_series: int, config: DetectorConfig | None = None) -> None:
+        self._config = config or DetectorConfig()
+        self._state = layout.new_state(self._config, n_series)
+
+    @property
+    def n_series(self) -> int:
+        """How many series the bank tracks."""
+        return int(self._state.shape[1])
+
+    @property
+    def state_bytes_per_series(self) -> int:
+        """Bytes of live state per series."""
+        return int(self._state.shape[0] * self._state.itemsize)
+
+    def update(self, ts: np.ndarray, values: np.ndarray) -> StepResult:
+        """Score one sample per series (NaN value = no sample for that series) and learn from it."""
+        return step(self._state, np.asarray(ts, dtype=float), np.asarray(values, dtype=float), self._config)
+
+    def add_series(self, count: int = 1) -> range:
+        """Append `count` fresh series; return their indices."""
+        start = self.n_series
+        fresh = layout.new_state(self._config, count)
+        self._state = np.concatenate([self._state, fresh], axis=1)
+        return range(start, start + count)
+
+    def dumps_series(self, i: int) -> bytes:
+        """Checkpoint series `i` (the same bytes `SeriesDetector.dumps` gives)."""
+        return encode_state(self._state[:, i])
+
+    def loads_series(self, i: int, data: bytes) -> None:
+        """Restore series `i` from a checkpoint."""
+        self._state[:, i] = decode_state(data, self._config)
+
+    def detector(self, i: int) -> SeriesDetector:
+        """Return a standalone copy of series `i`'s detector."""
+        return SeriesDetector.loads(self.dumps_series(i), self._config)

@@ -1,0 +1,56 @@
+"""Global settings of the streaming anomaly detector (the same for every series)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+DAY_S: Final = 86_400.0
+
+
+@dataclass(frozen=True, slots=True)
+class DetectorConfig:
+    """Tunables of the record-envelope detector; defaults are global, never per series.
+
+    Attributes:
+        warmup_samples: valid samples before any score is emitted.
+        fast_alpha: EWMA weight of the fast level (spike residual and level features).
+        volatility_alpha: EWMA weight of the mean absolute step (volatility feature).
+        slow_alpha: EWMA weight of the slow level (drift feature).
+        season_alpha: EWMA weight of one hour-of-day bucket per visit.
+        season_residual_alpha: EWMA weight of the smoothed seasonal residual.
+        season_buckets: buckets per seasonal period (24 = hour of day).
+        season_period_s: seasonal period; used only once the series spans one period.
+        baseline_alpha: EWMA weight of each feature's long-run mean (envelope centre).
+        envelope_half_life_s: time for a record envelope to shrink halfway to the centre.
+        gain: score slope per unit of excess beyond the envelope (in half-ranges).
+        suppress_half_life: samples for the after-alert suppression level to halve.
+        refire_ratio: a new alert inside a suppression needs this × the previous strength.
+        score_half_point: raw strength that maps to a score of 0.5.
+        drift_follow: fraction of an excess the drift view's envelope absorbs per sample.
+        trend_follow: the same for the trend view (slow level minus its long-run mean).
+        trend_margin: half-ranges the trend view must pass its envelope by before it counts.
+        trend_cap: most half-ranges the trend view can add (it confirms, it does not re-alert).
+        counter: the input is a monotonically increasing counter: score its per-second rate.
+
+    """
+
+    warmup_samples: int = 150
+    fast_alpha: float = 0.1
+    volatility_alpha: float = 0.1
+    slow_alpha: float = 0.02
+    season_alpha: float = 0.02
+    season_residual_alpha: float = 0.1
+    season_buckets: int = 24
+    season_period_s: float = DAY_S
+    baseline_alpha: float = 0.002
+    envelope_half_life_s: float = 30 * DAY_S
+    gain: float = 10.0
+    suppress_half_life: float = 30.0
+    refire_ratio: float = 2.0
+    score_half_point: float = 2.5
+    drift_follow: float = 0.1
+    trend_follow: float = 0.03
+    trend_margin: float = 1.0
+    trend_cap: float = 1.0
+    counter: bool = False

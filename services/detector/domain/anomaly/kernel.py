@@ -1,0 +1,167 @@
+"""The detector's maths, written once over numpy columns: one call advances many series by one sample.
+
+Why this method. Operations metrics are heavy-tailed, seasonal and full of harmless wiggles, so a
+fixed z-score fires all day. What people call an anomaly is a sample that leaves the range the
+series has shown so far, in one of a few views: its raw value, its jump from the recent level,
+the recent level itself, its volatility, its distance from what is usual at this hour of day,
+that distance smoothed, a slow level (drift) and a trend (slow level minus its long-run mean,
+the signature of a leak). Each view keeps a *record envelope*: the second highest and second
+lowest values seen, shrinking slowly (a 30-day half-life) towards the view's long-run mean.
+A sample scores by how far it passes an envelope, measured in half-ranges of that envelope, so
+the score is scale-free and means the same on every series; the strongest view wins. Keeping
+the second record rather than the first means one past outlier does not hide the next one.
+
+Records that follow a smooth ramp would creep along with it, so two views lag on purpose: the
+slow level's envelope absorbs only 10 % of an excess per sample, the trend's 3 %; the trend must
+pass its envelope by a full half-range and then adds at most one more (it confirms a drift, it
+does not re-alert on a level shift). After an alert the score is suppressed until the strength
+doubles or the suppression fades (30-sample half-life), so one episode gives one alert, not a
+stream. Everything is causal: a sample is scored against the state before it, then folded in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import layout as L
+from .config import DetectorConfig
+
+_EPS_ABS = 1e-9
+_EPS_REL = 1e-6
+
+
+@dataclass(frozen=True, slots=True)
+class StepResult:
+    """Per-series outputs of one step (arrays of the bank's length)."""
+
+    valid: np.ndarray  # bool: the sample was finite and used
+    score: np.ndarray  # [0, 1], suppressed after an alert
+    severity: np.ndarray  # [0, 1], the same strength without suppression
+    expected: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+    direction: np.ndarray  # int8: +1 up, -1 down, 0 none
+    warming: np.ndarray  # bool
+    seasonal: np.ndarray  # bool: expected/band come from the hour-of-day profile
+    feature: np.ndarray  # int: index into layout.FEATURES of the strongest view
+
+
+def counter_rate(state: np.ndarray, ts: np.ndarray, raw: np.ndarray) -> np.ndarray:
+    """Turn counter readings into per-second rates (a drop is a reset counted from 0); NaN if none."""
+    prev, prev_t = state[L.C_PREV], state[L.C_T]
+    dt = ts - prev_t
+    delta = np.where(raw >= prev, raw - prev, raw)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rate = np.where(np.isfinite(prev_t) & (dt > 0), delta / np.where(dt > 0, dt, 1.0), np.nan)
+    seen = np.isfinite(raw) & np.isfinite(ts)
+    state[L.C_PREV] = np.where(seen, raw, prev)
+    state[L.C_T] = np.where(seen, ts, prev_t)
+    return rate
+
+
+def step(state: np.ndarray, ts: np.ndarray, x: np.ndarray, config: DetectorConfig) -> StepResult:
+    """Score one sample per series against its state, then fold the sample into the state (in place)."""
+    cfg = config
+    if cfg.counter:
+        x = counter_rate(state, ts, x)
+    valid = np.isfinite(x) & np.isfinite(ts)
+    x = np.where(valid, x, 0.0)
+    ts = np.where(valid, ts, 0.0)
+    cols = np.arange(state.shape[1])
+    n = state[L.N]
+    first = n == 0
+    fast = np.where(first, x, state[L.FAST])
+    x_prev = np.where(first, x, state[L.X_PREV])
+    slow = np.where(first, x, state[L.SLOW])
+    t_first = np.where(first, ts, state[L.T_FIRST])
+    dt = np.where(first, 0.0, np.maximum(ts - state[L.T_PREV], 0.0))
+
+    fast_new = fast + cfg.fast_alpha * (x - fast)
+    vol_new = state[L.VOL] + cfg.volatility_alpha * (np.abs(x - x_prev) - state[L.VOL])
+    slow_new = slow + cfg.slow_alpha * (x - slow)
+
+    # Hour-of-day profile: a view from the first revisit of a bucket; quoted as "usual for this
+    # hour" (expected value and band) only once the series spans a whole period.
+    n_b = cfg.season_buckets
+    bucket = np.floor((ts % cfg.season_period_s) / (cfg.season_period_s / n_b)).astype(np.int64)
+    bucket = np.clip(bucket, 0, n_b - 1)
+    mean_row = L.season_offset(cfg) + bucket
+    b_mean, b_count = state[mean_row, cols], state[mean_row + n_b, cols]
+    residual = np.where(b_count > 0, x - b_mean, 0.0)
+    seasonal = (b_count > 0) & (ts - t_first >= cfg.season_period_s)
+    sres_new = state[L.SRES] + cfg.season_residual_alpha * (residual - state[L.SRES])
+    b_alpha = np.maximum(cfg.season_alpha, 1.0 / (b_count + 1.0))
+    b_mean_new = np.where(b_count > 0, b_mean + b_alpha * (x - b_mean), x)
+
+    rows = [L.env_rows(cfg, b) for b in range(L.N_ENV_BLOCKS)]
+    anchor = np.where(first, x, state[rows[0].start + L.F_DRIFT])  # long-run mean of the slow level
+    feats = np.stack([x, x - fast, fast_new, vol_new, residual, sres_new, slow_new, slow_new - anchor])
+    centre, hi1, hi2, lo1, lo2 = (np.where(first, feats, state[r]) for r in rows)
+    eps = _EPS_ABS + _EPS_REL * np.abs(centre)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        excess = 0.5 * np.maximum((feats - hi2) / (hi2 - centre + eps), (lo2 - feats) / (centre - lo2 + eps))
+    excess = np.maximum(excess, 0.0)
+    excess[L.F_TREND] = np.clip(excess[L.F_TREND] - cfg.trend_margin, 0.0, cfg.trend_cap)
+    strength_k = np.where(excess > 0, 1.0 + cfg.gain * excess, 0.0)
+    feature = np.argmax(strength_k, axis=0)
+    warming = n < cfg.warmup_samples
+    strength = np.where(warming, 0.0, strength_k[feature, cols])
+
+    suppress = state[L.SUPPRESS] * 0.5 ** (1.0 / cfg.suppress_half_life)
+    fire = strength > suppress * cfg.refire_ratio
+    suppress_new = np.where(fire, strength, suppress)
+    alert = np.where(fire, strength, 0.0)
+
+    # Fold the sample in: envelope centres, then records that shrink towards them over time.
+    n1 = n + 1.0
+    a = np.maximum(cfg.baseline_alpha, 1.0 / n1)
+    centre_new = centre + a * (feats - centre)
+    shrink = 0.5 ** (dt / cfg.envelope_half_life_s)
+    h1, h2, l1, l2 = (centre_new + (e - centre_new) * shrink for e in (hi1, hi2, lo1, lo2))
+    follow = np.ones((L.K, 1))
+    follow[L.F_DRIFT] = cfg.drift_follow
+    follow[L.F_TREND] = cfg.trend_follow  # a creeping trend must not drag its envelope along
+    records = [
+        old + follow * (v - old)
+        for old, v in zip(
+            (h1, h2, l1, l2),
+            (
+                np.maximum(h1, feats),
+                np.maximum(h2, np.minimum(h1, feats)),
+                np.minimum(l1, feats),
+                np.minimum(l2, np.maximum(l1, feats)),
+            ),
+            strict=True,
+        )
+    ]
+    # Every value above was computed from the old state; only now is the state overwritten.
+    writes: list[tuple[slice | int, np.ndarray]] = [(rows[0], centre_new), *zip(rows[1:], records, strict=True)]
+    writes += [(L.N, n1), (L.T_FIRST, t_first), (L.T_PREV, ts), (L.FAST, fast_new), (L.VOL, vol_new)]
+    writes += [(L.X_PREV, x), (L.SLOW, slow_new), (L.SRES, sres_new), (L.SUPPRESS, suppress_new)]
+    all_valid = bool(valid.all())
+    for r, value in writes:
+        state[r] = value if all_valid else np.where(valid, value, state[r])
+    state[mean_row, cols] = np.where(valid, b_mean_new, b_mean)
+    state[mean_row + n_b, cols] = np.where(valid, b_count + 1.0, b_count)
+
+    expected = np.where(seasonal, b_mean, fast)
+    v_lo, v_hi = lo2[L.F_VALUE], hi2[L.F_VALUE]
+    s_lo, s_hi = b_mean + lo2[L.F_SEASONAL], b_mean + hi2[L.F_SEASONAL]
+    lower = np.minimum(np.where(seasonal, s_lo, v_lo), expected)
+    upper = np.maximum(np.where(seasonal, s_hi, v_hi), expected)
+    direction = np.where(strength > 0, np.sign(x - expected), 0).astype(np.int8)
+    half = cfg.score_half_point
+    return StepResult(
+        valid=valid,
+        score=np.where(valid, 1.0 - 0.5 ** (alert / half), 0.0),
+        severity=np.where(valid, 1.0 - 0.5 ** (strength / half), 0.0),
+        expected=expected,
+        lower=lower,
+        upper=upper,
+        direction=np.where(valid, direction, 0).astype(np.int8),
+        warming=warming,
+        seasonal=seasonal & valid,
+        feature=feature,
+    )

@@ -1,0 +1,63 @@
+"""Row layout of the detector state: one float64 column per series, one row per field."""
+
+from __future__ import annotations
+
+from typing import Final
+
+import numpy as np
+
+from .config import DetectorConfig
+
+# Scalar fields.
+N: Final = 0  # valid samples seen
+T_FIRST: Final = 1  # timestamp of the first valid sample
+T_PREV: Final = 2  # timestamp of the previous valid sample
+FAST: Final = 3  # fast EWMA of the value
+VOL: Final = 4  # EWMA of |x_t - x_{t-1}|
+X_PREV: Final = 5  # previous valid value
+SLOW: Final = 6  # slow EWMA of the value
+SRES: Final = 7  # smoothed seasonal residual
+SUPPRESS: Final = 8  # after-alert suppression level (raw strength units)
+C_PREV: Final = 9  # counter mode: previous raw counter reading
+C_T: Final = 10  # counter mode: its timestamp (NaN before the first)
+N_SCALARS: Final = 11
+
+# Features watched by record envelopes (order matters only for explanations).
+FEATURES: Final = ("value", "spike", "level", "volatility", "seasonal", "seasonal_level", "drift", "trend")
+K: Final = len(FEATURES)
+F_VALUE: Final = 0
+F_SEASONAL: Final = 4
+F_DRIFT: Final = 6
+F_TREND: Final = 7
+# Per-feature blocks, each K rows long.
+ENV_CENTRE, ENV_HI1, ENV_HI2, ENV_LO1, ENV_LO2 = range(5)
+N_ENV_BLOCKS: Final = 5
+
+
+def season_offset(config: DetectorConfig) -> int:
+    """First row of the seasonal bucket means (then as many rows of bucket counts)."""
+    del config
+    return N_SCALARS
+
+
+def env_offset(config: DetectorConfig) -> int:
+    """First row of the envelope blocks."""
+    return N_SCALARS + 2 * config.season_buckets
+
+
+def n_fields(config: DetectorConfig) -> int:
+    """Return how many float64 rows one series' state has."""
+    return env_offset(config) + N_ENV_BLOCKS * K
+
+
+def env_rows(config: DetectorConfig, block: int) -> slice:
+    """Rows of one envelope block (K features)."""
+    start = env_offset(config) + block * K
+    return slice(start, start + K)
+
+
+def new_state(config: DetectorConfig, n_series: int) -> np.ndarray:
+    """Return a fresh (fields, series) state with nothing learned."""
+    state = np.zeros((n_fields(config), n_series))
+    state[C_T] = np.nan
+    return state

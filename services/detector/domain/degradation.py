@@ -1,0 +1,163 @@
+"""Performance degradation: latency percentiles and throughput against a learned per-target baseline.
+
+Each signal (p50, p95, p99, throughput) keeps an exponentially weighted baseline of its logarithm,
+the geometric mean that suits skewed latencies. Unlike the anomaly detector, whose levels follow
+the data, the baseline is frozen while the target is degraded, so a long slowdown is never learned
+as the new normal and 'degraded since' stays the first sample of the run. A target is degraded
+once a latency reaches `latency_ratio` times its baseline, or throughput falls to
+`throughput_ratio` of it, for `confirm_samples` samples in a row; it recovers after
+`recover_samples` healthy samples in a row.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+from typing import Final
+
+LATENCY_SIGNALS: Final = ("p50", "p95", "p99")
+SIGNALS: Final = (*LATENCY_SIGNALS, "throughput")
+
+
+@dataclass(frozen=True, slots=True)
+class DegradationPolicy:
+    """When a target counts as degraded."""
+
+    latency_ratio: float = 1.5
+    throughput_ratio: float = 0.5
+    warmup_samples: int = 20
+    baseline_alpha: float = 0.05
+    confirm_samples: int = 2
+    recover_samples: int = 3
+
+
+@dataclass(frozen=True, slots=True)
+class PerfSample:
+    """One observation of a target; a signal that was not measured is None."""
+
+    ts: float
+    p50: float | None = None
+    p95: float | None = None
+    p99: float | None = None
+    throughput: float | None = None
+
+    def get(self, signal: str) -> float | None:
+        """Return the value of `signal` if it was measured and is a finite, non-negative number."""
+        value = getattr(self, signal)
+        return value if value is not None and math.isfinite(value) and value >= 0 else None
+
+
+@dataclass(frozen=True, slots=True)
+class Baseline:
+    """Learned state of one target."""
+
+    log_mean: MappingProxyType[str, float] = field(default_factory=lambda: MappingProxyType({}))
+    counts: MappingProxyType[str, int] = field(default_factory=lambda: MappingProxyType({}))
+    run_start: float | None = None  # first sample of the current bad run
+    bad_streak: int = 0
+    good_streak: int = 0
+    degraded: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class DegradationStatus:
+    """Verdict for one sample: `ratio` is observed/baseline of the worst signal (`signal`)."""
+
+    ts: float
+    degraded: bool
+    since: float | None
+    signal: str | None
+    ratio: float
+    ratios: MappingProxyType[str, float]
+    baseline: MappingProxyType[str, float]
+    warming_up: bool
+
+
+def _badness(signal: str, ratio: float, policy: DegradationPolicy) -> float:
+    """Return how far past its limit a ratio is (>= 1 means beyond the limit)."""
+    if signal == "throughput":
+        return policy.throughput_ratio / ratio if ratio > 0 else math.inf
+    return ratio / policy.latency_ratio
+
+
+def assess(
+    state: Baseline, sample: PerfSample, policy: DegradationPolicy | None = None
+) -> tuple[Baseline, DegradationStatus]:
+    """Compare one sample with the target's baseline; return the new state and the status."""
+    p = policy or DegradationPolicy()
+    ratios: dict[str, float] = {}
+    baseline: dict[str, float] = {}
+    for sig in SIGNALS:
+        value = sample.get(sig)
+        if value is not None and state.counts.get(sig, 0) >= p.warmup_samples:
+            base = math.exp(state.log_mean[sig])
+            baseline[sig] = base
+            ratios[sig] = value / base if base > 0 else (math.inf if value > 0 else 1.0)
+    worst = max(ratios, key=lambda s: _badness(s, ratios[s], p), default=None)
+    bad = worst is not None and _badness(worst, ratios[worst], p) >= 1.0
+
+    if bad:
+        bad_streak, good_streak = state.bad_streak + 1, 0
+        continuing = (state.bad_streak > 0 or state.degraded) and state.run_start is not None
+        run_start = state.run_start if continuing else sample.ts
+    else:
+        bad_streak, good_streak = 0, state.good_streak + 1
+        run_start = state.run_start if state.degraded else None
+    degraded = state.degraded
+    if not degraded and bad_streak >= p.confirm_samples:
+        degraded = True
+    elif degraded and good_streak >= p.recover_samples:
+        degraded, run_start = False, None
+    since = run_start if degraded else None
+
+    log_mean, counts = dict(state.log_mean), dict(state.counts)
+    if not degraded and not bad:
+        for sig in SIGNALS:
+            value = sample.get(sig)
+            if value is None or value <= 0:
+                continue
+            n = counts.get(sig, 0) + 1
+            previous = log_mean.get(sig, math.log(value))
+            log_mean[sig] = previous + max(p.baseline_alpha, 1.0 / n) * (math.log(value) - previous)
+            counts[sig] = n
+    new_state = replace(
+        state,
+        log_mean=MappingProxyType(log_mean),
+        counts=MappingProxyType(counts),
+        run_start=run_start,
+        bad_streak=bad_streak,
+        good_streak=good_streak,
+        degraded=degraded,
+    )
+    status = DegradationStatus(
+        ts=sample.ts,
+        degraded=degraded,
+        since=since,
+        signal=worst if (bad or degraded) else None,
+        ratio=ratios[worst] if worst is not None else 1.0,
+        ratios=MappingProxyType(ratios),
+        baseline=MappingProxyType(baseline),
+        warming_up=not ratios,
+    )
+    return new_state, status
+
+
+class DegradationMonitor:
+    """Baselines of many targets, keyed by target name (a thin holder around `assess`)."""
+
+    __slots__ = ("_policy", "_states")
+
+    def __init__(self, policy: DegradationPolicy | None = None) -> None:
+        self._policy = policy or DegradationPolicy()
+        self._states: dict[str, Baseline] = {}
+
+    def update(self, target: str, sample: PerfSample) -> DegradationStatus:
+        """Assess one sample of `target` and remember the new baseline."""
+        state, status = assess(self._states.get(target, Baseline()), sample, self._policy)
+        self._states[target] = state
+        return status
+
+    def state(self, target: str) -> Baseline:
+        """Return the learned state of `target` (for checkpointing)."""
+        return self._states.get(target, Baseline())
