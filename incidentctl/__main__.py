@@ -141,7 +141,8 @@ def cmd_scenario(args: argparse.Namespace) -> int:
     """Run ``incidentctl scenario``."""
     from incidentctl import scenario
 
-    root = Path(args.dir) if args.dir != str(DEFAULT_DIR) else Path(f".stack-scenario-{args.fault}-{int(time.time())}")
+    # Always a fresh stack: state left by an earlier run (open incidents, learned baselines) would blur the result.
+    root = Path(args.dir) / "scenarios" / f"{args.fault}-{time.strftime('%Y%m%d-%H%M%S')}"
     log = (lambda msg: print(msg, file=sys.stderr)) if args.json else print
     result = scenario.run(args.fault, root=root, timeout_s=args.timeout, log=log)
     if args.json:

@@ -25,6 +25,24 @@ class DemoProcess:
     cwd: Path
 
 
+DEMO_ESCALATION: Final[dict[str, Any]] = {
+    "critical": {
+        "response_target_s": 60,
+        "steps": [{"after_s": 0, "teams": ["L1", "L2"]}, {"after_s": 60, "teams": ["L3"]}],
+    },
+    "major": {
+        "response_target_s": 120,
+        "steps": [
+            {"after_s": 0, "teams": ["L1"]},
+            {"after_s": 120, "teams": ["L2"]},
+            {"after_s": 240, "teams": ["L3"]},
+        ],
+    },
+    "minor": {"response_target_s": 240, "steps": [{"after_s": 0, "teams": ["L1"]}, {"after_s": 240, "teams": ["L2"]}]},
+}
+"""The manual's escalation policy shortened to seconds, so a demo shows every step within minutes."""
+
+
 def api_token() -> str:
     """The console/API bearer token: ``IR_API_TOKEN`` if set, else a fresh random one."""
     return os.environ.get("IR_API_TOKEN") or secrets.token_urlsafe(24)
@@ -38,6 +56,12 @@ def demo_process(root: Path, port: int) -> DemoProcess:
     return DemoProcess(argv, pidfile, log_file, root)
 
 
+def pager_process(root: Path, port: int) -> tuple[str, ...]:
+    """Return the argv of the stack's pager inbox (pages land in ``logs/pages.jsonl``)."""
+    out = root / "logs" / "pages.jsonl"
+    return (sys.executable, "-m", "incidentctl.pager_inbox", "--port", str(port), "--out", str(out))
+
+
 def current_demo_pid(root: Path) -> int | None:
     """Pid of the demo service now (recovery may have restarted it under a new pid)."""
     try:
@@ -46,7 +70,7 @@ def current_demo_pid(root: Path) -> int | None:
         return None
 
 
-def service_env(name: str, state: StackState, *, config_file: Path) -> dict[str, str]:
+def service_env(name: str, state: StackState, *, config_file: Path, pager_secret: str) -> dict[str, str]:
     """Environment of one service process."""
     env = {
         "KAFKA_BOOTSTRAP_SERVERS": state.kafka,
@@ -59,8 +83,12 @@ def service_env(name: str, state: StackState, *, config_file: Path) -> dict[str,
     }
     if name == "responder":
         env["RESPONDER_API_TOKEN"] = state.api_token
-        env["RESPONDER_WEBHOOK_SECRET"] = os.environ.get("RESPONDER_WEBHOOK_SECRET", secrets.token_hex(16))
+        env["RESPONDER_SECRETS__PAGER"] = pager_secret
     return env
+
+
+def _pager_route(state: StackState) -> dict[str, Any]:
+    return {"type": "webhook", "name": "pager", "url": state.pager_url, "secret": "pager", "backoff_s": 0.2}
 
 
 def service_configs(root: Path, state: StackState, demo: DemoProcess) -> dict[str, dict[str, Any]]:
@@ -79,8 +107,14 @@ def service_configs(root: Path, state: StackState, demo: DemoProcess) -> dict[st
             "intervals": {"normal_s": 2, "incident_s": 1, "post_recovery_s": 3, "post_recovery_duration_s": 30},
             "log_state_dir": str(root / "state" / "collector"),
         },
-        "detector": {},
-        "responder": {"console_url": state.api_url},
+        "detector": {"profile": "demo"},
+        "responder": {
+            "console_url": state.api_url,
+            "grouping": {"group_wait_s": 1, "group_interval_s": 10, "repeat_interval_s": 120},
+            "auto_resolve_after_s": 20,
+            "escalation": DEMO_ESCALATION,
+            "routes": {team: [{"type": "log"}, _pager_route(state)] for team in ("L1", "L2", "L3")},
+        },
         "recovery": {
             "managed_processes": [
                 {
@@ -92,6 +126,8 @@ def service_configs(root: Path, state: StackState, demo: DemoProcess) -> dict[st
                     "log_file": str(root / "logs" / "demo.stdout.log"),
                 }
             ],
+            "verification": {"healthy_scrapes": 3, "timeout_s": 60},
+            "cooldown": {"max_restarts": 5, "window_s": 600},
         },
         "rca": {"reports_dir": str(root / "reports")},
     }

@@ -73,7 +73,7 @@ class Chaos:
         return [f for f in FAULTS if self.active(f)]
 
     def _hog(self) -> None:
-        log.warning("cpu-hog started")
+        log.info("cpu-hog started")
         x = 0
         while self.active("cpu-hog"):
             for _ in range(100_000):  # pure-Python busy loop: ~100% of one core
@@ -166,10 +166,10 @@ class DemoHandler(BaseHTTPRequestHandler):
         chaos = self.server.chaos
         if name == "reset":
             chaos.reset()
-            log.warning("chaos reset")
+            log.info("chaos reset")
             self._reply(200, {"fault": "reset", "pid": os.getpid()})
             return
-        log.warning("chaos fault injected: %s duration_s=%s", name, duration)
+        log.info("chaos fault injected: %s duration_s=%s", name, duration)
         self._reply(200, {"fault": name, "duration_s": duration, "pid": os.getpid()})
         if name == "crash":
             log.critical("crashing on request (chaos)")

@@ -70,18 +70,36 @@ class ScenarioResult:
 
 
 class ChainTracker:
-    """Folds the events seen after a fault into the scenario's milestones (pure, no I/O)."""
+    """Folds the events seen after a fault into the scenario's milestones (pure, no I/O).
+
+    Topics are read side by side, so an incident's recovery or notification events may arrive
+    before its ``incident.opened``: events seen before the incident is known are kept and folded
+    again once it is.
+    """
 
     def __init__(self, result: ScenarioResult, injected_at: datetime) -> None:
         self.result = result
         self.injected_at = injected_at
         self.times: dict[str, datetime] = {"fault_injected": injected_at}
+        self.early: list[Envelope[Any]] = []
 
     def _mark(self, milestone: str, at: datetime) -> None:
-        self.times.setdefault(milestone, at)
+        self.times[milestone] = min(at, self.times.get(milestone, at))
 
     def observe(self, event: Envelope[Any]) -> None:
         """Update milestones with one event from any topic."""
+        known = self.result.incident_id
+        self._fold(event)
+        if known is None:
+            if self.result.incident_id is None:
+                if not isinstance(event, ev.MetricsObserved):
+                    self.early.append(event)
+            else:
+                for earlier in self.early:
+                    self._fold(earlier)
+                self.early.clear()
+
+    def _fold(self, event: Envelope[Any]) -> None:
         r, inc = self.result, self.result.incident_id
         if isinstance(event, ev.AnomalyDetected) and event.data.target == r.target:
             if event.time >= self.injected_at:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import secrets
 import sys
 import time
 from collections.abc import Callable
@@ -34,6 +35,7 @@ class StackState:
     api_url: str
     demo_url: str
     api_token: str
+    pager_url: str = ""
     pids: dict[str, int] = field(default_factory=dict)
     ports: dict[str, int] = field(default_factory=dict)
     started_at: float = field(default_factory=time.time)
@@ -67,8 +69,8 @@ def start(root: Path, *, log: Callable[[str], None] = print) -> StackState:
         (root / sub).mkdir(parents=True, exist_ok=True)
     log(f"starting embedded Kafka + Elasticsearch (noida-db) in {root / 'data'}")
     broker = start_broker(root / "data", root / "logs" / "noida-db.log")
-    ports = {name: free_port() for name in (*SERVICES, "demo")}
-    token = demo_config.api_token()
+    ports = {name: free_port() for name in (*SERVICES, "demo", "pager")}
+    token, pager_secret = demo_config.api_token(), secrets.token_hex(16)
     state = StackState(
         root=str(root),
         kafka=broker.kafka,
@@ -76,6 +78,7 @@ def start(root: Path, *, log: Callable[[str], None] = print) -> StackState:
         api_url=f"http://127.0.0.1:{ports['responder']}",
         demo_url=f"http://127.0.0.1:{ports['demo']}",
         api_token=token,
+        pager_url=f"http://127.0.0.1:{ports['pager']}/pages",
         pids={"noida-db": broker.process.pid},
         ports=ports | {"kafka": broker.kafka_port, "elasticsearch": broker.es_port},
     )
@@ -85,12 +88,15 @@ def start(root: Path, *, log: Callable[[str], None] = print) -> StackState:
         log(f"created {len(created)} topics")
         demo = demo_config.demo_process(root, ports["demo"])
         state.pids["demo"] = spawn(demo.argv, log_file=root / "logs" / "demo.stdout.log").pid
+        pager = demo_config.pager_process(root, ports["pager"])
+        pager_env = {"PAGER_WEBHOOK_SECRET": pager_secret}
+        state.pids["pager"] = spawn(pager, log_file=root / "logs" / "pager.log", env=pager_env).pid
         state.save()
         configs = demo_config.service_configs(root, state, demo)
         for name in SERVICES:
             path = root / "config" / f"{name}.yaml"
             path.write_text(yaml.safe_dump(configs[name], sort_keys=False))
-            env = demo_config.service_env(name, state, config_file=path)
+            env = demo_config.service_env(name, state, config_file=path, pager_secret=pager_secret)
             proc = spawn([sys.executable, "-m", f"services.{name}"], log_file=root / "logs" / f"{name}.log", env=env)
             state.pids[name] = proc.pid
             state.save()
@@ -121,14 +127,24 @@ def wait_ready(name: str, state: StackState, *, timeout: float = READY_TIMEOUT_S
 
 
 def stop(state: StackState, *, log: Callable[[str], None] = print) -> None:
-    """Stop every process of the stack: services first, the broker last."""
-    order = [n for n in state.pids if n != "noida-db"] + (["noida-db"] if "noida-db" in state.pids else [])
-    demo_pid = demo_config.current_demo_pid(state.path)
+    """Stop every process of the stack: the watchers first, then the demo service, the broker last.
+
+    The collector and recovery go first: were the demo stopped while they still run, its absence
+    would be a real outage to them, and recovery would restart it behind our back.
+    """
+    first = [n for n in ("collector", "recovery") if n in state.pids]
+    rest = [n for n in state.pids if n not in (*first, "demo", "noida-db")]
+    for name in [*first, *rest]:
+        _stop(name, state.pids[name], log)
+    demo_pid = demo_config.current_demo_pid(state.path) or state.pids.get("demo")
     if demo_pid is not None:
-        state.pids["demo"] = demo_pid
-    for name in order:
-        pid = state.pids[name]
-        if alive(pid):
-            terminate(pid, timeout=8.0)
-            log(f"stopped {name} (pid {pid})")
+        _stop("demo", demo_pid, log)
+    if "noida-db" in state.pids:
+        _stop("noida-db", state.pids["noida-db"], log)
     (state.path / "state.json").unlink(missing_ok=True)
+
+
+def _stop(name: str, pid: int, log: Callable[[str], None]) -> None:
+    if alive(pid):
+        terminate(pid, timeout=8.0)
+        log(f"stopped {name} (pid {pid})")

@@ -19,6 +19,7 @@ from faststream.security import SASLPlaintext
 from pydantic import ValidationError
 
 from shared.events import Envelope, encode_event, parse_event
+from shared.fetch_wait import install_fetch_wait_floor
 from shared.ledger import Ledger
 from shared.settings import ServiceSettings
 from shared.telemetry import ServiceMetrics
@@ -50,6 +51,7 @@ class RejectedEvent(Exception):
 
 def make_broker(settings: ServiceSettings, *, client_id: str) -> KafkaBroker:
     """Create the service's broker from settings (no connection is made until start)."""
+    install_fetch_wait_floor()
     security = None
     if settings.kafka_sasl_mechanism and settings.kafka_sasl_password is not None:
         security = SASLPlaintext(
@@ -205,6 +207,7 @@ def _summarise(exc: ValidationError) -> str:
 
 async def _assigned_consumer(settings: ServiceSettings, topic_names: Iterable[str]) -> AIOKafkaConsumer:
     """Start a group-less consumer assigned to every partition of ``topic_names``."""
+    install_fetch_wait_floor()
     consumer = AIOKafkaConsumer(
         bootstrap_servers=settings.kafka_bootstrap_servers,
         enable_auto_commit=False,

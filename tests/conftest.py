@@ -7,7 +7,14 @@ from collections.abc import Iterator
 
 import pytest
 
+from shared.fetch_wait import install_fetch_wait_floor
 from tests.brokers import Endpoints, open_brokers
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _idle_consumers_do_not_spin() -> None:
+    """Test clients too: an empty fetch on a stand-in broker waits like it would on Kafka."""
+    install_fetch_wait_floor()
 
 
 @pytest.fixture(scope="session")

@@ -45,7 +45,7 @@ def to_document(
     key = f"{host}\0{path}\0{file.device}:{file.inode}\0{record.start}\0{record.message}"
     source: dict[str, Any] = {
         "@timestamp": stamp.isoformat(),
-        "message": record.message,
+        "message": record.body,
         "level": parse_level(header),
         "service": service,
         "host": host,

@@ -64,6 +64,7 @@ _CONTINUATION: Final = re.compile(
     )""",
     re.X,
 )
+_TIMESTAMP_REST: Final = re.compile(r"[\d:.,]*(?:\s?(?:Z|[+-]\d{2}:?\d{2}|UTC))?\]?\s*(?:[-|:]\s+)?")
 _TRACEBACK_OPENER: Final = re.compile(r"^(?:Traceback \(most recent call last\)|  File \")")
 _ISO_TIMESTAMP: Final = re.compile(
     r"^\[?(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(?:[.,](\d{1,9}))?\s?(Z|[+-]\d{2}:?\d{2})?"
@@ -92,6 +93,13 @@ class LogRecord:
         """The record's text, lines joined by newlines."""
         return "\n".join(self.lines)
 
+    @property
+    def body(self) -> str:
+        """The record's text without the header's timestamp and level (they become fields)."""
+        if not self.lines:
+            return ""
+        return "\n".join((strip_header(self.lines[0]), *self.lines[1:]))
+
 
 def parse_level(line: str) -> str:
     """Return the canonical level named in a log line's header (``UNKNOWN`` if none).
@@ -110,6 +118,25 @@ def parse_level(line: str) -> str:
         if token[:1] == "[" and token[-1:] == "]" and word.upper() in _LEVELS:  # Apache's "[error]"
             return _LEVELS[word.upper()]
     return UNKNOWN_LEVEL
+
+
+def strip_header(line: str) -> str:
+    """Return ``line`` without the timestamp it starts with and the level word right after it.
+
+    What remains is the message proper (``demo [worker-1] GET / 200``), so log templates and
+    evidence read like the application's own words. A line without a recognised timestamp is
+    returned unchanged.
+    """
+    found = _TIMESTAMP_START.match(line)
+    if found is None:
+        return line
+    rest = line[found.end() :]
+    rest = rest[_TIMESTAMP_REST.match(rest).end() :]  # type: ignore[union-attr]  # the pattern matches ""
+    first, _, after = rest.partition(" ")
+    word = first.strip(_TOKEN_STRIP)
+    if word in _LEVELS or (first[:1] == "[" and word.upper() in _LEVELS):
+        rest = after.lstrip(" |:-")
+    return rest
 
 
 def parse_timestamp(line: str) -> datetime | None:

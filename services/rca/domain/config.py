@@ -12,6 +12,7 @@ class RcaConfig:
     Attributes:
         start_tolerance_s: how far before the given anomaly start a fault may already show (the
             start is searched for, not trusted); at least one sampling interval is always used.
+        history_share_for_tolerance: the margin takes at most this share of the history's span.
         onset_z: robust z-score a column must reach for its first deviation to count as an onset.
         relative_floor: smallest scale of a column relative to its typical level, so that a column
             that was almost constant does not turn a tiny wiggle into a huge z-score.
@@ -32,11 +33,15 @@ class RcaConfig:
         onset_pool: how many leading candidates compete for the earliness bonus.
         onset_pool_share: and only those scoring at least this share of the best candidate's score:
             timing breaks near-ties between strong candidates, it does not promote weak ones.
+        impact_weight: weight of log(excess work / most excess work among the leading candidates
+            deviating on the same kind of signal): symptoms add less absolute work than their cause.
+        impact_floor: smallest excess-work ratio counted (bounds the penalty at log of it).
         max_candidates: length of the returned ranking.
 
     """
 
     start_tolerance_s: float = 90.0
+    history_share_for_tolerance: float = 0.2
     onset_z: float = 3.0
     relative_floor: float = 0.01
     excursion_sigmas: float = 4.0
@@ -52,4 +57,6 @@ class RcaConfig:
     min_lead_s: float = 30.0
     onset_pool: int = 10
     onset_pool_share: float = 0.5
+    impact_weight: float = 1.0
+    impact_floor: float = 0.05
     max_candidates: int = 50

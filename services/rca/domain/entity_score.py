@@ -48,9 +48,16 @@ def sampling_interval(timestamps: np.ndarray) -> float:
 
 
 def scan_start(case: Case, config: RcaConfig) -> float:
-    """Return where the search for the fault begins: a little before the given anomaly start."""
-    margin = max(config.start_tolerance_s, sampling_interval(case.metrics.timestamps))
-    return case.anomaly_start - margin
+    """Return where the search for the fault begins: a little before the given anomaly start.
+
+    The margin is `start_tolerance_s` but never more than `history_share_for_tolerance` of the
+    history before the start (per-second data with a short history would otherwise lose most of
+    it), and at least one sampling interval.
+    """
+    ts = case.metrics.timestamps
+    span = case.anomaly_start - float(ts[0]) if ts.size else 0.0
+    margin = min(config.start_tolerance_s, config.history_share_for_tolerance * max(span, 0.0))
+    return case.anomaly_start - max(margin, sampling_interval(ts))
 
 
 def score_entities(case: Case, config: RcaConfig) -> list[EntityScore]:

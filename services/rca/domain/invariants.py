@@ -56,26 +56,33 @@ def unexplained_shares(
     matrix = np.column_stack(columns)
     z = _standardise(matrix, history)
     hist_z = z[history]
-    corr = np.abs(np.nan_to_num(np.corrcoef(hist_z, rowvar=False)))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        corr = np.abs(np.nan_to_num(np.corrcoef(hist_z, rowvar=False)))
     owner_arr = np.asarray(owners)
-    for j in range(len(columns)):
-        if np.all(hist_z[:, j] == 0):
+    judged = np.flatnonzero(np.any(hist_z != 0, axis=0))
+    residual = np.zeros_like(z)
+    for j in judged:
+        row = np.where(owner_arr != owner_arr[j], corr[j], -1.0)
+        k = min(n_predictors, int(np.sum(row >= 0)))
+        if k < 1:
             continue
-        candidates = np.flatnonzero(owner_arr != owner_arr[j])
-        if candidates.size == 0:
-            continue
-        chosen = candidates[np.argsort(-corr[j, candidates], kind="stable")[:n_predictors]]
+        chosen = np.argpartition(-row, k - 1)[:k]
         design = hist_z[:, chosen]
-        gram = design.T @ design + _RIDGE * np.eye(chosen.size)
+        gram = design.T @ design + _RIDGE * np.eye(k)
         weights = np.linalg.solve(gram, design.T @ hist_z[:, j])
-        residual = z[:, j] - z[:, chosen] @ weights
-        hist_res = residual[history]
-        center = float(np.median(hist_res))
-        spread = float(np.median(np.abs(hist_res - center))) or float(np.std(hist_res)) or 1.0
-        raw_center = float(np.median(hist_z[:, j]))
-        raw_spread = float(np.median(np.abs(hist_z[:, j] - raw_center))) or 1.0
-        raw_dev = float(np.max(np.abs(z[incident, j] - raw_center))) / raw_spread
-        res_dev = float(np.max(np.abs(residual[incident] - center))) / spread
-        if raw_dev > 0:
-            shares[j] = min(1.0, res_dev / raw_dev)
+        residual[:, j] = z[:, j] - z[:, chosen] @ weights
+    # Robust centre and spread of every column, raw and residual, in one pass each.
+    hist_res = residual[history]
+    center = np.median(hist_res, axis=0)
+    spread = np.median(np.abs(hist_res - center), axis=0)
+    spread = np.where(spread > 0, spread, np.std(hist_res, axis=0))
+    spread = np.where(spread > 0, spread, 1.0)
+    raw_center = np.median(hist_z, axis=0)
+    raw_spread = np.median(np.abs(hist_z - raw_center), axis=0)
+    raw_spread = np.where(raw_spread > 0, raw_spread, 1.0)
+    raw_dev = np.max(np.abs(z[incident] - raw_center), axis=0) / raw_spread
+    res_dev = np.max(np.abs(residual[incident] - center), axis=0) / spread
+    for j in judged:
+        if raw_dev[j] > 0 and np.any(residual[:, j] != 0):
+            shares[j] = min(1.0, float(res_dev[j] / raw_dev[j]))
     return shares

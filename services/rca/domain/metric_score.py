@@ -41,31 +41,54 @@ class ColumnScore:
     full_scale: float | None = None
 
 
-def running_median3(values: FloatArray) -> FloatArray:
-    """Return the centred 3-point running median, ignoring NaN (ends use what exists)."""
+def running_median3(values: FloatArray, center: float | None = None) -> FloatArray:
+    """Return the centred 3-point running median, ignoring NaN (ends use what exists).
+
+    Where only two of the three values exist (a gap or an end), their mean would let a lone spike
+    next to a gap through at half height; with `center` given, the value nearer to it is used, so
+    a deviation has to be confirmed by a neighbour there too.
+    """
     padded = np.concatenate(([np.nan], values, [np.nan]))
-    stacked = np.vstack((padded[:-2], padded[1:-1], padded[2:]))
+    # np.sort puts NaN last, so per position the present values come first, in order.
+    stacked = np.sort(np.vstack((padded[:-2], padded[1:-1], padded[2:])), axis=0)
+    count = np.sum(~np.isnan(stacked), axis=0)
     out = np.full(values.shape, np.nan)
-    has_value = ~np.all(np.isnan(stacked), axis=0)
-    out[has_value] = np.nanmedian(stacked[:, has_value], axis=0)
+    three, two, one = count == 3, count == 2, count == 1
+    out[three] = stacked[1, three]
+    low, high = stacked[0, two], stacked[1, two]
+    if center is None:
+        out[two] = 0.5 * (low + high)
+    else:
+        out[two] = np.where(np.abs(low - center) <= np.abs(high - center), low, high)
+    out[one] = stacked[0, one]
     return out
 
 
-def robust_scale(history: FloatArray, level: float, config: RcaConfig) -> float:
-    """Return a spread of `history` that never collapses to zero on a near-constant history."""
-    mad = float(np.median(np.abs(history - np.median(history)))) * _MAD_TO_SIGMA
+def robust_scale(history: FloatArray, level: float, config: RcaConfig, center: float | None = None) -> float:
+    """Return a spread of `history` that never collapses to zero on a near-constant history.
+
+    `center` is the history's median when the caller already has it.
+    """
+    med = float(np.median(history)) if center is None else center
+    deviation = np.abs(history - med)
+    mad = float(np.median(deviation)) * _MAD_TO_SIGMA
     q75, q25 = np.percentile(history, [75.0, 25.0])
     iqr = float(q75 - q25) * _IQR_TO_SIGMA
     floor = config.relative_floor * abs(level)
     # A drifting or heavy-tailed history makes wide excursions that MAD/IQR do not see; a Gaussian
     # history of hundreds of samples stays within ~4 sigma, so this term only bites on such columns.
-    excursion = float(np.max(np.abs(history - np.median(history)))) / config.excursion_sigmas
+    excursion = float(np.max(deviation)) / config.excursion_sigmas
     return max(mad, iqr, floor, excursion, _TINY * max(1.0, abs(level)))
 
 
 def _share_top(history: FloatArray) -> float:
     """Return the full-scale value of a success share: 1 for fractions, 100 for percentages."""
     return 1.0 if float(np.nanmax(history)) <= 1.0 + 1e-9 else 100.0
+
+
+def _is_state(values: FloatArray, full_scale: float) -> bool:
+    """Return True for a two-valued indicator column (every value 0 or full scale, e.g. ``up``)."""
+    return bool(np.all((values == 0.0) | (values == full_scale)))
 
 
 def score_column(
@@ -114,8 +137,13 @@ def score_column(
     elif kind is MetricKind.ERRORS:
         # Error rates (<= 1) floor at 1 %; counts and percentages floor at one error / one point.
         level = max(level, _FAILING_FLOOR if float(np.max(np.abs(values[present]))) <= 1.0 else 1.0)
-    scale = robust_scale(history, level, config)
-    smooth = running_median3(np.where(present, values, np.nan))
+    scale = robust_scale(history, level, config, center=baseline)
+    if full_scale is not None and _is_state(values[present], full_scale):
+        # An up/down indicator is exact, not a noisy measurement: one sample of "down" at the end
+        # of the window (the recovery started right after) is the fault itself, so no smoothing.
+        smooth = np.where(present, values, np.nan)
+    else:
+        smooth = running_median3(np.where(present, values, np.nan), center=baseline)
     z_smooth = (smooth - baseline) / scale
     z_raw = (values - baseline) / scale
     # A success share was turned into its failing share above, so rising is bad for it too.

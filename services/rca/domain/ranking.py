@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 
 from services.rca.domain.config import RcaConfig
 from services.rca.domain.entity_score import EntityScore, sampling_interval, scan_start, score_entities
+from services.rca.domain.impact import excess_work, weigh_by_impact
 from services.rca.domain.log_evidence import LogFinding, TemplateMiner, find_log_evidence
 from services.rca.domain.model import Candidate, Case
 from services.rca.domain.propagation import Explanation, discount_explained
@@ -65,7 +66,7 @@ def _metric_phrase(entity: EntityScore) -> str:
     return phrase
 
 
-def _evidence(draft: _Draft, lead_s: float | None, explanation: Explanation | None) -> str:
+def _evidence(draft: _Draft, lead_s: float | None, explanation: Explanation | None, impact: str | None) -> str:
     parts: list[str] = []
     if draft.metrics is not None:
         phrase = _metric_phrase(draft.metrics)
@@ -83,6 +84,8 @@ def _evidence(draft: _Draft, lead_s: float | None, explanation: Explanation | No
         )
     if draft.hint > 0:
         parts.append(f"flagged by the live detector (score {draft.hint:.2f})")
+    if impact is not None:
+        parts.append(impact)
     if explanation is not None:
         parts.append(f"partly explained by {explanation.by_entity} ({explanation.metric})")
     return "; ".join(parts) if parts else "no deviation found"
@@ -106,6 +109,14 @@ def rank_causes(case: Case, *, config: RcaConfig | None = None, miner: TemplateM
         entities, explanations = discount_explained(
             entities, topology=case.topology, onset_slack=interval, config=config
         )
+    works = excess_work(
+        case.metrics.columns,
+        case.metrics.timestamps,
+        history_end=start,
+        scan_start=start,
+        window_end=case.window_end,
+    )
+    entities, impact_notes = weigh_by_impact(entities, works, config)
     logs = find_log_evidence(case.logs, incident_start=start, window_end=case.window_end, miner=miner)
     hints: dict[str, float] = {}
     for hint in case.hints:
@@ -155,7 +166,7 @@ def rank_causes(case: Case, *, config: RcaConfig | None = None, miner: TemplateM
                 entity=draft.entity,
                 signal=_signal_name(draft),
                 score=round(score, 6) if math.isfinite(score) else 0.0,
-                evidence=_evidence(draft, lead, explanations.get(draft.entity)),
+                evidence=_evidence(draft, lead, explanations.get(draft.entity), impact_notes.get(draft.entity)),
                 first_deviation=draft.onset,
             )
         )

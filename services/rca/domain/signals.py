@@ -21,7 +21,7 @@ class MetricKind(StrEnum):
 # Word-level cues found in metric names across monitoring systems (Prometheus, CloudWatch, X-Ray,
 # OpenTelemetry). They describe what a metric *is*, never which system produced it.
 _CUES: Final[tuple[tuple[MetricKind, re.Pattern[str]], ...]] = (
-    (MetricKind.SUCCESS_SHARE, re.compile(r"availab|success|uptime|\bup\b|health|apdex|hit_?ratio")),
+    (MetricKind.SUCCESS_SHARE, re.compile(r"availab|success|uptime|(?<![a-z])up(?![a-z])|health|apdex|hit_?ratio")),
     (
         MetricKind.ERRORS,
         re.compile(r"err|fail|fault|5xx|4xx|exception|timeout|drop|loss|retrans|reject|throttl|restart|oom"),

@@ -11,6 +11,7 @@ from services.collector.domain.loglines import (
     parse_level,
     parse_timestamp,
     starts_record,
+    strip_header,
 )
 
 
@@ -33,6 +34,29 @@ from services.collector.domain.loglines import (
 )
 def test_parse_level(line: str, level: str) -> None:
     assert parse_level(line) == level
+
+
+@pytest.mark.parametrize(
+    ("line", "body"),
+    [
+        ("2026-11-29 08:58:10,252 WARNING demo [cpu-hog] cpu-hog started", "demo [cpu-hog] cpu-hog started"),
+        ("2026-11-25T07:00:01.123Z [error] boom", "boom"),
+        ("[2026-11-25 07:00:01] INFO: listening", "listening"),
+        ("2026-11-25 07:00:01 +0200 | WARN | disk low", "disk low"),
+        ("2015-07-29 17:41:44,747 - INFO  [QuorumPeer[myid=1]] - x", "[QuorumPeer[myid=1]] - x"),
+        ("Nov 25 07:00:00 host sshd[12]: accepted", "host sshd[12]: accepted"),
+        ("2026-11-25 07:00:01 request ERROR in body stays", "request ERROR in body stays"),
+        ("no header ERROR here", "no header ERROR here"),
+        ("", ""),
+    ],
+)
+def test_strip_header_keeps_the_message(line: str, body: str) -> None:
+    assert strip_header(line) == body
+
+
+def test_record_body_strips_only_the_first_line() -> None:
+    record = LogRecord(("2026-11-25 07:00:01,000 ERROR demo boom", "Traceback (most recent call last):"), 0, 10)
+    assert record.body == "demo boom\nTraceback (most recent call last):"
 
 
 def test_parse_timestamp_naive_is_utc_and_zones_convert() -> None:

@@ -249,3 +249,31 @@ def test_error_counts_rank_by_size_not_just_by_novelty() -> None:
     ranking = rank_causes(make_case(cols, ts))
     assert [c.entity for c in ranking[:2]] == ["orders", "frontend"]
     assert ranking[0].score > ranking[1].score + 1.0
+
+
+def test_a_process_that_exits_in_the_last_sample_is_named() -> None:
+    """Recovery starts right after a crash, so the window holds one 'down' sample: it must count."""
+    rng = np.random.default_rng(7)
+    ts = timeline(history=120, incident=2, step=2.0)
+    up = np.ones(ts.size)
+    up[-1] = 0.0
+    cpu = noisy(rng, ts, 2.0, 0.3)
+    cpu[-1] = np.nan  # a dead process reports no CPU
+    columns = {
+        "host|net_sent_bytes_per_s": shifted(noisy(rng, ts, 1.2e5, 0.05), ts, T0, 4e4),
+        "host|cpu_percent": noisy(rng, ts, 20.0, 0.1),
+        "demo|process.up": up,
+        "demo|process.cpu_percent": cpu,
+    }
+    best = rank_causes(make_case(columns, ts))[0]
+    assert (best.entity, best.signal) == ("demo", "process.up"), best
+
+
+def test_a_lone_failed_reading_of_a_measured_share_is_still_smoothed() -> None:
+    """Only two-valued indicators skip smoothing; one dip of an availability percentage is noise."""
+    rng = np.random.default_rng(8)
+    ts = timeline()
+    availability = np.clip(noisy(rng, ts, 99.5, 0.001), 0, 100)
+    availability[HISTORY + 5] = 60.0
+    columns = {"web|availability": availability, "db|latency_p95": shifted(noisy(rng, ts, 0.01), ts, T0, 0.05)}
+    assert top(make_case(columns, ts)) == "db"

@@ -22,6 +22,10 @@ from services.rca.domain.signals import MetricKind, bad_direction, classify_metr
         ("requests_Sum", MetricKind.TRAFFIC),
         ("workload", MetricKind.TRAFFIC),
         ("value", MetricKind.OTHER),
+        ("process.up", MetricKind.SUCCESS_SHARE),
+        ("http.up", MetricKind.SUCCESS_SHARE),
+        ("upstream_latency", MetricKind.LATENCY),
+        ("backup_size", MetricKind.OTHER),
     ],
 )
 def test_classify_metric(metric: str, kind: MetricKind) -> None:

@@ -1,0 +1,134 @@
+"""Detector checkpoints on the compacted state topic: write a key's latest bytes, read them back."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from typing import Protocol
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import KafkaError
+from faststream.kafka import KafkaBroker
+
+from shared.settings import ServiceSettings
+from shared.topics import DETECTOR_STATE
+
+
+class StateStoreError(Exception):
+    """Reading or writing checkpoints failed."""
+
+
+class StateStore(Protocol):
+    """Latest value per key, partitioned like the input it checkpoints."""
+
+    async def save(self, key: str, value: bytes, *, partition: int | None = None) -> None:
+        """Store ``value`` as the latest state of ``key`` (on ``partition`` if given)."""
+        ...
+
+    async def load(self, partitions: Iterable[int] | None = None) -> dict[str, bytes]:
+        """Return the latest value of every key on ``partitions`` (all when None)."""
+        ...
+
+    async def partition_count(self) -> int:
+        """Return how many partitions the store has."""
+        ...
+
+
+class KafkaStateStore:
+    """Checkpoints as records keyed by series key; compaction keeps the latest one per key.
+
+    Restoring reads the assigned partitions from the beginning up to their current end; the last
+    record of a key wins and an empty value deletes the key, so the result is the same whether
+    or not the broker has compacted the topic yet.
+    """
+
+    def __init__(self, broker: KafkaBroker, settings: ServiceSettings, *, load_timeout_s: float = 60.0) -> None:
+        self._broker = broker
+        self.load_timeout_s = load_timeout_s
+        self._settings = settings
+        self.topic = settings.topic_prefix + DETECTOR_STATE.name
+        self._partitions: int | None = None
+
+    async def save(self, key: str, value: bytes, *, partition: int | None = None) -> None:
+        """Publish ``value`` under ``key``."""
+        try:
+            await self._broker.publish(value, self.topic, key=key.encode(), partition=partition)
+        except KafkaError as exc:
+            raise StateStoreError(f"cannot write checkpoint {key!r}: {exc}") from exc
+
+    async def partition_count(self) -> int:
+        """Return the state topic's partition count (looked up once)."""
+        if self._partitions is None:
+            consumer = await self._started_consumer()
+            try:
+                parts = await self._parts(consumer)
+            finally:
+                await consumer.stop()
+            if not parts:
+                raise StateStoreError(f"state topic {self.topic} does not exist (create the topics first)")
+            self._partitions = len(parts)
+        return self._partitions
+
+    async def load(self, partitions: Iterable[int] | None = None) -> dict[str, bytes]:
+        """Replay ``partitions`` (all when None) and return the latest value of each key."""
+        try:
+            async with asyncio.timeout(self.load_timeout_s):
+                return await self._load(partitions)
+        except TimeoutError as exc:
+            raise StateStoreError(f"reading {self.topic} took longer than {self.load_timeout_s:g} s") from exc
+
+    async def _load(self, partitions: Iterable[int] | None) -> dict[str, bytes]:
+        latest: dict[str, bytes] = {}
+        consumer = await self._started_consumer()
+        try:
+            parts = await self._parts(consumer)
+            wanted = parts if partitions is None else parts & set(partitions)
+            tps = [TopicPartition(self.topic, p) for p in sorted(wanted)]
+            if not tps:
+                return latest
+            consumer.assign(tps)
+            ends = await consumer.end_offsets(tps)
+            pending = {tp for tp in tps if ends[tp] > 0}
+            await consumer.seek_to_beginning(*tps)
+            while pending:
+                batch = await consumer.getmany(*pending, timeout_ms=1000)
+                for tp, records in batch.items():
+                    for record in records:
+                        if record.offset >= ends[tp] or record.key is None:
+                            continue
+                        key = record.key.decode()
+                        if record.value:
+                            latest[key] = record.value
+                        else:
+                            latest.pop(key, None)
+                for tp in list(pending):
+                    if await consumer.position(tp) >= ends[tp]:
+                        pending.discard(tp)
+        except KafkaError as exc:
+            raise StateStoreError(f"cannot read checkpoints from {self.topic}: {exc}") from exc
+        finally:
+            await consumer.stop()
+        return latest
+
+    async def _started_consumer(self) -> AIOKafkaConsumer:
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self._settings.kafka_bootstrap_servers,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            **self._settings.kafka_client_options(),
+        )
+        try:
+            await consumer.start()
+        except KafkaError as exc:
+            raise StateStoreError(f"cannot connect to read {self.topic}: {exc}") from exc
+        # Let the consumer's background task start: aiokafka's stop() right after start() would
+        # cancel it before it runs, and that surfaces as a CancelledError in the caller.
+        await asyncio.sleep(0)
+        return consumer
+
+    async def _parts(self, consumer: AIOKafkaConsumer) -> set[int]:
+        parts = consumer.partitions_for_topic(self.topic)
+        if parts is None:
+            await consumer._client.force_metadata_update()
+            parts = consumer.partitions_for_topic(self.topic)
+        return set(parts or ())

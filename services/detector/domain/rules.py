@@ -1,0 +1,190 @@
+"""Declarative threshold rules with a sustain duration and hysteresis (the manual's fixed limits).
+
+A rule fires once its condition has held, without a gap in the data, for ``sustain_s`` seconds and
+``sustain_samples`` consecutive samples; it clears only when the value is back on the good side of
+``clear_value`` (hysteresis: lower than the firing value for a ">=" rule) for ``clear_s`` seconds.
+A value inside the band between the two keeps the rule as it is. Missing samples neither fire nor
+clear a rule: a silent collector must not resolve an outage. A gap longer than the caller's
+``max_gap`` restarts a pending sustain, since the condition was not observed to hold throughout.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from fnmatch import fnmatchcase
+from typing import Final
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared import metric_names as mn
+from shared.models import AnomalyKind, Impact
+
+
+class Op(StrEnum):
+    """Comparison of a rule: ``value <op> threshold`` is the bad condition."""
+
+    GE = ">="
+    GT = ">"
+    LE = "<="
+    LT = "<"
+    EQ = "=="
+
+
+_COMPARE: Final[dict[Op, Callable[[float, float], bool]]] = {
+    Op.GE: operator.ge,
+    Op.GT: operator.gt,
+    Op.LE: operator.le,
+    Op.LT: operator.lt,
+    Op.EQ: operator.eq,
+}
+
+
+class ImpactStep(BaseModel):
+    """A stronger impact once the value reaches ``at`` (in the rule's bad direction)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    at: float
+    impact: Impact
+
+
+class ThresholdRule(BaseModel):
+    """One fixed limit on one metric, as written in YAML."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    metric: str
+    op: Op = Op.GE
+    value: float
+    clear_value: float | None = Field(None, description="hysteresis: clears beyond this value (default: value)")
+    sustain_s: float = Field(0.0, ge=0)
+    sustain_samples: int = Field(1, ge=1)
+    clear_s: float = Field(0.0, ge=0)
+    impact: Impact
+    steps: tuple[ImpactStep, ...] = ()
+    kind: AnomalyKind = AnomalyKind.THRESHOLD
+    unit: str = ""
+    targets: str = Field("*", description="glob on the target name")
+
+    def applies_to(self, target: str) -> bool:
+        """Return whether this rule watches ``target``."""
+        return fnmatchcase(target, self.targets)
+
+    def breached(self, value: float) -> bool:
+        """Return whether ``value`` is on the bad side of the firing threshold."""
+        return _COMPARE[self.op](value, self.value)
+
+    def cleared(self, value: float) -> bool:
+        """Return whether ``value`` is back on the good side of the clearing threshold."""
+        limit = self.value if self.clear_value is None else self.clear_value
+        if self.op is Op.EQ:
+            return value != limit
+        strict = {Op.GE: Op.LT, Op.GT: Op.LE, Op.LE: Op.GT, Op.LT: Op.GE}[self.op]
+        return _COMPARE[strict](value, limit)
+
+    def impact_of(self, value: float) -> Impact:
+        """Return the impact for ``value``: the last step it reaches, else the base impact."""
+        impact = self.impact
+        worse = operator.le if self.op in (Op.LE, Op.LT) else operator.ge
+        for step in self.steps:
+            if worse(value, step.at):
+                impact = step.impact
+        return impact
+
+
+@dataclass(frozen=True, slots=True)
+class RuleState:
+    """Where one rule stands on one target."""
+
+    active: bool = False
+    breach_since: datetime | None = None
+    breach_samples: int = 0
+    active_since: datetime | None = None
+    clear_since: datetime | None = None
+    last_seen: datetime | None = None
+    last_value: float | None = None
+    peak: float | None = None
+
+
+def evaluate(
+    rule: ThresholdRule, state: RuleState, value: float | None, *, now: datetime, max_gap: timedelta
+) -> RuleState:
+    """Advance ``state`` with one sample (``None`` = the metric was missing from this scrape)."""
+    if value is None:
+        return state
+    gap = state.last_seen is not None and now - state.last_seen > max_gap
+    active, active_since, clear_since = state.active, state.active_since, state.clear_since
+    if rule.breached(value):
+        since = state.breach_since if state.breach_since is not None and not gap else now
+        same = since == state.breach_since
+        samples = state.breach_samples + 1 if same else 1
+        peak: float | None = _worse(rule, state.peak if same or active else None, value)
+        clear_since = None
+    else:
+        since, samples, peak = None, 0, _worse(rule, state.peak, value) if active else None
+    if not active:
+        held = since is not None and now - since >= timedelta(seconds=rule.sustain_s)
+        if held and samples >= rule.sustain_samples:
+            active, active_since, clear_since = True, since, None
+    elif not rule.cleared(value):
+        clear_since = None
+    else:
+        clear_since = clear_since if clear_since is not None and not gap else now
+        if now - clear_since >= timedelta(seconds=rule.clear_s):
+            return RuleState(last_seen=now, last_value=value)
+    return RuleState(active, since, samples, active_since, clear_since, now, value, peak)
+
+
+def _worse(rule: ThresholdRule, peak: float | None, value: float) -> float:
+    if peak is None:
+        return value
+    return min(peak, value) if rule.op in (Op.LE, Op.LT) else max(peak, value)
+
+
+def _resource(name: str, metric: str, limit: float, *, sustain_s: float, clear_s: float) -> ThresholdRule:
+    return ThresholdRule(
+        name=name,
+        metric=metric,
+        value=limit,
+        clear_value=limit - 10.0,
+        sustain_s=sustain_s,
+        sustain_samples=2,
+        clear_s=clear_s,
+        impact=Impact.RESOURCE_PRESSURE,
+        unit="%",
+    )
+
+
+def _rules(*, sustain_s: float, clear_s: float, error_sustain_s: float) -> tuple[ThresholdRule, ...]:
+    down = {"op": Op.EQ, "value": 0.0, "impact": Impact.SERVICE_DOWN, "kind": AnomalyKind.TARGET_DOWN}
+    return (
+        _resource("host-cpu", mn.HOST_CPU, 90.0, sustain_s=sustain_s, clear_s=clear_s),
+        _resource("host-memory", mn.HOST_MEMORY, 90.0, sustain_s=sustain_s, clear_s=clear_s),
+        _resource("host-disk", mn.HOST_DISK, 90.0, sustain_s=sustain_s, clear_s=clear_s),
+        _resource("process-cpu", mn.PROCESS_CPU, 90.0, sustain_s=sustain_s, clear_s=clear_s),
+        ThresholdRule(
+            name="http-error-rate",
+            metric=mn.HTTP_ERROR_RATE,
+            value=0.01,
+            clear_value=0.005,
+            sustain_s=error_sustain_s,
+            sustain_samples=2,
+            clear_s=clear_s,
+            impact=Impact.PARTIAL_OUTAGE,
+            steps=(ImpactStep(at=0.5, impact=Impact.MAJOR_FUNCTION),),
+        ),
+        ThresholdRule(name="process-down", metric=mn.PROCESS_UP, **down),
+        ThresholdRule(name="http-down", metric=mn.HTTP_UP, **down),
+    )
+
+
+DEFAULT_RULES: Final = _rules(sustain_s=300.0, clear_s=300.0, error_sustain_s=120.0)
+"""The manual's limits on a production time scale: resources >= 90 % for 5 min, errors >= 1 % for 2 min."""
+
+DEMO_RULES: Final = _rules(sustain_s=6.0, clear_s=4.0, error_sustain_s=3.0)
+"""The same limits on the demo's seconds time scale."""

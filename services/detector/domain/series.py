@@ -1,0 +1,204 @@
+"""Statistical watch of a target's series: streaming scores -> episodes -> evidence."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from types import MappingProxyType
+from typing import Final
+
+import numpy as np
+
+from services.detector.domain.anomaly import DetectorBank, DetectorConfig, Score, explain, format_value
+from services.detector.domain.anomaly.detector import score_at
+from services.detector.domain.episodes import EpisodePolicy, EpisodeState, strength, track_episode
+from services.detector.domain.evidence import Evidence
+from shared import metric_names as mn
+from shared.models import AnomalyKind, Impact
+
+DEFAULT_WATCHED: Final = MappingProxyType(
+    {
+        mn.HOST_CPU: "up",
+        mn.HOST_MEMORY: "up",
+        mn.HOST_DISK: "up",
+        mn.PROCESS_CPU: "up",
+        mn.PROCESS_RSS: "up",
+        mn.HTTP_LATENCY_P95: "up",
+        mn.HTTP_ERROR_RATE: "up",
+        mn.HTTP_THROUGHPUT: "down",
+    }
+)
+"""Metrics the statistical detector watches, and the direction that is bad for each."""
+
+DEFAULT_MIN_DELTA: Final = MappingProxyType(
+    {
+        mn.HOST_CPU: 20.0,
+        mn.HOST_MEMORY: 10.0,
+        mn.HOST_DISK: 5.0,
+        mn.PROCESS_CPU: 10.0,
+        mn.PROCESS_RSS: 64.0 * 2**20,
+        mn.HTTP_LATENCY_P95: 50.0,
+        mn.HTTP_ERROR_RATE: 0.005,
+        mn.HTTP_THROUGHPUT: 1.0,
+    }
+)
+"""Smallest departure from the usual value worth telling anyone about (units of the metric).
+
+The streaming detector is scale-free: a quiet series moving from 3 % to 4 % CPU is as unusual to
+it as 3 % to 100 %. These floors keep practically irrelevant records out of the incident flow.
+"""
+
+RESOURCE_PREFIXES: Final = ("host.", "process.")
+UNITS: Final = MappingProxyType({"_percent": "%", "_ms": "ms", "_bytes": "B", "_per_s": "/s"})
+
+
+@dataclass(frozen=True, slots=True)
+class StatisticalConfig:
+    """Which series are watched and how their scores become evidence."""
+
+    enabled: bool = True
+    watched: MappingProxyType[str, str] = field(default_factory=lambda: DEFAULT_WATCHED)
+    detector: DetectorConfig = field(default_factory=DetectorConfig)
+    episodes: EpisodePolicy = field(default_factory=lambda: EpisodePolicy(close_after_s=0.0))
+    min_delta: MappingProxyType[str, float] = field(default_factory=lambda: DEFAULT_MIN_DELTA)
+    severe_ratio: float = 3.0
+    max_hold_s: float = 3600.0
+    confirm_samples: int = 2
+    """Unusual samples in a row before evidence begins: one slow request is not an anomaly."""
+
+
+def unit_of(metric: str) -> str:
+    """Return the display unit of a metric from its name's suffix."""
+    return next((u for suffix, u in UNITS.items() if metric.endswith(suffix)), "")
+
+
+def statistical_impact(metric: str, observed: float, expected: float, *, severe_ratio: float) -> Impact:
+    """Return what an unusual value of ``metric`` means for users.
+
+    Latency: severe degradation at ``severe_ratio`` times the usual, else slight; host and process
+    resources: resource pressure; anything else (error rate, throughput): partial function.
+    """
+    if "latency" in metric:
+        ratio = observed / expected if expected > 0 else float("inf")
+        return Impact.SEVERE_DEGRADATION if ratio >= severe_ratio else Impact.SLIGHT_DEGRADATION
+    if metric.startswith(RESOURCE_PREFIXES):
+        return Impact.RESOURCE_PRESSURE
+    return Impact.PARTIAL_FUNCTION
+
+
+@dataclass(frozen=True, slots=True)
+class Hold:
+    """The usual value and band of a series frozen when its evidence began."""
+
+    since: float
+    expected: float
+    lower: float
+    upper: float
+
+
+@dataclass(slots=True)
+class SeriesWatch:
+    """The episode state of one series and the frozen baseline of its ongoing anomaly.
+
+    The streaming detector adapts: after a minute of a CPU hog the high level is its new usual and
+    the score falls. An anomaly should last as long as the fault, so once evidence begins the usual
+    band is frozen (`Hold`), and evidence continues while the value stays beyond that band - for at
+    most `max_hold_s`, after which a lasting shift is accepted as the new normal. Evidence begins
+    only after `confirm_samples` unusual samples in a row, and dates from the first of them.
+    """
+
+    metric: str
+    index: int
+    episode: EpisodeState = field(default_factory=EpisodeState)
+    hold: Hold | None = None
+    last: Score | None = None
+    streak: int = 0
+    pending: Hold | None = None
+
+    def judge(self, score: Score, config: StatisticalConfig) -> Evidence | None:
+        """Take one sample's score; return evidence while it is unusual enough (see the class docstring)."""
+        ts, value = score.ts, score.observed
+        self.last = score
+        self.episode, _ = track_episode(self.episode, score, config.episodes)
+        bad = config.watched.get(self.metric, "up")
+        floor = config.min_delta.get(self.metric, 0.0)
+        active = self.episode.since is not None and self.episode.last_active_ts == ts and score.direction == bad
+        if self.hold is None:
+            if not active or abs(value - score.expected) < floor:
+                self.streak = 0
+                return None
+            self.streak += 1
+            if self.streak == 1:
+                self.pending = Hold(ts, score.expected, score.lower, score.upper)
+            if self.streak < config.confirm_samples or self.pending is None:
+                return None
+            self.hold, self.pending, self.streak = self.pending, None, 0
+        else:
+            hold = self.hold
+            beyond = value > hold.upper if bad == "up" else value < hold.lower
+            held = beyond and ts - hold.since < config.max_hold_s
+            if not (active or held) or abs(value - hold.expected) < floor:
+                self.hold = None
+                return None
+        return self._evidence(score, self.hold, active, config)
+
+    def _evidence(self, score: Score, hold: Hold, active: bool, config: StatisticalConfig) -> Evidence:
+        unit = unit_of(self.metric)
+        since = datetime.fromtimestamp(hold.since, UTC)
+        if active:
+            summary = explain(score, metric=self.metric, unit=unit)
+        else:
+            side = "above" if score.observed > hold.expected else "below"
+            summary = (
+                f"{self.metric} {format_value(score.observed, unit)}, still {side} its usual "
+                f"{format_value(hold.expected, unit)} of before {since.isoformat()}"
+            )
+        return Evidence(
+            signal=self.metric,
+            kind=AnomalyKind.STATISTICAL,
+            impact=statistical_impact(self.metric, score.observed, hold.expected, severe_ratio=config.severe_ratio),
+            score=strength(score) if active else max(strength(score), config.episodes.open_threshold),
+            since=since,
+            summary=summary,
+            observed=score.observed,
+            expected=hold.expected,
+            unit=unit,
+            direction=config.watched.get(self.metric, "up"),
+            labels={"expected_range": f"{hold.lower:.4g}..{hold.upper:.4g}", "feature": score.feature},
+        )
+
+
+class SeriesBank:
+    """The statistical watches of one target: one detector column per metric, advanced in one step."""
+
+    def __init__(self, config: DetectorConfig) -> None:
+        self.bank = DetectorBank(0, config)
+        self.watches: dict[str, SeriesWatch] = {}
+
+    def __len__(self) -> int:
+        return len(self.watches)
+
+    def add(self, metric: str) -> SeriesWatch:
+        """Start watching ``metric`` with a fresh detector."""
+        watch = self.watches[metric] = SeriesWatch(metric, self.bank.add_series(1)[0])
+        return watch
+
+    def observe(self, now: datetime, values: Mapping[str, float], config: StatisticalConfig) -> list[Evidence]:
+        """Score this scrape's watched metrics together; return the evidence of the unusual ones."""
+        present = {m: values[m] for m in config.watched if m in values}
+        if not present:
+            return []
+        for metric in present.keys() - self.watches.keys():
+            self.add(metric)
+        ts = now.timestamp()
+        column = np.full(self.bank.n_series, np.nan)
+        for metric, value in present.items():
+            column[self.watches[metric].index] = value
+        result = self.bank.update(np.full(self.bank.n_series, ts), column)
+        found = []
+        for metric, value in present.items():
+            watch = self.watches[metric]
+            if (item := watch.judge(score_at(result, watch.index, ts, value), config)) is not None:
+                found.append(item)
+        return found

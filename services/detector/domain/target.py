@@ -1,0 +1,134 @@
+"""Everything the detector knows about one target, advanced one scrape at a time.
+
+Per scrape: the threshold rules, the statistical watch of each watched metric and the degradation
+engine each give evidence per signal; `evidence.combine` merges the evidence of one signal and
+`tracker.track` turns it into one anomaly episode per (target, signal). Scrapes not newer than the
+last one processed are ignored, so a redelivered scrape after a restart changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from services.detector.domain.degradation import Baseline
+from services.detector.domain.evidence import Evidence, combine
+from services.detector.domain.perf import PerfConfig, observe_perf
+from services.detector.domain.rules import DEFAULT_RULES, RuleState, ThresholdRule, evaluate
+from services.detector.domain.series import SeriesBank, StatisticalConfig
+from services.detector.domain.tracker import Emission, Episode, TrackerConfig, track
+from shared.models import AnomalyKind, MetricsObserved
+
+
+@dataclass(frozen=True, slots=True)
+class DetectionConfig:
+    """All detection settings of the service, the same for every target."""
+
+    rules: tuple[ThresholdRule, ...] = DEFAULT_RULES
+    statistical: StatisticalConfig = field(default_factory=StatisticalConfig)
+    perf: PerfConfig = field(default_factory=PerfConfig)
+    tracker: TrackerConfig = field(default_factory=TrackerConfig)
+    max_gap_intervals: float = 3.0
+
+
+def sample_values(scrape: MetricsObserved) -> dict[str, float]:
+    """Return one value per metric name, preferring the unlabelled sample."""
+    values: dict[str, float] = {}
+    for sample in sorted(scrape.samples, key=lambda s: bool(s.labels), reverse=True):
+        values[sample.name] = sample.value
+    return values
+
+
+def rule_evidence(rule: ThresholdRule, state: RuleState) -> Evidence | None:
+    """Return the evidence of an active rule (None while it is not active)."""
+    if not state.active or state.active_since is None:
+        return None
+    value = state.last_value if state.last_value is not None else rule.value
+    peak = state.peak if state.peak is not None else value
+    unit = f" {rule.unit}" if rule.unit and rule.unit != "%" else rule.unit
+    held = f" since {state.active_since.isoformat()}" if rule.sustain_s else ""
+    summary = f"{rule.metric} {value:.4g}{unit} {rule.op.value} {rule.value:.4g}{unit}{held} (peak {peak:.4g}{unit})"
+    if rule.kind is AnomalyKind.TARGET_DOWN:
+        summary = f"{rule.metric} = {value:g}: down since {state.active_since.isoformat()}"
+    return Evidence(
+        signal=rule.metric,
+        kind=rule.kind,
+        impact=rule.impact_of(value),
+        score=1.0,
+        since=state.active_since,
+        summary=summary,
+        observed=value,
+        threshold=rule.value,
+        unit=rule.unit,
+        direction="down" if rule.op.value in ("<", "<=", "==") else "up",
+        labels={"rule": rule.name},
+    )
+
+
+class TargetDetector:
+    """Rule states, statistical watches, degradation baseline and open episodes of one target."""
+
+    def __init__(self, target: str, config: DetectionConfig) -> None:
+        self.target = target
+        self.config = config
+        self.host = ""
+        self.last_observed: datetime | None = None
+        self.rules: dict[str, RuleState] = {}
+        self.series = SeriesBank(config.statistical.detector)
+        self.baseline = Baseline()
+        self.perf_signal: str | None = None
+        self.episodes: dict[str, Episode] = {}
+
+    def observe(self, scrape: MetricsObserved) -> list[Emission]:
+        """Process one scrape of this target; return the anomaly revisions to publish."""
+        now = scrape.observed_at
+        if self.last_observed is not None and now <= self.last_observed:
+            return []
+        self.last_observed, self.host = now, scrape.host
+        values = sample_values(scrape)
+        evidence: dict[str, list[Evidence]] = defaultdict(list)
+        max_gap = timedelta(seconds=max(scrape.interval_s, 1.0) * self.config.max_gap_intervals)
+        for rule in self.config.rules:
+            if not rule.applies_to(self.target):
+                continue
+            state = evaluate(
+                rule, self.rules.get(rule.name, RuleState()), values.get(rule.metric), now=now, max_gap=max_gap
+            )
+            self.rules[rule.name] = state
+            if (found := rule_evidence(rule, state)) is not None:
+                evidence[found.signal].append(found)
+        for found in self._statistical(now, values):
+            evidence[found.signal].append(found)
+        if self.config.perf.enabled:
+            ongoing = self.perf_signal
+            self.baseline, perf = observe_perf(self.baseline, now, values, self.config.perf, ongoing=ongoing)
+            self.perf_signal = perf.signal if perf is not None else None
+            if perf is not None:
+                evidence[perf.signal].append(perf)
+        return self._track(now, evidence)
+
+    def _statistical(self, now: datetime, values: Mapping[str, float]) -> list[Evidence]:
+        cfg = self.config.statistical
+        return self.series.observe(now, values, cfg) if cfg.enabled else []
+
+    def _track(self, now: datetime, evidence: Mapping[str, list[Evidence]]) -> list[Emission]:
+        out: list[Emission] = []
+        for signal in sorted(set(evidence) | set(self.episodes)):
+            merged = combine(evidence.get(signal, ()))
+            episode, emission = track(
+                self.episodes.get(signal),
+                merged,
+                target=self.target,
+                host=self.host,
+                now=now,
+                config=self.config.tracker,
+            )
+            if episode is None:
+                self.episodes.pop(signal, None)
+            else:
+                self.episodes[signal] = episode
+            if emission is not None:
+                out.append(emission)
+        return out

@@ -1,0 +1,149 @@
+"""One RCA run: incident window -> case -> engine ranking -> RootCauseIdentified, plus its report."""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from services.rca.domain import Candidate, RcaConfig, RcaError, rank_causes
+from services.rca.gather import Window, build_case, incident_window
+from services.rca.report.build import ReportConfig, build_report
+from services.rca.report.collect import IncidentHistory
+from services.rca.report.model import IncidentReport
+from services.rca.store import StoredAnomaly, WindowStore
+from shared import events as ev
+from shared.models import CauseCandidate, Incident, RootCauseAnalysis
+
+log = logging.getLogger(__name__)
+HINT_SIGNAL = "detector-hint"
+"""The engine's signal name for a candidate ranked only on a live detector's anomaly."""
+SIGNAL_DEPTH = ("process.", "log:", "host.", "http.")
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """The window analysed and the ranked causes."""
+
+    window: Window
+    ranking: tuple[CauseCandidate, ...]
+
+
+def analyse(
+    store: WindowStore,
+    incident: Incident,
+    *,
+    end: float,
+    lookback_s: float,
+    top: int,
+    anomaly_since: Iterable[float],
+    recovery_started: float | None = None,
+    config: RcaConfig | None = None,
+) -> Analysis:
+    """Rank the causes of ``incident`` from the store's data in its window (engine errors give no ranking).
+
+    The window ends at ``end``, at the newest sample the store holds, or when the first recovery
+    action started, whichever is earliest: what a restart does to the target (a moment down, CPU
+    back to idle) is a consequence of the recovery, never a cause of the incident.
+    """
+    opened = incident.opened_at.timestamp()
+    end = min(end, max(store.latest, opened))
+    if recovery_started is not None:
+        end = min(end, max(recovery_started, opened))
+    window = incident_window(
+        opened_at=incident.opened_at.timestamp(), anomaly_since=anomaly_since, end=end, lookback_s=lookback_s
+    )
+    case = build_case(store, window)
+    try:
+        found = rank_causes(case, config=config) if case.metrics.columns or case.logs or case.hints else []
+    except (RcaError, ValueError, FloatingPointError) as exc:
+        log.warning("rca engine failed for %s: %s", incident.incident_id, exc)
+        found = []
+    hints = strongest_hints(store.anomalies_between(window.start, window.end))
+    ranked = [c for c in found if c.score > 0] or found
+    ranking = tuple(_candidate(c, hints.get(c.entity)) for c in ranked[:top])
+    return Analysis(window, ranking)
+
+
+def strongest_hints(anomalies: Iterable[StoredAnomaly]) -> dict[str, StoredAnomaly]:
+    """Return each entity's strongest detector anomaly: peak score, then the deeper signal, then the earliest.
+
+    On a tie a process signal wins over a log pattern, a host metric and an HTTP probe, in that order:
+    the process is closer to the cause than the endpoint it serves.
+    """
+    best: dict[str, StoredAnomaly] = {}
+    for s in anomalies:
+        known = best.get(s.entity)
+        if known is None or _hint_key(s) < _hint_key(known):
+            best[s.entity] = s
+    return best
+
+
+def _hint_key(s: StoredAnomaly) -> tuple[float, int, float]:
+    signal = s.anomaly.signal
+    depth = next((i for i, p in enumerate(SIGNAL_DEPTH) if signal.startswith(p)), len(SIGNAL_DEPTH))
+    return (-s.peak_score, depth, s.anomaly.since.timestamp())
+
+
+def _candidate(found: Candidate, hint: StoredAnomaly | None) -> CauseCandidate:
+    """Convert an engine candidate; one ranked on the detector's word alone names the detector's signal."""
+    signal, evidence = found.signal, found.evidence
+    if signal == HINT_SIGNAL and hint is not None:
+        signal = hint.display_signal
+        evidence = f"{evidence}; detector: {hint.anomaly.summary}"
+    score = found.score if math.isfinite(found.score) else 0.0
+    return CauseCandidate(entity=found.entity, signal=signal, score=score, evidence=evidence)
+
+
+def first_recovery_start(events: Iterable[ev.Envelope[Any]]) -> float | None:
+    """Time the first recovery action of the incident started, if any."""
+    return min((e.time.timestamp() for e in events if isinstance(e, ev.RecoveryStepStarted)), default=None)
+
+
+def incident_anomaly_since(store: WindowStore, incident: Incident) -> list[float]:
+    """Start times of the incident's anomalies the store knows."""
+    return [store.anomalies[a].anomaly.since.timestamp() for a in incident.anomaly_ids if a in store.anomalies]
+
+
+def rca_event(
+    incident: Incident, analysis: Analysis, *, trigger: ev.Envelope[Any], source: str, report_path: Path | None
+) -> ev.RootCauseIdentified:
+    """The RCA result event; its id derives from the incident and the triggering event (idempotent)."""
+    data = RootCauseAnalysis(
+        incident_id=incident.incident_id,
+        target=incident.target,
+        window_start=datetime.fromtimestamp(analysis.window.start, UTC),
+        window_end=datetime.fromtimestamp(analysis.window.end, UTC),
+        ranking=analysis.ranking,
+        report_path=str(report_path) if report_path else None,
+    )
+    return ev.RootCauseIdentified.create(
+        data, source=source, id_parts=(incident.incident_id, trigger.id), correlationid=incident.incident_id,
+        causation=trigger, subject=incident.target,
+    )  # fmt: skip
+
+
+def report_of(
+    history: IncidentHistory,
+    store: WindowStore,
+    *,
+    ranking: tuple[CauseCandidate, ...],
+    window: Window,
+    config: ReportConfig,
+    extra: Iterable[ev.Envelope[Any]] = (),
+    until: float | None = None,
+    now: datetime,
+) -> IncidentReport:
+    """Build the report from the incident's history, the ranking and the store's metrics (charts to ``until``)."""
+    known = {e.id for e in history.events}
+    events = history.events + [e for e in extra if e.id not in known]
+    last = max(until or window.end, window.end)
+    series = store.window(window.start, last + max(last - window.anomaly_start, 60.0))
+    return build_report(
+        events, ranking=ranking, series=series, all_anomalies=history.anomalies.values(),
+        incident_anomaly_ids=history.incident_anomaly_ids, config=config, now=now,
+    )  # fmt: skip

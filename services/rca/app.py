@@ -1,0 +1,58 @@
+"""Composition root of the rca service: settings -> window store -> handlers -> ASGI app."""
+
+from __future__ import annotations
+
+import logging
+
+from elasticsearch import AsyncElasticsearch
+from faststream.asgi import AsgiFastStream
+
+from services.rca.handlers import RcaHandlers
+from services.rca.settings import RcaSettings
+from services.rca.store import WindowStore
+from shared import topics
+from shared.bus import replay
+from shared.runtime import Service
+
+log = logging.getLogger(__name__)
+
+
+def make_es(settings: RcaSettings) -> AsyncElasticsearch:
+    """Create the official async Elasticsearch client (no connection until first use)."""
+    api_key = settings.elasticsearch_api_key.get_secret_value() if settings.elasticsearch_api_key else None
+    return AsyncElasticsearch(settings.elasticsearch_url, api_key=api_key, request_timeout=10)
+
+
+def create_app(settings: RcaSettings) -> tuple[Service, AsgiFastStream]:
+    """Wire the rca service; the store and the incident map are rebuilt from the topics before consuming."""
+    service = Service.create("rca", settings)
+    bus = service.bus
+    store = WindowStore(retention_s=settings.store_retention_s, max_points=settings.store_max_points)
+    es = make_es(settings) if settings.index_reports else None
+    handlers = RcaHandlers(settings, bus, store, es)
+    bus.subscribe(topics.METRICS, group_id=f"{settings.group_id}-metrics", handler=handlers.on_observation)
+    bus.subscribe(topics.ANOMALIES, group_id=f"{settings.group_id}-anomalies", handler=handlers.on_observation)
+    bus.subscribe(topics.INCIDENTS, group_id=settings.group_id, handler=handlers.on_incident)
+    bus.subscribe(topics.RECOVERY, group_id=f"{settings.group_id}-recovery", handler=handlers.on_recovery)
+    bus.subscribe(topics.COMMANDS, group_id=f"{settings.group_id}-commands", handler=handlers.on_command)
+
+    async def rebuild() -> None:
+        wanted = (topics.METRICS, topics.ANOMALIES, topics.INCIDENTS, topics.RECOVERY, topics.RCA)
+        count = 0
+        async for _, event in replay(settings, [settings.topic_prefix + t.name for t in wanted]):
+            if isinstance(event, tuple(topics.RCA.events)):
+                bus.published.add(event.id)
+            else:
+                store.add(event)
+                handlers.remember(event)
+            count += 1
+        log.info("rca state rebuilt from %d events: %d series, %d incidents", count, len(store.series),
+                 len(handlers.incidents))  # fmt: skip
+
+    async def close_es() -> None:
+        if es is not None:
+            await es.close()
+
+    app = service.asgi_app(on_shutdown=[close_es])
+    app.on_startup(rebuild)
+    return service, app

@@ -1,0 +1,105 @@
+"""RCA handlers: keep the window store fed; analyse an incident when resolved, recovered, or on request."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from elasticsearch import AsyncElasticsearch
+
+from services.rca.analyze import analyse, incident_anomaly_since, rca_event, report_of
+from services.rca.report.build import ReportConfig
+from services.rca.report.collect import collect_history
+from services.rca.report.publish import document, index_report, write_files
+from services.rca.settings import RcaSettings
+from services.rca.store import WindowStore
+from shared import events as ev
+from shared.bus import Delivery, EventBus
+from shared.models import Incident, IncidentTransition
+
+log = logging.getLogger(__name__)
+
+
+class RcaHandlers:
+    """Feeds the store; on IncidentResolved / RcaRequested ranks causes, writes the report, publishes."""
+
+    def __init__(self, settings: RcaSettings, bus: EventBus, store: WindowStore, es: AsyncElasticsearch | None) -> None:
+        self.settings, self.bus, self.store, self.es = settings, bus, store, es
+        self.incidents: dict[str, Incident] = {}
+        self.recovery_started: dict[str, float] = {}
+        self.lock = asyncio.Lock()  # one analysis at a time: triggers on several topics share report files
+        self.config = ReportConfig(settings.response_targets_s, settings.noisy_rule_min_firings)
+
+    async def on_observation(self, event: ev.Envelope[Any], delivery: Delivery | None = None) -> None:
+        """Fold a scrape or an anomaly into the window store."""
+        self.store.add(event)
+
+    def remember(self, event: ev.Envelope[Any]) -> None:
+        """Track the latest state of every incident (its anomalies accumulate) and when recovery began."""
+        if isinstance(event, ev.RecoveryStepStarted):
+            at = event.time.timestamp()
+            self.recovery_started[event.data.incident_id] = min(
+                at, self.recovery_started.get(event.data.incident_id, at)
+            )
+        if isinstance(event.data, IncidentTransition):
+            inc = event.data.incident
+            known = self.incidents.get(inc.incident_id)
+            ids = tuple(dict.fromkeys((known.anomaly_ids if known else ()) + inc.anomaly_ids))
+            self.incidents[inc.incident_id] = inc.model_copy(update={"anomaly_ids": ids})
+
+    async def on_incident(self, event: ev.Envelope[Any], delivery: Delivery | None = None) -> None:
+        """Analyse an incident when it is resolved."""
+        self.remember(event)
+        if isinstance(event, ev.IncidentResolved):
+            await self.analyse(event.data.incident.incident_id, trigger=event, end=event.time)
+
+    async def on_recovery(self, event: ev.Envelope[Any], delivery: Delivery | None = None) -> None:
+        """Analyse an incident as soon as its automatic recovery is verified (if configured)."""
+        self.remember(event)
+        if isinstance(event, ev.RecoveryVerified) and self.settings.run_on_recovery_verified:
+            await self.analyse(event.data.incident_id, trigger=event, end=event.time)
+
+    async def on_command(self, event: ev.Envelope[Any], delivery: Delivery | None = None) -> None:
+        """Analyse an (open) incident now when an operator asks for it."""
+        if isinstance(event, ev.RcaRequested):
+            await self.analyse(event.data.incident_id, trigger=event, end=event.time)
+
+    async def analyse(
+        self, incident_id: str, *, trigger: ev.Envelope[Any], end: datetime
+    ) -> ev.RootCauseIdentified | None:
+        """Rank, write the report, publish RootCauseIdentified and index the report; return the event."""
+        async with self.lock:
+            return await self._analyse(incident_id, trigger=trigger, end=end)
+
+    async def _analyse(
+        self, incident_id: str, *, trigger: ev.Envelope[Any], end: datetime
+    ) -> ev.RootCauseIdentified | None:
+        incident = self.incidents.get(incident_id)
+        if incident is None:
+            log.warning("rca asked for unknown incident %s", incident_id)
+            return None
+        analysis = analyse(
+            self.store, incident, end=end.timestamp(), lookback_s=self.settings.lookback_s,
+            top=self.settings.top_candidates, anomaly_since=incident_anomaly_since(self.store, incident),
+            recovery_started=self.recovery_started.get(incident_id), config=self.settings.engine,
+        )  # fmt: skip
+        out_dir = Path(self.settings.reports_dir).resolve()
+        formats = list(dict.fromkeys(self.settings.report_formats))
+        primary = out_dir / f"{incident_id}.{formats[0]}" if formats else None
+        event = rca_event(incident, analysis, trigger=trigger, source=self.bus.source, report_path=primary)
+        if formats:
+            history = await collect_history(self.settings, incident_id)
+            report = report_of(
+                history, self.store, ranking=analysis.ranking, window=analysis.window, config=self.config,
+                extra=(trigger, event), until=end.timestamp(), now=datetime.now(UTC),
+            )  # fmt: skip
+            lang = self.settings.report_lang
+            paths = write_files(report, out_dir, formats=formats, lang=lang)
+            log.info("report of %s written: %s", incident_id, ", ".join(map(str, paths)))
+        await self.bus.publish(event, key=incident_id)
+        if formats and self.es is not None and self.settings.index_reports:
+            await index_report(self.es, self.settings.reports_index, document(report, lang=lang, paths=paths))
+        return event

@@ -1,0 +1,1 @@
+"""Incident reports: built from the incident's events, rendered as Markdown and self-contained HTML."""

@@ -1,0 +1,143 @@
+"""Assemble the report from an incident's events, its RCA ranking and the metrics around it (pure)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Final
+
+from services.rca.report.improve import follow_ups, noisy_rules, silent_signals
+from services.rca.report.model import Chart, Compliance, IncidentReport
+from services.rca.report.timeline import describe
+from shared import events as ev
+from shared import metric_names as mn
+from shared.models import Anomaly, CauseCandidate, Incident, IncidentTransition
+
+KEY_METRICS: Final = (mn.PROCESS_UP, mn.PROCESS_CPU, mn.HTTP_LATENCY_P95, mn.HTTP_ERROR_RATE)
+MAX_CHARTS: Final = 5
+RESPONSE_EVENTS: Final = (ev.IncidentAcknowledged, ev.RecoveryStepStarted, ev.IncidentResolved)
+
+
+@dataclass(frozen=True)
+class ReportConfig:
+    """Response targets per severity (seconds) and the noisy-rule limit."""
+
+    response_targets_s: Mapping[str, float] = field(
+        default_factory=lambda: {"critical": 300.0, "major": 7200.0, "minor": 14400.0}
+    )
+    noisy_min_firings: int = 5
+
+
+def final_incident(events: Iterable[ev.Envelope[Any]]) -> Incident | None:
+    """Return the incident as of its latest lifecycle event."""
+    latest: Incident | None = None
+    for event in events:
+        if isinstance(event.data, IncidentTransition):
+            latest = event.data.incident
+    return latest
+
+
+def compliance_of(incident: Incident, events: Sequence[ev.Envelope[Any]], config: ReportConfig) -> Compliance:
+    """Measure the first response (acknowledgement, automatic recovery or resolution) against the target."""
+    target = config.response_targets_s.get(str(incident.severity), 0.0)
+    first = next((e for e in events if isinstance(e, RESPONSE_EVENTS)), None)
+    breached = any(isinstance(e, ev.ResponseTargetBreached) for e in events)
+    if first is None:
+        return Compliance(str(incident.severity), target, None, "", False if breached else None, breached)
+    response = max((first.time - incident.opened_at).total_seconds(), 0.0)
+    by = first.type.removeprefix(ev.TYPE_PREFIX)
+    return Compliance(str(incident.severity), target, response, by, response <= target and not breached, breached)
+
+
+def recovery_outcome(events: Sequence[ev.Envelope[Any]]) -> tuple[str, str]:
+    """Return (outcome, detail): verified, failed, running or none."""
+    for event in reversed(events):
+        if isinstance(event, ev.RecoveryVerified):
+            return "verified", event.data.detail
+        if isinstance(event, ev.RecoveryFailed):
+            return "failed", event.data.detail
+    if any(isinstance(e, ev.RecoveryPlanned) for e in events):
+        return "running", ""
+    return "none", ""
+
+
+def pick_charts(
+    incident: Incident,
+    ranking: Sequence[CauseCandidate],
+    series: Mapping[str, Sequence[tuple[float, float]]],
+    *,
+    span: tuple[float, float],
+    anomaly_span: tuple[float, float],
+    marks: Mapping[str, tuple[float, ...]],
+) -> tuple[Chart, ...]:
+    """Choose the key series: the top candidates' signals, then the target's health metrics."""
+    names: list[str] = []
+    for cand in ranking[:3]:
+        name = f"{cand.entity}|{cand.signal}"
+        if name in series and name not in names:
+            names.append(name)
+    for metric in KEY_METRICS:
+        name = f"{incident.target}|{metric}"
+        if name in series and name not in names:
+            names.append(name)
+    return tuple(
+        Chart(
+            series=name, points=tuple(series[name]), start=span[0], end=span[1], anomaly_start=anomaly_span[0],
+            anomaly_end=anomaly_span[1], marks=marks.get(name, ()),
+        )
+        for name in names[:MAX_CHARTS]
+    )  # fmt: skip
+
+
+def build_report(
+    events: Sequence[ev.Envelope[Any]],
+    *,
+    ranking: Sequence[CauseCandidate],
+    series: Mapping[str, Sequence[tuple[float, float]]],
+    all_anomalies: Iterable[Anomaly] = (),
+    incident_anomaly_ids: set[str] | None = None,
+    config: ReportConfig | None = None,
+    now: datetime,
+) -> IncidentReport:
+    """Build the report of the incident the lifecycle ``events`` describe (events of every topic, any order)."""
+    config = config or ReportConfig()
+    ordered = sorted(events, key=lambda e: e.time)
+    incident = final_incident(ordered)
+    if incident is None:
+        raise ValueError("no incident lifecycle event among the events")
+    resolved = next((e.time for e in reversed(ordered) if isinstance(e, ev.IncidentResolved)), None)
+    anomalies = [e.data for e in ordered if isinstance(e.data, Anomaly)]
+    impact_start = min([a.since for a in anomalies] + [incident.opened_at])
+    verified = next((e.time for e in ordered if isinstance(e, ev.RecoveryVerified)), None)
+    impact_end = verified or resolved
+    compliance = compliance_of(incident, ordered, config)
+    recovery, detail = recovery_outcome(ordered)
+    end = (resolved or now).timestamp()
+    newest = max((points[-1][0] for points in series.values() if points), default=end)
+    if resolved is None:
+        end = max(min(end, newest), incident.opened_at.timestamp())
+    start = impact_start.timestamp() - max((end - impact_start.timestamp()), 60.0)
+    oldest = min((points[0][0] for points in series.values() if points), default=start)
+    start = min(max(start, oldest), impact_start.timestamp())
+    marks: dict[str, list[float]] = {}
+    for a in anomalies:
+        marks.setdefault(f"{a.target}|{a.signal}", []).append(a.since.timestamp())
+        marks.setdefault(f"{a.host}|{a.signal}", []).append(a.since.timestamp())
+    charts = pick_charts(
+        incident, ranking, series, span=(start, end + 0.1 * (end - start)),
+        anomaly_span=(impact_start.timestamp(), (impact_end or now).timestamp()),
+        marks={k: tuple(v) for k, v in marks.items()},
+    )  # fmt: skip
+    improvements = [
+        *noisy_rules(all_anomalies, incident_anomaly_ids or set(), min_firings=config.noisy_min_firings),
+        *silent_signals(ranking, anomalies, series, anomaly_start=impact_start.timestamp()),
+        *follow_ups(incident, ranking, compliance, recovery, detail),
+    ]
+    fault = next((e.data.fault for e in ordered if isinstance(e, ev.FaultInjected)), None)
+    return IncidentReport(
+        incident=incident, opened_at=incident.opened_at, resolved_at=resolved, impact_start=impact_start,
+        impact_end=impact_end, timeline=tuple(describe(e) for e in ordered), compliance=compliance,
+        ranking=tuple(ranking), charts=charts, improvements=tuple(improvements), recovery=recovery,
+        generated_at=now, fault=fault,
+    )  # fmt: skip

@@ -1,0 +1,103 @@
+"""Read an incident's history back from the topics: every event linked to it, plus alerting statistics."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from services.rca.store import WindowStore
+from shared import events as ev
+from shared import topics
+from shared.bus import replay
+from shared.models import Anomaly, IncidentTransition
+from shared.settings import ServiceSettings
+
+HISTORY_TOPICS = (
+    topics.INCIDENTS,
+    topics.NOTIFICATIONS,
+    topics.COMMANDS,
+    topics.RECOVERY,
+    topics.RCA,
+    topics.ANOMALIES,
+    topics.CHAOS,
+)
+CHAOS_SLACK = timedelta(minutes=10)
+
+
+@dataclass
+class IncidentHistory:
+    """What the topics hold about one incident, and about alerting in general."""
+
+    incident_id: str
+    events: list[ev.Envelope[Any]] = field(default_factory=list)
+    anomalies: dict[str, Anomaly] = field(default_factory=dict)
+    incident_anomaly_ids: set[str] = field(default_factory=set)
+
+    @property
+    def latest_rca(self) -> ev.RootCauseIdentified | None:
+        """The latest RootCauseIdentified of the incident, if any."""
+        found = [e for e in self.events if isinstance(e, ev.RootCauseIdentified)]
+        return max(found, key=lambda e: e.time) if found else None
+
+
+def belongs_to(event: ev.Envelope[Any], incident_id: str) -> bool:
+    """Return True when ``event`` is about ``incident_id`` (correlation id or payload field)."""
+    if event.correlationid == incident_id:
+        return True
+    data = event.data
+    if isinstance(data, IncidentTransition):
+        return data.incident.incident_id == incident_id
+    return getattr(data, "incident_id", None) == incident_id
+
+
+def select(incident_id: str, events: list[ev.Envelope[Any]]) -> IncidentHistory:
+    """Pick the incident's events (lifecycle, notifications, commands, recovery, RCA, its anomalies, faults)."""
+    history = IncidentHistory(incident_id)
+    own = [e for e in events if belongs_to(e, incident_id)]
+    anomaly_ids: set[str] = set()
+    target = ""
+    for e in events:
+        if isinstance(e.data, IncidentTransition):
+            history.incident_anomaly_ids.update(e.data.incident.anomaly_ids)
+        elif isinstance(e.data, Anomaly):
+            history.anomalies[e.data.anomaly_id] = e.data
+    for e in own:
+        if isinstance(e.data, IncidentTransition):
+            anomaly_ids.update(e.data.incident.anomaly_ids)
+            target = e.data.incident.target
+    lifecycle = [e.time for e in own]
+    first, last = (min(lifecycle), max(lifecycle)) if lifecycle else (None, None)
+    own_ids = {e.id for e in own}
+    for e in events:
+        if e.id in own_ids:
+            continue
+        if (isinstance(e.data, Anomaly) and e.data.anomaly_id in anomaly_ids) or (
+            isinstance(e, ev.FaultInjected) and _near(e, target, first, last)
+        ):
+            own.append(e)
+    history.events = sorted(own, key=lambda e: e.time)
+    return history
+
+
+async def collect_history(
+    settings: ServiceSettings, incident_id: str, *, store: WindowStore | None = None
+) -> IncidentHistory:
+    """Replay the topics once; return the incident's history (and fill ``store`` from metrics if given)."""
+    wanted = list(HISTORY_TOPICS) + ([topics.METRICS] if store is not None else [])
+    events: list[ev.Envelope[Any]] = []
+    async for _, event in replay(settings, [settings.topic_prefix + t.name for t in wanted]):
+        if isinstance(event, ev.MetricsObserved):
+            if store is not None:
+                store.add(event)
+            continue
+        if store is not None:
+            store.add(event)
+        events.append(event)
+    return select(incident_id, events)
+
+
+def _near(event: ev.FaultInjected, target: str, first: Any, last: Any) -> bool:
+    if first is None or last is None:
+        return False
+    return bool(event.data.target == target and first - CHAOS_SLACK <= event.time <= last)

@@ -1,0 +1,87 @@
+"""Write a report's files and index it into Elasticsearch so past incidents are found from Kibana."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from elasticsearch import ApiError, AsyncElasticsearch, TransportError
+
+from services.rca.report import wording as w
+from services.rca.report.i18n import text
+from services.rca.report.model import IncidentReport
+from services.rca.report.render_html import render_html
+from services.rca.report.render_md import render_markdown
+
+log = logging.getLogger(__name__)
+
+
+def render(report: IncidentReport, fmt: str, lang: str) -> str:
+    """Render ``report`` as ``md`` or ``html``."""
+    if fmt == "md":
+        return render_markdown(report, lang)
+    if fmt == "html":
+        return render_html(report, lang)
+    raise ValueError(f"unknown report format {fmt!r} (md or html)")
+
+
+def write_files(
+    report: IncidentReport, out_dir: Path, *, formats: Sequence[str], lang: str, stem: str = ""
+) -> list[Path]:
+    """Write the report in each format as ``<incident_id>.<fmt>`` (replacing earlier versions atomically)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for fmt in formats:
+        path = out_dir / f"{stem or report.incident.incident_id}.{fmt}"
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        tmp.write_text(render(report, fmt, lang), encoding="utf-8")
+        tmp.replace(path)
+        paths.append(path)
+    return paths
+
+
+def document(report: IncidentReport, *, lang: str, paths: list[Path]) -> dict[str, Any]:
+    """The Elasticsearch document of a report (one per incident)."""
+    inc = report.incident
+    top = report.ranking[0] if report.ranking else None
+    return {
+        "@timestamp": (report.resolved_at or report.opened_at).isoformat(),
+        "incident_id": inc.incident_id,
+        "title": inc.title,
+        "target": inc.target,
+        "severity": str(inc.severity),
+        "severity_reason": inc.severity_reason,
+        "status": str(inc.status),
+        "opened_at": report.opened_at.isoformat(),
+        "resolved_at": report.resolved_at.isoformat() if report.resolved_at else None,
+        "duration_s": report.duration_s,
+        "impact_start": report.impact_start.isoformat(),
+        "impact_end": report.impact_end.isoformat() if report.impact_end else None,
+        "summary": w.summary(report, lang),
+        "root_cause_entity": top.entity if top else None,
+        "root_cause_signal": top.signal if top else None,
+        "ranking": [c.model_dump() for c in report.ranking],
+        "recovery": report.recovery,
+        "response_target_s": report.compliance.target_s,
+        "response_s": report.compliance.response_s,
+        "response_target_met": report.compliance.met,
+        "fault": report.fault,
+        "timeline": [{"at": e.at.isoformat(), "kind": e.kind, "summary": e.summary} for e in report.timeline],
+        "improvements": [text(lang, i.key, **i.params) for i in report.improvements],
+        "signals": list(inc.signals),
+        "lang": lang,
+        "report_paths": [str(p) for p in paths],
+        "report_markdown": render_markdown(report, lang),
+    }
+
+
+async def index_report(client: AsyncElasticsearch, index: str, doc: dict[str, Any]) -> bool:
+    """Index ``doc`` with the incident id as document id; log and return False on failure (never raise)."""
+    try:
+        await client.index(index=index, id=doc["incident_id"], document=doc, refresh="wait_for")
+        return True
+    except (ApiError, TransportError, OSError) as exc:
+        log.warning("could not index report %s into %s: %s", doc["incident_id"], index, exc)
+        return False

@@ -1,0 +1,62 @@
+"""Render a report as Markdown (charts as inline SVG, which CommonMark passes through as HTML)."""
+
+from __future__ import annotations
+
+from services.rca.report import wording as w
+from services.rca.report.i18n import text
+from services.rca.report.model import IncidentReport
+from services.rca.report.svg import render_svg
+
+
+def _row(*cells: object) -> str:
+    return "| " + " | ".join(str(c).replace("|", "\\|").replace("\n", " ") for c in cells) + " |"
+
+
+def _table(header: list[str], rows: list[list[object]]) -> list[str]:
+    return [_row(*header), "|" + "---|" * len(header), *(_row(*r) for r in rows)]
+
+
+def render_markdown(report: IncidentReport, lang: str = "en") -> str:
+    """Return the report as a Markdown document in ``lang`` (``en`` or ``ko``)."""
+    inc = report.incident
+
+    def t(key: str) -> str:
+        return text(lang, key)
+
+    sev = str(inc.severity).upper()
+    out = [f"# {t('title')}: {inc.title}", "", f"`{inc.incident_id}` · {t('generated')} "
+           f"{w.stamp(report.generated_at, lang)}", ""]  # fmt: skip
+    out += [f"## {t('summary')}", "", w.summary(report, lang), ""]
+    out += _table(
+        [t("target"), t("severity"), t("status"), t("opened"), t("resolved"), t("recovery")],
+        [[inc.target, sev, inc.status, w.stamp(report.opened_at, lang), w.stamp(report.resolved_at, lang),
+          t("rec_" + report.recovery)]],
+    )  # fmt: skip
+    out += ["", f"## {t('severity')}: {sev}", "", f"**{t('severity_why')}:** {inc.severity_reason}", ""]
+    out += [f"## {t('impact')}", "", f"- {t('start')}: {w.stamp(report.impact_start, lang)}"]
+    out += [f"- {t('end')}: {w.stamp(report.impact_end, lang)}", "", f"## {t('timeline')}", ""]
+    out += _table(
+        [t("time"), t("event"), t("details"), t("actor")],
+        [[e.at.strftime("%H:%M:%S.%f")[:-3], f"`{e.kind}`", e.summary, e.actor] for e in report.timeline],
+    )
+    out += ["", f"## {t('compliance')}", "", w.compliance(report, lang), "", f"## {t('rca')}", ""]
+    if report.ranking:
+        out += _table(
+            [t("rank"), t("entity"), t("signal"), t("score"), t("evidence")],
+            [[i, c.entity, w.signal_label(c.signal), f"{c.score:.3f}", c.evidence]
+             for i, c in enumerate(report.ranking, 1)],
+        )  # fmt: skip
+    else:
+        out.append(t("no_ranking"))
+    out += ["", f"## {t('charts')}", ""]
+    if not report.charts:
+        out.append(t("no_charts"))
+    for chart in report.charts:
+        caption = text(lang, "chart_caption", series=chart.series)
+        out += [f"### {chart.series}", "", render_svg(chart), "", f"*{caption}*", ""]
+    out += [f"## {t('improvements')}", ""]
+    for item in report.improvements:
+        label, sentence = w.improvement(item, lang)
+        out.append(f"- **{label}:** {sentence}")
+    out.append("")
+    return "\n".join(out)

@@ -1,0 +1,107 @@
+"""Bounded in-memory window store: recent samples per (entity, metric), anomalies and log-pattern findings."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from shared import events as ev
+from shared import metric_names as mn
+from shared.models import Anomaly, AnomalyKind, MetricsObserved
+
+
+def entity_of(target: str, host: str, metric: str) -> str:
+    """Name the entity a metric belongs to: the host for host.* metrics, otherwise the target."""
+    if metric.startswith("host.") or target.startswith(mn.HOST_TARGET_PREFIX):
+        return host or target.removeprefix(mn.HOST_TARGET_PREFIX)
+    return target
+
+
+@dataclass(frozen=True)
+class StoredAnomaly:
+    """The latest revision of one anomaly episode (log-pattern anomalies carry their sample lines)."""
+
+    anomaly: Anomaly
+    entity: str
+    resolved: bool
+    peak_score: float = 0.0
+
+    @property
+    def display_signal(self) -> str:
+        """The signal as the RCA names it: ``log:<template text>`` for log patterns, else the metric."""
+        template = self.anomaly.labels.get("template")
+        return f"log:{template[:80]}" if self.is_log_pattern and template else self.anomaly.signal
+
+    @property
+    def is_log_pattern(self) -> bool:
+        """True when the anomaly is a log-pattern finding (signal ``log:<template_id>``)."""
+        return self.anomaly.kind is AnomalyKind.LOG_PATTERN or self.anomaly.signal.startswith("log:")
+
+
+class WindowStore:
+    """Keeps the last ``retention_s`` seconds (and at most ``max_points`` samples) of every series."""
+
+    def __init__(self, *, retention_s: float = 7200.0, max_points: int = 7200) -> None:
+        self.retention_s = retention_s
+        self.max_points = max_points
+        self.series: dict[tuple[str, str], deque[tuple[float, float]]] = {}
+        self.anomalies: dict[str, StoredAnomaly] = {}
+        self.latest = 0.0
+
+    def add(self, event: ev.Envelope[Any]) -> None:
+        """Fold a MetricsObserved or Anomaly* event in; other events are ignored."""
+        if isinstance(event, ev.MetricsObserved):
+            self.add_metrics(event.data)
+        elif isinstance(event, ev.AnomalyDetected | ev.AnomalyUpdated | ev.AnomalyResolved):
+            self.add_anomaly(event.data, resolved=isinstance(event, ev.AnomalyResolved))
+
+    def add_metrics(self, data: MetricsObserved) -> None:
+        """Append one scrape's samples."""
+        at = data.observed_at.timestamp()
+        for sample in data.samples:
+            key = (entity_of(data.target, data.host, sample.name), sample.name)
+            points = self.series.get(key)
+            if points is None:
+                points = self.series[key] = deque(maxlen=self.max_points)
+            if points and at <= points[-1][0]:
+                continue  # out of order (a replay overlapping live data): keep the series ascending
+            points.append((at, sample.value))
+        if at > self.latest:
+            self.latest = at
+            self._prune(at)
+
+    def add_anomaly(self, anomaly: Anomaly, *, resolved: bool = False) -> None:
+        """Keep the latest revision of an anomaly episode."""
+        known = self.anomalies.get(anomaly.anomaly_id)
+        if known is not None and known.anomaly.revision > anomaly.revision and not resolved:
+            return
+        entity = entity_of(anomaly.target, anomaly.host, anomaly.signal)
+        peak = max(anomaly.score, known.peak_score if known is not None else 0.0)
+        self.anomalies[anomaly.anomaly_id] = StoredAnomaly(anomaly, entity, resolved, peak)
+
+    def window(self, start: float, end: float) -> dict[str, list[tuple[float, float]]]:
+        """Return ``{"<entity>|<metric>": [(ts, value), ...]}`` for samples in ``[start, end]``."""
+        out: dict[str, list[tuple[float, float]]] = {}
+        for (entity, metric), points in self.series.items():
+            picked = [(t, v) for t, v in points if start <= t <= end]
+            if picked:
+                out[f"{entity}|{metric}"] = picked
+        return out
+
+    def anomalies_between(self, start: float, end: float) -> Iterator[StoredAnomaly]:
+        """Yield anomalies whose episode overlaps ``[start, end]``."""
+        for stored in self.anomalies.values():
+            a = stored.anomaly
+            if a.since.timestamp() <= end and a.last_seen.timestamp() >= start:
+                yield stored
+
+    def _prune(self, now: float) -> None:
+        horizon = now - self.retention_s
+        for points in self.series.values():
+            while points and points[0][0] < horizon:
+                points.popleft()
+        stale = [k for k, s in self.anomalies.items() if s.anomaly.last_seen.timestamp() < horizon]
+        for key in stale:
+            del self.anomalies[key]

@@ -1,0 +1,1 @@
+"""Edges of the recovery service: running declared actions on this host."""

@@ -1,0 +1,145 @@
+"""Run declared catalog actions: restart a managed process, POST to a declared URL, wait."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import httpx
+import psutil
+
+from services.recovery.domain.catalog import Action, HttpPost, RestartProcess, Wait
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class StepOutcome:
+    """What running one action did."""
+
+    ok: bool
+    detail: str
+
+
+class ActionRunner(Protocol):
+    """Runs one declared action (the only way recovery touches the outside world)."""
+
+    async def run(self, action: Action) -> StepOutcome:
+        """Run ``action`` and report how it went (never raises for an action's own failure)."""
+        ...
+
+
+def read_pid(pidfile: Path) -> int | None:
+    """Return the pid recorded in ``pidfile``, or None."""
+    try:
+        return int(pidfile.read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def is_alive(pid: int) -> bool:
+    """Return True if ``pid`` runs and is not a zombie."""
+    try:
+        return bool(psutil.Process(pid).status() != psutil.STATUS_ZOMBIE)
+    except psutil.Error:
+        return False
+
+
+def runs_command(pid: int, argv: tuple[str, ...]) -> bool:
+    """Return True if ``pid`` runs the declared command (guards against a recycled pid in a stale pidfile)."""
+    try:
+        cmdline = psutil.Process(pid).cmdline()
+    except psutil.Error:
+        return False
+    if len(argv) > 1:
+        return tuple(cmdline[-(len(argv) - 1) :]) == argv[1:]
+    return bool(cmdline) and Path(cmdline[0]).name == Path(argv[0]).name
+
+
+class LocalRunner:
+    """Runs actions on the local host; children it spawns are reaped so their pids do not linger."""
+
+    def __init__(self) -> None:
+        self._children: list[subprocess.Popen[bytes]] = []
+
+    async def run(self, action: Action) -> StepOutcome:
+        """Run ``action``; failures become a not-ok outcome with the reason."""
+        try:
+            if isinstance(action, RestartProcess):
+                return await asyncio.to_thread(self._restart, action)
+            if isinstance(action, HttpPost):
+                return await self._post(action)
+            if isinstance(action, Wait):
+                await asyncio.sleep(action.seconds)
+                return StepOutcome(True, f"waited {action.seconds:g}s")
+        except (OSError, httpx.HTTPError, psutil.Error) as exc:
+            return StepOutcome(False, f"{type(exc).__name__}: {exc}")
+        return StepOutcome(False, f"unknown action {action!r}")
+
+    def close(self) -> None:
+        """Forget (and reap) spawned children; they keep running detached."""
+        for child in self._children:
+            child.poll()
+        self._children.clear()
+
+    def _restart(self, action: RestartProcess) -> StepOutcome:
+        self._reap()
+        pidfile = Path(action.pidfile)
+        old = read_pid(pidfile)
+        stopped = ""
+        if old is not None and is_alive(old):
+            if not runs_command(old, action.argv):
+                return StepOutcome(False, f"pid {old} in {pidfile} runs something else: not touched")
+            stopped = self._stop(old, action.stop_timeout_s)
+        out = open(action.log_file, "ab") if action.log_file else subprocess.DEVNULL  # noqa: SIM115
+        try:
+            child = subprocess.Popen(  # argv comes from the declared catalog only
+                list(action.argv),
+                cwd=action.cwd,
+                env={**os.environ, **action.env},
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        finally:
+            if not isinstance(out, int):
+                out.close()
+        self._children.append(child)
+        pidfile.parent.mkdir(parents=True, exist_ok=True)
+        tmp = pidfile.with_suffix(pidfile.suffix + ".tmp")
+        tmp.write_text(f"{child.pid}\n")
+        tmp.replace(pidfile)
+        log.info("restarted %s: old pid %s %s, new pid %d", action.name, old, stopped, child.pid)
+        return StepOutcome(True, f"restarted {action.name}: old pid {old} {stopped}, new pid {child.pid}".strip())
+
+    def _stop(self, pid: int, timeout_s: float) -> str:
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            self._reap()
+            if not is_alive(pid):
+                return "(stopped by SIGTERM)"
+            time.sleep(0.05)
+        os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 5.0
+        while time.monotonic() < deadline and is_alive(pid):
+            self._reap()
+            time.sleep(0.05)
+        return "(killed by SIGKILL)"
+
+    def _reap(self) -> None:
+        self._children = [c for c in self._children if c.poll() is None]
+
+    async def _post(self, action: HttpPost) -> StepOutcome:
+        async with httpx.AsyncClient(timeout=action.timeout_s) as client:
+            response = await client.post(action.url)
+        ok = response.status_code < 400
+        return StepOutcome(ok, f"POST {action.url} -> {response.status_code}")

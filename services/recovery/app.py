@@ -1,0 +1,84 @@
+"""Composition root of the recovery service: settings -> catalog -> handlers -> ASGI app."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from faststream.asgi import AsgiFastStream
+from prometheus_client import Counter
+
+from services.recovery.adapters.runner import ActionRunner, LocalRunner
+from services.recovery.domain.catalog import Action, Catalog, HttpPost, RestartProcess, Wait
+from services.recovery.handlers import RecoveryHandlers
+from services.recovery.settings import RecoverySettings
+from services.recovery.state import RecoveryState
+from shared import topics
+from shared.bus import replay
+from shared.runtime import Service
+
+log = logging.getLogger(__name__)
+
+
+def build_catalog(settings: RecoverySettings) -> Catalog:
+    """Turn the configured managed processes, HTTP actions and remedies into the action catalog."""
+    actions: list[Action] = []
+    for proc in settings.managed_processes:
+        actions.append(
+            RestartProcess(
+                name=proc.name, target=proc.target or proc.name, argv=tuple(proc.command), pidfile=proc.pidfile,
+                cwd=proc.cwd, env=dict(proc.env), log_file=proc.log_file, stop_timeout_s=proc.stop_timeout_s,
+            )
+        )  # fmt: skip
+    for post in settings.http_actions:
+        actions.append(HttpPost(name=post.name, target=post.target, url=post.url, timeout_s=post.timeout_s))
+    for target, policy in settings.targets.items():
+        actions.append(Wait(target=target, seconds=policy.wait_s))
+    remedies = {t: {k: tuple(v) for k, v in p.remedies.items()} for t, p in settings.targets.items()}
+    return Catalog.build(actions, remedies)
+
+
+def create_app(settings: RecoverySettings, runner: ActionRunner | None = None) -> tuple[Service, AsgiFastStream]:
+    """Wire the recovery service; state is rebuilt from its topics before the consumers start."""
+    service = Service.create("recovery", settings)
+    bus = service.bus
+    state = RecoveryState()
+    local = runner or LocalRunner()
+    handlers = RecoveryHandlers(settings, bus, build_catalog(settings), local, state)
+    handlers.actions = Counter(
+        "ir_recovery_actions", "Recovery actions run", ["action", "outcome"], registry=service.metrics.registry
+    )
+    bus.subscribe(topics.INCIDENTS, group_id=settings.group_id, handler=handlers.on_incident)
+    bus.subscribe(topics.METRICS, group_id=f"{settings.group_id}-metrics", handler=handlers.on_metrics)
+
+    async def rebuild() -> None:
+        names = [settings.topic_prefix + t.name for t in (topics.RECOVERY, topics.INCIDENTS)]
+        count = 0
+        async for _, event in replay(settings, names):
+            if type(event) in topics.RECOVERY.events:
+                bus.published.add(event.id)
+            state.apply(event)
+            count += 1
+        for plan in state.unfinished_plans():
+            since = state.steps_done_at[plan.plan_id]
+            handlers.start_verification(plan, since=since, before=since)
+        log.info("recovery state rebuilt from %d events; %d verifications resumed", count, len(state.pending))
+
+    async def deadline_loop() -> None:
+        while True:
+            await asyncio.sleep(settings.deadline_check_s)
+            try:
+                await handlers.check_deadlines()
+            except Exception:  # keep the loop alive; the next tick retries
+                log.exception("deadline check failed")
+
+    async def start_loops() -> None:
+        service.spawn(deadline_loop(), name="verification-deadlines")
+
+    async def close_runner() -> None:
+        if isinstance(local, LocalRunner):
+            local.close()
+
+    app = service.asgi_app(after_startup=[start_loops], on_shutdown=[close_runner])
+    app.on_startup(rebuild)
+    return service, app

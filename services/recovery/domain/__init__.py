@@ -1,0 +1,1 @@
+"""Pure recovery logic: the declared action catalog, planning and verification."""

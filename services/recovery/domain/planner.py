@@ -1,0 +1,114 @@
+"""Choose recovery steps for an incident from the catalog: problem class first, then declared remedies.
+
+The incident's signals and impacts are mapped to a problem class (``down``, ``cpu``, ``errors``,
+``latency``, ``memory`` or ``other``). A target's configured remedies for that class win; without
+them a target with a managed process gets ``restart_process``, which clears every fault a process
+restart can clear. A target with nothing declared gets no plan, so the incident is escalated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from services.recovery.domain.catalog import RESTART_PROCESS, ActionNotDeclared, Catalog
+from shared.ids import short_id
+from shared.models import Impact, Incident, RecoveryPlan, RecoveryStep, Severity
+
+SEVERITY_RANK = {Severity.MINOR: 1, Severity.MAJOR: 2, Severity.CRITICAL: 3}
+_CLASS_CUES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("down", ("exit", "down", "crash", "unreachable")),
+    ("errors", ("error", "5xx", "fail", "exception")),
+    ("latency", ("latency", "duration", "slow")),
+    ("cpu", ("cpu", "load")),
+    ("memory", ("memory", "rss", "oom")),
+)
+
+
+@dataclass(frozen=True)
+class PlanDecision:
+    """A plan, or the reason there is none (then ``escalate`` tells whether humans must act)."""
+
+    plan: RecoveryPlan | None
+    reason: str
+    escalate: bool = False
+
+
+def problem_class(incident: Incident) -> str:
+    """Return the incident's problem class from its impacts and signals (most severe class first)."""
+    if Impact.SERVICE_DOWN in incident.impacts:
+        return "down"
+    signals = [s.lower() for s in incident.signals]
+    if any(s.rsplit(".", 1)[-1] == "up" for s in signals):
+        return "down"
+    for name, cues in _CLASS_CUES:
+        if any(cue in s for s in signals for cue in cues):
+            return name
+    if any(s.startswith("log:") for s in signals):
+        return "errors"
+    return "other"
+
+
+def restarts_in_window(restart_times: Sequence[float], *, now: float, window_s: float) -> int:
+    """Count restarts of a target that happened within ``window_s`` before ``now``."""
+    return sum(1 for t in restart_times if now - window_s <= t <= now)
+
+
+def plan_recovery(
+    incident: Incident,
+    catalog: Catalog,
+    *,
+    restart_times: Sequence[float] = (),
+    now: float,
+    max_restarts: int,
+    window_s: float,
+    min_severity: Severity = Severity.MINOR,
+    in_progress: str | None = None,
+) -> PlanDecision:
+    """Return the recovery plan for ``incident`` (pure: time and restart history are arguments).
+
+    ``in_progress`` names another incident whose recovery of the same target is still being
+    verified; no second plan is made for the target meanwhile.
+    """
+    if SEVERITY_RANK[incident.severity] < SEVERITY_RANK[min_severity]:
+        return PlanDecision(None, f"severity {incident.severity} below {min_severity}: no automatic recovery")
+    if in_progress is not None:
+        return PlanDecision(None, f"recovery of {incident.target!r} already in progress for {in_progress}")
+    target = incident.target
+    declared = catalog.declared(target)
+    if not declared:
+        return PlanDecision(None, f"no recovery action declared for target {target!r}", escalate=True)
+    problem = problem_class(incident)
+    chosen = _remedy(catalog, target, problem)
+    if not chosen:
+        return PlanDecision(None, f"no declared remedy for {problem!r} on {target!r}", escalate=True)
+    if RESTART_PROCESS in chosen:
+        count = restarts_in_window(restart_times, now=now, window_s=window_s)
+        if count >= max_restarts:
+            reason = f"flapping guard: {target!r} restarted {count}x within {window_s:g}s (max {max_restarts})"
+            return PlanDecision(None, reason, escalate=True)
+    steps = []
+    for index, name in enumerate(chosen):
+        try:
+            action = catalog.resolve(name, target)
+        except ActionNotDeclared as exc:
+            return PlanDecision(None, f"remedy refers to an undeclared action: {exc}", escalate=True)
+        steps.append(RecoveryStep(index=index, action=name, target=target, params=catalog.describe(action)))
+    plan = RecoveryPlan(
+        plan_id=short_id("plan", incident.incident_id),
+        incident_id=incident.incident_id,
+        target=target,
+        steps=tuple(steps),
+        rationale=f"problem {problem!r} on {target!r} (signals: {', '.join(incident.signals) or 'none'}): "
+        f"{' -> '.join(chosen)}",
+    )
+    return PlanDecision(plan, plan.rationale)
+
+
+def _remedy(catalog: Catalog, target: str, problem: str) -> tuple[str, ...]:
+    remedies = catalog.remedies.get(target, {})
+    if problem in remedies:
+        return tuple(remedies[problem])
+    if "default" in remedies:
+        return tuple(remedies["default"])
+    return (RESTART_PROCESS,) if RESTART_PROCESS in catalog.declared(target) else ()

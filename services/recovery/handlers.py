@@ -1,0 +1,181 @@
+"""Recovery handlers: plan on new incidents, record each action before it runs, verify from fresh metrics."""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from prometheus_client import Counter
+
+from services.recovery.adapters.runner import ActionRunner
+from services.recovery.domain.catalog import Catalog
+from services.recovery.domain.planner import plan_recovery
+from services.recovery.domain.verify import HealthPolicy, Verdict, Verification, baseline_latency, expire, observe
+from services.recovery.settings import RecoverySettings
+from services.recovery.state import RecoveryState
+from shared import events as ev
+from shared import metric_names as mn
+from shared.bus import Delivery, EventBus
+from shared.models import Incident, IncidentTransition, RecoveryPlan, RecoveryProgress, RecoveryStep
+
+log = logging.getLogger(__name__)
+BASELINE_POINTS: Final = 120
+
+
+class RecoveryHandlers:
+    """Thin handlers around the pure planner and verifier; side effects are recorded on Kafka first."""
+
+    def __init__(
+        self, settings: RecoverySettings, bus: EventBus, catalog: Catalog, runner: ActionRunner, state: RecoveryState
+    ) -> None:
+        self.settings, self.bus, self.catalog, self.runner, self.state = settings, bus, catalog, runner, state
+        self.policy = HealthPolicy(**settings.verification.model_dump())
+        self.latency: dict[str, deque[tuple[float, float]]] = {}
+        self.actions: Counter | None = None
+
+    async def on_incident(self, event: ev.Envelope[Any], delivery: Delivery | None = None) -> None:
+        """Act on IncidentOpened/Updated; remember closed incidents."""
+        self.state.apply(event)
+        if isinstance(event, ev.IncidentOpened | ev.IncidentUpdated):
+            await self._handle_open(event, event.data.incident)
+
+    async def _handle_open(self, event: ev.Envelope[IncidentTransition], incident: Incident) -> None:
+        now = datetime.now(UTC)
+        if not self.settings.auto_recover or incident.labels.get("recovery") == "manual":
+            return
+        if incident.incident_id in self.state.closed_incidents or incident.incident_id in self.state.concluded:
+            return
+        if (now - incident.opened_at).total_seconds() > self.settings.max_incident_age_s:
+            log.info("incident %s is too old to recover automatically", incident.incident_id)
+            return
+        plan = self.state.plans.get(incident.incident_id)
+        if plan is None:
+            decision = plan_recovery(
+                incident,
+                self.catalog,
+                restart_times=self.state.restarts.get(incident.target, []),
+                now=now.timestamp(),
+                max_restarts=self.settings.cooldown.max_restarts,
+                window_s=self.settings.cooldown.window_s,
+                min_severity=self.settings.min_severity,
+                in_progress=next(
+                    (p.incident_id for p in self.state.pending.values() if p.target == incident.target), None
+                ),
+            )
+            if decision.plan is None:
+                log.info("no recovery plan for %s: %s", incident.incident_id, decision.reason)
+                if decision.escalate and self.settings.escalate_without_plan:
+                    progress = RecoveryProgress(
+                        plan_id="", incident_id=incident.incident_id, target=incident.target, ok=False,
+                        detail=decision.reason,
+                    )  # fmt: skip
+                    await self._emit(ev.RecoveryFailed, progress, (incident.incident_id, "no-plan"), event)
+                return
+            plan = decision.plan
+            planned = ev.RecoveryPlanned.create(
+                plan, source=self.bus.source, id_parts=(plan.plan_id,), correlationid=incident.incident_id,
+                causation=event, subject=plan.target,
+            )  # fmt: skip
+            await self.bus.publish(planned, key=incident.incident_id)
+            self.state.apply(planned)
+        await self._run_plan(plan, event, before=incident.opened_at.timestamp())
+
+    async def _run_plan(self, plan: RecoveryPlan, cause: ev.Envelope[Any], *, before: float) -> None:
+        for step in plan.steps:
+            started = self._progress_event(ev.RecoveryStepStarted, plan, step, cause, ok=True, detail="")
+            if started.id in self.bus.published:
+                continue  # recorded before: it ran (or was running when we stopped): never run it twice
+            await self.bus.publish(started, key=plan.incident_id)
+            self.state.apply(started)
+            action = self.catalog.resolve(step.action, plan.target)
+            outcome = await self.runner.run(action)
+            if self.actions is not None:
+                self.actions.labels(step.action, "ok" if outcome.ok else "failed").inc()
+            done = self._progress_event(
+                ev.RecoveryStepCompleted, plan, step, started, ok=outcome.ok, detail=outcome.detail
+            )
+            await self.bus.publish(done, key=plan.incident_id)
+            self.state.apply(done)
+            if not outcome.ok:
+                await self._conclude(plan, Verdict.FAILED, f"step {step.action} failed: {outcome.detail}", done)
+                return
+        self.start_verification(plan, since=datetime.now(UTC).timestamp(), before=before)
+
+    def start_verification(self, plan: RecoveryPlan, *, since: float, before: float) -> None:
+        """Wait for fresh healthy scrapes of the target after ``since`` (latency baseline: before ``before``)."""
+        if plan.incident_id in self.state.concluded or plan.incident_id in self.state.pending:
+            return
+        history = self.latency.get(plan.target, deque())
+        baseline = baseline_latency([v for t, v in history if t < before])
+        self.state.pending[plan.incident_id] = Verification(
+            plan_id=plan.plan_id, incident_id=plan.incident_id, target=plan.target, since=since,
+            deadline=since + self.settings.verification.timeout_s, baseline_p95_ms=baseline,
+        )  # fmt: skip
+
+    async def on_metrics(self, event: ev.Envelope[Any], delivery: Delivery | None = None) -> None:
+        """Feed a scrape to the baseline and to any pending verification of its target."""
+        if not isinstance(event, ev.MetricsObserved):
+            return
+        data = event.data
+        values = {s.name: s.value for s in data.samples}
+        at = data.observed_at.timestamp()
+        if mn.HTTP_LATENCY_P95 in values:
+            history = self.latency.setdefault(data.target, deque(maxlen=BASELINE_POINTS))
+            history.append((at, values[mn.HTTP_LATENCY_P95]))
+        for incident_id, pending in list(self.state.pending.items()):
+            if pending.target != data.target:
+                continue
+            updated, verdict = observe(pending, values, observed_at=at, policy=self.policy)
+            self.state.pending[incident_id] = updated
+            if verdict is not None:
+                plan = self.state.plans[incident_id]
+                detail = f"{updated.streak} healthy scrapes; last: {updated.last_reason}"
+                await self._conclude(plan, verdict, detail, event)
+
+    async def check_deadlines(self) -> None:
+        """Fail verifications whose deadline passed without enough healthy scrapes."""
+        now = datetime.now(UTC).timestamp()
+        for incident_id, pending in list(self.state.pending.items()):
+            if expire(pending, now=now) is Verdict.FAILED:
+                plan = self.state.plans[incident_id]
+                detail = f"not healthy within {self.settings.verification.timeout_s:g}s: {pending.last_reason}"
+                await self._conclude(plan, Verdict.FAILED, detail, None)
+
+    async def _conclude(
+        self, plan: RecoveryPlan, verdict: Verdict, detail: str, cause: ev.Envelope[Any] | None
+    ) -> None:
+        cls = ev.RecoveryVerified if verdict is Verdict.VERIFIED else ev.RecoveryFailed
+        progress = RecoveryProgress(
+            plan_id=plan.plan_id, incident_id=plan.incident_id, target=plan.target,
+            ok=verdict is Verdict.VERIFIED, detail=detail,
+        )  # fmt: skip
+        await self._emit(cls, progress, (plan.plan_id, verdict.value), cause)
+
+    async def _emit(
+        self,
+        cls: type[ev.Envelope[Any]],
+        data: RecoveryProgress,
+        id_parts: tuple[object, ...],
+        cause: ev.Envelope[Any] | None,
+    ) -> None:
+        event = cls.create(
+            data, source=self.bus.source, id_parts=id_parts, correlationid=data.incident_id, causation=cause,
+            subject=data.target,
+        )  # fmt: skip
+        await self.bus.publish(event, key=data.incident_id)
+        self.state.apply(event)
+        log.info("%s %s: %s", event.type, data.incident_id, data.detail)
+
+    def _progress_event(
+        self, cls: type[ev.Envelope[Any]], plan: RecoveryPlan, step: RecoveryStep, cause: ev.Envelope[Any],
+        *, ok: bool, detail: str,
+    ) -> ev.Envelope[Any]:  # fmt: skip
+        progress = RecoveryProgress(
+            plan_id=plan.plan_id, incident_id=plan.incident_id, target=plan.target, step=step, ok=ok, detail=detail
+        )
+        return cls.create(
+            progress, source=self.bus.source, id_parts=(plan.plan_id, step.index), correlationid=plan.incident_id,
+            causation=cause, subject=plan.target,
+        )  # fmt: skip

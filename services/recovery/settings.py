@@ -1,0 +1,87 @@
+"""Recovery service settings: the declared action catalog, verification and the flapping guard."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic_settings import SettingsConfigDict
+
+from shared.models import Severity
+from shared.settings import ServiceSettings
+
+
+class ManagedProcessConfig(BaseModel):
+    """A process recovery may restart: how it is started, where its pid and output live."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    target: str = Field("", description="the monitored target this process serves (default: name)")
+    command: list[str] = Field(min_length=1, description="argv list; never passed through a shell")
+    cwd: str | None = None
+    env: dict[str, str] = Field(default_factory=dict)
+    pidfile: str
+    log_file: str | None = None
+    stop_timeout_s: float = Field(5.0, gt=0)
+
+
+class HttpActionConfig(BaseModel):
+    """A declared HTTP POST (for example the demo's /chaos/reset) recovery may call for a target."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    target: str
+    url: str
+    timeout_s: float = Field(5.0, gt=0)
+
+
+class TargetPolicyConfig(BaseModel):
+    """Per-target choice of catalog actions per problem (``down``, ``cpu``, ``errors``, ``latency``...)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    remedies: dict[str, list[str]] = Field(default_factory=dict)
+    wait_s: float = Field(2.0, ge=0)
+
+
+class VerificationConfig(BaseModel):
+    """When fresh metrics count as recovered."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    healthy_scrapes: int = Field(3, ge=1)
+    timeout_s: float = Field(120.0, gt=0)
+    error_rate_max: float = 0.01
+    cpu_percent_max: float = 90.0
+    latency_factor: float = 2.0
+    latency_floor_ms: float = 500.0
+
+
+class CooldownConfig(BaseModel):
+    """Flapping guard: at most ``max_restarts`` restarts of one target within ``window_s``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    max_restarts: int = Field(3, ge=1)
+    window_s: float = Field(3600.0, gt=0)
+
+
+class RecoverySettings(ServiceSettings):
+    """Settings of ``python -m services.recovery`` (env prefix ``RECOVERY_``, or the YAML file)."""
+
+    model_config = SettingsConfigDict(env_prefix="RECOVERY_", extra="ignore", env_nested_delimiter="__")
+    service_name: ClassVar[str] = "recovery"
+
+    auto_recover: bool = True
+    min_severity: Severity = Severity.MINOR
+    max_incident_age_s: float = Field(900.0, gt=0, description="older IncidentOpened events are not acted on")
+    escalate_without_plan: bool = True
+    group_id: str = "recovery"
+    managed_processes: list[ManagedProcessConfig] = Field(default_factory=list)
+    http_actions: list[HttpActionConfig] = Field(default_factory=list)
+    targets: dict[str, TargetPolicyConfig] = Field(default_factory=dict)
+    verification: VerificationConfig = Field(default_factory=VerificationConfig)
+    cooldown: CooldownConfig = Field(default_factory=CooldownConfig)
+    deadline_check_s: float = Field(1.0, gt=0)

@@ -1,0 +1,62 @@
+"""What recovery remembers: plans and their progress, restarts per target, pending verifications."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from services.recovery.domain.catalog import RESTART_PROCESS
+from services.recovery.domain.verify import Verification
+from shared import events as ev
+from shared.models import IncidentStatus, RecoveryPlan
+
+
+@dataclass
+class RecoveryState:
+    """In-memory state, rebuilt from the recovery and incidents topics at start-up."""
+
+    plans: dict[str, RecoveryPlan] = field(default_factory=dict)
+    steps_done_at: dict[str, float] = field(default_factory=dict)
+    concluded: set[str] = field(default_factory=set)
+    restarts: dict[str, list[float]] = field(default_factory=dict)
+    closed_incidents: set[str] = field(default_factory=set)
+    pending: dict[str, Verification] = field(default_factory=dict)
+
+    def apply(self, event: ev.Envelope[Any]) -> None:
+        """Fold one event of the recovery or incidents topic into the state."""
+        data = event.data
+        if isinstance(event, ev.RecoveryPlanned):
+            self.plans[data.incident_id] = data
+        elif isinstance(event, ev.RecoveryStepStarted) and data.step is not None:
+            if data.step.action == RESTART_PROCESS:
+                self.restarts.setdefault(data.target, []).append(event.time.timestamp())
+        elif isinstance(event, ev.RecoveryStepCompleted):
+            self.steps_done_at[data.plan_id] = event.time.timestamp()
+        elif isinstance(event, ev.RecoveryVerified | ev.RecoveryFailed):
+            self.concluded.add(data.incident_id)
+            self.pending.pop(data.incident_id, None)
+        elif isinstance(event, ev.IncidentResolved | ev.IncidentAcknowledged) or _not_triggered(data):
+            self.closed_incidents.add(data.incident.incident_id)
+
+    def rebuild(self, events: Iterable[ev.Envelope[Any]]) -> None:
+        """Fold a replay of past events."""
+        for event in events:
+            self.apply(event)
+
+    def verifying(self, target: str) -> str | None:
+        """Return the incident whose recovery of ``target`` is being verified, if any."""
+        return next((p.incident_id for p in self.pending.values() if p.target == target), None)
+
+    def unfinished_plans(self) -> list[RecoveryPlan]:
+        """Plans whose steps all ran but that were neither verified nor failed (resume verification)."""
+        return [
+            plan
+            for incident_id, plan in self.plans.items()
+            if incident_id not in self.concluded and plan.plan_id in self.steps_done_at
+        ]
+
+
+def _not_triggered(data: object) -> bool:
+    incident = getattr(data, "incident", None)
+    return incident is not None and incident.status is not IncidentStatus.TRIGGERED

@@ -1,0 +1,99 @@
+"""Composition root: settings → broker, bus, channels, core → the HTTP app (API + console) serving it all."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+
+from services.responder.core import Clock, Responder, utcnow
+from services.responder.handlers import owned_by_assignment, register
+from services.responder.notify.dispatcher import Dispatcher
+from services.responder.notify.registry import build_routes
+from services.responder.settings import ResponderSettings
+from shared.bus import ensure_topics
+from shared.runtime import Service
+from shared.topics import ANOMALIES
+
+log = logging.getLogger(__name__)
+DRAIN_TIMEOUT_S = 15.0
+
+
+@dataclass
+class ResponderRuntime:
+    """A wired responder: start rebuilds state from the topics, then consumes and runs the clock."""
+
+    settings: ResponderSettings
+    service: Service
+    responder: Responder
+    dispatcher: Dispatcher
+    client: httpx.AsyncClient
+
+    async def start(self) -> None:
+        """Rebuild state from the responder's topics, THEN start consuming and the clock loop."""
+        await ensure_topics(self.settings)
+        count = await self.responder.rebuild(self.settings)
+        log.info("responder rebuilt from %d events: %d incidents", count, len(self.responder.book.incidents))
+        await self.service.broker.start()
+        self.service.spawn(self.responder.run_clock(self.settings.tick_s), name="clock")
+        self.service.ready.set()
+
+    async def stop(self, *, graceful: bool = True) -> None:
+        """Stop the clock, let notifications in flight finish (unless ``graceful`` is False), disconnect."""
+        self.service.ready.clear()
+        await self.service.stop_tasks()
+        if graceful:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.dispatcher.drain(), DRAIN_TIMEOUT_S)
+        else:
+            for task in list(self.dispatcher.sending):
+                task.cancel()
+        await self.service.broker.stop()
+        await self.client.aclose()
+
+
+def create_runtime(settings: ResponderSettings, *, clock: Clock = utcnow) -> ResponderRuntime:
+    """Wire the responder from settings (nothing connects until ``start``)."""
+    service = Service.create("responder", settings)
+    client = httpx.AsyncClient(timeout=httpx.Timeout(10.0))
+    routes = build_routes(settings.routes, settings.secrets, client)
+    dispatcher = Dispatcher(
+        routes,
+        language=settings.language,
+        console_url=settings.console_url,
+        runbook_template=settings.runbook_url,
+        max_age_s=settings.notify_max_age_s,
+        registry=service.metrics.registry,
+    )
+    responder = Responder(service.bus, settings.policy(), dispatcher, clock=clock, registry=service.metrics.registry)
+    anomalies = register(service, responder, settings)
+    responder.owns = owned_by_assignment(anomalies, settings.topic_prefix + ANOMALIES.name, ANOMALIES.partitions)
+    return ResponderRuntime(settings, service, responder, dispatcher, client)
+
+
+def create_app(settings: ResponderSettings) -> FastAPI:
+    """Return the process's HTTP app: the API and console, whose lifespan runs the responder core."""
+    from services.responder.api import create_api
+
+    runtime = create_runtime(settings)
+    api = create_api(runtime.service, settings.api)
+    api_lifespan = api.router.lifespan_context
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[Any]:
+        await runtime.start()
+        try:
+            async with api_lifespan(app) as state:
+                yield state
+        finally:
+            await runtime.stop()
+
+    api.router.lifespan_context = lifespan
+    api.state.responder = runtime.responder
+    return api

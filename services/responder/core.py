@@ -1,0 +1,155 @@
+"""The responder's application service: keeps the fold of its topics, runs decisions, publishes, notifies."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from prometheus_client import CollectorRegistry, Counter
+
+from services.responder.domain import clocks, lifecycle
+from services.responder.domain.policy import ResponsePolicy
+from services.responder.domain.state import Book, fold_incident_event, fold_notification_event, fold_silence_event
+from services.responder.notify.dispatcher import Dispatcher
+from shared import events as ev
+from shared.bus import EventBus, RejectedEvent, replay
+from shared.models import Incident, IncidentStatus
+from shared.settings import ServiceSettings
+from shared.topics import INCIDENTS, NOTIFICATIONS, SILENCES
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+Owns = Callable[[Incident], bool]
+REBUILD_TOPICS: Final = (INCIDENTS, NOTIFICATIONS, SILENCES)
+
+
+def utcnow() -> datetime:
+    """Return the current UTC time (the production clock)."""
+    return datetime.now(UTC)
+
+
+class Responder:
+    """State (``book``) rebuilt from the responder's topics, decisions of the pure core, and their effects.
+
+    One lock serialises decisions (handlers and the clock loop), so each decision sees the fold of
+    every event decided before it. ``owns`` tells whether this instance runs an incident's clocks
+    and notifications (its anomaly partition is assigned here), so two instances never both do.
+    """
+
+    def __init__(
+        self,
+        bus: EventBus,
+        policy: ResponsePolicy,
+        dispatcher: Dispatcher,
+        *,
+        clock: Clock = utcnow,
+        owns: Owns = lambda _incident: True,
+        registry: CollectorRegistry | None = None,
+    ) -> None:
+        self.bus = bus
+        self.policy = policy
+        self.dispatcher = dispatcher
+        self.clock = clock
+        self.owns = owns
+        self.book = Book()
+        self.lock = asyncio.Lock()
+        self.decisions = Counter(
+            "responder_decisions", "Decisions on inputs by outcome", ["input", "outcome"], registry=registry
+        )
+
+    async def rebuild(self, settings: ServiceSettings) -> int:
+        """Fold every event on the incidents, notifications and silences topics; return how many.
+
+        Also loads their ids into the bus's published ledger (so nothing is re-emitted), then
+        settles notifications dispatched before a crash whose outcome was never recorded.
+        """
+        names = [settings.topic_prefix + t.name for t in REBUILD_TOPICS]
+        count = 0
+        async for _, event in replay(settings, names):
+            self.bus.published.add(event.id)
+            self.fold(event)
+            count += 1
+        await self.dispatcher.settle_unknown(self)
+        return count
+
+    def fold(self, event: ev.Envelope[Any]) -> None:
+        """Apply one of the responder's own events (incident, notification or silence) to the book."""
+        if isinstance(event, INCIDENTS.events):
+            fold_incident_event(self.book, event)
+        elif isinstance(event, NOTIFICATIONS.events):
+            fold_notification_event(self.book, event)
+        elif isinstance(event, SILENCES.events):
+            fold_silence_event(self.book, event)
+
+    async def emit(self, events: Iterable[ev.Envelope[Any]]) -> None:
+        """Publish events keyed by their incident (or silence) and fold them in."""
+        for event in events:
+            key = event.subject or event.correlationid or event.id
+            await self.bus.publish(event, key=key)
+            self.fold(event)
+
+    async def on_anomaly(self, event: ev.Envelope[Any], _delivery: object = None) -> None:
+        """Group an anomaly into an incident (or silence / inhibit it)."""
+        async with self.lock:
+            decision = lifecycle.decide_anomaly(self.book, event, now=self.clock(), policy=self.policy)
+            await self.emit(decision.events)
+        self.decisions.labels("anomaly", decision.outcome.split(" ")[0]).inc()
+
+    async def on_command(self, event: ev.Envelope[Any], _delivery: object = None) -> None:
+        """Apply an operator's acknowledge / resolve / note request."""
+        if isinstance(event, ev.RcaRequested):
+            return
+        async with self.lock:
+            state = self.book.incidents.get(event.data.incident_id)
+            if state is None:
+                raise RejectedEvent(f"unknown incident {event.data.incident_id}")
+            decision = lifecycle.decide_command(state, event, now=self.clock())
+            await self.emit(decision.events)
+        await self.notify_owed()
+
+    async def on_recovery(self, event: ev.Envelope[Any], _delivery: object = None) -> None:
+        """Escalate when recovery failed; note a verified recovery."""
+        if not isinstance(event, ev.RecoveryFailed | ev.RecoveryVerified):
+            return
+        async with self.lock:
+            state = self.book.incidents.get(event.data.incident_id)
+            if state is None:
+                log.warning("recovery event %s for unknown incident %s", event.type, event.data.incident_id)
+                return
+            decision = lifecycle.decide_recovery(state, event, now=self.clock())
+            await self.emit(decision.events)
+        await self.notify_owed()
+
+    async def on_own_event(self, event: ev.Envelope[Any], _delivery: object = None) -> None:
+        """Fold an incident / notification / silence event seen live (another instance or the API wrote it)."""
+        async with self.lock:
+            self.fold(event)
+
+    async def tick(self) -> None:
+        """Run the clocks of the incidents this instance owns, then send what they owe."""
+        now = self.clock()
+        async with self.lock:
+            for state in list(self.book.incidents.values()):
+                if state.incident.status is IncidentStatus.RESOLVED or not self.owns(state.incident):
+                    continue
+                await self.emit(clocks.decide_tick(state, now=now, policy=self.policy))
+        await self.notify_owed()
+
+    async def notify_owed(self) -> None:
+        """Record and send every notification the owned incidents owe."""
+        await self.dispatcher.dispatch_owed(self)
+
+    async def run_clock(self, period_s: float, *, sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
+        """Tick every ``period_s`` seconds until cancelled; a failing tick is logged, not fatal."""
+        while True:
+            try:
+                await self.tick()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("clock tick failed")
+            await sleep(period_s)

@@ -1,0 +1,1 @@
+"""Pure core of the responder: grouping, severity, inhibition, silences, escalation, lifecycle."""

@@ -1,0 +1,79 @@
+"""Clock decisions of an incident at a given time: auto-resolve, escalation steps, breaches, reminders."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from services.responder.domain.escalation import breach_due, due_steps
+from services.responder.domain.lifecycle import transition
+from services.responder.domain.policy import ResponsePolicy
+from services.responder.domain.state import IncidentState, NoticeKind, Trigger
+from shared import events as ev
+from shared.models import IncidentStatus, Team
+
+
+def decide_tick(state: IncidentState, *, now: datetime, policy: ResponsePolicy) -> list[ev.Envelope[Any]]:
+    """Evaluate the incident's clocks at ``now``: auto-resolve, due escalation steps, response-target breach."""
+    inc = state.incident
+    if inc.status is IncidentStatus.RESOLVED:
+        return []
+    quiet_for = timedelta(seconds=policy.auto_resolve_after_s)
+    if inc.cleared_at is not None and not inc.active_fingerprints and now >= inc.cleared_at + quiet_for:
+        resolved = inc.model_copy(update={"status": IncidentStatus.RESOLVED, "updated_at": now})
+        reason = f"auto-resolved: every contributing signal clear for {policy.auto_resolve_after_s:g}s"
+        return [transition(ev.IncidentResolved, resolved, reason, id_parts=("auto", inc.cleared_at), now=now)]
+    out: list[ev.Envelope[Any]] = []
+    deadline = breach_due(inc, state.breached, policy.escalation, now=now)
+    if deadline is not None:
+        target = policy.escalation[inc.severity].response_target_s
+        reason = (
+            f"{inc.severity.value} response target of {target:g}s missed: not acknowledged by {deadline.isoformat()}"
+        )
+        out.append(transition(ev.ResponseTargetBreached, inc, reason, id_parts=("breach", inc.severity.value), now=now))
+    out += _reminders(state, now=now, repeat_s=policy.grouping.repeat_interval_s)
+    steps = due_steps(inc, state.fired, policy.escalation, now=now, group_wait_s=policy.grouping.group_wait_s)
+    for step in steps:
+        elapsed = (now - (inc.severity_since or inc.opened_at)).total_seconds()
+        reason = (
+            f"{inc.severity.value} escalation step {step.index + 1}: page {step.team.value}"
+            f" ({'immediately' if step.index == 0 else f'unacknowledged after {elapsed:.0f}s'})"
+        )
+        out.append(
+            transition(
+                ev.IncidentEscalated,
+                inc,
+                reason,
+                id_parts=("step", step.key),
+                now=now,
+                team=step.team,
+                step=step.index,
+            )
+        )
+    return out
+
+
+def _reminders(state: IncidentState, *, now: datetime, repeat_s: float) -> list[ev.Envelope[Any]]:
+    """Page again every team whose last page is ``repeat_s`` old while nobody acknowledges.
+
+    The reminder's id derives from the page it repeats, so each page has at most one reminder
+    and a replay re-derives the same chain.
+    """
+    inc = state.incident
+    if inc.status is not IncidentStatus.TRIGGERED:
+        return []
+    last_page: dict[Team, Trigger] = {}
+    for trigger in state.triggers:
+        if trigger.kind is NoticeKind.PAGE:
+            for team in trigger.teams:
+                last_page[team] = trigger
+    out: list[ev.Envelope[Any]] = []
+    for team, page in last_page.items():
+        if now >= page.at + timedelta(seconds=repeat_s):
+            reason = (
+                f"reminder: {inc.severity.value} incident still unacknowledged; {team.value} paged {repeat_s:g}s ago"
+            )
+            out.append(
+                transition(ev.IncidentEscalated, inc, reason, id_parts=("repeat", page.event_id), now=now, team=team)
+            )
+    return out

@@ -1,0 +1,50 @@
+"""Inhibition: an open incident suppresses anomalies that are symptoms of it (host down, critical)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from services.responder.domain.grouping import matches
+from services.responder.domain.policy import InhibitRule
+from shared.models import Incident, IncidentStatus
+
+
+@dataclass(frozen=True, slots=True)
+class Inhibition:
+    """Which incident suppresses an anomaly, under which rule."""
+
+    incident_id: str
+    rule: str
+
+
+def _source_matches(incident: Incident, matchers: Mapping[str, str]) -> bool:
+    labels = dict(incident.labels) | {"severity": incident.severity.value}
+    rest = {k: v for k, v in matchers.items() if k != "impact"}
+    if "impact" in matchers and matchers["impact"] not in {i.value for i in incident.impacts}:
+        return False
+    return matches(labels, rest)
+
+
+def inhibited_by(
+    incidents: Iterable[Incident], target_labels: Mapping[str, str], rules: Iterable[InhibitRule]
+) -> Inhibition | None:
+    """Return the first open incident that inhibits an anomaly with ``target_labels`` (incl. ``severity``).
+
+    The source side matches the incident's labels, its severity and any of its impacts; the
+    ``equal`` labels must be present and equal on both sides, so a host-down inhibits only the
+    services of that host and a Critical only its own service's Minor symptoms.
+    """
+    open_incidents = [i for i in incidents if i.status is not IncidentStatus.RESOLVED]
+    for rule in rules:
+        if not matches(target_labels, rule.target):
+            continue
+        for incident in open_incidents:
+            if not _source_matches(incident, rule.source):
+                continue
+            if all(
+                incident.labels.get(name) and incident.labels.get(name) == target_labels.get(name)
+                for name in rule.equal
+            ):
+                return Inhibition(incident.incident_id, rule.name)
+    return None

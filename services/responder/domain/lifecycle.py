@@ -1,0 +1,272 @@
+"""Incident lifecycle decisions: anomalies, clock ticks, operator commands and recovery outcomes to events.
+
+Every function here is pure: it reads the ``Book`` (the fold of the responder's own topics) and
+returns the incident events to publish; the caller folds them back in. Event ids derive from the
+incident id and the causing input, so re-deciding the same input yields the same ids and the bus
+drops them (idempotent on redelivery and replay).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Final
+
+from services.responder.domain.escalation import next_team
+from services.responder.domain.grouping import anomaly_labels, group_key, incident_id_for
+from services.responder.domain.inhibition import inhibited_by
+from services.responder.domain.policy import ResponsePolicy
+from services.responder.domain.severity import Verdict, classify, is_higher
+from services.responder.domain.silences import silencing
+from services.responder.domain.state import Book, IncidentState
+from shared import events as ev
+from shared.models import Anomaly, Incident, IncidentStatus, IncidentTransition, Team
+
+SOURCE: Final = "/services/responder"
+GROUP_LABELS: Final = ("service", "host", "target", "scope")
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Events to publish and a short word on why (for logs and metrics)."""
+
+    events: list[ev.Envelope[Any]] = field(default_factory=list)
+    outcome: str = ""
+
+
+def transition(
+    cls: type[ev.Envelope[Any]],
+    incident: Incident,
+    reason: str,
+    *,
+    id_parts: tuple[object, ...],
+    now: datetime,
+    causation: ev.Envelope[Any] | None = None,
+    actor: str = "responder",
+    team: Team | None = None,
+    step: int | None = None,
+) -> ev.Envelope[Any]:
+    """Build an incident event keyed by the incident, its id derived from the incident id and ``id_parts``."""
+    data = IncidentTransition(incident=incident, reason=reason, actor=actor, team=team, escalation_step=step)
+    return cls.create(
+        data,
+        source=SOURCE,
+        id_parts=(incident.incident_id, *id_parts),
+        time=now,
+        subject=incident.incident_id,
+        correlationid=incident.incident_id,
+        causation=causation,
+    )
+
+
+def evidence_line(anomaly: Anomaly) -> str:
+    """Describe one anomaly as evidence: what, how far from normal, since when."""
+    parts = [f"{anomaly.fingerprint}: {anomaly.summary}"]
+    unit = anomaly.unit
+    if anomaly.observed is not None:
+        parts.append(f"observed {anomaly.observed:g}{unit}")
+    if anomaly.expected is not None:
+        parts.append(f"expected {anomaly.expected:g}{unit}")
+    if anomaly.threshold is not None:
+        parts.append(f"threshold {anomaly.threshold:g}{unit}")
+    parts.append(f"since {anomaly.since.isoformat()}")
+    return "; ".join(parts)
+
+
+def _with_evidence(evidence: tuple[str, ...], anomaly: Anomaly, limit: int) -> tuple[str, ...]:
+    kept = tuple(e for e in evidence if not e.startswith(anomaly.fingerprint + ": "))
+    return (*kept, evidence_line(anomaly))[-limit:]
+
+
+def decide_anomaly(book: Book, event: ev.Envelope[Any], *, now: datetime, policy: ResponsePolicy) -> Decision:
+    """Decide what an anomaly event does: revise its incident, join an open one, open one, or nothing."""
+    anomaly: Anomaly = event.data
+    labels = anomaly_labels(anomaly)
+    verdict = classify(labels, policy.severity_rules, default=policy.default_severity)
+    known = book.incident_of_anomaly.get(anomaly.anomaly_id)
+    if known is not None and known in book.incidents:
+        state = book.incidents[known]
+        if state.incident.status is IncidentStatus.RESOLVED:
+            return Decision(outcome="incident already resolved")
+        return _revise(state, event, verdict, now=now, policy=policy)
+    if isinstance(event, ev.AnomalyResolved):
+        return Decision(outcome="resolved anomaly of no incident")
+    silence = silencing(book.silences.values(), labels, now)
+    if silence is not None:
+        return Decision(outcome=f"silenced by {silence.silence_id}")
+    key = group_key(labels, policy.grouping.group_by)
+    open_id = book.open_by_group.get(key)
+    if open_id is not None:
+        return _join(book.incidents[open_id], event, verdict, now=now, policy=policy)
+    inhibition = inhibited_by(
+        book.open_incidents(), labels | {"severity": verdict.severity.value}, policy.inhibit_rules
+    )
+    if inhibition is not None:
+        source = book.incidents[inhibition.incident_id].incident
+        reason = f"inhibited symptom ({inhibition.rule}): {evidence_line(anomaly)}"
+        note = transition(
+            ev.IncidentNoteAdded, source, reason, id_parts=("inhibited", anomaly.anomaly_id), now=now, causation=event
+        )
+        return Decision([note], outcome=f"inhibited by {inhibition.incident_id}")
+    return _open(book, key, labels, event, verdict, now=now, policy=policy)
+
+
+def _open(
+    book: Book,
+    key: str,
+    labels: dict[str, str],
+    event: ev.Envelope[Any],
+    verdict: Verdict,
+    *,
+    now: datetime,
+    policy: ResponsePolicy,
+) -> Decision:
+    anomaly: Anomaly = event.data
+    previous = book.latest_by_group.get(key)
+    group_labels = {k: labels[k] for k in (*GROUP_LABELS, *policy.grouping.group_by) if labels.get(k)}
+    incident = Incident(
+        incident_id=incident_id_for(key, event.id),
+        group_key=key,
+        target=anomaly.target,
+        title=anomaly.summary,
+        severity=verdict.severity,
+        severity_reason=verdict.reason,
+        status=IncidentStatus.TRIGGERED,
+        opened_at=now,
+        anomaly_ids=(anomaly.anomaly_id,),
+        signals=(anomaly.signal,),
+        impacts=(anomaly.impact,),
+        previous_incident_id=previous,
+        labels=group_labels,
+        updated_at=now,
+        severity_since=now,
+        active_fingerprints=(anomaly.fingerprint,),
+        evidence=(evidence_line(anomaly),),
+    )
+    reason = f"opened: {anomaly.summary}; severity {verdict.reason}"
+    if previous is not None:
+        reason += f"; recurrence of {previous}"
+    opened = transition(ev.IncidentOpened, incident, reason, id_parts=("opened",), now=now, causation=event)
+    return Decision([opened], outcome="opened")
+
+
+def _join(
+    state: IncidentState, event: ev.Envelope[Any], verdict: Verdict, *, now: datetime, policy: ResponsePolicy
+) -> Decision:
+    anomaly: Anomaly = event.data
+    inc = state.incident
+    update: dict[str, Any] = {
+        "anomaly_ids": (*inc.anomaly_ids, anomaly.anomaly_id),
+        "signals": inc.signals if anomaly.signal in inc.signals else (*inc.signals, anomaly.signal),
+        "impacts": inc.impacts if anomaly.impact in inc.impacts else (*inc.impacts, anomaly.impact),
+        "active_fingerprints": _add(inc.active_fingerprints, anomaly.fingerprint),
+        "cleared_at": None,
+        "updated_at": now,
+        "evidence": _with_evidence(inc.evidence, anomaly, policy.evidence_limit),
+    }
+    reason = f"anomaly joined: {anomaly.summary}"
+    if is_higher(verdict.severity, inc.severity):
+        update |= _raise(verdict, anomaly, now)
+        reason = f"severity raised {inc.severity.value} → {verdict.severity.value}: {verdict.reason}; {reason}"
+    incident = inc.model_copy(update=update)
+    updated = transition(ev.IncidentUpdated, incident, reason, id_parts=("event", event.id), now=now, causation=event)
+    return Decision([updated], outcome="joined")
+
+
+def _revise(
+    state: IncidentState, event: ev.Envelope[Any], verdict: Verdict, *, now: datetime, policy: ResponsePolicy
+) -> Decision:
+    anomaly: Anomaly = event.data
+    inc = state.incident
+    if isinstance(event, ev.AnomalyResolved):
+        if anomaly.fingerprint not in inc.active_fingerprints:
+            return Decision(outcome="signal already clear")
+        active = tuple(f for f in inc.active_fingerprints if f != anomaly.fingerprint)
+        cleared = now if not active else None
+        incident = inc.model_copy(update={"active_fingerprints": active, "cleared_at": cleared, "updated_at": now})
+        reason = f"signal cleared: {anomaly.fingerprint}"
+        if cleared is not None:
+            reason += f"; every signal clear, auto-resolve after {policy.auto_resolve_after_s:g}s"
+        cleared_event = transition(
+            ev.IncidentUpdated, incident, reason, id_parts=("event", event.id), now=now, causation=event
+        )
+        return Decision([cleared_event], outcome="signal cleared")
+    refired = anomaly.fingerprint not in inc.active_fingerprints
+    raised = is_higher(verdict.severity, inc.severity)
+    if not refired and not raised:
+        return Decision(outcome="duplicate")
+    update: dict[str, Any] = {
+        "active_fingerprints": _add(inc.active_fingerprints, anomaly.fingerprint),
+        "cleared_at": None,
+        "updated_at": now,
+        "evidence": _with_evidence(inc.evidence, anomaly, policy.evidence_limit),
+        "impacts": inc.impacts if anomaly.impact in inc.impacts else (*inc.impacts, anomaly.impact),
+    }
+    reason = f"signal firing again: {anomaly.summary}"
+    if raised:
+        update |= _raise(verdict, anomaly, now)
+        reason = f"severity raised {inc.severity.value} → {verdict.severity.value}: {verdict.reason}"
+    incident = inc.model_copy(update=update)
+    revised = transition(ev.IncidentUpdated, incident, reason, id_parts=("event", event.id), now=now, causation=event)
+    return Decision([revised], outcome="revised")
+
+
+def _raise(verdict: Verdict, anomaly: Anomaly, now: datetime) -> dict[str, Any]:
+    return {
+        "severity": verdict.severity,
+        "severity_reason": verdict.reason,
+        "severity_since": now,
+        "title": anomaly.summary,
+    }
+
+
+def _add(items: tuple[str, ...], item: str) -> tuple[str, ...]:
+    return items if item in items else (*items, item)
+
+
+def decide_command(state: IncidentState, event: ev.Envelope[Any], *, now: datetime) -> Decision:
+    """Turn an operator's acknowledge / resolve / note request into an incident event (or nothing)."""
+    cmd = event.data
+    inc = state.incident
+    common = {"now": now, "causation": event, "actor": cmd.actor}
+    if isinstance(event, ev.AcknowledgeRequested):
+        if inc.status is not IncidentStatus.TRIGGERED:
+            return Decision(outcome=f"already {inc.status.value}")
+        acked = inc.model_copy(update={"status": IncidentStatus.ACKNOWLEDGED, "updated_at": now})
+        reason = cmd.text or f"acknowledged by {cmd.actor}; escalation stopped"
+        return Decision([transition(ev.IncidentAcknowledged, acked, reason, id_parts=("ack", event.id), **common)])
+    if isinstance(event, ev.ResolveRequested):
+        if inc.status is IncidentStatus.RESOLVED:
+            return Decision(outcome="already resolved")
+        resolved = inc.model_copy(update={"status": IncidentStatus.RESOLVED, "updated_at": now})
+        reason = cmd.text or f"resolved by {cmd.actor}"
+        return Decision([transition(ev.IncidentResolved, resolved, reason, id_parts=("resolve", event.id), **common)])
+    if isinstance(event, ev.NoteRequested):
+        note = transition(ev.IncidentNoteAdded, inc, cmd.text, id_parts=("note", event.id), **common)
+        return Decision([note])
+    return Decision(outcome="not a responder command")
+
+
+def decide_recovery(state: IncidentState, event: ev.Envelope[Any], *, now: datetime) -> Decision:
+    """Escalate to the next tier when recovery failed; note a verified recovery on the timeline."""
+    progress = event.data
+    inc = state.incident
+    if inc.status is IncidentStatus.RESOLVED:
+        return Decision(outcome="incident resolved")
+    if isinstance(event, ev.RecoveryVerified):
+        reason = f"recovery verified: {progress.detail or 'target healthy'}"
+        note = transition(ev.IncidentNoteAdded, inc, reason, id_parts=("recovery", event.id), now=now, causation=event)
+        return Decision([note], outcome="noted")
+    if not isinstance(event, ev.RecoveryFailed):
+        return Decision(outcome="ignored")
+    team = next_team(state.paged)
+    detail = progress.detail or "recovery did not restore the target"
+    if team is None:
+        reason = f"recovery failed: {detail}; already escalated to L3"
+        note = transition(ev.IncidentNoteAdded, inc, reason, id_parts=("recovery", event.id), now=now, causation=event)
+        return Decision([note], outcome="noted")
+    reason = f"recovery failed: {detail}; escalating to {team.value}"
+    escalated = transition(
+        ev.IncidentEscalated, inc, reason, id_parts=("recovery", event.id), now=now, causation=event, team=team
+    )
+    return Decision([escalated], outcome="escalated")

@@ -1,0 +1,48 @@
+"""Severity by the manual: declarative rules from an anomaly's impact to a severity, with a reason."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Final
+
+from services.responder.domain.grouping import matches
+from services.responder.domain.policy import SeverityRule
+from shared.models import Severity
+
+RANK: Final[dict[Severity, int]] = {Severity.MINOR: 1, Severity.MAJOR: 2, Severity.CRITICAL: 3}
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """A severity and why: the rule that matched and what it means."""
+
+    severity: Severity
+    rule: str
+    reason: str
+
+
+def classify(
+    labels: Mapping[str, str], rules: Sequence[SeverityRule], *, default: Severity = Severity.MINOR
+) -> Verdict:
+    """Return the severity of the first rule whose impacts and matchers fit ``labels``."""
+    impact = labels.get("impact", "")
+    for rule in rules:
+        if rule.impacts and impact not in {i.value for i in rule.impacts}:
+            continue
+        if not matches(labels, rule.match):
+            continue
+        why = rule.reason or rule.name
+        reason = f"{rule.severity.value}: {why} ({impact or 'no impact'}, rule {rule.name})"
+        return Verdict(rule.severity, rule.name, reason)
+    return Verdict(default, "default", f"{default.value}: no rule matched impact {impact or 'none'} (default)")
+
+
+def higher(a: Severity, b: Severity) -> Severity:
+    """Return the more severe of two severities."""
+    return a if RANK[a] >= RANK[b] else b
+
+
+def is_higher(a: Severity, b: Severity) -> bool:
+    """Return True if ``a`` is strictly more severe than ``b``."""
+    return RANK[a] > RANK[b]

@@ -1,0 +1,167 @@
+"""Responder state as a fold over its own topics (incidents, notifications, silences), live or on replay."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Final
+
+from services.responder.domain.silences import expire
+from shared import events as ev
+from shared.models import Incident, IncidentStatus, Severity, Silence, Team
+
+
+class NoticeKind(StrEnum):
+    """Why a notification is sent; channels map it (PagerDuty: trigger/acknowledge/resolve)."""
+
+    PAGE = "page"
+    ACKNOWLEDGE = "acknowledge"
+    RESOLVE = "resolve"
+
+
+@dataclass(frozen=True, slots=True)
+class Trigger:
+    """An incident event that must be told to ``teams`` (the notification outbox's rows)."""
+
+    event_id: str
+    kind: NoticeKind
+    teams: tuple[Team, ...]
+    at: datetime
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentState:
+    """One incident as rebuilt from its events: the latest snapshot plus the clocks' memory."""
+
+    incident: Incident
+    fired: frozenset[str] = frozenset()
+    paged: tuple[Team, ...] = ()
+    breached: frozenset[Severity] = frozenset()
+    triggers: tuple[Trigger, ...] = ()
+    applied: frozenset[str] = frozenset()
+    notes: tuple[str, ...] = ()
+    acknowledged_by: str | None = None
+    resolved_at: datetime | None = None
+
+
+class NotificationStatus(StrEnum):
+    """Where a notification attempt stands."""
+
+    DISPATCHED = "dispatched"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
+@dataclass
+class Book:
+    """Everything the responder knows, indexed for its decisions; mutated only by the fold functions."""
+
+    incidents: dict[str, IncidentState] = field(default_factory=dict)
+    open_by_group: dict[str, str] = field(default_factory=dict)
+    latest_by_group: dict[str, str] = field(default_factory=dict)
+    incident_of_anomaly: dict[str, str] = field(default_factory=dict)
+    silences: dict[str, Silence] = field(default_factory=dict)
+    notifications: dict[str, NotificationStatus] = field(default_factory=dict)
+    notification_records: dict[str, ev.Envelope[Any]] = field(default_factory=dict)
+
+    def open_incidents(self) -> list[Incident]:
+        """Return the incidents not yet resolved."""
+        return [self.incidents[i].incident for i in self.open_by_group.values() if i in self.incidents]
+
+
+SNAPSHOT_EVENTS: Final = (ev.IncidentOpened, ev.IncidentUpdated, ev.IncidentAcknowledged, ev.IncidentResolved)
+
+
+def apply_incident(state: IncidentState | None, event: ev.Envelope[Any]) -> IncidentState:
+    """Fold one incident event into the incident's state (idempotent: a replayed id changes nothing).
+
+    Only lifecycle changes (opened, updated, acknowledged, resolved) replace the incident snapshot;
+    escalations, breaches and notes only add to the clocks' memory and the timeline.
+    """
+    transition = event.data
+    incident: Incident = transition.incident
+    if state is None:
+        state = IncidentState(incident=incident)
+    if event.id in state.applied:
+        return state
+    applied = state.applied | {event.id}
+    if isinstance(event, SNAPSHOT_EVENTS):
+        state = replace(state, incident=incident, applied=applied)
+    else:
+        state = replace(state, applied=applied)
+    if isinstance(event, ev.IncidentEscalated) and transition.team is not None:
+        severity = transition.incident.severity
+        step_key = step_key_of(severity, transition.escalation_step, transition.team, event.id)
+        paged = state.paged if transition.team in state.paged else (*state.paged, transition.team)
+        trigger = Trigger(event.id, NoticeKind.PAGE, (transition.team,), event.time, transition.reason)
+        fired = state.fired | {step_key, paged_key(severity, transition.team)}
+        return replace(state, fired=fired, paged=paged, triggers=(*state.triggers, trigger))
+    if isinstance(event, ev.ResponseTargetBreached):
+        return replace(state, breached=state.breached | {incident.severity})
+    if isinstance(event, ev.IncidentAcknowledged):
+        trigger = Trigger(event.id, NoticeKind.ACKNOWLEDGE, state.paged, event.time, transition.reason)
+        return replace(state, acknowledged_by=transition.actor, triggers=(*state.triggers, trigger))
+    if isinstance(event, ev.IncidentResolved):
+        trigger = Trigger(event.id, NoticeKind.RESOLVE, state.paged, event.time, transition.reason)
+        return replace(state, resolved_at=event.time, triggers=(*state.triggers, trigger))
+    if isinstance(event, ev.IncidentNoteAdded):
+        return replace(state, notes=(*state.notes, transition.reason))
+    return state
+
+
+def paged_key(severity: Severity, team: Team) -> str:
+    """Return the key recording that ``team`` was paged while the incident had ``severity``."""
+    return f"{severity.value}:paged:{team.value}"
+
+
+def step_key_of(severity: Severity, step: int | None, team: Team, event_id: str) -> str:
+    """Return the key of a fired escalation step (severity, index, team); off-policy pages key by event."""
+    return f"{severity.value}:{step}:{team.value}" if step is not None else f"extra:{event_id}"
+
+
+def fold_incident_event(book: Book, event: ev.Envelope[Any]) -> IncidentState:
+    """Apply an incident event to ``book`` and keep its indexes (open group, anomaly → incident)."""
+    incident: Incident = event.data.incident
+    state = apply_incident(book.incidents.get(incident.incident_id), event)
+    book.incidents[incident.incident_id] = state
+    current = state.incident
+    for anomaly_id in current.anomaly_ids:
+        book.incident_of_anomaly[anomaly_id] = current.incident_id
+    if current.status is IncidentStatus.RESOLVED:
+        if book.open_by_group.get(current.group_key) == current.incident_id:
+            del book.open_by_group[current.group_key]
+    else:
+        book.open_by_group[current.group_key] = current.incident_id
+    latest = book.latest_by_group.get(current.group_key)
+    if latest is None or book.incidents[latest].incident.opened_at <= current.opened_at:
+        book.latest_by_group[current.group_key] = current.incident_id
+    return state
+
+
+def fold_notification_event(book: Book, event: ev.Envelope[Any]) -> None:
+    """Record a notification attempt's status (a later outcome never goes back to 'dispatched')."""
+    nid = event.data.notification_id
+    if isinstance(event, ev.NotificationDispatched):
+        book.notifications.setdefault(nid, NotificationStatus.DISPATCHED)
+        book.notification_records.setdefault(nid, event)
+    elif isinstance(event, ev.NotificationDelivered):
+        book.notifications[nid] = NotificationStatus.DELIVERED
+    elif isinstance(event, ev.NotificationFailed):
+        book.notifications[nid] = NotificationStatus.FAILED
+
+
+def fold_silence_event(book: Book, event: ev.Envelope[Any]) -> None:
+    """Add a silence, or end it early when it is expired by an operator."""
+    silence: Silence = event.data
+    if isinstance(event, ev.SilenceCreated):
+        book.silences.setdefault(silence.silence_id, silence)
+    elif isinstance(event, ev.SilenceExpired):
+        known = book.silences.get(silence.silence_id, silence)
+        book.silences[silence.silence_id] = expire(known, min(silence.ends_at, event.time))
+
+
+def unsettled_notifications(book: Book) -> list[ev.Envelope[Any]]:
+    """Return dispatched notifications with no recorded outcome (the responder stopped mid-send)."""
+    return [book.notification_records[n] for n, s in book.notifications.items() if s is NotificationStatus.DISPATCHED]

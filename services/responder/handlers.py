@@ -1,0 +1,56 @@
+"""Subscriptions of the responder: inputs in one consumer group, its own topics in a per-instance view."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiokafka.partitioner import murmur2
+
+from services.responder.core import Owns, Responder
+from services.responder.settings import ResponderSettings
+from shared.models import Incident
+from shared.runtime import Service
+from shared.topics import ANOMALIES, COMMANDS, INCIDENTS, NOTIFICATIONS, RECOVERY, SILENCES
+
+
+def register(service: Service, responder: Responder, settings: ResponderSettings) -> Any:
+    """Subscribe the responder's handlers; return the anomaly subscriber (its assignment decides ownership).
+
+    Anomalies, commands and recovery outcomes are each shared by the instances of one consumer group
+    (one group per topic, so a member joining one does not rebalance the others); incidents,
+    notifications and silences are followed by every instance (groups of its own), so each
+    instance's view includes what the others and the API wrote.
+    """
+    bus = service.bus
+    anomalies = bus.subscribe(ANOMALIES, group_id=settings.group_id, handler=responder.on_anomaly)
+    bus.subscribe(COMMANDS, group_id=f"{settings.group_id}.commands", handler=responder.on_command)
+    bus.subscribe(RECOVERY, group_id=f"{settings.group_id}.recovery", handler=responder.on_recovery)
+    for topic in (INCIDENTS, NOTIFICATIONS, SILENCES):
+        view_group = f"{settings.group_id}.view.{settings.instance_id}.{topic.name}"
+        bus.subscribe(topic, group_id=view_group, handler=responder.on_own_event)
+    return anomalies
+
+
+def partition_of(key: str, partitions: int) -> int:
+    """Return the partition Kafka's default partitioner gives ``key`` (murmur2, as the Java client)."""
+    return (murmur2(key.encode()) & 0x7FFFFFFF) % partitions
+
+
+def owned_by_assignment(subscriber: Any, topic_name: str, default_partitions: int) -> Owns:
+    """Return ``owns(incident)``: the incident's target key falls in a partition assigned to ``subscriber``.
+
+    Anomalies are keyed by target, so the instance that consumes an incident's anomalies also runs
+    its clocks and notifications; during a rebalance nobody owns it for a moment (late, never twice).
+    """
+
+    def owns(incident: Incident) -> bool:
+        consumer = getattr(subscriber, "consumer", None)
+        if consumer is None:
+            return False
+        assigned = {tp.partition for tp in consumer.assignment() if tp.topic == topic_name}
+        if not assigned:
+            return False
+        partitions = len(consumer.partitions_for_topic(topic_name) or ()) or default_partitions
+        return partition_of(incident.target, partitions) in assigned
+
+    return owns

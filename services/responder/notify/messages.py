@@ -1,0 +1,115 @@
+"""Notification messages in English or Korean from a small catalog: severity, what, since, evidence, links."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final, Literal
+
+from services.responder.domain.state import NoticeKind
+from shared.models import Incident, Severity, Team
+
+Language = Literal["en", "ko"]
+
+CATALOG: Final[dict[str, dict[str, str]]] = {
+    "en": {
+        "page": "[{severity}] {title}",
+        "acknowledge": "[ACKNOWLEDGED] {title}",
+        "resolve": "[RESOLVED] {title}",
+        "critical": "CRITICAL",
+        "major": "MAJOR",
+        "minor": "MINOR",
+        "severity": "Severity",
+        "what": "What is wrong",
+        "target": "Target",
+        "since": "Since",
+        "why": "Why",
+        "evidence": "Evidence",
+        "runbook": "Runbook",
+        "console": "Console",
+        "team": "Team",
+        "incident": "Incident",
+    },
+    "ko": {
+        "page": "[{severity}] {title}",
+        "acknowledge": "[확인됨] {title}",
+        "resolve": "[해결됨] {title}",
+        "critical": "심각(Critical)",
+        "major": "중대(Major)",
+        "minor": "경미(Minor)",
+        "severity": "심각도",
+        "what": "문제 내용",
+        "target": "대상",
+        "since": "발생 시각",
+        "why": "사유",
+        "evidence": "근거",
+        "runbook": "런북",
+        "console": "콘솔",
+        "team": "담당 팀",
+        "incident": "인시던트",
+    },
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """A rendered notification: a title, a plain-text body and the links, in one language."""
+
+    title: str
+    body: str
+    severity: Severity
+    runbook_url: str
+    console_url: str
+    language: Language
+
+
+def incident_link(console_url: str, incident_id: str) -> str:
+    """Return the console page of an incident."""
+    return f"{console_url.rstrip('/')}/incidents/{incident_id}"
+
+
+def runbook_link(template: str, incident: Incident) -> str:
+    """Fill the runbook URL template with ``{service}``, ``{target}``, ``{signal}``, ``{severity}``."""
+    fields = {
+        "service": incident.labels.get("service", incident.target),
+        "target": incident.target,
+        "signal": incident.signals[0] if incident.signals else "",
+        "severity": incident.severity.value,
+        "incident_id": incident.incident_id,
+    }
+    try:
+        return template.format(**fields)
+    except (KeyError, IndexError, ValueError):
+        return template
+
+
+def render(
+    incident: Incident,
+    kind: NoticeKind,
+    team: Team,
+    reason: str,
+    *,
+    language: Language,
+    console_url: str,
+    runbook_template: str,
+) -> Message:
+    """Render the notice of ``kind`` about ``incident`` for ``team``."""
+    words = CATALOG.get(language, CATALOG["en"])
+    severity = words[incident.severity.value]
+    title = words[kind.value].format(severity=severity, title=f"{incident.target}: {incident.title}")
+    console = incident_link(console_url, incident.incident_id)
+    runbook = runbook_link(runbook_template, incident)
+    since = min(incident.opened_at, incident.severity_since or incident.opened_at)
+    lines = [
+        title,
+        f"{words['incident']}: {incident.incident_id}  {words['team']}: {team.value}",
+        f"{words['severity']}: {severity} — {incident.severity_reason}",
+        f"{words['what']}: {incident.title}",
+        f"{words['target']}: {incident.target}",
+        f"{words['since']}: {since.isoformat()}",
+        f"{words['why']}: {reason}",
+        f"{words['evidence']}:",
+        *[f"  - {line}" for line in incident.evidence],
+        f"{words['runbook']}: {runbook}",
+        f"{words['console']}: {console}",
+    ]
+    return Message(title, "\n".join(lines), incident.severity, runbook, console, language)

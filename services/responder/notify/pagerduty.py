@@ -1,0 +1,76 @@
+"""PagerDuty Events API v2 channel: trigger / acknowledge / resolve with the incident id as dedup_key."""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+import httpx
+from pydantic import SecretStr
+
+from services.responder.domain.state import NoticeKind
+from services.responder.notify.channel import ChannelError, Outbound
+from services.responder.notify.webhook import classify_status
+from shared.models import Severity
+
+EVENTS_V2_URL: Final = "https://events.pagerduty.com/v2/enqueue"
+PD_SEVERITY: Final[dict[Severity, str]] = {
+    Severity.CRITICAL: "critical",
+    Severity.MAJOR: "error",
+    Severity.MINOR: "warning",
+}
+PD_ACTION: Final[dict[NoticeKind, str]] = {
+    NoticeKind.PAGE: "trigger",
+    NoticeKind.ACKNOWLEDGE: "acknowledge",
+    NoticeKind.RESOLVE: "resolve",
+}
+
+
+def event_body(outbound: Outbound, routing_key: str) -> dict[str, Any]:
+    """Return the Events v2 body of a notification (dedup_key = incident id, so PagerDuty dedups too)."""
+    incident = outbound.incident
+    body: dict[str, Any] = {
+        "routing_key": routing_key,
+        "event_action": PD_ACTION[outbound.kind],
+        "dedup_key": incident.incident_id,
+    }
+    if outbound.kind is NoticeKind.PAGE:
+        body["payload"] = {
+            "summary": outbound.message.title[:1024],
+            "source": incident.target,
+            "severity": PD_SEVERITY[incident.severity],
+            "timestamp": incident.opened_at.isoformat(),
+            "component": incident.labels.get("service", incident.target),
+            "class": ",".join(incident.signals),
+            "custom_details": {
+                "severity_reason": incident.severity_reason,
+                "evidence": list(incident.evidence),
+                "team": outbound.team.value,
+            },
+        }
+        body["links"] = [
+            {"href": outbound.message.console_url, "text": "Console"},
+            {"href": outbound.message.runbook_url, "text": "Runbook"},
+        ]
+    return body
+
+
+class PagerDutyChannel:
+    """Send Events v2 to ``url`` (PagerDuty's endpoint by default; a local server in tests)."""
+
+    kind = "pagerduty"
+
+    def __init__(self, name: str, routing_key: SecretStr, client: httpx.AsyncClient, url: str = EVENTS_V2_URL) -> None:
+        self.name = name
+        self.url = url or EVENTS_V2_URL
+        self._routing_key = routing_key
+        self._client = client
+
+    async def send_once(self, outbound: Outbound) -> str:
+        """Post one Events v2 event."""
+        body = event_body(outbound, self._routing_key.get_secret_value())
+        try:
+            response = await self._client.post(self.url, json=body)
+        except httpx.HTTPError as exc:
+            raise ChannelError(f"{type(exc).__name__}: {exc}") from exc
+        classify_status(response.status_code, response.text)
+        return f"HTTP {response.status_code} {body['event_action']}"

@@ -1,0 +1,93 @@
+"""Channel specs (declarative, from settings) and building the live channels of each team's routes."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+from services.responder.notify.channel import Channel, RetryPolicy
+from services.responder.notify.pagerduty import EVENTS_V2_URL, PagerDutyChannel
+from services.responder.notify.simple import AppriseChannel, LogChannel
+from services.responder.notify.webhook import WebhookChannel
+from shared.models import Team
+
+
+class ChannelSpec(BaseModel):
+    """One route of a team. ``secret`` names an entry of the settings' ``secrets`` (env, never YAML).
+
+    webhook: ``url`` plus the HMAC key in ``secret``; pagerduty: routing key in ``secret``, ``url``
+    overrides the Events v2 endpoint; apprise: the apprise URL(s) (space separated) in ``secret``,
+    or in ``url`` when they hold no token; log: nothing.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    type: Literal["webhook", "pagerduty", "apprise", "log"]
+    name: str = ""
+    url: str = ""
+    secret: str | None = None
+    attempts: int = Field(3, ge=1)
+    backoff_s: float = Field(0.5, ge=0)
+    timeout_s: float = Field(10.0, gt=0)
+
+    @property
+    def channel_name(self) -> str:
+        """The channel's name (its type when unnamed); part of each notification's id."""
+        return self.name or self.type
+
+
+class SecretMissing(ValueError):
+    """A channel names a secret that the environment does not provide."""
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """A live channel of a team and its retry policy."""
+
+    channel: Channel
+    retry: RetryPolicy
+
+
+def _secret(spec: ChannelSpec, secrets: Mapping[str, SecretStr], *, required: bool) -> SecretStr | None:
+    if spec.secret is None:
+        if required:
+            raise SecretMissing(f"channel {spec.channel_name!r} ({spec.type}) needs a secret")
+        return None
+    found = secrets.get(spec.secret) or secrets.get(spec.secret.lower())
+    if found is None:
+        raise SecretMissing(
+            f"channel {spec.channel_name!r} needs secret {spec.secret!r}: set RESPONDER_SECRETS__{spec.secret.upper()}"
+        )
+    return found
+
+
+def build_channel(spec: ChannelSpec, secrets: Mapping[str, SecretStr], client: httpx.AsyncClient) -> Channel:
+    """Build the channel a spec describes; raise ``SecretMissing`` if its secret is not set."""
+    name = spec.channel_name
+    if spec.type == "webhook":
+        return WebhookChannel(name, spec.url, _secret(spec, secrets, required=False), client)
+    if spec.type == "pagerduty":
+        key = _secret(spec, secrets, required=True)
+        assert key is not None
+        return PagerDutyChannel(name, key, client, spec.url or EVENTS_V2_URL)
+    if spec.type == "apprise":
+        urls = _secret(spec, secrets, required=False) or SecretStr(spec.url)
+        return AppriseChannel(name, urls)
+    return LogChannel(name)
+
+
+def build_routes(
+    routes: Mapping[Team, Sequence[ChannelSpec]], secrets: Mapping[str, SecretStr], client: httpx.AsyncClient
+) -> dict[Team, dict[str, Route]]:
+    """Build every team's channels, keyed by channel name."""
+    built: dict[Team, dict[str, Route]] = {}
+    for team, specs in routes.items():
+        built[team] = {}
+        for spec in specs:
+            retry = RetryPolicy(attempts=spec.attempts, backoff_s=spec.backoff_s, timeout_s=spec.timeout_s)
+            built[team][spec.channel_name] = Route(build_channel(spec, secrets, client), retry)
+    return built

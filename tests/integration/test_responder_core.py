@@ -1,0 +1,186 @@
+"""The responder on a real broker: storm → one incident and one page per route, escalation, restart, dedup."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from services.responder.app import ResponderRuntime, create_runtime
+from services.responder.notify.webhook import SIGNATURE_HEADER, verify
+from services.responder.settings import ResponderSettings
+from shared import events as ev
+from shared import models as m
+from shared.bus import encode_event, ensure_topics
+from shared.runtime import Service
+from shared.topics import ANOMALIES
+from tests.integration.responder_support import (
+    WEBHOOK_SECRET,
+    Receiver,
+    responder_settings,
+    storm_anomaly,
+    topic_events,
+    until,
+    webhook_receiver,
+)
+
+pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
+
+
+@pytest.fixture
+def receiver() -> Any:
+    with webhook_receiver() as r:
+        yield r
+
+
+@pytest.fixture
+async def producer(kafka_bootstrap: str, unique: str) -> AsyncIterator[Service]:
+    settings = ResponderSettings(kafka_bootstrap_servers=kafka_bootstrap, topic_prefix=f"t{unique}.")
+    await ensure_topics(settings)
+    service = Service.create("test-producer", settings)
+    await service.broker.start()
+    yield service
+    await service.broker.stop()
+
+
+async def send_raw(producer: Service, events: list[ev.Envelope[Any]]) -> None:
+    """Publish events as-is (bypassing the producer's dedup ledger, so a batch can be delivered twice)."""
+    for event in events:
+        await producer.broker.publish(
+            encode_event(event), producer.settings.topic_prefix + ANOMALIES.name, key=event.data.target.encode()
+        )
+
+
+async def started(settings: ResponderSettings) -> ResponderRuntime:
+    runtime = create_runtime(settings)
+    await runtime.start()
+    return runtime
+
+
+class TickCounter:
+    """Counts clock ticks from now on (wraps the responder's clock, which every tick reads once)."""
+
+    def __init__(self, runtime: ResponderRuntime) -> None:
+        self.count = 0
+        inner = runtime.responder.clock
+
+        def clock() -> Any:
+            self.count += 1
+            return inner()
+
+        runtime.responder.clock = clock
+
+
+def count(events: list[ev.Envelope[Any]], cls: type[ev.Envelope[Any]]) -> int:
+    return sum(isinstance(e, cls) for e in events)
+
+
+def dispatched_per_route(events: list[ev.Envelope[Any]], kind: str = "page") -> Counter[tuple[str, str]]:
+    return Counter(
+        (e.data.team.value, e.data.channel)
+        for e in events
+        if isinstance(e, ev.NotificationDispatched) and e.data.kind == kind
+    )
+
+
+async def test_alert_storm_of_200_anomalies_is_one_incident_and_one_page_per_route(
+    kafka_bootstrap: str, unique: str, receiver: Receiver, producer: Service
+) -> None:
+    settings = responder_settings(kafka_bootstrap, unique, receiver, escalation={})  # manual: L2 after 2 h
+    runtime = await started(settings)
+    try:
+        await send_raw(producer, [storm_anomaly(n) for n in range(200)])
+        book = runtime.responder.book
+        await until(lambda: sum(len(s.incident.anomaly_ids) for s in book.incidents.values()) == 200, what="storm")
+        await until(lambda: len(receiver.received()) >= 1, what="the first page")
+        ticks = TickCounter(runtime)
+        await until(lambda: ticks.count >= 10, what="ten more clock ticks (nothing else may be sent)")
+        await until(lambda: runtime.dispatcher.sending == set(), what="sends to finish")
+    finally:
+        await runtime.stop()
+    events = await topic_events(settings)
+    assert count(events, ev.IncidentOpened) == 1
+    assert dispatched_per_route(events) == {("L1", "log"): 1, ("L1", "hook"): 1}
+    assert count(events, ev.NotificationDelivered) == 2
+    assert len(receiver.received()) == 1
+
+
+async def test_unacknowledged_major_escalates_l1_l2_l3_on_schedule_with_signed_webhooks(
+    kafka_bootstrap: str, unique: str, receiver: Receiver, producer: Service
+) -> None:
+    settings = responder_settings(kafka_bootstrap, unique, receiver)
+    runtime = await started(settings)
+    try:
+        await send_raw(producer, [storm_anomaly(1)])
+        await until(lambda: len(receiver.received()) >= 3, timeout=40, what="three pages")
+        await until(lambda: runtime.dispatcher.sending == set(), what="sends to finish")
+    finally:
+        await runtime.stop()
+    events = await topic_events(settings)
+    opened = next(e for e in events if isinstance(e, ev.IncidentOpened))
+    escalations = [e for e in events if isinstance(e, ev.IncidentEscalated)]
+    assert [e.data.team.value for e in escalations] == ["L1", "L2", "L3"]
+    offsets = [(e.time - opened.time).total_seconds() for e in escalations]
+    print(f"escalation offsets after opening (s): {[round(o, 2) for o in offsets]}")
+    assert offsets[0] >= 1.0 - 0.01  # group_wait
+    assert offsets[1] >= 3.0 and offsets[2] >= 6.0  # never earlier than the policy says
+    assert count(events, ev.ResponseTargetBreached) == 1
+    paths = [path for path, _, _ in receiver.received()]
+    assert paths == ["/L1", "/L2", "/L3"]
+    for _, headers, body in receiver.received():
+        assert verify(WEBHOOK_SECRET.encode(), body, headers[SIGNATURE_HEADER])
+        assert json.loads(body)["incident"]["incident_id"] == opened.data.incident.incident_id
+        assert headers["X-Idempotency-Key"].startswith("ntf-")
+
+
+async def test_responder_killed_mid_escalation_neither_loses_nor_repeats_a_step(
+    kafka_bootstrap: str, unique: str, receiver: Receiver, producer: Service
+) -> None:
+    settings = responder_settings(kafka_bootstrap, unique, receiver)
+    first = await started(settings)
+    await send_raw(producer, [storm_anomaly(1)])
+    await until(lambda: len(receiver.received()) >= 1, what="the L1 page")
+    await until(lambda: first.dispatcher.sending == set(), what="the L1 send to finish")
+    await first.stop(graceful=False)
+    assert len(receiver.received()) == 1
+    second = await started(settings)
+    try:
+        rebuilt = next(iter(second.responder.book.incidents.values()))
+        assert rebuilt.paged == (m.Team.L1,)
+        await until(lambda: len(receiver.received()) >= 3, timeout=40, what="L2 and L3 after restart")
+        await until(lambda: second.dispatcher.sending == set(), what="sends to finish")
+    finally:
+        await second.stop()
+    events = await topic_events(settings)
+    assert [e.data.team.value for e in events if isinstance(e, ev.IncidentEscalated)] == ["L1", "L2", "L3"]
+    assert dispatched_per_route(events) == {(t, c): 1 for t in ("L1", "L2", "L3") for c in ("log", "hook")}
+    assert [p for p, _, _ in receiver.received()] == ["/L1", "/L2", "/L3"]
+
+
+async def test_same_batch_twice_with_a_restart_mid_stream_is_one_incident_and_one_notification(
+    kafka_bootstrap: str, unique: str, receiver: Receiver, producer: Service
+) -> None:
+    settings = responder_settings(kafka_bootstrap, unique, receiver, escalation={})
+    batch = [storm_anomaly(n, target="checkout") for n in range(30)]
+    first = await started(settings)
+    await send_raw(producer, batch)
+    await until(lambda: len(receiver.received()) >= 1, what="the first page")
+    await first.stop(graceful=False)
+    await send_raw(producer, batch)  # redelivered batch while the responder is down
+    second = await started(settings)
+    try:
+        book = second.responder.book
+        await until(lambda: sum(len(s.incident.anomaly_ids) for s in book.incidents.values()) == 30, what="batch")
+        await send_raw(producer, batch)  # and once more while it runs
+        await until(lambda: second.dispatcher.sending == set(), what="sends to finish")
+    finally:
+        await second.stop()
+    events = await topic_events(settings)
+    assert count(events, ev.IncidentOpened) == 1
+    assert len({e.id for e in events}) == len(events), "an event id was published twice"
+    pages = dispatched_per_route(events)
+    assert pages[("L1", "hook")] == 1 and pages[("L1", "log")] == 1
+    assert len(receiver.received()) == 1

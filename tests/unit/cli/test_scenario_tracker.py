@@ -1,0 +1,49 @@
+"""The scenario's chain tracker folds events from several topics whatever order they arrive in."""
+
+from __future__ import annotations
+
+from incidentctl.scenario import ChainTracker, ScenarioResult
+from shared import events as ev
+from shared import models as m
+from tests.factories import anomaly, at
+
+INCIDENT = m.Incident(
+    incident_id="inc-1", group_key="demo", target="demo", title="demo down", severity=m.Severity.CRITICAL,
+    severity_reason="service fully down", status=m.IncidentStatus.TRIGGERED, opened_at=at(2),
+)  # fmt: skip
+
+
+def opened() -> ev.IncidentOpened:
+    data = m.IncidentTransition(incident=INCIDENT, reason="opened")
+    return ev.IncidentOpened.create(data, source="/t", id_parts=("o",), time=at(2), correlationid="inc-1")
+
+
+def step_started() -> ev.RecoveryStepStarted:
+    data = m.RecoveryProgress(plan_id="p", incident_id="inc-1", target="demo")
+    return ev.RecoveryStepStarted.create(data, source="/t", id_parts=("s",), time=at(3), correlationid="inc-1")
+
+
+def verified() -> ev.RecoveryVerified:
+    data = m.RecoveryProgress(plan_id="p", incident_id="inc-1", target="demo")
+    return ev.RecoveryVerified.create(data, source="/t", id_parts=("v",), time=at(6), correlationid="inc-1")
+
+
+def test_recovery_seen_before_the_incident_still_counts() -> None:
+    tracker = ChainTracker(ScenarioResult(fault="crash"), at(0))
+    for event in (step_started(), verified(), anomaly(t=1), opened()):
+        tracker.observe(event)
+    result = tracker.finish()
+    assert result.incident_id == "inc-1" and result.severity == "critical"
+    assert result.seconds_after_fault == {
+        "fault_injected": 0.0, "first_anomaly": 1.0, "incident_opened": 2.0, "recovery_started": 3.0,
+        "recovery_verified": 6.0,
+    }  # fmt: skip
+    assert result.missing == ["notification", "rca_published"] and not result.ok
+
+
+def test_events_before_the_fault_and_of_other_targets_are_ignored() -> None:
+    tracker = ChainTracker(ScenarioResult(fault="crash"), at(10))
+    for event in (anomaly(t=1), anomaly("other", t=12), opened()):
+        tracker.observe(event)
+    result = tracker.finish()
+    assert result.incident_id is None and "first_anomaly" in result.missing

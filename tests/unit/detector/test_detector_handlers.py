@@ -1,0 +1,69 @@
+"""The metrics handler: a failed publish is retried with the redelivered scrape, nothing is lost or doubled."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from services.detector.domain.perf import PerfConfig
+from services.detector.domain.rules import ThresholdRule
+from services.detector.domain.series import StatisticalConfig
+from services.detector.domain.target import DetectionConfig
+from services.detector.handlers import MetricsHandler
+from shared.bus import Delivery, EventBus, RejectedEvent
+from shared.events import parse_event
+from shared.models import Impact
+from shared.telemetry import ServiceMetrics
+from tests.factories import metrics
+
+RULE = ThresholdRule(name="cpu", metric="process.cpu_percent", value=90, impact=Impact.RESOURCE_PRESSURE)
+CONFIG = DetectionConfig(rules=(RULE,), statistical=StatisticalConfig(enabled=False), perf=PerfConfig(enabled=False))
+DELIVERY = Delivery("collector.metrics.v1", 0, 0, b"demo")
+
+
+class FlakyBroker:
+    """Records what is published; fails the next ``failures`` publishes."""
+
+    def __init__(self) -> None:
+        self.sent: list[Any] = []
+        self.failures = 0
+
+    async def publish(self, value: bytes, topic: str, **_: Any) -> None:
+        if self.failures:
+            self.failures -= 1
+            raise ConnectionError("broker unreachable")
+        self.sent.append(parse_event(value))
+
+
+@pytest.fixture
+def setup() -> tuple[MetricsHandler, FlakyBroker]:
+    broker = FlakyBroker()
+    bus = EventBus(broker, source="/services/detector", metrics=ServiceMetrics("detector-test"))  # type: ignore[arg-type]
+    return MetricsHandler(bus, CONFIG, None, checkpoint_s=0.0), broker
+
+
+async def test_a_revision_that_failed_to_publish_goes_out_on_redelivery(
+    setup: tuple[MetricsHandler, FlakyBroker],
+) -> None:
+    handler, broker = setup
+    await handler.on_metrics_observed(metrics("demo", t=0, **{"process.cpu_percent": 5.0}), DELIVERY)
+    hot = metrics("demo", t=2, **{"process.cpu_percent": 99.0})
+    broker.failures = 1
+    with pytest.raises(ConnectionError):
+        await handler.on_metrics_observed(hot, DELIVERY)
+    assert broker.sent == []
+    await handler.on_metrics_observed(hot, DELIVERY)  # the bus retries the same event
+    await handler.on_metrics_observed(hot, DELIVERY)
+    assert [type(e).__name__ for e in broker.sent] == ["AnomalyDetected"]
+    assert broker.sent[0].causationid == hot.id
+
+
+async def test_scrapes_without_timezone_are_rejected(setup: tuple[MetricsHandler, FlakyBroker]) -> None:
+    handler, _ = setup
+    scrape = metrics("demo", t=0, **{"process.cpu_percent": 5.0})
+    naive = scrape.model_copy(
+        update={"data": scrape.data.model_copy(update={"observed_at": scrape.time.replace(tzinfo=None)})}
+    )
+    with pytest.raises(RejectedEvent, match="timezone"):
+        await handler.on_metrics_observed(naive, DELIVERY)

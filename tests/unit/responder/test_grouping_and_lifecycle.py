@@ -1,0 +1,108 @@
+from __future__ import annotations
+
+from shared import events as ev
+from shared import models as m
+from tests.unit.responder.helpers import Sim, anomaly, command, policy
+
+
+def test_storm_on_one_service_is_one_incident_updated_not_many() -> None:
+    sim = Sim()
+    for i in range(50):
+        sim.anomaly(anomaly("api", f"sig{i % 7}", episode=str(i), t=i * 0.1), t=i * 0.1)
+    state = sim.only()
+    assert len(sim.of_type(ev.IncidentOpened)) == 1
+    assert len(sim.of_type(ev.IncidentUpdated)) == 49
+    assert len(state.incident.anomaly_ids) == 50
+    assert set(state.incident.active_fingerprints) == {f"api/sig{i}" for i in range(7)}
+
+
+def test_different_services_are_different_incidents() -> None:
+    sim = Sim()
+    sim.anomaly(anomaly("api"), t=0)
+    sim.anomaly(anomaly("db"), t=1)
+    assert len(sim.book.incidents) == 2
+
+
+def test_group_by_host_merges_services_of_one_host() -> None:
+    sim = Sim(policy(grouping=policy().grouping.model_copy(update={"group_by": ("host",)})))
+    sim.anomaly(anomaly("api", host="h1"), t=0)
+    sim.anomaly(anomaly("web", host="h1"), t=1)
+    sim.anomaly(anomaly("db", host="h2"), t=2)
+    assert len(sim.book.incidents) == 2
+
+
+def test_redelivered_or_repeated_anomaly_is_deduplicated() -> None:
+    sim = Sim()
+    first = anomaly("api")
+    sim.anomaly(first, t=0)
+    assert sim.anomaly(first, t=1).events == []
+    revised = anomaly("api", revision=2, cls=ev.AnomalyUpdated)
+    assert sim.anomaly(revised, t=2).outcome == "duplicate"
+    assert len(sim.log) == 1
+
+
+def test_decisions_are_deterministic_so_reprocessing_yields_the_same_ids() -> None:
+    a, b = Sim(), Sim()
+    e1 = a.anomaly(anomaly("api"), t=0).events
+    e2 = b.anomaly(anomaly("api"), t=0).events
+    assert [e.id for e in e1] == [e.id for e in e2]
+    assert e1[0].data.incident.incident_id == e2[0].data.incident.incident_id
+
+
+def test_all_signals_clear_then_auto_resolve_after_quiet_period() -> None:
+    sim = Sim()
+    sim.anomaly(anomaly("api", "a"), t=0)
+    sim.anomaly(anomaly("api", "b"), t=1)
+    sim.anomaly(anomaly("api", "a", cls=ev.AnomalyResolved, revision=2), t=5)
+    assert sim.only().incident.cleared_at is None
+    sim.anomaly(anomaly("api", "b", cls=ev.AnomalyResolved, revision=2), t=6)
+    assert sim.only().incident.cleared_at is not None
+    assert sim.tick(6 + 29) == [] or not sim.of_type(ev.IncidentResolved)
+    sim.tick(6 + 30)
+    resolved = sim.of_type(ev.IncidentResolved)
+    assert len(resolved) == 1 and "auto-resolved" in resolved[0].data.reason
+    assert sim.only().incident.status is m.IncidentStatus.RESOLVED
+
+
+def test_signal_firing_again_cancels_auto_resolve() -> None:
+    sim = Sim()
+    sim.anomaly(anomaly("api", "a"), t=0)
+    sim.anomaly(anomaly("api", "a", cls=ev.AnomalyResolved, revision=2), t=5)
+    sim.anomaly(anomaly("api", "a", cls=ev.AnomalyUpdated, revision=3), t=10)
+    sim.tick(100)
+    assert not sim.of_type(ev.IncidentResolved)
+
+
+def test_recurrence_after_resolution_opens_a_new_linked_incident() -> None:
+    sim = Sim()
+    sim.anomaly(anomaly("api", episode="1"), t=0)
+    first = sim.only().incident.incident_id
+    sim.command(command(ev.ResolveRequested, first, t=5), t=5)
+    late = anomaly("api", episode="1", revision=2, cls=ev.AnomalyUpdated)
+    assert sim.anomaly(late, t=6).events == []
+    sim.anomaly(anomaly("api", episode="2", t=7), t=7)
+    opened = sim.of_type(ev.IncidentOpened)
+    assert len(opened) == 2
+    assert opened[1].data.incident.previous_incident_id == first
+    assert sim.book.incidents[first].incident.status is m.IncidentStatus.RESOLVED
+
+
+def test_commands_acknowledge_note_resolve() -> None:
+    sim = Sim()
+    sim.anomaly(anomaly("api"), t=0)
+    iid = sim.only().incident.incident_id
+    assert sim.command(command(ev.AcknowledgeRequested, iid, t=1), t=1).events
+    assert sim.command(command(ev.AcknowledgeRequested, iid, t=2), t=2).events == []
+    sim.command(command(ev.NoteRequested, iid, t=3, text="looking"), t=3)
+    assert sim.only().notes == ("looking",)
+    sim.command(command(ev.ResolveRequested, iid, t=4), t=4)
+    assert sim.only().incident.status is m.IncidentStatus.RESOLVED
+    assert sim.only().acknowledged_by == "alice"
+
+
+def test_incident_carries_evidence_since_and_labels() -> None:
+    sim = Sim()
+    sim.anomaly(anomaly("api", labels={"team": "payments"}), t=0)
+    inc = sim.only().incident
+    assert inc.labels["service"] == "api" and inc.labels["host"] == "h1"
+    assert "observed 900ms" in inc.evidence[0] and "since" in inc.evidence[0]

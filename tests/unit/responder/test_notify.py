@@ -1,0 +1,304 @@
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any
+
+import httpx
+import pytest
+from pydantic import SecretStr
+
+from services.responder.core import Responder
+from services.responder.domain.outbox import notification_id, owed_notices
+from services.responder.domain.state import NoticeKind, NotificationStatus
+from services.responder.notify.channel import ChannelError, DeliveryFailed, Outbound, RetryPolicy, deliver
+from services.responder.notify.dispatcher import Dispatcher
+from services.responder.notify.messages import render
+from services.responder.notify.pagerduty import PagerDutyChannel
+from services.responder.notify.registry import ChannelSpec, Route, SecretMissing, build_channel
+from services.responder.notify.webhook import SIGNATURE_HEADER, WebhookChannel, verify
+from shared import events as ev
+from shared import models as m
+from shared.ledger import Ledger
+from tests.unit.responder.helpers import Sim, anomaly, at, command, policy
+
+SECRET = "s3cr3t-hmac-key-for-tests"
+
+
+def paged_state() -> Any:
+    sim = Sim()
+    sim.anomaly(anomaly("api", impact=m.Impact.SERVICE_DOWN), t=0)
+    sim.tick(0)
+    return sim
+
+
+def outbound(kind: NoticeKind = NoticeKind.PAGE, language: str = "en") -> Outbound:
+    inc = paged_state().only().incident
+    msg = render(
+        inc, kind, m.Team.L1, "why", language=language, console_url="http://c", runbook_template="http://rb/{service}"
+    )  # type: ignore[arg-type]
+    return Outbound("ntf-1", kind, m.Team.L1, inc, msg)
+
+
+def test_outbox_owes_one_notice_per_trigger_team_channel_with_stable_ids() -> None:
+    state = paged_state().only()
+    routes = {m.Team.L1: ["log", "hook"], m.Team.L2: ["log"], m.Team.L3: ["log"]}
+    owed = owed_notices(state, routes, set(), now=at(1), max_age_s=60)
+    assert sorted((n.team.value, n.channel) for n in owed) == [("L1", "hook"), ("L1", "log"), ("L2", "log")]
+    again = owed_notices(state, routes, set(), now=at(1), max_age_s=60)
+    assert [n.notification_id for n in owed] == [n.notification_id for n in again]
+    done = {n.notification_id for n in owed}
+    assert owed_notices(state, routes, done, now=at(2), max_age_s=60) == []
+    assert owed_notices(state, routes, set(), now=at(100), max_age_s=60) == []
+    assert notification_id("e", m.Team.L1, "log") != notification_id("e", m.Team.L2, "log")
+
+
+def test_messages_carry_severity_what_since_evidence_and_links_in_both_languages() -> None:
+    en = outbound().message
+    assert en.title.startswith("[CRITICAL] api:")
+    for needle in (
+        "Since:",
+        "Evidence:",
+        "observed 900ms",
+        "Runbook: http://rb/api",
+        "Console: http://c/incidents/inc-",
+    ):
+        assert needle in en.body
+    ko = outbound(language="ko").message
+    assert ko.title.startswith("[심각(Critical)]")
+    for needle in ("발생 시각", "근거", "런북", "콘솔"):
+        assert needle in ko.body
+    assert outbound(NoticeKind.RESOLVE).message.title.startswith("[RESOLVED]")
+
+
+async def test_webhook_signature_verifies_and_idempotency_key_is_sent() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200)
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+        channel = WebhookChannel("hook", "http://hook.test/x", SecretStr(SECRET), client)
+        await channel.send_once(outbound())
+    req = seen[0]
+    assert req.headers["X-Idempotency-Key"] == "ntf-1"
+    assert verify(SECRET.encode(), req.content, req.headers[SIGNATURE_HEADER])
+    assert not verify(b"other", req.content, req.headers[SIGNATURE_HEADER])
+    assert json.loads(req.content)["incident"]["severity"] == "critical"
+
+
+async def test_webhook_errors_are_classified_retryable_or_final() -> None:
+    statuses = iter([503, 400])
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(next(statuses))
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+        channel = WebhookChannel("hook", "http://hook.test/x", None, client)
+        with pytest.raises(ChannelError) as first:
+            await channel.send_once(outbound())
+        assert first.value.retryable
+        with pytest.raises(ChannelError) as second:
+            await channel.send_once(outbound())
+        assert not second.value.retryable
+
+
+async def test_pagerduty_uses_incident_id_as_dedup_key_and_maps_actions() -> None:
+    bodies: list[dict[str, Any]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        bodies.append(json.loads(request.content))
+        return httpx.Response(202, json={"status": "success"})
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+        pd = PagerDutyChannel("pd", SecretStr("rk-123"), client, "http://pd.test/v2/enqueue")
+        for kind in NoticeKind:
+            await pd.send_once(outbound(kind))
+    assert [b["event_action"] for b in bodies] == ["trigger", "acknowledge", "resolve"]
+    assert len({b["dedup_key"] for b in bodies}) == 1 and bodies[0]["dedup_key"].startswith("inc-")
+    assert bodies[0]["payload"]["severity"] == "critical"
+
+
+class Flaky:
+    name = "flaky"
+    kind = "test"
+
+    def __init__(self, failures: int, *, retryable: bool = True) -> None:
+        self.failures = failures
+        self.retryable = retryable
+        self.calls = 0
+
+    async def send_once(self, outbound: Outbound) -> str:
+        self.calls += 1
+        if self.calls <= self.failures:
+            raise ChannelError("boom", retryable=self.retryable)
+        return "ok"
+
+
+async def test_deliver_retries_with_exponential_backoff_then_gives_up() -> None:
+    sleeps: list[float] = []
+
+    async def sleep(s: float) -> None:
+        sleeps.append(s)
+
+    sent = await deliver(Flaky(2), outbound(), RetryPolicy(attempts=3, backoff_s=1), sleep=sleep)
+    assert sent.attempts == 3 and sleeps == [1, 2]
+    with pytest.raises(DeliveryFailed) as failed:
+        await deliver(Flaky(5), outbound(), RetryPolicy(attempts=3, backoff_s=1), sleep=sleep)
+    assert failed.value.attempts == 3
+    final = Flaky(5, retryable=False)
+    with pytest.raises(DeliveryFailed):
+        await deliver(final, outbound(), RetryPolicy(attempts=3, backoff_s=1), sleep=sleep)
+    assert final.calls == 1
+
+
+def test_channel_specs_need_their_secrets_from_the_environment() -> None:
+    client = httpx.AsyncClient()
+    with pytest.raises(SecretMissing, match="RESPONDER_SECRETS__PD"):
+        build_channel(ChannelSpec(type="pagerduty", secret="pd"), {}, client)
+    assert build_channel(ChannelSpec(type="pagerduty", secret="pd"), {"pd": SecretStr("k")}, client).name == "pagerduty"
+
+
+class FakeBus:
+    def __init__(self) -> None:
+        self.published = Ledger()
+        self.events: list[ev.Envelope[Any]] = []
+
+    async def publish(self, event: ev.Envelope[Any], *, key: str) -> bool:
+        if not self.published.add(event.id):
+            return False
+        self.events.append(event)
+        return True
+
+
+class Recorder:
+    kind = "test"
+
+    def __init__(self, name: str, *, down: bool = False) -> None:
+        self.name = name
+        self.down = down
+        self.sent: list[str] = []
+
+    async def send_once(self, outbound: Outbound) -> str:
+        if self.down:
+            await asyncio.sleep(3600)
+        self.sent.append(outbound.notification_id)
+        return "ok"
+
+
+def responder_with(channels: dict[m.Team, dict[str, Any]], now: float = 0.0) -> tuple[Responder, FakeBus]:
+    routes = {
+        team: {n: Route(c, RetryPolicy(attempts=2, backoff_s=0, timeout_s=0.05)) for n, c in chans.items()}
+        for team, chans in channels.items()
+    }
+    bus = FakeBus()
+    responder = Responder(bus, policy(), Dispatcher(routes, console_url="http://c"), clock=lambda: at(now))  # type: ignore[arg-type]
+    return responder, bus
+
+
+async def test_one_channel_down_does_not_block_others_and_failure_is_reported_on_the_incident() -> None:
+    good, down = Recorder("good"), Recorder("down", down=True)
+    responder, bus = responder_with({m.Team.L1: {"good": good, "down": down}})
+    await responder.on_anomaly(anomaly("api"))
+    await responder.tick()
+    await responder.dispatcher.drain()
+    assert len(good.sent) == 1
+    kinds = [type(e).__name__ for e in bus.events]
+    assert kinds.count("NotificationDispatched") == 2
+    assert kinds.count("NotificationDelivered") == 1 and kinds.count("NotificationFailed") == 1
+    notes = [e for e in bus.events if isinstance(e, ev.IncidentNoteAdded)]
+    assert notes and "timed out" in notes[0].data.reason
+
+
+async def test_a_notification_is_never_sent_twice_redelivery_replay_or_restart() -> None:
+    good = Recorder("good")
+    responder, bus = responder_with({m.Team.L1: {"good": good}})
+    first = anomaly("api")
+    await responder.on_anomaly(first)
+    await responder.on_anomaly(first)
+    await responder.tick()
+    await responder.tick()
+    await responder.dispatcher.drain()
+    assert len(good.sent) == 1
+    # restart: a new responder rebuilt from the same log sends nothing new
+    again, bus2 = responder_with({m.Team.L1: {"good": good}})
+    for event in bus.events:
+        bus2.published.add(event.id)
+        again.fold(event)
+    await again.on_anomaly(first)
+    await again.tick()
+    await again.dispatcher.drain()
+    assert len(good.sent) == 1 and bus2.events == []
+
+
+async def test_dispatched_without_outcome_is_reported_unknown_and_not_resent() -> None:
+    good = Recorder("good")
+    responder, bus = responder_with({m.Team.L1: {"good": good}})
+    await responder.on_anomaly(anomaly("api"))
+    await responder.tick()
+    for task in list(responder.dispatcher.sending):  # the process dies mid-send
+        task.cancel()
+    await asyncio.gather(*responder.dispatcher.sending, return_exceptions=True)
+    crashed_log = [e for e in bus.events if not isinstance(e, ev.NotificationDelivered)]
+    restarted, bus2 = responder_with({m.Team.L1: {"good": good}})
+    for event in crashed_log:
+        bus2.published.add(event.id)
+        restarted.fold(event)
+    await restarted.dispatcher.settle_unknown(restarted)
+    await restarted.tick()
+    await restarted.dispatcher.drain()
+    failed = [e for e in bus2.events if isinstance(e, ev.NotificationFailed)]
+    assert len(failed) == 1 and "outcome unknown" in failed[0].data.detail
+    assert not any(isinstance(e, ev.NotificationDispatched) for e in bus2.events)
+    assert set(restarted.book.notifications.values()) == {NotificationStatus.FAILED}
+
+
+async def test_ack_and_resolve_notify_the_teams_that_were_paged() -> None:
+    good = Recorder("good")
+    responder, bus = responder_with({m.Team.L1: {"good": good}, m.Team.L2: {"good": Recorder("l2")}})
+    await responder.on_anomaly(anomaly("api"))
+    await responder.tick()
+    iid = next(iter(responder.book.incidents))
+    await responder.on_command(command(ev.AcknowledgeRequested, iid, t=1))
+    await responder.on_command(command(ev.ResolveRequested, iid, t=2))
+    await responder.dispatcher.drain()
+    kinds = [e.data.kind for e in bus.events if isinstance(e, ev.NotificationDispatched)]
+    assert kinds == ["page", "acknowledge", "resolve"]
+
+
+async def test_secrets_never_appear_in_logs_events_or_settings_repr(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from services.responder.settings import ResponderSettings
+
+    monkeypatch.setenv("RESPONDER_SECRETS__HOOK", SECRET)
+    settings = ResponderSettings(
+        routes={
+            m.Team.L1: [
+                ChannelSpec(
+                    type="webhook",
+                    name="hook",
+                    url="http://127.0.0.1:9/x",
+                    secret="hook",
+                    attempts=2,
+                    backoff_s=0,
+                    timeout_s=1,
+                )
+            ]
+        }
+    )
+    assert SECRET not in repr(settings) and SECRET not in settings.model_dump_json()
+    async with httpx.AsyncClient() as client:
+        channel = build_channel(settings.routes[m.Team.L1][0], settings.secrets, client)
+        routes = {m.Team.L1: {"hook": Route(channel, RetryPolicy(attempts=2, backoff_s=0, timeout_s=1))}}
+        bus = FakeBus()
+        responder = Responder(bus, policy(), Dispatcher(routes), clock=lambda: at(0))  # type: ignore[arg-type]
+        caplog.set_level(logging.DEBUG)
+        await responder.on_anomaly(anomaly("api"))
+        await responder.tick()
+        await responder.dispatcher.drain()
+    assert any(isinstance(e, ev.NotificationFailed) for e in bus.events)
+    assert all(SECRET not in ev.encode_event(e).decode() for e in bus.events)
+    assert SECRET not in caplog.text
