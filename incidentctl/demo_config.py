@@ -110,7 +110,13 @@ def service_configs(root: Path, state: StackState, demo: DemoProcess) -> dict[st
         "detector": {"profile": "demo"},
         "responder": {
             "console_url": state.api_url,
-            "grouping": {"group_wait_s": 1, "group_interval_s": 10, "repeat_interval_s": 120},
+            "grouping": {
+                "group_wait_s": 1,
+                "group_interval_s": 10,
+                "repeat_interval_s": 120,
+                "raise_wait_s": 5,
+                "recovery_hold_s": 90,
+            },
             "auto_resolve_after_s": 20,
             "escalation": DEMO_ESCALATION,
             "routes": {team: [{"type": "log"}, _pager_route(state)] for team in ("L1", "L2", "L3")},

@@ -44,6 +44,7 @@ class ScenarioResult:
     seconds_after_fault: dict[str, float] = field(default_factory=dict)
     incident_resolved: str | None = None
     rca_top_cause: dict[str, Any] | None = None
+    anomalies: list[dict[str, Any]] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     wall_seconds: float = 0.0
 
@@ -64,6 +65,7 @@ class ScenarioResult:
             "seconds_after_fault": self.seconds_after_fault,
             "incident_resolved": self.incident_resolved,
             "rca_top_cause": self.rca_top_cause,
+            "anomalies": self.anomalies,
             "missing": self.missing,
             "wall_seconds": round(self.wall_seconds, 1),
         }
@@ -104,6 +106,21 @@ class ChainTracker:
         if isinstance(event, ev.AnomalyDetected) and event.data.target == r.target:
             if event.time >= self.injected_at:
                 self._mark("first_anomaly", event.time)
+                a = event.data
+                if any(seen["id"] == a.anomaly_id for seen in r.anomalies):
+                    return
+                r.anomalies.append(
+                    {
+                        "id": a.anomaly_id,
+                        "at": event.time.isoformat(),
+                        "signal": a.signal,
+                        "kind": a.kind.value,
+                        "sources": a.labels.get("sources", a.kind.value).split(","),
+                        "impact": a.impact.value,
+                        "summary": a.summary,
+                        "samples": list(a.samples[:2]),
+                    }
+                )
         elif isinstance(event, ev.IncidentOpened) and event.data.incident.target == r.target:
             if inc is None and event.time >= self.injected_at:
                 r.incident_id = event.data.incident.incident_id

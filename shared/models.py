@@ -127,6 +127,9 @@ class Incident(Payload):
     active_fingerprints: tuple[str, ...] = ()
     cleared_at: datetime | None = None
     evidence: tuple[str, ...] = ()
+    held_severity: Severity | None = None
+    held_reason: str = ""
+    held_until: datetime | None = None
 
 
 class IncidentTransition(Payload):

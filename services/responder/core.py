@@ -12,19 +12,26 @@ from prometheus_client import CollectorRegistry, Counter
 
 from services.responder.domain import clocks, lifecycle
 from services.responder.domain.policy import ResponsePolicy
-from services.responder.domain.state import Book, fold_incident_event, fold_notification_event, fold_silence_event
+from services.responder.domain.state import (
+    Book,
+    fold_incident_event,
+    fold_notification_event,
+    fold_recovery_event,
+    fold_silence_event,
+)
 from services.responder.notify.dispatcher import Dispatcher
 from shared import events as ev
 from shared.bus import EventBus, RejectedEvent, replay
 from shared.models import Incident, IncidentStatus
 from shared.settings import ServiceSettings
-from shared.topics import INCIDENTS, NOTIFICATIONS, SILENCES
+from shared.topics import INCIDENTS, NOTIFICATIONS, RECOVERY, SILENCES
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 Owns = Callable[[Incident], bool]
-REBUILD_TOPICS: Final = (INCIDENTS, NOTIFICATIONS, SILENCES)
+OWN_TOPICS: Final = (INCIDENTS, NOTIFICATIONS, SILENCES)
+REBUILD_TOPICS: Final = (*OWN_TOPICS, RECOVERY)
 
 
 def utcnow() -> datetime:
@@ -62,28 +69,32 @@ class Responder:
         )
 
     async def rebuild(self, settings: ServiceSettings) -> int:
-        """Fold every event on the incidents, notifications and silences topics; return how many.
+        """Fold every event on the incidents, notifications, silences and recovery topics; return how many.
 
-        Also loads their ids into the bus's published ledger (so nothing is re-emitted), then
-        settles notifications dispatched before a crash whose outcome was never recorded.
+        Also loads the ids of its own events into the bus's published ledger (so nothing is
+        re-emitted), then settles notifications dispatched before a crash whose outcome was never
+        recorded.
         """
         names = [settings.topic_prefix + t.name for t in REBUILD_TOPICS]
         count = 0
         async for _, event in replay(settings, names):
-            self.bus.published.add(event.id)
+            if not isinstance(event, RECOVERY.events):
+                self.bus.published.add(event.id)
             self.fold(event)
             count += 1
         await self.dispatcher.settle_unknown(self)
         return count
 
     def fold(self, event: ev.Envelope[Any]) -> None:
-        """Apply one of the responder's own events (incident, notification or silence) to the book."""
+        """Apply an incident, notification, silence or recovery event to the book."""
         if isinstance(event, INCIDENTS.events):
             fold_incident_event(self.book, event)
         elif isinstance(event, NOTIFICATIONS.events):
             fold_notification_event(self.book, event)
         elif isinstance(event, SILENCES.events):
             fold_silence_event(self.book, event)
+        elif isinstance(event, RECOVERY.events):
+            fold_recovery_event(self.book, event)
 
     async def emit(self, events: Iterable[ev.Envelope[Any]]) -> None:
         """Publish events keyed by their incident (or silence) and fold them in."""
@@ -112,10 +123,11 @@ class Responder:
         await self.notify_owed()
 
     async def on_recovery(self, event: ev.Envelope[Any], _delivery: object = None) -> None:
-        """Escalate when recovery failed; note a verified recovery."""
-        if not isinstance(event, ev.RecoveryFailed | ev.RecoveryVerified):
-            return
+        """Track recovery under way; escalate when it failed; note a verified recovery."""
         async with self.lock:
+            self.fold(event)
+            if not isinstance(event, ev.RecoveryFailed | ev.RecoveryVerified):
+                return
             state = self.book.incidents.get(event.data.incident_id)
             if state is None:
                 log.warning("recovery event %s for unknown incident %s", event.type, event.data.incident_id)
@@ -136,7 +148,8 @@ class Responder:
             for state in list(self.book.incidents.values()):
                 if state.incident.status is IncidentStatus.RESOLVED or not self.owns(state.incident):
                     continue
-                await self.emit(clocks.decide_tick(state, now=now, policy=self.policy))
+                recovering = state.incident.incident_id in self.book.recovering
+                await self.emit(clocks.decide_tick(state, now=now, policy=self.policy, recovering=recovering))
         await self.notify_owed()
 
     async def notify_owed(self) -> None:

@@ -60,7 +60,8 @@ def _metric_phrase(entity: EntityScore) -> str:
         and result.peak > 0
         else f"from {_format_value(shown_base)} to {_format_value(shown_peak)}"
     )
-    phrase = f"{signal.metric} {moved} {size} (robust z {min(result.z, 1e6):.1f})"
+    shown_z = f"robust z {result.z:.1f}" if result.z < 1000 else "robust z > 1000"
+    phrase = f"{signal.metric} {moved} {size} ({shown_z})"
     if result.onset is not None:
         phrase += f" at {_clock(result.onset)}"
     return phrase

@@ -6,18 +6,49 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from services.responder.domain.escalation import breach_due, due_steps
-from services.responder.domain.lifecycle import transition
+from services.responder.domain.lifecycle import apply_held, transition
 from services.responder.domain.policy import ResponsePolicy
 from services.responder.domain.state import IncidentState, NoticeKind, Trigger
 from shared import events as ev
-from shared.models import IncidentStatus, Team
+from shared.models import Incident, IncidentStatus, Team
 
 
-def decide_tick(state: IncidentState, *, now: datetime, policy: ResponsePolicy) -> list[ev.Envelope[Any]]:
-    """Evaluate the incident's clocks at ``now``: auto-resolve, due escalation steps, response-target breach."""
+def settle_held(inc: Incident, *, now: datetime, policy: ResponsePolicy, recovering: bool) -> ev.Envelope[Any] | None:
+    """Apply a held severity rise whose wait is over, unless a recovery under way may still explain it.
+
+    With recovery under way the rise waits for its verdict (`lifecycle.decide_recovery`), but no
+    longer than ``recovery_hold_s`` past the wait: a recovery that never concludes does not keep
+    an outage from being paged.
+    """
+    if inc.held_severity is None or inc.held_until is None:
+        return None
+    due = inc.held_until + timedelta(seconds=policy.grouping.recovery_hold_s if recovering else 0.0)
+    if now < due:
+        return None
+    held = inc.held_severity
+    raised, did_raise = apply_held(inc, now)
+    why = "recovery gave no verdict in time" if recovering else "no recovery action explains the outage"
+    reason = (
+        f"severity raised {inc.severity.value} → {held.value} after holding it: {why}; {raised.severity_reason}"
+        if did_raise
+        else f"held {held.value} dropped: not above {inc.severity.value}"
+    )
+    return transition(ev.IncidentUpdated, raised, reason, id_parts=("held-due", inc.held_until), now=now)
+
+
+def decide_tick(
+    state: IncidentState, *, now: datetime, policy: ResponsePolicy, recovering: bool = False
+) -> list[ev.Envelope[Any]]:
+    """Evaluate the incident's clocks at ``now``: held rises, auto-resolve, escalation steps, breaches.
+
+    ``recovering`` tells whether a recovery action of the incident is under way.
+    """
     inc = state.incident
     if inc.status is IncidentStatus.RESOLVED:
         return []
+    settled = settle_held(inc, now=now, policy=policy, recovering=recovering)
+    if settled is not None:
+        return [settled]  # the next tick runs the clocks of the new severity
     quiet_for = timedelta(seconds=policy.auto_resolve_after_s)
     if inc.cleared_at is not None and not inc.active_fingerprints and now >= inc.cleared_at + quiet_for:
         resolved = inc.model_copy(update={"status": IncidentStatus.RESOLVED, "updated_at": now})

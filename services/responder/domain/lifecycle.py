@@ -9,7 +9,7 @@ drops them (idempotent on redelivery and replay).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Final
 
 from services.responder.domain.escalation import next_team
@@ -20,7 +20,7 @@ from services.responder.domain.severity import Verdict, classify, is_higher
 from services.responder.domain.silences import silencing
 from services.responder.domain.state import Book, IncidentState
 from shared import events as ev
-from shared.models import Anomaly, Incident, IncidentStatus, IncidentTransition, Team
+from shared.models import Anomaly, AnomalyKind, Incident, IncidentStatus, IncidentTransition, Severity, Team
 
 SOURCE: Final = "/services/responder"
 GROUP_LABELS: Final = ("service", "host", "target", "scope")
@@ -88,7 +88,7 @@ def decide_anomaly(book: Book, event: ev.Envelope[Any], *, now: datetime, policy
         state = book.incidents[known]
         if state.incident.status is IncidentStatus.RESOLVED:
             return Decision(outcome="incident already resolved")
-        return _revise(state, event, verdict, now=now, policy=policy)
+        return _revise(state, event, verdict, now=now, policy=policy, hold=_may_hold(anomaly, policy))
     if isinstance(event, ev.AnomalyResolved):
         return Decision(outcome="resolved anomaly of no incident")
     silence = silencing(book.silences.values(), labels, now)
@@ -97,7 +97,8 @@ def decide_anomaly(book: Book, event: ev.Envelope[Any], *, now: datetime, policy
     key = group_key(labels, policy.grouping.group_by)
     open_id = book.open_by_group.get(key)
     if open_id is not None:
-        return _join(book.incidents[open_id], event, verdict, now=now, policy=policy)
+        hold = _may_hold(anomaly, policy)
+        return _join(book.incidents[open_id], event, verdict, now=now, policy=policy, hold=hold)
     inhibition = inhibited_by(
         book.open_incidents(), labels | {"severity": verdict.severity.value}, policy.inhibit_rules
     )
@@ -109,6 +110,18 @@ def decide_anomaly(book: Book, event: ev.Envelope[Any], *, now: datetime, policy
         )
         return Decision([note], outcome=f"inhibited by {inhibition.incident_id}")
     return _open(book, key, labels, event, verdict, now=now, policy=policy)
+
+
+def _may_hold(anomaly: Anomaly, policy: ResponsePolicy) -> bool:
+    """Tell whether a severity rise that ``anomaly`` calls for waits before it applies.
+
+    A restart takes the target down for a moment; raising the incident to Critical for that would
+    page people for the cure. Recovery events and anomalies travel on different topics, so the
+    outage may be seen before the restart that caused it: a rise from a target going down is held
+    for ``raise_wait_s``, dropped if a recovery under way is verified, applied otherwise (see
+    `clocks.settle_held` and `decide_recovery`).
+    """
+    return anomaly.kind is AnomalyKind.TARGET_DOWN and policy.grouping.raise_wait_s > 0
 
 
 def _open(
@@ -151,7 +164,13 @@ def _open(
 
 
 def _join(
-    state: IncidentState, event: ev.Envelope[Any], verdict: Verdict, *, now: datetime, policy: ResponsePolicy
+    state: IncidentState,
+    event: ev.Envelope[Any],
+    verdict: Verdict,
+    *,
+    now: datetime,
+    policy: ResponsePolicy,
+    hold: bool = False,
 ) -> Decision:
     anomaly: Anomaly = event.data
     inc = state.incident
@@ -165,7 +184,10 @@ def _join(
         "evidence": _with_evidence(inc.evidence, anomaly, policy.evidence_limit),
     }
     reason = f"anomaly joined: {anomaly.summary}"
-    if is_higher(verdict.severity, inc.severity):
+    if is_higher(verdict.severity, inc.severity) and hold:
+        update |= _hold(inc, verdict, until=now + timedelta(seconds=policy.grouping.raise_wait_s))
+        reason = f"{reason}; {_held_words(inc, verdict)}"
+    elif is_higher(verdict.severity, inc.severity):
         update |= _raise(verdict, anomaly, now)
         reason = f"severity raised {inc.severity.value} → {verdict.severity.value}: {verdict.reason}; {reason}"
     incident = inc.model_copy(update=update)
@@ -174,7 +196,13 @@ def _join(
 
 
 def _revise(
-    state: IncidentState, event: ev.Envelope[Any], verdict: Verdict, *, now: datetime, policy: ResponsePolicy
+    state: IncidentState,
+    event: ev.Envelope[Any],
+    verdict: Verdict,
+    *,
+    now: datetime,
+    policy: ResponsePolicy,
+    hold: bool = False,
 ) -> Decision:
     anomaly: Anomaly = event.data
     inc = state.incident
@@ -193,6 +221,8 @@ def _revise(
         return Decision([cleared_event], outcome="signal cleared")
     refired = anomaly.fingerprint not in inc.active_fingerprints
     raised = is_higher(verdict.severity, inc.severity)
+    if hold and raised and inc.held_severity is not None and not is_higher(verdict.severity, inc.held_severity):
+        raised = False  # already held at this severity
     if not refired and not raised:
         return Decision(outcome="duplicate")
     update: dict[str, Any] = {
@@ -203,7 +233,10 @@ def _revise(
         "impacts": inc.impacts if anomaly.impact in inc.impacts else (*inc.impacts, anomaly.impact),
     }
     reason = f"signal firing again: {anomaly.summary}"
-    if raised:
+    if raised and hold:
+        update |= _hold(inc, verdict, until=now + timedelta(seconds=policy.grouping.raise_wait_s))
+        reason = f"{reason}; {_held_words(inc, verdict)}"
+    elif raised:
         update |= _raise(verdict, anomaly, now)
         reason = f"severity raised {inc.severity.value} → {verdict.severity.value}: {verdict.reason}"
     incident = inc.model_copy(update=update)
@@ -218,6 +251,19 @@ def _raise(verdict: Verdict, anomaly: Anomaly, now: datetime) -> dict[str, Any]:
         "severity_since": now,
         "title": anomaly.summary,
     }
+
+
+def _hold(inc: Incident, verdict: Verdict, *, until: datetime) -> dict[str, Any]:
+    if inc.held_severity is not None and not is_higher(verdict.severity, inc.held_severity):
+        return {}
+    return {"held_severity": verdict.severity, "held_reason": verdict.reason, "held_until": until}
+
+
+def _held_words(inc: Incident, verdict: Verdict) -> str:
+    return (
+        f"{verdict.severity.value} held, severity kept at {inc.severity.value}: a recovery action in flight "
+        "may have caused the outage"
+    )
 
 
 def _add(items: tuple[str, ...], item: str) -> tuple[str, ...]:
@@ -248,25 +294,56 @@ def decide_command(state: IncidentState, event: ev.Envelope[Any], *, now: dateti
 
 
 def decide_recovery(state: IncidentState, event: ev.Envelope[Any], *, now: datetime) -> Decision:
-    """Escalate to the next tier when recovery failed; note a verified recovery on the timeline."""
+    """Settle a held severity, escalate to the next tier when recovery failed, note a verified recovery."""
     progress = event.data
     inc = state.incident
     if inc.status is IncidentStatus.RESOLVED:
         return Decision(outcome="incident resolved")
     if isinstance(event, ev.RecoveryVerified):
         reason = f"recovery verified: {progress.detail or 'target healthy'}"
-        note = transition(ev.IncidentNoteAdded, inc, reason, id_parts=("recovery", event.id), now=now, causation=event)
-        return Decision([note], outcome="noted")
+        events = [
+            transition(ev.IncidentNoteAdded, inc, reason, id_parts=("recovery", event.id), now=now, causation=event)
+        ]
+        if inc.held_severity is not None:
+            dropped = inc.model_copy(update=_CLEAR_HOLD | {"updated_at": now})
+            why = f"held {inc.held_severity.value} dropped: the outage was the recovery action itself"
+            events.append(
+                transition(ev.IncidentUpdated, dropped, why, id_parts=("held", event.id), now=now, causation=event)
+            )
+        return Decision(events, outcome="noted")
     if not isinstance(event, ev.RecoveryFailed):
         return Decision(outcome="ignored")
+    events: list[ev.Envelope[Any]] = []
+    if inc.held_severity is not None:
+        held = inc.held_severity
+        inc, raised = apply_held(inc, now)
+        why = (
+            f"recovery failed: severity raised to the held {held.value}: {inc.severity_reason}"
+            if raised
+            else f"recovery failed: held {held.value} is not above {inc.severity.value}"
+        )
+        events.append(transition(ev.IncidentUpdated, inc, why, id_parts=("held", event.id), now=now, causation=event))
     team = next_team(state.paged)
     detail = progress.detail or "recovery did not restore the target"
     if team is None:
         reason = f"recovery failed: {detail}; already escalated to L3"
         note = transition(ev.IncidentNoteAdded, inc, reason, id_parts=("recovery", event.id), now=now, causation=event)
-        return Decision([note], outcome="noted")
+        return Decision([*events, note], outcome="noted")
     reason = f"recovery failed: {detail}; escalating to {team.value}"
     escalated = transition(
         ev.IncidentEscalated, inc, reason, id_parts=("recovery", event.id), now=now, causation=event, team=team
     )
-    return Decision([escalated], outcome="escalated")
+    return Decision([*events, escalated], outcome="escalated")
+
+
+_CLEAR_HOLD: Final[dict[str, Any]] = {"held_severity": None, "held_reason": "", "held_until": None}
+
+
+def apply_held(inc: Incident, now: datetime) -> tuple[Incident, bool]:
+    """Return the incident with its held severity applied (and whether that raised it)."""
+    held: Severity | None = inc.held_severity
+    cleared = _CLEAR_HOLD | {"updated_at": now}
+    if held is None or not is_higher(held, inc.severity):
+        return inc.model_copy(update=cleared), False
+    raised = cleared | {"severity": held, "severity_reason": inc.held_reason, "severity_since": now}
+    return inc.model_copy(update=raised), True

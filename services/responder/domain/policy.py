@@ -21,12 +21,17 @@ class GroupingPolicy(Rule):
     ``group_by`` labels form the group key; ``group_wait_s`` holds the first page so a storm is
     gathered into it; ``group_interval_s`` is the least time between update notices of one incident;
     ``repeat_interval_s`` re-sends a page to the teams already paged while nobody acknowledges.
+    ``raise_wait_s`` holds a rise to a higher severity caused by a target going down on an open
+    incident, so that the moment down of a recovery action in flight (a restart) is not paged as a
+    new outage; ``recovery_hold_s`` is the longest the rise waits for that recovery's verdict.
     """
 
     group_by: tuple[str, ...] = ("service",)
     group_wait_s: float = Field(30.0, ge=0)
     group_interval_s: float = Field(300.0, ge=0)
     repeat_interval_s: float = Field(4 * 3600.0, gt=0)
+    raise_wait_s: float = Field(30.0, ge=0)
+    recovery_hold_s: float = Field(900.0, ge=0)
 
 
 class SeverityRule(Rule):

@@ -65,6 +65,7 @@ class Book:
     silences: dict[str, Silence] = field(default_factory=dict)
     notifications: dict[str, NotificationStatus] = field(default_factory=dict)
     notification_records: dict[str, ev.Envelope[Any]] = field(default_factory=dict)
+    recovering: dict[str, datetime] = field(default_factory=dict)
 
     def open_incidents(self) -> list[Incident]:
         """Return the incidents not yet resolved."""
@@ -150,6 +151,15 @@ def fold_notification_event(book: Book, event: ev.Envelope[Any]) -> None:
         book.notifications[nid] = NotificationStatus.DELIVERED
     elif isinstance(event, ev.NotificationFailed):
         book.notifications[nid] = NotificationStatus.FAILED
+
+
+def fold_recovery_event(book: Book, event: ev.Envelope[Any]) -> None:
+    """Track which incidents have a recovery action under way (from its first step to its verdict)."""
+    incident_id = event.data.incident_id
+    if isinstance(event, ev.RecoveryStepStarted):
+        book.recovering.setdefault(incident_id, event.time)
+    elif isinstance(event, ev.RecoveryVerified | ev.RecoveryFailed):
+        book.recovering.pop(incident_id, None)
 
 
 def fold_silence_event(book: Book, event: ev.Envelope[Any]) -> None:

@@ -7,7 +7,13 @@ from typing import Any
 
 from services.responder.domain import clocks, lifecycle
 from services.responder.domain.policy import EscalationPolicy, EscalationStep, GroupingPolicy, ResponsePolicy
-from services.responder.domain.state import Book, IncidentState, fold_incident_event, fold_silence_event
+from services.responder.domain.state import (
+    Book,
+    IncidentState,
+    fold_incident_event,
+    fold_recovery_event,
+    fold_silence_event,
+)
 from shared import events as ev
 from shared import models as m
 from tests.factories import T0
@@ -28,11 +34,12 @@ def anomaly(
     labels: dict[str, str] | None = None,
     revision: int = 1,
     cls: type[ev.Envelope[m.Anomaly]] = ev.AnomalyDetected,
+    kind: m.AnomalyKind = m.AnomalyKind.THRESHOLD,
 ) -> ev.Envelope[m.Anomaly]:
     data = m.Anomaly(
         anomaly_id=f"an-{target}-{signal}-{episode}",
         fingerprint=f"{target}/{signal}",
-        kind=m.AnomalyKind.THRESHOLD,
+        kind=kind,
         target=target,
         host=host,
         signal=signal,
@@ -104,7 +111,8 @@ class Sim:
     def tick(self, t: float) -> list[ev.Envelope[Any]]:
         out: list[ev.Envelope[Any]] = []
         for state in list(self.book.incidents.values()):
-            out += self._emit(clocks.decide_tick(state, now=at(t), policy=self.policy))
+            recovering = state.incident.incident_id in self.book.recovering
+            out += self._emit(clocks.decide_tick(state, now=at(t), policy=self.policy, recovering=recovering))
         return out
 
     def command(self, event: ev.Envelope[Any], *, t: float) -> lifecycle.Decision:
@@ -113,6 +121,9 @@ class Sim:
         return decision
 
     def recovery(self, event: ev.Envelope[Any], *, t: float) -> lifecycle.Decision:
+        fold_recovery_event(self.book, event)
+        if not isinstance(event, ev.RecoveryVerified | ev.RecoveryFailed):
+            return lifecycle.Decision(outcome="tracked")
         decision = lifecycle.decide_recovery(self.book.incidents[event.data.incident_id], event, now=at(t))
         self._emit(decision.events)
         return decision
