@@ -16,6 +16,8 @@ from services.rca.report.model import Compliance, Improvement
 from shared.models import Anomaly, CauseCandidate, Incident
 
 NOISY_SHARE = 0.2
+SILENT_MIN_SHARE = 0.5
+"""A candidate is a silent signal only if it scores at least this share of the top candidate."""
 
 
 def _fmt(value: float) -> str:
@@ -54,11 +56,16 @@ def silent_signals(
     anomaly_start: float,
     top: int = 3,
 ) -> list[Improvement]:
-    """Top-ranked metric signals no anomaly was raised on, with a threshold computed from their data."""
+    """Strong top-ranked metric signals no anomaly was raised on, with a threshold computed from their data.
+
+    A weak runner-up (below half the top candidate's score) is not evidence that an alert is
+    missing: suggesting a rule for it would only add noise.
+    """
     alerted = {(a.target, a.signal) for a in incident_anomalies} | {("", a.signal) for a in incident_anomalies}
     out: list[Improvement] = []
+    floor = SILENT_MIN_SHARE * ranking[0].score if ranking else 0.0
     for cand in ranking[:top]:
-        if cand.signal.startswith("log:") or cand.score <= 0:
+        if cand.signal.startswith("log:") or cand.score <= 0 or cand.score < floor:
             continue
         if (cand.entity, cand.signal) in alerted or any(cand.signal.endswith(s) for _, s in alerted if s):
             continue
