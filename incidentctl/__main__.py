@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -314,14 +315,23 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _interrupt_on_sigterm(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``incidentctl`` command."""
     args = build_parser().parse_args(argv)
+    # SIGTERM (a supervisor, `timeout`, `kill`) unwinds like Ctrl-C, so `up` and `scenario run`
+    # stop the processes they started instead of leaving them behind.
+    signal.signal(signal.SIGTERM, _interrupt_on_sigterm)
     try:
         return int(args.func(args))
     except (FileNotFoundError, ValueError, TimeoutError, RuntimeError) as exc:
         print(f"incidentctl: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        return 130
 
 
 if __name__ == "__main__":

@@ -33,7 +33,7 @@ def register(service: Service, responder: Responder, settings: ResponderSettings
 
 def partition_of(key: str, partitions: int) -> int:
     """Return the partition Kafka's default partitioner gives ``key`` (murmur2, as the Java client)."""
-    return (murmur2(key.encode()) & 0x7FFFFFFF) % partitions
+    return int(murmur2(key.encode()) & 0x7FFFFFFF) % partitions
 
 
 def owned_by_assignment(subscriber: Any, topic_name: str, default_partitions: int) -> Owns:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -21,16 +20,12 @@ from services.responder.api import ApiSettings, create_api
 from shared.bus import ensure_topics
 from shared.runtime import Service
 from shared.settings import ServiceSettings
+from tests.browser import CHROMEDRIVER, CHROMIUM, FLAGS, requires_chromedriver, requires_chromium
 from tests.integration.test_api_responder import TOKEN, broker_settings, incident_story, publish_all, until
 
 pytestmark = pytest.mark.integration
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMIUM_FLAGS = (
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--disable-dev-shm-usage", "--virtual-time-budget=8000", "--window-size=1280,1000",
-)  # fmt: skip
+CHROMIUM_FLAGS = (*FLAGS, "--virtual-time-budget=8000", "--window-size=1280,1000")
 SCREENSHOT_DIR_ENV = "CONSOLE_SCREENSHOT_DIR"
 
 
@@ -72,7 +67,7 @@ async def chromium(*args: str) -> str:
     return out.decode(errors="replace")
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (apt-get install chromium)")
+@requires_chromium
 async def test_console_shows_an_incident_timeline(kafka_bootstrap: str, unique: str, tmp_path: Path) -> None:
     settings = broker_settings(kafka_bootstrap, unique)
     await ensure_topics(settings)
@@ -97,7 +92,6 @@ async def test_console_shows_an_incident_timeline(kafka_bootstrap: str, unique: 
     assert shot.stat().st_size > 10_000
 
 
-CHROMEDRIVER = shutil.which("chromedriver")
 ELEMENT_KEY = "element-6066-11e4-a52e-4f735466cecf"  # W3C WebDriver's element reference key
 
 
@@ -154,7 +148,7 @@ async def webdriver() -> AsyncIterator[WebDriver]:
         await proc.wait()
 
 
-@pytest.mark.skipif(CHROMIUM is None or CHROMEDRIVER is None, reason="needs chromium and chromium-driver")
+@requires_chromedriver
 async def test_console_buttons_send_commands_with_the_token(kafka_bootstrap: str, unique: str) -> None:
     settings = broker_settings(kafka_bootstrap, unique)
     await ensure_topics(settings)

@@ -2,35 +2,30 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from services.rca.report.publish import render
+from tests.browser import CHROMIUM, FLAGS, requires_chromium
 from tests.unit.report.test_report import report
 
 pytestmark = pytest.mark.integration
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-FLAGS = (
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
-    "--window-size=1000,2600",
-)  # fmt: skip
+WINDOW = "--window-size=1000,2600"
 
 
 def chromium(tmp_path: Path, *args: str) -> str:
     profile = tmp_path / "profile"
     done = subprocess.run(
-        [CHROMIUM or "chromium", *FLAGS, f"--user-data-dir={profile}", *args],
+        [CHROMIUM or "chromium", *FLAGS, WINDOW, f"--user-data-dir={profile}", *args],
         capture_output=True, text=True, timeout=120, check=True,
     )  # fmt: skip
     return done.stdout
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install -y chromium)")
+@requires_chromium
 @pytest.mark.parametrize("lang", ["en", "ko"])
 def test_report_renders_with_charts(tmp_path: Path, lang: str) -> None:
     page = tmp_path / f"report.{lang}.html"

@@ -297,13 +297,14 @@ def decide_recovery(state: IncidentState, event: ev.Envelope[Any], *, now: datet
     """Settle a held severity, escalate to the next tier when recovery failed, note a verified recovery."""
     progress = event.data
     inc = state.incident
+    events: list[ev.Envelope[Any]] = []
     if inc.status is IncidentStatus.RESOLVED:
         return Decision(outcome="incident resolved")
     if isinstance(event, ev.RecoveryVerified):
         reason = f"recovery verified: {progress.detail or 'target healthy'}"
-        events = [
+        events.append(
             transition(ev.IncidentNoteAdded, inc, reason, id_parts=("recovery", event.id), now=now, causation=event)
-        ]
+        )
         if inc.held_severity is not None:
             dropped = inc.model_copy(update=_CLEAR_HOLD | {"updated_at": now})
             why = f"held {inc.held_severity.value} dropped: the outage was the recovery action itself"
@@ -313,7 +314,6 @@ def decide_recovery(state: IncidentState, event: ev.Envelope[Any], *, now: datet
         return Decision(events, outcome="noted")
     if not isinstance(event, ev.RecoveryFailed):
         return Decision(outcome="ignored")
-    events: list[ev.Envelope[Any]] = []
     if inc.held_severity is not None:
         held = inc.held_severity
         inc, raised = apply_held(inc, now)
