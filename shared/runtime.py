@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import uvicorn
 from faststream.asgi import AsgiFastStream, AsgiResponse, get
@@ -14,10 +15,12 @@ from faststream.kafka import KafkaBroker
 from prometheus_client import make_asgi_app
 
 from shared.bus import EventBus, make_broker
+from shared.config_file import ConfigError
 from shared.settings import ServiceSettings
 from shared.telemetry import ServiceMetrics
 
 Hook = Callable[[], Awaitable[None]]
+S = TypeVar("S", bound=ServiceSettings)
 
 
 @dataclass
@@ -94,6 +97,7 @@ def configure_logging(level: str) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     logging.getLogger("aiokafka").setLevel(logging.WARNING)
+    logging.getLogger("elastic_transport").setLevel(logging.WARNING)  # a line per request otherwise
 
 
 def serve(app: Any, settings: ServiceSettings) -> None:
@@ -103,3 +107,16 @@ def serve(app: Any, settings: ServiceSettings) -> None:
         app, host=settings.http_host, port=settings.http_port, log_level="warning", lifespan="on", access_log=False
     )
     asyncio.run(uvicorn.Server(config).serve())
+
+
+def run_service(settings_cls: type[S], build: Callable[[S], Any]) -> None:
+    """Load settings (env, then ``IR_CONFIG_FILE``) and serve the app ``build`` makes until SIGINT/SIGTERM.
+
+    A bad configuration stops the start with exit code 2 and the file, line and field at fault.
+    """
+    try:
+        settings = settings_cls.load()
+    except ConfigError as exc:
+        print(f"{settings_cls.service_name}: bad configuration: {exc}", file=sys.stderr)
+        raise SystemExit(2) from exc
+    serve(build(settings), settings)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 from pydantic import Field, SecretStr, ValidationError
 from pydantic.fields import FieldInfo
@@ -66,7 +66,7 @@ class ServiceSettings(BaseSettings):
         return init_settings, env_settings, yaml_source
 
     @classmethod
-    def load(cls, **overrides: Any) -> ServiceSettings:
+    def load(cls, **overrides: Any) -> Self:
         """Build settings from env and the optional YAML file; errors name file, line and field."""
         path = os.environ.get("IR_CONFIG_FILE")
         try:

@@ -1,18 +1,15 @@
-"""Entry point: ``python -m services.rca``."""
+"""``python -m services.rca``: serve it with settings from env ``RCA_*`` and ``IR_CONFIG_FILE``."""
 
 from __future__ import annotations
 
 from services.rca.app import create_app
 from services.rca.settings import RcaSettings
-from shared.runtime import serve
+from shared.runtime import run_service
 
 
 def main() -> None:
-    """Load settings (env ``RCA_*`` and ``IR_CONFIG_FILE``) and serve the rca service."""
-    settings = RcaSettings.load()
-    assert isinstance(settings, RcaSettings)
-    _, app = create_app(settings)
-    serve(app, settings)
+    """Serve the rca service until SIGINT/SIGTERM."""
+    run_service(RcaSettings, lambda s: create_app(s)[1])
 
 
 if __name__ == "__main__":

@@ -1,18 +1,15 @@
-"""Entry point: ``python -m services.recovery``."""
+"""``python -m services.recovery``: serve it with settings from env ``RECOVERY_*`` and ``IR_CONFIG_FILE``."""
 
 from __future__ import annotations
 
 from services.recovery.app import create_app
 from services.recovery.settings import RecoverySettings
-from shared.runtime import serve
+from shared.runtime import run_service
 
 
 def main() -> None:
-    """Load settings (env ``RECOVERY_*`` and ``IR_CONFIG_FILE``) and serve the recovery service."""
-    settings = RecoverySettings.load()
-    assert isinstance(settings, RecoverySettings)
-    _, app = create_app(settings)
-    serve(app, settings)
+    """Serve the recovery service until SIGINT/SIGTERM."""
+    run_service(RecoverySettings, lambda s: create_app(s)[1])
 
 
 if __name__ == "__main__":

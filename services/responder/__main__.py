@@ -1,17 +1,15 @@
-"""``python -m services.responder``: run the responder (core, API and console) until SIGINT/SIGTERM."""
+"""``python -m services.responder``: serve it with settings from env ``RESPONDER_*`` and ``IR_CONFIG_FILE``."""
 
 from __future__ import annotations
 
 from services.responder.app import create_app
 from services.responder.settings import ResponderSettings
-from shared.runtime import serve
+from shared.runtime import run_service
 
 
 def main() -> None:
-    """Load settings (env, then ``IR_CONFIG_FILE``) and serve the responder."""
-    settings = ResponderSettings.load()
-    assert isinstance(settings, ResponderSettings)
-    serve(create_app(settings), settings)
+    """Serve the responder (core, API and console) until SIGINT/SIGTERM."""
+    run_service(ResponderSettings, create_app)
 
 
 if __name__ == "__main__":

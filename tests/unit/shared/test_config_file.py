@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 
 import pytest
@@ -79,3 +80,16 @@ def test_unknown_setting_is_an_error(tmp_path: Path, monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("IR_CONFIG_FILE", str(path))
     with pytest.raises(ConfigError, match=rf"{path}:2: http_prot: unknown setting"):
         ServiceSettings.load()
+
+
+@pytest.mark.parametrize("service", ["collector", "detector", "responder", "recovery", "rca"])
+def test_every_service_refuses_to_start_on_a_bad_file(
+    service: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write(tmp_path, "group_id: ok\nno_such_setting: 1\n")
+    monkeypatch.setenv("IR_CONFIG_FILE", str(path))
+    main = importlib.import_module(f"services.{service}.__main__").main
+    with pytest.raises(SystemExit) as stopped:
+        main()
+    assert stopped.value.code == 2
+    assert f"{path}:2: no_such_setting: unknown setting" in capsys.readouterr().err
