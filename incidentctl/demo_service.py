@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import logging
 import os
 import random
@@ -20,6 +19,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Final
 from urllib.parse import parse_qs, urlsplit
+
+from incidentctl.json_http import reply_json
 
 FAULTS: Final = ("cpu-hog", "crash", "error-burst", "slow")
 SLOW_DELAY_S: Final = 1.5
@@ -119,14 +120,8 @@ class DemoHandler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         """Silence the stdlib's stderr access log (requests are logged to the log file instead)."""
 
-    def _reply(self, status: int, body: dict[str, Any]) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-        self.wfile.flush()
+    def _reply(self, status: int, body: Any) -> None:
+        reply_json(self, status, body)
 
     def do_GET(self) -> None:
         """Serve ``/``, ``/healthz`` and ``/chaos``."""

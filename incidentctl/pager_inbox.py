@@ -18,6 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Final
 
+from incidentctl.json_http import reply_json
 from services.responder.notify.webhook import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, verify
 
 MAX_BODY: Final = 1 << 20
@@ -58,12 +59,7 @@ class InboxHandler(BaseHTTPRequestHandler):
         """Keep stderr quiet; the output file is the record."""
 
     def _reply(self, status: int, body: Any) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        reply_json(self, status, body)
 
     def do_GET(self) -> None:
         """List the pages kept."""

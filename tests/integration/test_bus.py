@@ -7,7 +7,6 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from incidentctl.procs import free_port, spawn, terminate, wait_for_port
 from shared import events as ev
@@ -17,6 +16,7 @@ from shared.bus import Delivery, RejectedEvent, ensure_topics, replay
 from shared.events import Envelope
 from shared.runtime import Service
 from shared.settings import ServiceSettings
+from tests.kafka_reads import dead_letters
 
 pytestmark = pytest.mark.integration
 
@@ -57,23 +57,6 @@ async def _wait(predicate: object, timeout: float = 20.0) -> None:
             await asyncio.sleep(0.05)
 
 
-async def _dead_letters(settings: ServiceSettings) -> list[tuple[bytes, dict[str, bytes]]]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        tp = TopicPartition(settings.topic_prefix + topics.CHAOS.dlq, 0)
-        consumer.assign([tp])
-        await consumer.seek_to_beginning(tp)
-        end = (await consumer.end_offsets([tp]))[tp]
-        out = []
-        while await consumer.position(tp) < end:
-            for records in (await consumer.getmany(tp, timeout_ms=1000)).values():
-                out += [(r.value, dict(r.headers)) for r in records]
-        return out
-    finally:
-        await consumer.stop()
-
-
 async def test_duplicates_are_dropped_and_bad_records_dead_lettered(service: Service) -> None:
     seen: list[str] = []
 
@@ -95,7 +78,7 @@ async def test_duplicates_are_dropped_and_bad_records_dead_lettered(service: Ser
         await service.bus.publish(second, key="svc-1")
         await _wait(lambda: second.id in seen)
         assert seen == [first.id, second.id]
-        letters = await _dead_letters(service.settings)
+        letters = await dead_letters(service.settings, topics.CHAOS)
         assert [value for value, _ in letters] == [b'{"oops": ', ev.encode_event(rejected)]
         reasons = [headers["dlq_reason"].decode() for _, headers in letters]
         assert reasons[0].startswith("invalid event") and "svc-3 is not a known target" in reasons[1]

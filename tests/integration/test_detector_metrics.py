@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer
 
 from services.detector.app import Detector, build
 from services.detector.domain.checkpoint import dumps_target
@@ -17,6 +17,7 @@ from shared.bus import ensure_topics, replay
 from shared.events import encode_event
 from shared.topics import ANOMALIES, METRICS
 from tests.factories import at, metrics
+from tests.kafka_reads import dead_letters
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 
@@ -96,23 +97,6 @@ def kinds(events: list[ev.Envelope[Any]]) -> list[str]:
     return [type(e).__name__ for e in events]
 
 
-async def dead_letters(settings: DetectorSettings) -> list[tuple[bytes, dict[str, bytes]]]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        tp = TopicPartition(settings.topic_prefix + METRICS.dlq, 0)
-        consumer.assign([tp])
-        await consumer.seek_to_beginning(tp)
-        end = (await consumer.end_offsets([tp]))[tp]
-        out = []
-        while await consumer.position(tp) < end:
-            for records in (await consumer.getmany(tp, timeout_ms=1000)).values():
-                out += [(r.value, dict(r.headers)) for r in records]
-        return out
-    finally:
-        await consumer.stop()
-
-
 async def test_a_cpu_episode_is_one_anomaly_replays_add_nothing_and_bad_records_are_dead_lettered(
     kafka_bootstrap: str, unique: str
 ) -> None:
@@ -135,7 +119,7 @@ async def test_a_cpu_episode_is_one_anomaly_replays_add_nothing_and_bad_records_
         assert detected.kind == "threshold" and detected.impact == "resource_pressure"
         assert first[1].data.anomaly_id == detected.anomaly_id
 
-        letters = await dead_letters(settings)
+        letters = await dead_letters(settings, METRICS)
         assert [v for v, _ in letters] == [b"{not json", b'{"specversion": "1.0"}']
         assert all(h["dlq_reason"].startswith(b"invalid event") for _, h in letters)
 
