@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -186,13 +186,20 @@ async def _drive(
     tracker.finish()
 
 
-def run(fault: str, *, root: Path, timeout_s: float = 170.0, log: Callable[[str], None] = print) -> ScenarioResult:
+def run(
+    fault: str,
+    *,
+    root: Path,
+    timeout_s: float = 170.0,
+    log: Callable[[str], None] = print,
+    overrides: Mapping[str, Mapping[str, Any]] | None = None,
+) -> ScenarioResult:
     """Run one fault scenario on a fresh embedded stack under ``root`` and stop it afterwards."""
     if fault not in FAULTS:
         raise ValueError(f"unknown fault {fault!r}; choose one of {', '.join(FAULTS)}")
     started = time.monotonic()
     result = ScenarioResult(fault=fault)
-    state = stack.start(root, log=log)
+    state = stack.start(root, log=log, overrides=overrides)
     try:
         asyncio.run(_drive(state, result, timeout_s=timeout_s, log=log))
     finally:

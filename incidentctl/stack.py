@@ -7,10 +7,10 @@ import json
 import secrets
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import httpx
 import yaml
@@ -62,8 +62,14 @@ class StackState:
         return ServiceSettings(kafka_bootstrap_servers=self.kafka, elasticsearch_url=self.elasticsearch)
 
 
-def start(root: Path, *, log: Callable[[str], None] = print) -> StackState:
-    """Start everything under ``root`` and wait until every service is ready."""
+def start(
+    root: Path, *, log: Callable[[str], None] = print, overrides: Mapping[str, Mapping[str, Any]] | None = None
+) -> StackState:
+    """Start everything under ``root`` and wait until every service is ready.
+
+    ``overrides`` replaces top-level keys of a service's demo configuration (e.g. a benchmark
+    that turns the statistical detector off: ``{"detector": {"statistical": {"enabled": False}}}``).
+    """
     root = root.resolve()
     for sub in ("data", "logs", "config", "reports", "run"):
         (root / sub).mkdir(parents=True, exist_ok=True)
@@ -93,6 +99,8 @@ def start(root: Path, *, log: Callable[[str], None] = print) -> StackState:
         state.pids["pager"] = spawn(pager, log_file=root / "logs" / "pager.log", env=pager_env).pid
         state.save()
         configs = demo_config.service_configs(root, state, demo)
+        for name, extra in (overrides or {}).items():
+            configs[name] = {**configs[name], **extra}
         for name in SERVICES:
             path = root / "config" / f"{name}.yaml"
             path.write_text(yaml.safe_dump(configs[name], sort_keys=False))
