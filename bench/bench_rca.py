@@ -1,7 +1,9 @@
 """Benchmark the RCA engine against N-Sigma baselines and random ranking on the RCA case folders.
 
-Usage: python bench/bench_rca.py [DATA_DIR] [--synthetic N]
-  (default: $IR_DATA_DIR or ../shared/data; reads DATA_DIR/rca; N synthetic cases, default 40, 0 = none)
+Usage: python bench/bench_rca.py [DATA_DIR] [--synthetic N] [--seed S] [--cases]
+  (default: $IR_DATA_DIR or ../shared/data; reads DATA_DIR/rca; N synthetic cases, default 40, 0 = none;
+  S: the simulator's seed, default the fixed bench seed -- use another one while developing;
+  --cases: also print, per case, the rank of the true cause and our top three with their evidence)
 
 Prints one table: per source and over all cases, AC@1/3/5 and Avg@5 of
   ours                       services.rca.domain.rank_causes
@@ -11,8 +13,10 @@ Prints one table: per source and over all cases, AC@1/3/5 and Avg@5 of
 then robustness rows (anomaly_start shifted by -60 s / +60 s, 20 % of columns dropped, 5 % noise)
 for ours and N-Sigma, and whether the N-Sigma ranks reproduce REFERENCE_PER_CASE.csv.
 A second table scores the same methods on incidents from bench/rca_simulator.py (random call graphs,
-CPU / memory / delay / loss / code-defect faults, 1 s to 1 min sampling, gaps, 150-900 columns),
-generated with a fixed seed that was not used while developing the engine, per fault type too.
+CPU / memory / delay / loss / code-defect faults, 1 s to 1 min sampling, gaps, 150-900 columns,
+callers that call several times or only sometimes, load-balancer views, missing columns, services
+scraped less often, a start off by up to a minute), generated with a fixed seed that was not used
+while developing the engine (develop with --seed), per fault type too.
 """
 
 from __future__ import annotations
@@ -154,11 +158,23 @@ def check_reference(rca_dir: Path, ranks: dict[tuple[str, str, str], int]) -> st
     return f"N-Sigma vs REFERENCE_PER_CASE.csv: {verdict} ({total - mismatched}/{total} ranks equal)"
 
 
-def synthetic_table(count: int, methods: list[tuple[str, Ranker]]) -> list[str]:
+def case_lines(cases: list[tuple[str, Case, list[str]]]) -> list[str]:
+    """Return, per case, the rank of its first true cause under ours and our top three with evidence."""
+    lines = []
+    for case_id, case, truth in cases:
+        ranked = rank_causes(case)
+        names = [split_column(c.entity)[0] for c in ranked]
+        rank = min((names.index(t) + 1 for t in truth if t in names), default=0)
+        lines.append(f"{'ok ' if rank == 1 else 'BAD'} {case_id}: rank {rank} of {truth}")
+        lines.extend(f"      {c.score:8.3f} {c.entity}: {c.evidence[:200]}" for c in ranked[:3])
+    return lines
+
+
+def synthetic_table(count: int, methods: list[tuple[str, Ranker]], seed: int, show_cases: bool) -> list[str]:
     """Score `methods` on `count` simulated incidents, overall and per fault type."""
-    sims = generate(SYNTHETIC_SEED, count)
+    sims = generate(seed, count)
     lines = [
-        f"Synthetic: bench/rca_simulator.py, seed {SYNTHETIC_SEED}, {count} cases",
+        f"Synthetic: bench/rca_simulator.py, seed {seed}, {count} cases",
         "",
         "| Method | Faults | Cases | AC@1 | AC@3 | AC@5 | Avg@5 |",
         "|---|---|---|---|---|---|---|",
@@ -173,15 +189,24 @@ def synthetic_table(count: int, methods: list[tuple[str, Ranker]]) -> list[str]:
             rows, _ = evaluate(groups[fault], ranker)
             lines.append(fmt(label, fault, rows))
     lines.append(fmt("random (expected)", "all", random_rows(groups["all"])))
+    if show_cases:
+        lines += ["", *case_lines([(f"{s.case_id} ({s.fault})", s.case, [s.root_cause]) for s in sims])]
     return lines
 
 
 def main(argv: list[str]) -> int:
     args = list(argv[1:])
-    count = 40
+    count, seed = 40, SYNTHETIC_SEED
+    show_cases = "--cases" in args
+    if show_cases:
+        args.remove("--cases")
     if "--synthetic" in args:
         at = args.index("--synthetic")
         count = int(args[at + 1])
+        del args[at : at + 2]
+    if "--seed" in args:
+        at = args.index("--seed")
+        seed = int(args[at + 1])
         del args[at : at + 2]
     default = os.environ.get("IR_DATA_DIR", str(REPO.parent / "shared" / "data"))
     rca_dir = Path(args[0] if args else default) / "rca"
@@ -224,9 +249,12 @@ def main(argv: list[str]) -> int:
     print("\n".join(lines))
     print()
     print(check_reference(rca_dir, ref_ranks))
+    if show_cases:
+        print()
+        print("\n".join(case_lines(all_cases)))
     if count > 0:
         print()
-        print("\n".join(synthetic_table(count, methods)))
+        print("\n".join(synthetic_table(count, methods, seed, show_cases)))
     return 0
 
 

@@ -36,6 +36,9 @@ class RcaConfig:
         impact_weight: weight of log(excess work / most excess work among the leading candidates
             deviating on the same kind of signal): symptoms add less absolute work than their cause.
         impact_floor: smallest excess-work ratio counted (bounds the penalty at log of it).
+        cover_share: a deeper leading candidate that added at least this share of another one's
+            excess work of the same kind, in total and per request, covers it: the other is its
+            symptom and follows right behind (below 1 for measurement noise).
         max_candidates: length of the returned ranking.
 
     """
@@ -59,4 +62,5 @@ class RcaConfig:
     onset_pool_share: float = 0.5
     impact_weight: float = 1.0
     impact_floor: float = 0.05
+    cover_share: float = 0.8
     max_candidates: int = 50

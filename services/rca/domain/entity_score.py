@@ -11,7 +11,7 @@ from services.rca.domain.config import RcaConfig
 from services.rca.domain.invariants import unexplained_shares
 from services.rca.domain.metric_score import ColumnScore, score_column
 from services.rca.domain.model import Case, split_column
-from services.rca.domain.signals import MetricKind, classify_metric
+from services.rca.domain.signals import MetricKind, classify_metric, is_rate_like
 
 _TIMING_Z_FACTOR: Final = 2.0
 
@@ -85,6 +85,7 @@ def score_entities(case: Case, config: RcaConfig) -> list[EntityScore]:
             scan_start=start,
             window_end=case.window_end,
             config=config,
+            rate_named=is_rate_like(metric),
         )
         if result is None:
             continue
@@ -105,3 +106,12 @@ def score_entities(case: Case, config: RcaConfig) -> list[EntityScore]:
         ]
         scores.append(EntityScore(entity, combined, min(onsets) if onsets else None, ordered))
     return scores
+
+
+def leading(entities: list[EntityScore], config: RcaConfig) -> list[EntityScore]:
+    """Return the leading candidates: the `onset_pool` best scoring at least `onset_pool_share` of the best."""
+    ordered = sorted(entities, key=lambda e: -e.score)
+    if not ordered:
+        return []
+    top = ordered[0].score
+    return [e for e in ordered[: config.onset_pool] if e.score > 0 and e.score >= config.onset_pool_share * top]

@@ -9,10 +9,13 @@ failed call to the culprit, and the time a caller waits on a slow callee is at m
 callee added to those calls (sequential calls; less with parallel calls or timeouts). So among
 entities deviating on the same kind of signal, the culprit added the most excess work:
     failures: sum over incident rows of requests x (failing share - usual failing share), or the
-              excess of an error count;
-    time:     sum over incident rows of requests x (mean latency - usual mean latency).
-Entities without a request-count column (or without a mean-like latency) get no figure and are left
-as they are. Nothing here depends on a system: the columns are found by metric kind and name cues.
+              excess of an error count (counters of packets or events, e.g. retransmits, are not
+              failed requests);
+    time:     sum over incident rows of requests x (latency - usual latency), for a mean-like and a
+              median-like latency; only figures of the same statistic are compared.
+Sums are net of the usual level, so noise around it cancels. Entities without a request-count
+column (or without such a latency) get no figure and are left as they are. Nothing here depends on
+a system: the columns are found by metric kind and name cues.
 """
 
 from __future__ import annotations
@@ -20,26 +23,27 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Final
 
 import numpy as np
 
 from services.rca.domain.config import RcaConfig
-from services.rca.domain.entity_score import EntityScore
+from services.rca.domain.entity_score import EntityScore, leading
 from services.rca.domain.model import FloatArray, split_column
-from services.rca.domain.signals import MetricKind, classify_metric
+from services.rca.domain.signals import MetricKind, classify_metric, is_rate_like
 
 # Request counters, best cue first; byte and packet counters measure size, not requests.
 _REQUEST_CUES: Final = (
     re.compile(r"request|\breq|_req"),
-    re.compile(r"call|invocation|hits|ops|qps|rps|tps|throughput"),
+    re.compile(r"call|invocation|hits|ops|qps|rps|tps|throughput|workload"),
     re.compile(r"count|total|sum|rate"),
 )
 _NOT_REQUESTS: Final = re.compile(r"byte|packet|size|error|fail|fault|5xx|4xx|drop|loss")
+# Error-kind counters that count packets or events, not failed requests.
+_NOT_FAILED_REQUESTS: Final = re.compile(r"retrans|drop|loss|restart|oom|evict")
 _MEAN_LATENCY: Final = re.compile(r"mean|avg|average")
 _MEDIAN_LATENCY: Final = re.compile(r"p50|median|50")
-_RATE_LIKE: Final = re.compile(r"rate|ratio|percent|pct|share|fraction")
 
 
 class WorkKind:
@@ -51,14 +55,41 @@ class WorkKind:
 
 @dataclass(frozen=True)
 class ExcessWork:
-    """An entity's excess failures and excess waiting time in the incident (None when not measurable)."""
+    """An entity's excess failures and excess waiting time in the incident (None / empty when not measurable).
+
+    Waiting time is kept per latency statistic (mean-like first, then median-like): a mean moves
+    with a slow tail and a median does not, so only figures of the same statistic are compared.
+    """
 
     failures: float | None
-    time: float | None
+    times: Mapping[str, float] = field(default_factory=dict)
+    requests: float | None = None
 
-    def of(self, kind: str) -> float | None:
-        """Return the excess of `kind` (`WorkKind.FAILURES` or `WorkKind.TIME`)."""
-        return self.failures if kind == WorkKind.FAILURES else self.time
+    def per_request(self, amount: float) -> float | None:
+        """Return `amount` per request served in the incident (None without a request count)."""
+        return amount / self.requests if self.requests else None
+
+    def of(self, kind: str, metric: str | None = None) -> float | None:
+        """Return the excess of `kind`; for time, on `metric` or on the entity's preferred statistic."""
+        if kind == WorkKind.FAILURES:
+            return self.failures
+        if metric is None:
+            return next(iter(self.times.values()), None)
+        return self.times.get(metric)
+
+    def time_metric(self) -> str | None:
+        """Return the latency statistic this entity's waiting time is preferably measured with."""
+        return next(iter(self.times), None)
+
+
+def comparable(a: ExcessWork, b: ExcessWork, kind: str) -> tuple[float, float] | None:
+    """Return the excess of `kind` of `a` and `b` measured alike (totals), or None when not comparable."""
+    if kind == WorkKind.FAILURES:
+        return (a.failures, b.failures) if a.failures is not None and b.failures is not None else None
+    for metric in (*a.times, *b.times):
+        if metric in a.times and metric in b.times:
+            return a.times[metric], b.times[metric]
+    return None
 
 
 def _norm(metric: str) -> str:
@@ -82,10 +113,11 @@ def _excess(values: FloatArray, weights: FloatArray | None, history: np.ndarray,
     base = _baseline(values, history)
     if base is None:
         return None
-    rise = np.maximum(values[incident] - base, 0.0)
+    # Net of the usual level: noise around it cancels instead of adding up to phantom work.
+    rise = values[incident] - base
     if weights is not None:
         rise = rise * weights[incident]
-    return float(np.nansum(rise))
+    return max(float(np.nansum(rise)), 0.0)
 
 
 def excess_work(
@@ -119,13 +151,16 @@ def excess_work(
         req_name = _pick(traffic, _REQUEST_CUES)
         requests = np.nan_to_num(columns[f"{entity}|{req_name}"]) if req_name is not None else None
         failures = _failures(entity, metrics, kinds, columns, requests, history, incident)
-        time: float | None = None
+        times: dict[str, float] = {}
         latencies = [m for m in metrics if kinds[m] is MetricKind.LATENCY]
-        lat_name = _pick(latencies, (_MEAN_LATENCY, _MEDIAN_LATENCY))
-        if requests is not None and lat_name is not None:
-            time = _excess(columns[f"{entity}|{lat_name}"], requests, history, incident)
-        if failures is not None or time is not None:
-            out[entity] = ExcessWork(failures, time)
+        for cue in (_MEAN_LATENCY, _MEDIAN_LATENCY) if requests is not None else ():
+            lat_name = _pick(latencies, (cue,))
+            found = _excess(columns[f"{entity}|{lat_name}"], requests, history, incident) if lat_name else None
+            if lat_name is not None and found is not None and lat_name not in times:
+                times[lat_name] = found
+        if failures is not None or times:
+            served = float(np.sum(requests[incident])) if requests is not None else None
+            out[entity] = ExcessWork(failures, times, served)
     return out
 
 
@@ -142,7 +177,7 @@ def _failures(
     for metric in metrics:
         values = columns[f"{entity}|{metric}"]
         present = values[~np.isnan(values)]
-        if present.size == 0:
+        if present.size == 0 or _NOT_FAILED_REQUESTS.search(_norm(metric)):
             continue
         if kinds[metric] is MetricKind.SUCCESS_SHARE:
             if requests is None:
@@ -150,7 +185,7 @@ def _failures(
             top = 1.0 if float(np.max(present)) <= 1.0 + 1e-9 else 100.0
             found = _excess((top - values) / top, requests, history, incident)
         elif kinds[metric] is MetricKind.ERRORS:
-            rate = bool(_RATE_LIKE.search(_norm(metric))) or float(np.max(np.abs(present))) <= 1.0
+            rate = is_rate_like(metric) or float(np.max(np.abs(present))) <= 1.0
             if rate and requests is None:
                 continue
             scale = 100.0 if rate and float(np.max(np.abs(present))) > 1.0 else 1.0
@@ -162,8 +197,10 @@ def _failures(
     return best
 
 
-def work_kind(kind: MetricKind) -> str | None:
-    """Return which excess work a deviation of `kind` is judged by (None: not an additive symptom)."""
+def work_kind(kind: MetricKind, metric: str = "") -> str | None:
+    """Return which excess work a deviation of `kind` on `metric` is judged by (None: not an additive symptom)."""
+    if kind is MetricKind.ERRORS and _NOT_FAILED_REQUESTS.search(_norm(metric)):
+        return None
     if kind in (MetricKind.SUCCESS_SHARE, MetricKind.ERRORS):
         return WorkKind.FAILURES
     if kind is MetricKind.LATENCY:
@@ -192,27 +229,23 @@ def weigh_by_impact(
     """
     if not entities or config.impact_weight <= 0:
         return entities, {}
-    ordered = sorted(entities, key=lambda e: -e.score)
-    top = ordered[0].score
-    pool = [e for e in ordered[: config.onset_pool] if e.score > 0 and e.score >= config.onset_pool_share * top]
-    judged: dict[str, tuple[str, float]] = {}
-    most: dict[str, float] = {}
-    for entity in pool:
-        kind = work_kind(entity.best.kind)
+    judged: dict[str, tuple[str, ExcessWork]] = {}
+    for entity in leading(entities, config):
+        kind = work_kind(entity.best.kind, entity.best.metric)
         work = works.get(entity.entity)
-        own = work.of(kind) if kind is not None and work is not None else None
-        if kind is None or own is None:
-            continue
-        judged[entity.entity] = (kind, own)
-        most[kind] = max(most.get(kind, 0.0), own)
+        if kind is not None and work is not None and work.of(kind) is not None:
+            judged[entity.entity] = (kind, work)
     notes: dict[str, str] = {}
     adjusted: list[EntityScore] = []
     for entity in entities:
         if entity.entity in judged:
-            kind, own = judged[entity.entity]
-            penalty = impact_penalty(own, most[kind], config.impact_floor)
+            kind, work = judged[entity.entity]
+            own = work.of(kind) or 0.0
+            pairs = [comparable(work, other, kind) for k, other in judged.values() if k == kind]
+            most = max((p[1] for p in pairs if p is not None), default=own)
+            penalty = impact_penalty(own, most, config.impact_floor)
             unit = "failed requests" if kind == WorkKind.FAILURES else "s of waiting"
-            share = own / most[kind] if most[kind] > 0 else 1.0
+            share = own / most if most > 0 else 1.0
             notes[entity.entity] = f"added {own:.4g} excess {unit} ({share:.0%} of the most among the leaders)"
             entity = replace(entity, score=entity.score + config.impact_weight * penalty)
         adjusted.append(entity)

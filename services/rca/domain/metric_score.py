@@ -86,6 +86,11 @@ def _share_top(history: FloatArray) -> float:
     return 1.0 if float(np.nanmax(history)) <= 1.0 + 1e-9 else 100.0
 
 
+def _is_count(values: FloatArray) -> bool:
+    """Return True for a column of whole non-negative numbers (events or requests per sample)."""
+    return bool(values.size) and bool(np.all((values >= 0.0) & (values == np.round(values))))
+
+
 def _is_state(values: FloatArray, full_scale: float) -> bool:
     """Return True for a two-valued indicator column (every value 0 or full scale, e.g. ``up``)."""
     return bool(np.all((values == 0.0) | (values == full_scale)))
@@ -100,6 +105,7 @@ def score_column(
     scan_start: float,
     window_end: float,
     config: RcaConfig,
+    rate_named: bool = False,
 ) -> ColumnScore | None:
     """Score one column; None when it has too little history or incident data to judge.
 
@@ -111,6 +117,7 @@ def score_column(
         scan_start: samples from this time to `window_end` are searched for the deviation.
         window_end: end of the incident window.
         config: engine settings.
+        rate_named: the column's name says it is a rate or share (never a count of events).
 
     """
     full_scale: float | None = None
@@ -134,10 +141,16 @@ def score_column(
     if full_scale is not None:
         # Failing shares sit at ~0: their natural floor is a small absolute share of full scale.
         level = max(level, _FAILING_FLOOR * full_scale)
-    elif kind is MetricKind.ERRORS:
+    counts = kind in (MetricKind.ERRORS, MetricKind.TRAFFIC) and not rate_named and _is_count(values[present])
+    if kind is MetricKind.ERRORS:
         # Error rates (<= 1) floor at 1 %; counts and percentages floor at one error / one point.
-        level = max(level, _FAILING_FLOOR if float(np.max(np.abs(values[present]))) <= 1.0 else 1.0)
+        rate = float(np.max(np.abs(values[present]))) <= 1.0 and not counts
+        level = max(level, _FAILING_FLOOR if rate else 1.0)
     scale = robust_scale(history, level, config, center=baseline)
+    if counts:
+        # Events per sample are Poisson at best: their spread is at least the square root of the
+        # history's rate (one event added, so a first event after a quiet history is not infinite).
+        scale = max(scale, math.sqrt((float(np.sum(history)) + 1.0) / history.size))
     if full_scale is not None and _is_state(values[present], full_scale):
         # An up/down indicator is exact, not a noisy measurement: one sample of "down" at the end
         # of the window (the recovery started right after) is the fault itself, so no smoothing.

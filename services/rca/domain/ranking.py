@@ -5,23 +5,30 @@ significance plus effect size), discount columns that other entities' columns pr
 history is long enough (cross-entity invariants), and fold the columns into one score per entity;
 (2) when the topology is known, discount entities whose deviation is explained by something they
 depend on (propagation) -- without a topology this step is skipped: guessing who calls whom from a
-few incident samples misled more than it helped on the development cases; (3) add log evidence
-(new error templates) and the live detector's hints; (4) give a small bonus to a strong candidate
-that deviated clearly first; (5) write the evidence a human can check.
+few incident samples misled more than it helped on the development cases; (3) weigh the leading
+candidates by the absolute excess work (failed requests, waiting time) they added, which a call path
+conserves while relative deviations grow on callers (impact), and put a leading candidate right
+behind a deeper one whose excess covers its own, in total and per request (conservation; depth from
+the topology, else from nested names and usual latency); (4) add log evidence (new error templates)
+and the live detector's hints; (5) give a small bonus to a strong candidate that deviated clearly
+first; (6) write the evidence a human can check.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from services.rca.domain.config import RcaConfig
+from services.rca.domain.conservation import apply_covers, find_covers
+from services.rca.domain.depth import depth_order
 from services.rca.domain.entity_score import EntityScore, sampling_interval, scan_start, score_entities
 from services.rca.domain.impact import excess_work, weigh_by_impact
 from services.rca.domain.log_evidence import LogFinding, TemplateMiner, find_log_evidence
 from services.rca.domain.model import Candidate, Case
-from services.rca.domain.propagation import Explanation, discount_explained
+from services.rca.domain.propagation import Explanation, discount_explained, downstream
 from services.rca.domain.signals import MetricKind
 
 
@@ -67,7 +74,9 @@ def _metric_phrase(entity: EntityScore) -> str:
     return phrase
 
 
-def _evidence(draft: _Draft, lead_s: float | None, explanation: Explanation | None, impact: str | None) -> str:
+def _evidence(
+    draft: _Draft, lead_s: float | None, explanation: Explanation | None, impact: str | None, cover: str | None
+) -> str:
     parts: list[str] = []
     if draft.metrics is not None:
         phrase = _metric_phrase(draft.metrics)
@@ -89,6 +98,8 @@ def _evidence(draft: _Draft, lead_s: float | None, explanation: Explanation | No
         parts.append(impact)
     if explanation is not None:
         parts.append(f"partly explained by {explanation.by_entity} ({explanation.metric})")
+    if cover is not None:
+        parts.append(f"a symptom of {cover}, which sits deeper and added about as much or more")
     return "; ".join(parts) if parts else "no deviation found"
 
 
@@ -118,6 +129,8 @@ def rank_causes(case: Case, *, config: RcaConfig | None = None, miner: TemplateM
         window_end=case.window_end,
     )
     entities, impact_notes = weigh_by_impact(entities, works, config)
+    covers = find_covers(entities, works, _deeper(case, start), onset_slack=interval, config=config)
+    entities = apply_covers(entities, covers)
     logs = find_log_evidence(case.logs, incident_start=start, window_end=case.window_end, miner=miner)
     hints: dict[str, float] = {}
     for hint in case.hints:
@@ -167,12 +180,26 @@ def rank_causes(case: Case, *, config: RcaConfig | None = None, miner: TemplateM
                 entity=draft.entity,
                 signal=_signal_name(draft),
                 score=round(score, 6) if math.isfinite(score) else 0.0,
-                evidence=_evidence(draft, lead, explanations.get(draft.entity), impact_notes.get(draft.entity)),
+                evidence=_evidence(
+                    draft,
+                    lead,
+                    explanations.get(draft.entity),
+                    impact_notes.get(draft.entity),
+                    covers.get(draft.entity),
+                ),
                 first_deviation=draft.onset,
             )
         )
     candidates.sort(key=lambda c: (-c.score, order.index(c.entity)))
     return candidates[: config.max_candidates]
+
+
+def _deeper(case: Case, history_end: float) -> Callable[[str, str], bool]:
+    """Return whether an entity sits below another: from the topology, else from names and latency."""
+    if case.topology is None:
+        return depth_order(case.metrics.columns, case.metrics.timestamps < history_end).deeper
+    below = downstream(case.topology)
+    return lambda inner, outer: inner in below.get(outer, set())
 
 
 def _signal_name(draft: _Draft) -> str:

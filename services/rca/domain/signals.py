@@ -47,9 +47,21 @@ KIND_WEIGHT: Final[dict[MetricKind, float]] = {
 }
 
 
+_RATE_LIKE: Final = re.compile(r"rate|ratio|percent|pct|share|fraction|per_s")
+
+
+def _words(metric: str) -> str:
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", metric).lower().replace("-", "_").replace(".", "_")
+
+
+def is_rate_like(metric: str) -> bool:
+    """Return True when the name says the metric is a rate or share, not a count per sample."""
+    return bool(_RATE_LIKE.search(_words(metric)))
+
+
 def classify_metric(metric: str) -> MetricKind:
     """Return the kind of a metric from its name (first matching cue wins)."""
-    name = re.sub(r"([a-z])([A-Z])", r"\1_\2", metric).lower().replace("-", "_").replace(".", "_")
+    name = _words(metric)
     for kind, pattern in _CUES:
         if pattern.search(name):
             return kind
