@@ -42,3 +42,8 @@ def test_format_value():
     assert format_value(1234567.0, "B") == "1,234,567 B"
     assert format_value(0.000123) == "0.000123"
     assert format_value(float("nan")) == "nan"
+
+
+def test_shift_sentence():
+    text = explain(score(130, 100, "up", feature="shift"), metric="cpu", unit="%")
+    assert text.endswith("; it has stepped away from its recent baseline")

@@ -17,6 +17,10 @@ class DetectorConfig:
         fast_alpha: EWMA weight of the fast level (spike residual and level features).
         volatility_alpha: EWMA weight of the mean absolute step (volatility feature).
         slow_alpha: EWMA weight of the slow level (drift feature).
+        level_clip: mean absolute steps from the fast level (from its bucket mean for the hourly
+            profile) beyond which a sample enters that level clipped: spikes do not drag levels.
+        new_level_run: samples in a row beyond that clip, on one side, that make a new level (taken whole).
+        slow_clip: the same clip for the slow level, measured from the fast level.
         season_alpha: EWMA weight of one hour-of-day bucket per visit.
         season_residual_alpha: EWMA weight of the smoothed seasonal residual.
         season_buckets: buckets per seasonal period (24 = hour of day).
@@ -39,6 +43,9 @@ class DetectorConfig:
     fast_alpha: float = 0.1
     volatility_alpha: float = 0.1
     slow_alpha: float = 0.02
+    level_clip: float = 4.0
+    new_level_run: int = 3
+    slow_clip: float = 2.0
     season_alpha: float = 0.02
     season_residual_alpha: float = 0.1
     season_buckets: int = 24

@@ -13,7 +13,7 @@ from .config import DetectorConfig
 from .kernel import StepResult, step
 
 Direction = Literal["up", "down", "none"]
-_MAGIC: Final = b"SDv1"
+_MAGIC: Final = b"SDv2"  # v2: robust levels, shift view
 _HEADER: Final = struct.Struct("<4sH")
 _DIRECTIONS: Final[dict[int, Direction]] = {1: "up", -1: "down", 0: "none"}
 

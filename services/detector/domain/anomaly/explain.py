@@ -13,6 +13,7 @@ _FEATURE_NOTES: Final = {
     "level": "; its level has shifted",
     "seasonal_level": "; it has left its usual daily pattern",
     "drift": "; it is drifting away from its usual level",
+    "shift": "; it has stepped away from its recent baseline",
 }
 
 

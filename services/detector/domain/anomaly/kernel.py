@@ -4,19 +4,28 @@ Why this method. Operations metrics are heavy-tailed, seasonal and full of harml
 fixed z-score fires all day. What people call an anomaly is a sample that leaves the range the
 series has shown so far, in one of a few views: its raw value, its jump from the recent level,
 the recent level itself, its volatility, its distance from what is usual at this hour of day,
-that distance smoothed, a slow level (drift) and a trend (slow level minus its long-run mean,
-the signature of a leak). Each view keeps a *record envelope*: the second highest and second
+that distance smoothed, a slow level (drift), a trend (slow level minus its long-run mean, the
+signature of a leak) and a shift (recent level minus slow level: a step that a ramp or a daily
+swing does not explain). Each view keeps a *record envelope*: the second highest and second
 lowest values seen, shrinking slowly (a 30-day half-life) towards the view's long-run mean.
 A sample scores by how far it passes an envelope, measured in half-ranges of that envelope, so
 the score is scale-free and means the same on every series; the strongest view wins. Keeping
 the second record rather than the first means one past outlier does not hide the next one.
 
+Levels are robust. Spikes are common and harmless in ops data, but an EWMA dragged by each one
+turns every spike into a run of level, drift and shift "changes" and blurs the hour-of-day
+profile. So every level (fast, slow, hourly profile) takes a sample clipped to a band of a few
+mean absolute steps around the fast level (its bucket mean for the profile); a run of samples
+beyond the band on one side is a real step, and is then taken whole (a flat series has no band).
+
 Records that follow a smooth ramp would creep along with it, so two views lag on purpose: the
 slow level's envelope absorbs only 10 % of an excess per sample, the trend's 3 %; the trend must
 pass its envelope by a full half-range and then adds at most one more (it confirms a drift, it
-does not re-alert on a level shift). After an alert the score is suppressed until the strength
-doubles or the suppression fades (30-sample half-life), so one episode gives one alert, not a
-stream. Everything is causal: a sample is scored against the state before it, then folded in.
+does not re-alert on a level shift). Views built on the slow level stay silent, their envelopes
+following freely, until the slow level has seen one time constant of samples: before that they
+only measure its start-up. After an alert the score is suppressed until the strength doubles or
+the suppression fades (30-sample half-life), so one episode gives one alert, not a stream.
+Everything is causal: a sample is scored against the state before it, then folded in.
 """
 
 from __future__ import annotations
@@ -61,6 +70,22 @@ def counter_rate(state: np.ndarray, ts: np.ndarray, raw: np.ndarray) -> np.ndarr
     return rate
 
 
+def level_input(
+    x: np.ndarray, fast: np.ndarray, band: np.ndarray, run: np.ndarray, cfg: DetectorConfig
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return what the fast level takes from `x` (outliers clipped) and the new signed outlier run.
+
+    A sample further than `level_clip` mean absolute steps from the fast level enters it clipped,
+    so a spike does not drag the level (nor the slow level and shift views built on it). The
+    `new_level_run`-th such sample in a row on the same side is a new level, not an outlier: it
+    enters whole, so even a flat series (zero volatility, nothing within the clip) follows a step.
+    """
+    clipped = np.clip(x, fast - band, fast + band)
+    side = np.sign(x - clipped)
+    run_new = np.where(side == 0, 0.0, np.where(np.sign(run) == side, run + side, side))
+    return np.where(np.abs(run_new) >= cfg.new_level_run, x, clipped), run_new
+
+
 def step(state: np.ndarray, ts: np.ndarray, x: np.ndarray, config: DetectorConfig) -> StepResult:
     """Score one sample per series against its state, then fold the sample into the state (in place)."""
     cfg = config
@@ -78,9 +103,17 @@ def step(state: np.ndarray, ts: np.ndarray, x: np.ndarray, config: DetectorConfi
     t_first = np.where(first, ts, state[L.T_FIRST])
     dt = np.where(first, 0.0, np.maximum(ts - state[L.T_PREV], 0.0))
 
-    fast_new = fast + cfg.fast_alpha * (x - fast)
-    vol_new = state[L.VOL] + cfg.volatility_alpha * (np.abs(x - x_prev) - state[L.VOL])
-    slow_new = slow + cfg.slow_alpha * (x - slow)
+    vol = state[L.VOL]
+    # The volatility EWMA starts from 0 (its first step is 0, having no previous sample); the clips
+    # use it bias-corrected, or no clip at all before a second sample.
+    settled = 1.0 - (1.0 - cfg.volatility_alpha) ** np.maximum(n - 1.0, 1.0)
+    scale = np.where(n >= 2, vol / settled, np.inf)
+    band = cfg.level_clip * scale
+    fast_in, run = level_input(x, fast, band, state[L.RUN], cfg)
+    fast_new = fast + cfg.fast_alpha * (fast_in - fast)
+    vol_new = vol + cfg.volatility_alpha * (np.abs(x - x_prev) - vol)
+    slow_in = np.clip(x, fast - cfg.slow_clip * scale, fast + cfg.slow_clip * scale)
+    slow_new = slow + cfg.slow_alpha * (slow_in - slow)
 
     # Hour-of-day profile: a view from the first revisit of a bucket; quoted as "usual for this
     # hour" (expected value and band) only once the series spans a whole period.
@@ -93,17 +126,23 @@ def step(state: np.ndarray, ts: np.ndarray, x: np.ndarray, config: DetectorConfi
     seasonal = (b_count > 0) & (ts - t_first >= cfg.season_period_s)
     sres_new = state[L.SRES] + cfg.season_residual_alpha * (residual - state[L.SRES])
     b_alpha = np.maximum(cfg.season_alpha, 1.0 / (b_count + 1.0))
-    b_mean_new = np.where(b_count > 0, b_mean + b_alpha * (x - b_mean), x)
+    # An outlier must not bend the hour's usual value either, but a new level (a run) reshapes it.
+    b_in = np.where(np.abs(run) >= cfg.new_level_run, x, np.clip(x, b_mean - band, b_mean + band))
+    b_mean_new = np.where(b_count > 0, b_mean + b_alpha * (b_in - b_mean), x)
 
     rows = [L.env_rows(cfg, b) for b in range(L.N_ENV_BLOCKS)]
     anchor = np.where(first, x, state[rows[0].start + L.F_DRIFT])  # long-run mean of the slow level
-    feats = np.stack([x, x - fast, fast_new, vol_new, residual, sres_new, slow_new, slow_new - anchor])
+    feats = np.stack(
+        [x, x - fast, fast_new, vol_new, residual, sres_new, slow_new, slow_new - anchor, fast_new - slow_new]
+    )
     centre, hi1, hi2, lo1, lo2 = (np.where(first, feats, state[r]) for r in rows)
     eps = _EPS_ABS + _EPS_REL * np.abs(centre)
     with np.errstate(invalid="ignore", divide="ignore"):
         excess = 0.5 * np.maximum((feats - hi2) / (hi2 - centre + eps), (lo2 - feats) / (centre - lo2 + eps))
     excess = np.maximum(excess, 0.0)
     excess[L.F_TREND] = np.clip(excess[L.F_TREND] - cfg.trend_margin, 0.0, cfg.trend_cap)
+    settling = n * cfg.slow_alpha < 1.0  # the slow level has not yet seen one time constant of samples
+    excess[L.SLOW_VIEWS] = np.where(settling, 0.0, excess[L.SLOW_VIEWS])
     strength_k = np.where(excess > 0, 1.0 + cfg.gain * excess, 0.0)
     feature = np.argmax(strength_k, axis=0)
     warming = n < cfg.warmup_samples
@@ -120,9 +159,9 @@ def step(state: np.ndarray, ts: np.ndarray, x: np.ndarray, config: DetectorConfi
     centre_new = centre + a * (feats - centre)
     shrink = 0.5 ** (dt / cfg.envelope_half_life_s)
     h1, h2, l1, l2 = (centre_new + (e - centre_new) * shrink for e in (hi1, hi2, lo1, lo2))
-    follow = np.ones((L.K, 1))
-    follow[L.F_DRIFT] = cfg.drift_follow
-    follow[L.F_TREND] = cfg.trend_follow  # a creeping trend must not drag its envelope along
+    follow = np.ones((L.K, state.shape[1]))
+    follow[L.F_DRIFT] = np.where(settling, 1.0, cfg.drift_follow)
+    follow[L.F_TREND] = np.where(settling, 1.0, cfg.trend_follow)  # a creeping trend must not drag its envelope
     records = [
         old + follow * (v - old)
         for old, v in zip(
@@ -139,7 +178,7 @@ def step(state: np.ndarray, ts: np.ndarray, x: np.ndarray, config: DetectorConfi
     # Every value above was computed from the old state; only now is the state overwritten.
     writes: list[tuple[slice | int, np.ndarray]] = [(rows[0], centre_new), *zip(rows[1:], records, strict=True)]
     writes += [(L.N, n1), (L.T_FIRST, t_first), (L.T_PREV, ts), (L.FAST, fast_new), (L.VOL, vol_new)]
-    writes += [(L.X_PREV, x), (L.SLOW, slow_new), (L.SRES, sres_new), (L.SUPPRESS, suppress_new)]
+    writes += [(L.X_PREV, x), (L.SLOW, slow_new), (L.SRES, sres_new), (L.SUPPRESS, suppress_new), (L.RUN, run)]
     all_valid = bool(valid.all())
     for r, value in writes:
         state[r] = value if all_valid else np.where(valid, value, state[r])

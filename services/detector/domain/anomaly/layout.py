@@ -20,15 +20,28 @@ SRES: Final = 7  # smoothed seasonal residual
 SUPPRESS: Final = 8  # after-alert suppression level (raw strength units)
 C_PREV: Final = 9  # counter mode: previous raw counter reading
 C_T: Final = 10  # counter mode: its timestamp (NaN before the first)
-N_SCALARS: Final = 11
+RUN: Final = 11  # signed count of consecutive samples beyond the fast level's clip (+ above, - below)
+N_SCALARS: Final = 12
 
 # Features watched by record envelopes (order matters only for explanations).
-FEATURES: Final = ("value", "spike", "level", "volatility", "seasonal", "seasonal_level", "drift", "trend")
+FEATURES: Final = (
+    "value",
+    "spike",
+    "level",
+    "volatility",
+    "seasonal",
+    "seasonal_level",
+    "drift",
+    "trend",
+    "shift",
+)
 K: Final = len(FEATURES)
 F_VALUE: Final = 0
 F_SEASONAL: Final = 4
 F_DRIFT: Final = 6
 F_TREND: Final = 7
+F_SHIFT: Final = 8
+SLOW_VIEWS: Final = [F_DRIFT, F_TREND, F_SHIFT]  # views built on the slow level
 # Per-feature blocks, each K rows long.
 ENV_CENTRE, ENV_HI1, ENV_HI2, ENV_LO1, ENV_LO2 = range(5)
 N_ENV_BLOCKS: Final = 5
