@@ -124,4 +124,5 @@ def build_case(store: WindowStore, window: Window) -> Case:
         window_end=window.end,
         logs=log_lines_of(anomalies),
         hints=hints_of(anomalies),
+        logs_vetted_s=window.anomaly_start - window.start,
     )

@@ -75,6 +75,7 @@ def find_log_evidence(
     incident_start: float,
     window_end: float,
     miner: TemplateMiner | None = None,
+    vetted_s: float = 0.0,
 ) -> dict[str, LogFinding]:
     """Return, per entity, its strongest new or surging template in the incident window.
 
@@ -83,6 +84,7 @@ def find_log_evidence(
         incident_start: lines before this time form the entity's usual vocabulary.
         window_end: lines after this time are ignored.
         miner: template miner; `MaskingMiner` when None.
+        vetted_s: history the lines were already judged against elsewhere (see `Case.logs_vetted_s`).
 
     """
     miner = miner or MaskingMiner()
@@ -104,6 +106,7 @@ def find_log_evidence(
             first_seen[key] = min(first_seen.get(key, math.inf), line.ts)
     if math.isfinite(earliest):
         history_span = max(incident_start - earliest, 0.0)
+    history_span = max(history_span, vetted_s)
     incident_span = max(window_end - incident_start, 1.0)
     findings: dict[str, LogFinding] = {}
     for entity, counts in during.items():

@@ -100,6 +100,13 @@ class Case:
     logs: tuple[LogLine, ...] = ()
     topology: Topology | None = None
     hints: tuple[AnomalyHint, ...] = ()
+    logs_vetted_s: float = 0.0
+    """How much log history the lines were already judged new or bursting against (0: unknown).
+
+    The live pipeline passes only the lines of the detector's log-pattern anomalies, which its
+    analyzer found new against everything it had read; the engine then need not doubt them for
+    lack of history of its own.
+    """
 
 
 @dataclass(frozen=True)

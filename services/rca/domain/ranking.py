@@ -131,7 +131,9 @@ def rank_causes(case: Case, *, config: RcaConfig | None = None, miner: TemplateM
     entities, impact_notes = weigh_by_impact(entities, works, config)
     covers = find_covers(entities, works, _deeper(case, start), onset_slack=interval, config=config)
     entities = apply_covers(entities, covers)
-    logs = find_log_evidence(case.logs, incident_start=start, window_end=case.window_end, miner=miner)
+    logs = find_log_evidence(
+        case.logs, incident_start=start, window_end=case.window_end, miner=miner, vetted_s=case.logs_vetted_s
+    )
     hints: dict[str, float] = {}
     for hint in case.hints:
         if start <= hint.ts <= case.window_end and math.isfinite(hint.score):

@@ -70,3 +70,11 @@ def test_metric_frame_rejects_bad_shapes() -> None:
         MetricFrame.build([2.0, 1.0], {"a|x": [1.0, 2.0]})
     with pytest.raises(RcaError, match="1 values for 2 timestamps"):
         MetricFrame.build([1.0, 2.0], {"a|x": [1.0]})
+
+
+def test_lines_already_vetted_elsewhere_are_not_doubted_for_lack_of_history() -> None:
+    lines = [LogLine(ts=100.0 + i, entity="api", message="ERROR pool exhausted, 20 waiting") for i in range(4)]
+    alone = find_log_evidence(lines, incident_start=100.0, window_end=200.0)["api"]
+    vetted = find_log_evidence(lines, incident_start=100.0, window_end=200.0, vetted_s=600.0)["api"]
+    assert alone.is_new and alone.is_error
+    assert vetted.score == pytest.approx(2 * alone.score)
