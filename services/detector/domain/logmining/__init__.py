@@ -9,7 +9,8 @@ from services.detector.domain.logmining.findings import (
     TemplatedRecord,
     TemplateVanished,
 )
-from services.detector.domain.logmining.miner import Match, MinerConfig, TemplateMiner, TemplateSummary
+from services.detector.domain.logmining.interface import Match, MinerConfig, TemplateSummary
+from services.detector.domain.logmining.miner import TemplateMiner
 from services.detector.domain.logmining.patterns import PatternAnalyzer, PatternConfig
 
 __all__ = [

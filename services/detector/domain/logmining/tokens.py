@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import re
+import string
 from typing import Final
 
 WILDCARD: Final = "<*>"
@@ -41,8 +42,18 @@ _VALUE: Final = re.compile(
     # ... or the number-like rest after such a word prefix
     rf"|(?<=[-.]){_HEXISH_REST}"
 )
-_SIZE_UNIT: Final = re.compile(r"<\*>(?<!\S<\*>)\s+(?i:b|kb|mb|gb|tb|pb|kib|mib|gib|tib)(?=[,;:.)\]}]*(?!\S))")
-_NEIGHBOUR_VALUES: Final = re.compile(r"<\*>(?:\s+<\*>)+")
+_DIGITS: Final = frozenset("0123456789")
+_DELIMITER_CHARS: Final = "[](){}<>=,;:\"'|"  # they split a token into parts
+_DELIMITERS: Final = frozenset(_DELIMITER_CHARS)
+_LETTERS: Final = string.ascii_letters
+_HEX_RUN: Final = re.compile(r"[0-9a-fA-F]{16}")
+# On tokens joined by single spaces: a whole-token value followed by a size unit, and runs of neighbouring
+# values (each may carry a unit), become one `<*>` in a single pass.
+_UNIT: Final = r"(?i:b|kb|mb|gb|tb|pb|kib|mib|gib|tib)(?=[,;:.)\]}]*(?!\S))"
+_NEXT_VALUE: Final = rf" <\*>(?: {_UNIT})?"
+_COLLAPSE: Final = re.compile(  # (the lookahead only lets most `<*>` fail fast)
+    rf"<\*>(?= [<bkmgtpBKMGTP])(?:(?<!\S<\*>) {_UNIT}(?:{_NEXT_VALUE})*|(?:{_NEXT_VALUE})+)"
+)
 
 
 def first_line(message: str) -> str:
@@ -59,11 +70,28 @@ def mask_token(token: str) -> str:
     """Mask the value-like parts of one whitespace-free token."""
     if len(token) > MAX_TOKEN_CHARS:
         return WILDCARD
+    if token.isascii():  # shortcuts for the common shapes, which skip the slow full expression
+        if token.isalpha() and len(token) < 16:
+            return token
+        if _DIGITS.isdisjoint(token):
+            if "/" not in token and (len(token) < 16 or not _HEX_RUN.search(token)):
+                return token  # every value rule needs a digit, a `/` or 16 hex digits
+        else:  # a digit in the one part between leading and trailing delimiters: that part is the value
+            core = token.strip(_DELIMITER_CHARS)
+            if _DELIMITERS.isdisjoint(core) and not _starts_as_word_prefix(core):
+                start = len(token) - len(token.lstrip(_DELIMITER_CHARS))
+                return f"{token[:start]}{WILDCARD}{token[start + len(core) :]}"
     return _VALUE.sub(WILDCARD, token)
 
 
-def mask(line: str, cache: dict[str, str] | None = None) -> Key:
-    """Return the token key of one line: its whitespace tokens with value parts replaced by `<*>`.
+def _starts_as_word_prefix(part: str) -> bool:
+    """Tell whether `part` may be a `word-` / `word.` prefix before a number (``node-12``)."""
+    rest = part.lstrip(_LETTERS)
+    return len(part) - len(rest) >= 2 and rest[:1] in ("-", ".")
+
+
+def mask_text(line: str, cache: dict[str, str] | None = None) -> str:
+    """Return the token key of one line as text: its tokens, value parts as `<*>`, joined by single spaces.
 
     `cache` (token -> masked token) is filled and read when given; the caller bounds its size.
     """
@@ -76,10 +104,17 @@ def mask(line: str, cache: dict[str, str] | None = None) -> Key:
     else:
         masked = [cache.get(t) or cache.setdefault(t, mask_token(t)) for t in tokens]
     joined = " ".join(masked)
-    if "<*> " not in joined:
-        return tuple(masked)
-    joined = _NEIGHBOUR_VALUES.sub(WILDCARD, _SIZE_UNIT.sub(WILDCARD, joined))
-    return tuple(joined.split())
+    return _COLLAPSE.sub(WILDCARD, joined) if "<*> " in joined else joined
+
+
+def mask(line: str, cache: dict[str, str] | None = None) -> Key:
+    """Return the token key of one line: its whitespace tokens with value parts replaced by `<*>`."""
+    return split_key(mask_text(line, cache))
+
+
+def split_key(text: str) -> Key:
+    """Return the tokens of a key given as text (`mask_text`)."""
+    return tuple(text.split(" ")) if text else ()
 
 
 @functools.lru_cache(maxsize=4096)
