@@ -205,9 +205,17 @@ def _deeper(case: Case, history_end: float) -> Callable[[str, str], bool]:
 
 
 def _signal_name(draft: _Draft) -> str:
-    metric_score = draft.metrics.best.result.score if draft.metrics is not None else -math.inf
-    if draft.log is not None and draft.log.score >= metric_score:
-        return f"log:{draft.log.template[:80]}"
+    """Name the signal that points at the entity: its strongest evidence, a new error template first.
+
+    An error rate that rises and a new error template are two faces of one failure; the template
+    says what failed, so it names the signal even when the rate scores higher.
+    """
+    best = draft.metrics.best if draft.metrics is not None else None
+    metric_score = best.result.score if best is not None else -math.inf
+    log = draft.log
+    explains_errors = log is not None and log.is_error and best is not None and best.kind is MetricKind.ERRORS
+    if log is not None and (log.score >= metric_score or explains_errors):
+        return f"log:{log.template[:80]}"
     if draft.metrics is not None:
         return draft.metrics.best.metric
     return "detector-hint"

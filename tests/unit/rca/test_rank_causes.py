@@ -164,6 +164,17 @@ def test_log_evidence_breaks_a_metric_tie() -> None:
     assert "DB pool exhausted" in ranking[0].evidence
 
 
+def test_a_new_error_template_names_the_signal_over_the_error_rate_it_explains() -> None:
+    ts = timeline()
+    cols = {"api|http.error_rate": np.where(ts >= T0, 1.0, 0.0), "api|latency_p95": np.full(ts.size, 0.05)}
+    logs = tuple(LogLine(T0 + i, "api", f"ERROR payment backend unavailable for order {i}") for i in range(3))
+    best = rank_causes(make_case(cols, ts, logs=logs))[0]
+    assert best.entity == "api" and best.signal.startswith("log:") and "payment backend" in best.signal
+    assert "http.error_rate" in best.evidence
+    without_logs = rank_causes(make_case(cols, ts))[0]
+    assert without_logs.signal == "http.error_rate"
+
+
 def test_log_only_entity_and_detector_hint_are_ranked() -> None:
     rng = np.random.default_rng(9)
     ts = timeline()
