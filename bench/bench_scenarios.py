@@ -60,7 +60,7 @@ def main() -> int:
             walls: list[float] = []
             for _ in range(args.runs):
                 timeout = 170.0 if overrides is None else args.baseline_timeout
-                with tempfile.TemporaryDirectory(prefix="ir-bench-") as tmp:
+                with tempfile.TemporaryDirectory(prefix="ir-bench-", ignore_cleanup_errors=True) as tmp:
                     result = scenario.run(
                         fault, root=Path(tmp) / "stack", timeout_s=timeout, log=lambda _m: None, overrides=overrides
                     )

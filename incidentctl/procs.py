@@ -11,6 +11,8 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+import psutil
+
 
 def free_port() -> int:
     """Return a TCP port that is free on loopback right now."""
@@ -63,7 +65,11 @@ def alive(pid: int) -> bool:
 
 
 def terminate(pid: int, *, timeout: float = 10.0, group: bool = True) -> None:
-    """Stop ``pid`` (and its process group) with SIGTERM, then SIGKILL after ``timeout``."""
+    """Stop ``pid`` (and its process group) with SIGTERM, then SIGKILL after ``timeout``.
+
+    With ``group``, it returns only once no process of the group is left: a launcher (noida-db's
+    wrapper, say) may exit before the server it started has finished writing its files.
+    """
     kill = os.killpg if group else os.kill
     for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 5.0)):
         try:
@@ -72,6 +78,15 @@ def terminate(pid: int, *, timeout: float = 10.0, group: bool = True) -> None:
             return
         deadline = time.monotonic() + wait
         while time.monotonic() < deadline:
-            if not alive(pid):
+            if not alive(pid) and not (group and _group_alive(pid)):
                 return
             time.sleep(0.05)
+
+
+def _group_alive(pgid: int) -> bool:
+    """Tell whether a process of group ``pgid`` still runs (zombies waiting to be reaped do not count)."""
+    for proc in psutil.process_iter(["status"]):
+        with contextlib.suppress(psutil.Error, OSError):
+            if os.getpgid(proc.pid) == pgid and proc.info["status"] != psutil.STATUS_ZOMBIE:
+                return True
+    return False

@@ -44,6 +44,7 @@ class ScenarioResult:
     seconds_after_fault: dict[str, float] = field(default_factory=dict)
     incident_resolved: str | None = None
     rca_top_cause: dict[str, Any] | None = None
+    report_path: str | None = None
     anomalies: list[dict[str, Any]] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     wall_seconds: float = 0.0
@@ -65,6 +66,7 @@ class ScenarioResult:
             "seconds_after_fault": self.seconds_after_fault,
             "incident_resolved": self.incident_resolved,
             "rca_top_cause": self.rca_top_cause,
+            "report_path": self.report_path,
             "anomalies": self.anomalies,
             "missing": self.missing,
             "wall_seconds": round(self.wall_seconds, 1),
@@ -140,8 +142,11 @@ class ChainTracker:
             r.incident_resolved = event.time.isoformat()
         elif isinstance(event, ev.RootCauseIdentified) and event.data.incident_id == inc:
             self._mark("rca_published", event.time)
+            if "rca_published" in self.times and self.times["rca_published"] < event.time:
+                return  # a later analysis (e.g. at resolution) does not replace the first
             top = event.data.ranking[0] if event.data.ranking else None
             r.rca_top_cause = top.model_dump() if top is not None else None
+            r.report_path = event.data.report_path
 
     @property
     def complete(self) -> bool:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+from pathlib import Path
 from typing import Final
 
 import pytest
@@ -24,3 +26,12 @@ requires_chromium: Final = pytest.mark.skipif(
 requires_chromedriver: Final = pytest.mark.skipif(
     _OPTIONAL and (CHROMIUM is None or CHROMEDRIVER is None), reason="needs chromium and chromium-driver"
 )
+
+
+def run_chromium(profile_dir: Path, *args: str) -> str:
+    """Run headless Chromium once with a fresh profile under ``profile_dir``; return its stdout."""
+    done = subprocess.run(
+        [CHROMIUM or "chromium", *FLAGS, f"--user-data-dir={profile_dir / 'chromium-profile'}", *args],
+        capture_output=True, text=True, timeout=120, check=True,
+    )  # fmt: skip
+    return done.stdout
