@@ -13,6 +13,7 @@ from services.rca.domain.model import Case, LogLine, MetricFrame, RcaError
 METRICS_FILE: Final = "metrics.csv"
 INCIDENT_FILE: Final = "incident.json"
 LOGS_FILE: Final = "logs.csv"
+MAX_FIELD_CHARS: Final = 1 << 30
 
 
 class CaseFileError(RcaError):
@@ -63,7 +64,7 @@ def _parse_float(text: str, path: Path, line: int, field: str) -> float:
 def _read_metrics(path: Path) -> MetricFrame:
     if not path.is_file():
         raise CaseFileError(f"{path}: missing")
-    with path.open(encoding="utf-8", newline="") as handle:
+    with path.open(encoding="utf-8", errors="replace", newline="") as handle:
         reader = csv.reader(handle)
         header = next(reader, None)
         if not header or header[0].strip() != "timestamp":
@@ -93,8 +94,10 @@ def _read_metrics(path: Path) -> MetricFrame:
 
 
 def _read_logs(path: Path) -> tuple[LogLine, ...]:
+    """Read logs.csv; bytes that are not UTF-8 become U+FFFD, a line may be as long as it likes."""
+    csv.field_size_limit(max(csv.field_size_limit(), MAX_FIELD_CHARS))
     lines: list[LogLine] = []
-    with path.open(encoding="utf-8", newline="") as handle:
+    with path.open(encoding="utf-8", errors="replace", newline="") as handle:
         reader = csv.reader(handle)
         header = [cell.strip() for cell in next(reader, [])]
         if header[:3] != ["timestamp", "entity", "message"]:

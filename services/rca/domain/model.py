@@ -28,8 +28,9 @@ def split_column(name: str) -> tuple[str, str]:
 class MetricFrame:
     """Metric samples of every entity: one timestamp axis and one float column per `<entity>|<metric>`.
 
-    Missing samples are NaN. Timestamps are unix seconds, ascending. Plain sequences are accepted and
-    stored as float64 arrays; shapes and time order are checked.
+    Missing samples are NaN, and so are infinite ones. Timestamps are unix seconds, ascending. Plain
+    sequences are accepted and stored as float64 arrays; shapes and time order are checked. A column
+    named without a separator is stored as `<name>|value`, so every key splits the same way.
     """
 
     timestamps: FloatArray
@@ -46,7 +47,10 @@ class MetricFrame:
             arr = np.asarray(values, dtype=np.float64)
             if arr.shape != ts.shape:
                 raise RcaError(f"column {name!r} has {arr.size} values for {ts.size} timestamps")
-            cols[name] = arr
+            key = COLUMN_SEPARATOR.join(split_column(name))
+            if key in cols:
+                raise RcaError(f"column {name!r} duplicates {key!r}")
+            cols[key] = np.where(np.isinf(arr), np.nan, arr)
         object.__setattr__(self, "timestamps", ts)
         object.__setattr__(self, "columns", cols)
 

@@ -4,6 +4,7 @@ import json
 import math
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from incidentctl.rca_cmd import rank_case_dir
@@ -93,3 +94,23 @@ def test_missing_files_and_bad_logs(tmp_path: Path) -> None:
     bad_ts = write_case(tmp_path / "logs2", good_metrics(), INCIDENT, "timestamp,entity,message\nsoon,a,b\n")
     with pytest.raises(CaseFileError, match=r"logs\.csv: line 2: field 'timestamp'"):
         load_case(bad_ts)
+
+
+def test_raw_bytes_long_lines_infinities_and_bare_column_names(tmp_path: Path) -> None:
+    metrics = good_metrics().replace(HEADER, HEADER + ",queue", 1)
+    metrics = "\n".join(
+        line if i == 0 else f"{line},{'inf' if i % 7 == 0 else i}" for i, line in enumerate(metrics.splitlines())
+    )
+    folder = write_case(tmp_path / "c", metrics + "\n", INCIDENT)
+    long_line = "x" * 300_000
+    (folder / "logs.csv").write_bytes(
+        b'timestamp,entity,message\n2700.5,db,"ERROR \xff\xfe pool"\n2701,db,"' + long_line.encode() + b'"\n'
+    )
+    case = load_case(folder)
+    assert case.logs[0].message == "ERROR \ufffd\ufffd pool"
+    assert case.logs[1].message == long_line
+    queue = case.metrics.columns["queue|value"]  # a bare name is the entity's "value" metric
+    assert not np.isinf(queue).any() and np.isnan(queue[6])
+    ranking = rank_case_dir(folder)["ranking"]
+    assert ranking[0]["entity"] == "db"
+    assert all(math.isfinite(float(item["score"])) for item in ranking)  # type: ignore[arg-type]
