@@ -14,10 +14,13 @@ REFRESH_S = 2.0
 
 
 def show_live(state: StackState) -> None:
-    """Redraw the incident table every few seconds."""
+    """Redraw the incident table every few seconds; return once the stack is stopped elsewhere."""
     from incidentctl import api_client
 
     while True:
+        if not (state.path / "state.json").exists():
+            print("\nthe stack was stopped (incidentctl down)")
+            return
         try:
             table = api_client.format_incident_table(api_client.list_incidents(state.api_url))
         except httpx.HTTPError as exc:

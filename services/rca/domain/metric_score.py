@@ -64,6 +64,21 @@ def running_median3(values: FloatArray, center: float | None = None) -> FloatArr
     return out
 
 
+def _smooth(values: FloatArray, present: np.ndarray, center: float) -> FloatArray:
+    """Return the running median of a column at its own sampling rate.
+
+    A column scraped every k-th row has a gap on either side of every sample, where the 3-point
+    median of the row grid would keep each sample as it is, lone spikes included; so such a column
+    is smoothed over its present samples, one after the other.
+    """
+    idx = np.flatnonzero(present)
+    if idx.size < 3 or float(np.median(np.diff(idx))) <= 1.0:
+        return running_median3(np.where(present, values, np.nan), center=center)
+    out = np.full(values.shape, np.nan)
+    out[idx] = running_median3(values[idx], center=center)
+    return out
+
+
 def robust_scale(history: FloatArray, level: float, config: RcaConfig, center: float | None = None) -> float:
     """Return a spread of `history` that never collapses to zero on a near-constant history.
 
@@ -156,7 +171,7 @@ def score_column(
         # of the window (the recovery started right after) is the fault itself, so no smoothing.
         smooth = np.where(present, values, np.nan)
     else:
-        smooth = running_median3(np.where(present, values, np.nan), center=baseline)
+        smooth = _smooth(values, present, baseline)
     z_smooth = (smooth - baseline) / scale
     z_raw = (values - baseline) / scale
     # A success share was turned into its failing share above, so rising is bad for it too.

@@ -25,6 +25,7 @@ from services.rca.domain.config import RcaConfig
 from services.rca.domain.conservation import apply_covers, find_covers
 from services.rca.domain.depth import depth_order
 from services.rca.domain.entity_score import EntityScore, sampling_interval, scan_start, score_entities
+from services.rca.domain.fault_events import find_event_causes
 from services.rca.domain.impact import excess_work, weigh_by_impact
 from services.rca.domain.log_evidence import LogFinding, TemplateMiner, find_log_evidence
 from services.rca.domain.model import Candidate, Case
@@ -99,7 +100,7 @@ def _evidence(
     if explanation is not None:
         parts.append(f"partly explained by {explanation.by_entity} ({explanation.metric})")
     if cover is not None:
-        parts.append(f"a symptom of {cover}, which sits deeper and added about as much or more")
+        parts.append(cover)
     return "; ".join(parts) if parts else "no deviation found"
 
 
@@ -130,7 +131,10 @@ def rank_causes(case: Case, *, config: RcaConfig | None = None, miner: TemplateM
     )
     entities, impact_notes = weigh_by_impact(entities, works, config)
     covers = find_covers(entities, works, _deeper(case, start), onset_slack=interval, config=config)
-    entities = apply_covers(entities, covers)
+    notes = {a: f"a symptom of {b}, which sits deeper and added about as much or more" for a, b in covers.items()}
+    events = find_event_causes(entities, lead_s=max(2.0 * interval, config.min_lead_s), config=config)
+    notes.update({a: f"likely an effect of {b}'s own fault events" for a, b in events.items() if a not in covers})
+    entities = apply_covers(entities, {**events, **covers})
     logs = find_log_evidence(
         case.logs, incident_start=start, window_end=case.window_end, miner=miner, vetted_s=case.logs_vetted_s
     )
@@ -187,7 +191,7 @@ def rank_causes(case: Case, *, config: RcaConfig | None = None, miner: TemplateM
                     lead,
                     explanations.get(draft.entity),
                     impact_notes.get(draft.entity),
-                    covers.get(draft.entity),
+                    notes.get(draft.entity),
                 ),
                 first_deviation=draft.onset,
             )

@@ -48,6 +48,9 @@ KIND_WEIGHT: Final[dict[MetricKind, float]] = {
 
 
 _RATE_LIKE: Final = re.compile(r"rate|ratio|percent|pct|share|fraction|per_s")
+# Error-kind counters of events at the entity itself (packets retransmitted, dropped or lost,
+# restarts, OOM kills, evictions): a local fault, not failed requests that propagate to callers.
+_FAULT_EVENT: Final = re.compile(r"retrans|drop|loss|restart|oom|evict")
 
 
 def _words(metric: str) -> str:
@@ -57,6 +60,12 @@ def _words(metric: str) -> str:
 def is_rate_like(metric: str) -> bool:
     """Return True when the name says the metric is a rate or share, not a count per sample."""
     return bool(_RATE_LIKE.search(_words(metric)))
+
+
+def is_fault_event(metric: str) -> bool:
+    """Return True for an error-kind metric that counts local fault events, not failed requests."""
+    name = _words(metric)
+    return classify_metric(metric) is MetricKind.ERRORS and bool(_FAULT_EVENT.search(name))
 
 
 def classify_metric(metric: str) -> MetricKind:
