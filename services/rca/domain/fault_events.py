@@ -1,15 +1,16 @@
-"""Put symptoms right behind a leading candidate whose own fault-event counter rose.
+"""Put symptoms right behind a strong candidate whose own fault-event counter rose.
 
 Why: latency, failed requests and failing shares propagate -- every caller of a faulty service
 shows them, often more loudly than the service itself. Counters of fault events at an entity
 (packets retransmitted, dropped or lost, restarts, OOM kills; see `is_fault_event`) do not: they
 count trouble on that entity's own network link or process. A packet-loss fault typically shows on
-its service only as such a counter, while its callers see waits and failed calls. So when a leading
+its service only as such a counter, while its callers see waits and failed calls. So when a strong
 candidate's fault-event counter rose clearly, and no later (within the lead that counts as timing),
 than a leading symptom, that symptom is taken as its effect and follows right behind it.
 
-Safeguards: only leading candidates take part, the counter must deviate clearly (twice `onset_z`),
-and an entity with a clear fault-event counter of its own is never demoted by another one.
+Safeguards: only the `onset_pool` best entities take part, the counter must deviate clearly (twice
+`onset_z`) and stay up for most of the samples after its onset (a blip is not a fault), and an
+entity with a clear fault-event counter of its own is never demoted by another one.
 """
 
 from __future__ import annotations
@@ -20,11 +21,19 @@ from services.rca.domain.signals import MetricKind, is_fault_event
 
 _SYMPTOMS = frozenset({MetricKind.LATENCY, MetricKind.ERRORS, MetricKind.SUCCESS_SHARE})
 _CLEAR_FACTOR = 2.0
+_PERSISTENT = 0.5  # a fault keeps producing events: most samples after the counter's onset stay high
 
 
 def _fault_event(entity: EntityScore, z_min: float) -> SignalScore | None:
     """Return the entity's strongest clearly deviating fault-event counter, if any."""
-    found = [s for s in entity.signals if s.result.z >= z_min and s.result.direction > 0 and is_fault_event(s.metric)]
+    found = [
+        s
+        for s in entity.signals
+        if s.result.z >= z_min
+        and s.result.direction > 0
+        and s.result.persistence >= _PERSISTENT
+        and is_fault_event(s.metric)
+    ]
     return max(found, key=lambda s: s.result.score, default=None)
 
 

@@ -29,7 +29,11 @@ _FAILING_FLOOR: Final = 0.01
 
 @dataclass(frozen=True)
 class ColumnScore:
-    """Deviation of one column: score, robust z, level ratio, direction, onset time and peak values."""
+    """Deviation of one column: score, robust z, level ratio, direction, onset time and peak values.
+
+    `persistence` is the share of the samples from the first crossing of `onset_z` (in the scored
+    direction) to the end of the window that are beyond it too: ~1 for a shift, small for a blip.
+    """
 
     score: float
     z: float
@@ -39,6 +43,7 @@ class ColumnScore:
     baseline: float
     peak: float
     full_scale: float | None = None
+    persistence: float = 0.0
 
 
 def running_median3(values: FloatArray, center: float | None = None) -> FloatArray:
@@ -136,6 +141,7 @@ def score_column(
 
     """
     full_scale: float | None = None
+    persistence: float = 0.0
     if kind is MetricKind.SUCCESS_SHARE:
         hist_raw = values[(timestamps < history_end) & ~np.isnan(values)]
         if hist_raw.size == 0:
@@ -202,6 +208,7 @@ def score_column(
     ongoing = hist_idx.size > 0 and z_raw[hist_idx[-1]] * sign >= config.onset_z
     if above.size and not ongoing:
         onset = float(timestamps[scan_idx[above[0]]])
+    persistence = above.size / (scan_idx.size - above[0]) if above.size else 0.0
     z_clipped = min(z, config.z_saturation)
     # The effect size only counts in full once the change is clearly significant: a noisy column
     # that happens to swing far (low z, high ratio) is not evidence.
@@ -217,4 +224,5 @@ def score_column(
         baseline=baseline,
         peak=peak,
         full_scale=full_scale,
+        persistence=persistence,
     )
