@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Iterable
@@ -37,9 +38,15 @@ class MetricsHandler:
         self.saved_at: dict[str, float] = {}
         self.dirty: set[str] = set()
         self.unsent: dict[str, list[Emission]] = {}
+        # Closed while checkpoints of newly assigned partitions load: aiokafka starts fetching them as
+        # the rebalance listener runs, and a scrape handled before its target's checkpoint is loaded
+        # would be lost when the older checkpoint replaced the state it had just updated.
+        self.restored = asyncio.Event()
+        self.restored.set()
 
     async def on_metrics_observed(self, event: ev.Envelope[Any], delivery: Delivery) -> None:
-        """Run detection on one scrape."""
+        """Run detection on one scrape (once the checkpoints of newly assigned partitions are loaded)."""
+        await self.restored.wait()
         scrape = event.data
         if not scrape.target:
             raise RejectedEvent("metrics without a target")
@@ -75,22 +82,37 @@ class MetricsHandler:
         self.dirty.discard(target)
 
     async def restore(self, partitions: Iterable[int] | None = None) -> int:
-        """Load the checkpoints of the targets on the given metrics partitions (all when None)."""
+        """Load the checkpoints of the targets on the given metrics partitions (all when None).
+
+        A target this instance already holds a newer state of keeps it.
+        """
         if self.store is None:
             return 0
+        self.restored.clear()
+        try:
+            return await self._restore(self.store, partitions)
+        finally:
+            self.restored.set()
+
+    async def _restore(self, store: StateStore, partitions: Iterable[int] | None) -> int:
         wanted = None
         if partitions is not None:
-            count = await self.store.partition_count()
+            count = await store.partition_count()
             wanted = {p % count for p in partitions}
         restored = 0
-        for key, value in (await self.store.load(wanted)).items():
+        for key, value in (await store.load(wanted)).items():
             if not key.startswith(TARGET_KEY):
                 continue
+            target = key.removeprefix(TARGET_KEY)
             try:
-                self.targets[key.removeprefix(TARGET_KEY)] = loads_target(value, self.config)
-                restored += 1
+                loaded = loads_target(value, self.config)
             except CheckpointError as exc:
                 log.warning("ignoring checkpoint %s: %s", key, exc)
+                continue
+            held = self.targets.get(target)
+            if held is None or _seen_until(held) <= _seen_until(loaded):
+                self.targets[target] = loaded
+                restored += 1
         log.info("restored %d target checkpoints (state partitions %s)", restored, sorted(wanted or []) or "all")
         return restored
 
@@ -107,6 +129,12 @@ class MetricsHandler:
         """Checkpoint every target with unsaved changes."""
         for target in list(self.dirty):
             await self.save(target)
+
+
+def _seen_until(detector: TargetDetector) -> float:
+    """Unix time of the newest scrape a target's detector has taken in (-inf when none)."""
+    seen = detector.last_observed
+    return seen.timestamp() if seen is not None else float("-inf")
 
 
 class RestoreOnAssign(ConsumerRebalanceListener):  # type: ignore[misc]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Iterable
 from typing import Any
 
 import pytest
@@ -67,3 +69,51 @@ async def test_scrapes_without_timezone_are_rejected(setup: tuple[MetricsHandler
     )
     with pytest.raises(RejectedEvent, match="timezone"):
         await handler.on_metrics_observed(naive, DELIVERY)
+
+
+class SlowStore:
+    """An in-memory checkpoint store whose loads wait until released."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, bytes] = {}
+        self.release = asyncio.Event()
+
+    async def save(self, key: str, value: bytes, *, partition: int | None = None) -> None:
+        self.values[key] = value
+
+    async def load(self, partitions: Iterable[int] | None = None) -> dict[str, bytes]:
+        await self.release.wait()
+        return dict(self.values)
+
+    async def partition_count(self) -> int:
+        return 3
+
+
+async def test_scrapes_wait_for_the_checkpoints_of_a_new_assignment(setup: tuple[MetricsHandler, FlakyBroker]) -> None:
+    handler, _ = setup
+    store = SlowStore()
+    old = MetricsHandler(handler.bus, CONFIG, store, checkpoint_s=0.0)
+    await old.on_metrics_observed(metrics("demo", t=0, **{"process.cpu_percent": 5.0}), DELIVERY)
+    new = MetricsHandler(handler.bus, CONFIG, store, checkpoint_s=0.0)
+    restoring = asyncio.create_task(new.restore([0]))
+    scrape = asyncio.create_task(
+        new.on_metrics_observed(metrics("demo", t=2, **{"process.cpu_percent": 5.0}), DELIVERY)
+    )
+    await asyncio.sleep(0.05)
+    assert not scrape.done(), "a scrape is held while its target's checkpoint loads"
+    store.release.set()
+    assert await restoring == 1
+    await scrape
+    assert new.targets["demo"].last_observed == metrics("demo", t=2).data.observed_at
+
+
+async def test_a_checkpoint_never_replaces_a_newer_state(setup: tuple[MetricsHandler, FlakyBroker]) -> None:
+    handler, _ = setup
+    store = SlowStore()
+    store.release.set()
+    live = MetricsHandler(handler.bus, CONFIG, store, checkpoint_s=0.0)
+    await live.on_metrics_observed(metrics("demo", t=0, **{"process.cpu_percent": 5.0}), DELIVERY)
+    live.checkpoint_s = 3600.0  # the next scrape is not checkpointed
+    await live.on_metrics_observed(metrics("demo", t=2, **{"process.cpu_percent": 5.0}), DELIVERY)
+    assert await live.restore([0]) == 0
+    assert live.targets["demo"].last_observed == metrics("demo", t=2).data.observed_at
