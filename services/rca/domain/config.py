@@ -39,6 +39,8 @@ class RcaConfig:
         cover_share: a deeper leading candidate that added at least this share of another one's
             excess work of the same kind, in total and per request, covers it: the other is its
             symptom and follows right behind (below 1 for measurement noise).
+        time_cover_share: the same for waiting time, lower: callers also wait on the callee's
+            network leg, which its own latency shows at most in part (a delay on its link).
         max_candidates: length of the returned ranking.
 
     """
@@ -63,4 +65,5 @@ class RcaConfig:
     impact_weight: float = 1.0
     impact_floor: float = 0.05
     cover_share: float = 0.8
+    time_cover_share: float = 0.45
     max_candidates: int = 50

@@ -14,7 +14,11 @@ deepest entity is never demoted. Depth comes from the topology when there is one
 names and usual latency (depth.py). The per-request test guards the latency cue where it fails: an
 entry point that sends only some requests down has a lower usual latency than its callee, but a
 much smaller rise per request. Where a caller added more than its callee (queueing, retries)
-nothing happens and the other steps decide.
+nothing happens and the other steps decide. For waiting time a smaller share suffices
+(`time_cover_share`): callers wait on the callee's network leg too, which the callee's own latency
+shows at most in part, so a delay on its link reaches them larger than it shows on the callee.
+An entity whose strongest deviation is work in flight (busy threads) is judged by its latency
+(waiting.py).
 """
 
 from __future__ import annotations
@@ -25,7 +29,8 @@ from typing import Final
 
 from services.rca.domain.config import RcaConfig
 from services.rca.domain.entity_score import EntityScore, leading
-from services.rca.domain.impact import ExcessWork, comparable, work_kind
+from services.rca.domain.impact import ExcessWork, WorkKind, comparable, work_kind
+from services.rca.domain.waiting import judged_signal
 
 _STEP: Final = 1e-3  # relative gap between a cover and what it covers
 
@@ -46,10 +51,12 @@ def find_covers(
     pool = leading(entities, config)
     covers: dict[str, str] = {}
     for a in pool:
-        kind = work_kind(a.best.kind, a.best.metric)
+        signal = judged_signal(a, config.onset_z)
+        kind = work_kind(signal.kind, signal.metric)
         work = works.get(a.entity)
         if kind is None or work is None:
             continue
+        share = config.time_cover_share if kind == WorkKind.TIME else config.cover_share
         best: EntityScore | None = None
         for b in pool:
             other = works.get(b.entity)
@@ -63,7 +70,7 @@ def find_covers(
             if own_rate is None or their_rate is None or not deeper(b.entity, a.entity):
                 continue
             # In total and per request, what reaches A from below is at most what B added.
-            if theirs < config.cover_share * own or their_rate < config.cover_share * own_rate:
+            if theirs < share * own or their_rate < share * own_rate:
                 continue
             if a.onset is not None and b.onset is not None and b.onset > a.onset + onset_slack:
                 continue

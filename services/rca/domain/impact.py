@@ -32,6 +32,7 @@ from services.rca.domain.config import RcaConfig
 from services.rca.domain.entity_score import EntityScore, leading
 from services.rca.domain.model import FloatArray, split_column
 from services.rca.domain.signals import MetricKind, classify_metric, is_rate_like
+from services.rca.domain.waiting import judged_signal
 
 # Request counters, best cue first; byte and packet counters measure size, not requests.
 _REQUEST_CUES: Final = (
@@ -231,7 +232,8 @@ def weigh_by_impact(
         return entities, {}
     judged: dict[str, tuple[str, ExcessWork]] = {}
     for entity in leading(entities, config):
-        kind = work_kind(entity.best.kind, entity.best.metric)
+        signal = judged_signal(entity, config.onset_z)
+        kind = work_kind(signal.kind, signal.metric)
         work = works.get(entity.entity)
         if kind is not None and work is not None and work.of(kind) is not None:
             judged[entity.entity] = (kind, work)

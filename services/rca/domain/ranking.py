@@ -9,9 +9,10 @@ few incident samples misled more than it helped on the development cases; (3) we
 candidates by the absolute excess work (failed requests, waiting time) they added, which a call path
 conserves while relative deviations grow on callers (impact), and put a leading candidate right
 behind a deeper one whose excess covers its own, in total and per request (conservation; depth from
-the topology, else from nested names and usual latency), and likewise behind a candidate whose own
-fault-event counter (retransmits, drops, restarts) rose (fault_events); (4) add log evidence (new error templates)
-and the live detector's hints; (5) give a small bonus to a strong candidate that deviated clearly
+the topology, else from nested names and usual latency; busy threads count as the latency behind
+them, waiting.py), and likewise behind a candidate whose own fault-event counter (retransmits,
+drops, restarts) rose (fault_events); (4) add log evidence (new error templates) and the live
+detector's hints; (5) give a small bonus to a strong candidate that deviated clearly
 first; (6) write the evidence a human can check.
 """
 

@@ -124,7 +124,7 @@ def test_the_innermost_view_of_one_fault_is_named(errors: bool) -> None:
     evidence = rank_causes(case_of(cols))[1].evidence
     assert "a symptom of" in evidence
     # Without the conservation step the relative size decides, and an outer view wins.
-    assert ranked(cols, cover_share=1e9)[0] != "fn_AWS::Lambda::Function"
+    assert ranked(cols, cover_share=1e9, time_cover_share=1e9)[0] != "fn_AWS::Lambda::Function"
 
 
 def test_a_diluted_caller_does_not_cover_its_callee() -> None:
