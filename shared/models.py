@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Final
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -20,6 +21,10 @@ class Severity(StrEnum):
     CRITICAL = "critical"
     MAJOR = "major"
     MINOR = "minor"
+
+
+SEVERITY_RANK: Final[dict[Severity, int]] = {Severity.MINOR: 1, Severity.MAJOR: 2, Severity.CRITICAL: 3}
+"""Order of severities (higher is more severe)."""
 
 
 class Team(StrEnum):

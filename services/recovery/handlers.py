@@ -60,9 +60,7 @@ class RecoveryHandlers:
                 max_restarts=self.settings.cooldown.max_restarts,
                 window_s=self.settings.cooldown.window_s,
                 min_severity=self.settings.min_severity,
-                in_progress=next(
-                    (p.incident_id for p in self.state.pending.values() if p.target == incident.target), None
-                ),
+                in_progress=self.state.verifying(incident.target),
             )
             if decision.plan is None:
                 log.info("no recovery plan for %s: %s", incident.incident_id, decision.reason)

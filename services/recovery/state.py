@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,11 +37,6 @@ class RecoveryState:
             self.pending.pop(data.incident_id, None)
         elif isinstance(event, ev.IncidentResolved | ev.IncidentAcknowledged) or _not_triggered(data):
             self.closed_incidents.add(data.incident.incident_id)
-
-    def rebuild(self, events: Iterable[ev.Envelope[Any]]) -> None:
-        """Fold a replay of past events."""
-        for event in events:
-            self.apply(event)
 
     def verifying(self, target: str) -> str | None:
         """Return the incident whose recovery of ``target`` is being verified, if any."""

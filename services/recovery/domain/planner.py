@@ -13,9 +13,8 @@ from dataclasses import dataclass
 
 from services.recovery.domain.catalog import RESTART_PROCESS, ActionNotDeclared, Catalog
 from shared.ids import short_id
-from shared.models import Impact, Incident, RecoveryPlan, RecoveryStep, Severity
+from shared.models import SEVERITY_RANK, Impact, Incident, RecoveryPlan, RecoveryStep, Severity
 
-SEVERITY_RANK = {Severity.MINOR: 1, Severity.MAJOR: 2, Severity.CRITICAL: 3}
 _CLASS_CUES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("down", ("exit", "down", "crash", "unreachable")),
     ("errors", ("error", "5xx", "fail", "exception")),

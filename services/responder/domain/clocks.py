@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from services.responder.domain.escalation import breach_due, due_steps
+from services.responder.domain.escalation import breach_due, clock_start, due_steps
 from services.responder.domain.lifecycle import apply_held, transition
 from services.responder.domain.policy import ResponsePolicy
 from services.responder.domain.state import IncidentState, NoticeKind, Trigger
@@ -64,8 +64,8 @@ def decide_tick(
         out.append(transition(ev.ResponseTargetBreached, inc, reason, id_parts=("breach", inc.severity.value), now=now))
     out += _reminders(state, now=now, repeat_s=policy.grouping.repeat_interval_s)
     steps = due_steps(inc, state.fired, policy.escalation, now=now, group_wait_s=policy.grouping.group_wait_s)
+    elapsed = (now - clock_start(inc)).total_seconds()
     for step in steps:
-        elapsed = (now - (inc.severity_since or inc.opened_at)).total_seconds()
         reason = (
             f"{inc.severity.value} escalation step {step.index + 1}: page {step.team.value}"
             f" ({'immediately' if step.index == 0 else f'unacknowledged after {elapsed:.0f}s'})"

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from services.responder.domain.policy import EscalationPolicy
+from services.responder.domain.state import paged_key
 from shared.models import Incident, IncidentStatus, Severity, Team
 
 
@@ -61,8 +62,7 @@ def due_steps(
             continue
         for team in step.teams:
             candidate = DueStep(incident.severity, index, team, at)
-            already_paged = f"{incident.severity.value}:paged:{team.value}" in fired
-            if candidate.key not in fired and not already_paged:
+            if candidate.key not in fired and paged_key(incident.severity, team) not in fired:
                 due.append(candidate)
     return due
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from services.responder.domain.escalation import next_team
 from services.responder.domain.grouping import anomaly_labels, group_key, incident_id_for
@@ -24,6 +24,7 @@ from shared.models import Anomaly, AnomalyKind, Incident, IncidentStatus, Incide
 
 SOURCE: Final = "/services/responder"
 GROUP_LABELS: Final = ("service", "host", "target", "scope")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -174,14 +175,9 @@ def _join(
 ) -> Decision:
     anomaly: Anomaly = event.data
     inc = state.incident
-    update: dict[str, Any] = {
+    update = _firing(inc, anomaly, now=now, policy=policy) | {
         "anomaly_ids": (*inc.anomaly_ids, anomaly.anomaly_id),
-        "signals": inc.signals if anomaly.signal in inc.signals else (*inc.signals, anomaly.signal),
-        "impacts": inc.impacts if anomaly.impact in inc.impacts else (*inc.impacts, anomaly.impact),
-        "active_fingerprints": _add(inc.active_fingerprints, anomaly.fingerprint),
-        "cleared_at": None,
-        "updated_at": now,
-        "evidence": _with_evidence(inc.evidence, anomaly, policy.evidence_limit),
+        "signals": _add(inc.signals, anomaly.signal),
     }
     reason = f"anomaly joined: {anomaly.summary}"
     if is_higher(verdict.severity, inc.severity) and hold:
@@ -225,13 +221,7 @@ def _revise(
         raised = False  # already held at this severity
     if not refired and not raised:
         return Decision(outcome="duplicate")
-    update: dict[str, Any] = {
-        "active_fingerprints": _add(inc.active_fingerprints, anomaly.fingerprint),
-        "cleared_at": None,
-        "updated_at": now,
-        "evidence": _with_evidence(inc.evidence, anomaly, policy.evidence_limit),
-        "impacts": inc.impacts if anomaly.impact in inc.impacts else (*inc.impacts, anomaly.impact),
-    }
+    update = _firing(inc, anomaly, now=now, policy=policy)
     reason = f"signal firing again: {anomaly.summary}"
     if raised and hold:
         update |= _hold(inc, verdict, until=now + timedelta(seconds=policy.grouping.raise_wait_s))
@@ -242,6 +232,17 @@ def _revise(
     incident = inc.model_copy(update=update)
     revised = transition(ev.IncidentUpdated, incident, reason, id_parts=("event", event.id), now=now, causation=event)
     return Decision([revised], outcome="revised")
+
+
+def _firing(inc: Incident, anomaly: Anomaly, *, now: datetime, policy: ResponsePolicy) -> dict[str, Any]:
+    """Return the update every firing anomaly makes to its incident: signal active again, evidence, impact."""
+    return {
+        "active_fingerprints": _add(inc.active_fingerprints, anomaly.fingerprint),
+        "impacts": _add(inc.impacts, anomaly.impact),
+        "cleared_at": None,
+        "updated_at": now,
+        "evidence": _with_evidence(inc.evidence, anomaly, policy.evidence_limit),
+    }
 
 
 def _raise(verdict: Verdict, anomaly: Anomaly, now: datetime) -> dict[str, Any]:
@@ -266,7 +267,7 @@ def _held_words(inc: Incident, verdict: Verdict) -> str:
     )
 
 
-def _add(items: tuple[str, ...], item: str) -> tuple[str, ...]:
+def _add(items: tuple[T, ...], item: T) -> tuple[T, ...]:
     return items if item in items else (*items, item)
 
 

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Final
 
 from services.responder.domain.grouping import matches
 from services.responder.domain.policy import SeverityRule
-from shared.models import Severity
-
-RANK: Final[dict[Severity, int]] = {Severity.MINOR: 1, Severity.MAJOR: 2, Severity.CRITICAL: 3}
+from shared.models import SEVERITY_RANK, Severity
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,11 +35,6 @@ def classify(
     return Verdict(default, "default", f"{default.value}: no rule matched impact {impact or 'none'} (default)")
 
 
-def higher(a: Severity, b: Severity) -> Severity:
-    """Return the more severe of two severities."""
-    return a if RANK[a] >= RANK[b] else b
-
-
 def is_higher(a: Severity, b: Severity) -> bool:
     """Return True if ``a`` is strictly more severe than ``b``."""
-    return RANK[a] > RANK[b]
+    return SEVERITY_RANK[a] > SEVERITY_RANK[b]

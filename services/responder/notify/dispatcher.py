@@ -116,7 +116,7 @@ class Dispatcher:
         failed = self._record(ev.NotificationFailed, notice, now=now, attempt=attempts, detail=detail)
         async with responder.lock:
             await responder.emit([failed])
-            await self._note(responder, notice.notification_id, notice.incident_id, failed.data, "failed")
+            await self._note(responder, failed.data, "failed")
 
     async def settle_unknown(self, responder: Responder) -> None:
         """Report notifications dispatched before a stop whose outcome was never recorded (never re-sent)."""
@@ -134,17 +134,19 @@ class Dispatcher:
                     causation=record,
                 )
                 await responder.emit([unknown])
-                await self._note(responder, data.notification_id, data.incident_id, unknown.data, "unknown")
+                await self._note(responder, unknown.data, "unknown")
 
-    async def _note(
-        self, responder: Responder, nid: str, incident_id: str, record: NotificationRecord, why: str
-    ) -> None:
-        state = responder.book.incidents.get(incident_id)
+    async def _note(self, responder: Responder, record: NotificationRecord, why: str) -> None:
+        state = responder.book.incidents.get(record.incident_id)
         if state is None:
             return
         reason = f"notification {record.kind} via {record.channel} to {record.team.value} {why}: {record.detail}"
         note = lifecycle.transition(
-            ev.IncidentNoteAdded, state.incident, reason, id_parts=("notification", nid, why), now=responder.clock()
+            ev.IncidentNoteAdded,
+            state.incident,
+            reason,
+            id_parts=("notification", record.notification_id, why),
+            now=responder.clock(),
         )
         await responder.emit([note])
 

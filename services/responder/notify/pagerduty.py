@@ -8,8 +8,8 @@ import httpx
 from pydantic import SecretStr
 
 from services.responder.domain.state import NoticeKind
-from services.responder.notify.channel import ChannelError, Outbound
-from services.responder.notify.webhook import classify_status
+from services.responder.notify.channel import Outbound
+from services.responder.notify.webhook import post
 from shared.models import Severity
 
 EVENTS_V2_URL: Final = "https://events.pagerduty.com/v2/enqueue"
@@ -68,9 +68,5 @@ class PagerDutyChannel:
     async def send_once(self, outbound: Outbound) -> str:
         """Post one Events v2 event."""
         body = event_body(outbound, self._routing_key.get_secret_value())
-        try:
-            response = await self._client.post(self.url, json=body)
-        except httpx.HTTPError as exc:
-            raise ChannelError(f"{type(exc).__name__}: {exc}") from exc
-        classify_status(response.status_code, response.text)
+        response = await post(self._client, self.url, json=body)
         return f"HTTP {response.status_code} {body['event_action']}"

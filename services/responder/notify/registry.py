@@ -10,7 +10,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from services.responder.notify.channel import Channel, RetryPolicy
-from services.responder.notify.pagerduty import EVENTS_V2_URL, PagerDutyChannel
+from services.responder.notify.pagerduty import PagerDutyChannel
 from services.responder.notify.simple import AppriseChannel, LogChannel
 from services.responder.notify.webhook import WebhookChannel
 from shared.models import Team
@@ -73,7 +73,7 @@ def build_channel(spec: ChannelSpec, secrets: Mapping[str, SecretStr], client: h
     if spec.type == "pagerduty":
         key = _secret(spec, secrets, required=True)
         assert key is not None
-        return PagerDutyChannel(name, key, client, spec.url or EVENTS_V2_URL)
+        return PagerDutyChannel(name, key, client, spec.url)
     if spec.type == "apprise":
         urls = _secret(spec, secrets, required=False) or SecretStr(spec.url)
         return AppriseChannel(name, urls)

@@ -51,6 +51,16 @@ def classify_status(status: int, text: str) -> None:
     raise ChannelError(f"HTTP {status}: {text[:200]}", retryable=retryable)
 
 
+async def post(client: httpx.AsyncClient, url: str, **kwargs: Any) -> httpx.Response:
+    """POST once; raise ``ChannelError`` on a transport error or a non-2xx status (see `classify_status`)."""
+    try:
+        response = await client.post(url, **kwargs)
+    except httpx.HTTPError as exc:
+        raise ChannelError(f"{type(exc).__name__}: {exc}") from exc
+    classify_status(response.status_code, response.text)
+    return response
+
+
 class WebhookChannel:
     """POST each notification as signed JSON to ``url``."""
 
@@ -68,9 +78,5 @@ class WebhookChannel:
         headers = {"Content-Type": "application/json", IDEMPOTENCY_HEADER: outbound.notification_id}
         if self._secret is not None:
             headers[SIGNATURE_HEADER] = sign(self._secret.get_secret_value().encode(), body)
-        try:
-            response = await self._client.post(self.url, content=body, headers=headers)
-        except httpx.HTTPError as exc:
-            raise ChannelError(f"{type(exc).__name__}: {exc}") from exc
-        classify_status(response.status_code, response.text)
+        response = await post(self._client, self.url, content=body, headers=headers)
         return f"HTTP {response.status_code}"
