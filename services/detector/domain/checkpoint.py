@@ -17,8 +17,7 @@ from services.detector.domain.episodes import EpisodeState
 from services.detector.domain.rules import RuleState
 from services.detector.domain.series import Hold
 from services.detector.domain.target import DetectionConfig, TargetDetector
-from services.detector.domain.tracker import Episode
-from shared.models import Anomaly
+from services.detector.domain.tracker import dump_episode, load_episode
 
 FORMAT: Final = 1
 
@@ -45,10 +44,6 @@ def _rule_from_json(data: dict[str, Any]) -> RuleState:
     return RuleState(**values)
 
 
-def _episode_state_to_json(state: EpisodeState) -> dict[str, Any]:
-    return asdict(state)
-
-
 def _episode_state_from_json(data: dict[str, Any]) -> EpisodeState:
     peak = data.get("peak_score")
     return EpisodeState(**{**data, "peak_score": Score(**peak) if peak is not None else None})
@@ -65,7 +60,7 @@ def dumps_target(detector: TargetDetector) -> bytes:
         "series": {
             metric: {
                 "detector": base64.b64encode(detector.series.bank.dumps_series(w.index)).decode(),
-                "episode": _episode_state_to_json(w.episode),
+                "episode": asdict(w.episode),
                 "hold": asdict(w.hold) if w.hold is not None else None,
                 "streak": w.streak,
                 "pending": asdict(w.pending) if w.pending is not None else None,
@@ -82,11 +77,7 @@ def dumps_target(detector: TargetDetector) -> bytes:
         },
         "perf_signal": detector.perf_signal,
         "episodes": {
-            signal: {
-                "anomaly": e.anomaly.model_dump(mode="json"),
-                "last_evidence": _dt(e.last_evidence),
-                "latest": e.latest.model_dump(mode="json") if e.latest is not None else None,
-            }
+            signal: dict(zip(("anomaly", "last_evidence", "latest"), dump_episode(e), strict=True))
             for signal, e in detector.episodes.items()
         },
     }
@@ -122,12 +113,7 @@ def loads_target(data: bytes, config: DetectionConfig) -> TargetDetector:
         )
         detector.perf_signal = doc.get("perf_signal")
         detector.episodes = {
-            sig: Episode(
-                Anomaly.model_validate(e["anomaly"]),
-                datetime.fromisoformat(e["last_evidence"]),
-                Anomaly.model_validate(e["latest"]) if e.get("latest") else None,
-            )
-            for sig, e in doc["episodes"].items()
+            sig: load_episode(e["anomaly"], e["last_evidence"], e.get("latest")) for sig, e in doc["episodes"].items()
         }
     except (zlib.error, KeyError, TypeError, ValueError) as exc:
         raise CheckpointError(f"unreadable checkpoint: {type(exc).__name__}: {exc}") from exc

@@ -26,8 +26,8 @@ from services.detector.domain.logmining.findings import (
     TemplatedRecord,
 )
 from services.detector.domain.logmining.patterns import PatternAnalyzer, PatternConfig
-from services.detector.domain.tracker import Emission, Episode, TrackerConfig, track
-from shared.models import Anomaly, AnomalyKind, Impact
+from services.detector.domain.tracker import Emission, Episode, TrackerConfig, advance, dump_episode, load_episode
+from shared.models import AnomalyKind, Impact
 
 STATE_FORMAT: Final = 1
 ALERT_LEVELS: Final = frozenset({"ERROR", "CRITICAL", "FATAL", "SEVERE", "WARN", "WARNING"})
@@ -121,21 +121,18 @@ class LogWatch:
             service = key[0]
             findings = list(self.open.get(key, {}).values()) or self._still_bursting(key, now)
             evidence = combine(finding_evidence(f, self.config.impact) for f in findings)
-            episode, emission = track(
-                self.episodes.get(key),
+            emission = advance(
+                self.episodes,
+                key,
                 evidence,
                 target=service,
                 host=self.hosts.get(service, ""),
                 now=now,
                 config=self.config.tracker,
             )
-            if episode is None:
-                self.episodes.pop(key, None)
-                if key not in self.open:
-                    self.last_finding.pop(key, None)
-                    self.tail.pop(key, None)
-            else:
-                self.episodes[key] = episode
+            if key not in self.episodes and key not in self.open:
+                self.last_finding.pop(key, None)
+                self.tail.pop(key, None)
             if emission is not None:
                 out.append(emission)
         self.open = {k: v for k, v in self.open.items() if v}
@@ -184,16 +181,7 @@ class LogWatch:
             "miner": base64.b64encode(self.miner.dumps()).decode(),
             "cursor": self.cursor.isoformat() if self.cursor else None,
             "hosts": self.hosts,
-            "episodes": [
-                [
-                    svc,
-                    sig,
-                    e.anomaly.model_dump(mode="json"),
-                    e.last_evidence.isoformat(),
-                    e.latest.model_dump(mode="json") if e.latest is not None else None,
-                ]
-                for (svc, sig), e in self.episodes.items()
-            ],
+            "episodes": [[svc, sig, *dump_episode(e)] for (svc, sig), e in self.episodes.items()],
         }
         return zlib.compress(json.dumps(doc, separators=(",", ":")).encode(), 6)
 
@@ -206,10 +194,5 @@ class LogWatch:
         watch = cls(config, TemplateMiner.loads(base64.b64decode(doc["miner"])))
         watch.cursor = datetime.fromisoformat(doc["cursor"]) if doc["cursor"] else None
         watch.hosts = dict(doc["hosts"])
-        watch.episodes = {
-            (svc, sig): Episode(
-                Anomaly.model_validate(a), datetime.fromisoformat(t), Anomaly.model_validate(x) if x else None
-            )
-            for svc, sig, a, t, x in doc["episodes"]
-        }
+        watch.episodes = {(svc, sig): load_episode(a, t, x) for svc, sig, a, t, x in doc["episodes"]}
         return watch

@@ -41,6 +41,8 @@ _COMPARE: Final[dict[Op, Callable[[float, float], bool]]] = {
     Op.LT: operator.lt,
     Op.EQ: operator.eq,
 }
+_CLEARS_BY: Final = {Op.GE: Op.LT, Op.GT: Op.LE, Op.LE: Op.GT, Op.LT: Op.GE}
+"""The strict opposite of each ordering: how a value is back on the good side of a limit."""
 
 
 class ImpactStep(BaseModel):
@@ -84,8 +86,7 @@ class ThresholdRule(BaseModel):
         limit = self.value if self.clear_value is None else self.clear_value
         if self.op is Op.EQ:
             return value != limit
-        strict = {Op.GE: Op.LT, Op.GT: Op.LE, Op.LE: Op.GT, Op.LT: Op.GE}[self.op]
-        return _COMPARE[strict](value, limit)
+        return _COMPARE[_CLEARS_BY[self.op]](value, limit)
 
     def impact_of(self, value: float) -> Impact:
         """Return the impact for ``value``: the last step it reaches, else the base impact."""

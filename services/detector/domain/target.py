@@ -18,7 +18,7 @@ from services.detector.domain.evidence import Evidence, combine
 from services.detector.domain.perf import PerfConfig, observe_perf
 from services.detector.domain.rules import DEFAULT_RULES, RuleState, ThresholdRule, evaluate
 from services.detector.domain.series import SeriesBank, StatisticalConfig
-from services.detector.domain.tracker import Emission, Episode, TrackerConfig, track
+from services.detector.domain.tracker import Emission, Episode, TrackerConfig, advance
 from shared.models import AnomalyKind, MetricsObserved
 
 
@@ -116,19 +116,15 @@ class TargetDetector:
     def _track(self, now: datetime, evidence: Mapping[str, list[Evidence]]) -> list[Emission]:
         out: list[Emission] = []
         for signal in sorted(set(evidence) | set(self.episodes)):
-            merged = combine(evidence.get(signal, ()))
-            episode, emission = track(
-                self.episodes.get(signal),
-                merged,
+            emission = advance(
+                self.episodes,
+                signal,
+                combine(evidence.get(signal, ())),
                 target=self.target,
                 host=self.host,
                 now=now,
                 config=self.config.tracker,
             )
-            if episode is None:
-                self.episodes.pop(signal, None)
-            else:
-                self.episodes[signal] = episode
             if emission is not None:
                 out.append(emission)
         return out

@@ -11,10 +11,11 @@ same ids, which the bus then refuses to publish twice.
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Final
+from typing import Any, Final, TypeVar
 
 from services.detector.domain.evidence import IMPACT_RANK, Evidence
 from shared.ids import short_id
@@ -28,6 +29,8 @@ KIND_RANK: Final = {
     AnomalyKind.TARGET_DOWN: 4,
 }
 """A confirmation by a firmer source (a fixed limit over a statistical hunch) is news; the reverse is not."""
+
+K = TypeVar("K", bound=Hashable)
 
 
 class Change(StrEnum):
@@ -53,6 +56,21 @@ class Episode:
     anomaly: Anomaly
     last_evidence: datetime
     latest: Anomaly | None = None
+
+
+def dump_episode(episode: Episode) -> tuple[dict[str, Any], str, dict[str, Any] | None]:
+    """Return ``episode`` as JSON values: its anomaly, when evidence was last seen, its latest state."""
+    latest = episode.latest.model_dump(mode="json") if episode.latest is not None else None
+    return episode.anomaly.model_dump(mode="json"), episode.last_evidence.isoformat(), latest
+
+
+def load_episode(anomaly: dict[str, Any], last_evidence: str, latest: dict[str, Any] | None) -> Episode:
+    """Rebuild an episode from the values ``dump_episode`` returned."""
+    return Episode(
+        Anomaly.model_validate(anomaly),
+        datetime.fromisoformat(last_evidence),
+        Anomaly.model_validate(latest) if latest else None,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +119,25 @@ def track(
         return episode, None
     revised = current.model_copy(update={"revision": last.revision + 1})
     return replace(episode, anomaly=revised, latest=None), Emission(Change.UPDATED, revised)
+
+
+def advance(
+    episodes: dict[K, Episode],
+    key: K,
+    evidence: Evidence | None,
+    *,
+    target: str,
+    host: str,
+    now: datetime,
+    config: TrackerConfig,
+) -> Emission | None:
+    """`track` the episode kept under ``key`` in ``episodes``, store what it becomes (drop it once resolved)."""
+    episode, emission = track(episodes.get(key), evidence, target=target, host=host, now=now, config=config)
+    if episode is None:
+        episodes.pop(key, None)
+    else:
+        episodes[key] = episode
+    return emission
 
 
 def _material(last: Anomaly, now: Anomaly, config: TrackerConfig) -> bool:

@@ -26,11 +26,6 @@ def token_class(word: str) -> int:
     return WORDING if any(c.isalpha() for c in word) else CONSTANT
 
 
-def is_wording(word: str) -> bool:
-    """Tell whether a token is constant wording (has a letter, as `str.isalpha` says, and no value slot)."""
-    return token_class(word) == WORDING
-
-
 @functools.lru_cache(maxsize=4096)
 def _slot_pattern(token: str) -> re.Pattern[str]:
     return re.compile(".*".join(re.escape(part) for part in token.split(WILDCARD)), re.S)
