@@ -25,21 +25,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from incidentctl.embedded import noida_binary
+from incidentctl.embedded import start_broker
 from incidentctl.procs import free_port, spawn, terminate, wait_for_port
 from shared.fetch_wait import DEFAULT_MIN_WAIT_S, install_fetch_wait_floor
 
 
 @contextlib.contextmanager
 def noida(tmp: Path) -> Iterator[str]:
-    port = free_port()
-    argv = [noida_binary(), "start", "--only", "kafka", "--kafka-port", str(port), "--data-dir", str(tmp / "noida")]
-    proc = spawn(argv, log_file=tmp / "noida.log")
+    broker = start_broker(tmp / "noida", tmp / "noida.log", elasticsearch=False)
     try:
-        wait_for_port(port, proc=proc)
-        yield f"127.0.0.1:{port}"
+        yield broker.kafka
     finally:
-        terminate(proc.pid)
+        terminate(broker.process.pid)
 
 
 @contextlib.contextmanager

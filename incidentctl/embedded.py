@@ -41,13 +41,23 @@ def noida_binary() -> str:
     return found
 
 
-def start_broker(data_dir: Path, log_file: Path, *, kafka_port: int = 0, es_port: int = 0) -> EmbeddedBroker:
-    """Start noida-db persisting to ``data_dir`` on the given (or free) ports and wait until it listens."""
-    kafka_port, es_port = kafka_port or free_port(), es_port or free_port()
+def start_broker(
+    data_dir: Path, log_file: Path, *, kafka_port: int = 0, es_port: int = 0, elasticsearch: bool = True
+) -> EmbeddedBroker:
+    """Start noida-db persisting to ``data_dir`` on the given (or free) ports and wait until it listens.
+
+    With ``elasticsearch=False`` only the Kafka protocol is served (``es_port`` is then 0).
+    """
+    kafka_port = kafka_port or free_port()
+    es_port = (es_port or free_port()) if elasticsearch else 0
     data_dir.mkdir(parents=True, exist_ok=True)
-    argv = [noida_binary(), "start", "--only", "kafka,elasticsearch", "--kafka-port", str(kafka_port),
-            "--elasticsearch-port", str(es_port), "--data-dir", str(data_dir)]  # fmt: skip
+    argv = [noida_binary(), "start", "--only", "kafka,elasticsearch" if elasticsearch else "kafka",
+            "--kafka-port", str(kafka_port)]  # fmt: skip
+    if elasticsearch:
+        argv += ["--elasticsearch-port", str(es_port)]
+    argv += ["--data-dir", str(data_dir)]
     proc = spawn(argv, log_file=log_file)
     wait_for_port(kafka_port, proc=proc)
-    wait_for_port(es_port, proc=proc)
+    if elasticsearch:
+        wait_for_port(es_port, proc=proc)
     return EmbeddedBroker(proc, kafka_port, es_port)

@@ -10,7 +10,7 @@ from services.rca.analyze import Analysis, analyse, incident_anomaly_since, repo
 from services.rca.gather import Window
 from services.rca.report.build import ReportConfig, final_incident
 from services.rca.report.collect import collect_history
-from services.rca.report.publish import render
+from services.rca.report.publish import render, write_atomically
 from services.rca.store import WindowStore
 from shared.settings import ServiceSettings
 
@@ -79,9 +79,7 @@ def write_report(
     content = asyncio.run(render_incident_report(settings, incident_id, fmt=fmt, lang=lang))
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"{incident_id}.{fmt}"
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(content, encoding="utf-8")
-    tmp.replace(path)
+    write_atomically(path, content)
     return path
 
 

@@ -142,7 +142,7 @@ class ChainTracker:
             r.incident_resolved = event.time.isoformat()
         elif isinstance(event, ev.RootCauseIdentified) and event.data.incident_id == inc:
             self._mark("rca_published", event.time)
-            if "rca_published" in self.times and self.times["rca_published"] < event.time:
+            if self.times["rca_published"] < event.time:
                 return  # a later analysis (e.g. at resolution) does not replace the first
             top = event.data.ranking[0] if event.data.ranking else None
             r.rca_top_cause = top.model_dump() if top is not None else None

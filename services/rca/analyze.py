@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from services.rca.domain import Candidate, RcaConfig, RcaError, rank_causes
+from services.rca.domain.ranking import HINT_SIGNAL
 from services.rca.gather import Window, build_case, incident_window
 from services.rca.report.build import ReportConfig, build_report
 from services.rca.report.collect import IncidentHistory
@@ -20,8 +21,6 @@ from shared import events as ev
 from shared.models import CauseCandidate, Incident, RootCauseAnalysis
 
 log = logging.getLogger(__name__)
-HINT_SIGNAL = "detector-hint"
-"""The engine's signal name for a candidate ranked only on a live detector's anomaly."""
 SIGNAL_DEPTH = ("process.", "log:", "host.", "http.")
 
 
@@ -54,9 +53,7 @@ def analyse(
     end = min(end, max(store.latest, opened))
     if recovery_started is not None:
         end = min(end, max(recovery_started, opened))
-    window = incident_window(
-        opened_at=incident.opened_at.timestamp(), anomaly_since=anomaly_since, end=end, lookback_s=lookback_s
-    )
+    window = incident_window(opened_at=opened, anomaly_since=anomaly_since, end=end, lookback_s=lookback_s)
     case = build_case(store, window)
     try:
         found = rank_causes(case, config=config) if case.metrics.columns or case.logs or case.hints else []
@@ -97,11 +94,6 @@ def _candidate(found: Candidate, hint: StoredAnomaly | None) -> CauseCandidate:
         evidence = f"{evidence}; detector: {hint.anomaly.summary}"
     score = found.score if math.isfinite(found.score) else 0.0
     return CauseCandidate(entity=found.entity, signal=signal, score=score, evidence=evidence)
-
-
-def first_recovery_start(events: Iterable[ev.Envelope[Any]]) -> float | None:
-    """Time the first recovery action of the incident started, if any."""
-    return min((e.time.timestamp() for e in events if isinstance(e, ev.RecoveryStepStarted)), default=None)
 
 
 def incident_anomaly_since(store: WindowStore, incident: Incident) -> list[float]:

@@ -40,7 +40,7 @@ def create_app(settings: RcaSettings) -> tuple[Service, AsgiFastStream]:
         wanted = (topics.METRICS, topics.ANOMALIES, topics.INCIDENTS, topics.RECOVERY, topics.RCA)
         count = 0
         async for _, event in replay(settings, [settings.topic_prefix + t.name for t in wanted]):
-            if isinstance(event, tuple(topics.RCA.events)):
+            if isinstance(event, topics.RCA.events):
                 bus.published.add(event.id)
             else:
                 store.add(event)

@@ -8,9 +8,8 @@ from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from services.rca.domain import RcaConfig
+from services.rca.report.i18n import Lang
 from shared.settings import ServiceSettings
-
-Lang = Literal["en", "ko"]
 
 
 class RcaSettings(ServiceSettings):

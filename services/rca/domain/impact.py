@@ -31,7 +31,7 @@ import numpy as np
 from services.rca.domain.config import RcaConfig
 from services.rca.domain.entity_score import EntityScore, leading
 from services.rca.domain.model import FloatArray, split_column
-from services.rca.domain.signals import MetricKind, classify_metric, is_rate_like
+from services.rca.domain.signals import MetricKind, classify_metric, counts_fault_events, is_rate_like
 from services.rca.domain.waiting import judged_signal
 
 # Request counters, best cue first; byte and packet counters measure size, not requests.
@@ -41,8 +41,6 @@ _REQUEST_CUES: Final = (
     re.compile(r"count|total|sum|rate"),
 )
 _NOT_REQUESTS: Final = re.compile(r"byte|packet|size|error|fail|fault|5xx|4xx|drop|loss")
-# Error-kind counters that count packets or events, not failed requests.
-_NOT_FAILED_REQUESTS: Final = re.compile(r"retrans|drop|loss|restart|oom|evict")
 _MEAN_LATENCY: Final = re.compile(r"mean|avg|average")
 _MEDIAN_LATENCY: Final = re.compile(r"p50|median|50")
 
@@ -70,17 +68,11 @@ class ExcessWork:
         """Return `amount` per request served in the incident (None without a request count)."""
         return amount / self.requests if self.requests else None
 
-    def of(self, kind: str, metric: str | None = None) -> float | None:
-        """Return the excess of `kind`; for time, on `metric` or on the entity's preferred statistic."""
+    def of(self, kind: str) -> float | None:
+        """Return the excess of `kind`; for time, on the entity's preferred statistic."""
         if kind == WorkKind.FAILURES:
             return self.failures
-        if metric is None:
-            return next(iter(self.times.values()), None)
-        return self.times.get(metric)
-
-    def time_metric(self) -> str | None:
-        """Return the latency statistic this entity's waiting time is preferably measured with."""
-        return next(iter(self.times), None)
+        return next(iter(self.times.values()), None)
 
 
 def comparable(a: ExcessWork, b: ExcessWork, kind: str) -> tuple[float, float] | None:
@@ -178,7 +170,7 @@ def _failures(
     for metric in metrics:
         values = columns[f"{entity}|{metric}"]
         present = values[~np.isnan(values)]
-        if present.size == 0 or _NOT_FAILED_REQUESTS.search(_norm(metric)):
+        if present.size == 0 or counts_fault_events(metric):
             continue
         if kinds[metric] is MetricKind.SUCCESS_SHARE:
             if requests is None:
@@ -200,7 +192,7 @@ def _failures(
 
 def work_kind(kind: MetricKind, metric: str = "") -> str | None:
     """Return which excess work a deviation of `kind` on `metric` is judged by (None: not an additive symptom)."""
-    if kind is MetricKind.ERRORS and _NOT_FAILED_REQUESTS.search(_norm(metric)):
+    if kind is MetricKind.ERRORS and counts_fault_events(metric):
         return None
     if kind in (MetricKind.SUCCESS_SHARE, MetricKind.ERRORS):
         return WorkKind.FAILURES

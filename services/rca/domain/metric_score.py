@@ -141,7 +141,6 @@ def score_column(
 
     """
     full_scale: float | None = None
-    persistence: float = 0.0
     if kind is MetricKind.SUCCESS_SHARE:
         hist_raw = values[(timestamps < history_end) & ~np.isnan(values)]
         if hist_raw.size == 0:

@@ -22,6 +22,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Final
 
 from services.rca.domain.config import RcaConfig
 from services.rca.domain.conservation import apply_covers, find_covers
@@ -33,6 +34,9 @@ from services.rca.domain.log_evidence import LogFinding, TemplateMiner, find_log
 from services.rca.domain.model import Candidate, Case
 from services.rca.domain.propagation import Explanation, discount_explained, downstream
 from services.rca.domain.signals import MetricKind
+
+HINT_SIGNAL: Final = "detector-hint"
+"""Signal name of a candidate ranked only on a live detector's anomaly."""
 
 
 @dataclass(frozen=True)
@@ -224,4 +228,4 @@ def _signal_name(draft: _Draft) -> str:
         return f"log:{log.template[:80]}"
     if draft.metrics is not None:
         return draft.metrics.best.metric
-    return "detector-hint"
+    return HINT_SIGNAL

@@ -62,10 +62,14 @@ def is_rate_like(metric: str) -> bool:
     return bool(_RATE_LIKE.search(_words(metric)))
 
 
+def counts_fault_events(metric: str) -> bool:
+    """Return True when the name says the metric counts local fault events (retransmits, drops, restarts...)."""
+    return bool(_FAULT_EVENT.search(_words(metric)))
+
+
 def is_fault_event(metric: str) -> bool:
     """Return True for an error-kind metric that counts local fault events, not failed requests."""
-    name = _words(metric)
-    return classify_metric(metric) is MetricKind.ERRORS and bool(_FAULT_EVENT.search(name))
+    return classify_metric(metric) is MetricKind.ERRORS and counts_fault_events(metric)
 
 
 def classify_metric(metric: str) -> MetricKind:

@@ -87,13 +87,10 @@ async def collect_history(
     wanted = list(HISTORY_TOPICS) + ([topics.METRICS] if store is not None else [])
     events: list[ev.Envelope[Any]] = []
     async for _, event in replay(settings, [settings.topic_prefix + t.name for t in wanted]):
-        if isinstance(event, ev.MetricsObserved):
-            if store is not None:
-                store.add(event)
-            continue
         if store is not None:
             store.add(event)
-        events.append(event)
+        if not isinstance(event, ev.MetricsObserved):
+            events.append(event)
     return select(incident_id, events)
 
 

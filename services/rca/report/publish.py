@@ -27,6 +27,13 @@ def render(report: IncidentReport, fmt: str, lang: str) -> str:
     raise ValueError(f"unknown report format {fmt!r} (md or html)")
 
 
+def write_atomically(path: Path, content: str) -> None:
+    """Write ``content`` to ``path`` through a temporary file, so readers never see half a report."""
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(content, encoding="utf-8")
+    tmp.replace(path)
+
+
 def write_files(
     report: IncidentReport, out_dir: Path, *, formats: Sequence[str], lang: str, stem: str = ""
 ) -> list[Path]:
@@ -35,9 +42,7 @@ def write_files(
     paths = []
     for fmt in formats:
         path = out_dir / f"{stem or report.incident.incident_id}.{fmt}"
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        tmp.write_text(render(report, fmt, lang), encoding="utf-8")
-        tmp.replace(path)
+        write_atomically(path, render(report, fmt, lang))
         paths.append(path)
     return paths
 
