@@ -3,21 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Final
 
-from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
-from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
-from faststream.kafka.annotations import KafkaMessage
 from faststream.security import SASLPlaintext
 from pydantic import ValidationError
 
+from shared.consumer import GroupMember, MemberConfig
 from shared.events import Envelope, encode_event, parse_event
 from shared.fetch_wait import install_fetch_wait_floor
 from shared.ledger import Ledger
@@ -30,6 +30,9 @@ log = logging.getLogger(__name__)
 CONTENT_TYPE: Final = "application/cloudevents+json; charset=utf-8"
 HANDLER_ATTEMPTS: Final = 3
 DLQ_RETENTION_MS: Final = 30 * 24 * 3600 * 1000
+# A dead letter carries the original bytes plus headers; above this size it keeps a prefix and says so,
+# since the original plus headers could exceed what a broker accepts (noida-db: ~1,000,000 bytes).
+DLQ_MAX_VALUE_BYTES: Final = 900_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,11 +81,24 @@ class EventBus:
     with the reason and the original bytes, and the consumer keeps going.
     """
 
-    def __init__(self, broker: KafkaBroker, *, source: str, metrics: ServiceMetrics, prefix: str = "") -> None:
+    def __init__(
+        self,
+        broker: KafkaBroker,
+        *,
+        source: str,
+        metrics: ServiceMetrics,
+        settings: ServiceSettings | None = None,
+        client_id: str = "incidentctl",
+        member_config: MemberConfig | None = None,
+    ) -> None:
         self.broker = broker
-        self.prefix = prefix
+        self.settings = settings or ServiceSettings()
+        self.prefix = self.settings.topic_prefix
         self.source = source
         self.metrics = metrics
+        self.client_id = client_id
+        self.member_config = member_config
+        self.members: list[GroupMember] = []
         self.published = Ledger()
         self.seen = Ledger()
 
@@ -110,27 +126,63 @@ class EventBus:
             count += 1
         return count
 
-    def subscribe(self, topic: Topic, *, group_id: str, handler: Handler, max_workers: int | None = None) -> Any:
-        """Register ``handler`` for every valid event on ``topic`` (at-least-once, commit after handling)."""
-        subscriber = self.broker.subscriber(
-            self.prefix + topic.name,
+    def subscribe(
+        self,
+        topic: Topic,
+        *,
+        group_id: str,
+        handler: Handler,
+        listener: ConsumerRebalanceListener | None = None,
+    ) -> GroupMember:
+        """Register ``handler`` for every valid event on ``topic`` (at-least-once, committed per batch).
+
+        Consuming starts with ``start_consumers``; the returned member tells its assignment and progress.
+        """
+        name = self.prefix + topic.name
+
+        async def on_record(record: ConsumerRecord[Any, Any]) -> None:
+            await self.handle(topic, record, handler)
+
+        member = GroupMember(
+            self.settings,
+            topic=name,
             group_id=group_id,
-            auto_offset_reset="earliest",
-            ack_policy=AckPolicy.ACK,
-            title=f"{group_id}:{topic.name}",
+            client_id=f"{self.client_id}.{topic.name}",
+            on_record=on_record,
+            on_batch_done=_nothing_pending,
+            listener=listener,
+            config=self.member_config,
+            on_lag=self._set_lag,
         )
+        self.members.append(member)
+        self.metrics.known_topic(topic)
+        return member
 
-        @subscriber
-        async def consume(msg: KafkaMessage) -> None:
-            await self.handle(topic, msg.raw_message, handler, subscriber)
+    async def start_consumers(self) -> None:
+        """Start every subscription's member (joining goes on in the background)."""
+        for member in self.members:
+            member.start()
 
-        return subscriber
+    async def stop_consumers(self) -> None:
+        """Stop every member; each leaves its group so its partitions move at once."""
+        await asyncio.gather(*(member.stop() for member in self.members))
 
-    async def handle(self, topic: Topic, record: ConsumerRecord[Any, Any], handler: Handler, sub: Any) -> None:
+    def _set_lag(self, topic: str, partition: int, behind: int) -> None:
+        name = topic.removeprefix(self.prefix)
+        if behind < 0:
+            with contextlib.suppress(KeyError):
+                self.metrics.lag.remove(name, str(partition))
+            return
+        self.metrics.lag.labels(name, str(partition)).set(behind)
+
+    async def handle(self, topic: Topic, record: ConsumerRecord[Any, Any], handler: Handler) -> None:
         """Parse, dedup and dispatch one record; never raise (bad records go to the DLQ)."""
         raw: bytes = record.value or b""
         delivery = Delivery(record.topic, record.partition, record.offset, record.key)
-        self._observe_lag(sub, record)
+        undecodable = _undecodable_header(record)
+        if undecodable is not None:
+            await self.dead_letter(topic, record, f"header {undecodable!r} is not UTF-8")
+            return
         try:
             event = parse_event(raw)
         except ValidationError as exc:
@@ -152,7 +204,8 @@ class EventBus:
                 await self.dead_letter(topic, record, f"rejected: {exc}")
                 break
             except Exception as exc:  # a handler bug or a transient adapter error: bounded retry
-                self.metrics.errors.labels(topic.name, type(exc).__name__).inc()
+                outcome = "dead_lettered" if attempt == HANDLER_ATTEMPTS else "retried"
+                self.metrics.errors.labels(topic.name, outcome).inc()
                 log.exception(
                     "handler failed topic=%s partition=%s offset=%s event_id=%s attempt=%d",
                     record.topic,
@@ -174,30 +227,42 @@ class EventBus:
             record.topic,
             record.partition,
             record.offset,
-            reason,
+            _printable(reason)[:500],
         )
         self.metrics.dead_letters.labels(topic.name).inc()
-        await self.broker.publish(
-            record.value or b"",
-            self.prefix + topic.dlq,
-            key=record.key,
-            headers={
-                "content-type": "application/octet-stream",
-                "dlq_reason": reason[:2000],
-                "dlq_topic": record.topic,
-                "dlq_partition": str(record.partition),
-                "dlq_offset": str(record.offset),
-                "dlq_source": self.source,
-            },
-        )
+        value: bytes = record.value or b""
+        headers = {
+            "content-type": "application/octet-stream",
+            "dlq_reason": _printable(reason)[:2000],
+            "dlq_topic": record.topic,
+            "dlq_partition": str(record.partition),
+            "dlq_offset": str(record.offset),
+            "dlq_source": self.source,
+        }
+        if len(value) > DLQ_MAX_VALUE_BYTES:
+            headers["dlq_truncated_from"] = str(len(value))
+            value = value[:DLQ_MAX_VALUE_BYTES]
+        await self.broker.publish(value, self.prefix + topic.dlq, key=record.key, headers=headers)
 
-    def _observe_lag(self, sub: Any, record: ConsumerRecord[Any, Any]) -> None:
-        consumer = getattr(sub, "consumer", None)
-        if consumer is None:
-            return
-        end = consumer.highwater(TopicPartition(record.topic, record.partition))
-        if end is not None:
-            self.metrics.lag.labels(record.topic, str(record.partition)).set(max(0, end - record.offset - 1))
+
+async def _nothing_pending() -> None:
+    """Publishing awaits each send, so a batch has nothing left to flush when its records are handled."""
+
+
+def _undecodable_header(record: ConsumerRecord[Any, Any]) -> str | None:
+    """Name of the first header whose value is not UTF-8 (FastStream-style readers would choke on it)."""
+    for name, value in record.headers or ():
+        try:
+            if isinstance(value, bytes):
+                value.decode()
+        except UnicodeDecodeError:
+            return _printable(name)
+    return None
+
+
+def _printable(text: str) -> str:
+    """Drop control characters (a reason may quote hostile input that ends up in logs and headers)."""
+    return "".join(ch if ch.isprintable() else " " for ch in text)
 
 
 def _summarise(exc: ValidationError) -> str:

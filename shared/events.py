@@ -260,6 +260,13 @@ class FaultInjected(Envelope[m.FaultInjected]):
     event_type: ClassVar[str] = "dev.incidentctl.chaos.fault_injected"
 
 
+class ServiceHeartbeat(Envelope[m.ServiceHeartbeat]):
+    """A service instance reports that it is alive (the pipeline's dead man's switch)."""
+
+    type: Literal["dev.incidentctl.service.heartbeat"] = "dev.incidentctl.service.heartbeat"
+    event_type: ClassVar[str] = "dev.incidentctl.service.heartbeat"
+
+
 ALL_EVENTS: Final[tuple[type[Envelope[Any]], ...]] = (
     MetricsObserved,
     AnomalyDetected,
@@ -288,6 +295,7 @@ ALL_EVENTS: Final[tuple[type[Envelope[Any]], ...]] = (
     NoteRequested,
     RcaRequested,
     FaultInjected,
+    ServiceHeartbeat,
 )
 
 AnyEvent = Annotated[Union[ALL_EVENTS], Field(discriminator="type")]  # type: ignore[valid-type]  # noqa: UP007

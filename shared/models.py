@@ -235,3 +235,28 @@ class FaultInjected(Payload):
     fault: str
     target: str
     detail: str = ""
+
+
+class ConsumerStatus(Payload):
+    """One consumer-group member of a service instance, as it reports itself."""
+
+    topic: str
+    group: str
+    joined: bool
+    partitions: tuple[int, ...] = ()
+    lag: int = 0
+    stalled_s: float = 0.0
+
+
+class ServiceHeartbeat(Payload):
+    """A service instance is alive; what it consumes and how far behind it is."""
+
+    service: str
+    instance: str
+    pid: int
+    ready: bool
+    started_at: datetime
+    sequence: int
+    interval_s: float
+    consumers: tuple[ConsumerStatus, ...] = ()
+    last_event_at: datetime | None = None

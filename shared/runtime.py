@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import sys
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import uvicorn
@@ -16,6 +19,8 @@ from prometheus_client import make_asgi_app
 
 from shared.bus import EventBus, make_broker
 from shared.config_file import ConfigError
+from shared.consumer import MemberConfig
+from shared.heartbeat import heartbeat_event, publish_heartbeats, service_status
 from shared.settings import ServiceSettings
 from shared.telemetry import ServiceMetrics
 
@@ -34,14 +39,51 @@ class Service:
     metrics: ServiceMetrics
     ready: asyncio.Event = field(default_factory=asyncio.Event)
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     @classmethod
     def create(cls, name: str, settings: ServiceSettings) -> Service:
         """Wire broker, bus and metrics for service ``name`` (nothing connects yet)."""
         metrics = ServiceMetrics(name)
-        broker = make_broker(settings, client_id=f"{name}-{settings.instance_id}")
-        bus = EventBus(broker, source=f"/services/{name}", metrics=metrics, prefix=settings.topic_prefix)
+        client_id = f"{name}-{settings.instance_id}"
+        broker = make_broker(settings, client_id=client_id)
+        members = MemberConfig(join_timeout_s=settings.join_timeout_s, session_timeout_ms=settings.session_timeout_ms)
+        bus = EventBus(
+            broker, source=f"/services/{name}", metrics=metrics, settings=settings, client_id=client_id,
+            member_config=members,
+        )  # fmt: skip
         return cls(name, settings, broker, bus, metrics)
+
+    async def start(self) -> None:
+        """Connect, start consuming (joins go on in the background) and send heartbeats."""
+        await self.broker.start()
+        await self.start_consuming()
+
+    async def start_consuming(self) -> None:
+        """Start the bus's consumers and the heartbeat loop (the broker is already connected)."""
+        self.started_at = datetime.now(UTC)
+        await self.bus.start_consumers()
+        self.spawn(publish_heartbeats(self), name="heartbeat")
+
+    async def stop(self) -> None:
+        """Stop background loops and consumers (leaving their groups), then disconnect."""
+        self.ready.clear()
+        await self.stop_tasks()
+        await self.bus.stop_consumers()
+        await self.broker.stop()
+
+    def is_ready(self) -> bool:
+        """Started, and every consumer has joined its group."""
+        return self.ready.is_set() and all(m.progress.joined for m in self.bus.members)
+
+    def is_alive(self) -> bool:
+        """No consumer has been stuck (no fetch returned, or never joined) longer than ``stall_after_s``."""
+        now = time.monotonic()
+        return all(m.progress.stalled_for(now) <= self.settings.stall_after_s for m in self.bus.members)
+
+    def status(self) -> dict[str, Any]:
+        """What ``/status`` and ``incidentctl status`` show: the next heartbeat, as JSON."""
+        return service_status(self, heartbeat_event(self, sequence=0).data)
 
     def spawn(self, coro: Awaitable[Any], *, name: str) -> None:
         """Run a background loop whose handle is kept and cancelled at shutdown."""
@@ -63,16 +105,23 @@ class Service:
         routes: Sequence[tuple[str, Any]] = (),
     ) -> AsgiFastStream:
         """Build the ASGI app: the broker's subscribers plus /healthz, /readyz and /metrics."""
+        json_type = {"content-type": "application/json"}
 
         @get
         async def healthz(scope: Any) -> AsgiResponse:
-            return AsgiResponse(b'{"status": "alive"}', 200, headers={"content-type": "application/json"})
+            if self.is_alive():
+                return AsgiResponse(b'{"status": "alive"}', 200, headers=json_type)
+            return AsgiResponse(b'{"status": "stalled"}', 503, headers=json_type)
 
         @get
         async def readyz(scope: Any) -> AsgiResponse:
-            ok = self.ready.is_set() and await self.broker.ping(timeout=2.0)
+            ok = self.is_ready() and await self.broker.ping(timeout=2.0)
             body = b'{"status": "ready"}' if ok else b'{"status": "not ready"}'
-            return AsgiResponse(body, 200 if ok else 503, headers={"content-type": "application/json"})
+            return AsgiResponse(body, 200 if ok else 503, headers=json_type)
+
+        @get
+        async def status(scope: Any) -> AsgiResponse:
+            return AsgiResponse(json.dumps(self.status()).encode(), 200, headers=json_type)
 
         async def mark_ready() -> None:
             self.ready.set()
@@ -82,11 +131,12 @@ class Service:
             asgi_routes=[
                 ("/healthz", healthz),
                 ("/readyz", readyz),
+                ("/status", status),
                 ("/metrics", make_asgi_app(self.metrics.registry)),
                 *routes,
             ],
-            after_startup=[*after_startup, mark_ready],
-            on_shutdown=[self.stop_tasks, *on_shutdown],
+            after_startup=[self.start_consuming, *after_startup, mark_ready],
+            on_shutdown=[self.stop_tasks, self.bus.stop_consumers, *on_shutdown],
         )
 
 

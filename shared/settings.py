@@ -50,7 +50,17 @@ class ServiceSettings(BaseSettings):
     http_port: int = Field(0, validation_alias="HTTP_PORT", description="health and metrics; 0 = free port")
     log_level: str = Field("INFO", validation_alias="LOG_LEVEL")
     topic_prefix: str = Field("", validation_alias="TOPIC_PREFIX", description="isolates stacks sharing a cluster")
-    instance_id: str = Field(default_factory=lambda: f"{os.uname().nodename}-{os.getpid()}")
+    instance_id: str = Field(
+        default_factory=lambda: f"{os.uname().nodename}-{os.getpid()}",
+        validation_alias="IR_INSTANCE_ID",
+        description="names this instance in its consumer groups; keep it across restarts (pod or slot name)",
+    )
+    heartbeat_interval_s: float = Field(30.0, gt=0, validation_alias="IR_HEARTBEAT_INTERVAL_S")
+    stall_after_s: float = Field(
+        120.0, gt=0, validation_alias="IR_STALL_AFTER_S", description="liveness fails when a consumer is stuck longer"
+    )
+    join_timeout_s: float = Field(30.0, gt=0, validation_alias="IR_JOIN_TIMEOUT_S")
+    session_timeout_ms: int = Field(10_000, ge=1000, validation_alias="KAFKA_SESSION_TIMEOUT_MS")
 
     @classmethod
     def settings_customise_sources(

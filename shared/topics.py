@@ -106,6 +106,15 @@ CHAOS: Final = Topic(
     partitions=1,
     doc="Faults injected on purpose, for timelines and scenario scoring.",
 )
+HEARTBEATS: Final = Topic(
+    "ops.heartbeats.v1",
+    (ev.ServiceHeartbeat,),
+    key="service",
+    producer="every service",
+    partitions=1,
+    retention_ms=24 * 3600 * 1000,
+    doc="Liveness, readiness and consumer lag of every service instance; a missing one opens an incident.",
+)
 DETECTOR_STATE: Final = Topic(
     "detector.state.v1",
     (),
@@ -126,6 +135,7 @@ ALL_TOPICS: Final[tuple[Topic, ...]] = (
     RECOVERY,
     RCA,
     CHAOS,
+    HEARTBEATS,
     DETECTOR_STATE,
 )
 

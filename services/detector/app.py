@@ -5,9 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from faststream import AckPolicy
 from faststream.asgi import AsgiFastStream
-from faststream.kafka.annotations import KafkaMessage
 
 from services.detector.adapters.es_logs import ElasticsearchLogSource, LogFields
 from services.detector.adapters.state_store import KafkaStateStore
@@ -55,14 +53,14 @@ class Detector:
     async def start(self) -> None:
         """Run without the HTTP server (tests, embedding): warm up, connect, start the log loop."""
         await self.before_start()
-        await self.service.broker.start()
+        await self.service.start()
         await self.after_start()
         self.service.ready.set()
 
     async def stop(self) -> None:
         """Counterpart of ``start``."""
         await self.before_stop()
-        await self.service.broker.stop()
+        await self.service.stop()
 
 
 def build(settings: DetectorSettings) -> Detector:
@@ -71,18 +69,8 @@ def build(settings: DetectorSettings) -> Detector:
     store = KafkaStateStore(service.broker, settings) if settings.checkpoint else None
     handler = MetricsHandler(service.bus, settings.detection(), store, checkpoint_s=settings.checkpoint_interval_s)
     topic = settings.topic_prefix + METRICS.name
-    subscriber = service.broker.subscriber(
-        topic,
-        group_id=settings.group_id,
-        auto_offset_reset="earliest",
-        ack_policy=AckPolicy.ACK,
-        listener=RestoreOnAssign(handler, topic),
-        title=f"{settings.group_id}:{METRICS.name}",
-    )
-
-    @subscriber
-    async def consume(msg: KafkaMessage) -> None:
-        await service.bus.handle(METRICS, msg.raw_message, handler.on_metrics_observed, subscriber)
+    listener = RestoreOnAssign(handler, topic)
+    service.bus.subscribe(METRICS, group_id=settings.group_id, handler=handler.on_metrics_observed, listener=listener)
 
     logs = None
     if settings.logs.enabled:

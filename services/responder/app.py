@@ -40,7 +40,7 @@ class ResponderRuntime:
         await ensure_topics(self.settings)
         count = await self.responder.rebuild(self.settings)
         log.info("responder rebuilt from %d events: %d incidents", count, len(self.responder.book.incidents))
-        await self.service.broker.start()
+        await self.service.start()
         self.service.spawn(self.responder.run_clock(self.settings.tick_s), name="clock")
         self.service.ready.set()
 
@@ -54,7 +54,7 @@ class ResponderRuntime:
         else:
             for task in list(self.dispatcher.sending):
                 task.cancel()
-        await self.service.broker.stop()
+        await self.service.stop()
         await self.client.aclose()
 
 
@@ -73,7 +73,7 @@ def create_runtime(settings: ResponderSettings, *, clock: Clock = utcnow) -> Res
     )
     responder = Responder(service.bus, settings.policy(), dispatcher, clock=clock, registry=service.metrics.registry)
     anomalies = register(service, responder, settings)
-    responder.owns = owned_by_assignment(anomalies, settings.topic_prefix + ANOMALIES.name, ANOMALIES.partitions)
+    responder.owns = owned_by_assignment(anomalies, ANOMALIES.partitions)
     return ResponderRuntime(settings, service, responder, dispatcher, client)
 
 

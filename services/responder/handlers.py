@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiokafka.partitioner import murmur2
 
 from services.responder.core import Owns, Responder
 from services.responder.settings import ResponderSettings
+from shared.consumer import GroupMember
 from shared.models import Incident
 from shared.runtime import Service
 from shared.topics import ANOMALIES, COMMANDS, INCIDENTS, NOTIFICATIONS, RECOVERY, SILENCES
 
 
-def register(service: Service, responder: Responder, settings: ResponderSettings) -> Any:
+def register(service: Service, responder: Responder, settings: ResponderSettings) -> GroupMember:
     """Subscribe the responder's handlers; return the anomaly subscriber (its assignment decides ownership).
 
     Anomalies, commands and recovery outcomes are each shared by the instances of one consumer group
@@ -36,21 +35,18 @@ def partition_of(key: str, partitions: int) -> int:
     return int(murmur2(key.encode()) & 0x7FFFFFFF) % partitions
 
 
-def owned_by_assignment(subscriber: Any, topic_name: str, default_partitions: int) -> Owns:
-    """Return ``owns(incident)``: the incident's target key falls in a partition assigned to ``subscriber``.
+def owned_by_assignment(member: GroupMember, default_partitions: int) -> Owns:
+    """Return ``owns(incident)``: the incident's target key falls in a partition assigned to ``member``.
 
     Anomalies are keyed by target, so the instance that consumes an incident's anomalies also runs
     its clocks and notifications; during a rebalance nobody owns it for a moment (late, never twice).
     """
 
     def owns(incident: Incident) -> bool:
-        consumer = getattr(subscriber, "consumer", None)
-        if consumer is None:
-            return False
-        assigned = {tp.partition for tp in consumer.assignment() if tp.topic == topic_name}
+        assigned = member.assigned_partitions()
         if not assigned:
             return False
-        partitions = len(consumer.partitions_for_topic(topic_name) or ()) or default_partitions
+        partitions = member.partition_count() or default_partitions
         return partition_of(incident.target, partitions) in assigned
 
     return owns

@@ -66,7 +66,7 @@ async def test_duplicates_are_dropped_and_bad_records_dead_lettered(service: Ser
         seen.append(event.id)
 
     service.bus.subscribe(topics.CHAOS, group_id=f"g-{uuid.uuid4().hex[:6]}", handler=handler)
-    await service.broker.start()
+    await service.start()
     try:
         name = service.settings.topic_prefix + topics.CHAOS.name
         first, second, rejected = fault(1), fault(2), fault(3)
@@ -83,17 +83,17 @@ async def test_duplicates_are_dropped_and_bad_records_dead_lettered(service: Ser
         reasons = [headers["dlq_reason"].decode() for _, headers in letters]
         assert reasons[0].startswith("invalid event") and "svc-3 is not a known target" in reasons[1]
     finally:
-        await service.broker.stop()
+        await service.stop()
 
 
 async def test_replay_sees_everything_published(service: Service) -> None:
-    await service.broker.start()
+    await service.start()
     try:
         sent = [fault(n) for n in range(20)]
         for event in sent:
             await service.bus.publish(event, key=event.data.target)
     finally:
-        await service.broker.stop()
+        await service.stop()
     names = [service.settings.topic_prefix + topics.CHAOS.name]
     got = [event.id async for _, event in replay(service.settings, names)]
     assert sorted(got) == sorted(e.id for e in sent)

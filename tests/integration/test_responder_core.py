@@ -41,9 +41,9 @@ async def producer(kafka_bootstrap: str, unique: str) -> AsyncIterator[Service]:
     settings = ResponderSettings(kafka_bootstrap_servers=kafka_bootstrap, topic_prefix=f"t{unique}.")
     await ensure_topics(settings)
     service = Service.create("test-producer", settings)
-    await service.broker.start()
+    await service.start()
     yield service
-    await service.broker.stop()
+    await service.stop()
 
 
 async def send_raw(producer: Service, events: list[ev.Envelope[Any]]) -> None:

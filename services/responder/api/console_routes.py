@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import json
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 from fastapi import APIRouter, Response, status
 from fastapi.responses import HTMLResponse
@@ -21,10 +21,18 @@ def ops_router(deps: ApiDeps) -> APIRouter:
     """Return /healthz, /readyz and /metrics."""
     router = APIRouter(tags=["operations"])
 
-    @router.get("/healthz")
-    async def healthz() -> dict[str, str]:
-        """Liveness: the process answers."""
-        return {"status": "alive"}
+    @router.get("/healthz", responses={503: {"description": "a consumer is stuck"}})
+    async def healthz(response: Response) -> dict[str, str]:
+        """Liveness: the process answers and no consumer is stuck."""
+        if deps.is_alive():
+            return {"status": "alive"}
+        response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+        return {"status": "stalled"}
+
+    @router.get("/status")
+    async def service_status() -> dict[str, Any]:
+        """Instance, readiness, consumers (partitions, lag, time since the last fetch), last event handled."""
+        return deps.status()
 
     @router.get("/readyz", responses={503: {"description": "not ready"}})
     async def readyz(response: Response) -> dict[str, str]:

@@ -37,6 +37,8 @@ class ApiDeps:
     registry: CollectorRegistry
     clock: Callable[[], datetime] = utc_now
     is_ready: Callable[[], Awaitable[bool]] = always_ready
+    is_alive: Callable[[], bool] = lambda: True
+    status: Callable[[], dict[str, Any]] = dict
     commands: Counter = field(init=False)
     alerts: Counter = field(init=False)
     auth_failures: Counter = field(init=False)

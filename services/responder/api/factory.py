@@ -72,7 +72,7 @@ def create_api(service: Service, settings: ApiSettings, *, inner: AsgiFastStream
         return await service.bus.publish(event, key=key)
 
     async def is_ready() -> bool:
-        return service.ready.is_set() and feed.caught_up.is_set() and await service.broker.ping(timeout=2.0)
+        return service.is_ready() and feed.caught_up.is_set() and await service.broker.ping(timeout=2.0)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -80,15 +80,21 @@ def create_api(service: Service, settings: ApiSettings, *, inner: AsgiFastStream
             if inner is not None:
                 await stack.enter_async_context(inner.start_lifespan_context())
             elif not service.broker.running:
-                await service.broker.start()
-                stack.push_async_callback(service.broker.stop)
+                await service.start()
+                stack.push_async_callback(service.stop)
                 service.ready.set()
             task = asyncio.create_task(feed.run(), name="responder-api:projection-feed")
             stack.push_async_callback(_cancel, task)
             yield
 
     deps = ApiDeps(
-        settings=settings, projection=projection, publish=publish, registry=service.metrics.registry, is_ready=is_ready
+        settings=settings,
+        projection=projection,
+        publish=publish,
+        registry=service.metrics.registry,
+        is_ready=is_ready,
+        is_alive=service.is_alive,
+        status=service.status,
     )
     app = build_api(deps, lifespan=lifespan)
     app.state.feed = feed

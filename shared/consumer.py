@@ -1,0 +1,295 @@
+"""One consumer-group member of the bus: join, fetch batches, hand records on, commit once per batch.
+
+Joining is where a crashed service used to hang: a broker that never expires a dead member
+(noida-db, measured) keeps waiting for it at every rebalance, so its restarted successor never
+completes the join. Before each join the member therefore removes its own predecessors from the
+group (members with the same ``client_id``, which names the service instance, the topic and the
+group; only a dead incarnation of this very member can carry it) with a LeaveGroup request, as
+Kafka itself would after ``session.timeout.ms``. A join that still does not complete within
+``join_timeout_s`` is abandoned and retried with backoff, and the member reports itself stalled,
+so liveness fails and the platform restarts it.
+
+Offsets are committed after every record of a fetched batch was handled (and its outputs sent):
+at-least-once, with the bus's ledgers dropping what a redelivery repeats.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
+from aiokafka.protocol.group import LeaveGroupRequest
+from aiokafka.structs import OffsetAndMetadata
+
+from shared.fetch_wait import install_fetch_wait_floor
+from shared.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+
+POLL_MS: Final = 1000
+MAX_RECORDS: Final = 500
+RETRY_MAX_S: Final = 10.0
+
+RecordHandler = Callable[[ConsumerRecord[Any, Any]], Awaitable[None]]
+BatchDone = Callable[[], Awaitable[None]]
+
+
+@dataclass
+class Progress:
+    """What a member has done, for readiness, liveness, lag and ``/status``."""
+
+    joined: bool = False
+    started_at: float = field(default_factory=time.monotonic)
+    last_poll: float | None = None
+    last_handled_at: float | None = None  # wall-clock time of the newest record handled
+    handled: int = 0
+    joins: int = 0
+    failed_joins: int = 0
+    lag: dict[int, int] = field(default_factory=dict)
+
+    def stalled_for(self, now: float) -> float:
+        """Seconds since the member last came back from a fetch (or since it started, never having joined)."""
+        return now - (self.last_poll if self.last_poll is not None else self.started_at)
+
+
+@dataclass(frozen=True)
+class MemberConfig:
+    """Timings of a member; the defaults are Kafka's consumer defaults where Kafka has one."""
+
+    join_timeout_s: float = 30.0
+    session_timeout_ms: int = 10_000
+    heartbeat_interval_ms: int = 3_000
+    max_poll_interval_ms: int = 300_000
+    lag_interval_s: float = 5.0
+
+
+class GroupMember:
+    """A consumer-group member on one topic that survives a dead predecessor and reports its progress."""
+
+    def __init__(
+        self,
+        settings: ServiceSettings,
+        *,
+        topic: str,
+        group_id: str,
+        client_id: str,
+        on_record: RecordHandler,
+        on_batch_done: BatchDone,
+        listener: ConsumerRebalanceListener | None = None,
+        config: MemberConfig | None = None,
+        on_lag: Callable[[str, int, int], None] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.topic = topic
+        self.group_id = group_id
+        self.client_id = _slot_name(client_id, group_id)
+        self.on_record = on_record
+        self.on_batch_done = on_batch_done
+        self.listener = listener
+        self.config = config or MemberConfig()
+        self.on_lag = on_lag
+        self.progress = Progress()
+        self.consumer: AIOKafkaConsumer | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def assigned_partitions(self) -> set[int]:
+        """Partitions of the topic this member holds now (empty while not joined)."""
+        if self.consumer is None or not self.progress.joined:
+            return set()
+        return {tp.partition for tp in self.consumer.assignment() if tp.topic == self.topic}
+
+    def partition_count(self) -> int | None:
+        """Partitions the topic has, as the member's metadata knows it."""
+        if self.consumer is None:
+            return None
+        parts = self.consumer.partitions_for_topic(self.topic)
+        return len(parts) if parts else None
+
+    def start(self) -> None:
+        """Join and consume in the background (see ``Progress`` for how it goes)."""
+        self.progress = Progress()
+        self._tasks = [
+            asyncio.create_task(self._run(), name=f"consume:{self.group_id}:{self.topic}"),
+            asyncio.create_task(self._measure_lag(), name=f"lag:{self.group_id}:{self.topic}"),
+        ]
+
+    async def stop(self) -> None:
+        """Stop consuming and leave the group (the partitions move to the other members at once)."""
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+        await self._close()
+
+    async def _close(self) -> None:
+        consumer, self.consumer = self.consumer, None
+        self.progress.joined = False
+        if consumer is not None:
+            with contextlib.suppress(Exception):
+                await consumer.stop()
+
+    async def _run(self) -> None:
+        backoff = 1.0
+        while True:
+            try:
+                await self._join()
+                backoff = 1.0
+                await self._consume()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # broker gone, join stalled, coordinator moved: start over
+                self.progress.failed_joins += not self.progress.joined
+                log.warning(
+                    "consumer %s on %s: %s; retrying in %.0fs", self.group_id, self.topic, _describe(exc), backoff
+                )
+                await self._close()
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, RETRY_MAX_S)
+
+    async def _join(self) -> None:
+        install_fetch_wait_floor()
+        evicted = await evict_members(self.settings, self.group_id, client_id=self.client_id)
+        if evicted:
+            log.info("removed %d dead predecessor(s) of %s from group %s", evicted, self.client_id, self.group_id)
+        cfg = self.config
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.settings.kafka_bootstrap_servers,
+            group_id=self.group_id,
+            client_id=self.client_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            session_timeout_ms=cfg.session_timeout_ms,
+            heartbeat_interval_ms=cfg.heartbeat_interval_ms,
+            max_poll_interval_ms=cfg.max_poll_interval_ms,
+            **self.settings.kafka_client_options(),
+        )
+        self.consumer = consumer
+        consumer.subscribe([self.topic], listener=self.listener)
+        try:
+            await asyncio.wait_for(consumer.start(), cfg.join_timeout_s)
+        except TimeoutError as exc:
+            raise JoinTimeout(f"join of group {self.group_id} did not complete in {cfg.join_timeout_s:.0f}s") from exc
+        self.progress.joined = True
+        self.progress.joins += 1
+        self.progress.last_poll = time.monotonic()
+
+    async def _consume(self) -> None:
+        consumer = self.consumer
+        assert consumer is not None
+        while True:
+            batch = await consumer.getmany(timeout_ms=POLL_MS, max_records=MAX_RECORDS)
+            self.progress.last_poll = time.monotonic()
+            if not batch:
+                continue
+            offsets: dict[TopicPartition, OffsetAndMetadata] = {}
+            for tp, records in batch.items():
+                for record in records:
+                    await self.on_record(record)
+                    self.progress.handled += 1
+                    self.progress.last_poll = time.monotonic()
+                offsets[tp] = OffsetAndMetadata(records[-1].offset + 1, "")
+            self.progress.last_handled_at = time.time()
+            await self.on_batch_done()
+            try:
+                await consumer.commit(offsets)
+            except KafkaError as exc:  # a rebalance took the partitions: the next owner redoes the batch (deduped)
+                log.warning("commit after a batch on %s failed (%s); it will be redelivered", self.topic, exc)
+
+    async def _measure_lag(self) -> None:
+        """Lag per assigned partition from the group's committed offsets and the log end, idle or not."""
+        while True:
+            await asyncio.sleep(self.config.lag_interval_s)
+            consumer = self.consumer
+            if consumer is None or not self.progress.joined:
+                continue
+            try:
+                lag = await partition_lag(consumer, [tp for tp in consumer.assignment() if tp.topic == self.topic])
+            except (KafkaError, AssertionError, RuntimeError) as exc:  # rebalancing or reconnecting
+                log.debug("lag of %s on %s not measured: %s", self.group_id, self.topic, exc)
+                continue
+            for partition in set(self.progress.lag) - set(lag):
+                if self.on_lag is not None:
+                    self.on_lag(self.topic, partition, -1)
+            self.progress.lag = lag
+            if self.on_lag is not None:
+                for partition, behind in lag.items():
+                    self.on_lag(self.topic, partition, behind)
+
+
+class JoinTimeout(Exception):
+    """A group join did not complete in time (a member the broker still waits for, or no coordinator)."""
+
+
+async def partition_lag(consumer: AIOKafkaConsumer, tps: Iterable[TopicPartition]) -> dict[int, int]:
+    """Records between the group's committed offset and the end of each partition."""
+    tps = list(tps)
+    if not tps:
+        return {}
+    ends = await consumer.end_offsets(tps)
+    lag: dict[int, int] = {}
+    for tp in tps:
+        committed = await consumer.committed(tp)
+        if committed is None:
+            committed = (await consumer.beginning_offsets([tp]))[tp]
+        lag[tp.partition] = max(0, ends[tp] - committed)
+    return lag
+
+
+async def evict_members(settings: ServiceSettings, group_id: str, *, client_id: str) -> int:
+    """Remove the members of ``group_id`` that carry ``client_id`` (dead incarnations); return how many.
+
+    Kafka removes a dead member itself after ``session.timeout.ms``; some stand-ins never do, and
+    the group then waits for it forever. A broker without the group, or without the request, is
+    left as it is: the join that follows tells whether the group is usable.
+    """
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers, **settings.kafka_client_options())
+    try:
+        await admin.start()
+        described = await admin.describe_consumer_groups([group_id])
+        members = [
+            member[0]
+            for response in described
+            for group in response.groups
+            for member in group[5]
+            if member[1] == client_id
+        ]
+        if not members:
+            return 0
+        coordinator = await admin.find_coordinator(group_id)
+        for member_id in members:
+            await admin._send_request_to_node(coordinator, LeaveGroupRequest(group_id, member_id))  # no public API
+        return len(members)
+    except (KafkaError, OSError, IndexError, TypeError) as exc:
+        log.debug("could not inspect group %s: %s", group_id, exc)
+        return 0
+    finally:
+        with contextlib.suppress(Exception):
+            await admin.close()
+
+
+_SLOTS: collections.Counter[tuple[str, str]] = collections.Counter()
+
+
+def _slot_name(client_id: str, group_id: str) -> str:
+    """``client_id`` made unique among this process's members of one group, the same after a restart.
+
+    Two members of one group in one process (tests, embedding) must not take each other for a
+    dead predecessor; a restarted process creates its members in the same order, so the n-th
+    keeps its name.
+    """
+    _SLOTS[client_id, group_id] += 1
+    n = _SLOTS[client_id, group_id]
+    return client_id if n == 1 else f"{client_id}#{n}"
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
