@@ -63,6 +63,15 @@ def cmd_down(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_status(args: argparse.Namespace) -> int:
+    """Run ``incidentctl status``; exit 0 only if every process is up and every service ready."""
+    from incidentctl import status_cmd
+
+    rows = status_cmd.gather(_stack_state(args))
+    print(json.dumps(rows, indent=2) if args.json else status_cmd.format_table(rows))
+    return 0 if status_cmd.healthy(rows) else 1
+
+
 def cmd_chaos(args: argparse.Namespace) -> int:
     """Run ``incidentctl chaos``."""
     from incidentctl.chaos_publish import inject_and_record
@@ -232,6 +241,11 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--detach", action="store_true", help="leave it running in the background")
     up.set_defaults(func=cmd_up)
     sub.add_parser("down", help="stop a stack left in the background").set_defaults(func=cmd_down)
+    st = sub.add_parser(
+        "status", help="each process: pid, state, restarts, consumer lag, last event (exit 1 if unwell)"
+    )
+    st.add_argument("--json", action="store_true")
+    st.set_defaults(func=cmd_status)
 
     chaos = sub.add_parser("chaos", help="inject a fault into the demo service")
     chaos.add_argument("fault", choices=["crash", "cpu-hog", "error-burst", "slow", "reset"])

@@ -78,6 +78,10 @@ def service_env(name: str, state: StackState, *, config_file: Path, pager_secret
         "HTTP_HOST": "127.0.0.1",
         "HTTP_PORT": str(state.ports[name]),
         "IR_CONFIG_FILE": str(config_file),
+        "IR_INSTANCE_ID": f"{name}-1",  # stable across restarts: the restarted process replaces its dead self
+        "IR_HEARTBEAT_INTERVAL_S": "2",
+        "IR_STALL_AFTER_S": "20",
+        "IR_JOIN_TIMEOUT_S": "10",
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
         "PYTHONUNBUFFERED": "1",
     }

@@ -41,6 +41,15 @@ def noida_binary() -> str:
     return found
 
 
+def broker_argv(data_dir: Path, *, kafka_port: int, es_port: int = 0) -> list[str]:
+    """Command line of noida-db serving Kafka (and Elasticsearch when ``es_port``) from ``data_dir``."""
+    argv = [noida_binary(), "start", "--only", "kafka,elasticsearch" if es_port else "kafka",
+            "--kafka-port", str(kafka_port)]  # fmt: skip
+    if es_port:
+        argv += ["--elasticsearch-port", str(es_port)]
+    return [*argv, "--data-dir", str(data_dir)]
+
+
 def start_broker(
     data_dir: Path, log_file: Path, *, kafka_port: int = 0, es_port: int = 0, elasticsearch: bool = True
 ) -> EmbeddedBroker:
@@ -51,12 +60,7 @@ def start_broker(
     kafka_port = kafka_port or free_port()
     es_port = (es_port or free_port()) if elasticsearch else 0
     data_dir.mkdir(parents=True, exist_ok=True)
-    argv = [noida_binary(), "start", "--only", "kafka,elasticsearch" if elasticsearch else "kafka",
-            "--kafka-port", str(kafka_port)]  # fmt: skip
-    if elasticsearch:
-        argv += ["--elasticsearch-port", str(es_port)]
-    argv += ["--data-dir", str(data_dir)]
-    proc = spawn(argv, log_file=log_file)
+    proc = spawn(broker_argv(data_dir, kafka_port=kafka_port, es_port=es_port), log_file=log_file)
     wait_for_port(kafka_port, proc=proc)
     if elasticsearch:
         wait_for_port(es_port, proc=proc)

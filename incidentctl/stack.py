@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import secrets
 import sys
@@ -16,9 +15,10 @@ import httpx
 import yaml
 
 from incidentctl import demo_config
-from incidentctl.embedded import start_broker
+from incidentctl.embedded import broker_argv
+from incidentctl.private_files import write_private
 from incidentctl.procs import alive, free_port, spawn, terminate
-from shared.bus import ensure_topics
+from incidentctl.supervisor import ProcessSpec, write_plan
 from shared.settings import ServiceSettings
 
 SERVICES: Final = ("collector", "detector", "responder", "recovery", "rca")
@@ -47,7 +47,7 @@ class StackState:
 
     def save(self) -> None:
         """Write ``state.json``."""
-        (self.path / "state.json").write_text(json.dumps(asdict(self), indent=2))
+        write_private(self.path / "state.json", json.dumps(asdict(self), indent=2))
 
     @classmethod
     def load(cls, root: Path) -> StackState:
@@ -65,7 +65,7 @@ class StackState:
 def start(
     root: Path, *, log: Callable[[str], None] = print, overrides: Mapping[str, Mapping[str, Any]] | None = None
 ) -> StackState:
-    """Start everything under ``root`` and wait until every service is ready.
+    """Start everything under ``root`` under a supervisor and wait until every service is ready.
 
     ``overrides`` replaces top-level keys of a service's demo configuration (e.g. a benchmark
     that turns the statistical detector off: ``{"detector": {"statistical": {"enabled": False}}}``).
@@ -73,41 +73,34 @@ def start(
     root = root.resolve()
     for sub in ("data", "logs", "config", "reports", "run"):
         (root / sub).mkdir(parents=True, exist_ok=True)
-    log(f"starting embedded Kafka + Elasticsearch (noida-db) in {root / 'data'}")
-    broker = start_broker(root / "data", root / "logs" / "noida-db.log")
-    ports = {name: free_port() for name in (*SERVICES, "demo", "pager")}
+    ports = {name: free_port() for name in (*SERVICES, "demo", "pager", "kafka", "elasticsearch")}
     token, pager_secret = demo_config.api_token(), secrets.token_hex(16)
     state = StackState(
         root=str(root),
-        kafka=broker.kafka,
-        elasticsearch=broker.elasticsearch,
+        kafka=f"127.0.0.1:{ports['kafka']}",
+        elasticsearch=f"http://127.0.0.1:{ports['elasticsearch']}",
         api_url=f"http://127.0.0.1:{ports['responder']}",
         demo_url=f"http://127.0.0.1:{ports['demo']}",
         api_token=token,
         pager_url=f"http://127.0.0.1:{ports['pager']}/pages",
-        pids={"noida-db": broker.process.pid},
-        ports=ports | {"kafka": broker.kafka_port, "elasticsearch": broker.es_port},
+        ports=ports,
     )
     state.save()
     try:
-        created = asyncio.run(ensure_topics(state.settings()))
-        log(f"created {len(created)} topics")
         demo = demo_config.demo_process(root, ports["demo"])
         state.pids["demo"] = spawn(demo.argv, log_file=root / "logs" / "demo.stdout.log").pid
-        pager = demo_config.pager_process(root, ports["pager"])
-        pager_env = {"PAGER_WEBHOOK_SECRET": pager_secret}
-        state.pids["pager"] = spawn(pager, log_file=root / "logs" / "pager.log", env=pager_env).pid
-        state.save()
         configs = demo_config.service_configs(root, state, demo)
         for name, extra in (overrides or {}).items():
             configs[name] = {**configs[name], **extra}
-        for name in SERVICES:
-            path = root / "config" / f"{name}.yaml"
-            path.write_text(yaml.safe_dump(configs[name], sort_keys=False))
-            env = demo_config.service_env(name, state, config_file=path, pager_secret=pager_secret)
-            proc = spawn([sys.executable, "-m", f"services.{name}"], log_file=root / "logs" / f"{name}.log", env=env)
-            state.pids[name] = proc.pid
-            state.save()
+        specs = _process_specs(root, state, configs, pager_secret)
+        write_plan(root, specs, stop_order=STOP_ORDER, before_last=str(demo.pidfile))
+        log(f"starting embedded Kafka + Elasticsearch (noida-db) in {root / 'data'} and the services, supervised")
+        supervisor = spawn(
+            [sys.executable, "-m", "incidentctl.supervisor", "--dir", str(root)],
+            log_file=root / "logs" / "supervisor.log",
+        )
+        state.pids["supervisor"] = supervisor.pid
+        state.save()
         for name in SERVICES:
             wait_ready(name, state)
         log("all services ready")
@@ -117,14 +110,62 @@ def start(
     return state
 
 
+STOP_ORDER: Final = ["collector", "recovery", "detector", "responder", "rca", "pager", "noida-db"]
+"""The watchers first (the demo's absence would be a real outage to them), the broker last."""
+
+
+def _process_specs(
+    root: Path, state: StackState, configs: dict[str, dict[str, Any]], pager_secret: str
+) -> list[ProcessSpec]:
+    logs = root / "logs"
+    broker = broker_argv(root / "data", kafka_port=state.ports["kafka"], es_port=state.ports["elasticsearch"])
+    topics_env = {"KAFKA_BOOTSTRAP_SERVERS": state.kafka}
+    specs = [
+        ProcessSpec("noida-db", broker, str(logs / "noida-db.log"), wait_port=state.ports["kafka"]),
+        ProcessSpec(
+            "topics",
+            [sys.executable, "-m", "incidentctl", "create-topics"],
+            str(logs / "topics.log"),
+            env=topics_env,
+            oneshot=True,
+        ),
+        ProcessSpec(
+            "pager",
+            list(demo_config.pager_process(root, state.ports["pager"])),
+            str(logs / "pager.log"),
+            env={"PAGER_WEBHOOK_SECRET": pager_secret},
+        ),
+    ]
+    for name in SERVICES:
+        path = root / "config" / f"{name}.yaml"
+        path.write_text(yaml.safe_dump(configs[name], sort_keys=False))
+        env = demo_config.service_env(name, state, config_file=path, pager_secret=pager_secret)
+        specs.append(ProcessSpec(name, [sys.executable, "-m", f"services.{name}"], str(logs / f"{name}.log"), env=env))
+    return specs
+
+
+def supervised(state: StackState) -> dict[str, Any]:
+    """What the supervisor last wrote: its pid and, per process, pid, running, restarts, last exit."""
+    try:
+        return dict(json.loads((state.path / "run" / "supervisor.json").read_text()))
+    except (OSError, ValueError):
+        return {"processes": {}}
+
+
+def pid_of(name: str, state: StackState) -> int | None:
+    """The current pid of a supervised process (it changes when the supervisor restarts it)."""
+    proc = supervised(state)["processes"].get(name)
+    return int(proc["pid"]) if proc and proc.get("pid") else None
+
+
 def wait_ready(name: str, state: StackState, *, timeout: float = READY_TIMEOUT_S) -> None:
     """Poll a service's /readyz until it answers 200."""
     url = f"http://127.0.0.1:{state.ports[name]}/readyz"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if not alive(state.pids[name]):
-            tail = (state.path / "logs" / f"{name}.log").read_text(errors="replace")[-3000:]
-            raise RuntimeError(f"service {name} exited during start-up; its log ends with:\n{tail}")
+        if not alive(state.pids["supervisor"]):
+            tail = (state.path / "logs" / "supervisor.log").read_text(errors="replace")[-3000:]
+            raise RuntimeError(f"the stack's supervisor exited during start-up; its log ends with:\n{tail}")
         try:
             if httpx.get(url, timeout=2.0).status_code == 200:
                 return
@@ -135,24 +176,12 @@ def wait_ready(name: str, state: StackState, *, timeout: float = READY_TIMEOUT_S
 
 
 def stop(state: StackState, *, log: Callable[[str], None] = print) -> None:
-    """Stop every process of the stack: the watchers first, then the demo service, the broker last.
-
-    The collector and recovery go first: were the demo stopped while they still run, its absence
-    would be a real outage to them, and recovery would restart it behind our back.
-    """
-    first = [n for n in ("collector", "recovery") if n in state.pids]
-    rest = [n for n in state.pids if n not in (*first, "demo", "noida-db")]
-    for name in [*first, *rest]:
-        _stop(name, state.pids[name], log)
+    """Stop the stack: the supervisor stops the services (watchers first), the demo, the broker last."""
+    pid = state.pids.get("supervisor")
+    if pid is not None and alive(pid):
+        terminate(pid, timeout=60.0)
+        log(f"stopped the stack (supervisor pid {pid})")
     demo_pid = demo_config.current_demo_pid(state.path) or state.pids.get("demo")
-    if demo_pid is not None:
-        _stop("demo", demo_pid, log)
-    if "noida-db" in state.pids:
-        _stop("noida-db", state.pids["noida-db"], log)
+    if demo_pid is not None and alive(demo_pid):
+        terminate(demo_pid, timeout=8.0)
     (state.path / "state.json").unlink(missing_ok=True)
-
-
-def _stop(name: str, pid: int, log: Callable[[str], None]) -> None:
-    if alive(pid):
-        terminate(pid, timeout=8.0)
-        log(f"stopped {name} (pid {pid})")
