@@ -88,6 +88,8 @@ def service_env(name: str, state: StackState, *, config_file: Path, pager_secret
     if name == "responder":
         env["RESPONDER_API_TOKEN"] = state.api_token
         env["RESPONDER_SECRETS__PAGER"] = pager_secret
+    if name == "collector":
+        env["COLLECTOR_FALLBACK_WEBHOOK_SECRET"] = pager_secret
     return env
 
 
@@ -110,6 +112,7 @@ def service_configs(root: Path, state: StackState, demo: DemoProcess) -> dict[st
             ],
             "intervals": {"normal_s": 2, "incident_s": 1, "post_recovery_s": 3, "post_recovery_duration_s": 30},
             "log_state_dir": str(root / "state" / "collector"),
+            "fallback_webhook_url": state.pager_url,
         },
         "detector": {"profile": "demo"},
         "responder": {

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from incidentctl.json_http import reply_json
-from services.responder.notify.webhook import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, verify
+from shared.signing import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, verify
 
 MAX_BODY: Final = 1 << 20
 

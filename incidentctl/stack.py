@@ -140,7 +140,9 @@ def _process_specs(
         path = root / "config" / f"{name}.yaml"
         path.write_text(yaml.safe_dump(configs[name], sort_keys=False))
         env = demo_config.service_env(name, state, config_file=path, pager_secret=pager_secret)
-        specs.append(ProcessSpec(name, [sys.executable, "-m", f"services.{name}"], str(logs / f"{name}.log"), env=env))
+        argv = [sys.executable, "-m", f"services.{name}"]
+        health = f"http://127.0.0.1:{state.ports[name]}/healthz"
+        specs.append(ProcessSpec(name, argv, str(logs / f"{name}.log"), env=env, health_url=health))
     return specs
 
 

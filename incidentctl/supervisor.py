@@ -10,12 +10,14 @@ the declared order (watchers first, the broker last) and then the supervisor.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
 import signal
 import subprocess
 import time
+import urllib.request
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -29,6 +31,10 @@ BACKOFF_FIRST_S: Final = 1.0
 BACKOFF_MAX_S: Final = 30.0
 HEALTHY_AFTER_S: Final = 60.0
 TICK_S: Final = 0.2
+LIVENESS_PERIOD_S: Final = 3.0
+LIVENESS_TIMEOUT_S: Final = 2.0
+LIVENESS_FAILURES: Final = 3
+LIVENESS_GRACE_S: Final = 30.0
 
 
 @dataclass(frozen=True)
@@ -41,6 +47,7 @@ class ProcessSpec:
     env: dict[str, str] = field(default_factory=dict)
     wait_port: int | None = None  # the next process starts once this port listens (a broker)
     oneshot: bool = False  # run to completion before the next one starts; never restarted
+    health_url: str | None = None  # liveness: killed and restarted after LIVENESS_FAILURES failed probes
 
 
 @dataclass
@@ -56,6 +63,9 @@ class Supervised:
     backoff_s: float = BACKOFF_FIRST_S
     restart_at: float | None = None
     proc: subprocess.Popen[bytes] | None = None
+    failed_probes: int = 0
+    next_probe_at: float = 0.0
+    liveness_kills: int = 0
 
     def view(self) -> dict[str, Any]:
         """What ``supervisor.json`` records of this process."""
@@ -67,6 +77,7 @@ class Supervised:
             "last_exit": self.last_exit,
             "last_exit_at": self.last_exit_at,
             "restart_at": self.restart_at,
+            "liveness_kills": self.liveness_kills,
         }
 
 
@@ -107,6 +118,8 @@ class Supervisor:
         item.pid = item.proc.pid
         item.started_at = time.time()
         item.restart_at = None
+        item.failed_probes = 0
+        item.next_probe_at = item.started_at + LIVENESS_GRACE_S
 
     def tick(self, now: float) -> bool:
         """Reap exits and start what is due; return True if anything changed."""
@@ -130,6 +143,25 @@ class Supervisor:
                 log.info("%s restarted (pid %s, restart #%d)", item.spec.name, item.pid, item.restarts)
                 changed = True
         return changed
+
+    def probe(self, now: float) -> None:
+        """Liveness, as a platform would: a process that fails its health check repeatedly is killed."""
+        for item in self.procs.values():
+            url = item.spec.health_url
+            if url is None or item.proc is None or now < item.next_probe_at or self.stopping:
+                continue
+            item.next_probe_at = now + LIVENESS_PERIOD_S
+            if _answers(url):
+                item.failed_probes = 0
+                continue
+            item.failed_probes += 1
+            if item.failed_probes >= LIVENESS_FAILURES:
+                log.warning(
+                    "%s (pid %s) failed %d liveness probes; killing it", item.spec.name, item.pid, LIVENESS_FAILURES
+                )
+                item.liveness_kills += 1
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(item.proc.pid, signal.SIGKILL)
 
     def write_status(self) -> None:
         """Write ``run/supervisor.json`` atomically."""
@@ -165,6 +197,7 @@ class Supervisor:
             last_write = 0.0
             while True:
                 now = time.time()
+                self.probe(now)
                 if self.tick(now) or now - last_write > 2.0:
                     self.write_status()
                     last_write = now
@@ -182,6 +215,14 @@ class _Stop(Exception):
 
 def _raise_stop(signum: int, frame: object) -> None:
     raise _Stop
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=LIVENESS_TIMEOUT_S) as reply:
+            return 200 <= int(reply.status) < 300
+    except (OSError, ValueError):
+        return False
 
 
 def _stop_pidfile(pidfile: Path) -> None:

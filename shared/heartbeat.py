@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def heartbeat_event(service: Service, *, sequence: int) -> ev.ServiceHeartbeat:
+def heartbeat_event(service: Service, *, sequence: int, stopping: bool = False) -> ev.ServiceHeartbeat:
     """The heartbeat ``service`` would send now (its id is unique per instance start and sequence)."""
     now = time.monotonic()
     consumers = tuple(
@@ -43,6 +43,7 @@ def heartbeat_event(service: Service, *, sequence: int) -> ev.ServiceHeartbeat:
         interval_s=service.settings.heartbeat_interval_s,
         consumers=consumers,
         last_event_at=datetime.fromtimestamp(max(handled), UTC) if handled else None,
+        stopping=stopping,
     )
     parts = (service.name, service.settings.instance_id, service.started_at.isoformat(), sequence)
     return ev.ServiceHeartbeat.create(data, source=service.bus.source, id_parts=parts, subject=service.name)
@@ -50,16 +51,27 @@ def heartbeat_event(service: Service, *, sequence: int) -> ev.ServiceHeartbeat:
 
 async def publish_heartbeats(service: Service) -> None:
     """Send a heartbeat every ``heartbeat_interval_s`` until cancelled (a failed send is only logged)."""
-    sequence = 0
     while True:
-        sequence += 1
+        service.beats += 1
         try:
-            await service.bus.publish(heartbeat_event(service, sequence=sequence), key=service.name)
+            await service.bus.publish(heartbeat_event(service, sequence=service.beats), key=service.name)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # the broker is away: the watchdog notices the silence, that is the point
-            log.warning("heartbeat %d not sent: %s", sequence, exc)
+            log.warning("heartbeat %d not sent: %s", service.beats, exc)
         await asyncio.sleep(service.settings.heartbeat_interval_s)
+
+
+async def say_goodbye(service: Service) -> None:
+    """Send the last heartbeat of a planned stop, so the watchers do not take the silence for an outage."""
+    if not service.broker.running or service.beats == 0:
+        return
+    service.beats += 1
+    try:
+        event = heartbeat_event(service, sequence=service.beats, stopping=True)
+        await asyncio.wait_for(service.bus.publish(event, key=service.name), 5.0)
+    except Exception as exc:  # stopping anyway; the watchers will report the silence
+        log.warning("last heartbeat not sent: %s", exc)
 
 
 def service_status(service: Service, beat: m.ServiceHeartbeat) -> dict[str, Any]:

@@ -260,3 +260,4 @@ class ServiceHeartbeat(Payload):
     interval_s: float
     consumers: tuple[ConsumerStatus, ...] = ()
     last_event_at: datetime | None = None
+    stopping: bool = False  # the instance's last beat before a planned stop: its silence is no outage

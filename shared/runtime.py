@@ -20,7 +20,7 @@ from prometheus_client import make_asgi_app
 from shared.bus import EventBus, make_broker
 from shared.config_file import ConfigError
 from shared.consumer import MemberConfig
-from shared.heartbeat import heartbeat_event, publish_heartbeats, service_status
+from shared.heartbeat import heartbeat_event, publish_heartbeats, say_goodbye, service_status
 from shared.settings import ServiceSettings
 from shared.telemetry import ServiceMetrics
 
@@ -40,6 +40,7 @@ class Service:
     ready: asyncio.Event = field(default_factory=asyncio.Event)
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    beats: int = 0
 
     @classmethod
     def create(cls, name: str, settings: ServiceSettings) -> Service:
@@ -68,9 +69,14 @@ class Service:
     async def stop(self) -> None:
         """Stop background loops and consumers (leaving their groups), then disconnect."""
         self.ready.clear()
+        await say_goodbye(self)
         await self.stop_tasks()
         await self.bus.stop_consumers()
         await self.broker.stop()
+
+    async def say_goodbye(self) -> None:
+        """Tell the watchers this instance stops on purpose."""
+        await say_goodbye(self)
 
     def is_ready(self) -> bool:
         """Started, and every consumer has joined its group."""
@@ -136,7 +142,7 @@ class Service:
                 *routes,
             ],
             after_startup=[self.start_consuming, *after_startup, mark_ready],
-            on_shutdown=[self.stop_tasks, self.bus.stop_consumers, *on_shutdown],
+            on_shutdown=[self.say_goodbye, self.stop_tasks, self.bus.stop_consumers, *on_shutdown],
         )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from services.collector.domain.cadence import Intervals
@@ -67,6 +67,12 @@ class CollectorSettings(ServiceSettings):
     log_batch_max: int = Field(500, ge=1)
     log_retry_initial_s: float = Field(0.5, gt=0)
     log_retry_max_s: float = Field(30.0, gt=0)
+    watch_stages: bool = Field(True, description="raise an incident when a pipeline stage misses its heartbeats")
+    stage_missed_beats: float = Field(3.0, gt=1, description="silent after this many heartbeat intervals")
+    stage_lag_beats: int = Field(3, ge=2, description="falling behind: lag rising over this many heartbeats")
+    stage_min_lag: int = Field(100, ge=1, description="... and at least this many records behind")
+    fallback_webhook_url: str | None = Field(None, description="paged directly when the responder falls silent")
+    fallback_webhook_secret: SecretStr | None = Field(None, description="HMAC key of the fallback webhook (env)")
 
     @model_validator(mode="after")
     def _unique_targets(self) -> CollectorSettings:

@@ -2,28 +2,16 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
-from typing import Any, Final
+from typing import Any
 
 import httpx
 from pydantic import SecretStr
 
 from services.responder.notify.channel import ChannelError, Outbound
+from shared.signing import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, sign, verify
 
-SIGNATURE_HEADER: Final = "X-Signature-256"
-IDEMPOTENCY_HEADER: Final = "X-Idempotency-Key"
-
-
-def sign(secret: bytes, body: bytes) -> str:
-    """Return the signature header value of ``body``: ``sha256=<hex HMAC-SHA256>``."""
-    return "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
-
-
-def verify(secret: bytes, body: bytes, header: str) -> bool:
-    """Return True if ``header`` is the signature of ``body`` under ``secret`` (constant-time compare)."""
-    return hmac.compare_digest(sign(secret, body), header)
+__all__ = ["IDEMPOTENCY_HEADER", "SIGNATURE_HEADER", "WebhookChannel", "sign", "verify", "webhook_body"]
 
 
 def webhook_body(outbound: Outbound) -> bytes:
