@@ -176,6 +176,8 @@ class RecoveryPlan(Payload):
     target: str
     steps: tuple[RecoveryStep, ...]
     rationale: str
+    round: int = 0  # 0 for the incident's first plan; a new down episode inside the incident gets the next
+    covers: tuple[str, ...] = ()  # the incident's anomaly ids this round answers
 
 
 class RecoveryProgress(Payload):

@@ -12,13 +12,22 @@ from prometheus_client import Counter
 from services.recovery.adapters.runner import ActionRunner
 from services.recovery.domain.catalog import Catalog
 from services.recovery.domain.planner import plan_recovery
-from services.recovery.domain.verify import HealthPolicy, Verdict, Verification, baseline_latency, expire, observe
+from services.recovery.domain.rounds import TargetHealth, next_round
+from services.recovery.domain.verify import (
+    HealthPolicy,
+    Verdict,
+    Verification,
+    assess,
+    baseline_latency,
+    expire,
+    observe,
+)
 from services.recovery.settings import RecoverySettings
 from services.recovery.state import RecoveryState
 from shared import events as ev
 from shared import metric_names as mn
 from shared.bus import Delivery, EventBus
-from shared.models import Incident, IncidentTransition, RecoveryPlan, RecoveryProgress, RecoveryStep
+from shared.models import Incident, RecoveryPlan, RecoveryProgress, RecoveryStep
 
 log = logging.getLogger(__name__)
 BASELINE_POINTS: Final = 120
@@ -33,6 +42,7 @@ class RecoveryHandlers:
         self.settings, self.bus, self.catalog, self.runner, self.state = settings, bus, catalog, runner, state
         self.policy = HealthPolicy(**settings.verification.model_dump())
         self.latency: dict[str, deque[tuple[float, float]]] = {}
+        self.health: dict[str, TargetHealth] = {}
         self.actions: Counter | None = None
 
     async def on_incident(self, event: ev.Envelope[Any], delivery: Delivery | None = None) -> None:
@@ -41,44 +51,62 @@ class RecoveryHandlers:
         if isinstance(event, ev.IncidentOpened | ev.IncidentUpdated):
             await self._handle_open(event, event.data.incident)
 
-    async def _handle_open(self, event: ev.Envelope[IncidentTransition], incident: Incident) -> None:
+    async def _handle_open(self, event: ev.Envelope[Any], incident: Incident) -> None:
         now = datetime.now(UTC)
         if not self.settings.auto_recover or incident.labels.get("recovery") == "manual":
             return
-        if incident.incident_id in self.state.closed_incidents or incident.incident_id in self.state.concluded:
+        if incident.incident_id in self.state.closed_incidents:
             return
-        if (now - incident.opened_at).total_seconds() > self.settings.max_incident_age_s:
+        latest = self.state.plans.get(incident.incident_id)
+        round_ = next_round(
+            incident, latest, concluded_at=self.state.concluded_at(latest), health=self.health.get(incident.target)
+        )
+        if round_ is None:
+            return
+        if round_ == 0 and (now - incident.opened_at).total_seconds() > self.settings.max_incident_age_s:
             log.info("incident %s is too old to recover automatically", incident.incident_id)
             return
-        plan = self.state.plans.get(incident.incident_id)
+        plan = latest if latest is not None and latest.round == round_ else None
         if plan is None:
-            decision = plan_recovery(
-                incident,
-                self.catalog,
-                restart_times=self.state.restarts.get(incident.target, []),
-                now=now.timestamp(),
-                max_restarts=self.settings.cooldown.max_restarts,
-                window_s=self.settings.cooldown.window_s,
-                min_severity=self.settings.min_severity,
-                in_progress=self.state.verifying(incident.target),
-            )
-            if decision.plan is None:
-                log.info("no recovery plan for %s: %s", incident.incident_id, decision.reason)
-                if decision.escalate and self.settings.escalate_without_plan:
-                    progress = RecoveryProgress(
-                        plan_id="", incident_id=incident.incident_id, target=incident.target, ok=False,
-                        detail=decision.reason,
-                    )  # fmt: skip
-                    await self._emit(ev.RecoveryFailed, progress, (incident.incident_id, "no-plan"), event)
+            plan = await self._plan(event, incident, round_, now)
+            if plan is None:
                 return
-            plan = decision.plan
-            planned = ev.RecoveryPlanned.create(
-                plan, source=self.bus.source, id_parts=(plan.plan_id,), correlationid=incident.incident_id,
-                causation=event, subject=plan.target,
-            )  # fmt: skip
-            await self.bus.publish(planned, key=incident.incident_id)
-            self.state.apply(planned)
         await self._run_plan(plan, event, before=incident.opened_at.timestamp())
+
+    async def _plan(
+        self, event: ev.Envelope[Any], incident: Incident, round_: int, now: datetime
+    ) -> RecoveryPlan | None:
+        cooldown = self.settings.cooldown
+        decision = plan_recovery(
+            incident,
+            self.catalog,
+            restart_times=self.state.restarts.get(incident.target, []),
+            now=now.timestamp(),
+            max_restarts=cooldown.max_restarts,
+            window_s=cooldown.window_s,
+            min_severity=self.settings.min_severity,
+            in_progress=self.state.verifying(incident.target),
+            round=round_,
+            action_times=self.state.actions.get(incident.target, []),
+            max_actions=cooldown.max_actions,
+        )
+        if decision.plan is None:
+            log.info("no recovery plan for %s: %s", incident.incident_id, decision.reason)
+            if decision.escalate and self.settings.escalate_without_plan:
+                progress = RecoveryProgress(
+                    plan_id="", incident_id=incident.incident_id, target=incident.target, ok=False,
+                    detail=decision.reason,
+                )  # fmt: skip
+                parts = (incident.incident_id, "no-plan") if round_ == 0 else (incident.incident_id, round_, "no-plan")
+                await self._emit(ev.RecoveryFailed, progress, parts, event)
+            return None
+        planned = ev.RecoveryPlanned.create(
+            decision.plan, source=self.bus.source, id_parts=(decision.plan.plan_id,),
+            correlationid=incident.incident_id, causation=event, subject=decision.plan.target,
+        )  # fmt: skip
+        await self.bus.publish(planned, key=incident.incident_id)
+        self.state.apply(planned)
+        return decision.plan
 
     async def _run_plan(self, plan: RecoveryPlan, cause: ev.Envelope[Any], *, before: float) -> None:
         for step in plan.steps:
@@ -103,7 +131,7 @@ class RecoveryHandlers:
 
     def start_verification(self, plan: RecoveryPlan, *, since: float, before: float) -> None:
         """Wait for fresh healthy scrapes of the target after ``since`` (latency baseline: before ``before``)."""
-        if plan.incident_id in self.state.concluded or plan.incident_id in self.state.pending:
+        if plan.plan_id in self.state.concluded or plan.incident_id in self.state.pending:
             return
         history = self.latency.get(plan.target, deque())
         baseline = baseline_latency([v for t, v in history if t < before])
@@ -119,8 +147,10 @@ class RecoveryHandlers:
         data = event.data
         values = {s.name: s.value for s in data.samples}
         at = data.observed_at.timestamp()
+        history = self.latency.setdefault(data.target, deque(maxlen=BASELINE_POINTS))
+        healthy, reason = assess(values, self.policy, baseline_latency([v for _, v in history]))
+        self.health[data.target] = TargetHealth(at, healthy, reason)
         if mn.HTTP_LATENCY_P95 in values:
-            history = self.latency.setdefault(data.target, deque(maxlen=BASELINE_POINTS))
             history.append((at, values[mn.HTTP_LATENCY_P95]))
         for incident_id, pending in list(self.state.pending.items()):
             if pending.target != data.target:
@@ -131,6 +161,15 @@ class RecoveryHandlers:
                 plan = self.state.plans[incident_id]
                 detail = f"{updated.streak} healthy scrapes; last: {updated.last_reason}"
                 await self._conclude(plan, verdict, detail, event)
+        if not healthy:
+            await self._recover_again(data.target, event)
+
+    async def _recover_again(self, target: str, cause: ev.Envelope[Any]) -> None:
+        """An unhealthy scrape may be what an open incident's new episode was waiting for (see ``next_round``)."""
+        for incident in list(self.state.incidents.values()):
+            latest = self.state.plans.get(incident.incident_id)
+            if incident.target == target and latest is not None and self.state.concluded_at(latest) is not None:
+                await self._handle_open(cause, incident)
 
     async def check_deadlines(self) -> None:
         """Fail verifications whose deadline passed without enough healthy scrapes."""

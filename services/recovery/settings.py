@@ -60,11 +60,15 @@ class VerificationConfig(BaseModel):
 
 
 class CooldownConfig(BaseModel):
-    """Flapping guard: at most ``max_restarts`` restarts of one target within ``window_s``."""
+    """Circuit breakers: at most ``max_restarts`` restarts and ``max_actions`` actions per target in ``window_s``.
+
+    Beyond them no action runs: the incident escalates with the history of what already ran.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     max_restarts: int = Field(3, ge=1)
+    max_actions: int = Field(6, ge=1)
     window_s: float = Field(3600.0, gt=0)
 
 

@@ -63,11 +63,16 @@ def plan_recovery(
     window_s: float,
     min_severity: Severity = Severity.MINOR,
     in_progress: str | None = None,
+    round: int = 0,
+    action_times: Sequence[float] = (),
+    max_actions: int | None = None,
 ) -> PlanDecision:
     """Return the recovery plan for ``incident`` (pure: time and restart history are arguments).
 
     ``in_progress`` names another incident whose recovery of the same target is still being
-    verified; no second plan is made for the target meanwhile.
+    verified; no second plan is made for the target meanwhile. ``round`` numbers the plans of one
+    incident; ``action_times`` (every action run on the target) trips the breaker at ``max_actions``
+    within ``window_s``.
     """
     if SEVERITY_RANK[incident.severity] < SEVERITY_RANK[min_severity]:
         return PlanDecision(None, f"severity {incident.severity} below {min_severity}: no automatic recovery")
@@ -81,6 +86,15 @@ def plan_recovery(
     chosen = _remedy(catalog, target, problem)
     if not chosen:
         return PlanDecision(None, f"no declared remedy for {problem!r} on {target!r}", escalate=True)
+    if max_actions is not None:
+        recent = sorted(t for t in action_times if now - window_s <= t <= now)
+        if len(recent) + len(chosen) > max_actions:
+            history = ", ".join(f"{now - t:.0f}s ago" for t in recent[-5:])
+            reason = (
+                f"circuit breaker: {len(recent)} automatic actions on {target!r} within {window_s:g}s "
+                f"(max {max_actions}; last {history}); a person must look"
+            )
+            return PlanDecision(None, reason, escalate=True)
     if RESTART_PROCESS in chosen:
         count = restarts_in_window(restart_times, now=now, window_s=window_s)
         if count >= max_restarts:
@@ -94,12 +108,14 @@ def plan_recovery(
             return PlanDecision(None, f"remedy refers to an undeclared action: {exc}", escalate=True)
         steps.append(RecoveryStep(index=index, action=name, target=target, params=catalog.describe(action)))
     plan = RecoveryPlan(
-        plan_id=short_id("plan", incident.incident_id),
+        plan_id=short_id("plan", incident.incident_id) if round == 0 else short_id("plan", incident.incident_id, round),
         incident_id=incident.incident_id,
         target=target,
         steps=tuple(steps),
-        rationale=f"problem {problem!r} on {target!r} (signals: {', '.join(incident.signals) or 'none'}): "
-        f"{' -> '.join(chosen)}",
+        rationale=f"{'' if round == 0 else f'round {round + 1}: '}problem {problem!r} on {target!r} "
+        f"(signals: {', '.join(incident.signals) or 'none'}): {' -> '.join(chosen)}",
+        round=round,
+        covers=incident.anomaly_ids,
     )
     return PlanDecision(plan, plan.rationale)
 

@@ -132,3 +132,55 @@ async def test_deadline_without_healthy_scrapes_fails() -> None:
     await handlers.check_deadlines()
     assert types(bus)[-1] == "failed"
     assert handlers.state.pending == {}
+
+
+def updated(prev: ev.IncidentOpened, *, anomalies: tuple[str, ...], seq: int) -> ev.IncidentUpdated:
+    inc = prev.data.incident.model_copy(
+        update={"anomaly_ids": anomalies, "active_fingerprints": ("demo/process.up",), "signals": ("process.up",)}
+    )
+    data = m.IncidentTransition(incident=inc, reason="grew")
+    return ev.IncidentUpdated.create(data, source="/t", id_parts=(inc.incident_id, seq), correlationid=inc.incident_id)
+
+
+async def verified_first_round(handlers: RecoveryHandlers, first: ev.IncidentOpened) -> None:
+    await handlers.on_incident(first)
+    await handlers.on_metrics(scrape(process_up=1.0, http_up=1.0))
+    await handlers.on_metrics(scrape(process_up=1.0, http_up=1.0))
+
+
+async def test_a_second_crash_inside_an_open_incident_is_recovered_again() -> None:
+    runner = FakeRunner()
+    handlers, bus = make(runner)
+    first = opened()
+    first = first.model_copy(update={"data": updated(first, anomalies=("a1",), seq=0).data})
+    await verified_first_round(handlers, first)
+    assert types(bus)[-1] == "verified" and len(runner.ran) == 1
+    # a late symptom of the cured crash joins while the target is healthy: nothing runs
+    await handlers.on_incident(updated(first, anomalies=("a1", "a2"), seq=1))
+    assert len(runner.ran) == 1
+    # the target goes down again: the new episode gets its own round, once
+    await handlers.on_metrics(scrape(process_up=0.0, http_up=0.0))
+    await handlers.on_incident(updated(first, anomalies=("a1", "a2", "a3"), seq=2))
+    await handlers.on_incident(updated(first, anomalies=("a1", "a2", "a3"), seq=2))
+    assert len(runner.ran) == 2
+    plans = [e.data for e in bus.sent if isinstance(e, ev.RecoveryPlanned)]
+    assert [p.round for p in plans] == [0, 1] and plans[0].plan_id != plans[1].plan_id
+    assert plans[1].rationale.startswith("round 2")
+
+
+async def test_the_circuit_breaker_escalates_with_the_history_instead_of_acting() -> None:
+    runner = FakeRunner()
+    handlers, bus = make(runner, cooldown={"max_restarts": 10, "max_actions": 2, "window_s": 3600})
+    first = opened()
+    first = first.model_copy(update={"data": updated(first, anomalies=("a1",), seq=0).data})
+    await verified_first_round(handlers, first)
+    known = ["a1"]
+    for n in range(2, 5):
+        known.append(f"a{n}")
+        await handlers.on_metrics(scrape(process_up=0.0, http_up=0.0))
+        await handlers.on_incident(updated(first, anomalies=tuple(known), seq=n))
+        await handlers.on_metrics(scrape(process_up=1.0, http_up=1.0))
+        await handlers.on_metrics(scrape(process_up=1.0, http_up=1.0))
+    assert len(runner.ran) == 2
+    failed = [e.data for e in bus.sent if isinstance(e, ev.RecoveryFailed)]
+    assert failed and "circuit breaker: 2 automatic actions" in failed[-1].detail
