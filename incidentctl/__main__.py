@@ -213,8 +213,8 @@ def cmd_topics(args: argparse.Namespace) -> int:
 
 def cmd_create_topics(args: argparse.Namespace) -> int:
     """Run ``incidentctl create topics``."""
-    from shared.bus import ensure_topics
     from shared.settings import ServiceSettings
+    from shared.topic_admin import ensure_topics
 
     created = asyncio.run(ensure_topics(ServiceSettings.load()))
     print(f"created {len(created)} topics: {', '.join(created) or '(all existed)'}")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TextIO
 
-from shared.bus import replay
 from shared.events import encode_event
+from shared.replay import replay
 from shared.settings import ServiceSettings
 from shared.topics import ALL_TOPICS
 

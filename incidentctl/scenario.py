@@ -16,8 +16,8 @@ from incidentctl.chaos_publish import inject_and_record
 from incidentctl.demo_config import DEMO_TARGET
 from shared import events as ev
 from shared import topics
-from shared.bus import follow
 from shared.events import Envelope
+from shared.replay import follow
 
 FAULTS: Final = ("crash", "cpu-hog", "error-burst", "slow")
 MILESTONES: Final = (

@@ -6,13 +6,11 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Final
 
-from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka import ConsumerRebalanceListener, ConsumerRecord
 from faststream.kafka import KafkaBroker
 from faststream.security import SASLPlaintext
 from pydantic import ValidationError
@@ -21,15 +19,15 @@ from shared.consumer import GroupMember, MemberConfig
 from shared.events import Envelope, encode_event, parse_event
 from shared.fetch_wait import install_fetch_wait_floor
 from shared.ledger import Ledger
+from shared.replay import replay
 from shared.settings import ServiceSettings
 from shared.telemetry import ServiceMetrics
-from shared.topics import ALL_TOPICS, Topic, topic_of
+from shared.topics import Topic, topic_of
 
 log = logging.getLogger(__name__)
 
 CONTENT_TYPE: Final = "application/cloudevents+json; charset=utf-8"
 HANDLER_ATTEMPTS: Final = 3
-DLQ_RETENTION_MS: Final = 30 * 24 * 3600 * 1000
 # A dead letter carries the original bytes plus headers; above this size it keeps a prefix and says so,
 # since the original plus headers could exceed what a broker accepts (noida-db: ~1,000,000 bytes).
 DLQ_MAX_VALUE_BYTES: Final = 900_000
@@ -121,7 +119,8 @@ class EventBus:
     async def warm_up(self, settings: ServiceSettings, topics: Iterable[Topic]) -> int:
         """Load the ids already on ``topics`` (this service's outputs) into ``published``."""
         count = 0
-        async for _, event in replay(settings, [settings.topic_prefix + t.name for t in topics]):
+        names = [settings.topic_prefix + t.name for t in topics]
+        async for _, event in replay(settings, names, tail=settings.rebuild_window_records):
             self.published.add(event.id)
             count += 1
         return count
@@ -268,107 +267,3 @@ def _printable(text: str) -> str:
 def _summarise(exc: ValidationError) -> str:
     errs = exc.errors()[:3]
     return "; ".join(f"{'.'.join(map(str, e['loc'])) or '(root)'}: {e['msg']}" for e in errs)
-
-
-async def _assigned_consumer(settings: ServiceSettings, topic_names: Iterable[str]) -> AIOKafkaConsumer:
-    """Start a group-less consumer assigned to every partition of ``topic_names``."""
-    install_fetch_wait_floor()
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap_servers,
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-        **settings.kafka_client_options(),
-    )
-    await consumer.start()
-    tps = []
-    for name in topic_names:
-        parts = consumer.partitions_for_topic(name)
-        if parts is None:
-            await consumer._client.force_metadata_update()  # aiokafka has no public metadata refresh
-            parts = consumer.partitions_for_topic(name) or set()
-        tps += [TopicPartition(name, p) for p in sorted(parts)]
-    consumer.assign(tps)
-    if tps:
-        await consumer.seek_to_beginning(*tps)
-    return consumer
-
-
-def _decode(record: ConsumerRecord[Any, Any], skip_invalid: bool) -> Envelope[Any] | None:
-    try:
-        return parse_event(record.value or b"")
-    except ValidationError:
-        if not skip_invalid:
-            raise
-        return None
-
-
-async def replay(
-    settings: ServiceSettings, topic_names: Iterable[str], *, skip_invalid: bool = True
-) -> AsyncIterator[tuple[ConsumerRecord[Any, Any], Envelope[Any]]]:
-    """Yield every event now on ``topic_names``, from the beginning up to their current ends."""
-    consumer = await _assigned_consumer(settings, topic_names)
-    try:
-        tps = list(consumer.assignment())
-        if not tps:
-            return
-        ends = await consumer.end_offsets(tps)
-        pending = {tp for tp in tps if ends[tp] > 0}
-        while pending:
-            batch = await consumer.getmany(*pending, timeout_ms=1000)
-            for tp, records in batch.items():
-                for record in records:
-                    event = _decode(record, skip_invalid) if record.offset < ends[tp] else None
-                    if event is not None:
-                        yield record, event
-            for tp in list(pending):
-                if await consumer.position(tp) >= ends[tp]:
-                    pending.discard(tp)
-    finally:
-        await consumer.stop()
-
-
-async def follow(
-    settings: ServiceSettings, topic_names: Iterable[str], *, poll_ms: int = 500
-) -> AsyncIterator[tuple[ConsumerRecord[Any, Any], Envelope[Any]]]:
-    """Yield every event on ``topic_names`` from the beginning, then new ones as they arrive (no group)."""
-    consumer = await _assigned_consumer(settings, topic_names)
-    try:
-        while True:
-            batch = await consumer.getmany(timeout_ms=poll_ms)
-            for records in batch.values():
-                for record in records:
-                    event = _decode(record, True)
-                    if event is not None:
-                        yield record, event
-    finally:
-        await consumer.stop()
-
-
-async def ensure_topics(settings: ServiceSettings, topics: Iterable[Topic] = ALL_TOPICS) -> list[str]:
-    """Create the contract's topics and their dead-letter topics; return the names created."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers, **settings.kafka_client_options())
-    await admin.start()
-    created: list[str] = []
-    try:
-        existing = set(await admin.list_topics())
-        prefix = settings.topic_prefix
-        wanted: list[NewTopic] = []
-        for t in topics:
-            config = {"retention.ms": str(t.retention_ms)}
-            if t.compacted:
-                config["cleanup.policy"] = "compact"
-            wanted.append(NewTopic(prefix + t.name, t.partitions, 1, topic_configs=config))
-            if t.events:
-                dlq_config = {"retention.ms": str(DLQ_RETENTION_MS)}
-                wanted.append(NewTopic(prefix + t.dlq, 1, 1, topic_configs=dlq_config))
-        for new in wanted:
-            if new.name in existing:
-                continue
-            try:
-                await admin.create_topics([new])
-                created.append(new.name)
-            except TopicAlreadyExistsError:
-                pass
-    finally:
-        await admin.close()
-    return created

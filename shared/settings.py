@@ -61,6 +61,10 @@ class ServiceSettings(BaseSettings):
     )
     join_timeout_s: float = Field(30.0, gt=0, validation_alias="IR_JOIN_TIMEOUT_S")
     session_timeout_ms: int = Field(10_000, ge=1000, validation_alias="KAFKA_SESSION_TIMEOUT_MS")
+    rebuild_window_records: int = Field(
+        50_000, ge=1, validation_alias="IR_REBUILD_WINDOW_RECORDS",
+        description="start-up rebuilds state and dedup ledgers from the last N records of each partition",
+    )  # fmt: skip
 
     @classmethod
     def settings_customise_sources(

@@ -18,7 +18,7 @@ from services.collector.log_shipper import LogShipper, ShipperOptions
 from services.collector.scraping import build_scrapers, scrape_loop
 from services.collector.settings import CollectorSettings
 from services.collector.stage_watch import FallbackPager, StageWatch
-from shared.bus import replay
+from shared.replay import replay
 from shared.runtime import Service
 from shared.topics import HEARTBEATS, INCIDENTS, RECOVERY
 
@@ -77,7 +77,8 @@ def create_app(settings: CollectorSettings) -> AsgiFastStream:
 
     async def start() -> None:
         replayed = 0
-        async for _, event in replay(settings, [settings.topic_prefix + t.name for t in (INCIDENTS, RECOVERY)]):
+        names = [settings.topic_prefix + t.name for t in (INCIDENTS, RECOVERY)]
+        async for _, event in replay(settings, names, tail=settings.rebuild_window_records):
             apply_event(book, event)
             replayed += 1
         log.info("cadence rebuilt from %d incident/recovery events", replayed)

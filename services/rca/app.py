@@ -11,7 +11,7 @@ from services.rca.handlers import RcaHandlers
 from services.rca.settings import RcaSettings
 from services.rca.store import WindowStore
 from shared import topics
-from shared.bus import replay
+from shared.replay import replay
 from shared.runtime import Service
 
 log = logging.getLogger(__name__)
@@ -39,7 +39,8 @@ def create_app(settings: RcaSettings) -> tuple[Service, AsgiFastStream]:
     async def rebuild() -> None:
         wanted = (topics.METRICS, topics.ANOMALIES, topics.INCIDENTS, topics.RECOVERY, topics.RCA)
         count = 0
-        async for _, event in replay(settings, [settings.topic_prefix + t.name for t in wanted]):
+        names = [settings.topic_prefix + t.name for t in wanted]
+        async for _, event in replay(settings, names, tail=settings.rebuild_window_records):
             if isinstance(event, topics.RCA.events):
                 bus.published.add(event.id)
             else:

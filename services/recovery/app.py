@@ -14,7 +14,7 @@ from services.recovery.handlers import RecoveryHandlers
 from services.recovery.settings import RecoverySettings
 from services.recovery.state import RecoveryState
 from shared import topics
-from shared.bus import replay
+from shared.replay import replay
 from shared.runtime import Service
 
 log = logging.getLogger(__name__)
@@ -54,7 +54,7 @@ def create_app(settings: RecoverySettings, runner: ActionRunner | None = None) -
     async def rebuild() -> None:
         names = [settings.topic_prefix + t.name for t in (topics.RECOVERY, topics.INCIDENTS)]
         count = 0
-        async for _, event in replay(settings, names):
+        async for _, event in replay(settings, names, tail=settings.rebuild_window_records):
             if type(event) in topics.RECOVERY.events:
                 bus.published.add(event.id)
             state.apply(event)

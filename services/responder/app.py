@@ -17,8 +17,8 @@ from services.responder.handlers import owned_by_assignment, register
 from services.responder.notify.dispatcher import Dispatcher
 from services.responder.notify.registry import build_routes
 from services.responder.settings import ResponderSettings
-from shared.bus import ensure_topics
 from shared.runtime import Service
+from shared.topic_admin import ensure_topics
 from shared.topics import ANOMALIES
 
 log = logging.getLogger(__name__)

@@ -21,8 +21,9 @@ from services.responder.domain.state import (
 )
 from services.responder.notify.dispatcher import Dispatcher
 from shared import events as ev
-from shared.bus import EventBus, RejectedEvent, replay
+from shared.bus import EventBus, RejectedEvent
 from shared.models import Incident, IncidentStatus
+from shared.replay import replay
 from shared.settings import ServiceSettings
 from shared.topics import INCIDENTS, NOTIFICATIONS, RECOVERY, SILENCES
 
@@ -77,7 +78,7 @@ class Responder:
         """
         names = [settings.topic_prefix + t.name for t in REBUILD_TOPICS]
         count = 0
-        async for _, event in replay(settings, names):
+        async for _, event in replay(settings, names, tail=settings.rebuild_window_records):
             if not isinstance(event, RECOVERY.events):
                 self.bus.published.add(event.id)
             self.fold(event)

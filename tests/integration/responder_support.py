@@ -15,7 +15,7 @@ from services.responder.notify.registry import ChannelSpec
 from services.responder.settings import ResponderSettings
 from shared import events as ev
 from shared import models as m
-from shared.bus import replay
+from shared.replay import replay
 from shared.topics import INCIDENTS, NOTIFICATIONS
 
 WEBHOOK_SECRET = "integration-hmac-secret"

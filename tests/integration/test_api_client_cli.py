@@ -9,7 +9,8 @@ import pytest
 
 from incidentctl import api_client
 from shared import events as ev
-from shared.bus import ensure_topics, replay
+from shared.replay import replay
+from shared.topic_admin import ensure_topics
 from tests.integration.test_api_console_chromium import served_api
 from tests.integration.test_api_responder import TOKEN, broker_settings, incident_story, publish_all, until
 

@@ -17,9 +17,9 @@ from pydantic import SecretStr
 
 from incidentctl.procs import free_port
 from services.responder.api import ApiSettings, create_api
-from shared.bus import ensure_topics
 from shared.runtime import Service
 from shared.settings import ServiceSettings
+from shared.topic_admin import ensure_topics
 from tests.browser import CHROMEDRIVER, CHROMIUM, FLAGS, requires_chromedriver, requires_chromium
 from tests.integration.test_api_responder import TOKEN, broker_settings, incident_story, publish_all, until
 

@@ -17,9 +17,10 @@ from services.responder.api import ApiSettings, create_api
 from shared import events as ev
 from shared import models as m
 from shared import topics
-from shared.bus import ensure_topics, replay
+from shared.replay import replay
 from shared.runtime import Service
 from shared.settings import ServiceSettings
+from shared.topic_admin import ensure_topics
 from tests.unit.responder_api.builders import anomaly, command, fault, incident, notification, rca, transition
 from tests.unit.responder_api.test_alertmanager import payload
 

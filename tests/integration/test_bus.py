@@ -12,10 +12,12 @@ from incidentctl.procs import free_port, spawn, terminate, wait_for_port
 from shared import events as ev
 from shared import models as m
 from shared import topics
-from shared.bus import Delivery, RejectedEvent, ensure_topics, replay
+from shared.bus import Delivery, RejectedEvent
 from shared.events import Envelope
+from shared.replay import replay
 from shared.runtime import Service
 from shared.settings import ServiceSettings
+from shared.topic_admin import ensure_topics
 from tests.kafka_reads import dead_letters
 
 pytestmark = pytest.mark.integration
@@ -100,3 +102,18 @@ async def test_replay_sees_everything_published(service: Service) -> None:
     fresh = Service.create("bus-test-2", service.settings)
     assert await fresh.bus.warm_up(service.settings, [topics.CHAOS]) == len(sent)
     assert all(e.id in fresh.bus.published for e in sent)
+
+
+async def test_a_windowed_replay_reads_only_the_last_records_of_each_partition(service: Service) -> None:
+    await service.start()
+    try:
+        sent = [fault(n) for n in range(30)]
+        for event in sent:
+            await service.bus.publish(event, key=event.data.target)
+    finally:
+        await service.stop()
+    names = [service.settings.topic_prefix + topics.CHAOS.name]  # one partition
+    got = [event.id async for _, event in replay(service.settings, names, tail=7)]
+    assert got == [e.id for e in sent[-7:]]
+    everything = [event.id async for _, event in replay(service.settings, names, tail=1000)]
+    assert everything == [e.id for e in sent]

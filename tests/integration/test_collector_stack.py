@@ -24,9 +24,9 @@ from shared import events as ev
 from shared import metric_names as mn
 from shared import models as m
 from shared import topics
-from shared.bus import ensure_topics
 from shared.events import encode_event, parse_event
 from shared.settings import ServiceSettings
+from shared.topic_admin import ensure_topics
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 

@@ -13,7 +13,8 @@ from elasticsearch import AsyncElasticsearch, helpers
 from services.detector.app import build
 from services.detector.settings import DetectorSettings
 from shared import events as ev
-from shared.bus import ensure_topics, replay
+from shared.replay import replay
+from shared.topic_admin import ensure_topics
 from shared.topics import ANOMALIES
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]

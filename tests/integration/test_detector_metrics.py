@@ -13,8 +13,9 @@ from services.detector.app import Detector, build
 from services.detector.domain.checkpoint import dumps_target
 from services.detector.settings import DetectorSettings
 from shared import events as ev
-from shared.bus import ensure_topics, replay
 from shared.events import encode_event
+from shared.replay import replay
+from shared.topic_admin import ensure_topics
 from shared.topics import ANOMALIES, METRICS
 from tests.factories import at, metrics
 from tests.kafka_reads import dead_letters

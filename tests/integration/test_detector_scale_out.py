@@ -9,7 +9,7 @@ import pytest
 from aiokafka.partitioner import DefaultPartitioner
 
 from services.detector.app import Detector, build
-from shared.bus import ensure_topics
+from shared.topic_admin import ensure_topics
 from tests.factories import at, metrics
 from tests.integration.test_detector_metrics import make_settings, send_many
 

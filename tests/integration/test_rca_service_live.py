@@ -16,7 +16,8 @@ from services.rca.settings import RcaSettings
 from shared import events as ev
 from shared import models as m
 from shared import topics
-from shared.bus import ensure_topics, replay
+from shared.replay import replay
+from shared.topic_admin import ensure_topics
 from tests.integration.test_recovery_service import running, send, until
 from tests.unit.rca_service.scenario import anomaly_event, lifecycle, metric_events
 

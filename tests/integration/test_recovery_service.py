@@ -24,8 +24,9 @@ from services.recovery.settings import RecoverySettings
 from shared import events as ev
 from shared import models as m
 from shared import topics
-from shared.bus import ensure_topics, replay
 from shared.events import encode_event
+from shared.replay import replay
+from shared.topic_admin import ensure_topics
 
 pytestmark = pytest.mark.integration
 SLEEPER = [sys.executable, "-c", "import time; time.sleep(600)"]

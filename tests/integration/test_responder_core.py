@@ -14,8 +14,9 @@ from services.responder.notify.webhook import SIGNATURE_HEADER, verify
 from services.responder.settings import ResponderSettings
 from shared import events as ev
 from shared import models as m
-from shared.bus import encode_event, ensure_topics
+from shared.events import encode_event
 from shared.runtime import Service
+from shared.topic_admin import ensure_topics
 from shared.topics import ANOMALIES
 from tests.integration.responder_support import (
     WEBHOOK_SECRET,

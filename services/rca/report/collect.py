@@ -9,8 +9,8 @@ from typing import Any
 from services.rca.store import WindowStore
 from shared import events as ev
 from shared import topics
-from shared.bus import replay
 from shared.models import Anomaly, IncidentTransition
+from shared.replay import replay
 from shared.settings import ServiceSettings
 
 HISTORY_TOPICS = (
