@@ -80,8 +80,8 @@ def service_env(name: str, state: StackState, *, config_file: Path, pager_secret
         "IR_CONFIG_FILE": str(config_file),
         "IR_INSTANCE_ID": f"{name}-1",  # stable across restarts: the restarted process replaces its dead self
         "IR_HEARTBEAT_INTERVAL_S": "2",
-        "IR_STALL_AFTER_S": "20",
-        "IR_JOIN_TIMEOUT_S": "10",
+        "IR_STALL_AFTER_S": "45",
+        "IR_JOIN_TIMEOUT_S": "30",
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
         "PYTHONUNBUFFERED": "1",
     }

@@ -63,17 +63,23 @@ class StackState:
 
 
 def start(
-    root: Path, *, log: Callable[[str], None] = print, overrides: Mapping[str, Mapping[str, Any]] | None = None
+    root: Path,
+    *,
+    log: Callable[[str], None] = print,
+    overrides: Mapping[str, Mapping[str, Any]] | None = None,
+    instances: Mapping[str, int] | None = None,
 ) -> StackState:
     """Start everything under ``root`` under a supervisor and wait until every service is ready.
 
     ``overrides`` replaces top-level keys of a service's demo configuration (e.g. a benchmark
     that turns the statistical detector off: ``{"detector": {"statistical": {"enabled": False}}}``).
+    ``instances`` runs more than one instance of a service in its consumer groups (``detector-2``...).
     """
     root = root.resolve()
     for sub in ("data", "logs", "config", "reports", "run"):
         (root / sub).mkdir(parents=True, exist_ok=True)
-    ports = {name: free_port() for name in (*SERVICES, "demo", "pager", "kafka", "elasticsearch")}
+    names = instance_names(instances or {})
+    ports = {name: free_port() for name in (*names, "demo", "pager", "kafka", "elasticsearch")}
     token, pager_secret = demo_config.api_token(), secrets.token_hex(16)
     state = StackState(
         root=str(root),
@@ -92,7 +98,7 @@ def start(
         configs = demo_config.service_configs(root, state, demo)
         for name, extra in (overrides or {}).items():
             configs[name] = {**configs[name], **extra}
-        specs = _process_specs(root, state, configs, pager_secret)
+        specs = _process_specs(root, state, configs, pager_secret, names)
         write_plan(root, specs, stop_order=STOP_ORDER, before_last=str(demo.pidfile))
         log(f"starting embedded Kafka + Elasticsearch (noida-db) in {root / 'data'} and the services, supervised")
         supervisor = spawn(
@@ -101,7 +107,7 @@ def start(
         )
         state.pids["supervisor"] = supervisor.pid
         state.save()
-        for name in SERVICES:
+        for name in names:
             wait_ready(name, state)
         log("all services ready")
     except BaseException:
@@ -114,8 +120,18 @@ STOP_ORDER: Final = ["collector", "recovery", "detector", "responder", "rca", "p
 """The watchers first (the demo's absence would be a real outage to them), the broker last."""
 
 
+def instance_names(instances: Mapping[str, int]) -> list[str]:
+    """Process names of the services: ``detector`` for the first instance, ``detector-2`` for the second..."""
+    return [name if n == 1 else f"{name}-{n}" for name in SERVICES for n in range(1, instances.get(name, 1) + 1)]
+
+
+def service_of(process: str) -> str:
+    """The service an instance's process name belongs to."""
+    return process.split("-", 1)[0]
+
+
 def _process_specs(
-    root: Path, state: StackState, configs: dict[str, dict[str, Any]], pager_secret: str
+    root: Path, state: StackState, configs: dict[str, dict[str, Any]], pager_secret: str, names: list[str]
 ) -> list[ProcessSpec]:
     logs = root / "logs"
     broker = broker_argv(root / "data", kafka_port=state.ports["kafka"], es_port=state.ports["elasticsearch"])
@@ -136,11 +152,15 @@ def _process_specs(
             env={"PAGER_WEBHOOK_SECRET": pager_secret},
         ),
     ]
-    for name in SERVICES:
-        path = root / "config" / f"{name}.yaml"
-        path.write_text(yaml.safe_dump(configs[name], sort_keys=False))
-        env = demo_config.service_env(name, state, config_file=path, pager_secret=pager_secret)
-        argv = [sys.executable, "-m", f"services.{name}"]
+    for service in SERVICES:
+        path = root / "config" / f"{service}.yaml"
+        path.write_text(yaml.safe_dump(configs[service], sort_keys=False))
+    for name in names:
+        service = service_of(name)
+        path = root / "config" / f"{service}.yaml"
+        env = demo_config.service_env(service, state, config_file=path, pager_secret=pager_secret)
+        env |= {"HTTP_PORT": str(state.ports[name]), "IR_INSTANCE_ID": name if "-" in name else f"{name}-1"}
+        argv = [sys.executable, "-m", f"services.{service}"]
         health = f"http://127.0.0.1:{state.ports[name]}/healthz"
         specs.append(ProcessSpec(name, argv, str(logs / f"{name}.log"), env=env, health_url=health))
     return specs

@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from incidentctl.stack import SERVICES, StackState, supervised
+from incidentctl.stack import SERVICES, StackState, service_of, supervised
 
 
 def gather(state: StackState, *, timeout_s: float = 2.0) -> list[dict[str, Any]]:
@@ -17,7 +17,7 @@ def gather(state: StackState, *, timeout_s: float = 2.0) -> list[dict[str, Any]]
     rows: list[dict[str, Any]] = []
     for name, proc in processes.items():
         row: dict[str, Any] = {"name": name, **proc}
-        if name in SERVICES:
+        if service_of(name) in SERVICES:
             row["status"] = _service_status(state.ports[name], timeout_s)
         rows.append(row)
     return rows
@@ -34,7 +34,7 @@ def _service_status(port: int, timeout_s: float) -> dict[str, Any] | None:
 def healthy(rows: list[dict[str, Any]]) -> bool:
     """Every service answers, is ready and alive; every other process runs (one-shots excepted)."""
     for row in rows:
-        if row["name"] in SERVICES:
+        if service_of(row["name"]) in SERVICES:
             status = row.get("status")
             if not status or not status.get("ready") or not status.get("alive"):
                 return False
@@ -65,7 +65,7 @@ def format_table(rows: list[dict[str, Any]], *, now: float | None = None) -> str
 def _state(row: dict[str, Any], status: dict[str, Any] | None) -> str:
     if not row.get("running"):
         return "done" if row.get("last_exit") == 0 else "DOWN"
-    if row["name"] not in SERVICES:
+    if service_of(row["name"]) not in SERVICES:
         return "running"
     if status is None:
         return "NO ANSWER"

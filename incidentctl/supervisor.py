@@ -128,6 +128,8 @@ class Supervisor:
             if item.spec.oneshot:
                 continue
             if item.proc is not None and (code := item.proc.poll()) is not None:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(item.proc.pid, signal.SIGKILL)  # what it started dies with it (noida-db's server)
                 uptime = now - (item.started_at or now)
                 item.proc, item.last_exit, item.last_exit_at = None, code, now
                 item.backoff_s = next_backoff(item.backoff_s, uptime) if item.restarts else BACKOFF_FIRST_S
@@ -178,7 +180,7 @@ class Supervisor:
     def stop_all(self) -> None:
         """Stop the processes in order; the unsupervised one named by ``before_last`` before the last."""
         self.stopping = True
-        order = [n for n in self.stop_order if n in self.procs] + [n for n in self.procs if n not in self.stop_order]
+        order = sorted(self.procs, key=self._stop_rank)
         for i, name in enumerate(order):
             if i == len(order) - 1 and self.before_last:
                 _stop_pidfile(Path(self.before_last))
@@ -187,6 +189,13 @@ class Supervisor:
                 terminate(item.proc.pid, timeout=8.0)
                 log.info("stopped %s (pid %s)", name, item.proc.pid)
         self.write_status()
+
+    def _stop_rank(self, name: str) -> float:
+        """Position in ``stop_order`` of the name or of its service (``detector-2``); others before the last."""
+        for candidate in (name, name.rsplit("-", 1)[0]):
+            if candidate in self.stop_order:
+                return float(self.stop_order.index(candidate))
+        return len(self.stop_order) - 1.5
 
     def run(self) -> None:
         """Supervise until SIGTERM or SIGINT."""

@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 POLL_MS: Final = 1000
 MAX_RECORDS: Final = 500
 RETRY_MAX_S: Final = 10.0
+GHOST_AFTER_S: Final = 3.0  # a fetch that has not come back for this long may be a rejoin stuck on a ghost
 
 RecordHandler = Callable[[ConsumerRecord[Any, Any]], Awaitable[None]]
 BatchDone = Callable[[], Awaitable[None]]
@@ -205,12 +206,22 @@ class GroupMember:
                 log.warning("commit after a batch on %s failed (%s); it will be redelivered", self.topic, exc)
 
     async def _measure_lag(self) -> None:
-        """Lag per assigned partition from the group's committed offsets and the log end, idle or not."""
+        """Lag per assigned partition from the group's committed offsets and the log end, idle or not.
+
+        A member whose fetch has not come back for a while may be stuck in a rejoin that waits for a
+        ghost of itself (an earlier member id the broker kept): such ghosts are removed here too.
+        """
+        measured = 0.0
         while True:
-            await asyncio.sleep(self.config.lag_interval_s)
+            await asyncio.sleep(1.0)
             consumer = self.consumer
             if consumer is None or not self.progress.joined:
                 continue
+            if self.progress.stalled_for(time.monotonic()) > GHOST_AFTER_S:
+                await self._remove_ghosts(consumer)
+            if time.monotonic() - measured < self.config.lag_interval_s:
+                continue
+            measured = time.monotonic()
             try:
                 lag = await partition_lag(consumer, [tp for tp in consumer.assignment() if tp.topic == self.topic])
             except (KafkaError, AssertionError, RuntimeError) as exc:  # rebalancing or reconnecting
@@ -223,6 +234,16 @@ class GroupMember:
             if self.on_lag is not None:
                 for partition, behind in lag.items():
                     self.on_lag(self.topic, partition, behind)
+
+    async def _remove_ghosts(self, consumer: AIOKafkaConsumer) -> None:
+        coordinator = getattr(consumer, "_coordinator", None)  # aiokafka keeps the member id there only
+        current = getattr(coordinator, "member_id", None)
+        if not current:
+            return
+        evicted = await evict_members(self.settings, self.group_id, client_id=self.client_id, keep=current)
+        if evicted:
+            log.warning("removed %d ghost(s) of %s from group %s (a rejoin waited for them)", evicted,
+                        self.client_id, self.group_id)  # fmt: skip
 
 
 class JoinTimeout(Exception):
@@ -244,8 +265,10 @@ async def partition_lag(consumer: AIOKafkaConsumer, tps: Iterable[TopicPartition
     return lag
 
 
-async def evict_members(settings: ServiceSettings, group_id: str, *, client_id: str) -> int:
+async def evict_members(settings: ServiceSettings, group_id: str, *, client_id: str, keep: str = "") -> int:
     """Remove the members of ``group_id`` that carry ``client_id`` (dead incarnations); return how many.
+
+    ``keep`` names the caller's own live member id, which is never removed.
 
     Kafka removes a dead member itself after ``session.timeout.ms``; some stand-ins never do, and
     the group then waits for it forever. A broker without the group, or without the request, is
@@ -260,7 +283,7 @@ async def evict_members(settings: ServiceSettings, group_id: str, *, client_id: 
             for response in described
             for group in response.groups
             for member in group[5]
-            if member[1] == client_id
+            if member[1] == client_id and member[0] != keep
         ]
         if not members:
             return 0

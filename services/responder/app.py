@@ -38,9 +38,10 @@ class ResponderRuntime:
     async def start(self) -> None:
         """Rebuild state from the responder's topics, THEN start consuming and the clock loop."""
         await ensure_topics(self.settings)
+        await self.service.broker.start()  # the rebuild may publish (outcomes of sends cut short by a crash)
         count = await self.responder.rebuild(self.settings)
         log.info("responder rebuilt from %d events: %d incidents", count, len(self.responder.book.incidents))
-        await self.service.start()
+        await self.service.start_consuming()
         self.service.spawn(self.responder.run_clock(self.settings.tick_s), name="clock")
         self.service.ready.set()
 
