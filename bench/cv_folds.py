@@ -84,7 +84,7 @@ def asd_series(asd: Path) -> list[LabelledSeries]:
         scored_from = info["train_rows"] - PROBATION
         for metric, segments in sorted(info["metric_segments"].items()):
             epoch, values = _read_gz(asd / server / f"{metric}.csv.gz")
-            rows = [(int(round((a - ASD_T0) / ASD_STEP)), int(round((b - ASD_T0) / ASD_STEP))) for a, b in segments]
+            rows = [(round((a - ASD_T0) / ASD_STEP), round((b - ASD_T0) / ASD_STEP)) for a, b in segments]
             windows = _merge([(a - scored_from, b - scored_from) for a, b in rows])
             out.append(LabelledSeries(f"{server}/{metric}", fold_of[server], epoch, values, scored_from, windows))
     return out

@@ -212,7 +212,9 @@ def raw_curve(files: Sequence[ScoredFile], profile: Profile) -> tuple[np.ndarray
     return scores[group_end], raw_after[group_end]
 
 
-def raw_at(curve: tuple[np.ndarray, np.ndarray], n_windows: int, profile: Profile, thresholds: np.ndarray) -> np.ndarray:
+def raw_at(
+    curve: tuple[np.ndarray, np.ndarray], n_windows: int, profile: Profile, thresholds: np.ndarray
+) -> np.ndarray:
     """Evaluate a ``raw_curve`` at each of ``thresholds``."""
     levels, raws = curve
     # levels are decreasing: count how many are >= each threshold
