@@ -178,3 +178,52 @@ def window_rows(
     """Map timestamp windows to inclusive row ranges of one file."""
     index = {t: i for i, t in enumerate(timestamps)}
     return tuple(sorted((index[a], index[b]) for a, b in windows))
+
+
+def raw_curve(files: Sequence[ScoredFile], profile: Profile) -> tuple[np.ndarray, np.ndarray]:
+    """Return (thresholds from highest to lowest, raw score at each): the whole sweep, for any threshold.
+
+    The raw score at a threshold θ is the value at the last threshold >= θ (``raw_at``); above
+    the highest score nothing is detected and the raw score is ``-A_FN`` per window.
+    """
+    scores_parts, weight_parts, window_parts = [], [], []
+    n_windows = 0
+    for f in files:
+        weights, window_of = row_weights(len(f.scores), f.windows, profile)
+        start = probation_rows(len(f.scores))
+        scores_parts.append(np.asarray(f.scores, dtype=np.float64)[start:])
+        weight_parts.append(weights[start:])
+        window_parts.append(np.where(window_of[start:] >= 0, window_of[start:] + n_windows, -1))
+        n_windows += len(f.windows)
+    scores = np.concatenate(scores_parts)
+    order = np.argsort(-scores, kind="stable")
+    scores = scores[order]
+    weights = np.concatenate(weight_parts)[order]
+    window_of = np.concatenate(window_parts)[order]
+    delta = np.where(window_of < 0, weights, 0.0)
+    in_window = np.flatnonzero(window_of >= 0)
+    by_window = in_window[np.argsort(window_of[in_window], kind="stable")]
+    bounds = np.flatnonzero(np.diff(window_of[by_window])) + 1
+    for idx in np.split(by_window, bounds) if by_window.size else []:
+        running = np.maximum.accumulate(weights[idx])
+        delta[idx] = running - np.concatenate(([-profile.a_fn], running[:-1]))
+    raw_after = -profile.a_fn * n_windows + np.cumsum(delta)
+    group_end = np.flatnonzero(np.append(scores[1:] != scores[:-1], True))
+    return scores[group_end], raw_after[group_end]
+
+
+def raw_at(
+    curve: tuple[np.ndarray, np.ndarray], n_windows: int, profile: Profile, thresholds: np.ndarray
+) -> np.ndarray:
+    """Evaluate a ``raw_curve`` at each of ``thresholds``."""
+    levels, raws = curve
+    # levels are decreasing: count how many are >= each threshold
+    count = np.searchsorted(-levels, -np.asarray(thresholds, dtype=np.float64), side="right")
+    base = -profile.a_fn * n_windows
+    return np.where(count > 0, raws[np.maximum(count - 1, 0)], base)
+
+
+def normalise(raw: float | np.ndarray, n_windows: int, profile: Profile) -> float | np.ndarray:
+    """NAB's normalised score of a raw score over ``n_windows`` windows (null = no detection)."""
+    null = -profile.a_fn * n_windows
+    return 100.0 * (raw - null) / (profile.a_tp * n_windows - null)

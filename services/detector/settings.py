@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from services.detector.domain.anomaly import DetectorConfig
+from services.detector.domain.budget import EpisodeBudget
 from services.detector.domain.degradation import DegradationPolicy
 from services.detector.domain.episodes import EpisodePolicy
 from services.detector.domain.logmining.findings import FindingKind
@@ -51,6 +52,10 @@ class StatisticalSettings(_Section):
     max_hold_s: float = Field(3600.0, ge=0, description="longest an adapted-to shift keeps an anomaly open")
     confirm_samples: int = Field(2, ge=1, description="unusual samples in a row before an anomaly is raised")
     detector: dict[str, float | int | bool] = Field(default_factory=dict, description="DetectorConfig overrides")
+    max_episodes_per_day: int = Field(
+        6, ge=0, description="statistical episodes one signal may open per day; beyond, merged and its threshold raised"
+    )
+    budget_threshold_step: float = Field(0.1, ge=0, le=1, description="open-threshold raise per merged burst")
 
 
 class DegradationSettings(_Section):
@@ -190,6 +195,7 @@ class DetectorSettings(ServiceSettings):
                 min_delta=MappingProxyType(dict(st.min_delta)),
                 max_hold_s=st.max_hold_s,
                 confirm_samples=st.confirm_samples,
+                budget=EpisodeBudget(per_day=st.max_episodes_per_day, threshold_step=st.budget_threshold_step),
             ),
             perf=PerfConfig(
                 enabled=dg.enabled,

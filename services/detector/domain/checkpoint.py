@@ -12,6 +12,7 @@ from types import MappingProxyType
 from typing import Any, Final
 
 from services.detector.domain.anomaly import Score
+from services.detector.domain.budget import BudgetState
 from services.detector.domain.degradation import Baseline
 from services.detector.domain.episodes import EpisodeState
 from services.detector.domain.rules import RuleState
@@ -76,6 +77,7 @@ def dumps_target(detector: TargetDetector) -> bytes:
             "degraded": detector.baseline.degraded,
         },
         "perf_signal": detector.perf_signal,
+        "budgets": {signal: asdict(b) for signal, b in detector.budgets.items()},
         "episodes": {
             signal: dict(zip(("anomaly", "last_evidence", "latest"), dump_episode(e), strict=True))
             for signal, e in detector.episodes.items()
@@ -112,6 +114,9 @@ def loads_target(data: bytes, config: DetectionConfig) -> TargetDetector:
             degraded=b["degraded"],
         )
         detector.perf_signal = doc.get("perf_signal")
+        detector.budgets = {
+            sig: BudgetState(**{**b, "starts": tuple(b["starts"])}) for sig, b in doc.get("budgets", {}).items()
+        }
         detector.episodes = {
             sig: load_episode(e["anomaly"], e["last_evidence"], e.get("latest")) for sig, e in doc["episodes"].items()
         }

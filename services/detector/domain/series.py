@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Final
@@ -12,6 +12,7 @@ import numpy as np
 
 from services.detector.domain.anomaly import DetectorBank, DetectorConfig, Score, explain, format_value
 from services.detector.domain.anomaly.detector import score_at
+from services.detector.domain.budget import EpisodeBudget
 from services.detector.domain.episodes import EpisodePolicy, EpisodeState, strength, track_episode
 from services.detector.domain.evidence import Evidence
 from shared import metric_names as mn
@@ -66,6 +67,8 @@ class StatisticalConfig:
     max_hold_s: float = 3600.0
     confirm_samples: int = 2
     """Unusual samples in a row before evidence begins: one slow request is not an anomaly."""
+    budget: EpisodeBudget = field(default_factory=EpisodeBudget)
+    """At most this many statistical episodes per signal per day (see `budget`)."""
 
 
 def unit_of(metric: str) -> str:
@@ -184,8 +187,17 @@ class SeriesBank:
         watch = self.watches[metric] = SeriesWatch(metric, self.bank.add_series(1)[0])
         return watch
 
-    def observe(self, now: datetime, values: Mapping[str, float], config: StatisticalConfig) -> list[Evidence]:
-        """Score this scrape's watched metrics together; return the evidence of the unusual ones."""
+    def observe(
+        self,
+        now: datetime,
+        values: Mapping[str, float],
+        config: StatisticalConfig,
+        open_thresholds: Mapping[str, float] | None = None,
+    ) -> list[Evidence]:
+        """Score this scrape's watched metrics together; return the evidence of the unusual ones.
+
+        ``open_thresholds`` raises the open threshold of some metrics (a noisy series over its budget).
+        """
         present = {m: values[m] for m in config.watched if m in values}
         if not present:
             return []
@@ -199,6 +211,14 @@ class SeriesBank:
         found = []
         for metric, value in present.items():
             watch = self.watches[metric]
-            if (item := watch.judge(score_at(result, watch.index, ts, value), config)) is not None:
+            own = _with_threshold(config, open_thresholds.get(metric)) if open_thresholds else config
+            if (item := watch.judge(score_at(result, watch.index, ts, value), own)) is not None:
                 found.append(item)
         return found
+
+
+def _with_threshold(config: StatisticalConfig, threshold: float | None) -> StatisticalConfig:
+    if threshold is None or threshold <= config.episodes.open_threshold:
+        return config
+    close = min(config.episodes.close_threshold, threshold)
+    return replace(config, episodes=replace(config.episodes, open_threshold=threshold, close_threshold=close))

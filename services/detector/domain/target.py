@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
+from services.detector.domain import budget as fp_budget
 from services.detector.domain.degradation import Baseline
 from services.detector.domain.evidence import Evidence, combine
 from services.detector.domain.perf import PerfConfig, observe_perf
@@ -80,6 +81,7 @@ class TargetDetector:
         self.baseline = Baseline()
         self.perf_signal: str | None = None
         self.episodes: dict[str, Episode] = {}
+        self.budgets: dict[str, fp_budget.BudgetState] = {}
 
     def observe(self, scrape: MetricsObserved) -> list[Emission]:
         """Process one scrape of this target; return the anomaly revisions to publish."""
@@ -111,20 +113,44 @@ class TargetDetector:
 
     def _statistical(self, now: datetime, values: Mapping[str, float]) -> list[Evidence]:
         cfg = self.config.statistical
-        return self.series.observe(now, values, cfg) if cfg.enabled else []
+        if not cfg.enabled:
+            return []
+        ts, base = now.timestamp(), cfg.episodes.open_threshold
+        raised = {
+            signal: fp_budget.open_threshold(state, base, ts, cfg.budget)
+            for signal, state in self.budgets.items()
+            if fp_budget.raise_now(state, ts, cfg.budget) > 0.0
+        }
+        return self.series.observe(now, values, cfg, raised)
 
     def _track(self, now: datetime, evidence: Mapping[str, list[Evidence]]) -> list[Emission]:
         out: list[Emission] = []
         for signal in sorted(set(evidence) | set(self.episodes)):
+            found, tracker = self._budget(signal, combine(evidence.get(signal, ())), now)
             emission = advance(
-                self.episodes,
-                signal,
-                combine(evidence.get(signal, ())),
-                target=self.target,
-                host=self.host,
-                now=now,
-                config=self.config.tracker,
+                self.episodes, signal, found, target=self.target, host=self.host, now=now, config=tracker
             )
             if emission is not None:
                 out.append(emission)
         return out
+
+    def _budget(self, signal: str, found: Evidence | None, now: datetime) -> tuple[Evidence | None, TrackerConfig]:
+        """Apply the false-positive budget: count statistical episodes, keep and merge over budget."""
+        budget, tracker = self.config.statistical.budget, self.config.tracker
+        if budget.per_day == 0:
+            return found, tracker
+        ts, state = now.timestamp(), self.budgets.get(signal, fp_budget.BudgetState())
+        episode = self.episodes.get(signal)
+        if episode is None:
+            if found is not None and found.kind is AnomalyKind.STATISTICAL:
+                self.budgets[signal] = fp_budget.opened(state, ts, budget)
+            return found, tracker
+        if episode.anomaly.kind is not AnomalyKind.STATISTICAL or not fp_budget.exhausted(state, ts, budget):
+            return found, tracker
+        if found is not None and (now - episode.last_evidence).total_seconds() >= tracker.close_delay_s:
+            state = self.budgets[signal] = fp_budget.merged(state, ts, budget)
+        if found is not None and state.merged:
+            base = self.config.statistical.episodes.open_threshold
+            summary = f"{found.summary}; {fp_budget.note(state, base, ts, budget)}"
+            found = replace(found, summary=summary, labels={**found.labels, "budget": f"merged {state.merged}"})
+        return found, replace(tracker, close_delay_s=max(tracker.close_delay_s, budget.window_s))

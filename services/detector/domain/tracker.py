@@ -147,6 +147,8 @@ def _material(last: Anomaly, now: Anomaly, config: TrackerConfig) -> bool:
         return True
     if now.score >= last.score + config.score_step:
         return True
+    if now.labels.get("budget") != last.labels.get("budget"):
+        return True  # a burst was merged into this episode by the false-positive budget
     if now.observed is None or last.observed is None or last.observed == 0:
         return False
     return abs(now.observed) >= config.growth * abs(last.observed)

@@ -48,6 +48,15 @@ def test_demo_profile_uses_seconds_and_explicit_keys_still_win(monkeypatch: pyte
     assert settings.detection().statistical.detector.warmup_samples == 8
 
 
+def test_episode_budget_setting_reaches_the_domain(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    assert DetectorSettings().detection().statistical.budget.per_day == 6
+    settings = load(monkeypatch, tmp_path, "statistical:\n  max_episodes_per_day: 2\n  budget_threshold_step: 0.2\n")
+    budget = settings.detection().statistical.budget
+    assert (budget.per_day, budget.threshold_step) == (2, 0.2)
+    with pytest.raises(ConfigError, match="max_episodes_per_day"):
+        load(monkeypatch, tmp_path, "statistical:\n  max_episodes_per_day: -1\n")
+
+
 def test_env_overrides_yaml(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("DETECTOR_LOGS__INDEX_PATTERN", "other-logs*")
     settings = load(monkeypatch, tmp_path, "logs:\n  enabled: true\n  index_pattern: app*\n")

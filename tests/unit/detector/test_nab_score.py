@@ -95,3 +95,21 @@ def test_window_rows_match_timestamps(tmp_path):
     windows = ns.load_windows(labels)
     assert ns.window_rows(ts, windows["s.csv"]) == ((1, 2),)
     assert list(values) == [1.0, 2.0, 3.0]
+
+
+def test_raw_curve_matches_the_per_file_score_at_any_threshold():
+    rng = np.random.default_rng(4)
+    files = [
+        ns.ScoredFile("a", rng.random(400).round(2), ((300, 319),)),
+        ns.ScoredFile("b", rng.random(300).round(2), ((100, 109), (200, 214))),
+        ns.ScoredFile("c", rng.random(200).round(2), ()),
+    ]
+    curve = ns.raw_curve(files, STANDARD)
+    n_windows = 3
+    for theta in (1.1, 0.995, 0.9, 0.5, 0.31, 0.0):
+        expected = sum(ns.file_score(f, theta, STANDARD) for f in files)
+        got = float(ns.raw_at(curve, n_windows, STANDARD, np.array([theta]))[0])
+        assert got == pytest.approx(expected, abs=1e-9)
+    best = ns.optimise_threshold(files, STANDARD)
+    assert float(ns.raw_at(curve, n_windows, STANDARD, np.array([best.threshold]))[0]) == pytest.approx(best.raw)
+    assert ns.normalise(best.raw, n_windows, STANDARD) == pytest.approx(best.normalised)

@@ -2,7 +2,8 @@
 
 Why this method. Operations metrics are heavy-tailed, seasonal and full of harmless wiggles, so a
 fixed z-score fires all day. What people call an anomaly is a sample that leaves the range the
-series has shown so far, in one of a few views: its raw value, its jump from the recent level,
+series has shown so far, in one of a few views: its raw value, its jump from the previous sample
+(not from a lagging average, which a smooth daily ramp would also leave behind),
 the recent level itself, its volatility, its distance from what is usual at this hour of day,
 that distance smoothed, a slow level (drift), a trend (slow level minus its long-run mean, the
 signature of a leak) and a shift (recent level minus slow level: a step that a ramp or a daily
@@ -133,7 +134,7 @@ def step(state: np.ndarray, ts: np.ndarray, x: np.ndarray, config: DetectorConfi
     rows = [L.env_rows(cfg, b) for b in range(L.N_ENV_BLOCKS)]
     anchor = np.where(first, x, state[rows[0].start + L.F_DRIFT])  # long-run mean of the slow level
     feats = np.stack(
-        [x, x - fast, fast_new, vol_new, residual, sres_new, slow_new, slow_new - anchor, fast_new - slow_new]
+        [x, x - x_prev, fast_new, vol_new, residual, sres_new, slow_new, slow_new - anchor, fast_new - slow_new]
     )
     centre, hi1, hi2, lo1, lo2 = (np.where(first, feats, state[r]) for r in rows)
     eps = _EPS_ABS + _EPS_REL * np.abs(centre)
