@@ -76,9 +76,9 @@ def cmd_incidents(args: argparse.Namespace) -> int:
     """Run ``incidentctl incidents``."""
     from incidentctl import api_client
 
-    url, _ = _api(args)
+    url, token = _api(args)
     filters = {k: v for k, v in (("status", args.status), ("severity", args.severity)) if v}
-    incidents = api_client.list_incidents(url, **filters)
+    incidents = api_client.list_incidents(url, token=token, **filters)
     print(json.dumps(incidents, indent=2) if args.json else api_client.format_incident_table(incidents))
     return 0
 
@@ -87,8 +87,8 @@ def cmd_incident(args: argparse.Namespace) -> int:
     """Run ``incidentctl incident``."""
     from incidentctl import api_client
 
-    url, _ = _api(args)
-    incident = api_client.get_incident(url, args.id)
+    url, token = _api(args)
+    incident = api_client.get_incident(url, args.id, token=token)
     print(json.dumps(incident, indent=2) if args.json else api_client.format_timeline(incident))
     return 0
 
@@ -126,7 +126,7 @@ def cmd_silence(args: argparse.Namespace) -> int:
 
     url, token = _api(args)
     if args.silence_cmd == "list":
-        print(json.dumps(api_client.list_silences(url), indent=2))
+        print(json.dumps(api_client.list_silences(url, token=token), indent=2))
     elif args.silence_cmd == "expire":
         print(json.dumps(api_client.expire_silence(url, args.id, token=token)))
     else:

@@ -8,6 +8,8 @@ from typing import Any, Final
 
 import httpx
 
+from shared.text import url_with_path
+
 TIMEOUT_S: Final = 10.0
 Json = dict[str, Any]
 
@@ -35,20 +37,20 @@ def _request(method: str, url: str, *, token: str | None = None, **kwargs: Any) 
     return response.json()
 
 
-def list_incidents(base_url: str, **filters: str) -> list[Json]:
-    """List incidents, newest first; filters: status, severity, target, limit."""
+def list_incidents(base_url: str, *, token: str | None = None, **filters: str) -> list[Json]:
+    """List incidents, newest first; filters: status, severity, target, limit (reads need a token by default)."""
     params = {k: v for k, v in filters.items() if v is not None}
-    return _request("GET", f"{base_url}/api/incidents", params=params)  # type: ignore[no-any-return]
+    return _request("GET", f"{base_url}/api/incidents", token=token, params=params)  # type: ignore[no-any-return]
 
 
-def get_incident(base_url: str, incident_id: str) -> Json:
+def get_incident(base_url: str, incident_id: str, *, token: str | None = None) -> Json:
     """Return one incident: ``summary``, ``incident``, ``timeline`` and ``rca``."""
-    return _request("GET", f"{base_url}/api/incidents/{incident_id}")  # type: ignore[no-any-return]
+    return _request("GET", url_with_path(base_url, "api", "incidents", incident_id), token=token)  # type: ignore[no-any-return]
 
 
 def _command(base_url: str, incident_id: str, kind: str, token: str, body: Json) -> Json:
     body.setdefault("request_id", uuid.uuid4().hex)
-    return _request("POST", f"{base_url}/api/incidents/{incident_id}/{kind}", token=token, json=body)  # type: ignore[no-any-return]
+    return _request("POST", url_with_path(base_url, "api", "incidents", incident_id, kind), token=token, json=body)  # type: ignore[no-any-return]
 
 
 def ack(base_url: str, incident_id: str, *, token: str, actor: str = "incidentctl", text: str = "") -> Json:
@@ -71,9 +73,9 @@ def request_rca(base_url: str, incident_id: str, *, token: str, actor: str = "in
     return _command(base_url, incident_id, "rca", token, {"actor": actor})
 
 
-def list_silences(base_url: str, *, active: bool = False) -> list[Json]:
+def list_silences(base_url: str, *, active: bool = False, token: str | None = None) -> list[Json]:
     """List silences with their state (pending, active, expired)."""
-    return _request("GET", f"{base_url}/api/silences", params={"active": str(active).lower()})  # type: ignore[no-any-return]
+    return _request("GET", f"{base_url}/api/silences", token=token, params={"active": str(active).lower()})  # type: ignore[no-any-return]
 
 
 def create_silence(
@@ -100,7 +102,7 @@ def create_silence(
 
 def expire_silence(base_url: str, silence_id: str, *, token: str) -> Json:
     """Expire a silence now."""
-    return _request("DELETE", f"{base_url}/api/silences/{silence_id}", token=token)  # type: ignore[no-any-return]
+    return _request("DELETE", url_with_path(base_url, "api", "silences", silence_id), token=token)  # type: ignore[no-any-return]
 
 
 def _when(iso: str | None) -> str:

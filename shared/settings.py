@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
@@ -51,6 +52,19 @@ class ServiceSettings(BaseSettings):
     log_level: str = Field("INFO", validation_alias="LOG_LEVEL")
     topic_prefix: str = Field("", validation_alias="TOPIC_PREFIX", description="isolates stacks sharing a cluster")
     instance_id: str = Field(default_factory=lambda: f"{os.uname().nodename}-{os.getpid()}")
+    max_event_skew_s: float = Field(
+        300.0,
+        gt=0,
+        validation_alias="EVENT_MAX_SKEW_S",
+        description="an event time further than this after its record's broker time is dead-lettered",
+    )
+    max_event_age_s: float | None = Field(
+        None,
+        gt=0,
+        validation_alias="EVENT_MAX_AGE_S",
+        description="an event time older than this before its record's time is dead-lettered; none = no bound "
+        "(replays, backfills and re-driven dead letters carry old times)",
+    )
 
     @classmethod
     def settings_customise_sources(
@@ -76,6 +90,16 @@ class ServiceSettings(BaseSettings):
                 _, node = read_yaml(Path(path))
                 raise ConfigError(describe_validation_error(Path(path), node, exc)) from exc
             raise ConfigError(str(exc)) from exc
+
+    @property
+    def max_event_skew(self) -> timedelta:
+        """How far ahead of its record's broker time an event may be dated."""
+        return timedelta(seconds=self.max_event_skew_s)
+
+    @property
+    def max_event_age(self) -> timedelta | None:
+        """How far behind its record's broker time an event may be dated (None: any age)."""
+        return timedelta(seconds=self.max_event_age_s) if self.max_event_age_s is not None else None
 
     def kafka_client_options(self) -> dict[str, Any]:
         """Connection options for aiokafka/FastStream clients (secrets stay inside ``SecretStr``)."""
