@@ -41,6 +41,7 @@ class ResponderRuntime:
         count = await self.responder.rebuild(self.settings)
         log.info("responder rebuilt from %d events: %d incidents", count, len(self.responder.book.incidents))
         await self.service.broker.start()
+        await self.responder.dead_letter_skipped()
         self.service.spawn(self.responder.run_clock(self.settings.tick_s), name="clock")
         self.service.ready.set()
 
