@@ -8,7 +8,7 @@ from typing import Any, Final
 
 import httpx
 
-from shared.text import url_with_path
+from shared.text import clean_line, url_with_path
 
 TIMEOUT_S: Final = 10.0
 Json = dict[str, Any]
@@ -106,7 +106,12 @@ def expire_silence(base_url: str, silence_id: str, *, token: str) -> Json:
 
 
 def _when(iso: str | None) -> str:
-    return iso[:19].replace("T", " ") if iso else "-"
+    return clean_line(iso[:19].replace("T", " ")) if iso else "-"
+
+
+def _clean(value: object) -> str:
+    """A value from the API as one printable terminal line (no escape sequences, no bidi tricks)."""
+    return clean_line(value, limit=500)
 
 
 def format_incident_table(incidents: list[Json]) -> str:
@@ -116,13 +121,13 @@ def format_incident_table(incidents: list[Json]) -> str:
     header = ("ID", "SEVERITY", "STATUS", "OPENED (UTC)", "TARGET", "OWNER", "TITLE")
     rows = [
         (
-            i["incident_id"],
-            i["severity"] + ("!" if i.get("response_target_breached") else ""),
-            i["status"],
+            _clean(i["incident_id"]),
+            _clean(i["severity"]) + ("!" if i.get("response_target_breached") else ""),
+            _clean(i["status"]),
             _when(i.get("opened_at")),
-            i["target"],
-            i.get("acknowledged_by") or (f"team {i['team']}" if i.get("team") else "-"),
-            i["title"],
+            _clean(i["target"]),
+            _clean(i.get("acknowledged_by") or (f"team {i['team']}" if i.get("team") else "-")),
+            _clean(i["title"]),
         )
         for i in incidents
     ]
@@ -136,7 +141,9 @@ def format_incident_table(incidents: list[Json]) -> str:
 
 def format_timeline(incident: Json) -> str:
     """Render one incident (as returned by ``get_incident``) and its timeline for the terminal."""
-    s = incident["summary"]
+    s: dict[str, Any] = {
+        k: v if isinstance(v, int | float | bool) or v is None else _clean(v) for k, v in incident["summary"].items()
+    }
     lines = [
         f"{s['incident_id']}  {s['severity'].upper()}  {s['status']}  {s['title']}",
         f"target {s['target']}  opened {_when(s.get('opened_at'))}"
@@ -149,9 +156,12 @@ def format_timeline(incident: Json) -> str:
         "",
     ]
     for entry in incident.get("timeline", []):
-        lines.append(f"{entry['time'][11:23]}  {entry['type']:<32} {entry['summary']}")
+        lines.append(f"{_clean(entry['time'])[11:23]}  {_clean(entry['type']):<32} {_clean(entry['summary'])}")
     rca = incident.get("rca")
     if rca and rca.get("ranking"):
         lines += ["", "root-cause candidates:"]
-        lines += [f"  {c['score']:.2f}  {c['entity']}  ({c['signal']})  {c['evidence']}" for c in rca["ranking"][:5]]
+        lines += [
+            f"  {c['score']:.2f}  {_clean(c['entity'])}  ({_clean(c['signal'])})  {_clean(c['evidence'])}"
+            for c in rca["ranking"][:5]
+        ]
     return "\n".join(lines)

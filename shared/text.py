@@ -9,6 +9,7 @@ are built with `url_with_path` / `fill_url_template`, whose inserted parts are p
 
 from __future__ import annotations
 
+import logging
 import re
 import string
 from collections.abc import Mapping
@@ -99,6 +100,29 @@ def fill_url_template(template: str, fields: Mapping[str, object]) -> str:
             return template
         out.append(url_part(fields[name]))
     return "".join(out)
+
+
+def log_safe(value: object) -> object:
+    """Return a log argument with newlines and other control characters escaped and invisible ones removed."""
+    if not isinstance(value, str):
+        return value
+    text = strip_invisible(value)
+    return _CONTROL.sub(lambda c: repr(c.group())[1:-1], text)
+
+
+class CleanLogArgs(logging.Filter):
+    """Logging filter: string arguments of every record are made single-line and visible (`log_safe`).
+
+    Install on the root handler (``handler.addFilter(CleanLogArgs())``): a field from an event
+    logged through ``%s`` then cannot forge an extra log line or hide text with bidi controls.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(log_safe(a) for a in record.args)
+        elif isinstance(record.args, dict):
+            record.args = {k: log_safe(v) for k, v in record.args.items()}
+        return True
 
 
 def is_http_url(text: str) -> bool:
