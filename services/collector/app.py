@@ -27,8 +27,7 @@ def _shipper(settings: CollectorSettings, host: str) -> tuple[LogShipper, Elasti
     files = [(t.name, path) for t in settings.targets for path in t.log_files]
     if not settings.ship_logs or not files:
         return None
-    key = settings.elasticsearch_api_key.get_secret_value() if settings.elasticsearch_api_key else None
-    sink = ElasticsearchLogSink(settings.elasticsearch_url, api_key=key)
+    sink = ElasticsearchLogSink(settings.elasticsearch_url, options=settings.elasticsearch_options())
     options = ShipperOptions(
         index_prefix=settings.log_index_prefix,
         batch_max=settings.log_batch_max,

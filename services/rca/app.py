@@ -19,8 +19,7 @@ log = logging.getLogger(__name__)
 
 def make_es(settings: RcaSettings) -> AsyncElasticsearch:
     """Create the official async Elasticsearch client (no connection until first use)."""
-    api_key = settings.elasticsearch_api_key.get_secret_value() if settings.elasticsearch_api_key else None
-    return AsyncElasticsearch(settings.elasticsearch_url, api_key=api_key, request_timeout=10)
+    return AsyncElasticsearch(settings.elasticsearch_url, request_timeout=10, **settings.elasticsearch_options())
 
 
 def create_app(settings: RcaSettings) -> tuple[Service, AsgiFastStream]:
