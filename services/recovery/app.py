@@ -35,7 +35,8 @@ def build_catalog(settings: RecoverySettings) -> Catalog:
     for target, policy in settings.targets.items():
         actions.append(Wait(target=target, seconds=policy.wait_s))
     remedies = {t: {k: tuple(v) for k, v in p.remedies.items()} for t, p in settings.targets.items()}
-    return Catalog.build(actions, remedies)
+    trusted = {t: p.external_rules for t, p in settings.targets.items()}
+    return Catalog.build(actions, remedies, trusted)
 
 
 def create_app(settings: RecoverySettings, runner: ActionRunner | None = None) -> tuple[Service, AsgiFastStream]:

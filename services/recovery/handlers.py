@@ -11,6 +11,7 @@ from prometheus_client import Counter
 
 from services.recovery.adapters.runner import ActionRunner
 from services.recovery.domain.catalog import Catalog
+from services.recovery.domain.confirm import LatestScrape
 from services.recovery.domain.planner import plan_recovery
 from services.recovery.domain.verify import HealthPolicy, Verdict, Verification, baseline_latency, expire, observe
 from services.recovery.settings import RecoverySettings
@@ -33,6 +34,7 @@ class RecoveryHandlers:
         self.settings, self.bus, self.catalog, self.runner, self.state = settings, bus, catalog, runner, state
         self.policy = HealthPolicy(**settings.verification.model_dump())
         self.latency: dict[str, deque[tuple[float, float]]] = {}
+        self.latest: dict[str, LatestScrape] = {}
         self.actions: Counter | None = None
 
     async def on_incident(self, event: ev.Envelope[Any], delivery: Delivery | None = None) -> None:
@@ -61,6 +63,9 @@ class RecoveryHandlers:
                 window_s=self.settings.cooldown.window_s,
                 min_severity=self.settings.min_severity,
                 in_progress=self.state.verifying(incident.target),
+                latest=self.latest.get(incident.target),
+                confirm_max_age_s=self.settings.confirm_max_age_s,
+                health=self.policy,
             )
             if decision.plan is None:
                 log.info("no recovery plan for %s: %s", incident.incident_id, decision.reason)
@@ -119,6 +124,10 @@ class RecoveryHandlers:
         data = event.data
         values = {s.name: s.value for s in data.samples}
         at = data.observed_at.timestamp()
+        known = self.latest.get(data.target)
+        fresh = at <= datetime.now(UTC).timestamp() + self.settings.confirm_max_age_s  # never a future-dated one
+        if fresh and (known is None or known.at <= at):
+            self.latest[data.target] = LatestScrape(at, values)
         if mn.HTTP_LATENCY_P95 in values:
             history = self.latency.setdefault(data.target, deque(maxlen=BASELINE_POINTS))
             history.append((at, values[mn.HTTP_LATENCY_P95]))

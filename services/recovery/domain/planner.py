@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from services.recovery.domain.catalog import RESTART_PROCESS, ActionNotDeclared, Catalog
+from services.recovery.domain.confirm import LatestScrape, external_action_allowed
+from services.recovery.domain.verify import HealthPolicy
 from shared.ids import short_id
 from shared.models import SEVERITY_RANK, Impact, Incident, RecoveryPlan, RecoveryStep, Severity
 
@@ -63,11 +65,17 @@ def plan_recovery(
     window_s: float,
     min_severity: Severity = Severity.MINOR,
     in_progress: str | None = None,
+    latest: LatestScrape | None = None,
+    confirm_max_age_s: float = 30.0,
+    health: HealthPolicy = HealthPolicy(),
 ) -> PlanDecision:
     """Return the recovery plan for ``incident`` (pure: time and restart history are arguments).
 
     ``in_progress`` names another incident whose recovery of the same target is still being
-    verified; no second plan is made for the target meanwhile.
+    verified; no second plan is made for the target meanwhile. An incident made only of external
+    alerts gets a plan only if ``latest`` (the target's newest scrape) confirms its problem class or
+    its alert rules are allow-listed (`services.recovery.domain.confirm`); else no action and no
+    escalation from here (the responder has opened and paged it).
     """
     if SEVERITY_RANK[incident.severity] < SEVERITY_RANK[min_severity]:
         return PlanDecision(None, f"severity {incident.severity} below {min_severity}: no automatic recovery")
@@ -78,6 +86,12 @@ def plan_recovery(
     if not declared:
         return PlanDecision(None, f"no recovery action declared for target {target!r}", escalate=True)
     problem = problem_class(incident)
+    allowed, why = external_action_allowed(
+        incident, problem, latest, allowed_rules=catalog.external_rules.get(target, frozenset()), now=now,
+        max_age_s=confirm_max_age_s, policy=health,
+    )  # fmt: skip
+    if not allowed:
+        return PlanDecision(None, why)
     chosen = _remedy(catalog, target, problem)
     if not chosen:
         return PlanDecision(None, f"no declared remedy for {problem!r} on {target!r}", escalate=True)
