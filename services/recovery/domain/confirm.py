@@ -40,7 +40,7 @@ def is_external_only(incident: Incident) -> bool:
 def signals_confirm(
     problem: str, scrape: LatestScrape | None, *, now: float, max_age_s: float, policy: HealthPolicy
 ) -> tuple[bool, str]:
-    """Return (confirmed, why): do the target's own fresh metrics show the problem class?"""
+    """Return (confirmed, why): whether the target's own fresh metrics show the problem class."""
     if scrape is None:
         return False, "no scrape of the target"
     if now - scrape.at > max_age_s:

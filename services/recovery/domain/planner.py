@@ -26,6 +26,9 @@ _CLASS_CUES: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 
 
+DEFAULT_HEALTH = HealthPolicy()
+
+
 @dataclass(frozen=True)
 class PlanDecision:
     """A plan, or the reason there is none (then ``escalate`` tells whether humans must act)."""
@@ -67,7 +70,7 @@ def plan_recovery(
     in_progress: str | None = None,
     latest: LatestScrape | None = None,
     confirm_max_age_s: float = 30.0,
-    health: HealthPolicy = HealthPolicy(),
+    health: HealthPolicy = DEFAULT_HEALTH,
 ) -> PlanDecision:
     """Return the recovery plan for ``incident`` (pure: time and restart history are arguments).
 
