@@ -221,6 +221,36 @@ def cmd_replay(args: argparse.Namespace) -> int:
     return 0
 
 
+def _broker_settings(args: argparse.Namespace) -> Any:
+    """Broker settings from ``--bootstrap``, else ``KAFKA_BOOTSTRAP_SERVERS`` (and the env), else the stack."""
+    from shared.settings import ServiceSettings
+
+    bootstrap = args.bootstrap or os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or _stack_state(args).kafka
+    return ServiceSettings.load(kafka_bootstrap_servers=bootstrap)
+
+
+def cmd_dlq(args: argparse.Namespace) -> int:
+    """Run ``incidentctl dlq list|show|redrive``."""
+    from incidentctl import dlq_cmd
+
+    settings = _broker_settings(args)
+    if args.dlq_cmd == "list":
+        letters = asyncio.run(dlq_cmd.read_dead_letters(settings, dlq_cmd.dead_letter_topics(args.topics)))
+        print(dlq_cmd.as_json(letters) if args.json else dlq_cmd.format_list(letters))
+        return 0
+    (topic,) = dlq_cmd.dead_letter_topics([args.topic])
+    found = asyncio.run(dlq_cmd.read_dead_letters(settings, [topic]))[topic.name]
+    if args.dlq_cmd == "show":
+        (letter,) = dlq_cmd.pick(found, [args.offset])
+        print(dlq_cmd.format_one(letter))
+        return 0
+    chosen = dlq_cmd.pick(found, args.offset or [])
+    for line in asyncio.run(dlq_cmd.redrive(settings, topic, chosen)):
+        print(f"re-driven {line}")
+    print(f"{len(chosen)} dead letter(s) re-driven to {topic.name}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Declare every sub-command."""
     p = argparse.ArgumentParser(prog="incidentctl", description=__doc__)
@@ -312,6 +342,24 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--incident", help="only events of this incident (correlation id)")
     rp.add_argument("--bootstrap", help="Kafka bootstrap servers (default: env or the running stack)")
     rp.set_defaults(func=cmd_replay)
+
+    dlq = sub.add_parser("dlq", help="inspect dead letters and re-drive them after a fix")
+    dlq.add_argument("--bootstrap", help="Kafka bootstrap servers (default: env or the running stack)")
+    dlq_sub = dlq.add_subparsers(dest="dlq_cmd", required=True)
+    dl = dlq_sub.add_parser("list", help="dead letters per topic with their reasons")
+    dl.add_argument("topics", nargs="*", help="topic names (default: every topic with a dead-letter topic)")
+    dl.add_argument("--json", action="store_true")
+    ds = dlq_sub.add_parser("show", help="one dead letter: headers and an escaped payload preview")
+    ds.add_argument("topic", help="the original topic (or its .dlq name)")
+    ds.add_argument("offset", type=int, help="offset on the dead-letter topic")
+    dr = dlq_sub.add_parser(
+        "redrive",
+        help="re-publish dead letters' original bytes to their original topic; idempotent: event ids are "
+        "derived from content and consumers drop ids already processed, so re-driving twice changes nothing",
+    )
+    dr.add_argument("topic", help="the original topic (or its .dlq name)")
+    dr.add_argument("--offset", type=int, action="append", help="only this dead-letter offset (repeatable)")
+    dlq.set_defaults(func=cmd_dlq)
     return p
 
 
@@ -335,6 +383,11 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # piped into `head` and the like: the reader has what it wanted
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except Exception as exc:  # broker, API or network failure: one line, never a traceback
+        from shared.text import clean_line
+
+        print(f"incidentctl: {type(exc).__name__}: {clean_line(exc, limit=500)}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":
