@@ -25,8 +25,11 @@ async def _seed(settings: ServiceSettings, valid: bytes) -> None:
     await producer.start()
     try:
         original = settings.topic_prefix + ANOMALIES.name
-        for offset, (value, reason) in enumerate([(valid, "handler failed 3x: bug fixed since"),
-                                                  (HOSTILE, "invalid event: data: Field required\nfake line")]):  # fmt: skip
+        letters = [
+            (valid, "handler failed 3x: bug fixed since"),
+            (HOSTILE, "invalid event: data: Field required\nfake line"),
+        ]
+        for offset, (value, reason) in enumerate(letters):
             headers = [("dlq_reason", reason.encode()), ("dlq_topic", original.encode()),
                        ("dlq_partition", b"0"), ("dlq_offset", str(offset).encode()), ("dlq_source", b"/tests"),
                        ("ce_id", b"x"), ("bad", b"\xff\xfe")]  # fmt: skip
