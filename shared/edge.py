@@ -13,8 +13,11 @@ Times that may lawfully be in the future (a silence's window, a hold's end) are 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
+
+from pydantic import ValidationError
 
 from shared import events as ev
 from shared import models as m
@@ -97,6 +100,51 @@ def check_event(
             if reason is not None:
                 return f"{name}: {reason}"
     return None
+
+
+@dataclass(frozen=True, slots=True)
+class Admitted:
+    """A record the edge lets through, parsed."""
+
+    event: ev.Envelope[Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    """A record the edge refuses, and why (the dead letter's reason)."""
+
+    reason: str
+
+
+def admit(
+    raw: bytes,
+    record_time_ms: int | None,
+    *,
+    allowed: tuple[type[ev.Envelope[Any]], ...],
+    now: datetime,
+    max_skew: timedelta,
+    max_age: timedelta | None = None,
+) -> Admitted | Refused:
+    """Judge one consumed record: schema, event type allowed on the topic, credible times. Never raises.
+
+    ``allowed`` is the topic's event classes (``Topic.events``). Every record ends up either
+    admitted as a valid event or refused with a reason for its dead letter.
+    """
+    try:
+        event = ev.parse_event(raw)
+    except ValidationError as exc:
+        return Refused(f"invalid event: {_summarise(exc)}")
+    except (ValueError, TypeError, RecursionError) as exc:  # defensive: pydantic reports bad JSON as ValidationError
+        return Refused(f"unreadable record: {type(exc).__name__}")
+    if not isinstance(event, allowed):
+        return Refused(f"event type {event.type} does not belong on this topic")
+    reason = check_event(event, record_time_ms, now=now, max_skew=max_skew, max_age=max_age)
+    return Refused(reason) if reason is not None else Admitted(event)
+
+
+def _summarise(exc: ValidationError) -> str:
+    errs = exc.errors()[:3]
+    return "; ".join(f"{'.'.join(map(str, e['loc'])) or '(root)'}: {e['msg']}" for e in errs)[:1000]
 
 
 def _payload_times(value: object, path: str) -> Iterator[tuple[str, datetime]]:
