@@ -31,10 +31,12 @@ SCREENSHOT_DIR_ENV = "CONSOLE_SCREENSHOT_DIR"
 
 
 @asynccontextmanager
-async def served_api(settings: ServiceSettings) -> AsyncIterator[str]:
+async def served_api(settings: ServiceSettings, **api: Any) -> AsyncIterator[str]:
     """Serve the API with uvicorn on a free loopback port; yield its base URL once ready."""
     service = Service.create("responder", settings)
-    api_settings = ApiSettings(token=SecretStr(TOKEN), read_token=SecretStr(READ_TOKEN), console_title="Ops console")
+    api_settings = ApiSettings(
+        token=SecretStr(TOKEN), read_token=SecretStr(READ_TOKEN), console_title="Ops console", **api
+    )
     app = create_api(service, api_settings)
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))

@@ -104,8 +104,8 @@ def to_anomaly(
         signal=signal,
         impact=impact_of(alert, mapping),
         score=FIRING_SCORE if alert.status == "firing" else 0.0,
-        since=alert.startsAt,
-        last_seen=max(ended or now, alert.startsAt),
+        since=min(alert.startsAt, now),  # a start claimed in the future is taken as now (never ahead of the clock)
+        last_seen=min(max(ended or now, alert.startsAt), now),
         revision=1 if alert.status == "firing" else 2,
         summary=summary[:500],
         labels=labels,

@@ -6,6 +6,7 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, HTTPException, status
+from fastapi.exceptions import RequestValidationError
 
 from services.responder.api.alertmanager import WebhookPayload, to_events
 from services.responder.api.auth import Guard
@@ -42,8 +43,9 @@ def silence_router(deps: ApiDeps, *, read: Guard, write: Guard) -> APIRouter:
             starts, ends = silence_window(
                 now=now, starts_at=body.starts_at, ends_at=body.ends_at, duration_s=body.duration_s
             )
-        except ValueError as exc:
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+        except ValueError as exc:  # the documented 422 shape, like every other invalid body
+            error = {"type": "value_error", "loc": ("body",), "msg": str(exc), "input": None}
+            raise RequestValidationError([error]) from exc
         event = silence_created(
             matchers=body.matchers,
             starts_at=starts,
