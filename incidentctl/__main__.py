@@ -36,7 +36,10 @@ def cmd_up(args: argparse.Namespace) -> int:
     from incidentctl.live import show_live
 
     state = stack.start(Path(args.dir))
-    print(f"console: {state.api_url}/   (API token in {Path(args.dir) / 'state.json'})")
+    print(
+        f"console: {state.api_url}/   (reads need the API token: use 'Set token' with api_token from "
+        f"{Path(args.dir) / 'state.json'}, or open {state.api_url}/#token=<api_token>)"
+    )
     print(f"demo service: {state.demo_url}/   try: incidentctl chaos crash")
     if args.detach:
         print("running in the background; stop with: incidentctl down")
