@@ -12,6 +12,8 @@ MAX_TEXT: Final = 16_384
 """Longest string any event field may hold (summaries, evidence, log samples); ids are far shorter."""
 MAX_ITEMS: Final = 1_000
 """Most items any list or mapping of an event may hold."""
+MAX_REFS: Final = 10_000
+"""Most anomaly ids, fingerprints or signals one incident may gather (an incident grows with a storm)."""
 MAX_ID: Final = 200
 """Longest identifier (event, incident, anomaly, plan, silence ids)."""
 
@@ -152,14 +154,14 @@ class Incident(Payload):
     severity_reason: str
     status: IncidentStatus
     opened_at: UtcDatetime
-    anomaly_ids: tuple[str, ...] = Field((), max_length=MAX_ITEMS)
-    signals: tuple[str, ...] = Field((), max_length=MAX_ITEMS)
+    anomaly_ids: tuple[str, ...] = Field((), max_length=MAX_REFS)
+    signals: tuple[str, ...] = Field((), max_length=MAX_REFS)
     impacts: tuple[Impact, ...] = Field((), max_length=MAX_ITEMS)
     previous_incident_id: FileSafeId | None = None
     labels: dict[str, str] = Field(default_factory=dict, max_length=MAX_ITEMS)
     updated_at: UtcDatetime | None = None
     severity_since: UtcDatetime | None = None
-    active_fingerprints: tuple[str, ...] = Field((), max_length=MAX_ITEMS)
+    active_fingerprints: tuple[str, ...] = Field((), max_length=MAX_REFS)
     cleared_at: UtcDatetime | None = None
     evidence: tuple[str, ...] = Field((), max_length=MAX_ITEMS)
     held_severity: Severity | None = None

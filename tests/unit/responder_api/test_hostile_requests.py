@@ -139,3 +139,21 @@ async def test_a_silence_with_a_zone_less_time_is_422_and_lists_keep_working(
 async def test_a_silence_time_with_an_offset_is_normalised_to_utc(client: httpx.AsyncClient) -> None:
     body = {"matchers": {"service": "demo"}, "starts_at": "2030-01-01T09:00:00+09:00", "duration_s": 60}
     assert (await client.post("/api/silences", headers=AUTH, json=body)).status_code == 202
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [{"alertname": "Down", "service": "demo\nConsole: http://evil"}, {"alertname": "Down", "x": "v" * 20_000}],
+)
+async def test_alerts_the_event_contract_refuses_are_422_not_500(
+    client: httpx.AsyncClient, labels: dict[str, str]
+) -> None:
+    body = {"version": "4", "groupKey": "g", "status": "firing", "receiver": "r",
+            "alerts": [{"status": "firing", "labels": labels, "startsAt": "2026-01-01T00:00:00Z"}]}  # fmt: skip
+    response = await client.post("/api/alertmanager", headers=AUTH, json=body)
+    assert response.status_code == 422 and response.json()["message"].startswith("invalid request")
+
+
+async def test_a_silence_the_event_contract_refuses_is_422(client: httpx.AsyncClient) -> None:
+    body = {"matchers": {"service": "x" * 20_000}, "duration_s": 60}
+    assert (await client.post("/api/silences", headers=AUTH, json=body)).status_code == 422
