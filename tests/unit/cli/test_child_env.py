@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import sys
+from pathlib import Path
+
 import pytest
 
 from incidentctl.child_env import SERVICES, child_env
+from incidentctl.procs import spawn
 
 PARENT = {
     "PATH": "/usr/bin",
@@ -58,3 +63,13 @@ def test_extra_values_follow_the_same_rule() -> None:
     assert env == {"HTTP_PORT": "9100", "IR_CONFIG_FILE": "/c.yaml", "PYTHONUNBUFFERED": "1"}
     pager = child_env("pager", PARENT, {"PAGER_WEBHOOK_SECRET": "s2"})
     assert pager["PAGER_WEBHOOK_SECRET"] == "s2" and "KAFKA_BOOTSTRAP_SERVERS" not in pager
+
+
+def test_spawn_hands_over_exactly_the_given_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RESPONDER_API_TOKEN", "must-not-leak")
+    env = child_env("demo", os.environ)
+    log = tmp_path / "env.log"
+    code = "import os; print(sorted(os.environ))"
+    spawn([sys.executable, "-c", code], log_file=log, env=env, inherit_env=False).wait(timeout=30)
+    seen = log.read_text()
+    assert "RESPONDER_API_TOKEN" not in seen and "PATH" in seen
