@@ -16,6 +16,7 @@ from services.collector.log_shipper import LogShipper, ShipperOptions
 from services.collector.scraping import build_scrapers, scrape_loop
 from services.collector.settings import CollectorSettings
 from shared.bus import replay
+from shared.rebuild import fold_replay
 from shared.runtime import Service
 from shared.topics import INCIDENTS, RECOVERY
 
@@ -53,10 +54,8 @@ def create_app(settings: CollectorSettings) -> AsgiFastStream:
     shipping = _shipper(settings, host)
 
     async def start() -> None:
-        replayed = 0
-        async for _, event in replay(settings, [settings.topic_prefix + t.name for t in (INCIDENTS, RECOVERY)]):
-            apply_event(book, event)
-            replayed += 1
+        names = [settings.topic_prefix + t.name for t in (INCIDENTS, RECOVERY)]
+        replayed = (await fold_replay(replay(settings, names), lambda e: apply_event(book, e), settings)).applied
         log.info("cadence rebuilt from %d incident/recovery events", replayed)
         for target, scrape in build_scrapers(settings, host=host, prober=prober).items():
             service.spawn(scrape_loop(target, scrape, host=host, book=book, bus=service.bus), name=f"scrape:{target}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from elasticsearch import AsyncElasticsearch
 from faststream.asgi import AsgiFastStream
@@ -12,6 +13,8 @@ from services.rca.settings import RcaSettings
 from services.rca.store import WindowStore
 from shared import topics
 from shared.bus import replay
+from shared.events import Envelope
+from shared.rebuild import fold_replay
 from shared.runtime import Service
 
 log = logging.getLogger(__name__)
@@ -37,14 +40,16 @@ def create_app(settings: RcaSettings) -> tuple[Service, AsgiFastStream]:
 
     async def rebuild() -> None:
         wanted = (topics.METRICS, topics.ANOMALIES, topics.INCIDENTS, topics.RECOVERY, topics.RCA)
-        count = 0
-        async for _, event in replay(settings, [settings.topic_prefix + t.name for t in wanted]):
+
+        def apply(event: Envelope[Any]) -> None:
             if isinstance(event, topics.RCA.events):
                 bus.published.add(event.id)
             else:
                 store.add(event)
                 handlers.remember(event)
-            count += 1
+
+        names = [settings.topic_prefix + t.name for t in wanted]
+        count = (await fold_replay(replay(settings, names), apply, settings)).applied
         log.info("rca state rebuilt from %d events: %d series, %d incidents", count, len(store.series),
                  len(handlers.incidents))  # fmt: skip
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
 from faststream.asgi import AsgiFastStream
 from prometheus_client import Counter
@@ -15,6 +16,8 @@ from services.recovery.settings import RecoverySettings
 from services.recovery.state import RecoveryState
 from shared import topics
 from shared.bus import replay
+from shared.events import Envelope
+from shared.rebuild import fold_replay
 from shared.runtime import Service
 
 log = logging.getLogger(__name__)
@@ -54,12 +57,13 @@ def create_app(settings: RecoverySettings, runner: ActionRunner | None = None) -
 
     async def rebuild() -> None:
         names = [settings.topic_prefix + t.name for t in (topics.RECOVERY, topics.INCIDENTS)]
-        count = 0
-        async for _, event in replay(settings, names):
+
+        def apply(event: Envelope[Any]) -> None:
             if type(event) in topics.RECOVERY.events:
                 bus.published.add(event.id)
             state.apply(event)
-            count += 1
+
+        count = (await fold_replay(replay(settings, names), apply, settings)).applied
         for plan in state.unfinished_plans():
             since = state.steps_done_at[plan.plan_id]
             handlers.start_verification(plan, since=since, before=since)
