@@ -36,7 +36,10 @@ def cmd_up(args: argparse.Namespace) -> int:
     from incidentctl.live import show_live
 
     state = stack.start(Path(args.dir))
-    print(f"console: {state.api_url}/   (API token in {Path(args.dir) / 'state.json'})")
+    print(
+        f"console: {state.api_url}/   (reads need the API token: use 'Set token' with api_token from "
+        f"{Path(args.dir) / 'state.json'}, or open {state.api_url}/#token=<api_token>)"
+    )
     print(f"demo service: {state.demo_url}/   try: incidentctl chaos crash")
     if args.detach:
         print("running in the background; stop with: incidentctl down")
@@ -85,9 +88,9 @@ def cmd_incidents(args: argparse.Namespace) -> int:
     """Run ``incidentctl incidents``."""
     from incidentctl import api_client
 
-    url, _ = _api(args)
+    url, token = _api(args)
     filters = {k: v for k, v in (("status", args.status), ("severity", args.severity)) if v}
-    incidents = api_client.list_incidents(url, **filters)
+    incidents = api_client.list_incidents(url, token=token, **filters)
     print(json.dumps(incidents, indent=2) if args.json else api_client.format_incident_table(incidents))
     return 0
 
@@ -96,8 +99,8 @@ def cmd_incident(args: argparse.Namespace) -> int:
     """Run ``incidentctl incident``."""
     from incidentctl import api_client
 
-    url, _ = _api(args)
-    incident = api_client.get_incident(url, args.id)
+    url, token = _api(args)
+    incident = api_client.get_incident(url, args.id, token=token)
     print(json.dumps(incident, indent=2) if args.json else api_client.format_timeline(incident))
     return 0
 
@@ -135,7 +138,7 @@ def cmd_silence(args: argparse.Namespace) -> int:
 
     url, token = _api(args)
     if args.silence_cmd == "list":
-        print(json.dumps(api_client.list_silences(url), indent=2))
+        print(json.dumps(api_client.list_silences(url, token=token), indent=2))
     elif args.silence_cmd == "expire":
         print(json.dumps(api_client.expire_silence(url, args.id, token=token)))
     else:
@@ -227,6 +230,36 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
     bootstrap = args.bootstrap or os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or _stack_state(args).kafka
     asyncio.run(dump_events(bootstrap, args.topics, incident=args.incident, out=sys.stdout))
+    return 0
+
+
+def _broker_settings(args: argparse.Namespace) -> Any:
+    """Broker settings from ``--bootstrap``, else ``KAFKA_BOOTSTRAP_SERVERS`` (and the env), else the stack."""
+    from shared.settings import ServiceSettings
+
+    bootstrap = args.bootstrap or os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or _stack_state(args).kafka
+    return ServiceSettings.load(kafka_bootstrap_servers=bootstrap)
+
+
+def cmd_dlq(args: argparse.Namespace) -> int:
+    """Run ``incidentctl dlq list|show|redrive``."""
+    from incidentctl import dlq_cmd
+
+    settings = _broker_settings(args)
+    if args.dlq_cmd == "list":
+        letters = asyncio.run(dlq_cmd.read_dead_letters(settings, dlq_cmd.dead_letter_topics(args.topics)))
+        print(dlq_cmd.as_json(letters) if args.json else dlq_cmd.format_list(letters))
+        return 0
+    (topic,) = dlq_cmd.dead_letter_topics([args.topic])
+    found = asyncio.run(dlq_cmd.read_dead_letters(settings, [topic]))[topic.name]
+    if args.dlq_cmd == "show":
+        (letter,) = dlq_cmd.pick(found, [args.offset])
+        print(dlq_cmd.format_one(letter))
+        return 0
+    chosen = dlq_cmd.pick(found, args.offset or [])
+    for line in asyncio.run(dlq_cmd.redrive(settings, topic, chosen)):
+        print(f"re-driven {line}")
+    print(f"{len(chosen)} dead letter(s) re-driven to {topic.name}")
     return 0
 
 
@@ -326,6 +359,24 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--incident", help="only events of this incident (correlation id)")
     rp.add_argument("--bootstrap", help="Kafka bootstrap servers (default: env or the running stack)")
     rp.set_defaults(func=cmd_replay)
+
+    dlq = sub.add_parser("dlq", help="inspect dead letters and re-drive them after a fix")
+    dlq.add_argument("--bootstrap", help="Kafka bootstrap servers (default: env or the running stack)")
+    dlq_sub = dlq.add_subparsers(dest="dlq_cmd", required=True)
+    dl = dlq_sub.add_parser("list", help="dead letters per topic with their reasons")
+    dl.add_argument("topics", nargs="*", help="topic names (default: every topic with a dead-letter topic)")
+    dl.add_argument("--json", action="store_true")
+    ds = dlq_sub.add_parser("show", help="one dead letter: headers and an escaped payload preview")
+    ds.add_argument("topic", help="the original topic (or its .dlq name)")
+    ds.add_argument("offset", type=int, help="offset on the dead-letter topic")
+    dr = dlq_sub.add_parser(
+        "redrive",
+        help="re-publish dead letters' original bytes to their original topic; idempotent: event ids are "
+        "derived from content and consumers drop ids already processed, so re-driving twice changes nothing",
+    )
+    dr.add_argument("topic", help="the original topic (or its .dlq name)")
+    dr.add_argument("--offset", type=int, action="append", help="only this dead-letter offset (repeatable)")
+    dlq.set_defaults(func=cmd_dlq)
     return p
 
 
@@ -349,6 +400,11 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # piped into `head` and the like: the reader has what it wanted
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except Exception as exc:  # broker, API or network failure: one line, never a traceback
+        from shared.text import clean_line
+
+        print(f"incidentctl: {type(exc).__name__}: {clean_line(exc, limit=500)}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

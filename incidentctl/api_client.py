@@ -8,6 +8,8 @@ from typing import Any, Final
 
 import httpx
 
+from shared.text import clean_line, url_with_path
+
 TIMEOUT_S: Final = 10.0
 Json = dict[str, Any]
 
@@ -35,20 +37,20 @@ def _request(method: str, url: str, *, token: str | None = None, **kwargs: Any) 
     return response.json()
 
 
-def list_incidents(base_url: str, **filters: str) -> list[Json]:
-    """List incidents, newest first; filters: status, severity, target, limit."""
+def list_incidents(base_url: str, *, token: str | None = None, **filters: str) -> list[Json]:
+    """List incidents, newest first; filters: status, severity, target, limit (reads need a token by default)."""
     params = {k: v for k, v in filters.items() if v is not None}
-    return _request("GET", f"{base_url}/api/incidents", params=params)  # type: ignore[no-any-return]
+    return _request("GET", f"{base_url}/api/incidents", token=token, params=params)  # type: ignore[no-any-return]
 
 
-def get_incident(base_url: str, incident_id: str) -> Json:
+def get_incident(base_url: str, incident_id: str, *, token: str | None = None) -> Json:
     """Return one incident: ``summary``, ``incident``, ``timeline`` and ``rca``."""
-    return _request("GET", f"{base_url}/api/incidents/{incident_id}")  # type: ignore[no-any-return]
+    return _request("GET", url_with_path(base_url, "api", "incidents", incident_id), token=token)  # type: ignore[no-any-return]
 
 
 def _command(base_url: str, incident_id: str, kind: str, token: str, body: Json) -> Json:
     body.setdefault("request_id", uuid.uuid4().hex)
-    return _request("POST", f"{base_url}/api/incidents/{incident_id}/{kind}", token=token, json=body)  # type: ignore[no-any-return]
+    return _request("POST", url_with_path(base_url, "api", "incidents", incident_id, kind), token=token, json=body)  # type: ignore[no-any-return]
 
 
 def ack(base_url: str, incident_id: str, *, token: str, actor: str = "incidentctl", text: str = "") -> Json:
@@ -71,9 +73,9 @@ def request_rca(base_url: str, incident_id: str, *, token: str, actor: str = "in
     return _command(base_url, incident_id, "rca", token, {"actor": actor})
 
 
-def list_silences(base_url: str, *, active: bool = False) -> list[Json]:
+def list_silences(base_url: str, *, active: bool = False, token: str | None = None) -> list[Json]:
     """List silences with their state (pending, active, expired)."""
-    return _request("GET", f"{base_url}/api/silences", params={"active": str(active).lower()})  # type: ignore[no-any-return]
+    return _request("GET", f"{base_url}/api/silences", token=token, params={"active": str(active).lower()})  # type: ignore[no-any-return]
 
 
 def create_silence(
@@ -100,11 +102,16 @@ def create_silence(
 
 def expire_silence(base_url: str, silence_id: str, *, token: str) -> Json:
     """Expire a silence now."""
-    return _request("DELETE", f"{base_url}/api/silences/{silence_id}", token=token)  # type: ignore[no-any-return]
+    return _request("DELETE", url_with_path(base_url, "api", "silences", silence_id), token=token)  # type: ignore[no-any-return]
 
 
 def _when(iso: str | None) -> str:
-    return iso[:19].replace("T", " ") if iso else "-"
+    return clean_line(iso[:19].replace("T", " ")) if iso else "-"
+
+
+def _clean(value: object) -> str:
+    """A value from the API as one printable terminal line (no escape sequences, no bidi tricks)."""
+    return clean_line(value, limit=500)
 
 
 def format_incident_table(incidents: list[Json]) -> str:
@@ -114,13 +121,13 @@ def format_incident_table(incidents: list[Json]) -> str:
     header = ("ID", "SEVERITY", "STATUS", "OPENED (UTC)", "TARGET", "OWNER", "TITLE")
     rows = [
         (
-            i["incident_id"],
-            i["severity"] + ("!" if i.get("response_target_breached") else ""),
-            i["status"],
+            _clean(i["incident_id"]),
+            _clean(i["severity"]) + ("!" if i.get("response_target_breached") else ""),
+            _clean(i["status"]),
             _when(i.get("opened_at")),
-            i["target"],
-            i.get("acknowledged_by") or (f"team {i['team']}" if i.get("team") else "-"),
-            i["title"],
+            _clean(i["target"]),
+            _clean(i.get("acknowledged_by") or (f"team {i['team']}" if i.get("team") else "-")),
+            _clean(i["title"]),
         )
         for i in incidents
     ]
@@ -134,7 +141,9 @@ def format_incident_table(incidents: list[Json]) -> str:
 
 def format_timeline(incident: Json) -> str:
     """Render one incident (as returned by ``get_incident``) and its timeline for the terminal."""
-    s = incident["summary"]
+    s: dict[str, Any] = {
+        k: v if isinstance(v, int | float | bool) or v is None else _clean(v) for k, v in incident["summary"].items()
+    }
     lines = [
         f"{s['incident_id']}  {s['severity'].upper()}  {s['status']}  {s['title']}",
         f"target {s['target']}  opened {_when(s.get('opened_at'))}"
@@ -147,9 +156,12 @@ def format_timeline(incident: Json) -> str:
         "",
     ]
     for entry in incident.get("timeline", []):
-        lines.append(f"{entry['time'][11:23]}  {entry['type']:<32} {entry['summary']}")
+        lines.append(f"{_clean(entry['time'])[11:23]}  {_clean(entry['type']):<32} {_clean(entry['summary'])}")
     rca = incident.get("rca")
     if rca and rca.get("ranking"):
         lines += ["", "root-cause candidates:"]
-        lines += [f"  {c['score']:.2f}  {c['entity']}  ({c['signal']})  {c['evidence']}" for c in rca["ranking"][:5]]
+        lines += [
+            f"  {c['score']:.2f}  {_clean(c['entity'])}  ({_clean(c['signal'])})  {_clean(c['evidence'])}"
+            for c in rca["ranking"][:5]
+        ]
     return "\n".join(lines)

@@ -117,6 +117,7 @@ def service_configs(root: Path, state: StackState, demo: DemoProcess) -> dict[st
         "detector": {"profile": "demo"},
         "responder": {
             "console_url": state.api_url,
+            "api": {"reports_dir": str(root / "reports")},
             "grouping": {
                 "group_wait_s": 1,
                 "group_interval_s": 10,

@@ -22,7 +22,7 @@ def show_live(state: StackState) -> None:
             print("\nthe stack was stopped (incidentctl down)")
             return
         try:
-            table = api_client.format_incident_table(api_client.list_incidents(state.api_url))
+            table = api_client.format_incident_table(api_client.list_incidents(state.api_url, token=state.api_token))
         except httpx.HTTPError as exc:
             table = f"(API not answering: {exc})"
         print("\x1b[2J\x1b[H", end="")

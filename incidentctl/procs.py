@@ -35,9 +35,18 @@ def wait_for_port(port: int, *, timeout: float = 30.0, proc: subprocess.Popen[by
 
 
 def spawn(
-    argv: Sequence[str], *, log_file: Path, env: Mapping[str, str] | None = None, cwd: Path | None = None
+    argv: Sequence[str],
+    *,
+    log_file: Path,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+    inherit_env: bool = True,
 ) -> subprocess.Popen[bytes]:
-    """Start ``argv`` in its own session with output appended to ``log_file``."""
+    """Start ``argv`` in its own session with output appended to ``log_file``.
+
+    ``env`` is added to this process's environment, or with ``inherit_env=False`` is the whole
+    environment (build it with ``incidentctl.child_env.child_env``).
+    """
     log_file.parent.mkdir(parents=True, exist_ok=True)
     with log_file.open("ab") as out:
         return subprocess.Popen(
@@ -45,7 +54,7 @@ def spawn(
             stdout=out,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
-            env={**os.environ, **(env or {})},
+            env={**(os.environ if inherit_env else {}), **(env or {})},
             cwd=cwd,
             start_new_session=True,
         )

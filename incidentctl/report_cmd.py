@@ -10,7 +10,7 @@ from services.rca.analyze import Analysis, analyse, incident_anomaly_since, repo
 from services.rca.gather import Window
 from services.rca.report.build import ReportConfig, final_incident
 from services.rca.report.collect import collect_history
-from services.rca.report.publish import render, write_atomically
+from services.rca.report.publish import render, report_file, write_atomically
 from services.rca.store import WindowStore
 from shared.settings import ServiceSettings
 
@@ -76,9 +76,9 @@ def write_report(
     )
     if fmt not in ("md", "html"):
         raise ValueError(f"unknown report format {fmt!r} (md or html)")
+    path = report_file(out_dir, incident_id, fmt)  # UnsafePath (a ValueError) for ids like ../x
     content = asyncio.run(render_incident_report(settings, incident_id, fmt=fmt, lang=lang))
     out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / f"{incident_id}.{fmt}"
     write_atomically(path, content)
     return path
 

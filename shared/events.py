@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any, ClassVar, Final, Generic, Literal, Self, TypeVar, Union
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, Field, TypeAdapter
 
 from shared import models as m
 from shared.ids import derive_id
+from shared.models import MAX_ID, STRICT, Identifier, UtcDatetime
 
 SCHEMA_VERSION: Final = 1
 TYPE_PREFIX: Final = "dev.incidentctl."
@@ -24,18 +25,18 @@ class Envelope(BaseModel, Generic[D]):
     that caused it, ``schemaversion`` the payload's schema version within the topic's major version.
     """
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    model_config = STRICT
 
     specversion: Literal["1.0"] = "1.0"
-    id: str
-    source: str
-    type: str
-    subject: str | None = None
-    time: datetime
+    id: Identifier = Field(min_length=1)
+    source: str = Field(max_length=MAX_ID)
+    type: str = Field(max_length=MAX_ID)
+    subject: m.Name | None = None
+    time: UtcDatetime
     datacontenttype: Literal["application/json"] = "application/json"
     schemaversion: int = SCHEMA_VERSION
-    correlationid: str | None = None
-    causationid: str | None = None
+    correlationid: Identifier | None = None
+    causationid: Identifier | None = None
     data: D
 
     event_type: ClassVar[str]

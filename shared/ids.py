@@ -6,6 +6,8 @@ import uuid
 from typing import Final
 
 NAMESPACE: Final = uuid.UUID("6f1c2a52-3d1e-5b8a-9a41-0c5e2f7d4b10")
+EXTERNAL_ANOMALY_PREFIX: Final = "am"
+"""Prefix of the ids of anomalies reported from outside (Alertmanager), as opposed to the detector's."""
 
 
 def derive_id(*parts: object) -> str:

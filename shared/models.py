@@ -2,17 +2,49 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Final
+from typing import Annotated, Final
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+
+MAX_TEXT: Final = 16_384
+"""Longest string any event field may hold (summaries, evidence, log samples); ids are far shorter."""
+MAX_ITEMS: Final = 1_000
+"""Most items any list or mapping of an event may hold."""
+MAX_REFS: Final = 10_000
+"""Most anomaly ids, fingerprints or signals one incident may gather (an incident grows with a storm)."""
+MAX_ID: Final = 200
+"""Longest identifier (event, incident, anomaly, plan, silence ids)."""
+
+
+def to_utc(value: datetime) -> datetime:
+    """Return an aware datetime expressed in UTC."""
+    return value.astimezone(UTC)
+
+
+UtcDatetime = Annotated[AwareDatetime, AfterValidator(to_utc)]
+"""A point in time with its zone, normalised to UTC; a zone-less time is rejected."""
+
+Identifier = Annotated[str, Field(max_length=MAX_ID, pattern=r"^([A-Za-z0-9][A-Za-z0-9._:@/+=-]*)?$")]
+"""An id from an event: printable, no spaces, no leading separator (empty where none applies)."""
+
+FileSafeId = Annotated[str, Field(min_length=1, max_length=MAX_ID, pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*$")]
+"""An id that may become a file name (incident ids): letters, digits, ``_`` and ``-`` only."""
+
+Name = Annotated[str, Field(max_length=MAX_ID, pattern=r"^[^\x00-\x1f\x7f]*$")]
+"""A short name (target, host, channel): bounded, no control characters."""
+
+STRICT: Final = ConfigDict(
+    frozen=True, extra="ignore", allow_inf_nan=False, str_max_length=MAX_TEXT, ser_json_inf_nan="null"
+)
+"""Model config of the contract: finite numbers only, bounded strings."""
 
 
 class Payload(BaseModel):
-    """Base of every event payload: immutable, tolerant of fields added by newer producers."""
+    """Base of every event payload: immutable, tolerant of fields added by newer producers, strict on values."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    model_config = STRICT
 
 
 class Severity(StrEnum):
@@ -41,17 +73,17 @@ class MetricSample(Payload):
     name: str
     value: float
     unit: str = ""
-    labels: dict[str, str] = Field(default_factory=dict)
+    labels: dict[str, str] = Field(default_factory=dict, max_length=MAX_ITEMS)
 
 
 class MetricsObserved(Payload):
     """One scrape of one target: all samples taken at the same instant."""
 
-    target: str
-    host: str
-    observed_at: datetime
+    target: Name
+    host: Name
+    observed_at: UtcDatetime
     interval_s: float
-    samples: tuple[MetricSample, ...]
+    samples: tuple[MetricSample, ...] = Field(max_length=MAX_ITEMS)
 
 
 class AnomalyKind(StrEnum):
@@ -82,11 +114,11 @@ class Impact(StrEnum):
 class Anomaly(Payload):
     """One anomaly episode; revisions of the same episode share ``anomaly_id``."""
 
-    anomaly_id: str
+    anomaly_id: Identifier
     fingerprint: str
     kind: AnomalyKind
-    target: str
-    host: str = ""
+    target: Name
+    host: Name = ""
     signal: str
     impact: Impact
     score: float = Field(ge=0.0, le=1.0)
@@ -95,12 +127,12 @@ class Anomaly(Payload):
     threshold: float | None = None
     unit: str = ""
     direction: str = "up"
-    since: datetime
-    last_seen: datetime
+    since: UtcDatetime
+    last_seen: UtcDatetime
     revision: int = 1
     summary: str
-    labels: dict[str, str] = Field(default_factory=dict)
-    samples: tuple[str, ...] = ()
+    labels: dict[str, str] = Field(default_factory=dict, max_length=MAX_ITEMS)
+    samples: tuple[str, ...] = Field((), max_length=MAX_ITEMS)
 
 
 class IncidentStatus(StrEnum):
@@ -114,27 +146,27 @@ class IncidentStatus(StrEnum):
 class Incident(Payload):
     """The incident as of one lifecycle event."""
 
-    incident_id: str
+    incident_id: FileSafeId
     group_key: str
-    target: str
+    target: Name
     title: str
     severity: Severity
     severity_reason: str
     status: IncidentStatus
-    opened_at: datetime
-    anomaly_ids: tuple[str, ...] = ()
-    signals: tuple[str, ...] = ()
-    impacts: tuple[Impact, ...] = ()
-    previous_incident_id: str | None = None
-    labels: dict[str, str] = Field(default_factory=dict)
-    updated_at: datetime | None = None
-    severity_since: datetime | None = None
-    active_fingerprints: tuple[str, ...] = ()
-    cleared_at: datetime | None = None
-    evidence: tuple[str, ...] = ()
+    opened_at: UtcDatetime
+    anomaly_ids: tuple[str, ...] = Field((), max_length=MAX_REFS)
+    signals: tuple[str, ...] = Field((), max_length=MAX_REFS)
+    impacts: tuple[Impact, ...] = Field((), max_length=MAX_ITEMS)
+    previous_incident_id: FileSafeId | None = None
+    labels: dict[str, str] = Field(default_factory=dict, max_length=MAX_ITEMS)
+    updated_at: UtcDatetime | None = None
+    severity_since: UtcDatetime | None = None
+    active_fingerprints: tuple[str, ...] = Field((), max_length=MAX_REFS)
+    cleared_at: UtcDatetime | None = None
+    evidence: tuple[str, ...] = Field((), max_length=MAX_ITEMS)
     held_severity: Severity | None = None
     held_reason: str = ""
-    held_until: datetime | None = None
+    held_until: UtcDatetime | None = None
 
 
 class IncidentTransition(Payload):
@@ -150,8 +182,8 @@ class IncidentTransition(Payload):
 class NotificationRecord(Payload):
     """A notification attempt, recorded before (dispatched) and after (delivered/failed) sending."""
 
-    notification_id: str
-    incident_id: str
+    notification_id: Identifier
+    incident_id: FileSafeId
     channel: str
     team: Team
     kind: str
@@ -164,17 +196,17 @@ class RecoveryStep(Payload):
 
     index: int
     action: str
-    target: str
-    params: dict[str, str] = Field(default_factory=dict)
+    target: Name
+    params: dict[str, str] = Field(default_factory=dict, max_length=MAX_ITEMS)
 
 
 class RecoveryPlan(Payload):
     """Steps chosen for an incident, and why."""
 
-    plan_id: str
-    incident_id: str
-    target: str
-    steps: tuple[RecoveryStep, ...]
+    plan_id: Identifier
+    incident_id: FileSafeId
+    target: Name
+    steps: tuple[RecoveryStep, ...] = Field(max_length=MAX_ITEMS)
     rationale: str
     round: int = 0  # 0 for the incident's first plan; a new down episode inside the incident gets the next
     covers: tuple[str, ...] = ()  # the incident's anomaly ids this round answers
@@ -183,9 +215,9 @@ class RecoveryPlan(Payload):
 class RecoveryProgress(Payload):
     """The outcome of a step, or of verification, of a recovery plan."""
 
-    plan_id: str
-    incident_id: str
-    target: str
+    plan_id: Identifier
+    incident_id: FileSafeId
+    target: Name
     step: RecoveryStep | None = None
     ok: bool = True
     detail: str = ""
@@ -203,21 +235,21 @@ class CauseCandidate(Payload):
 class RootCauseAnalysis(Payload):
     """Ranked root causes of one incident and where its report was written."""
 
-    incident_id: str
-    target: str
-    window_start: datetime
-    window_end: datetime
-    ranking: tuple[CauseCandidate, ...]
+    incident_id: FileSafeId
+    target: Name
+    window_start: UtcDatetime
+    window_end: UtcDatetime
+    ranking: tuple[CauseCandidate, ...] = Field(max_length=MAX_ITEMS)
     report_path: str | None = None
 
 
 class Silence(Payload):
     """A maintenance window: anomalies matching ``matchers`` raise no incident between start and end."""
 
-    silence_id: str
-    matchers: dict[str, str]
-    starts_at: datetime
-    ends_at: datetime
+    silence_id: Identifier
+    matchers: dict[str, str] = Field(max_length=MAX_ITEMS)
+    starts_at: UtcDatetime
+    ends_at: UtcDatetime
     author: str
     reason: str
 
@@ -225,8 +257,8 @@ class Silence(Payload):
 class OperatorCommand(Payload):
     """An operator's request against an incident (acknowledge, resolve, note)."""
 
-    command_id: str
-    incident_id: str
+    command_id: Identifier
+    incident_id: FileSafeId
     actor: str
     text: str = ""
 
@@ -235,7 +267,7 @@ class FaultInjected(Payload):
     """A chaos fault injected into a watched service, recorded for timelines and postmortems."""
 
     fault: str
-    target: str
+    target: Name
     detail: str = ""
 
 

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import os
+import ssl
+from datetime import timedelta
 from pathlib import Path
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Final, Self
 
-from pydantic import Field, SecretStr, ValidationError
+from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
+from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from shared.config_file import ConfigError, describe_validation_error, line_of, read_yaml
+
+KAFKA_PROTOCOLS: Final = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
+SASL_MECHANISMS: Final = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
 
 
 class YamlFileSource(PydanticBaseSettingsSource):
@@ -44,8 +50,15 @@ class ServiceSettings(BaseSettings):
     kafka_sasl_mechanism: str | None = Field(None, validation_alias="KAFKA_SASL_MECHANISM")
     kafka_sasl_username: str | None = Field(None, validation_alias="KAFKA_SASL_USERNAME")
     kafka_sasl_password: SecretStr | None = Field(None, validation_alias="KAFKA_SASL_PASSWORD")
+    kafka_ssl_cafile: str | None = Field(None, validation_alias="KAFKA_SSL_CAFILE", description="CA bundle (PEM)")
+    kafka_ssl_certfile: str | None = Field(None, validation_alias="KAFKA_SSL_CERTFILE", description="client cert")
+    kafka_ssl_keyfile: str | None = Field(None, validation_alias="KAFKA_SSL_KEYFILE", description="client key")
+    kafka_ssl_key_password: SecretStr | None = Field(None, validation_alias="KAFKA_SSL_KEY_PASSWORD")
     elasticsearch_url: str = Field("http://127.0.0.1:9200", validation_alias="ELASTICSEARCH_URL")
     elasticsearch_api_key: SecretStr | None = Field(None, validation_alias="ELASTICSEARCH_API_KEY")
+    elasticsearch_username: str | None = Field(None, validation_alias="ELASTICSEARCH_USERNAME")
+    elasticsearch_password: SecretStr | None = Field(None, validation_alias="ELASTICSEARCH_PASSWORD")
+    elasticsearch_ca_certs: str | None = Field(None, validation_alias="ELASTICSEARCH_CA_CERTS", description="CA (PEM)")
     http_host: str = Field("127.0.0.1", validation_alias="HTTP_HOST")
     http_port: int = Field(0, validation_alias="HTTP_PORT", description="health and metrics; 0 = free port")
     log_level: str = Field("INFO", validation_alias="LOG_LEVEL")
@@ -65,6 +78,19 @@ class ServiceSettings(BaseSettings):
         50_000, ge=1, validation_alias="IR_REBUILD_WINDOW_RECORDS",
         description="start-up rebuilds state and dedup ledgers from the last N records of each partition",
     )  # fmt: skip
+    max_event_skew_s: float = Field(
+        300.0,
+        gt=0,
+        validation_alias="EVENT_MAX_SKEW_S",
+        description="an event time further than this after its record's broker time is dead-lettered",
+    )
+    max_event_age_s: float | None = Field(
+        None,
+        gt=0,
+        validation_alias="EVENT_MAX_AGE_S",
+        description="an event time older than this before its record's time is dead-lettered; none = no bound "
+        "(replays, backfills and re-driven dead letters carry old times)",
+    )
 
     @classmethod
     def settings_customise_sources(
@@ -91,12 +117,74 @@ class ServiceSettings(BaseSettings):
                 raise ConfigError(describe_validation_error(Path(path), node, exc)) from exc
             raise ConfigError(str(exc)) from exc
 
+    @model_validator(mode="after")
+    def _credentials_are_complete(self) -> Self:
+        """Refuse half-configured broker and Elasticsearch credentials at start-up, not at first use."""
+        protocol = self.kafka_security_protocol.upper()
+        if protocol not in KAFKA_PROTOCOLS:
+            raise ValueError(f"KAFKA_SECURITY_PROTOCOL must be one of {', '.join(KAFKA_PROTOCOLS)}")
+        if protocol.startswith("SASL_"):
+            if (self.kafka_sasl_mechanism or "").upper() not in SASL_MECHANISMS:
+                raise ValueError(f"KAFKA_SASL_MECHANISM must be one of {', '.join(SASL_MECHANISMS)} with {protocol}")
+            if not self.kafka_sasl_username or self.kafka_sasl_password is None:
+                raise ValueError(f"{protocol} needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD")
+        if bool(self.elasticsearch_username) != (self.elasticsearch_password is not None):
+            raise ValueError("give both ELASTICSEARCH_USERNAME and ELASTICSEARCH_PASSWORD (or neither)")
+        if self.elasticsearch_api_key is not None and self.elasticsearch_username:
+            raise ValueError("give ELASTICSEARCH_API_KEY or ELASTICSEARCH_USERNAME/PASSWORD, not both")
+        return self
+
+    def kafka_ssl_context(self) -> ssl.SSLContext | None:
+        """The TLS context for SSL and SASL_SSL (system CAs unless ``KAFKA_SSL_CAFILE``); None for plaintext."""
+        if not self.kafka_security_protocol.upper().endswith("SSL"):
+            return None
+        context = ssl.create_default_context(cafile=self.kafka_ssl_cafile)
+        if self.kafka_ssl_certfile:
+            password = self.kafka_ssl_key_password.get_secret_value() if self.kafka_ssl_key_password else None
+            context.load_cert_chain(self.kafka_ssl_certfile, self.kafka_ssl_keyfile, password)
+        return context
+
+    def kafka_security(self) -> BaseSecurity | None:
+        """FastStream's security object for the broker (``make_broker``): TLS and/or SASL PLAIN/SCRAM."""
+        protocol = self.kafka_security_protocol.upper()
+        context = self.kafka_ssl_context()
+        if not protocol.startswith("SASL_"):
+            return BaseSecurity(ssl_context=context, use_ssl=True) if context is not None else None
+        kinds = {"PLAIN": SASLPlaintext, "SCRAM-SHA-256": SASLScram256, "SCRAM-SHA-512": SASLScram512}
+        kind = kinds[(self.kafka_sasl_mechanism or "").upper()]
+        password = self.kafka_sasl_password.get_secret_value() if self.kafka_sasl_password else ""
+        return kind(self.kafka_sasl_username or "", password, ssl_context=context, use_ssl=context is not None)
+
+    def elasticsearch_options(self) -> dict[str, Any]:
+        """Credentials and TLS options for ``AsyncElasticsearch`` (API key or basic auth, custom CA)."""
+        opts: dict[str, Any] = {}
+        if self.elasticsearch_api_key is not None:
+            opts["api_key"] = self.elasticsearch_api_key.get_secret_value()
+        if self.elasticsearch_username and self.elasticsearch_password is not None:
+            opts["basic_auth"] = (self.elasticsearch_username, self.elasticsearch_password.get_secret_value())
+        if self.elasticsearch_ca_certs:
+            opts["ca_certs"] = self.elasticsearch_ca_certs
+        return opts
+
+    @property
+    def max_event_skew(self) -> timedelta:
+        """How far ahead of its record's broker time an event may be dated."""
+        return timedelta(seconds=self.max_event_skew_s)
+
+    @property
+    def max_event_age(self) -> timedelta | None:
+        """How far behind its record's broker time an event may be dated (None: any age)."""
+        return timedelta(seconds=self.max_event_age_s) if self.max_event_age_s is not None else None
+
     def kafka_client_options(self) -> dict[str, Any]:
         """Connection options for aiokafka/FastStream clients (secrets stay inside ``SecretStr``)."""
-        opts: dict[str, Any] = {"security_protocol": self.kafka_security_protocol}
-        if self.kafka_sasl_mechanism:
+        opts: dict[str, Any] = {"security_protocol": self.kafka_security_protocol.upper()}
+        context = self.kafka_ssl_context()
+        if context is not None:
+            opts["ssl_context"] = context
+        if self.kafka_security_protocol.upper().startswith("SASL_"):
             opts |= {
-                "sasl_mechanism": self.kafka_sasl_mechanism,
+                "sasl_mechanism": (self.kafka_sasl_mechanism or "").upper(),
                 "sasl_plain_username": self.kafka_sasl_username,
                 "sasl_plain_password": (
                     self.kafka_sasl_password.get_secret_value() if self.kafka_sasl_password else None

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from shared.fetch_wait import install_fetch_wait_floor
 from tests.brokers import Endpoints, open_brokers
@@ -40,3 +42,11 @@ def elasticsearch_url(endpoints: Endpoints) -> str:
 def unique() -> str:
     """A short unique suffix for topic, group and index names of one test."""
     return uuid.uuid4().hex[:10]
+
+
+# Hypothesis: derandomized with a fixed example budget by default (the same examples on every run and in
+# CI); HYPOTHESIS_PROFILE=dev explores new examples each run.
+settings.register_profile("ci", derandomize=True, max_examples=150, deadline=None, print_blob=True,
+                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])  # fmt: skip
+settings.register_profile("dev", max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))

@@ -18,6 +18,7 @@ from services.collector.log_shipper import LogShipper, ShipperOptions
 from services.collector.scraping import build_scrapers, scrape_loop
 from services.collector.settings import CollectorSettings
 from services.collector.stage_watch import FallbackPager, StageWatch
+from shared.rebuild import fold_replay
 from shared.replay import replay
 from shared.runtime import Service
 from shared.topics import HEARTBEATS, INCIDENTS, RECOVERY
@@ -30,8 +31,7 @@ def _shipper(settings: CollectorSettings, host: str) -> tuple[LogShipper, Elasti
     files = [(t.name, path) for t in settings.targets for path in t.log_files]
     if not settings.ship_logs or not files:
         return None
-    key = settings.elasticsearch_api_key.get_secret_value() if settings.elasticsearch_api_key else None
-    sink = ElasticsearchLogSink(settings.elasticsearch_url, api_key=key)
+    sink = ElasticsearchLogSink(settings.elasticsearch_url, options=settings.elasticsearch_options())
     options = ShipperOptions(
         index_prefix=settings.log_index_prefix,
         batch_max=settings.log_batch_max,
@@ -76,11 +76,12 @@ def create_app(settings: CollectorSettings) -> AsgiFastStream:
     watch, pager_client = _stage_watch(service, settings, host, group)
 
     async def start() -> None:
-        replayed = 0
         names = [settings.topic_prefix + t.name for t in (INCIDENTS, RECOVERY)]
-        async for _, event in replay(settings, names, tail=settings.rebuild_window_records):
-            apply_event(book, event)
-            replayed += 1
+        replayed = (
+            await fold_replay(
+                replay(settings, names, tail=settings.rebuild_window_records), lambda e: apply_event(book, e), settings
+            )
+        ).applied
         log.info("cadence rebuilt from %d incident/recovery events", replayed)
         for target, scrape in build_scrapers(settings, host=host, prober=prober).items():
             service.spawn(scrape_loop(target, scrape, host=host, book=book, bus=service.bus), name=f"scrape:{target}")

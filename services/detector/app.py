@@ -76,7 +76,9 @@ def build(settings: DetectorSettings) -> Detector:
     if settings.logs.enabled:
         lg = settings.logs
         fields = LogFields(lg.timestamp_field, lg.message_field, lg.level_field, lg.service_field, lg.host_field)
-        source = ElasticsearchLogSource.from_url(settings.elasticsearch_url, index=lg.index_pattern, fields=fields)
+        source = ElasticsearchLogSource.from_url(
+            settings.elasticsearch_url, options=settings.elasticsearch_options(), index=lg.index_pattern, fields=fields
+        )
         logs = LogLoop(
             service.bus, source, store, lg, settings.log_watch(), checkpoint_s=settings.checkpoint_interval_s
         )

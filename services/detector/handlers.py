@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 from aiokafka import ConsumerRebalanceListener, TopicPartition
@@ -27,8 +28,15 @@ class MetricsHandler:
     """Per-target detectors of the metrics partitions this instance owns, checkpointed by target."""
 
     def __init__(
-        self, bus: EventBus, config: DetectionConfig, store: StateStore | None, *, checkpoint_s: float
+        self,
+        bus: EventBus,
+        config: DetectionConfig,
+        store: StateStore | None,
+        *,
+        checkpoint_s: float,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
+        self.clock = clock
         self.bus = bus
         self.config = config
         self.store = store
@@ -52,13 +60,16 @@ class MetricsHandler:
             raise RejectedEvent("metrics without a target")
         if scrape.observed_at.tzinfo is None:
             raise RejectedEvent("observed_at has no timezone")
+        received_at = self.clock()
+        if scrape.observed_at > received_at + timedelta(seconds=self.config.max_future_s):
+            raise RejectedEvent(f"observed_at {scrape.observed_at.isoformat()} is ahead of {received_at.isoformat()}")
         detector = self.targets.get(scrape.target)
         if detector is None:
             detector = self.targets[scrape.target] = TargetDetector(scrape.target, self.config)
         self.partition_of[scrape.target] = delivery.partition
         # Revisions not yet sent go first: the detector's state has moved on, so a redelivered scrape
         # would not produce them again (their ids are fixed, the bus skips any already sent).
-        emissions = self.unsent.pop(scrape.target, []) + detector.observe(scrape)
+        emissions = self.unsent.pop(scrape.target, []) + detector.observe(scrape, received_at=received_at)
         try:
             await publish_emissions(self.bus, emissions, time=scrape.observed_at, causation=event)
         except Exception:

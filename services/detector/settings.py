@@ -183,6 +183,7 @@ class DetectorSettings(ServiceSettings):
         """Return the pure detection configuration these settings describe."""
         st, dg, ep = self.statistical, self.degradation, self.episodes
         return DetectionConfig(
+            max_future_s=self.max_event_skew_s,
             rules=tuple(self.rules),
             statistical=StatisticalConfig(
                 enabled=st.enabled,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from elasticsearch import AsyncElasticsearch
 from faststream.asgi import AsgiFastStream
@@ -11,6 +12,8 @@ from services.rca.handlers import RcaHandlers
 from services.rca.settings import RcaSettings
 from services.rca.store import WindowStore
 from shared import topics
+from shared.events import Envelope
+from shared.rebuild import fold_replay
 from shared.replay import replay
 from shared.runtime import Service
 
@@ -19,8 +22,7 @@ log = logging.getLogger(__name__)
 
 def make_es(settings: RcaSettings) -> AsyncElasticsearch:
     """Create the official async Elasticsearch client (no connection until first use)."""
-    api_key = settings.elasticsearch_api_key.get_secret_value() if settings.elasticsearch_api_key else None
-    return AsyncElasticsearch(settings.elasticsearch_url, api_key=api_key, request_timeout=10)
+    return AsyncElasticsearch(settings.elasticsearch_url, request_timeout=10, **settings.elasticsearch_options())
 
 
 def create_app(settings: RcaSettings) -> tuple[Service, AsgiFastStream]:
@@ -38,15 +40,18 @@ def create_app(settings: RcaSettings) -> tuple[Service, AsgiFastStream]:
 
     async def rebuild() -> None:
         wanted = (topics.METRICS, topics.ANOMALIES, topics.INCIDENTS, topics.RECOVERY, topics.RCA)
-        count = 0
-        names = [settings.topic_prefix + t.name for t in wanted]
-        async for _, event in replay(settings, names, tail=settings.rebuild_window_records):
+
+        def apply(event: Envelope[Any]) -> None:
             if isinstance(event, topics.RCA.events):
                 bus.published.add(event.id)
             else:
                 store.add(event)
                 handlers.remember(event)
-            count += 1
+
+        names = [settings.topic_prefix + t.name for t in wanted]
+        count = (
+            await fold_replay(replay(settings, names, tail=settings.rebuild_window_records), apply, settings)
+        ).applied
         log.info("rca state rebuilt from %d events: %d series, %d incidents", count, len(store.series),
                  len(handlers.incidents))  # fmt: skip
 

@@ -13,11 +13,12 @@ from elasticsearch import AsyncElasticsearch
 from services.rca.analyze import analyse, incident_anomaly_since, rca_event, report_of
 from services.rca.report.build import ReportConfig
 from services.rca.report.collect import collect_history
-from services.rca.report.publish import document, index_report, write_files
+from services.rca.report.publish import document, index_report, report_file, write_files
 from services.rca.settings import RcaSettings
 from services.rca.store import WindowStore
 from shared import events as ev
-from shared.bus import Delivery, EventBus
+from shared.bus import Delivery, EventBus, RejectedEvent
+from shared.files import UnsafePath
 from shared.models import Incident, IncidentTransition
 
 log = logging.getLogger(__name__)
@@ -88,7 +89,10 @@ class RcaHandlers:
         )  # fmt: skip
         out_dir = Path(self.settings.reports_dir).resolve()
         formats = list(dict.fromkeys(self.settings.report_formats))
-        primary = out_dir / f"{incident_id}.{formats[0]}" if formats else None
+        try:
+            primary = report_file(out_dir, incident_id, formats[0]) if formats else None
+        except UnsafePath as exc:  # the contract already refuses such ids; never write outside out_dir
+            raise RejectedEvent(f"incident id cannot name a report file: {exc}") from exc
         event = rca_event(incident, analysis, trigger=trigger, source=self.bus.source, report_path=primary)
         if formats:
             history = await collect_history(self.settings, incident_id)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
 from faststream.asgi import AsgiFastStream
 from prometheus_client import Counter
@@ -14,6 +15,8 @@ from services.recovery.handlers import RecoveryHandlers
 from services.recovery.settings import RecoverySettings
 from services.recovery.state import RecoveryState
 from shared import topics
+from shared.events import Envelope
+from shared.rebuild import fold_replay
 from shared.replay import replay
 from shared.runtime import Service
 
@@ -35,7 +38,8 @@ def build_catalog(settings: RecoverySettings) -> Catalog:
     for target, policy in settings.targets.items():
         actions.append(Wait(target=target, seconds=policy.wait_s))
     remedies = {t: {k: tuple(v) for k, v in p.remedies.items()} for t, p in settings.targets.items()}
-    return Catalog.build(actions, remedies)
+    trusted = {t: p.external_rules for t, p in settings.targets.items()}
+    return Catalog.build(actions, remedies, trusted)
 
 
 def create_app(settings: RecoverySettings, runner: ActionRunner | None = None) -> tuple[Service, AsgiFastStream]:
@@ -53,12 +57,15 @@ def create_app(settings: RecoverySettings, runner: ActionRunner | None = None) -
 
     async def rebuild() -> None:
         names = [settings.topic_prefix + t.name for t in (topics.RECOVERY, topics.INCIDENTS)]
-        count = 0
-        async for _, event in replay(settings, names, tail=settings.rebuild_window_records):
+
+        def apply(event: Envelope[Any]) -> None:
             if type(event) in topics.RECOVERY.events:
                 bus.published.add(event.id)
             state.apply(event)
-            count += 1
+
+        count = (
+            await fold_replay(replay(settings, names, tail=settings.rebuild_window_records), apply, settings)
+        ).applied
         for plan in state.unfinished_plans():
             since = state.steps_done_at[plan.plan_id]
             handlers.start_verification(plan, since=since, before=since)

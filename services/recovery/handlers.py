@@ -11,6 +11,7 @@ from prometheus_client import Counter
 
 from services.recovery.adapters.runner import ActionRunner
 from services.recovery.domain.catalog import Catalog
+from services.recovery.domain.confirm import LatestScrape
 from services.recovery.domain.planner import plan_recovery
 from services.recovery.domain.rounds import TargetHealth, next_round
 from services.recovery.domain.verify import (
@@ -43,6 +44,7 @@ class RecoveryHandlers:
         self.policy = HealthPolicy(**settings.verification.model_dump())
         self.latency: dict[str, deque[tuple[float, float]]] = {}
         self.health: dict[str, TargetHealth] = {}
+        self.latest: dict[str, LatestScrape] = {}
         self.actions: Counter | None = None
 
     async def on_incident(self, event: ev.Envelope[Any], delivery: Delivery | None = None) -> None:
@@ -89,6 +91,9 @@ class RecoveryHandlers:
             round=round_,
             action_times=self.state.actions.get(incident.target, []),
             max_actions=cooldown.max_actions,
+            latest=self.latest.get(incident.target),
+            confirm_max_age_s=self.settings.confirm_max_age_s,
+            health=self.policy,
         )
         if decision.plan is None:
             log.info("no recovery plan for %s: %s", incident.incident_id, decision.reason)
@@ -150,6 +155,10 @@ class RecoveryHandlers:
         history = self.latency.setdefault(data.target, deque(maxlen=BASELINE_POINTS))
         healthy, reason = assess(values, self.policy, baseline_latency([v for _, v in history]))
         self.health[data.target] = TargetHealth(at, healthy, reason)
+        known = self.latest.get(data.target)
+        fresh = at <= datetime.now(UTC).timestamp() + self.settings.confirm_max_age_s  # never a future-dated one
+        if fresh and (known is None or known.at <= at):
+            self.latest[data.target] = LatestScrape(at, values)
         if mn.HTTP_LATENCY_P95 in values:
             history.append((at, values[mn.HTTP_LATENCY_P95]))
         for incident_id, pending in list(self.state.pending.items()):

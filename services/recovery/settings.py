@@ -43,6 +43,10 @@ class TargetPolicyConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     remedies: dict[str, list[str]] = Field(default_factory=dict)
+    external_rules: list[str] = Field(
+        default_factory=list,
+        description="Alertmanager alert names trusted to trigger an action without the target's own signals",
+    )
     wait_s: float = Field(2.0, ge=0)
 
 
@@ -89,3 +93,6 @@ class RecoverySettings(ServiceSettings):
     verification: VerificationConfig = Field(default_factory=VerificationConfig)
     cooldown: CooldownConfig = Field(default_factory=CooldownConfig)
     deadline_check_s: float = Field(1.0, gt=0)
+    confirm_max_age_s: float = Field(
+        30.0, gt=0, description="an external alert is confirmed only by a scrape of the target this recent"
+    )

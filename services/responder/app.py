@@ -41,6 +41,7 @@ class ResponderRuntime:
         await self.service.broker.start()  # the rebuild may publish (outcomes of sends cut short by a crash)
         count = await self.responder.rebuild(self.settings)
         log.info("responder rebuilt from %d events: %d incidents", count, len(self.responder.book.incidents))
+        await self.responder.dead_letter_skipped()
         await self.service.start_consuming()
         self.service.spawn(self.responder.run_clock(self.settings.tick_s), name="clock")
         self.service.ready.set()

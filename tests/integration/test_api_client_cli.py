@@ -11,7 +11,7 @@ from incidentctl import api_client
 from shared import events as ev
 from shared.replay import replay
 from shared.topic_admin import ensure_topics
-from tests.integration.test_api_console_chromium import served_api
+from tests.integration.test_api_console_chromium import READ_TOKEN, served_api
 from tests.integration.test_api_responder import TOKEN, broker_settings, incident_story, publish_all, until
 
 pytestmark = pytest.mark.integration
@@ -22,12 +22,15 @@ async def test_client_reads_and_commands(kafka_bootstrap: str, unique: str) -> N
     await ensure_topics(settings)
     await publish_all(settings, incident_story("inc-5"))
     async with served_api(settings) as base:
-        listed = await asyncio.to_thread(api_client.list_incidents, base, status="triggered")
+        listed = await asyncio.to_thread(api_client.list_incidents, base, token=READ_TOKEN, status="triggered")
         assert [i["incident_id"] for i in listed] == ["inc-5"]
         table = api_client.format_incident_table(listed)
         assert "inc-5" in table and "demo is unhealthy" in table
 
-        detail = await asyncio.to_thread(api_client.get_incident, base, "inc-5")
+        detail = await asyncio.to_thread(api_client.get_incident, base, "inc-5", token=READ_TOKEN)
+
+        with pytest.raises(api_client.ApiError, match="401"):
+            await asyncio.to_thread(api_client.get_incident, base, "inc-5")  # reads need a token
         text = api_client.format_timeline(detail)
         assert "incident.opened" in text and "root-cause candidates:" in text
 
@@ -50,7 +53,7 @@ async def test_client_reads_and_commands(kafka_bootstrap: str, unique: str) -> N
         await until(commands_on_topics, "the client's commands on the topics")
 
         async def silence_listed() -> list[dict[str, Any]] | None:
-            return await asyncio.to_thread(api_client.list_silences, base, active=True) or None
+            return await asyncio.to_thread(api_client.list_silences, base, active=True, token=TOKEN) or None
 
         (listed_silence,) = await until(silence_listed, "the silence")
         assert listed_silence["silence"]["silence_id"] == silence["command_id"]

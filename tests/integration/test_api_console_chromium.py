@@ -25,15 +25,19 @@ from tests.integration.test_api_responder import TOKEN, broker_settings, inciden
 
 pytestmark = pytest.mark.integration
 
+READ_TOKEN = "read-only-console-token"
 CHROMIUM_FLAGS = (*FLAGS, "--virtual-time-budget=8000", "--window-size=1280,1000")
 SCREENSHOT_DIR_ENV = "CONSOLE_SCREENSHOT_DIR"
 
 
 @asynccontextmanager
-async def served_api(settings: ServiceSettings) -> AsyncIterator[str]:
+async def served_api(settings: ServiceSettings, **api: Any) -> AsyncIterator[str]:
     """Serve the API with uvicorn on a free loopback port; yield its base URL once ready."""
     service = Service.create("responder", settings)
-    app = create_api(service, ApiSettings(token=SecretStr(TOKEN), console_title="Ops console"))
+    api_settings = ApiSettings(
+        token=SecretStr(TOKEN), read_token=SecretStr(READ_TOKEN), console_title="Ops console", **api
+    )
+    app = create_api(service, api_settings)
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
     task = asyncio.create_task(server.serve())
@@ -75,12 +79,13 @@ async def test_console_shows_an_incident_timeline(kafka_bootstrap: str, unique: 
     await publish_all(settings, story)
 
     async with served_api(settings) as base:
-        dom = await chromium("--dump-dom", f"{base}/#/incidents/inc-42")
-        listing = await chromium("--dump-dom", f"{base}/")
+        dom = await chromium("--dump-dom", f"{base}/#/incidents/inc-42?token={READ_TOKEN}")
+        listing = await chromium("--dump-dom", f"{base}/#token={READ_TOKEN}")
+        refused = await chromium("--dump-dom", f"{base}/#/incidents/inc-42")
         shot_dir = Path(os.environ.get(SCREENSHOT_DIR_ENV) or tmp_path)
         shot = shot_dir / "console-incident.png"
-        await chromium(f"--screenshot={shot}", f"{base}/#/incidents/inc-42")
-        await chromium(f"--screenshot={shot_dir / 'console-list.png'}", f"{base}/")
+        await chromium(f"--screenshot={shot}", f"{base}/#/incidents/inc-42?token={READ_TOKEN}")
+        await chromium(f"--screenshot={shot_dir / 'console-list.png'}", f"{base}/#token={READ_TOKEN}")
 
     for event in story:
         assert f'data-event-id="{event.id}"' in dom, event.type
@@ -90,6 +95,8 @@ async def test_console_shows_an_incident_timeline(kafka_bootstrap: str, unique: 
     assert "Root cause: demo" in dom and 'id="incident-title">demo is unhealthy<' in dom
     assert 'data-incident-id="inc-42"' in listing and "demo is unhealthy" in listing
     assert shot.stat().st_size > 10_000
+    assert "needs the token for reads" in refused and 'data-event-id="' not in refused
+    assert READ_TOKEN not in dom  # the token left the address bar once stored
 
 
 ELEMENT_KEY = "element-6066-11e4-a52e-4f735466cecf"  # W3C WebDriver's element reference key
@@ -155,7 +162,7 @@ async def test_console_buttons_send_commands_with_the_token(kafka_bootstrap: str
     await publish_all(settings, incident_story("inc-77"))
 
     async with served_api(settings) as base, webdriver() as browser:
-        await browser.call("POST", "/url", {"url": f"{base}/#/incidents/inc-77"})
+        await browser.call("POST", "/url", {"url": f"{base}/#/incidents/inc-77?token={READ_TOKEN}"})
         timeline = "return document.getElementById('timeline').textContent"
         flash = "return document.getElementById('flash').textContent"
 
@@ -172,7 +179,7 @@ async def test_console_buttons_send_commands_with_the_token(kafka_bootstrap: str
             return text if "refused" in text else None
 
         assert "wrong bearer token" in await until(refused, "the refusal")
-        assert await browser.script("return sessionStorage.length") == 0  # a rejected token is forgotten
+        assert await browser.script("return sessionStorage.length") == 0  # a refused (read-only) token is forgotten
 
         await browser.script(f"window.prompt = () => '{TOKEN}';")
         await browser.click('[data-command="ack"]')

@@ -28,6 +28,7 @@ pytestmark = pytest.mark.integration
 
 TOKEN = "integration-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
+READ = {"Authorization": "Bearer read-only-token"}
 DEADLINE_S = 30.0
 T = TypeVar("T")
 
@@ -82,10 +83,11 @@ async def running_api(
     settings: ServiceSettings, *, inner: bool = False
 ) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
     service = Service.create("responder", settings)
-    app = create_api(service, ApiSettings(token=SecretStr(TOKEN)), inner=service.asgi_app() if inner else None)
+    api_settings = ApiSettings(token=SecretStr(TOKEN), read_token=SecretStr("read-only-token"))
+    app = create_api(service, api_settings, inner=service.asgi_app() if inner else None)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
+        async with httpx.AsyncClient(transport=transport, base_url="http://api", headers=READ) as client:
             await until(lambda: _ready(client), "readiness")
             yield app, client
 

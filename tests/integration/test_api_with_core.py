@@ -26,7 +26,10 @@ async def test_alertmanager_alert_becomes_an_incident_and_is_acknowledged(kafka_
     )
     app = create_app(settings)
     transport = httpx.ASGITransport(app=app)
-    async with app.router.lifespan_context(app), httpx.AsyncClient(transport=transport, base_url="http://x") as client:
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://x", headers=AUTH) as client,
+    ):
         await until(lambda: _ok(client, "/readyz"), "readiness")
         ingested = (await client.post("/api/alertmanager", headers=AUTH, json=payload())).json()
         anomaly_id = ingested["anomaly_ids"][0]

@@ -41,8 +41,13 @@ class LogSink(Protocol):
 class ElasticsearchLogSink:
     """Writes documents with the bulk API, creating each daily index with explicit mappings first."""
 
-    def __init__(self, url: str, *, api_key: str | None = None, timeout_s: float = 10.0) -> None:
-        self.client = AsyncElasticsearch(url, api_key=api_key, request_timeout=timeout_s, max_retries=0)
+    def __init__(
+        self, url: str, *, api_key: str | None = None, timeout_s: float = 10.0, options: dict[str, Any] | None = None
+    ) -> None:
+        """``options``: credentials and TLS (``ServiceSettings.elasticsearch_options()``)."""
+        opts: dict[str, Any] = {"api_key": api_key} if api_key else {}
+        opts |= options or {}
+        self.client = AsyncElasticsearch(url, request_timeout=timeout_s, max_retries=0, **opts)
         self._indices: set[str] = set()
 
     async def _ensure_index(self, name: str) -> None:

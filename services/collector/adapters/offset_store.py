@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 from services.collector.domain.offsets import Cursor, FileId
+from shared.files import write_private
 
 
 class JsonOffsetStore:
@@ -30,13 +30,11 @@ class JsonOffsetStore:
         return self._cursors.get(str(log_path))
 
     def save(self, log_path: Path, cursor: Cursor) -> None:
-        """Record and persist the cursor of ``log_path`` (write to a temp file, then rename)."""
+        """Record and persist the cursor of ``log_path`` (owner-only file, written then renamed)."""
         self._cursors[str(log_path)] = cursor
         data = {
             name: {"device": c.file.device, "inode": c.file.inode, "offset": c.offset}
             for name, c in self._cursors.items()
         }
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(data, indent=1, sort_keys=True), encoding="utf-8")
-        os.replace(tmp, self.path)
+        write_private(self.path, json.dumps(data, indent=1, sort_keys=True))

@@ -90,9 +90,9 @@ class ElasticsearchLogSource:
         self.keep_alive = keep_alive
 
     @classmethod
-    def from_url(cls, url: str, **kwargs: Any) -> ElasticsearchLogSource:
-        """Build a source with its own client for `url`."""
-        return cls(AsyncElasticsearch(url, request_timeout=30), **kwargs)
+    def from_url(cls, url: str, *, options: dict[str, Any] | None = None, **kwargs: Any) -> ElasticsearchLogSource:
+        """Build a source with its own client for `url` (``options``: credentials and TLS)."""
+        return cls(AsyncElasticsearch(url, request_timeout=30, **(options or {})), **kwargs)
 
     async def close(self) -> None:
         """Close the underlying client."""

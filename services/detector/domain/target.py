@@ -32,6 +32,8 @@ class DetectionConfig:
     perf: PerfConfig = field(default_factory=PerfConfig)
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
     max_gap_intervals: float = 3.0
+    max_future_s: float = 300.0
+    """A scrape dated further than this ahead of when it was received is ignored (it would blind the target)."""
 
 
 def sample_values(scrape: MetricsObserved) -> dict[str, float]:
@@ -83,9 +85,20 @@ class TargetDetector:
         self.episodes: dict[str, Episode] = {}
         self.budgets: dict[str, fp_budget.BudgetState] = {}
 
-    def observe(self, scrape: MetricsObserved) -> list[Emission]:
-        """Process one scrape of this target; return the anomaly revisions to publish."""
+    def observe(self, scrape: MetricsObserved, *, received_at: datetime | None = None) -> list[Emission]:
+        """Process one scrape of this target; return the anomaly revisions to publish.
+
+        With ``received_at`` (the consumer's clock), a scrape dated more than ``max_future_s`` ahead
+        is ignored, and a newest-scrape time that far ahead (taken in before, e.g. from an old
+        checkpoint) is forgotten: otherwise every real scrape would look older and be skipped for good.
+        """
         now = scrape.observed_at
+        if received_at is not None:
+            horizon = received_at + timedelta(seconds=self.config.max_future_s)
+            if now > horizon:
+                return []
+            if self.last_observed is not None and self.last_observed > horizon:
+                self.last_observed = None
         if self.last_observed is not None and now <= self.last_observed:
             return []
         self.last_observed, self.host = now, scrape.host

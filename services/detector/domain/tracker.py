@@ -32,6 +32,9 @@ KIND_RANK: Final = {
 
 K = TypeVar("K", bound=Hashable)
 
+MAX_SAMPLE_CHARS: Final = 4096
+"""Log samples and summaries in an anomaly are cut to this many characters."""
+
 
 class Change(StrEnum):
     """What an emission says about its episode."""
@@ -171,7 +174,7 @@ def _anomaly(evidence: Evidence, *, target: str, host: str, anomaly_id: str) -> 
         direction=evidence.direction,
         since=evidence.since,
         last_seen=evidence.since,
-        summary=evidence.summary,
+        summary=evidence.summary[:MAX_SAMPLE_CHARS],
         labels=dict(evidence.labels),
-        samples=evidence.samples,
+        samples=tuple(s[:MAX_SAMPLE_CHARS] for s in evidence.samples),  # a log record may be longer than an event field
     )

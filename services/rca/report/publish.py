@@ -14,6 +14,7 @@ from services.rca.report.i18n import text
 from services.rca.report.model import IncidentReport
 from services.rca.report.render_html import render_html
 from services.rca.report.render_md import render_markdown
+from shared.files import UnsafePath, confined, safe_stem
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +28,13 @@ def render(report: IncidentReport, fmt: str, lang: str) -> str:
     raise ValueError(f"unknown report format {fmt!r} (md or html)")
 
 
+def report_file(out_dir: Path, stem: str, fmt: str) -> Path:
+    """Return ``<out_dir>/<stem>.<fmt>``; raise ``UnsafePath`` unless ``stem`` is a plain name inside ``out_dir``."""
+    if fmt not in ("md", "html"):
+        raise UnsafePath(f"unknown report format {fmt[:20]!r}")
+    return confined(out_dir, f"{safe_stem(stem)}.{fmt}")
+
+
 def write_atomically(path: Path, content: str) -> None:
     """Write ``content`` to ``path`` through a temporary file, so readers never see half a report."""
     tmp = path.with_suffix(path.suffix + ".tmp")
@@ -37,13 +45,15 @@ def write_atomically(path: Path, content: str) -> None:
 def write_files(
     report: IncidentReport, out_dir: Path, *, formats: Sequence[str], lang: str, stem: str = ""
 ) -> list[Path]:
-    """Write the report in each format as ``<incident_id>.<fmt>`` (replacing earlier versions atomically)."""
+    """Write the report in each format as ``<incident_id>.<fmt>`` (replacing earlier versions atomically).
+
+    The incident id (or ``stem``) must be a plain file name: a path such as ``../../x`` or ``/etc/x``
+    raises ``UnsafePath`` before anything is written, so no file lands outside ``out_dir``.
+    """
+    paths = [report_file(out_dir, stem or report.incident.incident_id, fmt) for fmt in formats]
     out_dir.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for fmt in formats:
-        path = out_dir / f"{stem or report.incident.incident_id}.{fmt}"
+    for fmt, path in zip(formats, paths, strict=True):
         write_atomically(path, render(report, fmt, lang))
-        paths.append(path)
     return paths
 
 

@@ -16,6 +16,8 @@ import httpx
 import psutil
 
 from services.recovery.domain.catalog import Action, HttpPost, RestartProcess, Wait
+from shared.files import write_private
+from shared.procenv import basic_env
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +105,7 @@ class LocalRunner:
             child = subprocess.Popen(  # argv comes from the declared catalog only
                 list(action.argv),
                 cwd=action.cwd,
-                env={**os.environ, **action.env},
+                env={**basic_env(os.environ), **action.env},  # never the recovery's own credentials
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=subprocess.STDOUT,
@@ -114,9 +116,7 @@ class LocalRunner:
                 out.close()
         self._children.append(child)
         pidfile.parent.mkdir(parents=True, exist_ok=True)
-        tmp = pidfile.with_suffix(pidfile.suffix + ".tmp")
-        tmp.write_text(f"{child.pid}\n")
-        tmp.replace(pidfile)
+        write_private(pidfile, f"{child.pid}\n")
         log.info("restarted %s: old pid %s %s, new pid %d", action.name, old, stopped, child.pid)
         return StepOutcome(True, f"restarted {action.name}: old pid {old} {stopped}, new pid {child.pid}".strip())
 

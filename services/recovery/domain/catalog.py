@@ -81,10 +81,15 @@ class Catalog:
 
     actions: Mapping[str, Mapping[str, Action]]
     remedies: Mapping[str, Mapping[str, tuple[str, ...]]] = field(default_factory=dict)
+    external_rules: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    """Per target, the external alert rules (Alertmanager ``alertname``) trusted to trigger an action alone."""
 
     @classmethod
     def build(
-        cls, actions: Iterable[Action], remedies: Mapping[str, Mapping[str, tuple[str, ...]]] | None = None
+        cls,
+        actions: Iterable[Action],
+        remedies: Mapping[str, Mapping[str, tuple[str, ...]]] | None = None,
+        external_rules: Mapping[str, Iterable[str]] | None = None,
     ) -> Catalog:
         """Index ``actions`` by target and name; a ``wait`` is implied for every target with an action."""
         table: dict[str, dict[str, Action]] = {}
@@ -92,7 +97,8 @@ class Catalog:
             table.setdefault(action.target, {})[action.action] = action
         for target, declared in table.items():
             declared.setdefault(WAIT, Wait(target, 2.0))
-        return cls(actions=table, remedies=dict(remedies or {}))
+        trusted = {t: frozenset(rules) for t, rules in (external_rules or {}).items()}
+        return cls(actions=table, remedies=dict(remedies or {}), external_rules=trusted)
 
     def declared(self, target: str) -> Mapping[str, Action]:
         """Return the actions declared for ``target`` (empty when none)."""

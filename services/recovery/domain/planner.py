@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from services.recovery.domain.catalog import RESTART_PROCESS, ActionNotDeclared, Catalog
+from services.recovery.domain.confirm import LatestScrape, external_action_allowed
+from services.recovery.domain.verify import HealthPolicy
 from shared.ids import short_id
 from shared.models import SEVERITY_RANK, Impact, Incident, RecoveryPlan, RecoveryStep, Severity
 
@@ -22,6 +24,9 @@ _CLASS_CUES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("cpu", ("cpu", "load")),
     ("memory", ("memory", "rss", "oom")),
 )
+
+
+DEFAULT_HEALTH = HealthPolicy()
 
 
 @dataclass(frozen=True)
@@ -66,13 +71,19 @@ def plan_recovery(
     round: int = 0,
     action_times: Sequence[float] = (),
     max_actions: int | None = None,
+    latest: LatestScrape | None = None,
+    confirm_max_age_s: float = 30.0,
+    health: HealthPolicy = DEFAULT_HEALTH,
 ) -> PlanDecision:
     """Return the recovery plan for ``incident`` (pure: time and restart history are arguments).
 
     ``in_progress`` names another incident whose recovery of the same target is still being
     verified; no second plan is made for the target meanwhile. ``round`` numbers the plans of one
     incident; ``action_times`` (every action run on the target) trips the breaker at ``max_actions``
-    within ``window_s``.
+    within ``window_s``. An incident made only of external alerts gets a plan only if ``latest``
+    (the target's newest scrape) confirms its problem class or its alert rules are allow-listed
+    (`services.recovery.domain.confirm`); else no action and no escalation from here (the
+    responder has opened and paged it).
     """
     if SEVERITY_RANK[incident.severity] < SEVERITY_RANK[min_severity]:
         return PlanDecision(None, f"severity {incident.severity} below {min_severity}: no automatic recovery")
@@ -83,6 +94,12 @@ def plan_recovery(
     if not declared:
         return PlanDecision(None, f"no recovery action declared for target {target!r}", escalate=True)
     problem = problem_class(incident)
+    allowed, why = external_action_allowed(
+        incident, problem, latest, allowed_rules=catalog.external_rules.get(target, frozenset()), now=now,
+        max_age_s=confirm_max_age_s, policy=health,
+    )  # fmt: skip
+    if not allowed:
+        return PlanDecision(None, why)
     chosen = _remedy(catalog, target, problem)
     if not chosen:
         return PlanDecision(None, f"no declared remedy for {problem!r} on {target!r}", escalate=True)

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from services.responder.api.settings import AlertmanagerMapping
 from shared import events as ev
 from shared import models as m
-from shared.ids import derive_id, short_id
+from shared.ids import EXTERNAL_ANOMALY_PREFIX, derive_id, short_id
 
 SOURCE: Final = "/services/responder/alertmanager"
 FIRING_SCORE: Final = 1.0  # a rule that fired is certain by its author's definition
@@ -96,7 +96,7 @@ def to_anomaly(
     if alert.generatorURL:
         labels["generator_url"] = alert.generatorURL
     return m.Anomaly(
-        anomaly_id=short_id("am", fingerprint, alert.startsAt.isoformat()),
+        anomaly_id=short_id(EXTERNAL_ANOMALY_PREFIX, fingerprint, alert.startsAt.isoformat()),
         fingerprint=f"alertmanager/{fingerprint}",
         kind=m.AnomalyKind.EXTERNAL,
         target=target,
@@ -104,8 +104,8 @@ def to_anomaly(
         signal=signal,
         impact=impact_of(alert, mapping),
         score=FIRING_SCORE if alert.status == "firing" else 0.0,
-        since=alert.startsAt,
-        last_seen=max(ended or now, alert.startsAt),
+        since=min(alert.startsAt, now),  # a start claimed in the future is taken as now (never ahead of the clock)
+        last_seen=min(max(ended or now, alert.startsAt), now),
         revision=1 if alert.status == "firing" else 2,
         summary=summary[:500],
         labels=labels,

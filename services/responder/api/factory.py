@@ -15,10 +15,11 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from faststream.asgi import AsgiFastStream
 
-from services.responder.api.auth import open_access, token_guard
+from services.responder.api.auth import ERROR_RESPONSES, bearer
 from services.responder.api.console_routes import STATIC_DIR, console_router, ops_router
 from services.responder.api.deps import ApiDeps
 from services.responder.api.feed import ProjectionFeed
+from services.responder.api.gate import ApiGate
 from services.responder.api.incident_routes import incident_router
 from services.responder.api.projection import Projection
 from services.responder.api.settings import ApiSettings
@@ -28,22 +29,29 @@ from shared.runtime import Service
 
 DESCRIPTION = """Incidents, their timelines, operator commands, silences and Alertmanager ingest.
 
-Reads are open unless `read_auth` is set; mutations need `Authorization: Bearer <RESPONDER_API_TOKEN>`.
+Reads need `Authorization: Bearer <token>` with RESPONDER_API_TOKEN or the read-only RESPONDER_API_READ_TOKEN
+(unless `open_reads` is set); mutations need RESPONDER_API_TOKEN. Bodies over `max_body_bytes` are refused
+(413) before they are read; a client failing authentication too often is refused (429, `Retry-After`).
 Mutations publish commands; the responder applies them and the result shows in the incident's timeline."""
 
 
 def build_api(deps: ApiDeps, *, lifespan: Any = None) -> FastAPI:
     """Return the FastAPI app over ``deps`` (no I/O besides what ``lifespan`` starts)."""
     app = FastAPI(title="incidentctl responder API", version="1", description=DESCRIPTION, lifespan=lifespan)
-    write = token_guard(deps.settings.token, on_failure=deps.auth_failures.inc)
-    read = write if deps.settings.read_auth else open_access
-    app.include_router(incident_router(deps, read=read, write=write))
-    app.include_router(silence_router(deps, read=read, write=write))
-    app.include_router(alertmanager_router(deps, write=write))
+    read = write = bearer
+    app.include_router(incident_router(deps, read=read, write=write), responses=ERROR_RESPONSES)
+    app.include_router(silence_router(deps, read=read, write=write), responses=ERROR_RESPONSES)
+    app.include_router(alertmanager_router(deps, write=write), responses=ERROR_RESPONSES)
     app.include_router(ops_router(deps))
     app.include_router(console_router(deps))
     app.mount("/console", StaticFiles(directory=STATIC_DIR), name="console")
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
+    app.add_middleware(
+        ApiGate,
+        settings=deps.settings,
+        on_failure=deps.auth_failures.inc,
+        clock=lambda: deps.clock().timestamp(),
+    )
     app.state.deps = deps
     return app
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import UTC, datetime
 from typing import Final
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -19,8 +20,10 @@ from pydantic import ValidationError
 
 from services.responder.api.projection import Projection
 from shared import topics as t
+from shared.edge import check_event
 from shared.events import parse_event
 from shared.settings import ServiceSettings
+from shared.text import clean_line
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +92,7 @@ class ProjectionFeed:
                 batch = await consumer.getmany(timeout_ms=POLL_MS)
                 for records in batch.values():
                     for record in records:
-                        self._apply(record.value or b"")
+                        self._apply(record.value or b"", record.timestamp)
                 for tp in list(pending):
                     if await consumer.position(tp) >= ends[tp]:
                         pending.discard(tp)
@@ -114,13 +117,28 @@ class ProjectionFeed:
             for p in sorted(consumer.partitions_for_topic(name) or ())
         ]
 
-    def _apply(self, raw: bytes) -> None:
+    def _apply(self, raw: bytes, record_time_ms: int | None = None) -> None:
+        """Fold one record; a record the edge refuses or the read model cannot fold is skipped, never fatal."""
         try:
             event = parse_event(raw)
         except ValidationError:
             self.skipped.inc()
             return
-        if self.projection.apply(event):
+        s = self.settings
+        reason = check_event(
+            event, record_time_ms, now=datetime.now(UTC), max_skew=s.max_event_skew, max_age=s.max_event_age
+        )
+        if reason is not None:
+            log.warning("API projection skips event %s: %s", event.id, clean_line(reason))
+            self.skipped.inc()
+            return
+        try:
+            applied = self.projection.apply(event)
+        except Exception:  # a record the read model cannot fold must not stop the feed
+            log.exception("API projection could not fold event %s", event.id)
+            self.skipped.inc()
+            return
+        if applied:
             self.applied.inc()
 
     def _mark_caught_up(self) -> None:

@@ -15,6 +15,7 @@ from services.responder.api.deps import ApiDeps
 from services.responder.api.requests import ActorRequest, NoteRequest
 from services.responder.api.views import CommandAccepted, IncidentDetail, IncidentSummary
 from shared.events import Envelope
+from shared.files import UnsafePath, confined
 from shared.models import IncidentStatus, Severity
 
 REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
@@ -122,15 +123,28 @@ async def publish(deps: ApiDeps, event: Envelope[Any], key: str) -> bool:
 
 
 def find_report(report_path: str, fmt: str, reports_dir: str | None) -> Path | None:
-    """Locate the report file of format ``fmt`` named by (or next to) ``report_path``."""
-    base = Path(report_path)
+    """Locate the report file of format ``fmt`` named by (or next to) ``report_path``, inside ``reports_dir``.
+
+    ``report_path`` comes from an ``rca.completed`` event, which anyone able to produce to the topic
+    can forge: only a file inside ``reports_dir`` (symbolic links resolved) is ever returned, and
+    without a ``reports_dir`` no report is served at all.
+    """
+    if not reports_dir or fmt not in MEDIA_TYPES:
+        return None
+    root = Path(reports_dir)
+    try:
+        base = confined(root, report_path)
+    except UnsafePath:
+        return None
     if base.is_dir():
         candidates = [base / f"report.{fmt}", *sorted(base.glob(f"*.{fmt}"))]
     else:
-        candidates = [base if base.suffix == f".{fmt}" else base.with_suffix(f".{fmt}")]
-    root = Path(reports_dir).resolve() if reports_dir else None
+        candidates = [base.with_suffix(f".{fmt}")]
     for path in candidates:
-        resolved = path.resolve()
-        if resolved.is_file() and (root is None or resolved.is_relative_to(root)):
+        try:
+            resolved = confined(root, path)
+        except UnsafePath:
+            continue
+        if resolved.is_file():
             return resolved
     return None

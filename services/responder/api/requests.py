@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from pydantic import BaseModel, ConfigDict, Field
+
+from shared.models import UtcDatetime
 
 REQUEST_ID_DOC = "makes retries safe: the same request id yields the same command (else the Idempotency-Key header)"
 
@@ -35,8 +35,8 @@ class SilenceRequest(Body):
     """A silence: anomalies whose labels match every matcher raise no incident in the window."""
 
     matchers: dict[str, str] = Field(min_length=1, description="label=value pairs, e.g. {'service': 'demo'}")
-    starts_at: datetime | None = Field(None, description="default: now")
-    ends_at: datetime | None = Field(None, description="give ends_at or duration_s")
+    starts_at: UtcDatetime | None = Field(None, description="default: now (a time zone is required)")
+    ends_at: UtcDatetime | None = Field(None, description="give ends_at or duration_s (a time zone is required)")
     duration_s: float | None = Field(None, gt=0, le=90 * 86400)
     author: str = Field("api", min_length=1, max_length=200)
     reason: str = Field("", max_length=2000)

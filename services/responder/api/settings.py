@@ -56,12 +56,21 @@ class ApiSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="RESPONDER_API_", extra="ignore", env_nested_delimiter="__")
 
-    token: SecretStr | None = Field(None, description="bearer token for mutations; none = mutations refused")
-    read_auth: bool = Field(False, description="require the token for reads too")
+    token: SecretStr | None = Field(None, description="bearer token for reads and mutations; none = mutations refused")
+    read_token: SecretStr | None = Field(None, description="bearer token for reads only (RESPONDER_API_READ_TOKEN)")
+    open_reads: bool = Field(False, description="serve reads without a token (explicit opt-in)")
+    max_body_bytes: int = Field(1_048_576, ge=1024, description="larger request bodies are refused (413) unread")
+    auth_max_failures: int = Field(10, ge=1, description="failed authentications per client within the window...")
+    auth_window_s: float = Field(60.0, gt=0, description="...before the client is refused (429) for auth_block_s")
+    auth_block_s: float = Field(60.0, gt=0, description="how long a client that failed too often is refused")
     console_title: str = "Incident console"
     language: str = "en"
     poll_interval_ms: int = Field(2000, ge=250, description="how often the console refreshes")
     chaos_lookback_s: float = Field(600.0, ge=0, description="faults this long before opening join the timeline")
     max_events_per_anomaly: int = Field(50, ge=2, description="anomaly revisions kept per episode (first and latest)")
-    reports_dir: str | None = Field(None, description="if set, only report files inside it are served")
+    reports_dir: str | None = Field(
+        "./reports",
+        description="report files are served only from inside it (the rca service's reports_dir); "
+        "none = no report is served",
+    )
     alertmanager: AlertmanagerMapping = Field(default_factory=AlertmanagerMapping)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
+from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, HTTPException, status
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
 
 from services.responder.api.alertmanager import WebhookPayload, to_events
 from services.responder.api.auth import Guard
@@ -14,6 +18,16 @@ from services.responder.api.deps import ApiDeps
 from services.responder.api.incident_routes import publish
 from services.responder.api.requests import SilenceRequest
 from services.responder.api.views import AlertIngestResult, CommandAccepted, SilenceView
+
+
+@contextlib.contextmanager
+def event_contract() -> Iterator[None]:
+    """Turn a request the event contract refuses (a label too long, a control character) into a 422."""
+    try:
+        yield
+    except ValidationError as exc:
+        errors = [{**e, "loc": ("body", *e.get("loc", ()))} for e in exc.errors(include_url=False)]
+        raise RequestValidationError(errors) from exc
 
 
 def silence_router(deps: ApiDeps, *, read: Guard, write: Guard) -> APIRouter:
@@ -42,17 +56,19 @@ def silence_router(deps: ApiDeps, *, read: Guard, write: Guard) -> APIRouter:
             starts, ends = silence_window(
                 now=now, starts_at=body.starts_at, ends_at=body.ends_at, duration_s=body.duration_s
             )
-        except ValueError as exc:
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
-        event = silence_created(
-            matchers=body.matchers,
-            starts_at=starts,
-            ends_at=ends,
-            author=body.author,
-            reason=body.reason,
-            request_id=body.request_id or idempotency_key or uuid.uuid4().hex,
-            now=now,
-        )
+        except ValueError as exc:  # the documented 422 shape, like every other invalid body
+            error = {"type": "value_error", "loc": ("body",), "msg": str(exc), "input": None}
+            raise RequestValidationError([error]) from exc
+        with event_contract():
+            event = silence_created(
+                matchers=body.matchers,
+                starts_at=starts,
+                ends_at=ends,
+                author=body.author,
+                reason=body.reason,
+                request_id=body.request_id or idempotency_key or uuid.uuid4().hex,
+                now=now,
+            )
         sent = await publish(deps, event, event.data.silence_id)
         return CommandAccepted(
             command_id=event.data.silence_id, event_id=event.id, event_type=event.type, duplicate=not sent
@@ -88,7 +104,8 @@ def alertmanager_router(deps: ApiDeps, *, write: Guard) -> APIRouter:
     )
     async def alertmanager_webhook(payload: WebhookPayload) -> AlertIngestResult:
         """Turn each alert of an Alertmanager webhook (v4) into an anomaly event (idempotent per alert)."""
-        events = to_events(payload, deps.settings.alertmanager, now=deps.clock())
+        with event_contract():
+            events = to_events(payload, deps.settings.alertmanager, now=deps.clock())
         published = 0
         for event, alert in zip(events, payload.alerts, strict=True):
             sent = not deps.projection.has_event(event.id) and await publish(deps, event, event.data.target)

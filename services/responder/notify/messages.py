@@ -7,6 +7,7 @@ from typing import Final, Literal
 
 from services.responder.domain.state import NoticeKind
 from shared.models import Incident, Severity, Team
+from shared.text import clean_line, fill_url_template, url_with_path
 
 Language = Literal["en", "ko"]
 
@@ -63,12 +64,15 @@ class Message:
 
 
 def incident_link(console_url: str, incident_id: str) -> str:
-    """Return the console page of an incident."""
-    return f"{console_url.rstrip('/')}/incidents/{incident_id}"
+    """Return the console page of an incident (the id is percent-encoded into the path)."""
+    return url_with_path(console_url, "incidents", incident_id)
 
 
 def runbook_link(template: str, incident: Incident) -> str:
-    """Fill the runbook URL template with ``{service}``, ``{target}``, ``{signal}``, ``{severity}``."""
+    """Fill the runbook URL template with ``{service}``, ``{target}``, ``{signal}``, ``{severity}``.
+
+    Each value is percent-encoded, so a field cannot add path segments, a query or another host.
+    """
     fields = {
         "service": incident.labels.get("service", incident.target),
         "target": incident.target,
@@ -76,10 +80,7 @@ def runbook_link(template: str, incident: Incident) -> str:
         "severity": incident.severity.value,
         "incident_id": incident.incident_id,
     }
-    try:
-        return template.format(**fields)
-    except (KeyError, IndexError, ValueError):
-        return template
+    return fill_url_template(template, fields)
 
 
 def render(
@@ -92,23 +93,28 @@ def render(
     console_url: str,
     runbook_template: str,
 ) -> Message:
-    """Render the notice of ``kind`` about ``incident`` for ``team``."""
+    """Render the notice of ``kind`` about ``incident`` for ``team``.
+
+    Every field from an event is reduced to one clean line (`shared.text.clean_line`), so a newline
+    in a target, title or reason cannot add a line (such as a fake console link) to the message.
+    """
     words = CATALOG.get(language, CATALOG["en"])
     severity = words[incident.severity.value]
-    title = words[kind.value].format(severity=severity, title=f"{incident.target}: {incident.title}")
+    target, what = clean_line(incident.target), clean_line(incident.title)
+    title = words[kind.value].format(severity=severity, title=f"{target}: {what}")
     console = incident_link(console_url, incident.incident_id)
     runbook = runbook_link(runbook_template, incident)
     since = min(incident.opened_at, incident.severity_since or incident.opened_at)
     lines = [
         title,
-        f"{words['incident']}: {incident.incident_id}  {words['team']}: {team.value}",
-        f"{words['severity']}: {severity} — {incident.severity_reason}",
-        f"{words['what']}: {incident.title}",
-        f"{words['target']}: {incident.target}",
+        f"{words['incident']}: {clean_line(incident.incident_id)}  {words['team']}: {team.value}",
+        f"{words['severity']}: {severity} — {clean_line(incident.severity_reason)}",
+        f"{words['what']}: {what}",
+        f"{words['target']}: {target}",
         f"{words['since']}: {since.isoformat()}",
-        f"{words['why']}: {reason}",
+        f"{words['why']}: {clean_line(reason)}",
         f"{words['evidence']}:",
-        *[f"  - {line}" for line in incident.evidence],
+        *[f"  - {clean_line(line)}" for line in incident.evidence],
         f"{words['runbook']}: {runbook}",
         f"{words['console']}: {console}",
     ]

@@ -11,6 +11,7 @@ from services.responder.domain.state import NoticeKind
 from services.responder.notify.channel import Outbound
 from services.responder.notify.webhook import post
 from shared.models import Severity
+from shared.text import clean_line
 
 EVENTS_V2_URL: Final = "https://events.pagerduty.com/v2/enqueue"
 PD_SEVERITY: Final[dict[Severity, str]] = {
@@ -36,14 +37,14 @@ def event_body(outbound: Outbound, routing_key: str) -> dict[str, Any]:
     if outbound.kind is NoticeKind.PAGE:
         body["payload"] = {
             "summary": outbound.message.title[:1024],
-            "source": incident.target,
+            "source": clean_line(incident.target, limit=255),
             "severity": PD_SEVERITY[incident.severity],
             "timestamp": incident.opened_at.isoformat(),
-            "component": incident.labels.get("service", incident.target),
-            "class": ",".join(incident.signals),
+            "component": clean_line(incident.labels.get("service", incident.target), limit=255),
+            "class": clean_line(",".join(incident.signals), limit=255),
             "custom_details": {
-                "severity_reason": incident.severity_reason,
-                "evidence": list(incident.evidence),
+                "severity_reason": clean_line(incident.severity_reason),
+                "evidence": [clean_line(e) for e in incident.evidence],
                 "team": outbound.team.value,
             },
         }

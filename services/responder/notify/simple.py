@@ -20,14 +20,11 @@ class LogChannel:
         self.name = name
 
     async def send_once(self, outbound: Outbound) -> str:
-        """Log the message."""
-        log.warning(
-            "NOTIFY %s %s → %s\n%s",
-            outbound.kind.value,
-            outbound.notification_id,
-            outbound.team.value,
-            outbound.message.body,
-        )
+        """Log the message, one log line per line of the message (each line is already clean)."""
+        for line in outbound.message.body.splitlines():
+            log.warning(
+                "NOTIFY %s %s → %s | %s", outbound.kind.value, outbound.notification_id, outbound.team.value, line
+            )
         return "logged"
 
 
@@ -48,7 +45,9 @@ class AppriseChannel:
         for url in self._urls.get_secret_value().split():
             if not client.add(url):
                 raise ChannelError("apprise rejected a configured URL", retryable=False)
-        ok = await client.async_notify(body=outbound.message.body, title=outbound.message.title)
+        ok = await client.async_notify(
+            body=outbound.message.body, title=outbound.message.title, body_format=apprise.NotifyFormat.TEXT
+        )
         if not ok:
             raise ChannelError("apprise reported a failed delivery")
         return f"apprise {len(client)} target(s)"

@@ -117,3 +117,18 @@ async def test_a_checkpoint_never_replaces_a_newer_state(setup: tuple[MetricsHan
     await live.on_metrics_observed(metrics("demo", t=2, **{"process.cpu_percent": 5.0}), DELIVERY)
     assert await live.restore([0]) == 0
     assert live.targets["demo"].last_observed == metrics("demo", t=2).data.observed_at
+
+
+async def test_a_scrape_dated_far_ahead_is_rejected_and_later_scrapes_still_count(
+    setup: tuple[MetricsHandler, FlakyBroker],
+) -> None:
+    handler, broker = setup
+    scrape = metrics("demo", t=0, **{"process.cpu_percent": 5.0})
+    future = scrape.model_copy(
+        update={"data": scrape.data.model_copy(update={"observed_at": scrape.time.replace(year=9999)})}
+    )
+    with pytest.raises(RejectedEvent, match="ahead"):
+        await handler.on_metrics_observed(future, DELIVERY)
+    await handler.on_metrics_observed(scrape, DELIVERY)
+    await handler.on_metrics_observed(metrics("demo", t=2, **{"process.cpu_percent": 99.0}), DELIVERY)
+    assert [type(e).__name__ for e in broker.sent] == ["AnomalyDetected"]

@@ -21,6 +21,8 @@ from tests.unit.responder_api.test_alertmanager import payload
 
 TOKEN = "s3cret-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
+READ_TOKEN = "read-only-token"
+READ = {"Authorization": f"Bearer {READ_TOKEN}"}
 
 
 class Recorder:
@@ -52,6 +54,7 @@ def recorder() -> Recorder:
 
 def client_for(projection: Projection, recorder: Recorder, **settings: Any) -> httpx.AsyncClient:
     settings.setdefault("token", SecretStr(TOKEN))
+    settings.setdefault("read_token", SecretStr(READ_TOKEN))
     deps = ApiDeps(
         settings=ApiSettings(**settings),
         projection=projection,
@@ -59,7 +62,8 @@ def client_for(projection: Projection, recorder: Recorder, **settings: Any) -> h
         registry=CollectorRegistry(),
         clock=lambda: at(100),
     )
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=build_api(deps)), base_url="http://api")
+    transport = httpx.ASGITransport(app=build_api(deps))
+    return httpx.AsyncClient(transport=transport, base_url="http://api", headers=READ)  # reads carry the read token
 
 
 @pytest.fixture
@@ -140,11 +144,25 @@ async def test_no_configured_token_disables_mutations(projection: Projection, re
     assert response.status_code == 503 and "RESPONDER_API_TOKEN" in response.json()["detail"]
 
 
-async def test_read_auth(projection: Projection, recorder: Recorder) -> None:
-    async with client_for(projection, recorder, read_auth=True) as c:
-        assert (await c.get("/api/incidents")).status_code == 401
+async def test_reads_need_a_token_by_default(projection: Projection, recorder: Recorder) -> None:
+    async with client_for(projection, recorder) as c:
+        for path in ["/api/incidents", "/api/incidents/inc-1", "/api/incidents/inc-1/report", "/api/silences"]:
+            assert (await c.get(path, headers={"Authorization": ""})).status_code == 401, path
+            assert (await c.get(path, headers={"Authorization": "Bearer wrong"})).status_code == 401, path
         assert (await c.get("/api/incidents", headers=AUTH)).status_code == 200
-        assert (await c.get("/healthz")).status_code == 200
+        assert (await c.get("/api/incidents", headers=READ)).status_code == 200
+        assert (await c.post("/api/incidents/inc-1/ack", headers=READ)).status_code == 401  # read-only token
+        assert (await c.get("/healthz", headers={"Authorization": ""})).status_code == 200
+        assert (await c.get("/", headers={"Authorization": ""})).status_code == 200
+
+
+async def test_open_reads_is_explicit(projection: Projection, recorder: Recorder) -> None:
+    async with client_for(projection, recorder, open_reads=True) as c:
+        assert (await c.get("/api/incidents", headers={"Authorization": ""})).status_code == 200
+        assert (await c.post("/api/incidents/inc-1/ack", headers={"Authorization": ""})).status_code == 401
+    async with client_for(projection, recorder, token=None, read_token=None) as c:
+        response = await c.get("/api/incidents")
+        assert response.status_code == 503 and "RESPONDER_API_OPEN_READS" in response.json()["detail"]
 
 
 async def test_silence_create_list_expire(

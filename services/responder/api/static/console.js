@@ -48,6 +48,16 @@
     return el("span", { class: "badge " + cls, text });
   }
 
+  // A link may carry the token in its fragment, which browsers never send to a server:
+  // "#token=T" or "#/incidents/<id>?token=T". It is kept for this tab only and removed from the address bar.
+  function adoptTokenFromLink() {
+    const match = location.hash.match(/[#?&]token=([^&]+)/);
+    if (!match) return;
+    sessionStorage.setItem(TOKEN_KEY, decodeURIComponent(match[1]));
+    const rest = location.hash.replace(/[?&]?token=[^&]+/, "").replace(/^#$/, "");
+    history.replaceState(null, "", location.pathname + location.search + rest);
+  }
+
   function route() {
     const match = location.hash.match(/^#\/incidents\/(.+)$/);
     return match ? { view: "incident", id: decodeURIComponent(match[1]) } : { view: "list" };
@@ -56,7 +66,7 @@
   async function api(path, options) {
     const headers = { Accept: "application/json" };
     const stored = sessionStorage.getItem(TOKEN_KEY);
-    if (stored) headers.Authorization = "Bearer " + stored; // needed for reads when read_auth is on
+    if (stored) headers.Authorization = "Bearer " + stored; // reads need a token unless open_reads is set
     const response = await fetch(path, Object.assign({ headers }, options));
     const body = await response.json().catch(() => ({}));
     if (!response.ok) {
@@ -153,6 +163,7 @@
     const report = $("report-link");
     report.hidden = !s.has_report;
     report.href = "/api/incidents/" + encodeURIComponent(s.incident_id) + "/report?format=html";
+    report.onclick = openReport;
 
     $("timeline-count").textContent = "(" + detail.timeline.length + " events)";
     $("timeline").replaceChildren(
@@ -197,6 +208,21 @@
       }
       throw err;
     }
+  }
+
+  // The report needs the token too, which a plain link cannot send: fetch it, then show it from a blob.
+  async function openReport(event) {
+    event.preventDefault();
+    const headers = {};
+    const stored = sessionStorage.getItem(TOKEN_KEY);
+    if (stored) headers.Authorization = "Bearer " + stored;
+    const response = await fetch(event.currentTarget.href, { headers });
+    if (!response.ok) {
+      flash("Report unavailable: HTTP " + response.status, true);
+      return;
+    }
+    const page = new Blob([await response.text()], { type: "text/html" });
+    window.open(URL.createObjectURL(page), "_blank", "noopener");
   }
 
   // ---- commands ------------------------------------------------------------------------------
@@ -274,6 +300,7 @@
   document.querySelectorAll("[data-command]").forEach((button) =>
     button.addEventListener("click", () => command(button.dataset.command))
   );
+  adoptTokenFromLink();
   updateTokenButton();
   refresh();
   setInterval(refresh, POLL_MS);
