@@ -22,6 +22,11 @@ SHARED: Final = (
     "TOPIC_PREFIX",
     "EVENT_MAX_",
     "IR_CONFIG_FILE",
+    "IR_INSTANCE_ID",
+    "IR_HEARTBEAT_INTERVAL_S",
+    "IR_STALL_AFTER_S",
+    "IR_JOIN_TIMEOUT_S",
+    "IR_REBUILD_WINDOW_RECORDS",
 )
 """Settings every service reads (``shared.settings.ServiceSettings``), broker and Elasticsearch credentials included."""
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import sys
 import time
@@ -15,10 +16,11 @@ import httpx
 import yaml
 
 from incidentctl import demo_config
+from incidentctl.child_env import child_env
 from incidentctl.embedded import broker_argv
-from incidentctl.private_files import write_private
 from incidentctl.procs import alive, free_port, spawn, terminate
 from incidentctl.supervisor import ProcessSpec, write_plan
+from shared.files import write_private
 from shared.settings import ServiceSettings
 
 SERVICES: Final = ("collector", "detector", "responder", "recovery", "rca")
@@ -94,7 +96,10 @@ def start(
     state.save()
     try:
         demo = demo_config.demo_process(root, ports["demo"])
-        state.pids["demo"] = spawn(demo.argv, log_file=root / "logs" / "demo.stdout.log").pid
+        demo_log = root / "logs" / "demo.stdout.log"
+        state.pids["demo"] = spawn(
+            demo.argv, log_file=demo_log, env=child_env("demo", os.environ), inherit_env=False
+        ).pid
         configs = demo_config.service_configs(root, state, demo)
         for name, extra in (overrides or {}).items():
             configs[name] = {**configs[name], **extra}
@@ -104,6 +109,8 @@ def start(
         supervisor = spawn(
             [sys.executable, "-m", "incidentctl.supervisor", "--dir", str(root)],
             log_file=root / "logs" / "supervisor.log",
+            env=child_env("supervisor", os.environ),  # the plan file carries each process's environment
+            inherit_env=False,
         )
         state.pids["supervisor"] = supervisor.pid
         state.save()
@@ -135,9 +142,10 @@ def _process_specs(
 ) -> list[ProcessSpec]:
     logs = root / "logs"
     broker = broker_argv(root / "data", kafka_port=state.ports["kafka"], es_port=state.ports["elasticsearch"])
-    topics_env = {"KAFKA_BOOTSTRAP_SERVERS": state.kafka}
+    basics = child_env("noida-db", os.environ)  # not a service: the basics of a process only
+    topics_env = basics | {"KAFKA_BOOTSTRAP_SERVERS": state.kafka}
     specs = [
-        ProcessSpec("noida-db", broker, str(logs / "noida-db.log"), wait_port=state.ports["kafka"]),
+        ProcessSpec("noida-db", broker, str(logs / "noida-db.log"), env=basics, wait_port=state.ports["kafka"]),
         ProcessSpec(
             "topics",
             [sys.executable, "-m", "incidentctl", "create-topics"],
@@ -149,7 +157,7 @@ def _process_specs(
             "pager",
             list(demo_config.pager_process(root, state.ports["pager"])),
             str(logs / "pager.log"),
-            env={"PAGER_WEBHOOK_SECRET": pager_secret},
+            env=child_env("pager", os.environ, {"PAGER_WEBHOOK_SECRET": pager_secret}),
         ),
     ]
     for service in SERVICES:
@@ -160,6 +168,7 @@ def _process_specs(
         path = root / "config" / f"{service}.yaml"
         env = demo_config.service_env(service, state, config_file=path, pager_secret=pager_secret)
         env |= {"HTTP_PORT": str(state.ports[name]), "IR_INSTANCE_ID": name if "-" in name else f"{name}-1"}
+        env = child_env(service, os.environ, env)
         argv = [sys.executable, "-m", f"services.{service}"]
         health = f"http://127.0.0.1:{state.ports[name]}/healthz"
         specs.append(ProcessSpec(name, argv, str(logs / f"{name}.log"), env=env, health_url=health))

@@ -22,8 +22,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from incidentctl.private_files import write_private
 from incidentctl.procs import spawn, terminate, wait_for_port
+from shared.files import write_private
 
 log = logging.getLogger("incidentctl.supervisor")
 
@@ -114,7 +114,7 @@ class Supervisor:
 
     def _start(self, item: Supervised) -> None:
         spec = item.spec
-        item.proc = spawn(spec.argv, log_file=Path(spec.log_file), env=spec.env)
+        item.proc = spawn(spec.argv, log_file=Path(spec.log_file), env=spec.env, inherit_env=False)
         item.pid = item.proc.pid
         item.started_at = time.time()
         item.restart_at = None

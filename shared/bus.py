@@ -8,15 +8,15 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Final
 
 from aiokafka import ConsumerRebalanceListener, ConsumerRecord
 from faststream.kafka import KafkaBroker
-from faststream.security import SASLPlaintext
-from pydantic import ValidationError
 
 from shared.consumer import GroupMember, MemberConfig
-from shared.events import Envelope, encode_event, parse_event
+from shared.edge import Refused, admit
+from shared.events import Envelope, encode_event
 from shared.fetch_wait import install_fetch_wait_floor
 from shared.ledger import Ledger
 from shared.replay import replay
@@ -53,17 +53,10 @@ class RejectedEvent(Exception):
 def make_broker(settings: ServiceSettings, *, client_id: str) -> KafkaBroker:
     """Create the service's broker from settings (no connection is made until start)."""
     install_fetch_wait_floor()
-    security = None
-    if settings.kafka_sasl_mechanism and settings.kafka_sasl_password is not None:
-        security = SASLPlaintext(
-            username=settings.kafka_sasl_username or "",
-            password=settings.kafka_sasl_password.get_secret_value(),
-            use_ssl=settings.kafka_security_protocol.upper().startswith("SASL_SSL"),
-        )
     return KafkaBroker(
         settings.kafka_bootstrap_servers,
         client_id=client_id,
-        security=security,
+        security=settings.kafka_security(),
         acks="all",
         logger=logging.getLogger(f"faststream.{client_id}"),
         log_level=logging.DEBUG,
@@ -182,14 +175,18 @@ class EventBus:
         if undecodable is not None:
             await self.dead_letter(topic, record, f"header {undecodable!r} is not UTF-8")
             return
-        try:
-            event = parse_event(raw)
-        except ValidationError as exc:
-            await self.dead_letter(topic, record, f"invalid event: {_summarise(exc)}")
+        verdict = admit(
+            raw,
+            record.timestamp,
+            allowed=topic.events,
+            now=datetime.now(UTC),
+            max_skew=self.settings.max_event_skew,
+            max_age=self.settings.max_event_age,
+        )
+        if isinstance(verdict, Refused):
+            await self.dead_letter(topic, record, verdict.reason)
             return
-        if type(event) not in topic.events:
-            await self.dead_letter(topic, record, f"event type {event.type} does not belong on {topic.name}")
-            return
+        event = verdict.event
         if not self.seen.add(event.id):
             self.metrics.duplicates.labels(topic.name).inc()
             return
@@ -262,8 +259,3 @@ def _undecodable_header(record: ConsumerRecord[Any, Any]) -> str | None:
 def _printable(text: str) -> str:
     """Drop control characters (a reason may quote hostile input that ends up in logs and headers)."""
     return "".join(ch if ch.isprintable() else " " for ch in text)
-
-
-def _summarise(exc: ValidationError) -> str:
-    errs = exc.errors()[:3]
-    return "; ".join(f"{'.'.join(map(str, e['loc'])) or '(root)'}: {e['msg']}" for e in errs)

@@ -23,6 +23,7 @@ from shared.consumer import MemberConfig
 from shared.heartbeat import heartbeat_event, publish_heartbeats, say_goodbye, service_status
 from shared.settings import ServiceSettings
 from shared.telemetry import ServiceMetrics
+from shared.text import CleanLogArgs
 
 Hook = Callable[[], Awaitable[None]]
 S = TypeVar("S", bound=ServiceSettings)
@@ -152,6 +153,8 @@ def configure_logging(level: str) -> None:
         level=level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(CleanLogArgs())  # event text in a log line cannot forge another line
     logging.getLogger("aiokafka").setLevel(logging.WARNING)
     logging.getLogger("elastic_transport").setLevel(logging.WARNING)  # a line per request otherwise
 
