@@ -208,8 +208,8 @@ class RecoveryPlan(Payload):
     target: Name
     steps: tuple[RecoveryStep, ...] = Field(max_length=MAX_ITEMS)
     rationale: str
-    round: int = 0  # 0 for the incident's first plan; a new down episode inside the incident gets the next
-    covers: tuple[str, ...] = ()  # the incident's anomaly ids this round answers
+    round: int = Field(0, ge=0)  # 0 for the incident's first plan; a new down episode inside it gets the next
+    covers: tuple[Identifier, ...] = Field(default=(), max_length=10_000)  # the anomaly ids this round answers
 
 
 class RecoveryProgress(Payload):
@@ -274,24 +274,24 @@ class FaultInjected(Payload):
 class ConsumerStatus(Payload):
     """One consumer-group member of a service instance, as it reports itself."""
 
-    topic: str
-    group: str
+    topic: Name
+    group: Name
     joined: bool
-    partitions: tuple[int, ...] = ()
-    lag: int = 0
-    stalled_s: float = 0.0
+    partitions: tuple[int, ...] = Field(default=(), max_length=10_000)
+    lag: int = Field(0, ge=0)
+    stalled_s: float = Field(0.0, ge=0)
 
 
 class ServiceHeartbeat(Payload):
     """A service instance is alive; what it consumes and how far behind it is."""
 
-    service: str
-    instance: str
-    pid: int
+    service: Name
+    instance: Name
+    pid: int = Field(ge=0)
     ready: bool
-    started_at: datetime
-    sequence: int
-    interval_s: float
-    consumers: tuple[ConsumerStatus, ...] = ()
-    last_event_at: datetime | None = None
+    started_at: UtcDatetime
+    sequence: int = Field(ge=0)
+    interval_s: float = Field(gt=0)
+    consumers: tuple[ConsumerStatus, ...] = Field(default=(), max_length=1_000)
+    last_event_at: UtcDatetime | None = None
     stopping: bool = False  # the instance's last beat before a planned stop: its silence is no outage
