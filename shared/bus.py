@@ -125,11 +125,16 @@ class EventBus:
         group_id: str,
         handler: Handler,
         listener: ConsumerRebalanceListener | None = None,
+        broadcast: bool = False,
     ) -> GroupMember:
         """Register ``handler`` for every valid event on ``topic`` (at-least-once, committed per batch).
 
         Consuming starts with ``start_consumers``; the returned member tells its assignment and progress.
+        With ``broadcast`` every instance of the service sees every record (a group of its own, named
+        after its instance, starting at the end of the topic the first time) instead of sharing them.
         """
+        if broadcast:
+            group_id = f"{group_id}.{self.settings.instance_id}"
         name = self.prefix + topic.name
 
         async def on_record(record: ConsumerRecord[Any, Any]) -> None:
@@ -145,6 +150,7 @@ class EventBus:
             listener=listener,
             config=self.member_config,
             on_lag=self._set_lag,
+            offset_reset="latest" if broadcast else "earliest",
         )
         self.members.append(member)
         self.metrics.known_topic(topic)

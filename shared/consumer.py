@@ -27,6 +27,7 @@ from typing import Any, Final
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
+from aiokafka.partitioner import murmur2
 from aiokafka.protocol.group import LeaveGroupRequest
 from aiokafka.structs import OffsetAndMetadata
 
@@ -88,6 +89,7 @@ class GroupMember:
         listener: ConsumerRebalanceListener | None = None,
         config: MemberConfig | None = None,
         on_lag: Callable[[str, int, int], None] | None = None,
+        offset_reset: str = "earliest",
     ) -> None:
         self.settings = settings
         self.topic = topic
@@ -98,6 +100,7 @@ class GroupMember:
         self.listener = listener
         self.config = config or MemberConfig()
         self.on_lag = on_lag
+        self.offset_reset = offset_reset
         self.progress = Progress()
         self.consumer: AIOKafkaConsumer | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -107,6 +110,13 @@ class GroupMember:
         if self.consumer is None or not self.progress.joined:
             return set()
         return {tp.partition for tp in self.consumer.assignment() if tp.topic == self.topic}
+
+    def owns_key(self, key: str, default_partitions: int) -> bool:
+        """Whether records keyed ``key`` land on a partition this member holds (Kafka's default partitioner)."""
+        assigned = self.assigned_partitions()
+        if not assigned:
+            return False
+        return partition_of(key, self.partition_count() or default_partitions) in assigned
 
     def partition_count(self) -> int | None:
         """Partitions the topic has, as the member's metadata knows it."""
@@ -167,7 +177,7 @@ class GroupMember:
             group_id=self.group_id,
             client_id=self.client_id,
             enable_auto_commit=False,
-            auto_offset_reset="earliest",
+            auto_offset_reset=self.offset_reset,
             session_timeout_ms=cfg.session_timeout_ms,
             heartbeat_interval_ms=cfg.heartbeat_interval_ms,
             max_poll_interval_ms=cfg.max_poll_interval_ms,
@@ -244,6 +254,11 @@ class GroupMember:
         if evicted:
             log.warning("removed %d ghost(s) of %s from group %s (a rejoin waited for them)", evicted,
                         self.client_id, self.group_id)  # fmt: skip
+
+
+def partition_of(key: str, partitions: int) -> int:
+    """The partition Kafka's default partitioner gives ``key`` (murmur2, as the Java client)."""
+    return int(murmur2(key.encode()) & 0x7FFFFFFF) % partitions
 
 
 class JoinTimeout(Exception):

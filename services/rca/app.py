@@ -32,11 +32,15 @@ def create_app(settings: RcaSettings) -> tuple[Service, AsgiFastStream]:
     store = WindowStore(retention_s=settings.store_retention_s, max_points=settings.store_max_points)
     es = make_es(settings) if settings.index_reports else None
     handlers = RcaHandlers(settings, bus, store, es)
-    bus.subscribe(topics.METRICS, group_id=f"{settings.group_id}-metrics", handler=handlers.on_observation)
-    bus.subscribe(topics.ANOMALIES, group_id=f"{settings.group_id}-anomalies", handler=handlers.on_observation)
-    bus.subscribe(topics.INCIDENTS, group_id=settings.group_id, handler=handlers.on_incident)
-    bus.subscribe(topics.RECOVERY, group_id=f"{settings.group_id}-recovery", handler=handlers.on_recovery)
-    bus.subscribe(topics.COMMANDS, group_id=f"{settings.group_id}-commands", handler=handlers.on_command)
+    # Every instance keeps every entity's series and every incident (an analysis needs them all); the
+    # incidents group decides which instance analyses which incident (its key's partition).
+    group = settings.group_id
+    bus.subscribe(topics.METRICS, group_id=f"{group}-metrics", handler=handlers.on_observation, broadcast=True)
+    bus.subscribe(topics.ANOMALIES, group_id=f"{group}-anomalies", handler=handlers.on_observation, broadcast=True)
+    owner = bus.subscribe(topics.INCIDENTS, group_id=group, handler=handlers.on_incident)
+    bus.subscribe(topics.RECOVERY, group_id=f"{group}-recovery", handler=handlers.on_recovery, broadcast=True)
+    bus.subscribe(topics.COMMANDS, group_id=f"{group}-commands", handler=handlers.on_command, broadcast=True)
+    handlers.owns = lambda incident_id: owner.owns_key(incident_id, topics.INCIDENTS.partitions)
 
     async def rebuild() -> None:
         wanted = (topics.METRICS, topics.ANOMALIES, topics.INCIDENTS, topics.RECOVERY, topics.RCA)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ class RcaHandlers:
         self.settings, self.bus, self.store, self.es = settings, bus, store, es
         self.incidents: dict[str, Incident] = {}
         self.recovery_started: dict[str, float] = {}
+        self.owns: Callable[[str], bool] = lambda _incident_id: True  # which instance analyses an incident
         self.lock = asyncio.Lock()  # one analysis at a time: triggers on several topics share report files
         self.config = ReportConfig(settings.response_targets_s, settings.noisy_rule_min_firings)
 
@@ -60,12 +62,13 @@ class RcaHandlers:
     async def on_recovery(self, event: ev.Envelope[Any], delivery: Delivery | None = None) -> None:
         """Analyse an incident as soon as its automatic recovery is verified (if configured)."""
         self.remember(event)
-        if isinstance(event, ev.RecoveryVerified) and self.settings.run_on_recovery_verified:
+        verified = isinstance(event, ev.RecoveryVerified) and self.settings.run_on_recovery_verified
+        if verified and self.owns(event.data.incident_id):
             await self.analyse(event.data.incident_id, trigger=event, end=event.time)
 
     async def on_command(self, event: ev.Envelope[Any], delivery: Delivery | None = None) -> None:
         """Analyse an (open) incident now when an operator asks for it."""
-        if isinstance(event, ev.RcaRequested):
+        if isinstance(event, ev.RcaRequested) and self.owns(event.data.incident_id):
             await self.analyse(event.data.incident_id, trigger=event, end=event.time)
 
     async def analyse(

@@ -53,7 +53,9 @@ def create_app(settings: RecoverySettings, runner: ActionRunner | None = None) -
         "ir_recovery_actions", "Recovery actions run", ["action", "outcome"], registry=service.metrics.registry
     )
     bus.subscribe(topics.INCIDENTS, group_id=settings.group_id, handler=handlers.on_incident)
-    bus.subscribe(topics.METRICS, group_id=f"{settings.group_id}-metrics", handler=handlers.on_metrics)
+    # every instance verifies with the scrapes of every target: a shared group would give the target's
+    # scrapes to one instance and its verification to another
+    bus.subscribe(topics.METRICS, group_id=f"{settings.group_id}-metrics", handler=handlers.on_metrics, broadcast=True)
 
     async def rebuild() -> None:
         names = [settings.topic_prefix + t.name for t in (topics.RECOVERY, topics.INCIDENTS)]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from aiokafka.partitioner import murmur2
-
 from services.responder.core import Owns, Responder
 from services.responder.settings import ResponderSettings
 from shared.consumer import GroupMember
@@ -30,11 +28,6 @@ def register(service: Service, responder: Responder, settings: ResponderSettings
     return anomalies
 
 
-def partition_of(key: str, partitions: int) -> int:
-    """Return the partition Kafka's default partitioner gives ``key`` (murmur2, as the Java client)."""
-    return int(murmur2(key.encode()) & 0x7FFFFFFF) % partitions
-
-
 def owned_by_assignment(member: GroupMember, default_partitions: int) -> Owns:
     """Return ``owns(incident)``: the incident's target key falls in a partition assigned to ``member``.
 
@@ -43,10 +36,6 @@ def owned_by_assignment(member: GroupMember, default_partitions: int) -> Owns:
     """
 
     def owns(incident: Incident) -> bool:
-        assigned = member.assigned_partitions()
-        if not assigned:
-            return False
-        partitions = member.partition_count() or default_partitions
-        return partition_of(incident.target, partitions) in assigned
+        return member.owns_key(incident.target, default_partitions)
 
     return owns
