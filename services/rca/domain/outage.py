@@ -24,6 +24,7 @@ _ZERO_SHARE: Final = 0.05  # "at zero": within 5 % of the column's usual size
 _SILENT_SHARE: Final = 0.2  # silent in at least this share of the incident rows...
 _SILENT_FACTOR: Final = 5.0  # ...and this many times more often than in the history
 _ENTITY_SHARE: Final = 0.5  # half of an entity's judged columns went silent
+_MAX_STOPPED: Final = 2  # a pod (and its wrapper); when more stop at once, traffic or scraping stopped
 
 
 @dataclass(frozen=True)
@@ -82,9 +83,46 @@ def find_outages(
     for entity, onsets in silenced.items():
         if judged[entity] >= 2 and len(onsets) >= _ENTITY_SHARE * judged[entity]:
             out[entity] = Outage(entity, len(onsets), judged[entity], float(np.median(onsets)))
-    return out
+    return out if len(out) <= _MAX_STOPPED else {}
+
+
+def before_outages(outages: Mapping[str, Outage], onsets: Mapping[str, float | None]) -> dict[str, Outage]:
+    """Return the outages that no other entity's deviation preceded (a stop after others failed is their effect).
+
+    An entity stops being called, or is stopped, once what is upstream of it failed; a pod failure
+    makes its callers fail from the moment it stops, not before.
+    """
+    return {
+        name: o
+        for name, o in outages.items()
+        if not any(t is not None and t < o.onset for e, t in onsets.items() if e not in outages)
+    }
 
 
 def _has_run(silent: np.ndarray) -> bool:
     """Return True when two consecutive incident rows are silent (one lost scrape is not a stop)."""
     return bool(np.any(silent[1:] & silent[:-1]))
+
+
+def outage_score(outage: Outage, full_deviation: float) -> float:
+    """Return the score of an outage: a full-scale deviation, in proportion to the share of silenced columns."""
+    return full_deviation * outage.share
+
+
+def explained_by_outage(
+    onsets: Mapping[str, float | None], outages: Mapping[str, Outage], *, lead_s: float
+) -> dict[str, str]:
+    """Return, per entity that did not stop, the stopped entity that explains it.
+
+    Callers of a stopped entity fail or wait from the moment it stops, so every entity whose
+    deviation began no earlier than `lead_s` before the first outage is taken as its effect. With
+    several outages the one with the larger silenced share (then the earlier) explains the rest.
+    """
+    if not outages:
+        return {}
+    head = max(outages.values(), key=lambda o: (o.share, -o.onset))
+    return {
+        entity: head.entity
+        for entity, onset in onsets.items()
+        if entity not in outages and (onset is None or onset >= head.onset - lead_s)
+    }
