@@ -50,6 +50,7 @@ from rca_eval import (  # noqa: E402
 from rca_k8s_simulator import FAMILIES, simulate_k8s  # noqa: E402
 from rca_robustness import robustness_lines  # noqa: E402
 
+from incidentctl.rca_cmd import LogAnalyzerMiner  # noqa: E402
 from services.rca.domain import Case, RcaConfig, rank_causes  # noqa: E402
 from services.rca.domain.model import split_column  # noqa: E402
 
@@ -64,9 +65,9 @@ GRID: Final[dict[str, dict[str, float]]] = {
 
 
 def ours(case: Case, config: RcaConfig | None = None) -> list[str]:
-    """Return the engine's entities, best first, each once."""
+    """Return the engine's entities, best first, each once (with the CLI's log miner)."""
     seen: list[str] = []
-    for candidate in rank_causes(case, config=config):
+    for candidate in rank_causes(case, config=config, miner=LogAnalyzerMiner()):
         entity = split_column(candidate.entity)[0]
         if entity not in seen:
             seen.append(entity)

@@ -30,7 +30,7 @@ from services.rca.domain.depth import depth_order
 from services.rca.domain.entity_score import EntityScore, sampling_interval, scan_start, score_entities
 from services.rca.domain.fault_events import find_event_causes
 from services.rca.domain.impact import excess_work, weigh_by_impact
-from services.rca.domain.log_evidence import LogFinding, TemplateMiner, find_log_evidence
+from services.rca.domain.log_evidence import LogFinding, MergingMiner, TemplateMiner, find_log_evidence
 from services.rca.domain.model import Candidate, Case
 from services.rca.domain.outage import Outage, before_outages, explained_by_outage, find_outages, outage_score
 from services.rca.domain.propagation import Explanation, discount_explained, downstream
@@ -117,7 +117,9 @@ def _evidence(
     return "; ".join(parts) if parts else "no deviation found"
 
 
-def rank_causes(case: Case, *, config: RcaConfig | None = None, miner: TemplateMiner | None = None) -> list[Candidate]:
+def rank_causes(
+    case: Case, *, config: RcaConfig | None = None, miner: TemplateMiner | MergingMiner | None = None
+) -> list[Candidate]:
     """Return root-cause candidates of `case`, best first, each entity at most once.
 
     Args:
