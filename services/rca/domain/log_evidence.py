@@ -175,6 +175,7 @@ def _entity_finding(
     expected_total = sum(usual.values()) * ratio
     volume = max(sum(now.values()), expected_total, 1.0)
     changed = 0.0
+    floor = 1.0 if usual else 0.0
     best: tuple[float, str, int, bool, bool] | None = None
     for template, count in now.items():
         expected = usual.get(template, 0) * ratio
@@ -183,7 +184,11 @@ def _entity_finding(
             continue
         error = is_error_template(template)
         weight = (_ERROR_WEIGHT if error else _OTHER_WEIGHT) * (1.0 if is_new else 0.5)
-        excess = weight * (count - expected)
+        # From an entity that has been logging, one line of a template not seen before is what a
+        # rare template looks like: at least one line is expected of any template then.
+        excess = weight * (count - max(expected, floor))
+        if excess <= 0:
+            continue
         changed += excess
         key = (excess, -first_seen[(entity, template)])
         if best is None or key > (best[0], -first_seen[(entity, best[1])]):
