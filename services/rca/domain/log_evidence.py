@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Final, Protocol
 
@@ -147,12 +147,14 @@ def find_log_evidence(
     span = max(window_end - incident_start, 1.0)
     ratio = span / history_span if history_span > 0 else 0.0
     names = sorted(set(entities), key=len, reverse=True)
+    spread = Counter(t for e, now in during.items() for t in _changed(before.get(e, Counter()), now, ratio))
     findings: dict[str, LogFinding] = {}
     for entity in set(before) | set(during):
         # Going quiet only counts for an entity that kept writing up to the incident.
         steady = incident_start - last_before.get(entity, -math.inf) <= _QUIET_SHARE * span
         usual = before.get(entity, Counter())
-        found = _entity_finding(entity, usual, during.get(entity, Counter()), ratio, first_seen, steady=steady)
+        now = during.get(entity, Counter())
+        found = _entity_finding(entity, usual, now, ratio, first_seen, steady=steady, spread=spread)
         if found is None:
             continue
         if history_span <= 0:
@@ -160,6 +162,11 @@ def find_log_evidence(
         mentions = tuple(n for n in names if n != entity and found.is_error and n in found.template)
         findings[entity] = replace(found, mentions=mentions[:1])
     return findings
+
+
+def _changed(usual: Counter[str], now: Counter[str], ratio: float) -> list[str]:
+    """Return the templates of `now` that are new or at least `_SURGE_FACTOR` times as frequent as usual."""
+    return [t for t, c in now.items() if t not in usual or c >= _SURGE_FACTOR * max(usual[t] * ratio, 1.0)]
 
 
 def _entity_finding(
@@ -170,6 +177,7 @@ def _entity_finding(
     first_seen: dict[tuple[str, str], float],
     *,
     steady: bool,
+    spread: Mapping[str, int],
 ) -> LogFinding | None:
     """Return one entity's finding: its changed share of logging and its strongest changed template."""
     expected_total = sum(usual.values()) * ratio
@@ -177,13 +185,14 @@ def _entity_finding(
     changed = 0.0
     floor = 1.0 if usual else 0.0
     best: tuple[float, str, int, bool, bool] | None = None
-    for template, count in now.items():
+    for template in _changed(usual, now, ratio):
+        count = now[template]
         expected = usual.get(template, 0) * ratio
         is_new = usual.get(template, 0) == 0
-        if not is_new and count < _SURGE_FACTOR * max(expected, 1.0):
-            continue
         error = is_error_template(template)
-        weight = (_ERROR_WEIGHT if error else _OTHER_WEIGHT) * (1.0 if is_new else 0.5)
+        # A template that changed on several entities at once is how a failure reads from its
+        # callers (one client library, one message); one that changed on a single entity is specific.
+        weight = (_ERROR_WEIGHT if error else _OTHER_WEIGHT) * (1.0 if is_new else 0.5) / spread.get(template, 1)
         # From an entity that has been logging, one line of a template not seen before is what a
         # rare template looks like: at least one line is expected of any template then.
         excess = weight * (count - max(expected, floor))

@@ -86,16 +86,18 @@ def find_outages(
     return out if len(out) <= _MAX_STOPPED else {}
 
 
-def before_outages(outages: Mapping[str, Outage], onsets: Mapping[str, float | None]) -> dict[str, Outage]:
-    """Return the outages that no other entity's deviation preceded (a stop after others failed is their effect).
+def before_outages(
+    outages: Mapping[str, Outage], onsets: Mapping[str, float | None], *, lead_s: float
+) -> dict[str, Outage]:
+    """Return the outages no other entity's deviation preceded by `lead_s` or more.
 
-    An entity stops being called, or is stopped, once what is upstream of it failed; a pod failure
-    makes its callers fail from the moment it stops, not before.
+    An entity stops being called once what is upstream of it failed, so a stop after others failed
+    is their effect; a pod failure makes its callers fail from the moment it stops, not before.
     """
     return {
         name: o
         for name, o in outages.items()
-        if not any(t is not None and t < o.onset for e, t in onsets.items() if e not in outages)
+        if not any(t is not None and t <= o.onset - lead_s for e, t in onsets.items() if e not in outages)
     }
 
 

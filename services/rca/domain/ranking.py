@@ -158,8 +158,13 @@ def rank_causes(
         vetted_s=case.logs_vetted_s,
         entities=case.metrics.entities(),
     )
+    # Silence is measured from the given start: the search margin before it would dilute a short stop.
     outages = find_outages(
-        case.metrics.columns, case.metrics.timestamps, history_end=start, scan_start=start, window_end=case.window_end
+        case.metrics.columns,
+        case.metrics.timestamps,
+        history_end=start,
+        scan_start=max(start, case.anomaly_start - interval),
+        window_end=case.window_end,
     )
     hints: dict[str, float] = {}
     for hint in case.hints:
@@ -184,9 +189,9 @@ def rank_causes(
         )
         drafts[name] = _Draft(name, d.score + config.log_weight * finding.score, d.metrics, finding, 0.0, onset)
     full = math.log1p(config.z_saturation) + math.log(config.ratio_saturation)
-    outages = before_outages(
-        outages, {n: d.onset for n, d in drafts.items() if d.score >= config.onset_pool_share * full}
-    )
+    strong = {n: d.onset for n, d in drafts.items() if d.score >= config.onset_pool_share * full}
+    # A lead shorter than a sample or than `min_lead_s` is within sampling and scraping noise.
+    outages = before_outages(outages, strong, lead_s=max(interval, config.min_lead_s))
     for name, outage in outages.items():
         d = drafts[name]
         score = max(d.score, outage_score(outage, full))
@@ -204,6 +209,7 @@ def rank_causes(
     for a, b in named.items():
         notes.setdefault(a, f"its error log names {b}")
     drafts = _cover_drafts(drafts, {**named, **stopped})
+    covered = {*covers, *events, *named, *stopped}
     ranked = sorted(drafts.values(), key=lambda d: (-d.score, order.index(d.entity)))
     top_score = ranked[0].score if ranked else 0.0
     leaders = [
@@ -217,7 +223,8 @@ def rank_causes(
     for draft in ranked:
         lead: float | None = None
         score = draft.score
-        if earliest is not None and draft.onset == earliest and sole_first:
+        # A symptom put behind its cause keeps no timing bonus: it would lift it back above it.
+        if earliest is not None and draft.onset == earliest and sole_first and draft.entity not in covered:
             later = [d.onset for d in leaders if d.onset is not None and d.onset > earliest]
             lead = (min(later) - earliest) if later else None
             # A lead of a sample or a few seconds is within sampling and detection noise.
