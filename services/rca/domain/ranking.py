@@ -36,6 +36,7 @@ from services.rca.domain.outage import Outage, before_outages, explained_by_outa
 from services.rca.domain.propagation import Explanation, discount_explained, downstream
 from services.rca.domain.signals import MetricKind
 
+_FAILING: Final = frozenset({MetricKind.LATENCY, MetricKind.ERRORS, MetricKind.SUCCESS_SHARE})
 HINT_SIGNAL: Final = "detector-hint"
 """Signal name of a candidate ranked only on a live detector's anomaly."""
 
@@ -189,7 +190,16 @@ def rank_causes(
         )
         drafts[name] = _Draft(name, d.score + config.log_weight * finding.score, d.metrics, finding, 0.0, onset)
     full = math.log1p(config.z_saturation) + math.log(config.ratio_saturation)
-    strong = {n: d.onset for n, d in drafts.items() if d.score >= config.onset_pool_share * full}
+    # The leading deviations other than the stops themselves: one clearly before a stop explains it.
+    best = max((d.score for n, d in drafts.items() if n not in outages), default=0.0)
+    strong = {
+        n: d.onset
+        for n, d in drafts.items()
+        if d.score > 0
+        and d.score >= config.onset_pool_share * best
+        and d.metrics is not None
+        and d.metrics.best.kind in _FAILING
+    }
     # A lead shorter than a sample or than `min_lead_s` is within sampling and scraping noise.
     outages = before_outages(outages, strong, lead_s=max(interval, config.min_lead_s))
     for name, outage in outages.items():
