@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Final
 
 import numpy as np
-from rca_simulator import T0, SimCase, _ar_noise, _graph, _propagate
+from rca_simulator import T0, SimCase, _ar_noise, _Graph, _graph, _propagate
 
 from services.rca.domain import Case, LogLine, MetricFrame, Topology
 
@@ -203,7 +203,7 @@ def simulate_k8s(rng: np.random.Generator, family: Family, case_id: str) -> SimC
         state["own"][root] *= 1 - 0.4 * on
     amplify = np.where(rng.random(n) < 0.3, rng.uniform(1.1, 1.6, n), 1.0)
     _propagate(graph, state, n_hist, amplify)
-    cols = _columns(rng, family, names, state, req, cpu, down, interval, size)
+    cols = _columns(rng, family, names, state, req, cpu, interval, size)
     _blank(rng, cols, names[root], down)
     logs: tuple[LogLine, ...] = ()
     if family.logs:
@@ -231,10 +231,10 @@ def _columns(
     state: dict[str, np.ndarray],
     req: np.ndarray,
     cpu: np.ndarray,
-    down: np.ndarray,
     interval: float,
     size: int,
 ) -> dict[str, np.ndarray]:
+    """Pod/container columns of every service, unrelated container columns, benign cpu bursts."""
     c = family.columns
     cols: dict[str, np.ndarray] = {}
     unit = 1000.0 if c["lat"] == "latency" else 1.0  # ms in one family, seconds in the other
@@ -263,7 +263,6 @@ def _columns(
             col = cols[f"{name}|{c['cpu']}"]
             a = int(rng.integers(size // 2, size))
             col[a : a + int(rng.integers(2, 20))] *= rng.uniform(1.5, 3.0)
-    del down
     return cols
 
 
@@ -279,7 +278,7 @@ def _blank(rng: np.random.Generator, cols: dict[str, np.ndarray], root: str, dow
 def _log_plan(
     rng: np.random.Generator,
     names: list[str],
-    graph: object,
+    graph: _Graph,
     req: np.ndarray,
     state: dict[str, np.ndarray],
     interval: float,
@@ -294,7 +293,7 @@ def _log_plan(
     rows = np.arange(size)
     n = len(names)
     chatty = rng.random(n) < 0.2
-    callers = getattr(graph, "callers")  # noqa: B009 - the graph type is private to rca_simulator
+    callers = graph.callers
     up = ~down
     for i, name in enumerate(names):
         if rng.random() < 0.15 and i != root:
