@@ -6,7 +6,7 @@ loudly. Scoring column by column misses this -- a missing value is no evidence, 
 the harmless direction -- yet it is the most specific evidence of where such a fault sits. So an
 entity is judged as a whole: a column counts as silenced when it was present and away from zero
 through the history (sparse or often-zero columns are not judged) and is missing or ~0 in a clear
-share of the incident rows; the entity stopped when at least half of its judged columns did.
+share of the incident rows; the entity stopped when at least half of its judged columns did, two at least.
 """
 
 from __future__ import annotations
@@ -81,7 +81,7 @@ def find_outages(
             silenced.setdefault(entity, []).append(float(timestamps[incident][first]))
     out: dict[str, Outage] = {}
     for entity, onsets in silenced.items():
-        if judged[entity] >= 2 and len(onsets) >= _ENTITY_SHARE * judged[entity]:
+        if len(onsets) >= max(2.0, _ENTITY_SHARE * judged[entity]):
             out[entity] = Outage(entity, len(onsets), judged[entity], float(np.median(onsets)))
     return out if len(out) <= _MAX_STOPPED else {}
 
