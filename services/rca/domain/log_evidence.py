@@ -41,6 +41,7 @@ _OTHER_WEIGHT: Final = 0.3
 _SURGE_FACTOR: Final = 5.0
 _QUIET_SHARE: Final = 0.3  # an entity that wrote less than this share of its usual lines went quiet
 _QUIET_MIN_LINES: Final = 10.0  # ...when it usually writes at least this many in such a window
+_MAX_QUIET: Final = 2  # a failed pod (and its sidecar) goes quiet; more at once is the collection
 _SHARE_GAIN: Final = 10.0  # score = log1p(gain x changed share): 1 % -> 0.1, 10 % -> 0.7, all -> 2.4
 
 
@@ -161,6 +162,10 @@ def find_log_evidence(
             found = replace(found, score=0.5 * found.score)
         mentions = tuple(n for n in names if n != entity and found.is_error and n in found.template)
         findings[entity] = replace(found, mentions=mentions[:1])
+    quiet = [e for e, f in findings.items() if f.quiet]
+    if len(quiet) > _MAX_QUIET:
+        # Many entities falling silent at once is the log collection stopping, not a fault.
+        return {e: f for e, f in findings.items() if not f.quiet}
     return findings
 
 

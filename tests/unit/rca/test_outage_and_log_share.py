@@ -138,3 +138,13 @@ def test_a_given_call_graph_lets_the_callee_explain_its_callers() -> None:
     explained = next(c for c in rank_causes(graph) if c.entity == "front")
     assert "explained by back" in explained.evidence
     assert "explained by" not in next(c for c in rank_causes(plain) if c.entity == "front").evidence
+
+
+def test_many_entities_going_quiet_at_once_is_the_collection_stopping() -> None:
+    logs: list[LogLine] = []
+    for name in ("a", "b", "c", "d"):
+        logs += lines(name, "step {} done", T0 - 600, 120, 600) + lines(name, "step {} done", T0, 1, 200)
+    found = find_log_evidence(logs, incident_start=T0, window_end=T0 + 200)
+    assert not any(f.quiet for f in found.values())
+    alone = find_log_evidence([x for x in logs if x.entity in ("a", "b")], incident_start=T0, window_end=T0 + 200)
+    assert all(f.quiet for f in alone.values())
