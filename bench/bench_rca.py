@@ -56,11 +56,11 @@ from services.rca.domain.model import split_column  # noqa: E402
 
 SEED: Final = 20240601
 GRID: Final[dict[str, dict[str, float]]] = {
-    "default": {},
-    "logs x0.5": {"log_weight": 0.5},
-    "logs x2": {"log_weight": 2.0},
-    "impact x0.5": {"impact_weight": 0.5},
-    "impact x0.5, logs x2": {"impact_weight": 0.5, "log_weight": 2.0},
+    "defaults (log_weight 1, impact_weight 1)": {},
+    "log_weight 0.5": {"log_weight": 0.5},
+    "log_weight 2": {"log_weight": 2.0},
+    "impact_weight 0.5": {"impact_weight": 0.5},
+    "impact_weight 0.5, log_weight 2": {"impact_weight": 0.5, "log_weight": 2.0},
 }
 
 
@@ -126,7 +126,7 @@ def loso_table(sources: dict[str, list[Item]]) -> list[str]:
     ]
     for src, items in sources.items():
         lines.append(
-            f"| {src} | {len(items)} | {_fmt(summary(rows['default'][src]))} | {_fmt(summary(baseline[src]))} |"
+            f"| {src} | {len(items)} | {_fmt(summary(rows[next(iter(GRID))][src]))} | {_fmt(summary(baseline[src]))} |"
         )
     return lines
 
