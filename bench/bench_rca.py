@@ -1,33 +1,37 @@
-"""Benchmark the RCA engine against N-Sigma baselines and random ranking on the RCA case folders.
+"""Benchmark the RCA engine, leave-one-source-out, against the N-Sigma baseline measured in the same run.
 
-Usage: python bench/bench_rca.py [DATA_DIR] [--synthetic N] [--seed S] [--cases]
-  (default: $IR_DATA_DIR or ../shared/data; reads DATA_DIR/rca; N synthetic cases, default 40, 0 = none;
-  S: the simulator's seed, default the fixed bench seed -- use another one while developing;
-  --cases: also print, per case, the rank of the true cause and our top three with their evidence)
+Usage: python bench/bench_rca.py [DATA_DIR] [--count N] [--seed S] [--cases] [--robustness]
+  (default: $IR_DATA_DIR or ../shared/data; reads DATA_DIR/rca; N cases per simulator family, default
+  30; S: the simulators' seed, default the fixed bench seed -- develop with another one;
+  --cases: per case, the rank of the true cause and our top three with their evidence;
+  --robustness: also the start-shift / dropped-column / noise rows on the data sources)
 
-Prints one table: per source and over all cases, AC@1/3/5 and Avg@5 of
-  ours                       services.rca.domain.rank_causes
-  nsigma (median/IQR)        BARO's ranking step as rca/README.md defines it
-  nsigma (mean/std)          the same with mean and standard deviation
-  random (expected)          expected value of a uniformly random order
-then robustness rows (anomaly_start shifted by -60 s / +60 s, 20 % of columns dropped, 5 % noise)
-for ours and N-Sigma, and whether the N-Sigma ranks reproduce REFERENCE_PER_CASE.csv.
-A second table scores the same methods on incidents from bench/rca_simulator.py (random call graphs,
-CPU / memory / delay / loss / code-defect faults, 1 s to 1 min sampling, gaps, 150-900 columns,
-callers that call several times or only sometimes, load-balancer views, missing columns, services
-scraped less often, a start off by up to a minute), generated with a fixed seed that was not used
-while developing the engine (develop with --seed), per fault type too.
+Sources: the data folder's (PetShop low traffic, PyRCA) and three simulator families that differ in
+naming, topology, columns, traffic and faults: `sim-mesh` (bench/rca_simulator.py: `svc-NN`, load
+balancers, hosts, retransmit counters), `sim-k8s-chain` (bench/rca_k8s_simulator.py: train-ticket-
+style `ts-<x>-service`, deep call chains, pod metrics in ms, logs, a call graph in some cases) and
+`sim-k8s-flat` (online-boutique-style `checkoutservice`, a fan-out, container metric names,
+load changes, logs). Faults: cpu, memory, delay, loss, code defects, pod failure, exceptions,
+returned errors.
+
+Leave-one-source-out: the engine's few free constants (GRID below) are chosen per held-out source as
+the setting with the best mean AC@1 over the *other* sources (sources weigh alike; ties: Avg@5, then
+grid order), and the held-out source is scored with it. The table prints each source, the pooled
+figure over all cases, the worst source, and N-Sigma (median/IQR, BARO's ranking step) beside them.
+The defaults' figures on all sources follow, labelled as development figures: every source was seen
+while the defaults were written. Last, time and peak memory of one ranking of a case with about a
+thousand columns and its logs.
 """
 
 from __future__ import annotations
 
-import csv
-import json
 import os
 import sys
-from collections.abc import Callable
+import time
+import tracemalloc
 from dataclasses import replace
 from pathlib import Path
+from typing import Final
 
 import numpy as np
 
@@ -35,226 +39,177 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from rca_simulator import generate  # noqa: E402
+from rca_eval import (  # noqa: E402
+    Item,
+    evaluate,
+    load_dev_sources,
+    nsigma_ranking,
+    simulated_sources,
+    summary,
+)
+from rca_k8s_simulator import FAMILIES, simulate_k8s  # noqa: E402
+from rca_robustness import robustness_lines  # noqa: E402
 
-from services.rca.casefile import load_case  # noqa: E402
-from services.rca.domain import Case, MetricFrame, rank_causes  # noqa: E402
+from incidentctl.rca_cmd import LogAnalyzerMiner  # noqa: E402
+from services.rca.domain import Case, RcaConfig, rank_causes  # noqa: E402
 from services.rca.domain.model import split_column  # noqa: E402
 
-SEED = 20240601
-SYNTHETIC_SEED = 20240601
-
-Ranker = Callable[[Case], list[str]]
-
-
-def nsigma_ranking(case: Case, *, robust: bool) -> list[str]:
-    """Rank entities by their best metric's N-Sigma score (README definition, ties by first appearance)."""
-    ts = case.metrics.timestamps
-    before = ts < case.anomaly_start
-    during = (ts >= case.anomaly_start) & (ts <= case.window_end)
-    eps = 10 * np.finfo(np.float64).eps
-    best: dict[str, float] = {}
-    for name, values in case.metrics.columns.items():
-        entity = split_column(name)[0]
-        hist = values[before & ~np.isnan(values)]
-        cur = values[during & ~np.isnan(values)]
-        if np.unique(hist).size < 2 or np.unique(cur).size < 2:
-            continue
-        if robust:
-            center = float(np.median(hist))
-            q75, q25 = np.percentile(hist, [75.0, 25.0])
-            spread = float(q75 - q25)
-        else:
-            center = float(np.mean(hist))
-            spread = float(np.std(hist))
-        if spread < eps:
-            spread = 1.0
-        score = float(np.max(np.abs(cur - center))) / spread
-        if score > best.get(entity, -np.inf):
-            best[entity] = score
-    order = case.metrics.entities()
-    scored = sorted(best, key=lambda e: (-best[e], order.index(e)))
-    return scored + [e for e in order if e not in best]
+SEED: Final = 20240601
+GRID: Final[dict[str, dict[str, float]]] = {
+    "defaults (log_weight 1, impact_weight 1)": {},
+    "log_weight 0.5": {"log_weight": 0.5},
+    "log_weight 2": {"log_weight": 2.0},
+    "impact_weight 0.5": {"impact_weight": 0.5},
+    "impact_weight 0.5, log_weight 2": {"impact_weight": 0.5, "log_weight": 2.0},
+}
 
 
-def ours_ranking(case: Case) -> list[str]:
+def ours(case: Case, config: RcaConfig | None = None) -> list[str]:
+    """Return the engine's entities, best first, each once (with the CLI's log miner)."""
     seen: list[str] = []
-    for candidate in rank_causes(case):
-        entity = split_column(candidate.entity)[0] if "|" in candidate.entity else candidate.entity
+    for candidate in rank_causes(case, config=config, miner=LogAnalyzerMiner()):
+        entity = split_column(candidate.entity)[0]
         if entity not in seen:
             seen.append(entity)
     return seen
 
 
-def ac_at(ranking: list[str], truth: list[str], k: int) -> float:
-    return len(set(ranking[:k]) & set(truth)) / min(k, len(truth))
+def _fmt(values: tuple[float, float, float]) -> str:
+    return " | ".join(f"{v:.3f}" for v in values)
 
 
-def random_expected(n_entities: int, truth: list[str], k: int) -> float:
-    # E|R ∩ top-k| of a uniform order is k |R| / n (hypergeometric mean).
-    return min(k, n_entities) * len(truth) / n_entities / min(k, len(truth))
+def loso_table(sources: dict[str, list[Item]]) -> list[str]:
+    """Score every grid setting on every case once, then pick per held-out source on the others."""
+    rows: dict[str, dict[str, np.ndarray]] = {}
+    for name, overrides in GRID.items():
+        config = replace(RcaConfig(), **overrides)
+        rows[name] = {src: evaluate(items, lambda c, cfg=config: ours(c, cfg))[0] for src, items in sources.items()}
+    baseline = {src: evaluate(items, lambda c: nsigma_ranking(c, robust=True))[0] for src, items in sources.items()}
+    lines = [
+        f"Leave-one-source-out: constants chosen on the other sources among {len(GRID)} settings",
+        "",
+        "| held-out source | cases | setting chosen | ours AC@1 | AC@3 | Avg@5 | N-Sigma AC@1 | AC@3 | Avg@5 |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    held: list[np.ndarray] = []
+    per_source: dict[str, tuple[float, float, float]] = {}
+    for src, items in sources.items():
+        others = [s for s in sources if s != src]
 
+        def train_key(name: str, others: list[str] = others) -> tuple[float, float]:
+            means = [summary(rows[name][s]) for s in others]
+            return (float(np.mean([m[0] for m in means])), float(np.mean([m[2] for m in means])))
 
-def shift_start(case: Case, seconds: float) -> Case:
-    return replace(case, anomaly_start=case.anomaly_start + seconds)
-
-
-def drop_columns(case: Case, share: float, rng: np.random.Generator) -> Case:
-    names = list(case.metrics.columns)
-    keep = rng.random(len(names)) >= share
-    cols = {n: case.metrics.columns[n] for n, k in zip(names, keep, strict=True) if k}
-    return replace(case, metrics=MetricFrame(case.metrics.timestamps, cols))
-
-
-def add_noise(case: Case, level: float, rng: np.random.Generator) -> Case:
-    cols = {}
-    for name, values in case.metrics.columns.items():
-        scale = np.nanmedian(np.abs(values)) if np.any(~np.isnan(values)) else 0.0
-        cols[name] = values + rng.normal(0.0, level * (scale if np.isfinite(scale) else 0.0), values.size)
-    return replace(case, metrics=MetricFrame(case.metrics.timestamps, cols))
-
-
-def load_sources(rca_dir: Path) -> dict[str, list[tuple[str, Case, list[str]]]]:
-    sources: dict[str, list[tuple[str, Case, list[str]]]] = {}
-    for truth_path in sorted(rca_dir.glob("*/truth.json")):
-        truth = json.loads(truth_path.read_text())["cases"]
-        cases = []
-        for case_id in sorted(truth):
-            cases.append((case_id, load_case(truth_path.parent / case_id), list(truth[case_id]["root_causes"])))
-        sources[truth_path.parent.name] = cases
-    return sources
-
-
-def evaluate(cases: list[tuple[str, Case, list[str]]], ranker: Ranker) -> tuple[np.ndarray, list[int]]:
-    rows, ranks = [], []
-    for _, case, truth in cases:
-        ranking = ranker(case)
-        rows.append([ac_at(ranking, truth, k) for k in range(1, 6)])
-        ranks.append(min((ranking.index(t) + 1 for t in truth if t in ranking), default=0))
-    return np.array(rows), ranks
-
-
-def random_rows(cases: list[tuple[str, Case, list[str]]]) -> np.ndarray:
-    return np.array([[random_expected(len(c.metrics.entities()), t, k) for k in range(1, 6)] for _, c, t in cases])
-
-
-def fmt(label: str, source: str, rows: np.ndarray) -> str:
-    m = rows.mean(axis=0)
-    return f"| {label} | {source} | {len(rows)} | {m[0]:.3f} | {m[2]:.3f} | {m[4]:.3f} | {m.mean():.3f} |"
-
-
-def check_reference(rca_dir: Path, ranks: dict[tuple[str, str, str], int]) -> str:
-    ref_path = rca_dir / "REFERENCE_PER_CASE.csv"
-    if not ref_path.exists():
-        return "REFERENCE_PER_CASE.csv not found: N-Sigma not checked"
-    total = mismatched = 0
-    for row in csv.DictReader(ref_path.open()):
-        for method, column in (("nsigma", "nsigma_rank"), ("nsigma-classic", "nsigma-classic_rank")):
-            key = (method, row["source"], row["case"])
-            if key in ranks:
-                total += 1
-                mismatched += int(ranks[key] != int(row[column]))
-    verdict = "MATCH" if mismatched == 0 and total else "MISMATCH"
-    return f"N-Sigma vs REFERENCE_PER_CASE.csv: {verdict} ({total - mismatched}/{total} ranks equal)"
-
-
-def case_lines(cases: list[tuple[str, Case, list[str]]]) -> list[str]:
-    """Return, per case, the rank of its first true cause under ours and our top three with evidence."""
-    lines = []
-    for case_id, case, truth in cases:
-        ranked = rank_causes(case)
-        names = [split_column(c.entity)[0] for c in ranked]
-        rank = min((names.index(t) + 1 for t in truth if t in names), default=0)
-        lines.append(f"{'ok ' if rank == 1 else 'BAD'} {case_id}: rank {rank} of {truth}")
-        lines.extend(f"      {c.score:8.3f} {c.entity}: {c.evidence[:200]}" for c in ranked[:3])
+        chosen = max(GRID, key=lambda n: (*train_key(n), -list(GRID).index(n)))
+        held.append(rows[chosen][src])
+        per_source[src] = summary(rows[chosen][src])
+        line = f"| {src} | {len(items)} | {chosen} | {_fmt(per_source[src])} | {_fmt(summary(baseline[src]))} |"
+        lines.append(line)
+    pooled = summary(np.vstack(held))
+    base_pooled = summary(np.vstack(list(baseline.values())))
+    lines.append(f"| **pooled** | {sum(map(len, sources.values()))} | - | {_fmt(pooled)} | {_fmt(base_pooled)} |")
+    worst = min(per_source, key=lambda s: per_source[s][0])
+    lines.append(f"| worst source (AC@1): {worst} | {len(sources[worst])} | - | {_fmt(per_source[worst])} | "
+                 f"{_fmt(summary(baseline[worst]))} |")  # fmt: skip
+    below = [
+        f"{s} {metric}"
+        for s in sources
+        for i, metric in enumerate(("AC@1", "AC@3", "Avg@5"))
+        if per_source[s][i] < summary(baseline[s])[i] - 1e-9
+    ]
+    lines.append("")
+    lines.append("below N-Sigma: " + (", ".join(below) if below else "nowhere"))
+    lines += ["", "Development figures (defaults; every source was seen while they were written)", ""]
+    lines += [
+        "| source | cases | ours AC@1 | AC@3 | Avg@5 | N-Sigma AC@1 | AC@3 | Avg@5 |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for src, items in sources.items():
+        lines.append(
+            f"| {src} | {len(items)} | {_fmt(summary(rows[next(iter(GRID))][src]))} | {_fmt(summary(baseline[src]))} |"
+        )
     return lines
 
 
-def synthetic_table(count: int, methods: list[tuple[str, Ranker]], seed: int, show_cases: bool) -> list[str]:
-    """Score `methods` on `count` simulated incidents, overall and per fault type."""
-    sims = generate(seed, count)
-    lines = [
-        f"Synthetic: bench/rca_simulator.py, seed {seed}, {count} cases",
+def fault_table(sources: dict[str, list[Item]]) -> list[str]:
+    """Return AC@1 per fault type over the simulated sources (defaults), ours and N-Sigma."""
+    by_fault: dict[str, list[Item]] = {}
+    for items in sources.values():
+        for item in items:
+            if item.fault:
+                by_fault.setdefault(item.fault, []).append(item)
+    lines = ["", "Per fault type, simulated sources, defaults (development)", ""]
+    lines += ["| fault | cases | ours AC@1 / Avg@5 | N-Sigma AC@1 / Avg@5 |", "|---|---|---|---|"]
+    for fault in sorted(by_fault):
+        a = summary(evaluate(by_fault[fault], ours)[0])
+        b = summary(evaluate(by_fault[fault], lambda c: nsigma_ranking(c, robust=True))[0])
+        lines.append(f"| {fault} | {len(by_fault[fault])} | {a[0]:.3f} / {a[2]:.3f} | {b[0]:.3f} / {b[2]:.3f} |")
+    return lines
+
+
+def scale_lines(seed: int) -> list[str]:
+    """Time (median of 3) and peak traced memory of ranking one case of about a thousand columns, with logs."""
+    family = replace(FAMILIES["k8s-chain"], services=(38, 38), extra_columns=44)
+    sim = simulate_k8s(np.random.default_rng(seed), family, "scale")
+    case = sim.case
+    times = []
+    for _ in range(3):
+        began = time.perf_counter()
+        ranking = ours(case)
+        times.append(time.perf_counter() - began)
+    elapsed = sorted(times)[1]
+    tracemalloc.start()  # a separate run: tracing slows the ranking down
+    ours(case)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    began = time.perf_counter()
+    nsigma_ranking(case, robust=True)
+    base = time.perf_counter() - began
+    rows = case.metrics.timestamps.size
+    rank = ranking.index(sim.root_cause) + 1 if sim.root_cause in ranking else 0
+    return [
         "",
-        "| Method | Faults | Cases | AC@1 | AC@3 | AC@5 | Avg@5 |",
-        "|---|---|---|---|---|---|---|",
+        f"Scale: {len(case.metrics.columns)} columns x {rows} rows, {len(case.logs)} log lines: "
+        f"ours {elapsed:.2f} s (median of 3), peak traced memory {peak / 2**20:.1f} MiB (root cause at rank {rank}); "
+        f"N-Sigma {base:.2f} s",
     ]
-    groups: dict[str, list[tuple[str, Case, list[str]]]] = {"all": []}
-    for sim in sims:
-        item = (sim.case_id, sim.case, [sim.root_cause])
-        groups["all"].append(item)
-        groups.setdefault(sim.fault, []).append(item)
-    for label, ranker in methods:
-        for fault in ["all", *sorted(g for g in groups if g != "all")]:
-            rows, _ = evaluate(groups[fault], ranker)
-            lines.append(fmt(label, fault, rows))
-    lines.append(fmt("random (expected)", "all", random_rows(groups["all"])))
-    if show_cases:
-        lines += ["", *case_lines([(f"{s.case_id} ({s.fault})", s.case, [s.root_cause]) for s in sims])]
+
+
+def case_lines(items: list[Item]) -> list[str]:
+    """Return, per case, the rank of its first true cause under ours and our top three with evidence."""
+    lines = []
+    for item in items:
+        ranked = rank_causes(item.case)
+        names = [split_column(c.entity)[0] for c in ranked]
+        rank = min((names.index(t) + 1 for t in item.truth if t in names), default=0)
+        lines.append(f"{'ok ' if rank == 1 else 'BAD'} {item.case_id} {item.fault}: rank {rank} of {item.truth}")
+        lines.extend(f"      {c.score:8.3f} {c.entity}: {c.evidence[:200]}" for c in ranked[:3])
     return lines
 
 
 def main(argv: list[str]) -> int:
     args = list(argv[1:])
-    count, seed = 40, SYNTHETIC_SEED
-    show_cases = "--cases" in args
-    if show_cases:
-        args.remove("--cases")
-    if "--synthetic" in args:
-        at = args.index("--synthetic")
-        count = int(args[at + 1])
-        del args[at : at + 2]
-    if "--seed" in args:
-        at = args.index("--seed")
-        seed = int(args[at + 1])
-        del args[at : at + 2]
+    flags = {f for f in ("--cases", "--robustness") if f in args}
+    args = [a for a in args if a not in flags]
+    count, seed = 30, SEED
+    for opt in ("--count", "--seed"):
+        if opt in args:
+            at = args.index(opt)
+            value = int(args[at + 1])
+            count, seed = (value, seed) if opt == "--count" else (count, value)
+            del args[at : at + 2]
     default = os.environ.get("IR_DATA_DIR", str(REPO.parent / "shared" / "data"))
     rca_dir = Path(args[0] if args else default) / "rca"
-    sources = load_sources(rca_dir)
-    methods: list[tuple[str, Ranker]] = [
-        ("ours", ours_ranking),
-        ("nsigma (median/IQR)", lambda c: nsigma_ranking(c, robust=True)),
-        ("nsigma (mean/std)", lambda c: nsigma_ranking(c, robust=False)),
-    ]
-    lines = ["| Method | Source | Cases | AC@1 | AC@3 | AC@5 | Avg@5 |", "|---|---|---|---|---|---|---|"]
-    ref_ranks: dict[tuple[str, str, str], int] = {}
-    all_cases = [c for cases in sources.values() for c in cases]
-    for label, ranker in methods:
-        every = []
-        for source, cases in sources.items():
-            rows, ranks = evaluate(cases, ranker)
-            every.append(rows)
-            lines.append(fmt(label, source, rows))
-            if label.startswith("nsigma"):
-                method = "nsigma" if "IQR" in label else "nsigma-classic"
-                for (case_id, _, _), rank in zip(cases, ranks, strict=True):
-                    ref_ranks[(method, source, case_id)] = rank
-        lines.append(fmt(label, "all", np.vstack(every)))
-    for source, cases in sources.items():
-        lines.append(fmt("random (expected)", source, random_rows(cases)))
-    lines.append(fmt("random (expected)", "all", random_rows(all_cases)))
-    perturbations: list[tuple[str, Callable[[Case, np.random.Generator], Case]]] = [
-        ("start -60 s", lambda c, r: shift_start(c, -60.0)),
-        ("start +60 s", lambda c, r: shift_start(c, 60.0)),
-        ("20% columns dropped", lambda c, r: drop_columns(c, 0.2, r)),
-        ("5% noise", lambda c, r: add_noise(c, 0.05, r)),
-    ]
-    for name, perturb in perturbations:
-        for label, ranker in methods[:2]:
-            for source, cases in sources.items():
-                rng = np.random.default_rng(SEED)
-                changed = [(cid, perturb(case, rng), truth) for cid, case, truth in cases]
-                rows, _ = evaluate(changed, ranker)
-                lines.append(fmt(f"{label}, {name}", source, rows))
-    print("\n".join(lines))
+    sources = {**load_dev_sources(rca_dir), **simulated_sources(seed, count)}
+    print(f"Sources: {', '.join(f'{s} ({len(i)})' for s, i in sources.items())}; simulator seed {seed}")
     print()
-    print(check_reference(rca_dir, ref_ranks))
-    if show_cases:
-        print()
-        print("\n".join(case_lines(all_cases)))
-    if count > 0:
-        print()
-        print("\n".join(synthetic_table(count, methods, seed, show_cases)))
+    print("\n".join(loso_table(sources)))
+    print("\n".join(fault_table({s: i for s, i in sources.items() if s.startswith("sim-")})))
+    print("\n".join(scale_lines(seed)))
+    if "--robustness" in flags:
+        print("\n".join(["", *robustness_lines(sources, ours)]))
+    if "--cases" in flags:
+        print("\n".join(["", *case_lines([i for items in sources.values() for i in items])]))
     return 0
 
 

@@ -5,8 +5,33 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+from services.detector.domain.logmining import TemplateMiner
 from services.rca.casefile import load_case
 from services.rca.domain import RcaConfig, rank_causes
+
+
+class LogAnalyzerMiner:
+    """The live log analyzer's template miner behind the RCA engine's `MergingMiner` protocol.
+
+    It mines as it reads, so a template given early may merge into a more general one later;
+    `canonical` returns the final one once every line was read.
+    """
+
+    def __init__(self) -> None:
+        self._miner = TemplateMiner()
+        self._ids: dict[str, str] = {}
+
+    def template_of(self, message: str) -> str:
+        """Mine `message` and return its template as known now."""
+        match = self._miner.add(message)
+        self._ids.setdefault(match.template, match.template_id)
+        return match.template
+
+    def canonical(self, template: str) -> str:
+        """Return the final template of a template returned earlier."""
+        template_id = self._ids.get(template)
+        final = self._miner.template_of(template_id) if template_id is not None else None
+        return final or template
 
 
 def rank_case_dir(path: Path, *, config: RcaConfig | None = None) -> dict[str, list[dict[str, object]]]:
@@ -19,7 +44,7 @@ def rank_case_dir(path: Path, *, config: RcaConfig | None = None) -> dict[str, l
     case = load_case(path)
     ranking: list[dict[str, object]] = []
     seen: set[str] = set()
-    for candidate in rank_causes(case, config=config):
+    for candidate in rank_causes(case, config=config, miner=LogAnalyzerMiner()):
         if candidate.entity in seen:
             continue
         seen.add(candidate.entity)

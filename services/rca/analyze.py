@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from services.rca.domain import Candidate, RcaConfig, RcaError, rank_causes
+from services.rca.domain import Candidate, RcaConfig, RcaError, Topology, rank_causes
 from services.rca.domain.ranking import HINT_SIGNAL
 from services.rca.gather import Window, build_case, incident_window
 from services.rca.report.build import ReportConfig, build_report
@@ -42,6 +42,7 @@ def analyse(
     anomaly_since: Iterable[float],
     recovery_started: float | None = None,
     config: RcaConfig | None = None,
+    topology: Topology | None = None,
 ) -> Analysis:
     """Rank the causes of ``incident`` from the store's data in its window (engine errors give no ranking).
 
@@ -54,7 +55,7 @@ def analyse(
     if recovery_started is not None:
         end = min(end, max(recovery_started, opened))
     window = incident_window(opened_at=opened, anomaly_since=anomaly_since, end=end, lookback_s=lookback_s)
-    case = build_case(store, window)
+    case = build_case(store, window, topology=topology)
     try:
         found = rank_causes(case, config=config) if case.metrics.columns or case.logs or case.hints else []
     except (RcaError, ValueError, FloatingPointError) as exc:

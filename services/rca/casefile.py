@@ -1,4 +1,4 @@
-"""Load an RCA case folder (metrics.csv, incident.json, optional logs.csv) into the domain `Case`."""
+"""Load an RCA case folder (metrics.csv, incident.json, optional logs.csv and graph.csv) into the domain `Case`."""
 
 from __future__ import annotations
 
@@ -8,11 +8,12 @@ import math
 from pathlib import Path
 from typing import Final
 
-from services.rca.domain.model import Case, LogLine, MetricFrame, RcaError
+from services.rca.domain.model import Case, LogLine, MetricFrame, RcaError, Topology
 
 METRICS_FILE: Final = "metrics.csv"
 INCIDENT_FILE: Final = "incident.json"
 LOGS_FILE: Final = "logs.csv"
+GRAPH_FILE: Final = "graph.csv"
 MAX_FIELD_CHARS: Final = 1 << 30
 
 
@@ -28,7 +29,26 @@ def load_case(path: Path) -> Case:
     metrics = _read_metrics(path / METRICS_FILE)
     logs_path = path / LOGS_FILE
     logs = _read_logs(logs_path) if logs_path.exists() else ()
-    return Case(metrics=metrics, anomaly_start=anomaly_start, window_end=window_end, logs=logs)
+    graph_path = path / GRAPH_FILE
+    topology = read_graph(graph_path) if graph_path.exists() else None
+    return Case(metrics=metrics, anomaly_start=anomaly_start, window_end=window_end, logs=logs, topology=topology)
+
+
+def read_graph(path: Path) -> Topology:
+    """Read a call graph file: header `caller,callee`, one call edge per row (entity names as in metrics.csv)."""
+    calls: set[tuple[str, str]] = set()
+    with path.open(encoding="utf-8", errors="replace", newline="") as handle:
+        reader = csv.reader(handle)
+        header = [cell.strip() for cell in next(reader, [])]
+        if header[:2] != ["caller", "callee"]:
+            raise CaseFileError(f"{path}: line 1: header must be 'caller,callee'")
+        for row in reader:
+            if not row or all(not cell.strip() for cell in row):
+                continue
+            if len(row) < 2 or not row[0].strip() or not row[1].strip():
+                raise CaseFileError(f"{path}: line {reader.line_num}: expected 'caller,callee'")
+            calls.add((row[0].strip(), row[1].strip()))
+    return Topology(calls=frozenset(calls))
 
 
 def _read_incident(path: Path) -> tuple[float, float]:

@@ -15,7 +15,7 @@ import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from services.rca.domain import AnomalyHint, Case, LogLine, MetricFrame
+from services.rca.domain import AnomalyHint, Case, LogLine, MetricFrame, Topology
 from services.rca.store import StoredAnomaly, WindowStore
 
 MIN_STEP_S = 0.5
@@ -111,7 +111,7 @@ def _count(text: str | None, *, default: int) -> int:
     return min(max(value, 1), MAX_LOG_LINES)
 
 
-def build_case(store: WindowStore, window: Window) -> Case:
+def build_case(store: WindowStore, window: Window, *, topology: Topology | None = None) -> Case:
     """Gather the incident window's metrics, anomalies and log-pattern evidence into a `Case`."""
     series = store.window(window.start, window.end)
     anomalies = list(store.anomalies_between(window.start, window.end))
@@ -125,4 +125,5 @@ def build_case(store: WindowStore, window: Window) -> Case:
         logs=log_lines_of(anomalies),
         hints=hints_of(anomalies),
         logs_vetted_s=window.anomaly_start - window.start,
+        topology=topology,
     )

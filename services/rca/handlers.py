@@ -12,6 +12,7 @@ from typing import Any
 from elasticsearch import AsyncElasticsearch
 
 from services.rca.analyze import analyse, incident_anomaly_since, rca_event, report_of
+from services.rca.casefile import read_graph
 from services.rca.report.build import ReportConfig
 from services.rca.report.collect import collect_history
 from services.rca.report.publish import document, index_report, report_file, write_files
@@ -35,6 +36,8 @@ class RcaHandlers:
         self.owns: Callable[[str], bool] = lambda _incident_id: True  # which instance analyses an incident
         self.lock = asyncio.Lock()  # one analysis at a time: triggers on several topics share report files
         self.config = ReportConfig(settings.response_targets_s, settings.noisy_rule_min_firings)
+        graph = settings.call_graph_file
+        self.topology = read_graph(Path(graph)) if graph else None
 
     async def on_observation(self, event: ev.Envelope[Any], delivery: Delivery | None = None) -> None:
         """Fold a scrape or an anomaly into the window store."""
@@ -89,6 +92,7 @@ class RcaHandlers:
             self.store, incident, end=end.timestamp(), lookback_s=self.settings.lookback_s,
             top=self.settings.top_candidates, anomaly_since=incident_anomaly_since(self.store, incident),
             recovery_started=self.recovery_started.get(incident_id), config=self.settings.engine,
+            topology=self.topology,
         )  # fmt: skip
         out_dir = Path(self.settings.reports_dir).resolve()
         formats = list(dict.fromkeys(self.settings.report_formats))

@@ -25,6 +25,9 @@ class RcaSettings(ServiceSettings):
     run_on_recovery_verified: bool = Field(
         True, description="also analyse when automatic recovery is verified (before the incident is resolved)"
     )
+    call_graph_file: str | None = Field(
+        None, description="optional call graph, a CSV with header caller,callee (entity names as the collector's)"
+    )
     engine: RcaConfig = Field(default_factory=RcaConfig, description="knobs of the ranking engine (RcaConfig)")
     top_candidates: int = Field(5, ge=1)
     reports_dir: str = "./reports"

@@ -25,7 +25,8 @@ class RcaConfig:
             deviation of the same shape explains it.
         explained_floor: share of a column's score kept when other entities' columns fully predict
             its deviation (cross-entity invariants; only with a long history; 1 turns it off).
-        log_weight: weight of log evidence (new error templates) next to the metric score.
+        log_weight: weight of log evidence (the changed share of an entity's logging, at most log(11))
+            next to the metric score.
         hint_weight: weight of the live detector's anomaly score (log-scaled) for an entity.
         earliness_weight: bonus of the leading candidate that deviated strictly first.
         min_lead_s: smallest lead over every other leading candidate that earns the bonus (at least

@@ -89,11 +89,8 @@ def _final_cover(entity: str, covers: Mapping[str, str]) -> str:
     return entity
 
 
-def apply_covers(entities: list[EntityScore], covers: Mapping[str, str]) -> list[EntityScore]:
-    """Give each covering entity the best score of what it covers and put the covered right behind it."""
-    if not covers:
-        return entities
-    score = {e.entity: e.score for e in entities}
+def apply_scores(score: Mapping[str, float], covers: Mapping[str, str]) -> dict[str, float]:
+    """Return the scores with each cover raised to the best of what it covers, the covered right behind it."""
     groups: dict[str, list[str]] = {}
     for covered in covers:
         groups.setdefault(_final_cover(covered, covers), []).append(covered)
@@ -105,4 +102,12 @@ def apply_covers(entities: list[EntityScore], covers: Mapping[str, str]) -> list
         for i, member in enumerate(sorted(members, key=lambda m: -score[m]), start=1):
             # Right behind its cover when it ranked above it; a covered entity is never raised.
             new[member] = min(score[member], top - _STEP * i * max(1.0, abs(top)))
+    return new
+
+
+def apply_covers(entities: list[EntityScore], covers: Mapping[str, str]) -> list[EntityScore]:
+    """Give each covering entity the best score of what it covers and put the covered right behind it."""
+    if not covers:
+        return entities
+    new = apply_scores({e.entity: e.score for e in entities}, covers)
     return [replace(e, score=new[e.entity]) if new[e.entity] != e.score else e for e in entities]

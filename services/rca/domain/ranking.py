@@ -20,21 +20,23 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Final
 
 from services.rca.domain.config import RcaConfig
-from services.rca.domain.conservation import apply_covers, find_covers
+from services.rca.domain.conservation import apply_covers, apply_scores, find_covers
 from services.rca.domain.depth import depth_order
 from services.rca.domain.entity_score import EntityScore, sampling_interval, scan_start, score_entities
 from services.rca.domain.fault_events import find_event_causes
 from services.rca.domain.impact import excess_work, weigh_by_impact
-from services.rca.domain.log_evidence import LogFinding, TemplateMiner, find_log_evidence
+from services.rca.domain.log_evidence import LogFinding, MergingMiner, TemplateMiner, find_log_evidence
 from services.rca.domain.model import Candidate, Case
+from services.rca.domain.outage import Outage, before_outages, explained_by_outage, find_outages, outage_score
 from services.rca.domain.propagation import Explanation, discount_explained, downstream
 from services.rca.domain.signals import MetricKind
 
+_FAILING: Final = frozenset({MetricKind.LATENCY, MetricKind.ERRORS, MetricKind.SUCCESS_SHARE})
 HINT_SIGNAL: Final = "detector-hint"
 """Signal name of a candidate ranked only on a live detector's anomaly."""
 
@@ -47,6 +49,7 @@ class _Draft:
     log: LogFinding | None
     hint: float
     onset: float | None
+    outage: Outage | None = None
 
 
 def _clock(ts: float) -> str:
@@ -93,12 +96,17 @@ def _evidence(
         if others:
             phrase += f"; also {', '.join(others)}"
         parts.append(phrase)
-    if draft.log is not None:
+    if draft.outage is not None:
+        o = draft.outage
+        parts.insert(0, f"stopped: {o.silenced} of {o.judged} series missing or at zero from {_clock(o.onset)}")
+    if draft.log is not None and draft.log.quiet:
+        parts.append(f"its logging went quiet ({draft.log.count} lines, {draft.log.share:.0%} fewer than usual)")
+    elif draft.log is not None:
         kind = "error-log template" if draft.log.is_error else "log template"
         how = "appeared" if draft.log.is_new else "surged"
-        parts.append(
-            f"its {kind} `{draft.log.template[:120]}` {how} at {_clock(draft.log.first_seen)} ({draft.log.count} lines)"
-        )
+        when = _clock(draft.log.first_seen)
+        size = f"{draft.log.count} lines, {draft.log.share:.0%} of its logging"
+        parts.append(f"its {kind} `{draft.log.template[:120]}` {how} at {when} ({size})")
     if draft.hint > 0:
         parts.append(f"flagged by the live detector (score {draft.hint:.2f})")
     if impact is not None:
@@ -110,7 +118,9 @@ def _evidence(
     return "; ".join(parts) if parts else "no deviation found"
 
 
-def rank_causes(case: Case, *, config: RcaConfig | None = None, miner: TemplateMiner | None = None) -> list[Candidate]:
+def rank_causes(
+    case: Case, *, config: RcaConfig | None = None, miner: TemplateMiner | MergingMiner | None = None
+) -> list[Candidate]:
     """Return root-cause candidates of `case`, best first, each entity at most once.
 
     Args:
@@ -142,7 +152,20 @@ def rank_causes(case: Case, *, config: RcaConfig | None = None, miner: TemplateM
     notes.update({a: f"likely an effect of {b}'s own fault events" for a, b in events.items() if a not in covers})
     entities = apply_covers(entities, {**events, **covers})
     logs = find_log_evidence(
-        case.logs, incident_start=start, window_end=case.window_end, miner=miner, vetted_s=case.logs_vetted_s
+        case.logs,
+        incident_start=start,
+        window_end=case.window_end,
+        miner=miner,
+        vetted_s=case.logs_vetted_s,
+        entities=case.metrics.entities(),
+    )
+    # Silence is measured from the given start: the search margin before it would dilute a short stop.
+    outages = find_outages(
+        case.metrics.columns,
+        case.metrics.timestamps,
+        history_end=start,
+        scan_start=max(start, case.anomaly_start - interval),
+        window_end=case.window_end,
     )
     hints: dict[str, float] = {}
     for hint in case.hints:
@@ -156,18 +179,47 @@ def rank_causes(case: Case, *, config: RcaConfig | None = None, miner: TemplateM
         if name not in drafts:
             # Entities with no judgeable metric still take part, last, so every entity is ranked.
             drafts[name] = _Draft(name, 0.0, None, None, 0.0, None)
-    for name in list(logs) + list(hints):
+    for name in list(logs) + list(hints) + list(outages):
         if name not in drafts:
             drafts[name] = _Draft(name, 0.0, None, None, 0.0, None)
             order.append(name)
     for name, finding in logs.items():
         d = drafts[name]
-        onset = finding.first_seen if d.onset is None else min(d.onset, finding.first_seen)
+        onset = (
+            d.onset if finding.quiet else finding.first_seen if d.onset is None else min(d.onset, finding.first_seen)
+        )
         drafts[name] = _Draft(name, d.score + config.log_weight * finding.score, d.metrics, finding, 0.0, onset)
+    full = math.log1p(config.z_saturation) + math.log(config.ratio_saturation)
+    # The leading deviations other than the stops themselves: one clearly before a stop explains it.
+    best = max((d.score for n, d in drafts.items() if n not in outages), default=0.0)
+    strong = {
+        n: d.onset
+        for n, d in drafts.items()
+        if d.score > 0
+        and d.score >= config.onset_pool_share * best
+        and d.metrics is not None
+        and d.metrics.best.kind in _FAILING
+    }
+    # A lead shorter than a sample or than `min_lead_s` is within sampling and scraping noise.
+    outages = before_outages(outages, strong, lead_s=max(interval, config.min_lead_s))
+    for name, outage in outages.items():
+        d = drafts[name]
+        score = max(d.score, outage_score(outage, full))
+        onset = outage.onset if d.onset is None else min(d.onset, outage.onset)
+        drafts[name] = replace(d, score=score, onset=onset, outage=outage)
     for name, value in hints.items():
         d = drafts[name]
         bonus = config.hint_weight * math.log1p(max(value, 0.0))
         drafts[name] = _Draft(name, d.score + bonus, d.metrics, d.log, value, d.onset)
+    lead_s = max(2.0 * interval, config.min_lead_s)
+    stopped = explained_by_outage({n: d.onset for n, d in drafts.items()}, outages, lead_s=lead_s)
+    named = {n: f.mentions[0] for n, f in logs.items() if f.mentions and f.mentions[0] in drafts and n not in stopped}
+    for a, b in stopped.items():
+        notes.setdefault(a, f"likely an effect of {b}, which stopped")
+    for a, b in named.items():
+        notes.setdefault(a, f"its error log names {b}")
+    drafts = _cover_drafts(drafts, {**named, **stopped})
+    covered = {*covers, *events, *named, *stopped}
     ranked = sorted(drafts.values(), key=lambda d: (-d.score, order.index(d.entity)))
     top_score = ranked[0].score if ranked else 0.0
     leaders = [
@@ -181,7 +233,8 @@ def rank_causes(case: Case, *, config: RcaConfig | None = None, miner: TemplateM
     for draft in ranked:
         lead: float | None = None
         score = draft.score
-        if earliest is not None and draft.onset == earliest and sole_first:
+        # A symptom put behind its cause keeps no timing bonus: it would lift it back above it.
+        if earliest is not None and draft.onset == earliest and sole_first and draft.entity not in covered:
             later = [d.onset for d in leaders if d.onset is not None and d.onset > earliest]
             lead = (min(later) - earliest) if later else None
             # A lead of a sample or a few seconds is within sampling and detection noise.
@@ -204,6 +257,14 @@ def rank_causes(case: Case, *, config: RcaConfig | None = None, miner: TemplateM
         )
     candidates.sort(key=lambda c: (-c.score, order.index(c.entity)))
     return candidates[: config.max_candidates]
+
+
+def _cover_drafts(drafts: dict[str, _Draft], covers: dict[str, str]) -> dict[str, _Draft]:
+    """Give each cover the best score of what it covers and put the covered right behind it (see conservation)."""
+    if not covers:
+        return drafts
+    scores = apply_scores({n: d.score for n, d in drafts.items()}, covers)
+    return {n: replace(d, score=scores[n]) for n, d in drafts.items()}
 
 
 def _deeper(case: Case, history_end: float) -> Callable[[str, str], bool]:

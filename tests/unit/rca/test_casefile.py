@@ -114,3 +114,19 @@ def test_raw_bytes_long_lines_infinities_and_bare_column_names(tmp_path: Path) -
     ranking = rank_case_dir(folder)["ranking"]
     assert ranking[0]["entity"] == "db"
     assert all(math.isfinite(float(item["score"])) for item in ranking)  # type: ignore[arg-type]
+
+
+def test_load_case_reads_an_optional_call_graph(tmp_path: Path) -> None:
+    folder = write_case(tmp_path / "c", good_metrics(), INCIDENT)
+    (folder / "graph.csv").write_text("caller,callee\napi,db\n\n", encoding="utf-8")
+    case = load_case(folder)
+    assert case.topology is not None
+    assert case.topology.calls == frozenset({("api", "db")})
+
+
+@pytest.mark.parametrize("graph", ["from,to\napi,db\n", "caller,callee\napi\n", "caller,callee\napi, \n"])
+def test_malformed_call_graph_is_named(tmp_path: Path, graph: str) -> None:
+    folder = write_case(tmp_path / "c", good_metrics(), INCIDENT)
+    (folder / "graph.csv").write_text(graph, encoding="utf-8")
+    with pytest.raises(CaseFileError, match=r"graph\.csv"):
+        load_case(folder)

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 
 from services.rca.analyze import analyse, incident_anomaly_since
+from services.rca.casefile import read_graph
 from services.rca.gather import build_case, grid_step, incident_window, log_lines_of, to_frame
 from services.rca.store import WindowStore, entity_of
 from shared import models as m
@@ -117,3 +119,14 @@ def test_binning_keeps_a_one_scrape_dip() -> None:
     points = [(float(t), 1.0) for t in range(0, 20, 2)] + [(20.0, 1.0), (21.0, 0.0), (22.0, 1.0), (23.0, 1.0)]
     frame = to_frame({"demo|process.up": points, "h|x": [(float(t), 5.0) for t in range(0, 24, 2)]}, 0.0, 23.0)
     assert 0.0 in list(frame.columns["demo|process.up"])
+
+
+def test_a_configured_call_graph_reaches_the_engine(tmp_path: Path) -> None:
+    (tmp_path / "graph.csv").write_text("caller,callee\ngateway,demo\n", encoding="utf-8")
+    topology = read_graph(tmp_path / "graph.csv")
+    store = loaded("slow")
+    window = incident_window(opened_at=at(FAULT_AT + 6).timestamp(), anomaly_since=[], end=at(400).timestamp(),
+                             lookback_s=300.0)  # fmt: skip
+    case = build_case(store, window, topology=topology)
+    assert case.topology is not None and ("gateway", "demo") in case.topology.calls
+    assert build_case(store, window).topology is None
