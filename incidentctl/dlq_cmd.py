@@ -53,7 +53,7 @@ class DeadLetter:
 
 def dead_letter_topics(names: Sequence[str] = ()) -> list[Topic]:
     """Return the topics whose dead letters are wanted (all that have one when ``names`` is empty)."""
-    with_dlq = [t for t in ALL_TOPICS if t.events]
+    with_dlq = [t for t in ALL_TOPICS if t.has_dlq]
     if not names:
         return with_dlq
     by_name = {t.name: t for t in with_dlq} | {t.dlq: t for t in with_dlq}

@@ -28,7 +28,7 @@ async def ensure_topics(settings: ServiceSettings, topics: Iterable[Topic] = ALL
             if t.compacted:
                 config["cleanup.policy"] = "compact"
             wanted.append(NewTopic(prefix + t.name, t.partitions, 1, topic_configs=config))
-            if t.events:
+            if t.has_dlq:
                 dlq_config = {"retention.ms": str(DLQ_RETENTION_MS)}
                 wanted.append(NewTopic(prefix + t.dlq, 1, 1, topic_configs=dlq_config))
         for new in wanted:

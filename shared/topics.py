@@ -20,6 +20,12 @@ class Topic:
     compacted: bool = False
     retention_ms: int = 7 * 24 * 3600 * 1000
     doc: str = ""
+    dead_letters: bool = True
+
+    @property
+    def has_dlq(self) -> bool:
+        """A consumer group dead-letters what it cannot process (topics only the API's read model follows have none)."""
+        return bool(self.events) and self.dead_letters
 
     @property
     def dlq(self) -> str:
@@ -96,6 +102,7 @@ RCA: Final = Topic(
     (ev.RootCauseIdentified,),
     key="incident_id",
     producer="rca",
+    dead_letters=False,  # followed by the API's read model only, which skips (and counts) bad records
     doc="Ranked root causes with evidence, and the incident report's location.",
 )
 CHAOS: Final = Topic(
@@ -103,6 +110,7 @@ CHAOS: Final = Topic(
     (ev.FaultInjected,),
     key="target",
     producer="incidentctl chaos",
+    dead_letters=False,  # followed by the API's read model only, which skips (and counts) bad records
     partitions=1,
     doc="Faults injected on purpose, for timelines and scenario scoring.",
 )
@@ -152,7 +160,7 @@ def all_topic_names(*, with_dlq: bool = True) -> list[str]:
     """Names of every topic to create, dead-letter topics included."""
     names = [t.name for t in ALL_TOPICS]
     if with_dlq:
-        names += [t.dlq for t in ALL_TOPICS if t.events]
+        names += [t.dlq for t in ALL_TOPICS if t.has_dlq]
     return names
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
 
 import pytest
+from aiokafka import AIOKafkaProducer
 
 from incidentctl.procs import free_port, spawn, terminate, wait_for_port
 from shared import events as ev
@@ -21,6 +23,7 @@ from shared.topic_admin import ensure_topics
 from tests.kafka_reads import dead_letters
 
 pytestmark = pytest.mark.integration
+CHAOS = replace(topics.CHAOS, dead_letters=True)  # one partition; consumed here, so dead-lettered here
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +48,7 @@ def bootstrap(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 async def service(bootstrap: str) -> AsyncIterator[Service]:
     settings = ServiceSettings(kafka_bootstrap_servers=bootstrap, topic_prefix=f"t{uuid.uuid4().hex[:8]}.")
-    await ensure_topics(settings, [topics.CHAOS])
+    await ensure_topics(settings, [CHAOS])
     yield Service.create("bus-test", settings)
 
 
@@ -67,10 +70,10 @@ async def test_duplicates_are_dropped_and_bad_records_dead_lettered(service: Ser
             raise RejectedEvent("svc-3 is not a known target")
         seen.append(event.id)
 
-    service.bus.subscribe(topics.CHAOS, group_id=f"g-{uuid.uuid4().hex[:6]}", handler=handler)
+    service.bus.subscribe(CHAOS, group_id=f"g-{uuid.uuid4().hex[:6]}", handler=handler)
     await service.start()
     try:
-        name = service.settings.topic_prefix + topics.CHAOS.name
+        name = service.settings.topic_prefix + CHAOS.name
         first, second, rejected = fault(1), fault(2), fault(3)
         assert await service.bus.publish(first, key="svc-1")
         assert not await service.bus.publish(first, key="svc-1"), "same id published twice"
@@ -80,7 +83,7 @@ async def test_duplicates_are_dropped_and_bad_records_dead_lettered(service: Ser
         await service.bus.publish(second, key="svc-1")
         await _wait(lambda: second.id in seen)
         assert seen == [first.id, second.id]
-        letters = await dead_letters(service.settings, topics.CHAOS)
+        letters = await dead_letters(service.settings, CHAOS)
         assert [value for value, _ in letters] == [b'{"oops": ', ev.encode_event(rejected)]
         reasons = [headers["dlq_reason"].decode() for _, headers in letters]
         assert reasons[0].startswith("invalid event") and "svc-3 is not a known target" in reasons[1]
@@ -96,11 +99,11 @@ async def test_replay_sees_everything_published(service: Service) -> None:
             await service.bus.publish(event, key=event.data.target)
     finally:
         await service.stop()
-    names = [service.settings.topic_prefix + topics.CHAOS.name]
+    names = [service.settings.topic_prefix + CHAOS.name]
     got = [event.id async for _, event in replay(service.settings, names)]
     assert sorted(got) == sorted(e.id for e in sent)
     fresh = Service.create("bus-test-2", service.settings)
-    assert await fresh.bus.warm_up(service.settings, [topics.CHAOS]) == len(sent)
+    assert await fresh.bus.warm_up(service.settings, [CHAOS]) == len(sent)
     assert all(e.id in fresh.bus.published for e in sent)
 
 
@@ -112,8 +115,39 @@ async def test_a_windowed_replay_reads_only_the_last_records_of_each_partition(s
             await service.bus.publish(event, key=event.data.target)
     finally:
         await service.stop()
-    names = [service.settings.topic_prefix + topics.CHAOS.name]  # one partition
+    names = [service.settings.topic_prefix + CHAOS.name]  # one partition
     got = [event.id async for _, event in replay(service.settings, names, tail=7)]
     assert got == [e.id for e in sent[-7:]]
     everything = [event.id async for _, event in replay(service.settings, names, tail=1000)]
     assert everything == [e.id for e in sent]
+
+
+async def test_undecodable_headers_and_records_near_the_size_limit_are_dead_lettered(service: Service) -> None:
+    seen: list[str] = []
+
+    async def handler(event: Envelope[object], delivery: Delivery) -> None:
+        seen.append(event.id)
+
+    service.bus.subscribe(CHAOS, group_id=f"g-{uuid.uuid4().hex[:6]}", handler=handler)
+    await service.start()
+    try:
+        name = service.settings.topic_prefix + CHAOS.name
+        huge = b'{"x": "' + b"a" * 950_000 + b'"}'
+        raw = AIOKafkaProducer(bootstrap_servers=service.settings.kafka_bootstrap_servers, max_request_size=2_000_000)
+        await raw.start()
+        try:
+            await raw.send_and_wait(name, ev.encode_event(fault(1)), key=b"k", headers=[("note", b"\xff\xfe")])
+            await raw.send_and_wait(name, huge, key=b"k")
+        finally:
+            await raw.stop()
+        after = fault(2)
+        await service.bus.publish(after, key="k")
+        await _wait(lambda: after.id in seen)
+        letters = await dead_letters(service.settings, CHAOS)
+        reasons = [headers["dlq_reason"].decode() for _, headers in letters]
+        assert any("not UTF-8" in r for r in reasons), reasons
+        big = [(value, headers) for value, headers in letters if "dlq_truncated_from" in headers]
+        assert big and len(big[0][0]) == 900_000 and big[0][1]["dlq_truncated_from"] == str(len(huge)).encode()
+        assert seen == [after.id], "the bad records were not handled, the good one after them was"
+    finally:
+        await service.stop()
