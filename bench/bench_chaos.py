@@ -100,18 +100,19 @@ def startup(count: int) -> None:
             asyncio.run(ensure_topics(settings, [ANOMALIES]))
             took = asyncio.run(fill(settings, count))
             print(f"published {count:,} anomaly events in {took:.1f}s")
-            windowed, n_window = asyncio.run(warm_up_seconds(settings))
             whole_settings = settings.model_copy(update={"rebuild_window_records": 10**12})
-            whole, n_whole = asyncio.run(warm_up_seconds(whole_settings))
+            runs = [asyncio.run(warm_up_seconds(cfg)) for cfg in (whole_settings, settings) * 2]  # alternate order
+            whole, n_whole = min(runs[0::2])
+            windowed, n_window = min(runs[1::2])
         finally:
             terminate(broker.process.pid)
     per_million = 1_000_000 / count
     print(
         f"start-up warm-up, windowed (last {settings.rebuild_window_records:,} per partition): "
-        f"{windowed:.2f}s for {n_window:,} ids ({windowed * per_million:.2f}s per million events on the topic)"
+        f"{windowed:.2f}s for {n_window:,} ids, however long the topic (best of 2)"
     )
     print(f"baseline, whole topic (before): {whole:.2f}s for {n_whole:,} ids "
-          f"({whole * per_million:.2f}s per million events)")  # fmt: skip
+          f"({whole * per_million:.2f}s per million events; best of 2)")  # fmt: skip
 
 
 def main() -> None:
