@@ -36,10 +36,20 @@ def test_every_referenced_file_exists_inside_the_root() -> None:
 def test_each_service_runs_its_module_with_its_config_file(service: str) -> None:
     container = deployments()[service]["spec"]["template"]["spec"]["containers"][0]
     assert container["command"] == ["python", "-m", f"services.{service}"]
-    env = {e["name"]: e["value"] for e in container.get("env", [])}
+    env = {e["name"]: e.get("value") for e in container.get("env", [])}
     config = Path(env["IR_CONFIG_FILE"])
+    instance = next(e for e in container["env"] if e["name"] == "IR_INSTANCE_ID")
+    assert instance["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.name"  # stable across container restarts
     mounted = {m["mountPath"] for m in container["volumeMounts"]}
     assert str(config.parent) in mounted
     config_files = next(g["files"] for g in KUSTOMIZATION["configMapGenerator"] if "files" in g)
     assert f"config/{config.name}" in config_files
     assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+
+
+def test_tokens_and_channel_keys_reach_the_responder_pod_only() -> None:
+    for service, deployment in deployments().items():
+        container = deployment["spec"]["template"]["spec"]["containers"][0]
+        secrets = {ref["secretRef"]["name"] for ref in container.get("envFrom", []) if "secretRef" in ref}
+        assert ("incident-response-responder-secrets" in secrets) == (service == "responder"), service
+        assert ("incident-response-collector-secrets" in secrets) == (service == "collector"), service
