@@ -38,9 +38,9 @@ def create_app(settings: RcaSettings) -> tuple[Service, AsgiFastStream]:
     bus.subscribe(topics.METRICS, group_id=f"{group}-metrics", handler=handlers.on_observation, broadcast=True)
     bus.subscribe(topics.ANOMALIES, group_id=f"{group}-anomalies", handler=handlers.on_observation, broadcast=True)
     owner = bus.subscribe(topics.INCIDENTS, group_id=group, handler=handlers.on_incident)
-    bus.subscribe(topics.RECOVERY, group_id=f"{group}-recovery", handler=handlers.on_recovery, broadcast=True)
-    bus.subscribe(topics.COMMANDS, group_id=f"{group}-commands", handler=handlers.on_command, broadcast=True)
-    handlers.owns = lambda incident_id: owner.owns_key(incident_id, topics.INCIDENTS.partitions)
+    bus.subscribe(topics.RECOVERY, group_id=f"{group}-recovery", handler=handlers.on_recovery)
+    bus.subscribe(topics.COMMANDS, group_id=f"{group}-commands", handler=handlers.on_command)
+    del owner  # recovery outcomes and commands are shared by the instances' groups: each is analysed once
 
     async def rebuild() -> None:
         wanted = (topics.METRICS, topics.ANOMALIES, topics.INCIDENTS, topics.RECOVERY, topics.RCA)

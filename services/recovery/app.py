@@ -52,7 +52,8 @@ def create_app(settings: RecoverySettings, runner: ActionRunner | None = None) -
     handlers.actions = Counter(
         "ir_recovery_actions", "Recovery actions run", ["action", "outcome"], registry=service.metrics.registry
     )
-    bus.subscribe(topics.INCIDENTS, group_id=settings.group_id, handler=handlers.on_incident)
+    incidents = bus.subscribe(topics.INCIDENTS, group_id=settings.group_id, handler=handlers.on_incident)
+    handlers.owns = lambda incident_id: incidents.owns_key(incident_id, topics.INCIDENTS.partitions)
     # every instance verifies with the scrapes of every target: a shared group would give the target's
     # scrapes to one instance and its verification to another
     bus.subscribe(topics.METRICS, group_id=f"{settings.group_id}-metrics", handler=handlers.on_metrics, broadcast=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections import deque
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -44,6 +45,7 @@ class RecoveryHandlers:
         self.policy = HealthPolicy(**settings.verification.model_dump())
         self.latency: dict[str, deque[tuple[float, float]]] = {}
         self.health: dict[str, TargetHealth] = {}
+        self.owns: Callable[[str], bool] = lambda _incident_id: True  # the instance whose incidents partition it is
         self.latest: dict[str, LatestScrape] = {}
         self.actions: Counter | None = None
 
@@ -177,7 +179,8 @@ class RecoveryHandlers:
         """An unhealthy scrape may be what an open incident's new episode was waiting for (see ``next_round``)."""
         for incident in list(self.state.incidents.values()):
             latest = self.state.plans.get(incident.incident_id)
-            if incident.target == target and latest is not None and self.state.concluded_at(latest) is not None:
+            concluded = latest is not None and self.state.concluded_at(latest) is not None
+            if incident.target == target and concluded and self.owns(incident.incident_id):
                 await self._handle_open(cause, incident)
 
     async def check_deadlines(self) -> None:
