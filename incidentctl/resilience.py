@@ -154,18 +154,28 @@ def chaos_overrides(sink: Sink, plan: ChaosPlan) -> dict[str, dict[str, Any]]:
 async def stream(
     state: stack.StackState, sink: Sink, plan: ChaosPlan, *, on_tick: Callable[[float], None] | None = None
 ) -> int:
-    """Publish the scrapes; a faulted target is down from its fault time until an action for it arrives."""
+    """Publish the scrapes; a faulted target is down from its fault time until an action for it arrives.
+
+    After ``plan.events`` the scrapes go on at the same rate, as a collector's would, until every
+    faulted target's incident is resolved or ``plan.settle_s`` is over: an episode closes only when
+    a scrape shows its signal clear, so a stream that stopped would freeze what was still open.
+    Returns the number of scrapes in the planned stream.
+    """
     service = Service.create("chaos-load", state.settings())
     await service.broker.start()
     targets = [f"svc-{i:02d}" for i in range(plan.targets)]
     fault_at = dict(plan.faults)
     started = time.monotonic()
+    settle_until: float | None = None
+    checked_at = 0.0
     sent = 0
     try:
-        while sent < plan.events:
+        while True:
             elapsed = time.monotonic() - started
-            due = min(plan.events, int(elapsed * plan.rate_per_s) + 1)
-            recovered = {r.path.rsplit("/", 1)[-1]: r.at for r in sink.of("/actions/")}
+            due = int(elapsed * plan.rate_per_s) + 1
+            if settle_until is None:
+                due = min(plan.events, due)
+            recovered = {r.path.rsplit("/", 1)[-1] for r in sink.of("/actions/")}
             while sent < due:
                 target = targets[sent % len(targets)]
                 down = target in fault_at and elapsed >= fault_at[target] and target not in recovered
@@ -173,10 +183,22 @@ async def stream(
                 sent += 1
             if on_tick is not None:
                 on_tick(elapsed)
+            if settle_until is None and sent >= plan.events:
+                settle_until = time.monotonic() + plan.settle_s
+            if settle_until is not None and time.monotonic() - checked_at >= 2.0:
+                if time.monotonic() >= settle_until or await _settled(state, plan):
+                    break
+                checked_at = time.monotonic()
             await asyncio.sleep(0.05)
     finally:
         await service.broker.stop()
-    return sent
+    return min(sent, plan.events)
+
+
+async def _settled(state: stack.StackState, plan: ChaosPlan) -> bool:
+    """Whether every faulted target has an incident and every one of them is resolved."""
+    outcomes = await incident_outcomes(state)
+    return all(t in outcomes and set(outcomes[t]["statuses"]) == {"resolved"} for t, _ in plan.faults)
 
 
 async def _publish_until_sent(service: Service, event: ev.MetricsObserved, key: str) -> None:
@@ -270,7 +292,6 @@ def run(root: Path, plan: ChaosPlan, *, label: str, log: Callable[[str], None] =
         result.events_sent = asyncio.run(stream(state, sink, plan, on_tick=on_tick))
         for thread in watchers:
             thread.join()
-        _settle(state, sink, plan)
         result.incidents = asyncio.run(incident_outcomes(state))
         result.restarts = {n: p.get("restarts", 0) for n, p in stack.supervised(state)["processes"].items()}
     finally:
@@ -281,26 +302,21 @@ def run(root: Path, plan: ChaosPlan, *, label: str, log: Callable[[str], None] =
     return result
 
 
-def _settle(state: stack.StackState, sink: Sink, plan: ChaosPlan) -> None:
-    """Wait until every faulted target's incident is resolved (or the settle time is over)."""
-    faulted = {name for name, _ in plan.faults}
-    deadline = time.monotonic() + plan.settle_s
-    while time.monotonic() < deadline:
-        outcomes = asyncio.run(incident_outcomes(state))
-        if all(t in outcomes and set(outcomes[t]["statuses"]) == {"resolved"} for t in faulted):
-            return
-        time.sleep(2.0)
-
-
 def duplicates(result: RunResult) -> dict[str, int]:
     """Pages delivered twice and recovery actions run more than once for one target.
 
     A page counts twice with the same notification id, or with the same message to the same team
-    about the same incident.
+    about the same incident for the same reason (a reminder has a reason of its own).
     """
     by_id = Counter(r.key for r in result.pages)
     by_message = Counter(
-        (r.body.get("incident", {}).get("incident_id"), r.body.get("team"), r.body.get("kind"), r.body.get("title"))
+        (
+            r.body.get("incident", {}).get("incident_id"),
+            r.body.get("team"),
+            r.body.get("kind"),
+            r.body.get("title"),
+            _reason_line(str(r.body.get("text", ""))),
+        )
         for r in result.pages
     )
     actions = Counter(r.path for r in result.actions)
@@ -309,6 +325,11 @@ def duplicates(result: RunResult) -> dict[str, int]:
         "pages_same_message": sum(n - 1 for n in by_message.values() if n > 1),
         "actions_repeated": sum(n - 1 for n in actions.values() if n > 1),
     }
+
+
+def _reason_line(text: str) -> str:
+    """The line of a rendered page that says why it was sent (`notify.messages.render`)."""
+    return next((line for line in text.splitlines() if line.startswith(("Why:", "사유:"))), "")
 
 
 def compare(baseline: RunResult, disturbed: RunResult, plan: ChaosPlan) -> dict[str, Any]:

@@ -46,12 +46,15 @@ def test_every_killed_process_is_ready_again_within_30_seconds(runs: Runs) -> No
 
 
 def test_no_incident_is_lost_and_the_final_states_match(runs: Runs) -> None:
-    _, _, figures = runs
+    baseline, disturbed, figures = runs
     assert figures["incidents_lost"] == []
-    assert figures["final_states_differing"] == []
+    differing = figures["final_states_differing"]
+    assert differing == [], {t: (baseline.incidents.get(t), disturbed.incidents.get(t)) for t in differing}
 
 
 def test_no_page_is_sent_twice_and_no_action_runs_twice(runs: Runs) -> None:
-    _, _, figures = runs
-    assert figures["duplicates"] == {"pages_same_id": 0, "pages_same_message": 0, "actions_repeated": 0}
+    _, disturbed, figures = runs
+    assert figures["duplicates"] == {"pages_same_id": 0, "pages_same_message": 0, "actions_repeated": 0}, [
+        (p.at, p.key, p.body.get("kind"), p.body.get("team"), p.body.get("title")) for p in disturbed.pages
+    ]
     assert figures["actions"] == figures["baseline_actions"] == len(PLAN.faults)
