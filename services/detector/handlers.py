@@ -76,7 +76,10 @@ class MetricsHandler:
             self.unsent[scrape.target] = emissions
             raise
         self.dirty.add(scrape.target)
-        if emissions or time.monotonic() - self.saved_at.get(scrape.target, 0.0) >= self.checkpoint_s:
+        # A target's interval starts when this instance takes it: a backlog of new targets does not
+        # write one checkpoint per target at once (revoke and stop save whatever is dirty).
+        last_saved = self.saved_at.setdefault(scrape.target, time.monotonic())
+        if emissions or time.monotonic() - last_saved >= self.checkpoint_s:
             try:
                 await self.save(scrape.target)
             except StateStoreError as exc:  # detection goes on; the next scrape tries again
