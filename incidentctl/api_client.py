@@ -68,11 +68,6 @@ def add_note(base_url: str, incident_id: str, text: str, *, token: str, actor: s
     return _command(base_url, incident_id, "notes", token, {"actor": actor, "text": text})
 
 
-def request_rca(base_url: str, incident_id: str, *, token: str, actor: str = "incidentctl") -> Json:
-    """Ask for root-cause analysis of an incident now; return the accepted command."""
-    return _command(base_url, incident_id, "rca", token, {"actor": actor})
-
-
 def list_silences(base_url: str, *, active: bool = False, token: str | None = None) -> list[Json]:
     """List silences with their state (pending, active, expired)."""
     return _request("GET", f"{base_url}/api/silences", token=token, params={"active": str(active).lower()})  # type: ignore[no-any-return]

@@ -156,14 +156,6 @@ def topic_of(event_type: type[ev.Envelope[Any]]) -> Topic:
     raise KeyError(f"no topic declared for {event_type.__name__}")
 
 
-def all_topic_names(*, with_dlq: bool = True) -> list[str]:
-    """Names of every topic to create, dead-letter topics included."""
-    names = [t.name for t in ALL_TOPICS]
-    if with_dlq:
-        names += [t.dlq for t in ALL_TOPICS if t.has_dlq]
-    return names
-
-
 def markdown_table() -> str:
     """Render the topic table for the README."""
     rows = ["| topic | key | partitions | producer | events | what |", "|---|---|---|---|---|---|"]

@@ -74,7 +74,3 @@ class ResponderSettings(ServiceSettings):
             escalation=self.escalation,
             auto_resolve_after_s=self.auto_resolve_after_s,
         )
-
-    def route_names(self) -> dict[Team, list[str]]:
-        """Return each team's channel names (the outbox's routing table)."""
-        return {team: [spec.channel_name for spec in specs] for team, specs in self.routes.items()}

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Final
 
 from shared.ids import derive_id
+from shared.metric_names import HOST_TARGET_PREFIX
 from shared.models import Anomaly
-
-HOST_TARGET_PREFIX: Final = "host:"
 
 
 def anomaly_labels(anomaly: Anomaly) -> dict[str, str]:
