@@ -104,6 +104,7 @@ class GroupMember:
         self.progress = Progress()
         self.consumer: AIOKafkaConsumer | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        self._revocations = _CountRevocations(listener)
 
     def assigned_partitions(self) -> set[int]:
         """Partitions of the topic this member holds now (empty while not joined)."""
@@ -184,7 +185,7 @@ class GroupMember:
             **self.settings.kafka_client_options(),
         )
         self.consumer = consumer
-        consumer.subscribe([self.topic], listener=self.listener)
+        consumer.subscribe([self.topic], listener=self._revocations)
         try:
             await asyncio.wait_for(consumer.start(), cfg.join_timeout_s)
         except TimeoutError as exc:
@@ -202,14 +203,20 @@ class GroupMember:
             if not batch:
                 continue
             offsets: dict[TopicPartition, OffsetAndMetadata] = {}
+            generation = self._revocations.count
             for tp, records in batch.items():
                 for record in records:
+                    if self._revocations.count != generation:
+                        break  # a rebalance took partitions mid-batch: the rest goes to their next owner
                     await self.on_record(record)
                     self.progress.handled += 1
                     self.progress.last_poll = time.monotonic()
-                offsets[tp] = OffsetAndMetadata(records[-1].offset + 1, "")
+                    offsets[tp] = OffsetAndMetadata(record.offset + 1, "")
             self.progress.last_handled_at = time.time()
             await self.on_batch_done()
+            if self._revocations.count != generation:
+                log.info("partitions of %s revoked mid-batch; its unhandled records are redelivered", self.topic)
+                continue  # the commit would fail: the group has moved on to a new generation
             try:
                 await consumer.commit(offsets)
             except KafkaError as exc:  # a rebalance took the partitions: the next owner redoes the batch (deduped)
@@ -254,6 +261,28 @@ class GroupMember:
         if evicted:
             log.warning("removed %d ghost(s) of %s from group %s (a rejoin waited for them)", evicted,
                         self.client_id, self.group_id)  # fmt: skip
+
+
+class _CountRevocations(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Count revocations (so a batch in progress stops handling records), then call the member's listener.
+
+    aiokafka runs the rebalance beside the batch loop: without the count, records of a partition
+    already handed to another member would still be handled here, and their state written after
+    the new owner's (a detector checkpoint without the open episodes, for one).
+    """
+
+    def __init__(self, inner: ConsumerRebalanceListener | None) -> None:
+        self.inner = inner
+        self.count = 0
+
+    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        self.count += 1
+        if self.inner is not None:
+            await self.inner.on_partitions_revoked(revoked)
+
+    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        if self.inner is not None:
+            await self.inner.on_partitions_assigned(assigned)
 
 
 def partition_of(key: str, partitions: int) -> int:

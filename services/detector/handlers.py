@@ -70,12 +70,14 @@ class MetricsHandler:
         # Revisions not yet sent go first: the detector's state has moved on, so a redelivered scrape
         # would not produce them again (their ids are fixed, the bus skips any already sent).
         emissions = self.unsent.pop(scrape.target, []) + detector.observe(scrape, received_at=received_at)
+        self.dirty.add(scrape.target)  # before any await: a revoke meanwhile saves what this scrape changed
         try:
             await publish_emissions(self.bus, emissions, time=scrape.observed_at, causation=event)
         except Exception:
             self.unsent[scrape.target] = emissions
             raise
-        self.dirty.add(scrape.target)
+        if self.targets.get(scrape.target) is not detector:
+            return  # its partition was revoked meanwhile: the state went to the next owner, write nothing
         # A target's interval starts when this instance takes it: a backlog of new targets does not
         # write one checkpoint per target at once (revoke and stop save whatever is dirty).
         last_saved = self.saved_at.setdefault(scrape.target, time.monotonic())
@@ -87,7 +89,7 @@ class MetricsHandler:
 
     async def save(self, target: str) -> None:
         """Checkpoint one target's state on the state partition matching its metrics partition."""
-        if self.store is None or target not in self.dirty:
+        if self.store is None or target not in self.dirty or target not in self.targets:
             return
         count = await self.store.partition_count()
         partition = self.partition_of.get(target, 0) % count

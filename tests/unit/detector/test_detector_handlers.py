@@ -132,3 +132,27 @@ async def test_a_scrape_dated_far_ahead_is_rejected_and_later_scrapes_still_coun
     await handler.on_metrics_observed(scrape, DELIVERY)
     await handler.on_metrics_observed(metrics("demo", t=2, **{"process.cpu_percent": 99.0}), DELIVERY)
     assert [type(e).__name__ for e in broker.sent] == ["AnomalyDetected"]
+
+
+async def test_a_scrape_whose_partition_is_revoked_meanwhile_writes_no_checkpoint(
+    setup: tuple[MetricsHandler, FlakyBroker],
+) -> None:
+    handler, broker = setup
+    store = SlowStore()
+    store.release.set()
+    live = MetricsHandler(handler.bus, CONFIG, store, checkpoint_s=0.0)
+    await live.on_metrics_observed(metrics("demo", t=0, **{"process.cpu_percent": 5.0}), DELIVERY)
+    handed_over = store.values["target:demo"]
+    publish = broker.publish
+
+    async def revoke_then_publish(value: bytes, topic: str, **kwargs: Any) -> None:
+        await live.release([DELIVERY.partition])  # the rebalance runs while the handler awaits
+        await publish(value, topic, **kwargs)
+
+    broker.publish = revoke_then_publish  # type: ignore[method-assign]
+    await live.on_metrics_observed(metrics("demo", t=2, **{"process.cpu_percent": 99.0}), DELIVERY)
+    assert "demo" not in live.targets
+    assert store.values["target:demo"] != handed_over, "the revoke saved the state the scrape had updated"
+    saved_on_revoke = store.values["target:demo"]
+    await asyncio.sleep(0)
+    assert store.values["target:demo"] == saved_on_revoke, "nothing written after the hand-over"
