@@ -28,6 +28,7 @@ import httpx
 
 from incidentctl import stack
 from incidentctl.procs import free_port
+from services.responder.notify.messages import CATALOG
 from shared import events as ev
 from shared import metric_names as mn
 from shared import models as m
@@ -329,7 +330,8 @@ def duplicates(result: RunResult) -> dict[str, int]:
 
 def _reason_line(text: str) -> str:
     """The line of a rendered page that says why it was sent (`notify.messages.render`)."""
-    return next((line for line in text.splitlines() if line.startswith(("Why:", "사유:"))), "")
+    prefixes = tuple(f"{words['why']}:" for words in CATALOG.values())
+    return next((line for line in text.splitlines() if line.startswith(prefixes)), "")
 
 
 def compare(baseline: RunResult, disturbed: RunResult, plan: ChaosPlan) -> dict[str, Any]:

@@ -97,7 +97,6 @@ class GroupMember:
         self.client_id = _slot_name(client_id, group_id)
         self.on_record = on_record
         self.on_batch_done = on_batch_done
-        self.listener = listener
         self.config = config or MemberConfig()
         self.on_lag = on_lag
         self.offset_reset = offset_reset
