@@ -46,6 +46,30 @@ class Delivery:
 Handler = Callable[[Envelope[Any], Delivery], Awaitable[None]]
 
 
+@dataclass(frozen=True, slots=True)
+class Received:
+    """One admitted event of a batch, with where it came from."""
+
+    event: Envelope[Any]
+    delivery: Delivery
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """A batch handler's verdict that one event can never be processed (it goes to the dead-letter topic)."""
+
+    item: Received
+    reason: str
+
+
+BatchHandler = Callable[[list[Received]], Awaitable[list[Rejection]]]
+"""Handles every admitted event of one fetch at once, in order; returns the ones it rejects."""
+
+
+class PublishFailed(Exception):
+    """Events sent with ``EventBus.send`` were not acknowledged; they are sent again by the next flush."""
+
+
 class RejectedEvent(Exception):
     """A handler's verdict that an event can never be processed; it goes to the dead-letter topic."""
 
@@ -92,22 +116,67 @@ class EventBus:
         self.members: list[GroupMember] = []
         self.published = Ledger()
         self.seen = Ledger()
+        self._unacked: dict[str, tuple[asyncio.Future[Any], Envelope[Any], str]] = {}
+        self._failed: list[tuple[Envelope[Any], str]] = []
 
     async def publish(self, event: Envelope[Any], *, key: str, partition: int | None = None) -> bool:
-        """Publish ``event`` on its topic unless it was published before; return True if sent."""
-        if event.id in self.published:
+        """Publish ``event`` on its topic unless it was published before; return True once acknowledged."""
+        if event.id in self.published or event.id in self._unacked:
             return False
+        await self._produce(event, key, partition=partition, confirm=True)
+        self._acknowledged(event)
+        return True
+
+    async def send(self, event: Envelope[Any], *, key: str) -> bool:
+        """Queue ``event`` without waiting for the broker (unless published before); ``flush`` waits.
+
+        For hot paths: a batch's events go out together and the consumer commits after its flush.
+        Return True if queued.
+        """
+        if event.id in self.published or event.id in self._unacked:
+            return False
+        future = await self._produce(event, key, confirm=False)
+        self._unacked[event.id] = (future, event, key)
+        return True
+
+    async def flush(self) -> None:
+        """Wait until every event queued by ``send`` is acknowledged; raise PublishFailed if some were not.
+
+        Unacknowledged events are kept and queued again, first, by the next flush: a failed batch
+        loses nothing while the process lives (its offsets are not committed either).
+        """
+        retry, self._failed = self._failed, []
+        for event, key in retry:
+            await self.send(event, key=key)
+        if not self._unacked:
+            return
+        pending, self._unacked = self._unacked, {}
+        results = await asyncio.gather(*(future for future, _, _ in pending.values()), return_exceptions=True)
+        for (_, event, key), result in zip(pending.values(), results, strict=True):
+            if isinstance(result, BaseException):
+                self._failed.append((event, key))
+            else:
+                self._acknowledged(event)
+        if self._failed:
+            raise PublishFailed(f"{len(self._failed)} of {len(pending)} events not acknowledged; kept to resend")
+
+    async def _produce(
+        self, event: Envelope[Any], key: str, *, partition: int | None = None, confirm: bool
+    ) -> asyncio.Future[Any]:
         topic = topic_of(type(event))
-        await self.broker.publish(
+        sent: asyncio.Future[Any] = await self.broker.publish(
             encode_event(event),
             self.prefix + topic.name,
             key=key.encode(),
             partition=partition,
             headers={"content-type": CONTENT_TYPE, "ce_type": event.type, "ce_id": event.id},
+            no_confirm=not confirm,
         )
+        return sent
+
+    def _acknowledged(self, event: Envelope[Any]) -> None:
         self.published.add(event.id)
-        self.metrics.events_out.labels(topic.name, event.type).inc()
-        return True
+        self.metrics.events_out.labels(topic_of(type(event)).name, event.type).inc()
 
     async def warm_up(self, settings: ServiceSettings, topics: Iterable[Topic]) -> int:
         """Load the ids already on ``topics`` (this service's outputs) into ``published``."""
@@ -133,20 +202,61 @@ class EventBus:
         With ``broadcast`` every instance of the service sees every record (a group of its own, named
         after its instance, starting at the end of the topic the first time) instead of sharing them.
         """
+
+        async def on_records(records: list[ConsumerRecord[Any, Any]]) -> None:
+            generation = member.revocations
+            for record in records:
+                if member.revocations != generation:
+                    break  # partitions were taken mid-batch: the rest goes to their next owner
+                item = await self._admit(topic, record)
+                if item is not None:
+                    await self._dispatch(topic, record, item, handler)
+                member.progress.touch()
+
+        member = self._member(topic, group_id, on_records, listener=listener, broadcast=broadcast)
+        return member
+
+    def subscribe_batch(
+        self,
+        topic: Topic,
+        *,
+        group_id: str,
+        handler: BatchHandler,
+        listener: ConsumerRebalanceListener | None = None,
+    ) -> GroupMember:
+        """Register ``handler`` for the admitted events of each fetch on ``topic``, all at once.
+
+        The handler runs the engine over the whole batch and may ``send`` its outputs without
+        waiting: the bus flushes them before the batch's offsets are committed. A batch that fails
+        ``HANDLER_ATTEMPTS`` times is handled again one event at a time, so only the events that
+        still fail go to the dead-letter topic.
+        """
+
+        async def on_records(records: list[ConsumerRecord[Any, Any]]) -> None:
+            admitted = [(record, item) for record in records if (item := await self._admit(topic, record)) is not None]
+            if admitted:
+                await self._dispatch_batch(topic, admitted, handler)
+
+        return self._member(topic, group_id, on_records, listener=listener, broadcast=False)
+
+    def _member(
+        self,
+        topic: Topic,
+        group_id: str,
+        on_records: Callable[[list[ConsumerRecord[Any, Any]]], Awaitable[None]],
+        *,
+        listener: ConsumerRebalanceListener | None,
+        broadcast: bool,
+    ) -> GroupMember:
         if broadcast:
             group_id = f"{group_id}.{self.settings.instance_id}"
-        name = self.prefix + topic.name
-
-        async def on_record(record: ConsumerRecord[Any, Any]) -> None:
-            await self.handle(topic, record, handler)
-
         member = GroupMember(
             self.settings,
-            topic=name,
+            topic=self.prefix + topic.name,
             group_id=group_id,
             client_id=f"{self.client_id}.{topic.name}",
-            on_record=on_record,
-            on_batch_done=_nothing_pending,
+            on_records=on_records,
+            on_batch_done=self.flush,
             listener=listener,
             config=self.member_config,
             on_lag=self._set_lag,
@@ -173,14 +283,13 @@ class EventBus:
             return
         self.metrics.lag.labels(name, str(partition)).set(behind)
 
-    async def handle(self, topic: Topic, record: ConsumerRecord[Any, Any], handler: Handler) -> None:
-        """Parse, dedup and dispatch one record; never raise (bad records go to the DLQ)."""
+    async def _admit(self, topic: Topic, record: ConsumerRecord[Any, Any]) -> Received | None:
+        """The record's event if the edge admits it and it is not a redelivery; dead-letter it if refused."""
         raw: bytes = record.value or b""
-        delivery = Delivery(record.topic, record.partition, record.offset, record.key)
         undecodable = _undecodable_header(record)
         if undecodable is not None:
             await self.dead_letter(topic, record, f"header {undecodable!r} is not UTF-8")
-            return
+            return None
         verdict = admit(
             raw,
             record.timestamp,
@@ -191,35 +300,58 @@ class EventBus:
         )
         if isinstance(verdict, Refused):
             await self.dead_letter(topic, record, verdict.reason)
-            return
+            return None
         event = verdict.event
         if not self.seen.add(event.id):
             self.metrics.duplicates.labels(topic.name).inc()
-            return
+            return None
         self.metrics.events_in.labels(topic.name, event.type).inc()
+        return Received(event, Delivery(record.topic, record.partition, record.offset, record.key))
+
+    async def _dispatch(self, topic: Topic, record: ConsumerRecord[Any, Any], item: Received, handler: Handler) -> None:
+        """Run ``handler`` on one event with bounded retries; dead-letter it when rejected or still failing."""
+
+        async def one(items: list[Received]) -> list[Rejection]:
+            try:
+                await handler(items[0].event, items[0].delivery)
+            except RejectedEvent as exc:
+                return [Rejection(items[0], str(exc))]
+            return []
+
+        await self._dispatch_batch(topic, [(record, item)], one)
+
+    async def _dispatch_batch(
+        self, topic: Topic, admitted: list[tuple[ConsumerRecord[Any, Any], Received]], handler: BatchHandler
+    ) -> None:
+        """Run ``handler`` on a batch with bounded retries; a batch that keeps failing is split into single events."""
         started = time.perf_counter()
+        items = [item for _, item in admitted]
+        record_of = {id(item): record for record, item in admitted}
         for attempt in range(1, HANDLER_ATTEMPTS + 1):
             try:
-                await handler(event, delivery)
-                break
-            except RejectedEvent as exc:
-                await self.dead_letter(topic, record, f"rejected: {exc}")
-                break
+                rejected = await handler(items)
             except Exception as exc:  # a handler bug or a transient adapter error: bounded retry
-                outcome = "dead_lettered" if attempt == HANDLER_ATTEMPTS else "retried"
-                self.metrics.errors.labels(topic.name, outcome).inc()
+                last = attempt == HANDLER_ATTEMPTS
+                if last and len(admitted) > 1:
+                    log.warning("batch of %d on %s failed %dx; handling its events one by one", len(items),
+                                topic.name, attempt)  # fmt: skip
+                    for record, item in admitted:
+                        await self._dispatch_batch(topic, [(record, item)], handler)
+                    return
+                self.metrics.errors.labels(topic.name, "dead_lettered" if last else "retried").inc()
+                first = admitted[0][0]
                 log.exception(
-                    "handler failed topic=%s partition=%s offset=%s event_id=%s attempt=%d",
-                    record.topic,
-                    record.partition,
-                    record.offset,
-                    event.id,
-                    attempt,
-                )
-                if attempt == HANDLER_ATTEMPTS:
-                    await self.dead_letter(topic, record, f"handler failed {attempt}x: {type(exc).__name__}: {exc}")
+                    "handler failed topic=%s partition=%s offset=%s events=%d first_event_id=%s attempt=%d",
+                    first.topic, first.partition, first.offset, len(items), items[0].event.id, attempt,
+                )  # fmt: skip
+                if last:
+                    await self.dead_letter(topic, first, f"handler failed {attempt}x: {type(exc).__name__}: {exc}")
                 else:
                     await asyncio.sleep(0.2 * 2**attempt)
+                continue
+            for rejection in rejected:
+                await self.dead_letter(topic, record_of[id(rejection.item)], f"rejected: {rejection.reason}")
+            break
         self.metrics.latency.labels(topic.name).observe(time.perf_counter() - started)
 
     async def dead_letter(self, topic: Topic, record: ConsumerRecord[Any, Any], reason: str) -> None:
@@ -245,10 +377,6 @@ class EventBus:
             headers["dlq_truncated_from"] = str(len(value))
             value = value[:DLQ_MAX_VALUE_BYTES]
         await self.broker.publish(value, self.prefix + topic.dlq, key=record.key, headers=headers)
-
-
-async def _nothing_pending() -> None:
-    """Publishing awaits each send, so a batch has nothing left to flush when its records are handled."""
 
 
 def _undecodable_header(record: ConsumerRecord[Any, Any]) -> str | None:

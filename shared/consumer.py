@@ -9,8 +9,9 @@ Kafka itself would after ``session.timeout.ms``. A join that still does not comp
 ``join_timeout_s`` is abandoned and retried with backoff, and the member reports itself stalled,
 so liveness fails and the platform restarts it.
 
-Offsets are committed after every record of a fetched batch was handled (and its outputs sent):
-at-least-once, with the bus's ledgers dropping what a redelivery repeats.
+A fetch is handed on whole (``on_records``: every record of every partition it returned), then
+``on_batch_done`` (the outputs are acknowledged), then the offsets are committed once: at-least-once,
+with the bus's ledgers dropping what a redelivery repeats.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ MAX_RECORDS: Final = 500
 RETRY_MAX_S: Final = 10.0
 GHOST_AFTER_S: Final = 3.0  # a fetch that has not come back for this long may be a rejoin stuck on a ghost
 
-RecordHandler = Callable[[ConsumerRecord[Any, Any]], Awaitable[None]]
+RecordsHandler = Callable[[list[ConsumerRecord[Any, Any]]], Awaitable[None]]
 BatchDone = Callable[[], Awaitable[None]]
 
 
@@ -57,6 +58,10 @@ class Progress:
     joins: int = 0
     failed_joins: int = 0
     lag: dict[int, int] = field(default_factory=dict)
+
+    def touch(self) -> None:
+        """Note that the member is busy handling a batch, not stalled (a long batch is not a hang)."""
+        self.last_poll = time.monotonic()
 
     def stalled_for(self, now: float) -> float:
         """Seconds since the member last came back from a fetch (or since it started, never having joined)."""
@@ -84,7 +89,7 @@ class GroupMember:
         topic: str,
         group_id: str,
         client_id: str,
-        on_record: RecordHandler,
+        on_records: RecordsHandler,
         on_batch_done: BatchDone,
         listener: ConsumerRebalanceListener | None = None,
         config: MemberConfig | None = None,
@@ -95,7 +100,7 @@ class GroupMember:
         self.topic = topic
         self.group_id = group_id
         self.client_id = _slot_name(client_id, group_id)
-        self.on_record = on_record
+        self.on_records = on_records
         self.on_batch_done = on_batch_done
         self.config = config or MemberConfig()
         self.on_lag = on_lag
@@ -104,6 +109,11 @@ class GroupMember:
         self.consumer: AIOKafkaConsumer | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._revocations = _CountRevocations(listener)
+
+    @property
+    def revocations(self) -> int:
+        """How many times partitions were taken from this member; a batch handler stops when it changes."""
+        return self._revocations.count
 
     def assigned_partitions(self) -> set[int]:
         """Partitions of the topic this member holds now (empty while not joined)."""
@@ -201,21 +211,17 @@ class GroupMember:
             self.progress.last_poll = time.monotonic()
             if not batch:
                 continue
-            offsets: dict[TopicPartition, OffsetAndMetadata] = {}
             generation = self._revocations.count
-            for tp, records in batch.items():
-                for record in records:
-                    if self._revocations.count != generation:
-                        break  # a rebalance took partitions mid-batch: the rest goes to their next owner
-                    await self.on_record(record)
-                    self.progress.handled += 1
-                    self.progress.last_poll = time.monotonic()
-                    offsets[tp] = OffsetAndMetadata(record.offset + 1, "")
+            records = [record for part in batch.values() for record in part]
+            await self.on_records(records)
+            self.progress.handled += len(records)
+            self.progress.last_poll = time.monotonic()
             self.progress.last_handled_at = time.time()
             await self.on_batch_done()
             if self._revocations.count != generation:
-                log.info("partitions of %s revoked mid-batch; its unhandled records are redelivered", self.topic)
+                log.info("partitions of %s revoked mid-batch; its records are redelivered to their owner", self.topic)
                 continue  # the commit would fail: the group has moved on to a new generation
+            offsets = {tp: OffsetAndMetadata(part[-1].offset + 1, "") for tp, part in batch.items()}
             try:
                 await consumer.commit(offsets)
             except KafkaError as exc:  # a rebalance took the partitions: the next owner redoes the batch (deduped)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import logging
 import sys
@@ -10,7 +11,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 import uvicorn
 from faststream.asgi import AsgiFastStream, AsgiResponse, get
@@ -26,6 +27,23 @@ from shared.telemetry import ServiceMetrics
 from shared.text import CleanLogArgs
 
 Hook = Callable[[], Awaitable[None]]
+GC_THRESHOLDS: Final = (10_000, 20, 100)
+
+
+def settle_heap() -> None:
+    """Keep the cyclic garbage collector off the hot path of a long-running consumer.
+
+    Python's default (a full collection every ~70,000 net allocations, each one walking every
+    live object) cost a detector holding thousands of targets half its time: parsing an event
+    took 80 us instead of 21 (bench/bench_service_throughput.py). Objects that exist at start
+    are frozen out of collections and full collections are a hundred times rarer; young garbage
+    cycles are still collected as before.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
+
+
 S = TypeVar("S", bound=ServiceSettings)
 
 
@@ -63,6 +81,7 @@ class Service:
 
     async def start_consuming(self) -> None:
         """Start the bus's consumers and the heartbeat loop (the broker is already connected)."""
+        settle_heap()
         self.started_at = datetime.now(UTC)
         await self.bus.start_consumers()
         self.spawn(publish_heartbeats(self), name="heartbeat")

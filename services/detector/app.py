@@ -70,7 +70,7 @@ def build(settings: DetectorSettings) -> Detector:
     handler = MetricsHandler(service.bus, settings.detection(), store, checkpoint_s=settings.checkpoint_interval_s)
     topic = settings.topic_prefix + METRICS.name
     listener = RestoreOnAssign(handler, topic)
-    service.bus.subscribe(METRICS, group_id=settings.group_id, handler=handler.on_metrics_observed, listener=listener)
+    service.bus.subscribe_batch(METRICS, group_id=settings.group_id, handler=handler.on_metrics, listener=listener)
 
     logs = None
     if settings.logs.enabled:

@@ -1,4 +1,4 @@
-"""Metrics handler: load the target's state, run detection, publish anomaly revisions, checkpoint."""
+"""Metrics handler: detection over fetched batches of scrapes, anomaly revisions out, checkpoints by target."""
 
 from __future__ import annotations
 
@@ -7,17 +7,16 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final
+from typing import Final
 
 from aiokafka import ConsumerRebalanceListener, TopicPartition
 
 from services.detector.adapters.state_store import StateStore, StateStoreError
 from services.detector.domain.checkpoint import CheckpointError, dumps_target, loads_target
-from services.detector.domain.target import DetectionConfig, TargetDetector
-from services.detector.domain.tracker import Emission
-from services.detector.emit import publish_emissions
-from shared import events as ev
-from shared.bus import Delivery, EventBus, RejectedEvent
+from services.detector.domain.target import DetectionConfig, TargetDetector, observe_together
+from services.detector.emit import to_event
+from shared.bus import EventBus, Received, Rejection
+from shared.models import MetricsObserved
 
 log = logging.getLogger(__name__)
 
@@ -45,57 +44,113 @@ class MetricsHandler:
         self.partition_of: dict[str, int] = {}
         self.saved_at: dict[str, float] = {}
         self.dirty: set[str] = set()
-        self.unsent: dict[str, list[Emission]] = {}
         # Closed while checkpoints of newly assigned partitions load: aiokafka starts fetching them as
         # the rebalance listener runs, and a scrape handled before its target's checkpoint is loaded
         # would be lost when the older checkpoint replaced the state it had just updated.
         self.restored = asyncio.Event()
         self.restored.set()
 
-    async def on_metrics_observed(self, event: ev.Envelope[Any], delivery: Delivery) -> None:
-        """Run detection on one scrape (once the checkpoints of newly assigned partitions are loaded)."""
-        await self.restored.wait()
-        scrape = event.data
-        if not scrape.target:
-            raise RejectedEvent("metrics without a target")
-        if scrape.observed_at.tzinfo is None:
-            raise RejectedEvent("observed_at has no timezone")
-        received_at = self.clock()
-        if scrape.observed_at > received_at + timedelta(seconds=self.config.max_future_s):
-            raise RejectedEvent(f"observed_at {scrape.observed_at.isoformat()} is ahead of {received_at.isoformat()}")
-        detector = self.targets.get(scrape.target)
-        if detector is None:
-            detector = self.targets[scrape.target] = TargetDetector(scrape.target, self.config)
-        self.partition_of[scrape.target] = delivery.partition
-        # Revisions not yet sent go first: the detector's state has moved on, so a redelivered scrape
-        # would not produce them again (their ids are fixed, the bus skips any already sent).
-        emissions = self.unsent.pop(scrape.target, []) + detector.observe(scrape, received_at=received_at)
-        self.dirty.add(scrape.target)  # before any await: a revoke meanwhile saves what this scrape changed
-        try:
-            await publish_emissions(self.bus, emissions, time=scrape.observed_at, causation=event)
-        except Exception:
-            self.unsent[scrape.target] = emissions
-            raise
-        if self.targets.get(scrape.target) is not detector:
-            return  # its partition was revoked meanwhile: the state went to the next owner, write nothing
-        # A target's interval starts when this instance takes it: a backlog of new targets does not
-        # write one checkpoint per target at once (revoke and stop save whatever is dirty).
-        last_saved = self.saved_at.setdefault(scrape.target, time.monotonic())
-        if emissions or time.monotonic() - last_saved >= self.checkpoint_s:
-            try:
-                await self.save(scrape.target)
-            except StateStoreError as exc:  # detection goes on; the next scrape tries again
-                log.warning("checkpoint of %s failed: %s", scrape.target, exc)
+    async def on_metrics(self, items: list[Received]) -> list[Rejection]:
+        """Run detection on a fetched batch of scrapes; return the ones that can never be processed.
 
-    async def save(self, target: str) -> None:
-        """Checkpoint one target's state on the state partition matching its metrics partition."""
-        if self.store is None or target not in self.dirty or target not in self.targets:
+        Scrapes wait while the checkpoints of newly assigned partitions load. The batch is cut into
+        waves holding at most one scrape per target (a target's scrapes stay in order) and each wave
+        is one statistical step over every target in it. Anomaly revisions are sent unawaited and
+        acknowledged together before any checkpoint that assumes them is written.
+        """
+        await self.restored.wait()
+        received_at = self.clock()
+        rejected: list[Rejection] = []
+        waves: list[list[tuple[Received, TargetDetector]]] = []
+        depth: dict[str, int] = {}
+        for item in items:
+            scrape = item.event.data
+            if (reason := self._refusal(scrape, received_at)) is not None:
+                rejected.append(Rejection(item, reason))
+                continue
+            detector = self.targets.get(scrape.target)
+            if detector is None:
+                detector = self.targets[scrape.target] = TargetDetector(scrape.target, self.config)
+            self.partition_of[scrape.target] = item.delivery.partition
+            n = depth[scrape.target] = depth.get(scrape.target, -1) + 1
+            if n == len(waves):
+                waves.append([])
+            waves[n].append((item, detector))
+        emitted: set[str] = set()
+        for wave in waves:
+            taking = [(detector, item.event.data) for item, detector in wave]
+            for (item, detector), emissions in zip(
+                wave, observe_together(taking, received_at=received_at), strict=True
+            ):
+                self.dirty.add(detector.target)  # before any await: a revoke meanwhile saves what this changed
+                for emission in emissions:
+                    event = to_event(
+                        emission, source=self.bus.source, time=item.event.data.observed_at, causation=item.event
+                    )
+                    await self.bus.send(event, key=detector.target)
+                    emitted.add(detector.target)
+        await self.bus.flush()  # revisions first: a checkpoint must never claim one the topic lacks
+        await self._checkpoint_due({detector.target: detector for wave in waves for _, detector in wave}, emitted)
+        return rejected
+
+    async def _observe_wave(self, wave: list[tuple[Received, TargetDetector]], received_at: datetime) -> set[str]:
+        """One statistical step over the wave's targets; send their revisions; return the targets that emitted."""
+        emitted = set()
+        taking = [(detector, item.event.data) for item, detector in wave]
+        for (item, detector), emissions in zip(wave, observe_together(taking, received_at=received_at), strict=True):
+            self.dirty.add(detector.target)  # before any await: a revoke meanwhile saves what this changed
+            for emission in emissions:
+                at = item.event.data.observed_at
+                await self.bus.send(to_event(emission, source=self.bus.source, time=at, causation=item.event),
+                                    key=detector.target)  # fmt: skip
+                emitted.add(detector.target)
+        return emitted
+
+    def _refusal(self, scrape: MetricsObserved, received_at: datetime) -> str | None:
+        if not scrape.target:
+            return "metrics without a target"
+        if scrape.observed_at.tzinfo is None:
+            return "observed_at has no timezone"
+        if scrape.observed_at > received_at + timedelta(seconds=self.config.max_future_s):
+            return f"observed_at {scrape.observed_at.isoformat()} is ahead of {received_at.isoformat()}"
+        return None
+
+    async def _checkpoint_due(self, handled: dict[str, TargetDetector], emitted: set[str]) -> None:
+        """Checkpoint the handled targets that emitted or whose interval is over (and are still ours)."""
+        now = time.monotonic()
+        due = []
+        for target, detector in handled.items():
+            if self.targets.get(target) is not detector:
+                continue  # its partition was revoked meanwhile: the state went to the next owner
+            # A target's interval starts when this instance takes it: a backlog of new targets does not
+            # write one checkpoint per target at once (revoke and stop save whatever is dirty).
+            last_saved = self.saved_at.setdefault(target, now)
+            if target in emitted or now - last_saved >= self.checkpoint_s:
+                due.append(target)
+        try:
+            await self.save_all(due)
+        except StateStoreError as exc:  # detection goes on; the next batch tries again
+            log.warning("checkpoint of %d targets failed: %s", len(due), exc)
+
+    async def save_all(self, targets: Iterable[str]) -> None:
+        """Checkpoint the given targets with unsaved changes, each on the state partition matching its metrics one.
+
+        The writes go out together and are all acknowledged when this returns.
+        """
+        if self.store is None:
+            return
+        wanted = [t for t in targets if t in self.dirty and t in self.targets]
+        if not wanted:
             return
         count = await self.store.partition_count()
-        partition = self.partition_of.get(target, 0) % count
-        await self.store.save(TARGET_KEY + target, dumps_target(self.targets[target]), partition=partition)
-        self.saved_at[target] = time.monotonic()
-        self.dirty.discard(target)
+        for target in wanted:
+            partition = self.partition_of.get(target, 0) % count
+            await self.store.put(TARGET_KEY + target, dumps_target(self.targets[target]), partition=partition)
+        await self.store.flush()
+        now = time.monotonic()
+        for target in wanted:
+            self.saved_at[target] = now
+            self.dirty.discard(target)
 
     async def restore(self, partitions: Iterable[int] | None = None) -> int:
         """Load the checkpoints of the targets on the given metrics partitions (all when None).
@@ -135,16 +190,15 @@ class MetricsHandler:
     async def release(self, partitions: Iterable[int]) -> None:
         """Checkpoint and forget the targets of partitions this instance no longer owns."""
         gone = set(partitions)
-        for target, partition in list(self.partition_of.items()):
-            if partition in gone:
-                await self.save(target)
-                self.targets.pop(target, None)
-                self.partition_of.pop(target, None)
+        leaving = [target for target, partition in self.partition_of.items() if partition in gone]
+        await self.save_all(leaving)
+        for target in leaving:
+            self.targets.pop(target, None)
+            self.partition_of.pop(target, None)
 
     async def flush(self) -> None:
         """Checkpoint every target with unsaved changes."""
-        for target in list(self.dirty):
-            await self.save(target)
+        await self.save_all(list(self.dirty))
 
 
 def _seen_until(detector: TargetDetector) -> float:

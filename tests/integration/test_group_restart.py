@@ -32,14 +32,15 @@ MEMBER = textwrap.dedent(
         settings = ServiceSettings(kafka_bootstrap_servers=boot)
         seen = []
 
-        async def on_record(record) -> None:
-            seen.append(record.offset)
-            print("record", record.offset, flush=True)
+        async def on_records(records) -> None:
+            for record in records:
+                seen.append(record.offset)
+                print("record", record.offset, flush=True)
 
         async def done() -> None:
             pass
 
-        member = GroupMember(settings, topic=topic, group_id=group, client_id="svc-1.t", on_record=on_record,
+        member = GroupMember(settings, topic=topic, group_id=group, client_id="svc-1.t", on_records=on_records,
                              on_batch_done=done)
         member.start()
         while not member.progress.joined:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
-from typing import Protocol
+from typing import Any, Final, Protocol
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
@@ -12,6 +12,8 @@ from faststream.kafka import KafkaBroker
 
 from shared.settings import ServiceSettings
 from shared.topics import DETECTOR_STATE
+
+HEADERS: Final = {"content-type": "application/octet-stream"}
 
 
 class StateStoreError(Exception):
@@ -23,6 +25,14 @@ class StateStore(Protocol):
 
     async def save(self, key: str, value: bytes, *, partition: int | None = None) -> None:
         """Store ``value`` as the latest state of ``key`` (on ``partition`` if given)."""
+        ...
+
+    async def put(self, key: str, value: bytes, *, partition: int | None = None) -> None:
+        """Start storing ``value`` as ``save`` does, without waiting; ``flush`` waits for every put."""
+        ...
+
+    async def flush(self) -> None:
+        """Wait until every ``put`` is stored; raise StateStoreError if one was not."""
         ...
 
     async def load(self, partitions: Iterable[int] | None = None) -> dict[str, bytes]:
@@ -48,13 +58,31 @@ class KafkaStateStore:
         self._settings = settings
         self.topic = settings.topic_prefix + DETECTOR_STATE.name
         self._partitions: int | None = None
+        self._unacked: list[tuple[str, asyncio.Future[Any]]] = []
 
     async def save(self, key: str, value: bytes, *, partition: int | None = None) -> None:
-        """Publish ``value`` under ``key``."""
+        """Publish ``value`` under ``key`` and wait for the broker's acknowledgement."""
+        await self.put(key, value, partition=partition)
+        await self.flush()
+
+    async def put(self, key: str, value: bytes, *, partition: int | None = None) -> None:
+        """Publish ``value`` under ``key`` without waiting for the acknowledgement (see ``flush``)."""
         try:
-            await self._broker.publish(value, self.topic, key=key.encode(), partition=partition)
+            sent = await self._broker.publish(
+                value, self.topic, key=key.encode(), partition=partition, headers=HEADERS, no_confirm=True
+            )
         except KafkaError as exc:
             raise StateStoreError(f"cannot write checkpoint {key!r}: {exc}") from exc
+        self._unacked.append((key, sent))
+
+    async def flush(self) -> None:
+        """Wait for the acknowledgement of every ``put``."""
+        pending, self._unacked = self._unacked, []
+        results = await asyncio.gather(*(sent for _, sent in pending), return_exceptions=True)
+        failed = [(key, r) for (key, _), r in zip(pending, results, strict=True) if isinstance(r, BaseException)]
+        if failed:
+            key, exc = failed[0]
+            raise StateStoreError(f"cannot write {len(failed)} checkpoint(s), first {key!r}: {exc}")
 
     async def partition_count(self) -> int:
         """Return the state topic's partition count (looked up once)."""

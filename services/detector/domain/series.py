@@ -12,6 +12,7 @@ import numpy as np
 
 from services.detector.domain.anomaly import DetectorBank, DetectorConfig, Score, explain, format_value
 from services.detector.domain.anomaly.detector import score_at
+from services.detector.domain.anomaly.kernel import StepResult
 from services.detector.domain.budget import EpisodeBudget
 from services.detector.domain.episodes import EpisodePolicy, EpisodeState, strength, track_episode
 from services.detector.domain.evidence import Evidence
@@ -115,14 +116,17 @@ class SeriesWatch:
     index: int
     episode: EpisodeState = field(default_factory=EpisodeState)
     hold: Hold | None = None
-    last: Score | None = None
     streak: int = 0
     pending: Hold | None = None
+
+    @property
+    def idle(self) -> bool:
+        """Nothing under way: no open episode, no frozen baseline, no unusual samples counted."""
+        return self.episode.since is None and self.hold is None and self.streak == 0
 
     def judge(self, score: Score, config: StatisticalConfig) -> Evidence | None:
         """Take one sample's score; return evidence while it is unusual enough (see the class docstring)."""
         ts, value = score.ts, score.observed
-        self.last = score
         self.episode, _ = track_episode(self.episode, score, config.episodes)
         bad = config.watched.get(self.metric, "up")
         floor = config.min_delta.get(self.metric, 0.0)
@@ -198,21 +202,52 @@ class SeriesBank:
 
         ``open_thresholds`` raises the open threshold of some metrics (a noisy series over its budget).
         """
-        present = {m: values[m] for m in config.watched if m in values}
-        if not present:
+        column = self.column(values, config)
+        if column is None:
             return []
-        for metric in present.keys() - self.watches.keys():
-            self.add(metric)
         ts = now.timestamp()
-        column = np.full(self.bank.n_series, np.nan)
-        for metric, value in present.items():
-            column[self.watches[metric].index] = value
         result = self.bank.update(np.full(self.bank.n_series, ts), column)
+        return self.judge(result, 0, ts, values, config, open_thresholds)
+
+    def column(self, values: Mapping[str, float], config: StatisticalConfig) -> np.ndarray | None:
+        """Return a scrape's value of each watched series, in bank order (NaN where absent); None if none is.
+
+        Starts watching the metrics seen for the first time.
+        """
+        present = [m for m in config.watched if m in values]
+        if not present:
+            return None
+        for metric in present:
+            if metric not in self.watches:
+                self.add(metric)
+        column = np.full(self.bank.n_series, np.nan)
+        for metric in present:
+            column[self.watches[metric].index] = values[metric]
+        return column
+
+    def judge(
+        self,
+        result: StepResult,
+        offset: int,
+        ts: float,
+        values: Mapping[str, float],
+        config: StatisticalConfig,
+        open_thresholds: Mapping[str, float] | None = None,
+    ) -> list[Evidence]:
+        """Turn a step's scores (this bank's columns start at ``offset``) into evidence of unusual series."""
         found = []
-        for metric, value in present.items():
+        width = len(self.watches)
+        level = np.where(result.warming[offset : offset + width], 0.0, np.maximum(
+            result.score[offset : offset + width], result.severity[offset : offset + width])).tolist()  # fmt: skip
+        for metric in config.watched:
+            if metric not in values:
+                continue
             watch = self.watches[metric]
+            if watch.idle and level[watch.index] < config.episodes.open_threshold:
+                continue  # nothing open and nothing to open (a raised threshold is higher still): no change
             own = _with_threshold(config, open_thresholds.get(metric)) if open_thresholds else config
-            if (item := watch.judge(score_at(result, watch.index, ts, value), own)) is not None:
+            score = score_at(result, offset + watch.index, ts, values[metric])
+            if (item := watch.judge(score, own)) is not None:
                 found.append(item)
         return found
 

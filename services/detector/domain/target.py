@@ -9,11 +9,15 @@ last one processed are ignored, so a redelivered scrape after a restart changes 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
+import numpy as np
+
 from services.detector.domain import budget as fp_budget
+from services.detector.domain.anomaly.bank import step_together
+from services.detector.domain.anomaly.kernel import StepResult
 from services.detector.domain.degradation import Baseline
 from services.detector.domain.evidence import Evidence, combine
 from services.detector.domain.perf import PerfConfig, observe_perf
@@ -38,6 +42,8 @@ class DetectionConfig:
 
 def sample_values(scrape: MetricsObserved) -> dict[str, float]:
     """Return one value per metric name, preferring the unlabelled sample."""
+    if not any(sample.labels for sample in scrape.samples):
+        return {sample.name: sample.value for sample in scrape.samples}
     values: dict[str, float] = {}
     for sample in sorted(scrape.samples, key=lambda s: bool(s.labels), reverse=True):
         values[sample.name] = sample.value
@@ -70,12 +76,24 @@ def rule_evidence(rule: ThresholdRule, state: RuleState) -> Evidence | None:
     )
 
 
+@dataclass(slots=True)
+class Taken:
+    """A scrape a target has taken in, waiting for its statistical step (see ``TargetDetector.take``)."""
+
+    now: datetime
+    values: dict[str, float]
+    evidence: defaultdict[str, list[Evidence]]
+    column: np.ndarray | None
+    """This scrape's value of each of the target's watched series (None: nothing to score)."""
+
+
 class TargetDetector:
     """Rule states, statistical watches, degradation baseline and open episodes of one target."""
 
     def __init__(self, target: str, config: DetectionConfig) -> None:
         self.target = target
         self.config = config
+        self.watched_by = tuple(rule for rule in config.rules if rule.applies_to(target))
         self.host = ""
         self.last_observed: datetime | None = None
         self.rules: dict[str, RuleState] = {}
@@ -91,31 +109,51 @@ class TargetDetector:
         With ``received_at`` (the consumer's clock), a scrape dated more than ``max_future_s`` ahead
         is ignored, and a newest-scrape time that far ahead (taken in before, e.g. from an old
         checkpoint) is forgotten: otherwise every real scrape would look older and be skipped for good.
+        ``observe_together`` gives the same result for many targets with one statistical step.
         """
+        taken = self.take(scrape, received_at=received_at)
+        if taken is None:
+            return []
+        if taken.column is not None:
+            ts = np.full(taken.column.size, taken.now.timestamp())
+            return self.finish(taken, self.series.bank.update(ts, taken.column), 0)
+        return self.finish(taken, None, 0)
+
+    def take(self, scrape: MetricsObserved, *, received_at: datetime | None = None) -> Taken | None:
+        """First half of ``observe``: the threshold rules; None if the scrape is skipped (not newer, or future)."""
         now = scrape.observed_at
         if received_at is not None:
             horizon = received_at + timedelta(seconds=self.config.max_future_s)
             if now > horizon:
-                return []
+                return None
             if self.last_observed is not None and self.last_observed > horizon:
                 self.last_observed = None
         if self.last_observed is not None and now <= self.last_observed:
-            return []
+            return None
         self.last_observed, self.host = now, scrape.host
         values = sample_values(scrape)
-        evidence: dict[str, list[Evidence]] = defaultdict(list)
+        evidence: defaultdict[str, list[Evidence]] = defaultdict(list)
         max_gap = timedelta(seconds=max(scrape.interval_s, 1.0) * self.config.max_gap_intervals)
-        for rule in self.config.rules:
-            if not rule.applies_to(self.target):
-                continue
+        for rule in self.watched_by:
             state = evaluate(
                 rule, self.rules.get(rule.name, RuleState()), values.get(rule.metric), now=now, max_gap=max_gap
             )
             self.rules[rule.name] = state
             if (found := rule_evidence(rule, state)) is not None:
                 evidence[found.signal].append(found)
-        for found in self._statistical(now, values):
-            evidence[found.signal].append(found)
+        statistical = self.config.statistical
+        column = self.series.column(values, statistical) if statistical.enabled else None
+        return Taken(now, values, evidence, column)
+
+    def finish(self, taken: Taken, result: StepResult | None, offset: int) -> list[Emission]:
+        """Second half of ``observe``: statistical evidence, degradation, episodes.
+
+        ``result`` is the statistical step that scored this target's series, from column ``offset`` on.
+        """
+        now, values, evidence = taken.now, taken.values, taken.evidence
+        if result is not None:
+            for found in self._statistical(now, values, result, offset):
+                evidence[found.signal].append(found)
         if self.config.perf.enabled:
             ongoing = self.perf_signal
             self.baseline, perf = observe_perf(self.baseline, now, values, self.config.perf, ongoing=ongoing)
@@ -124,17 +162,17 @@ class TargetDetector:
                 evidence[perf.signal].append(perf)
         return self._track(now, evidence)
 
-    def _statistical(self, now: datetime, values: Mapping[str, float]) -> list[Evidence]:
+    def _statistical(
+        self, now: datetime, values: Mapping[str, float], result: StepResult, offset: int
+    ) -> list[Evidence]:
         cfg = self.config.statistical
-        if not cfg.enabled:
-            return []
         ts, base = now.timestamp(), cfg.episodes.open_threshold
         raised = {
             signal: fp_budget.open_threshold(state, base, ts, cfg.budget)
             for signal, state in self.budgets.items()
             if fp_budget.raise_now(state, ts, cfg.budget) > 0.0
         }
-        return self.series.observe(now, values, cfg, raised)
+        return self.series.judge(result, offset, ts, values, cfg, raised)
 
     def _track(self, now: datetime, evidence: Mapping[str, list[Evidence]]) -> list[Emission]:
         out: list[Emission] = []
@@ -167,3 +205,31 @@ class TargetDetector:
             summary = f"{found.summary}; {fp_budget.note(state, base, ts, budget)}"
             found = replace(found, summary=summary, labels={**found.labels, "budget": f"merged {state.merged}"})
         return found, replace(tracker, close_delay_s=max(tracker.close_delay_s, budget.window_s))
+
+
+def observe_together(
+    taking: Sequence[tuple[TargetDetector, MetricsObserved]], *, received_at: datetime | None = None
+) -> list[list[Emission]]:
+    """``observe`` for many targets, one scrape each, with one statistical step over all their series.
+
+    The kernel works column by column, so this gives exactly what one ``observe`` per target gives,
+    at the cost of one numpy step instead of one per target. A target may appear only once.
+    """
+    taken = [detector.take(scrape, received_at=received_at) for detector, scrape in taking]
+    scored = [
+        (detector, item)
+        for (detector, _), item in zip(taking, taken, strict=True)
+        if item is not None and item.column is not None
+    ]
+    banks = [detector.series.bank for detector, _ in scored]
+    if len({id(bank) for bank in banks}) != len(banks):
+        raise ValueError("a target may appear only once in observe_together")
+    ts = [item.now.timestamp() for _, item in scored]
+    result, offsets = step_together(banks, ts, [item.column for _, item in scored if item.column is not None])
+    offset_of = {id(detector): offset for (detector, _), offset in zip(scored, offsets, strict=True)}
+    return [
+        detector.finish(item, result if id(detector) in offset_of else None, offset_of.get(id(detector), 0))
+        if item is not None
+        else []
+        for (detector, _), item in zip(taking, taken, strict=True)
+    ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from . import layout
@@ -51,3 +53,25 @@ class DetectorBank:
     def detector(self, i: int) -> SeriesDetector:
         """Return a standalone copy of series `i`'s detector."""
         return SeriesDetector.loads(self.dumps_series(i), self._config)
+
+
+def step_together(
+    banks: Sequence[DetectorBank], ts: Sequence[float], columns: Sequence[np.ndarray]
+) -> tuple[StepResult | None, list[int]]:
+    """Advance several banks by one sample per series in one kernel step; banks must share one config.
+
+    ``ts[i]`` is the time of bank ``i``'s samples, ``columns[i]`` its values (NaN: none). Returns the
+    combined result and where each bank's series start in it (None when there is no bank).
+    """
+    if not banks:
+        return None, []
+    config = banks[0]._config
+    if any(bank._config != config for bank in banks):
+        raise ValueError("banks stepped together must share one detector config")
+    widths = [bank.n_series for bank in banks]
+    offsets = np.cumsum([0, *widths[:-1]]).tolist()
+    state = np.concatenate([bank._state for bank in banks], axis=1)
+    result = step(state, np.repeat(np.asarray(ts, dtype=float), widths), np.concatenate(columns), config)
+    for bank, start, width in zip(banks, offsets, widths, strict=True):
+        bank._state[:] = state[:, start : start + width]
+    return result, offsets
