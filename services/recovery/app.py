@@ -48,12 +48,19 @@ def create_app(settings: RecoverySettings, runner: ActionRunner | None = None) -
     bus = service.bus
     state = RecoveryState()
     local = runner or LocalRunner()
-    handlers = RecoveryHandlers(settings, bus, build_catalog(settings), local, state)
-    handlers.actions = Counter(
+    actions = Counter(
         "ir_recovery_actions", "Recovery actions run", ["action", "outcome"], registry=service.metrics.registry
     )
+
+    def owns(incident_id: str) -> bool:
+        """Whether the incident's partition of the incidents topic is assigned to this instance.
+
+        ``incidents`` is the subscription registered just below, before anything can ask.
+        """
+        return incidents.owns_key(incident_id, topics.INCIDENTS.partitions)
+
+    handlers = RecoveryHandlers(settings, bus, build_catalog(settings), local, state, owns=owns, actions=actions)
     incidents = bus.subscribe(topics.INCIDENTS, group_id=settings.group_id, handler=handlers.on_incident)
-    handlers.owns = lambda incident_id: incidents.owns_key(incident_id, topics.INCIDENTS.partitions)
     # every instance verifies with the scrapes of every target: a shared group would give the target's
     # scrapes to one instance and its verification to another
     bus.subscribe(topics.METRICS, group_id=f"{settings.group_id}-metrics", handler=handlers.on_metrics, broadcast=True)

@@ -1,4 +1,9 @@
-"""Recovery handlers: plan on new incidents, record each action before it runs, verify from fresh metrics."""
+"""Recovery handlers: plan on new incidents, record each action before it runs, verify from fresh metrics.
+
+The adapter around the pure domain: it reads the clock once per event (and once more when a plan's
+steps are done, the moment from which verification counts) and passes ``now`` to the rules in
+`services.recovery.domain.policy`, the planner and the verifier.
+"""
 
 from __future__ import annotations
 
@@ -14,16 +19,16 @@ from services.recovery.adapters.runner import ActionRunner
 from services.recovery.domain.catalog import Catalog
 from services.recovery.domain.confirm import LatestScrape
 from services.recovery.domain.planner import plan_recovery
-from services.recovery.domain.rounds import TargetHealth, next_round
-from services.recovery.domain.verify import (
-    HealthPolicy,
-    Verdict,
-    Verification,
-    assess,
-    baseline_latency,
-    expire,
-    observe,
+from services.recovery.domain.policy import (
+    LatencyPoint,
+    Skip,
+    replaces_latest,
+    round_to_run,
+    scrape_health,
+    verification_for,
 )
+from services.recovery.domain.rounds import TargetHealth
+from services.recovery.domain.verify import HealthPolicy, Verdict, expire, observe
 from services.recovery.settings import RecoverySettings
 from services.recovery.state import RecoveryState
 from shared import events as ev
@@ -39,36 +44,47 @@ class RecoveryHandlers:
     """Thin handlers around the pure planner and verifier; side effects are recorded on Kafka first."""
 
     def __init__(
-        self, settings: RecoverySettings, bus: EventBus, catalog: Catalog, runner: ActionRunner, state: RecoveryState
+        self,
+        settings: RecoverySettings,
+        bus: EventBus,
+        catalog: Catalog,
+        runner: ActionRunner,
+        state: RecoveryState,
+        *,
+        owns: Callable[[str], bool] = lambda _incident_id: True,
+        actions: Counter | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.settings, self.bus, self.catalog, self.runner, self.state = settings, bus, catalog, runner, state
+        self.owns = owns  # whether this instance holds the incident's partition of the incidents topic
+        self.actions = actions
+        self.clock = clock
         self.policy = HealthPolicy(**settings.verification.model_dump())
-        self.latency: dict[str, deque[tuple[float, float]]] = {}
+        self.latency: dict[str, deque[LatencyPoint]] = {}
         self.health: dict[str, TargetHealth] = {}
-        self.owns: Callable[[str], bool] = lambda _incident_id: True  # the instance whose incidents partition it is
         self.latest: dict[str, LatestScrape] = {}
-        self.actions: Counter | None = None
 
     async def on_incident(self, event: ev.Envelope[Any], delivery: Delivery | None = None) -> None:
         """Act on IncidentOpened/Updated; remember closed incidents."""
         self.state.apply(event)
         if isinstance(event, ev.IncidentOpened | ev.IncidentUpdated):
-            await self._handle_open(event, event.data.incident)
+            await self._handle_open(event, event.data.incident, now=self.clock())
 
-    async def _handle_open(self, event: ev.Envelope[Any], incident: Incident) -> None:
-        now = datetime.now(UTC)
-        if not self.settings.auto_recover or incident.labels.get("recovery") == "manual":
-            return
-        if incident.incident_id in self.state.closed_incidents:
-            return
+    async def _handle_open(self, event: ev.Envelope[Any], incident: Incident, *, now: datetime) -> None:
         latest = self.state.plans.get(incident.incident_id)
-        round_ = next_round(
-            incident, latest, concluded_at=self.state.concluded_at(latest), health=self.health.get(incident.target)
+        round_ = round_to_run(
+            incident,
+            latest,
+            closed=incident.incident_id in self.state.closed_incidents,
+            concluded_at=self.state.concluded_at(latest),
+            health=self.health.get(incident.target),
+            now=now,
+            auto_recover=self.settings.auto_recover,
+            max_incident_age_s=self.settings.max_incident_age_s,
         )
-        if round_ is None:
-            return
-        if round_ == 0 and (now - incident.opened_at).total_seconds() > self.settings.max_incident_age_s:
-            log.info("incident %s is too old to recover automatically", incident.incident_id)
+        if isinstance(round_, Skip):
+            if round_ is Skip.TOO_OLD:
+                log.info("incident %s is too old to recover automatically", incident.incident_id)
             return
         plan = latest if latest is not None and latest.round == round_ else None
         if plan is None:
@@ -134,32 +150,31 @@ class RecoveryHandlers:
             if not outcome.ok:
                 await self._conclude(plan, Verdict.FAILED, f"step {step.action} failed: {outcome.detail}", done)
                 return
-        self.start_verification(plan, since=datetime.now(UTC).timestamp(), before=before)
+        self.start_verification(plan, since=self.clock().timestamp(), before=before)  # the steps are done now
 
     def start_verification(self, plan: RecoveryPlan, *, since: float, before: float) -> None:
         """Wait for fresh healthy scrapes of the target after ``since`` (latency baseline: before ``before``)."""
         if plan.plan_id in self.state.concluded or plan.incident_id in self.state.pending:
             return
-        history = self.latency.get(plan.target, deque())
-        baseline = baseline_latency([v for t, v in history if t < before])
-        self.state.pending[plan.incident_id] = Verification(
-            plan_id=plan.plan_id, incident_id=plan.incident_id, target=plan.target, since=since,
-            deadline=since + self.settings.verification.timeout_s, baseline_p95_ms=baseline,
-        )  # fmt: skip
+        self.state.pending[plan.incident_id] = verification_for(
+            plan,
+            since=since,
+            before=before,
+            history=self.latency.get(plan.target, ()),
+            timeout_s=self.settings.verification.timeout_s,
+        )
 
     async def on_metrics(self, event: ev.Envelope[Any], delivery: Delivery | None = None) -> None:
         """Feed a scrape to the baseline and to any pending verification of its target."""
         if not isinstance(event, ev.MetricsObserved):
             return
+        now = self.clock()
         data = event.data
         values = {s.name: s.value for s in data.samples}
         at = data.observed_at.timestamp()
         history = self.latency.setdefault(data.target, deque(maxlen=BASELINE_POINTS))
-        healthy, reason = assess(values, self.policy, baseline_latency([v for _, v in history]))
-        self.health[data.target] = TargetHealth(at, healthy, reason)
-        known = self.latest.get(data.target)
-        fresh = at <= datetime.now(UTC).timestamp() + self.settings.confirm_max_age_s  # never a future-dated one
-        if fresh and (known is None or known.at <= at):
+        health = self.health[data.target] = scrape_health(values, observed_at=at, history=history, policy=self.policy)
+        if replaces_latest(self.latest.get(data.target), at, now=now, max_age_s=self.settings.confirm_max_age_s):
             self.latest[data.target] = LatestScrape(at, values)
         if mn.HTTP_LATENCY_P95 in values:
             history.append((at, values[mn.HTTP_LATENCY_P95]))
@@ -172,20 +187,20 @@ class RecoveryHandlers:
                 plan = self.state.plans[incident_id]
                 detail = f"{updated.streak} healthy scrapes; last: {updated.last_reason}"
                 await self._conclude(plan, verdict, detail, event)
-        if not healthy:
-            await self._recover_again(data.target, event)
+        if not health.healthy:
+            await self._recover_again(data.target, event, now=now)
 
-    async def _recover_again(self, target: str, cause: ev.Envelope[Any]) -> None:
+    async def _recover_again(self, target: str, cause: ev.Envelope[Any], *, now: datetime) -> None:
         """An unhealthy scrape may be what an open incident's new episode was waiting for (see ``next_round``)."""
         for incident in list(self.state.incidents.values()):
             latest = self.state.plans.get(incident.incident_id)
             concluded = latest is not None and self.state.concluded_at(latest) is not None
             if incident.target == target and concluded and self.owns(incident.incident_id):
-                await self._handle_open(cause, incident)
+                await self._handle_open(cause, incident, now=now)
 
     async def check_deadlines(self) -> None:
         """Fail verifications whose deadline passed without enough healthy scrapes."""
-        now = datetime.now(UTC).timestamp()
+        now = self.clock().timestamp()
         for incident_id, pending in list(self.state.pending.items()):
             if expire(pending, now=now) is Verdict.FAILED:
                 plan = self.state.plans[incident_id]

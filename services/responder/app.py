@@ -13,10 +13,11 @@ import httpx
 from fastapi import FastAPI
 
 from services.responder.core import Clock, Responder, utcnow
-from services.responder.handlers import owned_by_assignment, register
-from services.responder.notify.dispatcher import Dispatcher
+from services.responder.handlers import register
 from services.responder.notify.registry import build_routes
+from services.responder.notify.sender import Sender
 from services.responder.settings import ResponderSettings
+from shared.models import Incident
 from shared.runtime import Service
 from shared.topic_admin import ensure_topics
 from shared.topics import ANOMALIES
@@ -32,7 +33,6 @@ class ResponderRuntime:
     settings: ResponderSettings
     service: Service
     responder: Responder
-    dispatcher: Dispatcher
     client: httpx.AsyncClient
 
     async def start(self) -> None:
@@ -52,9 +52,9 @@ class ResponderRuntime:
         await self.service.stop_tasks()
         if graceful:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.dispatcher.drain(), DRAIN_TIMEOUT_S)
+                await asyncio.wait_for(self.responder.drain(), DRAIN_TIMEOUT_S)
         else:
-            for task in list(self.dispatcher.sending):
+            for task in list(self.responder.sending):
                 task.cancel()
         await self.service.stop()
         await self.client.aclose()
@@ -65,18 +65,34 @@ def create_runtime(settings: ResponderSettings, *, clock: Clock = utcnow) -> Res
     service = Service.create("responder", settings)
     client = httpx.AsyncClient(timeout=httpx.Timeout(10.0))
     routes = build_routes(settings.routes, settings.secrets, client)
-    dispatcher = Dispatcher(
+    sender = Sender(
         routes,
         language=settings.language,
         console_url=settings.console_url,
         runbook_template=settings.runbook_url,
-        max_age_s=settings.notify_max_age_s,
         registry=service.metrics.registry,
     )
-    responder = Responder(service.bus, settings.policy(), dispatcher, clock=clock, registry=service.metrics.registry)
+
+    def owns(incident: Incident) -> bool:
+        """Whether the incident's target key falls in an anomaly partition assigned to this instance.
+
+        Anomalies are keyed by target, so the instance that consumes an incident's anomalies also runs
+        its clocks and notifications; during a rebalance nobody owns it for a moment (late, never twice).
+        ``anomalies`` is the subscription registered just below, before anything can ask.
+        """
+        return anomalies.owns_key(incident.target, ANOMALIES.partitions)
+
+    responder = Responder(
+        service.bus,
+        settings.policy(),
+        sender,
+        clock=clock,
+        owns=owns,
+        notify_max_age_s=settings.notify_max_age_s,
+        registry=service.metrics.registry,
+    )
     anomalies = register(service, responder, settings)
-    responder.owns = owned_by_assignment(anomalies, ANOMALIES.partitions)
-    return ResponderRuntime(settings, service, responder, dispatcher, client)
+    return ResponderRuntime(settings, service, responder, client)
 
 
 def create_app(settings: ResponderSettings) -> FastAPI:

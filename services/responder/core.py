@@ -11,6 +11,13 @@ from typing import Any, Final
 from prometheus_client import CollectorRegistry, Counter
 
 from services.responder.domain import clocks, lifecycle
+from services.responder.domain.outbox import (
+    Notice,
+    dispatch_record,
+    outcome_records,
+    owed_by_book,
+    unknown_outcomes,
+)
 from services.responder.domain.policy import ResponsePolicy
 from services.responder.domain.state import (
     Book,
@@ -19,7 +26,7 @@ from services.responder.domain.state import (
     fold_recovery_event,
     fold_silence_event,
 )
-from services.responder.notify.dispatcher import Dispatcher
+from services.responder.notify.sender import Sender
 from shared import events as ev
 from shared.bus import EventBus, RejectedEvent
 from shared.edge import check_event
@@ -48,25 +55,30 @@ class Responder:
     One lock serialises decisions (handlers and the clock loop), so each decision sees the fold of
     every event decided before it. ``owns`` tells whether this instance runs an incident's clocks
     and notifications (its anomaly partition is assigned here), so two instances never both do.
+    Notifications flow one way: the responder decides what is owed and records it, ``sender``
+    only sends a notice and returns the outcome, which the responder records (``notify_owed``).
     """
 
     def __init__(
         self,
         bus: EventBus,
         policy: ResponsePolicy,
-        dispatcher: Dispatcher,
+        sender: Sender,
         *,
         clock: Clock = utcnow,
         owns: Owns = lambda _incident: True,
+        notify_max_age_s: float = 3600.0,
         registry: CollectorRegistry | None = None,
     ) -> None:
         self.bus = bus
         self.policy = policy
-        self.dispatcher = dispatcher
+        self.sender = sender
         self.clock = clock
         self.owns = owns
+        self.notify_max_age_s = notify_max_age_s
         self.book = Book()
         self.lock = asyncio.Lock()
+        self.sending: set[asyncio.Task[None]] = set()
         self.decisions = Counter(
             "responder_decisions", "Decisions on inputs by outcome", ["input", "outcome"], registry=registry
         )
@@ -102,7 +114,7 @@ class Responder:
             if not isinstance(event, RECOVERY.events):
                 self.bus.published.add(event.id)
             count += 1
-        await self.dispatcher.settle_unknown(self)
+        await self.settle_unknown()
         return count
 
     def _fold_safely(self, event: ev.Envelope[Any]) -> str | None:
@@ -198,9 +210,48 @@ class Responder:
                 await self.emit(clocks.decide_tick(state, now=now, policy=self.policy, recovering=recovering))
         await self.notify_owed()
 
-    async def notify_owed(self) -> None:
-        """Record and send every notification the owned incidents owe."""
-        await self.dispatcher.dispatch_owed(self)
+    async def notify_owed(self) -> list[Notice]:
+        """Record a dispatch for every owed notice of owned incidents, then start sending them; return them.
+
+        Delivery is at-most-once: a notification whose dispatch was recorded is never sent again, not
+        by a redelivered input, a replay or a restarted responder (the outbox owes only notices with
+        no ``NotificationDispatched``). If the responder stops between recording the dispatch and
+        recording the outcome, the outcome is unknown; after restart ``settle_unknown`` reports it on
+        the incident as ``NotificationFailed`` (detail ``outcome unknown``) and it is not re-sent,
+        because a second page is worse than asking a human to check one channel. Each notice is
+        sent as its own task with per-try timeouts, so one channel that is down never delays the others.
+        """
+        async with self.lock:
+            now = self.clock()
+            owed = owed_by_book(
+                self.book, self.sender.channels, owns=self.owns, now=now, max_age_s=self.notify_max_age_s
+            )
+            for notice in owed:
+                await self.emit([dispatch_record(notice, now=now)])  # recorded before it is sent
+        for notice in owed:
+            task = asyncio.create_task(self._send(notice), name=f"notify:{notice.notification_id}")
+            self.sending.add(task)
+            task.add_done_callback(self.sending.discard)
+        return owed
+
+    async def _send(self, notice: Notice) -> None:
+        """Have the sender deliver one dispatched notice, then record the outcome it returns."""
+        incident = self.book.incidents[notice.incident_id].incident
+        outcome = await self.sender.send(notice, incident)
+        now = self.clock()
+        async with self.lock:
+            state = self.book.incidents.get(notice.incident_id)
+            await self.emit(outcome_records(notice, outcome, state, now=now))
+
+    async def settle_unknown(self) -> None:
+        """Report notifications dispatched before a stop whose outcome was never recorded (never re-sent)."""
+        async with self.lock:
+            await self.emit(unknown_outcomes(self.book, now=self.clock()))
+
+    async def drain(self) -> None:
+        """Wait for notifications being sent (tests, graceful shutdown)."""
+        while self.sending:
+            await asyncio.gather(*list(self.sending), return_exceptions=True)
 
     async def run_clock(self, period_s: float, *, sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
         """Tick every ``period_s`` seconds until cancelled; a failing tick is logged, not fatal."""

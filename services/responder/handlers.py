@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from services.responder.core import Owns, Responder
+from services.responder.core import Responder
 from services.responder.settings import ResponderSettings
 from shared.consumer import GroupMember
-from shared.models import Incident
 from shared.runtime import Service
 from shared.topics import ANOMALIES, COMMANDS, INCIDENTS, NOTIFICATIONS, RECOVERY, SILENCES
 
@@ -26,16 +25,3 @@ def register(service: Service, responder: Responder, settings: ResponderSettings
         view_group = f"{settings.group_id}.view.{settings.instance_id}.{topic.name}"
         bus.subscribe(topic, group_id=view_group, handler=responder.on_own_event)
     return anomalies
-
-
-def owned_by_assignment(member: GroupMember, default_partitions: int) -> Owns:
-    """Return ``owns(incident)``: the incident's target key falls in a partition assigned to ``member``.
-
-    Anomalies are keyed by target, so the instance that consumes an incident's anomalies also runs
-    its clocks and notifications; during a rebalance nobody owns it for a moment (late, never twice).
-    """
-
-    def owns(incident: Incident) -> bool:
-        return member.owns_key(incident.target, default_partitions)
-
-    return owns

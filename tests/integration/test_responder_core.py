@@ -99,7 +99,7 @@ async def test_alert_storm_of_200_anomalies_is_one_incident_and_one_page_per_rou
         await until(lambda: len(receiver.received()) >= 1, what="the first page")
         ticks = TickCounter(runtime)
         await until(lambda: ticks.count >= 10, what="ten more clock ticks (nothing else may be sent)")
-        await until(lambda: runtime.dispatcher.sending == set(), what="sends to finish")
+        await until(lambda: runtime.responder.sending == set(), what="sends to finish")
     finally:
         await runtime.stop()
     events = await topic_events(settings)
@@ -117,7 +117,7 @@ async def test_unacknowledged_major_escalates_l1_l2_l3_on_schedule_with_signed_w
     try:
         await send_raw(producer, [storm_anomaly(1)])
         await until(lambda: len(receiver.received()) >= 3, timeout=40, what="three pages")
-        await until(lambda: runtime.dispatcher.sending == set(), what="sends to finish")
+        await until(lambda: runtime.responder.sending == set(), what="sends to finish")
     finally:
         await runtime.stop()
     events = await topic_events(settings)
@@ -144,7 +144,7 @@ async def test_responder_killed_mid_escalation_neither_loses_nor_repeats_a_step(
     first = await started(settings)
     await send_raw(producer, [storm_anomaly(1)])
     await until(lambda: len(receiver.received()) >= 1, what="the L1 page")
-    await until(lambda: first.dispatcher.sending == set(), what="the L1 send to finish")
+    await until(lambda: first.responder.sending == set(), what="the L1 send to finish")
     await first.stop(graceful=False)
     assert len(receiver.received()) == 1
     second = await started(settings)
@@ -152,7 +152,7 @@ async def test_responder_killed_mid_escalation_neither_loses_nor_repeats_a_step(
         rebuilt = next(iter(second.responder.book.incidents.values()))
         assert rebuilt.paged == (m.Team.L1,)
         await until(lambda: len(receiver.received()) >= 3, timeout=40, what="L2 and L3 after restart")
-        await until(lambda: second.dispatcher.sending == set(), what="sends to finish")
+        await until(lambda: second.responder.sending == set(), what="sends to finish")
     finally:
         await second.stop()
     events = await topic_events(settings)
@@ -176,7 +176,7 @@ async def test_same_batch_twice_with_a_restart_mid_stream_is_one_incident_and_on
         book = second.responder.book
         await until(lambda: sum(len(s.incident.anomaly_ids) for s in book.incidents.values()) == 30, what="batch")
         await send_raw(producer, batch)  # and once more while it runs
-        await until(lambda: second.dispatcher.sending == set(), what="sends to finish")
+        await until(lambda: second.responder.sending == set(), what="sends to finish")
     finally:
         await second.stop()
     events = await topic_events(settings)

@@ -1,20 +1,29 @@
-"""Notification outbox: which (trigger, team, channel) notices an incident still owes, with stable ids.
+"""Notification outbox: which notices an incident still owes, with stable ids, and the records of each.
 
 A notice is owed for every trigger (page, acknowledge, resolve) of an incident, to every channel
 of every team the trigger names, unless a ``NotificationDispatched`` with the notice's id exists.
 Because the rows derive from the incident's events, a responder that stopped between recording an
 escalation and dispatching its pages sends them after restart, and never twice: the id is the same.
+
+The records are built here too, so the responder decides and records in one place: the dispatch
+(written before a notice is sent), the outcome a sender returned (delivered, or failed with a note
+on the incident), and the unknown outcome of a notice dispatched before a stop (never re-sent).
 """
 
 from __future__ import annotations
 
-from collections.abc import Container, Mapping, Sequence
+from collections.abc import Callable, Container, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, Final
 
-from services.responder.domain.state import IncidentState, NoticeKind, Trigger
+from services.responder.domain import lifecycle
+from services.responder.domain.state import Book, IncidentState, NoticeKind, Trigger, unsettled_notifications
+from shared import events as ev
 from shared.ids import derive_id
-from shared.models import Team
+from shared.models import Incident, NotificationRecord, Team
+
+UNKNOWN_OUTCOME: Final = "outcome unknown: responder stopped after dispatch; not re-sent (at-most-once)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +36,15 @@ class Notice:
     channel: str
     kind: NoticeKind
     trigger: Trigger
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What came of sending one notice: delivered or not, after how many tries, and a short detail."""
+
+    delivered: bool
+    attempts: int
+    detail: str
 
 
 def notification_id(trigger_event_id: str, team: Team, channel: str) -> str:
@@ -58,3 +76,93 @@ def owed_notices(
                 if nid not in dispatched:
                     owed.append(Notice(nid, state.incident.incident_id, team, channel, trigger.kind, trigger))
     return owed
+
+
+def owed_by_book(
+    book: Book,
+    routes: Mapping[Team, Sequence[str]],
+    *,
+    owns: Callable[[Incident], bool],
+    now: datetime,
+    max_age_s: float,
+) -> list[Notice]:
+    """Return every notice owed by the incidents of ``book`` that ``owns`` says this instance sends."""
+    owed: list[Notice] = []
+    for state in book.incidents.values():
+        if state.triggers and owns(state.incident):
+            owed += owed_notices(state, routes, book.notifications, now=now, max_age_s=max_age_s)
+    return owed
+
+
+def dispatch_record(notice: Notice, *, now: datetime) -> ev.Envelope[Any]:
+    """Return the ``NotificationDispatched`` recorded before ``notice`` is sent."""
+    return _record(ev.NotificationDispatched, notice, now=now)
+
+
+def outcome_records(
+    notice: Notice, outcome: Outcome, state: IncidentState | None, *, now: datetime
+) -> list[ev.Envelope[Any]]:
+    """Return the events recording ``outcome``: delivered, or failed plus a note on the incident (if known)."""
+    if outcome.delivered:
+        return [_record(ev.NotificationDelivered, notice, now=now, attempt=outcome.attempts, detail=outcome.detail)]
+    failed = _record(ev.NotificationFailed, notice, now=now, attempt=outcome.attempts, detail=outcome.detail)
+    return [failed, *_note(state, failed.data, "failed", now=now)]
+
+
+def unknown_outcomes(book: Book, *, now: datetime) -> list[ev.Envelope[Any]]:
+    """Return a ``NotificationFailed`` (outcome unknown) and a note for each dispatch with no outcome recorded.
+
+    These notices were dispatched before a stop; they are reported, never sent again (at-most-once).
+    """
+    events: list[ev.Envelope[Any]] = []
+    for record in unsettled_notifications(book):
+        data: NotificationRecord = record.data
+        unknown = ev.NotificationFailed.create(
+            data.model_copy(update={"detail": UNKNOWN_OUTCOME}),
+            source=lifecycle.SOURCE,
+            id_parts=(data.notification_id, "unknown"),
+            time=now,
+            subject=data.incident_id,
+            correlationid=data.incident_id,
+            causation=record,
+        )
+        events += [unknown, *_note(book.incidents.get(data.incident_id), unknown.data, "unknown", now=now)]
+    return events
+
+
+def _note(
+    state: IncidentState | None, record: NotificationRecord, why: str, *, now: datetime
+) -> list[ev.Envelope[Any]]:
+    if state is None:
+        return []
+    reason = f"notification {record.kind} via {record.channel} to {record.team.value} {why}: {record.detail}"
+    note = lifecycle.transition(
+        ev.IncidentNoteAdded,
+        state.incident,
+        reason,
+        id_parts=("notification", record.notification_id, why),
+        now=now,
+    )
+    return [note]
+
+
+def _record(
+    cls: type[ev.Envelope[Any]], notice: Notice, *, now: datetime, attempt: int = 1, detail: str = ""
+) -> ev.Envelope[Any]:
+    data = NotificationRecord(
+        notification_id=notice.notification_id,
+        incident_id=notice.incident_id,
+        channel=notice.channel,
+        team=notice.team,
+        kind=notice.kind.value,
+        attempt=attempt,
+        detail=detail or notice.trigger.reason,
+    )
+    return cls.create(
+        data,
+        source=lifecycle.SOURCE,
+        id_parts=(notice.notification_id,),
+        time=now,
+        subject=notice.incident_id,
+        correlationid=notice.incident_id,
+    )

@@ -3,6 +3,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from prometheus_client import CollectorRegistry, Counter
+
 from services.recovery.adapters.runner import StepOutcome
 from services.recovery.domain.catalog import Action, Catalog, RestartProcess
 from services.recovery.handlers import RecoveryHandlers
@@ -121,6 +123,29 @@ async def test_old_or_manual_incidents_are_left_alone() -> None:
     handlers_off, bus_off = make(runner, auto_recover=False)
     await handlers_off.on_incident(opened())
     assert runner.ran == [] and bus.sent == [] and bus_off.sent == []
+
+
+async def test_the_clock_and_the_action_counter_are_given_at_construction() -> None:
+    event = opened(age_s=0.0)
+    opened_at = event.data.incident.opened_at
+    settings = RecoverySettings(max_incident_age_s=60.0)
+    registry = CollectorRegistry()
+    actions = Counter("ir_recovery_actions", "Recovery actions run", ["action", "outcome"], registry=registry)
+    runner = FakeRunner()
+
+    def make_at(seconds_after_opening: float, bus: FakeBus) -> RecoveryHandlers:
+        def clock() -> datetime:
+            return opened_at + timedelta(seconds=seconds_after_opening)
+
+        state = RecoveryState()
+        return RecoveryHandlers(settings, bus, CATALOG, runner, state, actions=actions, clock=clock)  # type: ignore[arg-type]
+
+    late_bus = FakeBus()
+    await make_at(61, late_bus).on_incident(event)
+    assert late_bus.sent == [] and runner.ran == []
+    await make_at(59, FakeBus()).on_incident(event)
+    assert len(runner.ran) == 1
+    assert registry.get_sample_value("ir_recovery_actions_total", {"action": "restart_process", "outcome": "ok"}) == 1
 
 
 async def test_deadline_without_healthy_scrapes_fails() -> None:

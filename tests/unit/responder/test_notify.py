@@ -7,16 +7,26 @@ from typing import Any
 
 import httpx
 import pytest
+from prometheus_client import CollectorRegistry
 from pydantic import SecretStr
 
 from services.responder.core import Responder
-from services.responder.domain.outbox import notification_id, owed_notices
-from services.responder.domain.state import NoticeKind, NotificationStatus
+from services.responder.domain.outbox import (
+    UNKNOWN_OUTCOME,
+    Outcome,
+    dispatch_record,
+    notification_id,
+    outcome_records,
+    owed_by_book,
+    owed_notices,
+    unknown_outcomes,
+)
+from services.responder.domain.state import NoticeKind, NotificationStatus, fold_notification_event
 from services.responder.notify.channel import ChannelError, DeliveryFailed, Outbound, RetryPolicy, deliver
-from services.responder.notify.dispatcher import Dispatcher
 from services.responder.notify.messages import render
 from services.responder.notify.pagerduty import PagerDutyChannel
 from services.responder.notify.registry import ChannelSpec, Route, SecretMissing, build_channel
+from services.responder.notify.sender import Sender
 from services.responder.notify.webhook import SIGNATURE_HEADER, WebhookChannel, verify
 from shared import events as ev
 from shared import models as m
@@ -52,6 +62,49 @@ def test_outbox_owes_one_notice_per_trigger_team_channel_with_stable_ids() -> No
     assert owed_notices(state, routes, done, now=at(2), max_age_s=60) == []
     assert owed_notices(state, routes, set(), now=at(100), max_age_s=60) == []
     assert notification_id("e", m.Team.L1, "log") != notification_id("e", m.Team.L2, "log")
+
+
+def test_the_book_owes_the_notices_of_the_incidents_this_instance_owns() -> None:
+    sim = paged_state()
+    routes = {m.Team.L1: ["log"], m.Team.L2: ["log"]}
+    state = sim.only()
+    owed = owed_by_book(sim.book, routes, owns=lambda _incident: True, now=at(1), max_age_s=60)
+    assert owed == owed_notices(state, routes, set(), now=at(1), max_age_s=60) and len(owed) == 2
+    assert owed_by_book(sim.book, routes, owns=lambda _incident: False, now=at(1), max_age_s=60) == []
+
+
+def test_the_records_of_a_dispatch_and_of_each_outcome() -> None:
+    state = paged_state().only()
+    notice = owed_notices(state, {m.Team.L1: ["log"]}, set(), now=at(1), max_age_s=60)[0]
+    dispatched = dispatch_record(notice, now=at(1))
+    assert isinstance(dispatched, ev.NotificationDispatched) and dispatched.time == at(1)
+    assert dispatched.data.notification_id == notice.notification_id and dispatched.subject == notice.incident_id
+    assert dispatched.data.detail == notice.trigger.reason
+    [delivered] = outcome_records(notice, Outcome(True, 2, "HTTP 200"), state, now=at(2))
+    assert isinstance(delivered, ev.NotificationDelivered)
+    assert (delivered.data.attempt, delivered.data.detail, delivered.time) == (2, "HTTP 200", at(2))
+    [quiet] = outcome_records(notice, Outcome(True, 1, ""), state, now=at(2))
+    assert quiet.data.detail == notice.trigger.reason
+    failed, note = outcome_records(notice, Outcome(False, 3, "timed out after 1s"), state, now=at(3))
+    assert isinstance(failed, ev.NotificationFailed) and failed.data.attempt == 3
+    assert isinstance(note, ev.IncidentNoteAdded)
+    assert note.data.reason == "notification page via log to L1 failed: timed out after 1s"
+    assert [type(e) for e in outcome_records(notice, Outcome(False, 1, "x"), None, now=at(3))] == [
+        ev.NotificationFailed
+    ]
+
+
+def test_a_dispatch_without_an_outcome_is_reported_unknown_once_settled() -> None:
+    sim = paged_state()
+    notice = owed_notices(sim.only(), {m.Team.L1: ["log"]}, set(), now=at(1), max_age_s=60)[0]
+    dispatched = dispatch_record(notice, now=at(1))
+    fold_notification_event(sim.book, dispatched)
+    unknown, note = unknown_outcomes(sim.book, now=at(5))
+    assert isinstance(unknown, ev.NotificationFailed) and unknown.data.detail == UNKNOWN_OUTCOME
+    assert unknown.causationid == dispatched.id and unknown.time == at(5)
+    assert isinstance(note, ev.IncidentNoteAdded) and "unknown: outcome unknown" in note.data.reason
+    fold_notification_event(sim.book, unknown)
+    assert unknown_outcomes(sim.book, now=at(6)) == []
 
 
 def test_messages_carry_severity_what_since_evidence_and_links_in_both_languages() -> None:
@@ -188,13 +241,41 @@ class Recorder:
         return "ok"
 
 
+class Crashing:
+    name = "crashing"
+    kind = "test"
+
+    async def send_once(self, outbound: Outbound) -> str:
+        raise RuntimeError("secret-bearing text")
+
+
+async def test_the_sender_only_sends_and_returns_the_outcome_counting_it_per_channel() -> None:
+    state = paged_state().only()
+    registry = CollectorRegistry()
+    once = RetryPolicy(attempts=1, backoff_s=0)
+    channels: dict[str, Any] = {"good": Recorder("good"), "final": Flaky(5, retryable=False), "crashing": Crashing()}
+    sender = Sender({m.Team.L1: {n: Route(c, once) for n, c in channels.items()}}, registry=registry)
+    assert sender.channels == {m.Team.L1: ("good", "final", "crashing")}
+    notices = {n.channel: n for n in owed_notices(state, sender.channels, set(), now=at(1), max_age_s=60)}
+    assert await sender.send(notices["good"], state.incident) == Outcome(True, 1, "ok")
+    assert await sender.send(notices["final"], state.incident) == Outcome(False, 1, "boom")
+    assert await sender.send(notices["crashing"], state.incident) == Outcome(False, 1, "channel error RuntimeError")
+    assert channels["good"].sent == [notices["good"].notification_id]
+
+    def counted(channel: str, outcome: str) -> float | None:
+        return registry.get_sample_value("responder_notifications_total", {"channel": channel, "outcome": outcome})
+
+    assert (counted("good", "delivered"), counted("final", "failed"), counted("crashing", "failed")) == (1, 1, 1)
+    assert counted("good", "failed") is None
+
+
 def responder_with(channels: dict[m.Team, dict[str, Any]], now: float = 0.0) -> tuple[Responder, FakeBus]:
     routes = {
         team: {n: Route(c, RetryPolicy(attempts=2, backoff_s=0, timeout_s=0.05)) for n, c in chans.items()}
         for team, chans in channels.items()
     }
     bus = FakeBus()
-    responder = Responder(bus, policy(), Dispatcher(routes, console_url="http://c"), clock=lambda: at(now))  # type: ignore[arg-type]
+    responder = Responder(bus, policy(), Sender(routes, console_url="http://c"), clock=lambda: at(now))  # type: ignore[arg-type]
     return responder, bus
 
 
@@ -203,7 +284,7 @@ async def test_one_channel_down_does_not_block_others_and_failure_is_reported_on
     responder, bus = responder_with({m.Team.L1: {"good": good, "down": down}})
     await responder.on_anomaly(anomaly("api"))
     await responder.tick()
-    await responder.dispatcher.drain()
+    await responder.drain()
     assert len(good.sent) == 1
     kinds = [type(e).__name__ for e in bus.events]
     assert kinds.count("NotificationDispatched") == 2
@@ -220,7 +301,7 @@ async def test_a_notification_is_never_sent_twice_redelivery_replay_or_restart()
     await responder.on_anomaly(first)
     await responder.tick()
     await responder.tick()
-    await responder.dispatcher.drain()
+    await responder.drain()
     assert len(good.sent) == 1
     # restart: a new responder rebuilt from the same log sends nothing new
     again, bus2 = responder_with({m.Team.L1: {"good": good}})
@@ -229,7 +310,7 @@ async def test_a_notification_is_never_sent_twice_redelivery_replay_or_restart()
         again.fold(event)
     await again.on_anomaly(first)
     await again.tick()
-    await again.dispatcher.drain()
+    await again.drain()
     assert len(good.sent) == 1 and bus2.events == []
 
 
@@ -238,17 +319,17 @@ async def test_dispatched_without_outcome_is_reported_unknown_and_not_resent() -
     responder, bus = responder_with({m.Team.L1: {"good": good}})
     await responder.on_anomaly(anomaly("api"))
     await responder.tick()
-    for task in list(responder.dispatcher.sending):  # the process dies mid-send
+    for task in list(responder.sending):  # the process dies mid-send
         task.cancel()
-    await asyncio.gather(*responder.dispatcher.sending, return_exceptions=True)
+    await asyncio.gather(*responder.sending, return_exceptions=True)
     crashed_log = [e for e in bus.events if not isinstance(e, ev.NotificationDelivered)]
     restarted, bus2 = responder_with({m.Team.L1: {"good": good}})
     for event in crashed_log:
         bus2.published.add(event.id)
         restarted.fold(event)
-    await restarted.dispatcher.settle_unknown(restarted)
+    await restarted.settle_unknown()
     await restarted.tick()
-    await restarted.dispatcher.drain()
+    await restarted.drain()
     failed = [e for e in bus2.events if isinstance(e, ev.NotificationFailed)]
     assert len(failed) == 1 and "outcome unknown" in failed[0].data.detail
     assert not any(isinstance(e, ev.NotificationDispatched) for e in bus2.events)
@@ -263,7 +344,7 @@ async def test_ack_and_resolve_notify_the_teams_that_were_paged() -> None:
     iid = next(iter(responder.book.incidents))
     await responder.on_command(command(ev.AcknowledgeRequested, iid, t=1))
     await responder.on_command(command(ev.ResolveRequested, iid, t=2))
-    await responder.dispatcher.drain()
+    await responder.drain()
     kinds = [e.data.kind for e in bus.events if isinstance(e, ev.NotificationDispatched)]
     assert kinds == ["page", "acknowledge", "resolve"]
 
@@ -294,11 +375,11 @@ async def test_secrets_never_appear_in_logs_events_or_settings_repr(
         channel = build_channel(settings.routes[m.Team.L1][0], settings.secrets, client)
         routes = {m.Team.L1: {"hook": Route(channel, RetryPolicy(attempts=2, backoff_s=0, timeout_s=1))}}
         bus = FakeBus()
-        responder = Responder(bus, policy(), Dispatcher(routes), clock=lambda: at(0))  # type: ignore[arg-type]
+        responder = Responder(bus, policy(), Sender(routes), clock=lambda: at(0))  # type: ignore[arg-type]
         caplog.set_level(logging.DEBUG)
         await responder.on_anomaly(anomaly("api"))
         await responder.tick()
-        await responder.dispatcher.drain()
+        await responder.drain()
     assert any(isinstance(e, ev.NotificationFailed) for e in bus.events)
     assert all(SECRET not in ev.encode_event(e).decode() for e in bus.events)
     assert SECRET not in caplog.text

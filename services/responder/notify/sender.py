@@ -1,0 +1,72 @@
+"""Send one notice through its team's channel and return the outcome; recording it is the responder's part.
+
+A ``Sender`` knows the routes (each team's channels with their retry policies), renders the message
+and delivers it with bounded retries, each try limited by the route's timeout (`channel.deliver`).
+It never records anything and never reads the responder's state: it is given the notice and the
+incident, and returns delivered or failed with a detail. The responder records the dispatch before
+calling it and the outcome after (at-most-once: see `services.responder.core.Responder.notify_owed`),
+and runs each notice as its own task, so one channel that is down never delays the others.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+from prometheus_client import CollectorRegistry, Counter
+
+from services.responder.domain.outbox import Notice, Outcome
+from services.responder.notify.channel import DeliveryFailed, Outbound, deliver
+from services.responder.notify.messages import Language, render
+from services.responder.notify.registry import Route
+from shared.models import Incident, Team
+
+log = logging.getLogger(__name__)
+
+
+class Sender:
+    """Deliver notices through each team's routes; count outcomes per channel (``responder_notifications``)."""
+
+    def __init__(
+        self,
+        routes: Mapping[Team, Mapping[str, Route]],
+        *,
+        language: Language = "en",
+        console_url: str = "",
+        runbook_template: str = "",
+        registry: CollectorRegistry | None = None,
+    ) -> None:
+        self.routes = routes
+        self.channels: dict[Team, tuple[str, ...]] = {team: tuple(channels) for team, channels in routes.items()}
+        self.language: Language = language
+        self.console_url = console_url
+        self.runbook_template = runbook_template
+        self.outcomes = Counter(
+            "responder_notifications", "Notification outcomes", ["channel", "outcome"], registry=registry
+        )
+
+    async def send(self, notice: Notice, incident: Incident) -> Outcome:
+        """Render ``notice`` about ``incident`` and deliver it through its route; return what came of it."""
+        route = self.routes[notice.team][notice.channel]
+        message = render(
+            incident,
+            notice.kind,
+            notice.team,
+            notice.trigger.reason,
+            language=self.language,
+            console_url=self.console_url,
+            runbook_template=self.runbook_template,
+        )
+        outbound = Outbound(notice.notification_id, notice.kind, notice.team, incident, message)
+        try:
+            sent = await deliver(route.channel, outbound, route.retry)
+        except DeliveryFailed as exc:
+            return self._counted(notice, Outcome(False, exc.attempts, str(exc)))
+        except Exception as exc:  # a channel bug must not kill the loop; its text may hold secrets, so name it only
+            log.exception("channel %s crashed on %s", notice.channel, notice.notification_id)
+            return self._counted(notice, Outcome(False, 1, f"channel error {type(exc).__name__}"))
+        return self._counted(notice, Outcome(True, sent.attempts, sent.detail))
+
+    def _counted(self, notice: Notice, outcome: Outcome) -> Outcome:
+        self.outcomes.labels(notice.channel, "delivered" if outcome.delivered else "failed").inc()
+        return outcome
