@@ -1,15 +1,19 @@
-"""Detector service against a bare consumer loop on the same broker and the same backlog, in one run.
+"""Services against a bare consumer loop on the same broker and the same backlog, in one run.
 
 Usage: python bench/bench_service_throughput.py [--events 20000] [--targets 5000] [--profile production]
+       [--services detector,responder]
 
-Starts noida-db on a free port, publishes a backlog of collector scrapes (11 samples each, keyed by
-target), then consumes the whole backlog twice, each in a consumer group of its own:
+Starts noida-db on a free port and, for each service, publishes a backlog of its input keyed by
+target, then consumes the whole backlog twice, each in a consumer group of its own:
 
 - the baseline: a bare aiokafka ``getmany`` loop that only ``json.loads`` each value;
-- the detector service as it runs in production (`services.detector.app.build`): edge checks,
-  dedup, the engine, anomaly events, checkpoints, offsets committed per batch.
+- the service as it runs in production: edge checks, dedup, the engine, its output events,
+  checkpoints, offsets committed per batch.
 
-Prints events/s and CPU microseconds per event of each and the detector's ratio to the baseline.
+detector: collector scrapes (11 samples each); responder: anomaly revisions (a target-down or
+threshold episode per target: detected, updated, resolved), which open, update and resolve
+incidents and owe notifications (sent to the log channel).
+Prints events/s and CPU microseconds per event of each and the service's ratio to the baseline.
 The machine is shared and noisy: compare the ratio, not the absolute figures.
 """
 
@@ -34,11 +38,14 @@ from incidentctl.embedded import start_broker
 from incidentctl.procs import terminate
 from services.detector.app import build
 from services.detector.settings import DetectorSettings
+from services.responder.app import create_runtime
+from services.responder.settings import ResponderSettings
 from shared import events as ev
 from shared import metric_names as mn
 from shared import models as m
+from shared.consumer import GroupMember
 from shared.topic_admin import ensure_topics
-from shared.topics import METRICS
+from shared.topics import ANOMALIES, METRICS
 
 METRICS_SCRAPED = (
     mn.HOST_CPU, mn.HOST_MEMORY, mn.HOST_DISK, mn.PROCESS_CPU, mn.PROCESS_RSS, mn.PROCESS_UP, mn.HTTP_UP,
@@ -104,16 +111,52 @@ async def detector_service(bootstrap: str, events: int, profile: str) -> tuple[f
     )
     detector = build(settings)
     await detector.start()
-    member = detector.service.bus.members[0]
     try:
-        while member.progress.handled == 0:
-            await asyncio.sleep(0.005)
-        started, cpu = time.perf_counter(), time.process_time()
-        while member.progress.handled < events:
-            await asyncio.sleep(0.005)
-        return time.perf_counter() - started, time.process_time() - cpu
+        return await _drain(detector.service.bus.members[0], events)
     finally:
         await detector.stop()
+
+
+def anomalies(events: int, targets: int) -> list[tuple[str, bytes]]:
+    """``events`` anomaly revisions: per target an episode detected, updated, then resolved, ending now."""
+    start = datetime.now(UTC) - timedelta(seconds=events // targets + 60)
+    kinds = (ev.AnomalyDetected, ev.AnomalyUpdated, ev.AnomalyResolved)
+    out = []
+    for n in range(events):
+        target, revision = f"svc-{n % targets:05d}", n // targets + 1
+        episode, step = divmod(revision - 1, 3)
+        since = start + timedelta(seconds=3 * episode)
+        at = since + timedelta(seconds=step)
+        data = m.Anomaly(
+            anomaly_id=f"{target}-cpu-{episode}", fingerprint=f"{target}/{mn.HOST_CPU}", kind=m.AnomalyKind.THRESHOLD,
+            target=target, signal=mn.HOST_CPU, impact=m.Impact.RESOURCE_PRESSURE, score=1.0, observed=97.0,
+            threshold=90.0, unit="%", since=since, last_seen=at, revision=step + 1,
+            summary=f"{mn.HOST_CPU} 97% >= 90%",
+        )  # fmt: skip
+        event = kinds[step].create(data, source="/bench", id_parts=(data.anomaly_id, step), time=at, subject=target)
+        out.append((target, ev.encode_event(event)))
+    return out
+
+
+async def responder_service(bootstrap: str, events: int) -> tuple[float, float]:
+    """Seconds and CPU seconds the responder takes for the anomaly backlog (from its first record)."""
+    settings = ResponderSettings(kafka_bootstrap_servers=bootstrap, group_id=f"responder-{uuid.uuid4().hex[:6]}")
+    runtime = create_runtime(settings)
+    await runtime.start()
+    member = next(m for m in runtime.service.bus.members if m.topic.endswith(ANOMALIES.name))
+    try:
+        return await _drain(member, events)
+    finally:
+        await runtime.stop()
+
+
+async def _drain(member: GroupMember, events: int) -> tuple[float, float]:
+    while member.progress.handled == 0:
+        await asyncio.sleep(0.005)
+    started, cpu = time.perf_counter(), time.process_time()
+    while member.progress.handled < events:
+        await asyncio.sleep(0.005)
+    return time.perf_counter() - started, time.process_time() - cpu
 
 
 async def main() -> None:
@@ -121,27 +164,36 @@ async def main() -> None:
     parser.add_argument("--events", type=int, default=20_000)
     parser.add_argument("--targets", type=int, default=5_000)
     parser.add_argument("--profile", choices=("production", "demo"), default="production")
+    parser.add_argument("--services", default="detector,responder")
     args = parser.parse_args()
+    rows = []
     with tempfile.TemporaryDirectory() as tmp:
         broker = start_broker(Path(tmp) / "noida", Path(tmp) / "noida.log", elasticsearch=False)
         try:
             bootstrap = broker.kafka
             await ensure_topics(DetectorSettings(kafka_bootstrap_servers=bootstrap))
-            records = scrapes(args.events, args.targets)
-            await publish(bootstrap, METRICS.name, records)
-            print(f"backlog: {args.events} scrapes of {len(METRICS_SCRAPED)} samples, {args.targets} targets, "
-                  f"{sum(len(v) for _, v in records) // len(records)} bytes each; noida-db")  # fmt: skip
-            bare_s, bare_cpu = await bare_loop(bootstrap, METRICS.name, args.events)
-            det_s, det_cpu = await detector_service(bootstrap, args.events, args.profile)
+            for service in args.services.split(","):
+                topic, records = (
+                    (METRICS, scrapes(args.events, args.targets))
+                    if service == "detector"
+                    else (ANOMALIES, anomalies(args.events, args.targets))
+                )
+                await publish(bootstrap, topic.name, records)
+                size = sum(len(v) for _, v in records) // len(records)
+                print(f"{service}: backlog of {args.events} {topic.name} records over {args.targets} targets, "
+                      f"{size} bytes each; noida-db")  # fmt: skip
+                bare = await bare_loop(bootstrap, topic.name, args.events)
+                if service == "detector":
+                    measured = await detector_service(bootstrap, args.events, args.profile)
+                else:
+                    measured = await responder_service(bootstrap, args.events)
+                rows += [(f"bare loop on {topic.name}, baseline", *bare), (f"{service} service", *measured, bare[0])]
         finally:
             terminate(broker.process.pid)
-    rows = [
-        ("bare loop (getmany + json.loads), baseline", bare_s, bare_cpu),
-        (f"detector service, {args.profile}", det_s, det_cpu),
-    ]
     print(f"{'consumer':<48} {'events/s':>10} {'CPU us/event':>13} {'ratio':>7}")
-    for name, seconds, cpu in rows:
-        print(f"{name:<48} {args.events / seconds:>10,.0f} {cpu / args.events * 1e6:>13,.0f} {bare_s / seconds:>7.3f}")
+    for name, seconds, cpu, *baseline in rows:
+        ratio = f"{baseline[0] / seconds:>7.3f}" if baseline else f"{1:>7.3f}"
+        print(f"{name:<48} {args.events / seconds:>10,.0f} {cpu / args.events * 1e6:>13,.0f} {ratio}")
 
 
 if __name__ == "__main__":

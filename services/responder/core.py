@@ -155,10 +155,14 @@ class Responder:
             fold_recovery_event(self.book, event)
 
     async def emit(self, events: Iterable[ev.Envelope[Any]]) -> None:
-        """Publish events keyed by their incident (or silence) and fold them in."""
+        """Send events keyed by their incident (or silence) and fold them in.
+
+        Sends are not awaited one by one: the consumer flushes them before it commits the input's
+        offset, and ``notify_owed`` flushes before anything is sent to a person.
+        """
         for event in events:
             key = event.subject or event.correlationid or event.id
-            await self.bus.publish(event, key=key)
+            await self.bus.send(event, key=key)
             self.fold(event)
 
     async def on_anomaly(self, event: ev.Envelope[Any], _delivery: object = None) -> None:
@@ -227,7 +231,8 @@ class Responder:
                 self.book, self.sender.channels, owns=self.owns, now=now, max_age_s=self.notify_max_age_s
             )
             for notice in owed:
-                await self.emit([dispatch_record(notice, now=now)])  # recorded before it is sent
+                await self.emit([dispatch_record(notice, now=now)])
+            await self.bus.flush()  # every dispatch (and what the clock decided) is recorded before a send
         for notice in owed:
             task = asyncio.create_task(self._send(notice), name=f"notify:{notice.notification_id}")
             self.sending.add(task)

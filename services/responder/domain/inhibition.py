@@ -40,11 +40,10 @@ def inhibited_by(
         if not matches(target_labels, rule.target):
             continue
         for incident in open_incidents:
-            if not _source_matches(incident, rule.source):
-                continue
-            if all(
+            shares_equal = all(
                 incident.labels.get(name) and incident.labels.get(name) == target_labels.get(name)
                 for name in rule.equal
-            ):
+            )  # the cheap test first: in a storm most open incidents are other hosts' or services'
+            if shares_equal and _source_matches(incident, rule.source):
                 return Inhibition(incident.incident_id, rule.name)
     return None

@@ -225,6 +225,12 @@ class FakeBus:
         self.events.append(event)
         return True
 
+    async def send(self, event: ev.Envelope[Any], *, key: str) -> bool:
+        return await self.publish(event, key=key)
+
+    async def flush(self) -> None:
+        """Every send above is already recorded."""
+
 
 class Recorder:
     kind = "test"
