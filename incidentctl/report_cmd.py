@@ -12,12 +12,13 @@ from services.rca.report.build import ReportConfig, final_incident
 from services.rca.report.collect import collect_history
 from services.rca.report.publish import render, report_file, write_atomically
 from services.rca.store import WindowStore
+from shared.errors import CliError
 from shared.settings import ServiceSettings
 
 DEFAULT_LOOKBACK_S = 600.0
 
 
-class ReportNotFound(LookupError):
+class ReportNotFound(CliError, LookupError):
     """No lifecycle event of the incident is on the topics."""
 
 
