@@ -8,13 +8,14 @@ from typing import Any, Final
 
 import httpx
 
+from shared.errors import CliError
 from shared.text import clean_line, url_with_path
 
 TIMEOUT_S: Final = 10.0
 Json = dict[str, Any]
 
 
-class ApiError(Exception):
+class ApiError(CliError):
     """The API refused a request; the message carries its status and explanation."""
 
     def __init__(self, status: int, message: str) -> None:

@@ -6,10 +6,12 @@ from typing import Any, Final
 
 import httpx
 
+from shared.errors import CliError
+
 FAULTS: Final = ("cpu-hog", "crash", "error-burst", "slow", "reset")
 
 
-class ChaosError(Exception):
+class ChaosError(CliError):
     """The fault could not be injected."""
 
 

@@ -21,6 +21,7 @@ from typing import Any, Final
 from urllib.parse import parse_qs, urlsplit
 
 from incidentctl.json_http import reply_json
+from shared.errors import CliError
 
 FAULTS: Final = ("cpu-hog", "crash", "error-burst", "slow")
 SLOW_DELAY_S: Final = 1.5
@@ -30,7 +31,7 @@ LOG_FORMAT: Final = "%(asctime)s %(levelname)s demo [%(threadName)s] %(message)s
 log = logging.getLogger("demo")
 
 
-class UpstreamUnavailable(RuntimeError):
+class UpstreamUnavailable(CliError, RuntimeError):
     """The (simulated) payment backend answered 503."""
 
 

@@ -8,11 +8,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from services.detector.domain.anomaly import DetectorConfig, SeriesDetector
+from shared.errors import DataError
 
 OUTPUT_HEADER = ("timestamp", "value", "anomaly_score")
 
 
-class DetectCsvError(ValueError):
+class DetectCsvError(DataError, ValueError):
     """The input CSV is malformed; the message names the file and line."""
 
 

@@ -17,6 +17,7 @@ from typing import Final
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from shared.errors import CliError
 from shared.settings import ServiceSettings
 from shared.text import clean_line, log_safe
 from shared.topics import ALL_TOPICS, Topic
@@ -25,7 +26,7 @@ PREVIEW_BYTES: Final = 2000
 REDRIVE_HEADERS: Final = ("content-type", "ce_type", "ce_id")
 
 
-class DlqError(ValueError):
+class DlqError(CliError, ValueError):
     """A dead-letter command cannot be carried out (unknown topic, no such offset)."""
 
 

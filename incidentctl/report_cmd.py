@@ -3,21 +3,21 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
-from services.rca.analyze import Analysis, analyse, incident_anomaly_since, report_of
-from services.rca.gather import Window
-from services.rca.report.build import ReportConfig, final_incident
+from services.rca.report.build import ReportConfig
 from services.rca.report.collect import collect_history
 from services.rca.report.publish import render, report_file, write_atomically
-from services.rca.store import WindowStore
+from services.rca.usecase import RankingPolicy, RcaUseCase
+from shared.errors import CliError
 from shared.settings import ServiceSettings
 
 DEFAULT_LOOKBACK_S = 600.0
+TOP_CANDIDATES = 5
 
 
-class ReportNotFound(LookupError):
+class ReportNotFound(CliError, LookupError):
     """No lifecycle event of the incident is on the topics."""
 
 
@@ -25,36 +25,18 @@ async def render_incident_report(
     settings: ServiceSettings, incident_id: str, *, fmt: str = "html", lang: str = "en",
     lookback_s: float = DEFAULT_LOOKBACK_S, config: ReportConfig | None = None,
 ) -> str:  # fmt: skip
-    """Return the report of ``incident_id`` rendered as ``md`` or ``html`` (for the CLI and the API)."""
-    store = WindowStore(retention_s=10 * 365 * 86400.0, max_points=100_000)
-    history = await collect_history(settings, incident_id, store=store)
-    incident = final_incident(history.events)
-    if incident is None:
+    """Return the report of ``incident_id`` rendered as ``md`` or ``html`` (for the CLI and the API).
+
+    Rebuilt from the topics alone (`RcaUseCase.rebuild`): the latest RCA result's ranking if there is one.
+    """
+    rca = RcaUseCase(
+        partial(collect_history, settings),
+        RankingPolicy(lookback_s=lookback_s, top=TOP_CANDIDATES),
+        config or ReportConfig(),
+    )
+    report = await rca.rebuild(incident_id)
+    if report is None:
         raise ReportNotFound(f"no events of incident {incident_id!r} on the topics")
-    anomaly_ids = {a for e in history.events if hasattr(e.data, "incident") for a in e.data.incident.anomaly_ids}
-    incident = incident.model_copy(update={"anomaly_ids": tuple(sorted(anomaly_ids))})
-    rca = history.latest_rca
-    now = datetime.now(UTC)
-    if rca is not None:
-        data = rca.data
-        span = Window(data.window_start.timestamp(), incident.opened_at.timestamp(), data.window_end.timestamp())
-        analysis = Analysis(span, data.ranking)
-    else:
-        resolved = [e.time for e in history.events if e.type.endswith("incident.resolved")]
-        end = (resolved[-1] if resolved else now).timestamp()
-        analysis = analyse(
-            store,
-            incident,
-            end=end,
-            lookback_s=lookback_s,
-            top=5,
-            anomaly_since=incident_anomaly_since(store, incident),
-        )
-    last = max((e.time.timestamp() for e in history.events), default=analysis.window.end)
-    report = report_of(
-        history, store, ranking=analysis.ranking, window=analysis.window, config=config or ReportConfig(),
-        until=last, now=now,
-    )  # fmt: skip
     return render(report, fmt, lang)
 
 

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from incidentctl.procs import spawn, terminate, wait_for_port
+from shared.errors import CliError
 from shared.files import write_private
 
 log = logging.getLogger("incidentctl.supervisor")
@@ -218,8 +219,8 @@ class Supervisor:
             self.stop_all()
 
 
-class _Stop(Exception):
-    pass
+class _Stop(CliError):
+    """SIGTERM or SIGINT: unwind the supervisor loop (a stop, not a failure)."""
 
 
 def _raise_stop(signum: int, frame: object) -> None:

@@ -16,6 +16,7 @@ from faststream.kafka import KafkaBroker
 
 from shared.consumer import GroupMember, MemberConfig
 from shared.edge import Refused, admit
+from shared.errors import BrokerError, EventError
 from shared.events import Envelope, encode_event
 from shared.fetch_wait import install_fetch_wait_floor
 from shared.ledger import Ledger
@@ -66,11 +67,11 @@ BatchHandler = Callable[[list[Received]], Awaitable[list[Rejection]]]
 """Handles every admitted event of one fetch at once, in order; returns the ones it rejects."""
 
 
-class PublishFailed(Exception):
+class PublishFailed(BrokerError):
     """Events sent with ``EventBus.send`` were not acknowledged; they are sent again by the next flush."""
 
 
-class RejectedEvent(Exception):
+class RejectedEvent(EventError):
     """A handler's verdict that an event can never be processed; it goes to the dead-letter topic."""
 
 

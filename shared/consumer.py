@@ -32,6 +32,7 @@ from aiokafka.partitioner import murmur2
 from aiokafka.protocol.group import LeaveGroupRequest
 from aiokafka.structs import OffsetAndMetadata
 
+from shared.errors import BrokerError
 from shared.fetch_wait import install_fetch_wait_floor
 from shared.settings import ServiceSettings
 
@@ -295,7 +296,7 @@ def partition_of(key: str, partitions: int) -> int:
     return int(murmur2(key.encode()) & 0x7FFFFFFF) % partitions
 
 
-class JoinTimeout(Exception):
+class JoinTimeout(BrokerError):
     """A group join did not complete in time (a member the broker still waits for, or no coordinator)."""
 
 

@@ -7,11 +7,13 @@ import re
 from pathlib import Path
 from typing import Final
 
+from shared.errors import DataError
+
 FILE_STEM: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,199}")
 """What an identifier must look like to become a file name: no separators, dots, spaces or controls."""
 
 
-class UnsafePath(ValueError):
+class UnsafePath(DataError, ValueError):
     """A name or path from outside would lead out of the folder it must stay in."""
 
 

@@ -5,19 +5,21 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from elasticsearch import AsyncElasticsearch
 
-from services.rca.analyze import analyse, incident_anomaly_since, rca_event, report_of
+from services.rca.analyze import rca_event
 from services.rca.casefile import read_graph
 from services.rca.report.build import ReportConfig
 from services.rca.report.collect import collect_history
 from services.rca.report.publish import document, index_report, report_file, write_files
 from services.rca.settings import RcaSettings
 from services.rca.store import WindowStore
+from services.rca.usecase import RankingPolicy, RcaUseCase
 from shared import events as ev
 from shared.bus import Delivery, EventBus, RejectedEvent
 from shared.files import UnsafePath
@@ -35,9 +37,13 @@ class RcaHandlers:
         self.recovery_started: dict[str, float] = {}
         self.owns: Callable[[str], bool] = lambda _incident_id: True  # which instance analyses an incident
         self.lock = asyncio.Lock()  # one analysis at a time: triggers on several topics share report files
-        self.config = ReportConfig(settings.response_targets_s, settings.noisy_rule_min_firings)
         graph = settings.call_graph_file
-        self.topology = read_graph(Path(graph)) if graph else None
+        topology = read_graph(Path(graph)) if graph else None
+        self.rca = RcaUseCase(
+            partial(collect_history, settings),
+            RankingPolicy(settings.lookback_s, settings.top_candidates, settings.engine, topology),
+            ReportConfig(settings.response_targets_s, settings.noisy_rule_min_firings),
+        )
 
     async def on_observation(self, event: ev.Envelope[Any], delivery: Delivery | None = None) -> None:
         """Fold a scrape or an anomaly into the window store."""
@@ -88,12 +94,9 @@ class RcaHandlers:
         if incident is None:
             log.warning("rca asked for unknown incident %s", incident_id)
             return None
-        analysis = analyse(
-            self.store, incident, end=end.timestamp(), lookback_s=self.settings.lookback_s,
-            top=self.settings.top_candidates, anomaly_since=incident_anomaly_since(self.store, incident),
-            recovery_started=self.recovery_started.get(incident_id), config=self.settings.engine,
-            topology=self.topology,
-        )  # fmt: skip
+        analysis = self.rca.rank(
+            self.store, incident, end=end.timestamp(), recovery_started=self.recovery_started.get(incident_id)
+        )
         out_dir = Path(self.settings.reports_dir).resolve()
         formats = list(dict.fromkeys(self.settings.report_formats))
         try:
@@ -102,11 +105,9 @@ class RcaHandlers:
             raise RejectedEvent(f"incident id cannot name a report file: {exc}") from exc
         event = rca_event(incident, analysis, trigger=trigger, source=self.bus.source, report_path=primary)
         if formats:
-            history = await collect_history(self.settings, incident_id)
-            report = report_of(
-                history, self.store, ranking=analysis.ranking, window=analysis.window, config=self.config,
-                extra=(trigger, event), until=end.timestamp(), now=datetime.now(UTC),
-            )  # fmt: skip
+            report = await self.rca.report(
+                self.store, incident_id, analysis, extra=(trigger, event), until=end.timestamp()
+            )
             lang = self.settings.report_lang
             paths = write_files(report, out_dir, formats=formats, lang=lang)
             log.info("report of %s written: %s", incident_id, ", ".join(map(str, paths)))

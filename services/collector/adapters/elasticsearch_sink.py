@@ -10,6 +10,7 @@ from elastic_transport import TransportError
 from elasticsearch import ApiError, AsyncElasticsearch, BadRequestError
 
 from services.collector.domain.logdocs import LogDocument
+from shared.errors import StorageError
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +27,7 @@ LOG_MAPPINGS: Final[dict[str, Any]] = {
 }
 
 
-class SinkUnavailable(Exception):
+class SinkUnavailable(StorageError):
     """The log store could not be reached or refused the whole request; try again later."""
 
 

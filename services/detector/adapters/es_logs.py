@@ -13,13 +13,14 @@ from typing import Any, Final, Protocol
 from elasticsearch import ApiError, AsyncElasticsearch, TransportError
 
 from services.detector.domain.logmining.findings import LogRecord
+from shared.errors import StorageError
 
 DEFAULT_INDEX: Final = "application-logs*"
 MAX_MESSAGE_CHARS: Final = 1_000_000
 _SURROGATE: Final = re.compile("[\ud800-\udfff]")  # lone surrogates cannot be encoded as UTF-8
 
 
-class LogSourceError(Exception):
+class LogSourceError(StorageError):
     """Reading logs failed (server unreachable, rejected query, ...)."""
 
 

@@ -10,13 +10,14 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 from faststream.kafka import KafkaBroker
 
+from shared.errors import StorageError
 from shared.settings import ServiceSettings
 from shared.topics import DETECTOR_STATE
 
 HEADERS: Final = {"content-type": "application/octet-stream"}
 
 
-class StateStoreError(Exception):
+class StateStoreError(StorageError):
     """Reading or writing checkpoints failed."""
 
 

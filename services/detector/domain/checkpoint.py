@@ -19,11 +19,12 @@ from services.detector.domain.rules import RuleState
 from services.detector.domain.series import Hold
 from services.detector.domain.target import DetectionConfig, TargetDetector
 from services.detector.domain.tracker import dump_episode, load_episode
+from shared.errors import DataError
 
 FORMAT: Final = 1
 
 
-class CheckpointError(ValueError):
+class CheckpointError(DataError, ValueError):
     """A checkpoint could not be read (corrupt, or written by an incompatible version)."""
 
 

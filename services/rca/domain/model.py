@@ -9,12 +9,14 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
+from shared.errors import DataError
+
 COLUMN_SEPARATOR: Final = "|"
 
 FloatArray = npt.NDArray[np.float64]
 
 
-class RcaError(ValueError):
+class RcaError(DataError, ValueError):
     """Root of the RCA engine's errors (bad input)."""
 
 

@@ -11,13 +11,15 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Final
 
+from shared.errors import ActionError
+
 RESTART_PROCESS: Final = "restart_process"
 HTTP_POST: Final = "http_post"
 WAIT: Final = "wait"
 KINDS: Final = (RESTART_PROCESS, HTTP_POST, WAIT)
 
 
-class RecoveryError(Exception):
+class RecoveryError(ActionError):
     """Root of the recovery service's errors."""
 
 

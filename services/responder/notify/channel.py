@@ -9,6 +9,7 @@ from typing import Protocol
 
 from services.responder.domain.state import NoticeKind
 from services.responder.notify.messages import Message
+from shared.errors import DeliveryError
 from shared.models import Incident, Team
 
 Sleep = Callable[[float], Awaitable[None]]
@@ -33,7 +34,7 @@ class Sent:
     detail: str
 
 
-class ChannelError(Exception):
+class ChannelError(DeliveryError):
     """A channel could not deliver; ``retryable`` tells whether trying again may help."""
 
     def __init__(self, detail: str, *, retryable: bool = True) -> None:
@@ -41,7 +42,7 @@ class ChannelError(Exception):
         self.retryable = retryable
 
 
-class DeliveryFailed(Exception):
+class DeliveryFailed(DeliveryError):
     """A channel gave up on a notification after ``attempts`` tries."""
 
     def __init__(self, detail: str, *, attempts: int) -> None:

@@ -13,6 +13,7 @@ from services.responder.notify.channel import Channel, RetryPolicy
 from services.responder.notify.pagerduty import PagerDutyChannel
 from services.responder.notify.simple import AppriseChannel, LogChannel
 from services.responder.notify.webhook import WebhookChannel
+from shared.errors import ConfigurationError
 from shared.models import Team
 
 
@@ -40,7 +41,7 @@ class ChannelSpec(BaseModel):
         return self.name or self.type
 
 
-class SecretMissing(ValueError):
+class SecretMissing(ConfigurationError, ValueError):
     """A channel names a secret that the environment does not provide."""
 
 
