@@ -17,7 +17,6 @@ from faststream.kafka import KafkaBroker
 from shared.consumer import GroupMember, MemberConfig
 from shared.edge import Refused, admit
 from shared.events import Envelope, encode_event
-from shared.fetch_wait import install_fetch_wait_floor
 from shared.ledger import Ledger
 from shared.replay import replay
 from shared.settings import ServiceSettings
@@ -72,19 +71,6 @@ class PublishFailed(Exception):
 
 class RejectedEvent(Exception):
     """A handler's verdict that an event can never be processed; it goes to the dead-letter topic."""
-
-
-def make_broker(settings: ServiceSettings, *, client_id: str) -> KafkaBroker:
-    """Create the service's broker from settings (no connection is made until start)."""
-    install_fetch_wait_floor()
-    return KafkaBroker(
-        settings.kafka_bootstrap_servers,
-        client_id=client_id,
-        security=settings.kafka_security(),
-        acks="all",
-        logger=logging.getLogger(f"faststream.{client_id}"),
-        log_level=logging.DEBUG,
-    )
 
 
 class EventBus:
