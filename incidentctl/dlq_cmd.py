@@ -17,6 +17,7 @@ from typing import Final
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from shared.replay import read_to_end
 from shared.settings import ServiceSettings
 from shared.text import clean_line, log_safe
 from shared.topics import ALL_TOPICS, Topic
@@ -80,23 +81,10 @@ async def read_dead_letters(settings: ServiceSettings, topics: Iterable[Topic]) 
             if name in existing
             for p in sorted(consumer.partitions_for_topic(name) or ())
         ]
-        if not tps:
-            return out
-        consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
-        ends = await consumer.end_offsets(tps)
-        pending = {tp for tp in tps if ends[tp] > 0}
-        while pending:
-            batch = await consumer.getmany(*pending, timeout_ms=1000)
-            for tp, records in batch.items():
-                for r in records:
-                    if r.offset < ends[tp]:
-                        headers = {k: (v or b"").decode("utf-8", "replace") for k, v in r.headers}
-                        letter = DeadLetter(r.topic, r.partition, r.offset, r.timestamp, r.key, r.value or b"", headers)
-                        out[wanted[r.topic].name].append(letter)
-            for tp in list(pending):
-                if await consumer.position(tp) >= ends[tp]:
-                    pending.discard(tp)
+        async for r in read_to_end(consumer, tps):
+            headers = {k: (v or b"").decode("utf-8", "replace") for k, v in r.headers}
+            letter = DeadLetter(r.topic, r.partition, r.offset, r.timestamp, r.key, r.value or b"", headers)
+            out[wanted[r.topic].name].append(letter)
     finally:
         await consumer.stop()
     return out
