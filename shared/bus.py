@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -18,7 +18,6 @@ from shared.consumer import GroupMember, MemberConfig
 from shared.edge import Refused, admit
 from shared.events import Envelope, encode_event
 from shared.ledger import Ledger
-from shared.replay import replay
 from shared.settings import ServiceSettings
 from shared.telemetry import ServiceMetrics
 from shared.topics import Topic, topic_of
@@ -77,7 +76,7 @@ class EventBus:
     """Publishing and consuming the event contract over one broker.
 
     ``published`` remembers every event id this service emitted (rebuilt from its output topics
-    by ``warm_up``), so publishing the same derived event twice is a no-op; ``seen`` drops
+    by ``shared.rebuild.rebuild``), so publishing the same derived event twice is a no-op; ``seen`` drops
     redelivered inputs. Malformed records and events a handler rejects go to ``<topic>.dlq``
     with the reason and the original bytes, and the consumer keeps going.
     """
@@ -163,15 +162,6 @@ class EventBus:
     def _acknowledged(self, event: Envelope[Any]) -> None:
         self.published.add(event.id)
         self.metrics.events_out.labels(topic_of(type(event)).name, event.type).inc()
-
-    async def warm_up(self, settings: ServiceSettings, topics: Iterable[Topic]) -> int:
-        """Load the ids already on ``topics`` (this service's outputs) into ``published``."""
-        count = 0
-        names = [settings.topic_prefix + t.name for t in topics]
-        async for _, event in replay(settings, names, tail=settings.rebuild_window_records):
-            self.published.add(event.id)
-            count += 1
-        return count
 
     def subscribe(
         self,

@@ -136,6 +136,19 @@ def admit(
         return Refused(f"invalid event: {_summarise(exc)}")
     except (ValueError, TypeError, RecursionError) as exc:  # defensive: pydantic reports bad JSON as ValidationError
         return Refused(f"unreadable record: {type(exc).__name__}")
+    return admit_event(event, record_time_ms, allowed=allowed, now=now, max_skew=max_skew, max_age=max_age)
+
+
+def admit_event(
+    event: ev.Envelope[Any],
+    record_time_ms: int | None,
+    *,
+    allowed: tuple[type[ev.Envelope[Any]], ...],
+    now: datetime,
+    max_skew: timedelta,
+    max_age: timedelta | None = None,
+) -> Admitted | Refused:
+    """Judge one parsed event as ``admit`` does: event type allowed on the topic, credible times."""
     if not isinstance(event, allowed):
         return Refused(f"event type {event.type} does not belong on this topic")
     reason = check_event(event, record_time_ms, now=now, max_skew=max_skew, max_age=max_age)
