@@ -17,6 +17,7 @@ from typing import Final
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from shared.events import Event
 from shared.replay import read_to_end
 from shared.settings import ServiceSettings
 from shared.text import clean_line, log_safe
@@ -52,7 +53,7 @@ class DeadLetter:
         return self.headers.get("dlq_topic") or fallback
 
 
-def dead_letter_topics(names: Sequence[str] = ()) -> list[Topic]:
+def dead_letter_topics(names: Sequence[str] = ()) -> list[Topic[Event]]:
     """Return the topics whose dead letters are wanted (all that have one when ``names`` is empty)."""
     with_dlq = [t for t in ALL_TOPICS if t.has_dlq]
     if not names:
@@ -65,7 +66,7 @@ def dead_letter_topics(names: Sequence[str] = ()) -> list[Topic]:
     return list(dict.fromkeys(by_name[n] for n in names))
 
 
-async def read_dead_letters(settings: ServiceSettings, topics: Iterable[Topic]) -> dict[str, list[DeadLetter]]:
+async def read_dead_letters(settings: ServiceSettings, topics: Iterable[Topic[Event]]) -> dict[str, list[DeadLetter]]:
     """Read every dead letter now on the topics' dead-letter topics, per original topic name."""
     wanted = {settings.topic_prefix + t.dlq: t for t in topics}
     consumer = AIOKafkaConsumer(
@@ -125,7 +126,7 @@ def pick(letters: Sequence[DeadLetter], offsets: Sequence[int]) -> list[DeadLett
     return [by_offset[o] for o in offsets]
 
 
-async def redrive(settings: ServiceSettings, topic: Topic, letters: Sequence[DeadLetter]) -> list[str]:
+async def redrive(settings: ServiceSettings, topic: Topic[Event], letters: Sequence[DeadLetter]) -> list[str]:
     """Publish each dead letter's original bytes, key and CloudEvents headers to its original topic."""
     producer = AIOKafkaProducer(
         bootstrap_servers=settings.kafka_bootstrap_servers, acks="all", **settings.kafka_client_options()

@@ -16,7 +16,7 @@ from incidentctl.chaos_publish import inject_and_record
 from incidentctl.demo_config import DEMO_TARGET
 from shared import events as ev
 from shared import topics
-from shared.events import Envelope
+from shared.events import Event
 from shared.replay import follow
 
 FAULTS: Final = ("crash", "cpu-hog", "error-burst", "slow")
@@ -85,12 +85,12 @@ class ChainTracker:
         self.result = result
         self.injected_at = injected_at
         self.times: dict[str, datetime] = {"fault_injected": injected_at}
-        self.early: list[Envelope[Any]] = []
+        self.early: list[Event] = []
 
     def _mark(self, milestone: str, at: datetime) -> None:
         self.times[milestone] = min(at, self.times.get(milestone, at))
 
-    def observe(self, event: Envelope[Any]) -> None:
+    def observe(self, event: Event) -> None:
         """Update milestones with one event from any topic."""
         known = self.result.incident_id
         self._fold(event)
@@ -103,7 +103,7 @@ class ChainTracker:
                     self._fold(earlier)
                 self.early.clear()
 
-    def _fold(self, event: Envelope[Any]) -> None:
+    def _fold(self, event: Event) -> None:
         r, inc = self.result, self.result.incident_id
         if isinstance(event, ev.AnomalyDetected) and event.data.target == r.target:
             if event.time >= self.injected_at:

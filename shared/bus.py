@@ -9,14 +9,14 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Any, Final, Generic, TypeAlias, TypeVar
 
 from aiokafka import ConsumerRebalanceListener, ConsumerRecord
 from faststream.kafka import KafkaBroker
 
 from shared.consumer import GroupMember, MemberConfig
 from shared.edge import Refused, admit
-from shared.events import Envelope, encode_event
+from shared.events import Event, encode_event
 from shared.ledger import Ledger
 from shared.settings import ServiceSettings
 from shared.telemetry import ServiceMetrics
@@ -41,26 +41,30 @@ class Delivery:
     key: bytes | None
 
 
-Handler = Callable[[Envelope[Any], Delivery], Awaitable[None]]
+E = TypeVar("E", bound=Event)
+E_co = TypeVar("E_co", bound=Event, covariant=True)
+
+Handler: TypeAlias = Callable[[E, Delivery], Awaitable[None]]
+"""Handles one admitted event of a topic whose events are ``E``."""
 
 
 @dataclass(frozen=True, slots=True)
-class Received:
+class Received(Generic[E_co]):
     """One admitted event of a batch, with where it came from."""
 
-    event: Envelope[Any]
+    event: E_co
     delivery: Delivery
 
 
 @dataclass(frozen=True, slots=True)
-class Rejection:
+class Rejection(Generic[E_co]):
     """A batch handler's verdict that one event can never be processed (it goes to the dead-letter topic)."""
 
-    item: Received
+    item: Received[E_co]
     reason: str
 
 
-BatchHandler = Callable[[list[Received]], Awaitable[list[Rejection]]]
+BatchHandler: TypeAlias = Callable[[list[Received[E]]], Awaitable[list[Rejection[E]]]]
 """Handles every admitted event of one fetch at once, in order; returns the ones it rejects."""
 
 
@@ -101,10 +105,10 @@ class EventBus:
         self.members: list[GroupMember] = []
         self.published = Ledger()
         self.seen = Ledger()
-        self._unacked: dict[str, tuple[asyncio.Future[Any], Envelope[Any], str]] = {}
-        self._failed: list[tuple[Envelope[Any], str]] = []
+        self._unacked: dict[str, tuple[asyncio.Future[Any], Event, str]] = {}
+        self._failed: list[tuple[Event, str]] = []
 
-    async def publish(self, event: Envelope[Any], *, key: str, partition: int | None = None) -> bool:
+    async def publish(self, event: Event, *, key: str, partition: int | None = None) -> bool:
         """Publish ``event`` on its topic unless it was published before; return True once acknowledged."""
         if event.id in self.published or event.id in self._unacked:
             return False
@@ -112,7 +116,7 @@ class EventBus:
         self._acknowledged(event)
         return True
 
-    async def send(self, event: Envelope[Any], *, key: str) -> bool:
+    async def send(self, event: Event, *, key: str) -> bool:
         """Queue ``event`` without waiting for the broker (unless published before); ``flush`` waits.
 
         For hot paths: a batch's events go out together and the consumer commits after its flush.
@@ -146,7 +150,7 @@ class EventBus:
             raise PublishFailed(f"{len(self._failed)} of {len(pending)} events not acknowledged; kept to resend")
 
     async def _produce(
-        self, event: Envelope[Any], key: str, *, partition: int | None = None, confirm: bool
+        self, event: Event, key: str, *, partition: int | None = None, confirm: bool
     ) -> asyncio.Future[Any]:
         topic = topic_of(type(event))
         sent: asyncio.Future[Any] = await self.broker.publish(
@@ -159,16 +163,16 @@ class EventBus:
         )
         return sent
 
-    def _acknowledged(self, event: Envelope[Any]) -> None:
+    def _acknowledged(self, event: Event) -> None:
         self.published.add(event.id)
         self.metrics.events_out.labels(topic_of(type(event)).name, event.type).inc()
 
     def subscribe(
         self,
-        topic: Topic,
+        topic: Topic[E],
         *,
         group_id: str,
-        handler: Handler,
+        handler: Handler[E],
         listener: ConsumerRebalanceListener | None = None,
         broadcast: bool = False,
     ) -> GroupMember:
@@ -194,10 +198,10 @@ class EventBus:
 
     def subscribe_batch(
         self,
-        topic: Topic,
+        topic: Topic[E],
         *,
         group_id: str,
-        handler: BatchHandler,
+        handler: BatchHandler[E],
         listener: ConsumerRebalanceListener | None = None,
     ) -> GroupMember:
         """Register ``handler`` for the admitted events of each fetch on ``topic``, all at once.
@@ -217,7 +221,7 @@ class EventBus:
 
     def _member(
         self,
-        topic: Topic,
+        topic: Topic[Event],
         group_id: str,
         on_records: Callable[[list[ConsumerRecord[Any, Any]]], Awaitable[None]],
         *,
@@ -259,7 +263,7 @@ class EventBus:
             return
         self.metrics.lag.labels(name, str(partition)).set(behind)
 
-    async def _admit(self, topic: Topic, record: ConsumerRecord[Any, Any]) -> Received | None:
+    async def _admit(self, topic: Topic[E], record: ConsumerRecord[Any, Any]) -> Received[E] | None:
         """The record's event if the edge admits it and it is not a redelivery; dead-letter it if refused."""
         raw: bytes = record.value or b""
         undecodable = _undecodable_header(record)
@@ -284,10 +288,12 @@ class EventBus:
         self.metrics.events_in.labels(topic.name, event.type).inc()
         return Received(event, Delivery(record.topic, record.partition, record.offset, record.key))
 
-    async def _dispatch(self, topic: Topic, record: ConsumerRecord[Any, Any], item: Received, handler: Handler) -> None:
+    async def _dispatch(
+        self, topic: Topic[E], record: ConsumerRecord[Any, Any], item: Received[E], handler: Handler[E]
+    ) -> None:
         """Run ``handler`` on one event with bounded retries; dead-letter it when rejected or still failing."""
 
-        async def one(items: list[Received]) -> list[Rejection]:
+        async def one(items: list[Received[E]]) -> list[Rejection[E]]:
             try:
                 await handler(items[0].event, items[0].delivery)
             except RejectedEvent as exc:
@@ -297,7 +303,7 @@ class EventBus:
         await self._dispatch_batch(topic, [(record, item)], one)
 
     async def _dispatch_batch(
-        self, topic: Topic, admitted: list[tuple[ConsumerRecord[Any, Any], Received]], handler: BatchHandler
+        self, topic: Topic[E], admitted: list[tuple[ConsumerRecord[Any, Any], Received[E]]], handler: BatchHandler[E]
     ) -> None:
         """Run ``handler`` on a batch with bounded retries; a batch that keeps failing is split into single events."""
         started = time.perf_counter()
@@ -330,7 +336,7 @@ class EventBus:
             break
         self.metrics.latency.labels(topic.name).observe(time.perf_counter() - started)
 
-    async def dead_letter(self, topic: Topic, record: ConsumerRecord[Any, Any], reason: str) -> None:
+    async def dead_letter(self, topic: Topic[Event], record: ConsumerRecord[Any, Any], reason: str) -> None:
         """Publish the original bytes of ``record`` and the reason to the topic's dead-letter topic."""
         log.warning(
             "dead letter topic=%s partition=%s offset=%s reason=%s",

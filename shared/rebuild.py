@@ -6,13 +6,13 @@ import logging
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from aiokafka import ConsumerRecord
 
 from shared.bus import EventBus
 from shared.edge import Refused, admit_event
-from shared.events import Envelope
+from shared.events import Event
 from shared.ledger import Ledger
 from shared.replay import replay
 from shared.settings import ServiceSettings
@@ -21,7 +21,8 @@ from shared.topics import Topic
 
 log = logging.getLogger(__name__)
 
-Fold = Callable[[Envelope[Any]], None]
+E = TypeVar("E", bound=Event)
+Fold = Callable[[E], None]
 Clock = Callable[[], datetime]
 
 
@@ -34,7 +35,7 @@ def utcnow() -> datetime:
 class Skipped:
     """A replayed record a rebuild left out, and why (to log, count or dead-letter)."""
 
-    topic: Topic
+    topic: Topic[Event]
     record: ConsumerRecord[Any, Any]
     reason: str
 
@@ -49,10 +50,10 @@ class Rebuilt:
 
 async def rebuild(
     bus: EventBus,
-    own_topics: Sequence[Topic],
-    fold: Fold | None = None,
+    own_topics: Sequence[Topic[E]],
+    fold: Fold[E] | None = None,
     *,
-    inputs: Sequence[Topic] = (),
+    inputs: Sequence[Topic[E]] = (),
     clock: Clock = utcnow,
 ) -> Rebuilt:
     """Replay the last ``rebuild_window_records`` records per partition of ``own_topics`` and ``inputs``.
@@ -69,18 +70,18 @@ async def rebuild(
 
 
 async def _replay(
-    settings: ServiceSettings, topics: Sequence[Topic], *, tail: int
-) -> AsyncIterator[tuple[Topic, ConsumerRecord[Any, Any], Envelope[Any]]]:
+    settings: ServiceSettings, topics: Sequence[Topic[E]], *, tail: int
+) -> AsyncIterator[tuple[Topic[E], ConsumerRecord[Any, Any], Event]]:
     by_name = {settings.topic_prefix + topic.name: topic for topic in topics}
     async for record, event in replay(settings, by_name, tail=tail):
         yield by_name[record.topic], record, event
 
 
 async def fold_replayed(
-    replayed: AsyncIterable[tuple[Topic, ConsumerRecord[Any, Any], Envelope[Any]]],
-    fold: Fold | None,
+    replayed: AsyncIterable[tuple[Topic[E], ConsumerRecord[Any, Any], Event]],
+    fold: Fold[E] | None,
     *,
-    own: Collection[Topic],
+    own: Collection[Topic[E]],
     ledger: Ledger,
     settings: ServiceSettings,
     clock: Clock = utcnow,
@@ -111,7 +112,7 @@ async def fold_replayed(
     return rebuilt
 
 
-def _folded(fold: Fold | None, event: Envelope[Any]) -> str | None:
+def _folded(fold: Fold[E] | None, event: E) -> str | None:
     """Fold ``event``; return why it could not be folded, or None."""
     if fold is None:
         return None

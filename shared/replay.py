@@ -8,7 +8,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from pydantic import ValidationError
 
-from shared.events import Envelope, parse_event
+from shared.events import Event, parse_event
 from shared.fetch_wait import install_fetch_wait_floor
 from shared.settings import ServiceSettings
 
@@ -75,7 +75,7 @@ async def _started_consumer(settings: ServiceSettings) -> AIOKafkaConsumer:
     return consumer
 
 
-def _decode(record: ConsumerRecord[Any, Any], skip_invalid: bool) -> Envelope[Any] | None:
+def _decode(record: ConsumerRecord[Any, Any], skip_invalid: bool) -> Event | None:
     try:
         return parse_event(record.value or b"")
     except ValidationError:
@@ -86,7 +86,7 @@ def _decode(record: ConsumerRecord[Any, Any], skip_invalid: bool) -> Envelope[An
 
 async def replay(
     settings: ServiceSettings, topic_names: Iterable[str], *, skip_invalid: bool = True, tail: int | None = None
-) -> AsyncIterator[tuple[ConsumerRecord[Any, Any], Envelope[Any]]]:
+) -> AsyncIterator[tuple[ConsumerRecord[Any, Any], Event]]:
     """Yield every event now on ``topic_names`` up to their current ends (see ``read_to_end``)."""
     consumer = await _started_consumer(settings)
     try:
@@ -100,7 +100,7 @@ async def replay(
 
 async def follow(
     settings: ServiceSettings, topic_names: Iterable[str], *, poll_ms: int = 500
-) -> AsyncIterator[tuple[ConsumerRecord[Any, Any], Envelope[Any]]]:
+) -> AsyncIterator[tuple[ConsumerRecord[Any, Any], Event]]:
     """Yield every event on ``topic_names`` from the beginning, then new ones as they arrive (no group)."""
     consumer = await _started_consumer(settings)
     try:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from shared.events import Event
 from shared.replay import read_to_end
 from shared.settings import ServiceSettings
 from shared.topics import Topic
 
 
-async def dead_letters(settings: ServiceSettings, topic: Topic) -> list[tuple[bytes, dict[str, bytes]]]:
+async def dead_letters(settings: ServiceSettings, topic: Topic[Event]) -> list[tuple[bytes, dict[str, bytes]]]:
     """Return every record (value, headers) now on ``topic``'s dead-letter topic."""
     consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers, enable_auto_commit=False)
     await consumer.start()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from elasticsearch import AsyncElasticsearch
 from faststream.asgi import AsgiFastStream
@@ -11,8 +10,8 @@ from faststream.asgi import AsgiFastStream
 from services.rca.handlers import RcaHandlers
 from services.rca.settings import RcaSettings
 from services.rca.store import WindowStore
+from shared import events as ev
 from shared import topics
-from shared.events import Envelope
 from shared.rebuild import rebuild
 from shared.runtime import Service
 
@@ -42,7 +41,7 @@ def create_app(settings: RcaSettings) -> tuple[Service, AsgiFastStream]:
     del owner  # recovery outcomes and commands are shared by the instances' groups: each is analysed once
 
     async def rebuild_state() -> None:
-        def fold(event: Envelope[Any]) -> None:
+        def fold(event: ev.Event) -> None:
             store.add(event)
             handlers.remember(event)
 

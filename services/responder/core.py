@@ -6,7 +6,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Final, TypeAlias
 
 from prometheus_client import CollectorRegistry, Counter
 
@@ -38,6 +38,10 @@ log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 Owns = Callable[[Incident], bool]
 OWN_TOPICS: Final = (INCIDENTS, NOTIFICATIONS, SILENCES)
+Own: TypeAlias = ev.IncidentEvent | ev.NotificationEvent | ev.SilenceEvent
+"""Events of the responder's own topics."""
+Folded: TypeAlias = Own | ev.RecoveryEvent
+"""Events the responder's state is a fold of: its own topics' and recovery's."""
 
 
 def utcnow() -> datetime:
@@ -110,32 +114,32 @@ class Responder:
                 log.exception("could not dead-letter a record skipped during rebuild")
         return sent
 
-    def fold(self, event: ev.Envelope[Any]) -> None:
+    def fold(self, event: Folded) -> None:
         """Apply an incident, notification, silence or recovery event to the book."""
-        if isinstance(event, INCIDENTS.events):
+        if isinstance(event, ev.IncidentEvent):
             fold_incident_event(self.book, event)
-        elif isinstance(event, NOTIFICATIONS.events):
+        elif isinstance(event, ev.NotificationEvent):
             fold_notification_event(self.book, event)
-        elif isinstance(event, SILENCES.events):
+        elif isinstance(event, ev.SilenceEvent):
             fold_silence_event(self.book, event)
-        elif isinstance(event, RECOVERY.events):
+        else:
             fold_recovery_event(self.book, event)
 
-    async def emit(self, events: Iterable[ev.Envelope[Any]]) -> None:
+    async def emit(self, events: Iterable[ev.IncidentEvent | ev.NotificationEvent]) -> None:
         """Publish events keyed by their incident (or silence) and fold them in."""
         for event in events:
             key = event.subject or event.correlationid or event.id
             await self.bus.publish(event, key=key)
             self.fold(event)
 
-    async def on_anomaly(self, event: ev.Envelope[Any], _delivery: object = None) -> None:
+    async def on_anomaly(self, event: ev.AnomalyEvent, _delivery: object = None) -> None:
         """Group an anomaly into an incident (or silence / inhibit it)."""
         async with self.lock:
             decision = lifecycle.decide_anomaly(self.book, event, now=self.clock(), policy=self.policy)
             await self.emit(decision.events)
         self.decisions.labels("anomaly", decision.outcome.split(" ")[0]).inc()
 
-    async def on_command(self, event: ev.Envelope[Any], _delivery: object = None) -> None:
+    async def on_command(self, event: ev.CommandEvent, _delivery: object = None) -> None:
         """Apply an operator's acknowledge / resolve / note request."""
         if isinstance(event, ev.RcaRequested):
             return
@@ -147,7 +151,7 @@ class Responder:
             await self.emit(decision.events)
         await self.notify_owed()
 
-    async def on_recovery(self, event: ev.Envelope[Any], _delivery: object = None) -> None:
+    async def on_recovery(self, event: ev.RecoveryEvent, _delivery: object = None) -> None:
         """Track recovery under way; escalate when it failed; note a verified recovery."""
         async with self.lock:
             self.fold(event)
@@ -161,7 +165,7 @@ class Responder:
             await self.emit(decision.events)
         await self.notify_owed()
 
-    async def on_own_event(self, event: ev.Envelope[Any], _delivery: object = None) -> None:
+    async def on_own_event(self, event: Own, _delivery: object = None) -> None:
         """Fold an incident / notification / silence event seen live (another instance or the API wrote it)."""
         async with self.lock:
             self.fold(event)

@@ -21,14 +21,14 @@ from pydantic import ValidationError
 from services.responder.api.projection import Projection
 from shared import topics as t
 from shared.edge import check_event
-from shared.events import parse_event
+from shared.events import Event, parse_event
 from shared.replay import read_to_end
 from shared.settings import ServiceSettings
 from shared.text import clean_line
 
 log = logging.getLogger(__name__)
 
-FEED_TOPICS: Final[tuple[t.Topic, ...]] = (
+FEED_TOPICS: Final[tuple[t.Topic[Event], ...]] = (
     t.INCIDENTS,
     t.ANOMALIES,
     t.NOTIFICATIONS,
@@ -51,7 +51,7 @@ class ProjectionFeed:
         projection: Projection,
         *,
         registry: CollectorRegistry,
-        topics: tuple[t.Topic, ...] = FEED_TOPICS,
+        topics: tuple[t.Topic[Event], ...] = FEED_TOPICS,
     ) -> None:
         self.settings = settings
         self.projection = projection
