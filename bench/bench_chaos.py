@@ -30,6 +30,7 @@ from incidentctl.procs import terminate
 from shared import events as ev
 from shared import models as m
 from shared.bus import EventBus
+from shared.rebuild import rebuild
 from shared.settings import ServiceSettings
 from shared.telemetry import ServiceMetrics
 from shared.topic_admin import ensure_topics
@@ -87,7 +88,7 @@ async def warm_up_seconds(settings: ServiceSettings) -> tuple[float, int]:
     """Seconds the detector's ledger warm-up takes with ``settings``, and how many ids it loaded."""
     bus = EventBus(None, source="/bench", metrics=ServiceMetrics("bench"), settings=settings)  # type: ignore[arg-type]
     started = time.perf_counter()
-    loaded = await bus.warm_up(settings, [ANOMALIES])
+    loaded = (await rebuild(bus, [ANOMALIES])).applied
     return time.perf_counter() - started, loaded
 
 

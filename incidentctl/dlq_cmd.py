@@ -18,6 +18,8 @@ from typing import Final
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from shared.errors import CliError
+from shared.events import Event
+from shared.replay import read_to_end
 from shared.settings import ServiceSettings
 from shared.text import clean_line, log_safe
 from shared.topics import ALL_TOPICS, Topic
@@ -52,7 +54,7 @@ class DeadLetter:
         return self.headers.get("dlq_topic") or fallback
 
 
-def dead_letter_topics(names: Sequence[str] = ()) -> list[Topic]:
+def dead_letter_topics(names: Sequence[str] = ()) -> list[Topic[Event]]:
     """Return the topics whose dead letters are wanted (all that have one when ``names`` is empty)."""
     with_dlq = [t for t in ALL_TOPICS if t.has_dlq]
     if not names:
@@ -65,7 +67,7 @@ def dead_letter_topics(names: Sequence[str] = ()) -> list[Topic]:
     return list(dict.fromkeys(by_name[n] for n in names))
 
 
-async def read_dead_letters(settings: ServiceSettings, topics: Iterable[Topic]) -> dict[str, list[DeadLetter]]:
+async def read_dead_letters(settings: ServiceSettings, topics: Iterable[Topic[Event]]) -> dict[str, list[DeadLetter]]:
     """Read every dead letter now on the topics' dead-letter topics, per original topic name."""
     wanted = {settings.topic_prefix + t.dlq: t for t in topics}
     consumer = AIOKafkaConsumer(
@@ -81,23 +83,10 @@ async def read_dead_letters(settings: ServiceSettings, topics: Iterable[Topic]) 
             if name in existing
             for p in sorted(consumer.partitions_for_topic(name) or ())
         ]
-        if not tps:
-            return out
-        consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
-        ends = await consumer.end_offsets(tps)
-        pending = {tp for tp in tps if ends[tp] > 0}
-        while pending:
-            batch = await consumer.getmany(*pending, timeout_ms=1000)
-            for tp, records in batch.items():
-                for r in records:
-                    if r.offset < ends[tp]:
-                        headers = {k: (v or b"").decode("utf-8", "replace") for k, v in r.headers}
-                        letter = DeadLetter(r.topic, r.partition, r.offset, r.timestamp, r.key, r.value or b"", headers)
-                        out[wanted[r.topic].name].append(letter)
-            for tp in list(pending):
-                if await consumer.position(tp) >= ends[tp]:
-                    pending.discard(tp)
+        async for r in read_to_end(consumer, tps):
+            headers = {k: (v or b"").decode("utf-8", "replace") for k, v in r.headers}
+            letter = DeadLetter(r.topic, r.partition, r.offset, r.timestamp, r.key, r.value or b"", headers)
+            out[wanted[r.topic].name].append(letter)
     finally:
         await consumer.stop()
     return out
@@ -138,7 +127,7 @@ def pick(letters: Sequence[DeadLetter], offsets: Sequence[int]) -> list[DeadLett
     return [by_offset[o] for o in offsets]
 
 
-async def redrive(settings: ServiceSettings, topic: Topic, letters: Sequence[DeadLetter]) -> list[str]:
+async def redrive(settings: ServiceSettings, topic: Topic[Event], letters: Sequence[DeadLetter]) -> list[str]:
     """Publish each dead letter's original bytes, key and CloudEvents headers to its original topic."""
     producer = AIOKafkaProducer(
         bootstrap_servers=settings.kafka_bootstrap_servers, acks="all", **settings.kafka_client_options()

@@ -257,6 +257,8 @@ async def incident_outcomes(state: stack.StackState) -> dict[str, dict[str, Any]
     opened: Counter[str] = Counter()
     last: dict[str, m.Incident] = {}
     async for _, event in replay(state.settings(), [INCIDENTS.name]):
+        if not isinstance(event, ev.IncidentEvent):
+            continue  # not an incident event: it does not belong on the topic
         incident = event.data.incident
         if isinstance(event, ev.IncidentOpened):
             opened[incident.target] += 1

@@ -16,7 +16,7 @@ from incidentctl.chaos_publish import inject_and_record
 from incidentctl.demo_config import DEMO_TARGET
 from shared import events as ev
 from shared import topics
-from shared.events import Envelope
+from shared.events import Event
 from shared.replay import follow
 
 FAULTS: Final = ("crash", "cpu-hog", "error-burst", "slow")
@@ -85,12 +85,12 @@ class ChainTracker:
         self.result = result
         self.injected_at = injected_at
         self.times: dict[str, datetime] = {"fault_injected": injected_at}
-        self.early: list[Envelope[Any]] = []
+        self.early: list[Event] = []
 
     def _mark(self, milestone: str, at: datetime) -> None:
         self.times[milestone] = min(at, self.times.get(milestone, at))
 
-    def observe(self, event: Envelope[Any]) -> None:
+    def observe(self, event: Event) -> None:
         """Update milestones with one event from any topic."""
         known = self.result.incident_id
         self._fold(event)
@@ -103,50 +103,51 @@ class ChainTracker:
                     self._fold(earlier)
                 self.early.clear()
 
-    def _fold(self, event: Envelope[Any]) -> None:
+    def _fold(self, event: Event) -> None:
         r, inc = self.result, self.result.incident_id
-        if isinstance(event, ev.AnomalyDetected) and event.data.target == r.target:
-            if event.time >= self.injected_at:
-                self._mark("first_anomaly", event.time)
-                a = event.data
-                if any(seen["id"] == a.anomaly_id for seen in r.anomalies):
-                    return
-                r.anomalies.append(
-                    {
-                        "id": a.anomaly_id,
-                        "at": event.time.isoformat(),
-                        "signal": a.signal,
-                        "kind": a.kind.value,
-                        "sources": a.labels.get("sources", a.kind.value).split(","),
-                        "impact": a.impact.value,
-                        "summary": a.summary,
-                        "samples": list(a.samples[:2]),
-                    }
-                )
-        elif isinstance(event, ev.IncidentOpened) and event.data.incident.target == r.target:
-            if inc is None and event.time >= self.injected_at:
-                r.incident_id = event.data.incident.incident_id
+        match event:
+            case ev.AnomalyDetected() if event.data.target == r.target:
+                if event.time >= self.injected_at:
+                    self._mark("first_anomaly", event.time)
+                    a = event.data
+                    if any(seen["id"] == a.anomaly_id for seen in r.anomalies):
+                        return
+                    r.anomalies.append(
+                        {
+                            "id": a.anomaly_id,
+                            "at": event.time.isoformat(),
+                            "signal": a.signal,
+                            "kind": a.kind.value,
+                            "sources": a.labels.get("sources", a.kind.value).split(","),
+                            "impact": a.impact.value,
+                            "summary": a.summary,
+                            "samples": list(a.samples[:2]),
+                        }
+                    )
+            case ev.IncidentOpened() if event.data.incident.target == r.target:
+                if inc is None and event.time >= self.injected_at:
+                    r.incident_id = event.data.incident.incident_id
+                    r.severity = event.data.incident.severity.value
+                    self._mark("incident_opened", event.time)
+            case _ if inc is None:
+                return
+            case ev.IncidentUpdated() | ev.IncidentEscalated() if event.data.incident.incident_id == inc:
                 r.severity = event.data.incident.severity.value
-                self._mark("incident_opened", event.time)
-        elif inc is None:
-            return
-        elif isinstance(event, ev.IncidentUpdated | ev.IncidentEscalated) and event.data.incident.incident_id == inc:
-            r.severity = event.data.incident.severity.value
-        elif isinstance(event, ev.NotificationDelivered) and event.data.incident_id == inc:
-            self._mark("notification", event.time)
-        elif isinstance(event, ev.RecoveryStepStarted) and event.data.incident_id == inc:
-            self._mark("recovery_started", event.time)
-        elif isinstance(event, ev.RecoveryVerified) and event.data.incident_id == inc:
-            self._mark("recovery_verified", event.time)
-        elif isinstance(event, ev.IncidentResolved) and event.data.incident.incident_id == inc:
-            r.incident_resolved = event.time.isoformat()
-        elif isinstance(event, ev.RootCauseIdentified) and event.data.incident_id == inc:
-            self._mark("rca_published", event.time)
-            if self.times["rca_published"] < event.time:
-                return  # a later analysis (e.g. at resolution) does not replace the first
-            top = event.data.ranking[0] if event.data.ranking else None
-            r.rca_top_cause = top.model_dump() if top is not None else None
-            r.report_path = event.data.report_path
+            case ev.NotificationDelivered() if event.data.incident_id == inc:
+                self._mark("notification", event.time)
+            case ev.RecoveryStepStarted() if event.data.incident_id == inc:
+                self._mark("recovery_started", event.time)
+            case ev.RecoveryVerified() if event.data.incident_id == inc:
+                self._mark("recovery_verified", event.time)
+            case ev.IncidentResolved() if event.data.incident.incident_id == inc:
+                r.incident_resolved = event.time.isoformat()
+            case ev.RootCauseIdentified() if event.data.incident_id == inc:
+                self._mark("rca_published", event.time)
+                if self.times["rca_published"] < event.time:
+                    return  # a later analysis (e.g. at resolution) does not replace the first
+                top = event.data.ranking[0] if event.data.ranking else None
+                r.rca_top_cause = top.model_dump() if top is not None else None
+                r.report_path = event.data.report_path
 
     @property
     def complete(self) -> bool:

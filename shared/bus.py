@@ -6,10 +6,10 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Any, Final, Generic, TypeAlias, TypeVar
 
 from aiokafka import ConsumerRebalanceListener, ConsumerRecord
 from faststream.kafka import KafkaBroker
@@ -17,10 +17,8 @@ from faststream.kafka import KafkaBroker
 from shared.consumer import GroupMember, MemberConfig
 from shared.edge import Refused, admit
 from shared.errors import BrokerError, EventError
-from shared.events import Envelope, encode_event
-from shared.fetch_wait import install_fetch_wait_floor
+from shared.events import Event, encode_event
 from shared.ledger import Ledger
-from shared.replay import replay
 from shared.settings import ServiceSettings
 from shared.telemetry import ServiceMetrics
 from shared.topics import Topic, topic_of
@@ -44,26 +42,30 @@ class Delivery:
     key: bytes | None
 
 
-Handler = Callable[[Envelope[Any], Delivery], Awaitable[None]]
+E = TypeVar("E", bound=Event)
+E_co = TypeVar("E_co", bound=Event, covariant=True)
+
+Handler: TypeAlias = Callable[[E, Delivery], Awaitable[None]]
+"""Handles one admitted event of a topic whose events are ``E``."""
 
 
 @dataclass(frozen=True, slots=True)
-class Received:
+class Received(Generic[E_co]):
     """One admitted event of a batch, with where it came from."""
 
-    event: Envelope[Any]
+    event: E_co
     delivery: Delivery
 
 
 @dataclass(frozen=True, slots=True)
-class Rejection:
+class Rejection(Generic[E_co]):
     """A batch handler's verdict that one event can never be processed (it goes to the dead-letter topic)."""
 
-    item: Received
+    item: Received[E_co]
     reason: str
 
 
-BatchHandler = Callable[[list[Received]], Awaitable[list[Rejection]]]
+BatchHandler: TypeAlias = Callable[[list[Received[E]]], Awaitable[list[Rejection[E]]]]
 """Handles every admitted event of one fetch at once, in order; returns the ones it rejects."""
 
 
@@ -75,24 +77,11 @@ class RejectedEvent(EventError):
     """A handler's verdict that an event can never be processed; it goes to the dead-letter topic."""
 
 
-def make_broker(settings: ServiceSettings, *, client_id: str) -> KafkaBroker:
-    """Create the service's broker from settings (no connection is made until start)."""
-    install_fetch_wait_floor()
-    return KafkaBroker(
-        settings.kafka_bootstrap_servers,
-        client_id=client_id,
-        security=settings.kafka_security(),
-        acks="all",
-        logger=logging.getLogger(f"faststream.{client_id}"),
-        log_level=logging.DEBUG,
-    )
-
-
 class EventBus:
     """Publishing and consuming the event contract over one broker.
 
     ``published`` remembers every event id this service emitted (rebuilt from its output topics
-    by ``warm_up``), so publishing the same derived event twice is a no-op; ``seen`` drops
+    by ``shared.rebuild.rebuild``), so publishing the same derived event twice is a no-op; ``seen`` drops
     redelivered inputs. Malformed records and events a handler rejects go to ``<topic>.dlq``
     with the reason and the original bytes, and the consumer keeps going.
     """
@@ -117,10 +106,10 @@ class EventBus:
         self.members: list[GroupMember] = []
         self.published = Ledger()
         self.seen = Ledger()
-        self._unacked: dict[str, tuple[asyncio.Future[Any], Envelope[Any], str]] = {}
-        self._failed: list[tuple[Envelope[Any], str]] = []
+        self._unacked: dict[str, tuple[asyncio.Future[Any], Event, str]] = {}
+        self._failed: list[tuple[Event, str]] = []
 
-    async def publish(self, event: Envelope[Any], *, key: str, partition: int | None = None) -> bool:
+    async def publish(self, event: Event, *, key: str, partition: int | None = None) -> bool:
         """Publish ``event`` on its topic unless it was published before; return True once acknowledged."""
         if event.id in self.published or event.id in self._unacked:
             return False
@@ -128,7 +117,7 @@ class EventBus:
         self._acknowledged(event)
         return True
 
-    async def send(self, event: Envelope[Any], *, key: str) -> bool:
+    async def send(self, event: Event, *, key: str) -> bool:
         """Queue ``event`` without waiting for the broker (unless published before); ``flush`` waits.
 
         For hot paths: a batch's events go out together and the consumer commits after its flush.
@@ -162,7 +151,7 @@ class EventBus:
             raise PublishFailed(f"{len(self._failed)} of {len(pending)} events not acknowledged; kept to resend")
 
     async def _produce(
-        self, event: Envelope[Any], key: str, *, partition: int | None = None, confirm: bool
+        self, event: Event, key: str, *, partition: int | None = None, confirm: bool
     ) -> asyncio.Future[Any]:
         topic = topic_of(type(event))
         sent: asyncio.Future[Any] = await self.broker.publish(
@@ -175,25 +164,16 @@ class EventBus:
         )
         return sent
 
-    def _acknowledged(self, event: Envelope[Any]) -> None:
+    def _acknowledged(self, event: Event) -> None:
         self.published.add(event.id)
         self.metrics.events_out.labels(topic_of(type(event)).name, event.type).inc()
 
-    async def warm_up(self, settings: ServiceSettings, topics: Iterable[Topic]) -> int:
-        """Load the ids already on ``topics`` (this service's outputs) into ``published``."""
-        count = 0
-        names = [settings.topic_prefix + t.name for t in topics]
-        async for _, event in replay(settings, names, tail=settings.rebuild_window_records):
-            self.published.add(event.id)
-            count += 1
-        return count
-
     def subscribe(
         self,
-        topic: Topic,
+        topic: Topic[E],
         *,
         group_id: str,
-        handler: Handler,
+        handler: Handler[E],
         listener: ConsumerRebalanceListener | None = None,
         broadcast: bool = False,
     ) -> GroupMember:
@@ -219,10 +199,10 @@ class EventBus:
 
     def subscribe_batch(
         self,
-        topic: Topic,
+        topic: Topic[E],
         *,
         group_id: str,
-        handler: BatchHandler,
+        handler: BatchHandler[E],
         listener: ConsumerRebalanceListener | None = None,
     ) -> GroupMember:
         """Register ``handler`` for the admitted events of each fetch on ``topic``, all at once.
@@ -242,7 +222,7 @@ class EventBus:
 
     def _member(
         self,
-        topic: Topic,
+        topic: Topic[Event],
         group_id: str,
         on_records: Callable[[list[ConsumerRecord[Any, Any]]], Awaitable[None]],
         *,
@@ -284,7 +264,7 @@ class EventBus:
             return
         self.metrics.lag.labels(name, str(partition)).set(behind)
 
-    async def _admit(self, topic: Topic, record: ConsumerRecord[Any, Any]) -> Received | None:
+    async def _admit(self, topic: Topic[E], record: ConsumerRecord[Any, Any]) -> Received[E] | None:
         """The record's event if the edge admits it and it is not a redelivery; dead-letter it if refused."""
         raw: bytes = record.value or b""
         undecodable = _undecodable_header(record)
@@ -309,10 +289,12 @@ class EventBus:
         self.metrics.events_in.labels(topic.name, event.type).inc()
         return Received(event, Delivery(record.topic, record.partition, record.offset, record.key))
 
-    async def _dispatch(self, topic: Topic, record: ConsumerRecord[Any, Any], item: Received, handler: Handler) -> None:
+    async def _dispatch(
+        self, topic: Topic[E], record: ConsumerRecord[Any, Any], item: Received[E], handler: Handler[E]
+    ) -> None:
         """Run ``handler`` on one event with bounded retries; dead-letter it when rejected or still failing."""
 
-        async def one(items: list[Received]) -> list[Rejection]:
+        async def one(items: list[Received[E]]) -> list[Rejection[E]]:
             try:
                 await handler(items[0].event, items[0].delivery)
             except RejectedEvent as exc:
@@ -322,7 +304,7 @@ class EventBus:
         await self._dispatch_batch(topic, [(record, item)], one)
 
     async def _dispatch_batch(
-        self, topic: Topic, admitted: list[tuple[ConsumerRecord[Any, Any], Received]], handler: BatchHandler
+        self, topic: Topic[E], admitted: list[tuple[ConsumerRecord[Any, Any], Received[E]]], handler: BatchHandler[E]
     ) -> None:
         """Run ``handler`` on a batch with bounded retries; a batch that keeps failing is split into single events."""
         started = time.perf_counter()
@@ -355,7 +337,7 @@ class EventBus:
             break
         self.metrics.latency.labels(topic.name).observe(time.perf_counter() - started)
 
-    async def dead_letter(self, topic: Topic, record: ConsumerRecord[Any, Any], reason: str) -> None:
+    async def dead_letter(self, topic: Topic[Event], record: ConsumerRecord[Any, Any], reason: str) -> None:
         """Publish the original bytes of ``record`` and the reason to the topic's dead-letter topic."""
         log.warning(
             "dead letter topic=%s partition=%s offset=%s reason=%s",

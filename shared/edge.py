@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final
+from typing import Final, Generic, TypeVar
 
 from pydantic import ValidationError
 
@@ -34,6 +34,9 @@ OBSERVATION_FIELDS: Final = (
     "window_end",
 )
 """Payload fields that tell when something was seen or happened (never in the future)."""
+
+E = TypeVar("E", bound=ev.Event)
+E_co = TypeVar("E_co", bound=ev.Event, covariant=True)
 
 
 def record_time(record_time_ms: int | None) -> datetime | None:
@@ -69,14 +72,14 @@ def check_record_time(
     return None
 
 
-def observation_times(event: ev.Envelope[Any]) -> Iterator[tuple[str, datetime]]:
+def observation_times(event: ev.Event) -> Iterator[tuple[str, datetime]]:
     """Yield ``(field, time)`` for the envelope's time and every observation time of its payload."""
     yield "time", event.time
     yield from _payload_times(event.data, "data")
 
 
 def check_event(
-    event: ev.Envelope[Any],
+    event: ev.Event,
     record_time_ms: int | None,
     *,
     now: datetime,
@@ -103,10 +106,10 @@ def check_event(
 
 
 @dataclass(frozen=True, slots=True)
-class Admitted:
+class Admitted(Generic[E_co]):
     """A record the edge lets through, parsed."""
 
-    event: ev.Envelope[Any]
+    event: E_co
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,11 +123,11 @@ def admit(
     raw: bytes,
     record_time_ms: int | None,
     *,
-    allowed: tuple[type[ev.Envelope[Any]], ...],
+    allowed: tuple[type[E], ...],
     now: datetime,
     max_skew: timedelta,
     max_age: timedelta | None = None,
-) -> Admitted | Refused:
+) -> Admitted[E] | Refused:
     """Judge one consumed record: schema, event type allowed on the topic, credible times. Never raises.
 
     ``allowed`` is the topic's event classes (``Topic.events``). Every record ends up either
@@ -136,6 +139,19 @@ def admit(
         return Refused(f"invalid event: {_summarise(exc)}")
     except (ValueError, TypeError, RecursionError) as exc:  # defensive: pydantic reports bad JSON as ValidationError
         return Refused(f"unreadable record: {type(exc).__name__}")
+    return admit_event(event, record_time_ms, allowed=allowed, now=now, max_skew=max_skew, max_age=max_age)
+
+
+def admit_event(
+    event: ev.Event,
+    record_time_ms: int | None,
+    *,
+    allowed: tuple[type[E], ...],
+    now: datetime,
+    max_skew: timedelta,
+    max_age: timedelta | None = None,
+) -> Admitted[E] | Refused:
+    """Judge one parsed event as ``admit`` does: event type allowed on the topic, credible times."""
     if not isinstance(event, allowed):
         return Refused(f"event type {event.type} does not belong on this topic")
     reason = check_event(event, record_time_ms, now=now, max_skew=max_skew, max_age=max_age)

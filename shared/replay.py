@@ -1,4 +1,4 @@
-"""Reading topics without a consumer group: replay up to the current ends (rebuilds, postmortems), or follow."""
+"""Reading topics without a consumer group: read up to the current ends (rebuilds, postmortems), or follow."""
 
 from __future__ import annotations
 
@@ -8,13 +8,62 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from pydantic import ValidationError
 
-from shared.events import Envelope, parse_event
+from shared.events import Event, parse_event
 from shared.fetch_wait import install_fetch_wait_floor
 from shared.settings import ServiceSettings
 
+READ_POLL_MS = 1000
 
-async def _assigned_consumer(settings: ServiceSettings, topic_names: Iterable[str]) -> AIOKafkaConsumer:
-    """Start a group-less consumer assigned to every partition of ``topic_names``."""
+
+async def read_to_end(
+    consumer: AIOKafkaConsumer, partitions: Iterable[TopicPartition], *, tail: int | None = None
+) -> AsyncIterator[ConsumerRecord[Any, Any]]:
+    """Assign ``partitions`` to the started ``consumer`` and yield their records up to the ends they have now.
+
+    From the beginning, or only the last ``tail`` records of each partition (a rebuild whose cost
+    does not grow with the topic's history). Records written after the call are not yielded, and
+    the consumer is left at those ends, so reading on with it (following) misses none of them.
+    """
+    tps = list(partitions)
+    consumer.assign(tps)
+    if not tps:
+        return
+    await consumer.seek_to_beginning(*tps)
+    ends = await consumer.end_offsets(tps)
+    if tail is not None:
+        starts = await consumer.beginning_offsets(tps)
+        for tp in tps:
+            if ends[tp] - starts[tp] > tail:
+                consumer.seek(tp, ends[tp] - tail)
+    pending = {tp for tp in tps if ends[tp] > 0 and await consumer.position(tp) < ends[tp]}
+    while pending:
+        batch = await consumer.getmany(*pending, timeout_ms=READ_POLL_MS)
+        for tp, records in batch.items():
+            for record in records:
+                if record.offset < ends[tp]:
+                    yield record
+        for tp in list(pending):
+            position = await consumer.position(tp)
+            if position > ends[tp]:
+                consumer.seek(tp, ends[tp])  # the fetch ran past the end: a reader going on reads that part again
+            if position >= ends[tp]:
+                pending.discard(tp)
+
+
+async def partitions_of(consumer: AIOKafkaConsumer, topic_names: Iterable[str]) -> list[TopicPartition]:
+    """Every partition of ``topic_names`` that exists (a missing topic has none), in order."""
+    tps: list[TopicPartition] = []
+    for name in topic_names:
+        parts = consumer.partitions_for_topic(name)
+        if parts is None:
+            await consumer._client.force_metadata_update()  # aiokafka has no public metadata refresh
+            parts = consumer.partitions_for_topic(name) or set()
+        tps += [TopicPartition(name, p) for p in sorted(parts)]
+    return tps
+
+
+async def _started_consumer(settings: ServiceSettings) -> AIOKafkaConsumer:
+    """Start a group-less consumer (nothing assigned yet)."""
     install_fetch_wait_floor()
     consumer = AIOKafkaConsumer(
         bootstrap_servers=settings.kafka_bootstrap_servers,
@@ -23,20 +72,10 @@ async def _assigned_consumer(settings: ServiceSettings, topic_names: Iterable[st
         **settings.kafka_client_options(),
     )
     await consumer.start()
-    tps = []
-    for name in topic_names:
-        parts = consumer.partitions_for_topic(name)
-        if parts is None:
-            await consumer._client.force_metadata_update()  # aiokafka has no public metadata refresh
-            parts = consumer.partitions_for_topic(name) or set()
-        tps += [TopicPartition(name, p) for p in sorted(parts)]
-    consumer.assign(tps)
-    if tps:
-        await consumer.seek_to_beginning(*tps)
     return consumer
 
 
-def _decode(record: ConsumerRecord[Any, Any], skip_invalid: bool) -> Envelope[Any] | None:
+def _decode(record: ConsumerRecord[Any, Any], skip_invalid: bool) -> Event | None:
     try:
         return parse_event(record.value or b"")
     except ValidationError:
@@ -47,44 +86,28 @@ def _decode(record: ConsumerRecord[Any, Any], skip_invalid: bool) -> Envelope[An
 
 async def replay(
     settings: ServiceSettings, topic_names: Iterable[str], *, skip_invalid: bool = True, tail: int | None = None
-) -> AsyncIterator[tuple[ConsumerRecord[Any, Any], Envelope[Any]]]:
-    """Yield every event now on ``topic_names`` up to their current ends.
-
-    From the beginning, or only the last ``tail`` records of each partition: a rebuild whose cost
-    does not grow with the topic's history.
-    """
-    consumer = await _assigned_consumer(settings, topic_names)
+) -> AsyncIterator[tuple[ConsumerRecord[Any, Any], Event]]:
+    """Yield every event now on ``topic_names`` up to their current ends (see ``read_to_end``)."""
+    consumer = await _started_consumer(settings)
     try:
-        tps = list(consumer.assignment())
-        if not tps:
-            return
-        ends = await consumer.end_offsets(tps)
-        if tail is not None:
-            starts = await consumer.beginning_offsets(tps)
-            for tp in tps:
-                if ends[tp] - starts[tp] > tail:
-                    consumer.seek(tp, ends[tp] - tail)
-        pending = {tp for tp in tps if ends[tp] > 0 and await consumer.position(tp) < ends[tp]}
-        while pending:
-            batch = await consumer.getmany(*pending, timeout_ms=1000)
-            for tp, records in batch.items():
-                for record in records:
-                    event = _decode(record, skip_invalid) if record.offset < ends[tp] else None
-                    if event is not None:
-                        yield record, event
-            for tp in list(pending):
-                if await consumer.position(tp) >= ends[tp]:
-                    pending.discard(tp)
+        async for record in read_to_end(consumer, await partitions_of(consumer, topic_names), tail=tail):
+            event = _decode(record, skip_invalid)
+            if event is not None:
+                yield record, event
     finally:
         await consumer.stop()
 
 
 async def follow(
     settings: ServiceSettings, topic_names: Iterable[str], *, poll_ms: int = 500
-) -> AsyncIterator[tuple[ConsumerRecord[Any, Any], Envelope[Any]]]:
+) -> AsyncIterator[tuple[ConsumerRecord[Any, Any], Event]]:
     """Yield every event on ``topic_names`` from the beginning, then new ones as they arrive (no group)."""
-    consumer = await _assigned_consumer(settings, topic_names)
+    consumer = await _started_consumer(settings)
     try:
+        tps = await partitions_of(consumer, topic_names)
+        consumer.assign(tps)
+        if tps:
+            await consumer.seek_to_beginning(*tps)
         while True:
             batch = await consumer.getmany(timeout_ms=poll_ms)
             for records in batch.values():

@@ -18,7 +18,8 @@ from faststream.asgi import AsgiFastStream, AsgiResponse, get
 from faststream.kafka import KafkaBroker
 from prometheus_client import make_asgi_app
 
-from shared.bus import EventBus, make_broker
+from shared.broker import make_broker
+from shared.bus import EventBus
 from shared.config_file import ConfigError
 from shared.consumer import MemberConfig
 from shared.heartbeat import heartbeat_event, publish_heartbeats, say_goodbye, service_status

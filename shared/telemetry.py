@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 if TYPE_CHECKING:
+    from shared.events import Event
     from shared.topics import Topic
 
 _LATENCY_BUCKETS = (0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 30.0)
@@ -31,7 +32,7 @@ class ServiceMetrics:
             "ir_handler_seconds", "Handler latency", ["topic"], registry=r, buckets=_LATENCY_BUCKETS
         )
 
-    def known_topic(self, topic: Topic) -> None:
+    def known_topic(self, topic: Topic[Event]) -> None:
         """Give every labelled counter of a consumed topic its series at zero, so ``increase()`` sees the first."""
         for event in topic.events:
             self.events_in.labels(topic.name, event.event_type)

@@ -8,13 +8,14 @@ from typing import Final
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
+from shared.events import Event
 from shared.settings import ServiceSettings
 from shared.topics import ALL_TOPICS, Topic
 
 DLQ_RETENTION_MS: Final = 30 * 24 * 3600 * 1000
 
 
-async def ensure_topics(settings: ServiceSettings, topics: Iterable[Topic] = ALL_TOPICS) -> list[str]:
+async def ensure_topics(settings: ServiceSettings, topics: Iterable[Topic[Event]] = ALL_TOPICS) -> list[str]:
     """Create the contract's topics and their dead-letter topics; return the names created."""
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers, **settings.kafka_client_options())
     await admin.start()

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Final, Generic, Never, TypeVar
 
 from shared import events as ev
 
+E_co = TypeVar("E_co", bound=ev.Event, covariant=True)
+
 
 @dataclass(frozen=True, slots=True)
-class Topic:
-    """A Kafka topic of the event contract."""
+class Topic(Generic[E_co]):
+    """A Kafka topic of the event contract; ``E_co`` is the union of the event classes allowed on it."""
 
     name: str
-    events: tuple[type[ev.Envelope[Any]], ...]
+    events: tuple[type[E_co], ...]
     key: str
     producer: str
     partitions: int = 3
@@ -33,21 +35,21 @@ class Topic:
         return f"{self.name}.dlq"
 
 
-METRICS: Final = Topic(
+METRICS: Final[Topic[ev.MetricsObserved]] = Topic(
     "collector.metrics.v1",
     (ev.MetricsObserved,),
     key="target",
     producer="collector",
     doc="One event per scrape of a target (host metrics, process state, probe latency, error rate).",
 )
-ANOMALIES: Final = Topic(
+ANOMALIES: Final[Topic[ev.AnomalyEvent]] = Topic(
     "detector.anomalies.v1",
     (ev.AnomalyDetected, ev.AnomalyUpdated, ev.AnomalyResolved),
     key="target",
     producer="detector, responder (Alertmanager ingest)",
     doc="Anomaly episodes from thresholds, the statistical detector, degradation and log patterns.",
 )
-INCIDENTS: Final = Topic(
+INCIDENTS: Final[Topic[ev.IncidentEvent]] = Topic(
     "responder.incidents.v1",
     (
         ev.IncidentOpened,
@@ -62,21 +64,21 @@ INCIDENTS: Final = Topic(
     producer="responder",
     doc="Incident lifecycle; the responder rebuilds its state from this topic after a restart.",
 )
-NOTIFICATIONS: Final = Topic(
+NOTIFICATIONS: Final[Topic[ev.NotificationEvent]] = Topic(
     "responder.notifications.v1",
     (ev.NotificationDispatched, ev.NotificationDelivered, ev.NotificationFailed),
     key="incident_id",
     producer="responder",
     doc="Every notification attempt; 'dispatched' is written before sending, so none is sent twice.",
 )
-COMMANDS: Final = Topic(
+COMMANDS: Final[Topic[ev.CommandEvent]] = Topic(
     "responder.commands.v1",
     (ev.AcknowledgeRequested, ev.ResolveRequested, ev.NoteRequested, ev.RcaRequested),
     key="incident_id",
     producer="API / incidentctl",
     doc="Operator requests (acknowledge, resolve, note, run RCA now).",
 )
-SILENCES: Final = Topic(
+SILENCES: Final[Topic[ev.SilenceEvent]] = Topic(
     "responder.silences.v1",
     (ev.SilenceCreated, ev.SilenceExpired),
     key="silence_id",
@@ -84,7 +86,7 @@ SILENCES: Final = Topic(
     partitions=1,
     doc="Silences and maintenance windows.",
 )
-RECOVERY: Final = Topic(
+RECOVERY: Final[Topic[ev.RecoveryEvent]] = Topic(
     "recovery.actions.v1",
     (
         ev.RecoveryPlanned,
@@ -97,7 +99,7 @@ RECOVERY: Final = Topic(
     producer="recovery",
     doc="Recovery plans, each catalog action before and after it runs, verification.",
 )
-RCA: Final = Topic(
+RCA: Final[Topic[ev.RootCauseIdentified]] = Topic(
     "rca.results.v1",
     (ev.RootCauseIdentified,),
     key="incident_id",
@@ -105,7 +107,7 @@ RCA: Final = Topic(
     dead_letters=False,  # followed by the API's read model only, which skips (and counts) bad records
     doc="Ranked root causes with evidence, and the incident report's location.",
 )
-CHAOS: Final = Topic(
+CHAOS: Final[Topic[ev.FaultInjected]] = Topic(
     "chaos.faults.v1",
     (ev.FaultInjected,),
     key="target",
@@ -114,7 +116,7 @@ CHAOS: Final = Topic(
     partitions=1,
     doc="Faults injected on purpose, for timelines and scenario scoring.",
 )
-HEARTBEATS: Final = Topic(
+HEARTBEATS: Final[Topic[ev.ServiceHeartbeat]] = Topic(
     "ops.heartbeats.v1",
     (ev.ServiceHeartbeat,),
     key="service",
@@ -123,7 +125,7 @@ HEARTBEATS: Final = Topic(
     retention_ms=24 * 3600 * 1000,
     doc="Liveness, readiness and consumer lag of every service instance; a missing one opens an incident.",
 )
-DETECTOR_STATE: Final = Topic(
+DETECTOR_STATE: Final[Topic[Never]] = Topic(
     "detector.state.v1",
     (),
     key="series key",
@@ -133,7 +135,7 @@ DETECTOR_STATE: Final = Topic(
     doc="Compacted checkpoints of the detector's per-series state (binary values, not CloudEvents).",
 )
 
-ALL_TOPICS: Final[tuple[Topic, ...]] = (
+ALL_TOPICS: Final[tuple[Topic[ev.Event], ...]] = (
     METRICS,
     ANOMALIES,
     INCIDENTS,
@@ -148,7 +150,7 @@ ALL_TOPICS: Final[tuple[Topic, ...]] = (
 )
 
 
-def topic_of(event_type: type[ev.Envelope[Any]]) -> Topic:
+def topic_of(event_type: type[ev.Event]) -> Topic[ev.Event]:
     """Return the one topic an event type is published on."""
     for topic in ALL_TOPICS:
         if event_type in topic.events:

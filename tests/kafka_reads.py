@@ -4,23 +4,18 @@ from __future__ import annotations
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from shared.events import Event
+from shared.replay import read_to_end
 from shared.settings import ServiceSettings
 from shared.topics import Topic
 
 
-async def dead_letters(settings: ServiceSettings, topic: Topic) -> list[tuple[bytes, dict[str, bytes]]]:
+async def dead_letters(settings: ServiceSettings, topic: Topic[Event]) -> list[tuple[bytes, dict[str, bytes]]]:
     """Return every record (value, headers) now on ``topic``'s dead-letter topic."""
     consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers, enable_auto_commit=False)
     await consumer.start()
     try:
         tp = TopicPartition(settings.topic_prefix + topic.dlq, 0)
-        consumer.assign([tp])
-        await consumer.seek_to_beginning(tp)
-        end = (await consumer.end_offsets([tp]))[tp]
-        out: list[tuple[bytes, dict[str, bytes]]] = []
-        while await consumer.position(tp) < end:
-            for records in (await consumer.getmany(tp, timeout_ms=1000)).values():
-                out += [(r.value, dict(r.headers)) for r in records]
-        return out
+        return [(r.value, dict(r.headers)) async for r in read_to_end(consumer, [tp])]
     finally:
         await consumer.stop()

@@ -18,8 +18,7 @@ from services.collector.log_shipper import LogShipper, ShipperOptions
 from services.collector.scraping import build_scrapers, scrape_loop
 from services.collector.settings import CollectorSettings
 from services.collector.stage_watch import FallbackPager, StageWatch
-from shared.rebuild import fold_replay
-from shared.replay import replay
+from shared.rebuild import rebuild
 from shared.runtime import Service
 from shared.topics import HEARTBEATS, INCIDENTS, RECOVERY
 
@@ -76,13 +75,8 @@ def create_app(settings: CollectorSettings) -> AsgiFastStream:
     watch, pager_client = _stage_watch(service, settings, host, group)
 
     async def start() -> None:
-        names = [settings.topic_prefix + t.name for t in (INCIDENTS, RECOVERY)]
-        replayed = (
-            await fold_replay(
-                replay(settings, names, tail=settings.rebuild_window_records), lambda e: apply_event(book, e), settings
-            )
-        ).applied
-        log.info("cadence rebuilt from %d incident/recovery events", replayed)
+        rebuilt = await rebuild(service.bus, (), lambda e: apply_event(book, e), inputs=(INCIDENTS, RECOVERY))
+        log.info("cadence rebuilt from %d incident/recovery events", rebuilt.applied)
         for target, scrape in build_scrapers(settings, host=host, prober=prober).items():
             service.spawn(scrape_loop(target, scrape, host=host, book=book, bus=service.bus), name=f"scrape:{target}")
         if shipping is not None:

@@ -70,7 +70,7 @@ class StageWatch:
         self.open: dict[str, stages.StageProblem] = {}
         self.owed: dict[tuple[str, bool], stages.StageProblem] = {}  # fallback pages not yet delivered
 
-    async def on_heartbeat(self, event: ev.Envelope[Any], _delivery: Delivery) -> None:
+    async def on_heartbeat(self, event: ev.ServiceHeartbeat, _delivery: Delivery) -> None:
         """Remember the newest heartbeat of each instance."""
         self.seen = stages.record(
             self.seen, event.data, beat_id=event.id, beat_time=event.time, now=self.clock(), policy=self.policy
@@ -92,7 +92,12 @@ class StageWatch:
         await self._page_fallback(started, ended)
 
     async def _publish(
-        self, cls: type[ev.Envelope[Any]], problem: stages.StageProblem, now: datetime, *, resolved: bool
+        self,
+        cls: type[ev.AnomalyDetected | ev.AnomalyResolved],
+        problem: stages.StageProblem,
+        now: datetime,
+        *,
+        resolved: bool,
     ) -> None:
         anomaly = stages.to_anomaly(problem, host=self.host, now=now, resolved=resolved)
         event = cls.create(

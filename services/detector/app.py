@@ -12,6 +12,7 @@ from services.detector.adapters.state_store import KafkaStateStore
 from services.detector.handlers import MetricsHandler, RestoreOnAssign
 from services.detector.log_loop import LogLoop
 from services.detector.settings import DetectorSettings
+from shared.rebuild import rebuild
 from shared.runtime import Service
 from shared.topics import ANOMALIES, METRICS
 
@@ -29,7 +30,7 @@ class Detector:
 
     async def before_start(self) -> None:
         """Learn which anomaly events were already published (never re-emit after a restart)."""
-        count = await self.service.bus.warm_up(self.settings, [ANOMALIES])
+        count = (await rebuild(self.service.bus, (ANOMALIES,))).applied
         log.info("warm-up: %d anomaly events already on %s", count, ANOMALIES.name)
 
     async def after_start(self) -> None:

@@ -4,23 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any, Final
+from typing import Final
 
 from services.detector.domain.tracker import Change, Emission
 from shared import events as ev
 from shared.bus import EventBus
-from shared.models import Anomaly
 
-EVENT_OF: Final[dict[Change, type[ev.Envelope[Anomaly]]]] = {
+EVENT_OF: Final[dict[Change, type[ev.AnomalyEvent]]] = {
     Change.DETECTED: ev.AnomalyDetected,
     Change.UPDATED: ev.AnomalyUpdated,
     Change.RESOLVED: ev.AnomalyResolved,
 }
 
 
-def to_event(
-    emission: Emission, *, source: str, time: datetime, causation: ev.Envelope[Any] | None = None
-) -> ev.Envelope[Anomaly]:
+def to_event(emission: Emission, *, source: str, time: datetime, causation: ev.Event | None = None) -> ev.AnomalyEvent:
     """Wrap an anomaly revision in its event; the id derives from (anomaly id, revision)."""
     anomaly = emission.anomaly
     return EVENT_OF[emission.change].create(
@@ -34,7 +31,7 @@ def to_event(
 
 
 async def publish_emissions(
-    bus: EventBus, emissions: Iterable[Emission], *, time: datetime, causation: ev.Envelope[Any] | None = None
+    bus: EventBus, emissions: Iterable[Emission], *, time: datetime, causation: ev.Event | None = None
 ) -> int:
     """Publish anomaly revisions keyed by target; return how many were new."""
     sent = 0

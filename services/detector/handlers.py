@@ -7,7 +7,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
-from typing import Final
+from typing import Final, TypeAlias
 
 from aiokafka import ConsumerRebalanceListener, TopicPartition
 
@@ -15,12 +15,14 @@ from services.detector.adapters.state_store import StateStore, StateStoreError
 from services.detector.domain.checkpoint import CheckpointError, dumps_target, loads_target
 from services.detector.domain.target import DetectionConfig, TargetDetector, observe_together
 from services.detector.emit import to_event
+from shared import events as ev
 from shared.bus import EventBus, Received, Rejection
 from shared.models import MetricsObserved
 
 log = logging.getLogger(__name__)
 
 TARGET_KEY: Final = "target:"
+Scrape: TypeAlias = Received[ev.MetricsObserved]
 
 
 class MetricsHandler:
@@ -50,7 +52,7 @@ class MetricsHandler:
         self.restored = asyncio.Event()
         self.restored.set()
 
-    async def on_metrics(self, items: list[Received]) -> list[Rejection]:
+    async def on_metrics(self, items: list[Scrape]) -> list[Rejection[ev.MetricsObserved]]:
         """Run detection on a fetched batch of scrapes; return the ones that can never be processed.
 
         Scrapes wait while the checkpoints of newly assigned partitions load. The batch is cut into
@@ -60,8 +62,8 @@ class MetricsHandler:
         """
         await self.restored.wait()
         received_at = self.clock()
-        rejected: list[Rejection] = []
-        waves: list[list[tuple[Received, TargetDetector]]] = []
+        rejected: list[Rejection[ev.MetricsObserved]] = []
+        waves: list[list[tuple[Scrape, TargetDetector]]] = []
         depth: dict[str, int] = {}
         for item in items:
             scrape = item.event.data
@@ -93,7 +95,7 @@ class MetricsHandler:
         await self._checkpoint_due({detector.target: detector for wave in waves for _, detector in wave}, emitted)
         return rejected
 
-    async def _observe_wave(self, wave: list[tuple[Received, TargetDetector]], received_at: datetime) -> set[str]:
+    async def _observe_wave(self, wave: list[tuple[Scrape, TargetDetector]], received_at: datetime) -> set[str]:
         """One statistical step over the wave's targets; send their revisions; return the targets that emitted."""
         emitted = set()
         taking = [(detector, item.event.data) for item, detector in wave]

@@ -8,7 +8,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from services.rca.domain import Candidate, RcaConfig, RcaError, Topology, rank_causes
 from services.rca.domain.ranking import HINT_SIGNAL
@@ -103,7 +102,7 @@ def incident_anomaly_since(store: WindowStore, incident: Incident) -> list[float
 
 
 def rca_event(
-    incident: Incident, analysis: Analysis, *, trigger: ev.Envelope[Any], source: str, report_path: Path | None
+    incident: Incident, analysis: Analysis, *, trigger: ev.Event, source: str, report_path: Path | None
 ) -> ev.RootCauseIdentified:
     """The RCA result event; its id derives from the incident and the triggering event (idempotent)."""
     data = RootCauseAnalysis(
@@ -127,7 +126,7 @@ def report_of(
     ranking: tuple[CauseCandidate, ...],
     window: Window,
     config: ReportConfig,
-    extra: Iterable[ev.Envelope[Any]] = (),
+    extra: Iterable[ev.Event] = (),
     until: float | None = None,
     now: datetime,
 ) -> IncidentReport:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from elasticsearch import AsyncElasticsearch
 from faststream.asgi import AsgiFastStream
@@ -11,10 +10,9 @@ from faststream.asgi import AsgiFastStream
 from services.rca.handlers import RcaHandlers
 from services.rca.settings import RcaSettings
 from services.rca.store import WindowStore
+from shared import events as ev
 from shared import topics
-from shared.events import Envelope
-from shared.rebuild import fold_replay
-from shared.replay import replay
+from shared.rebuild import rebuild
 from shared.runtime import Service
 
 log = logging.getLogger(__name__)
@@ -42,20 +40,13 @@ def create_app(settings: RcaSettings) -> tuple[Service, AsgiFastStream]:
     bus.subscribe(topics.COMMANDS, group_id=f"{group}-commands", handler=handlers.on_command)
     del owner  # recovery outcomes and commands are shared by the instances' groups: each is analysed once
 
-    async def rebuild() -> None:
-        wanted = (topics.METRICS, topics.ANOMALIES, topics.INCIDENTS, topics.RECOVERY, topics.RCA)
+    async def rebuild_state() -> None:
+        def fold(event: ev.Event) -> None:
+            store.add(event)
+            handlers.remember(event)
 
-        def apply(event: Envelope[Any]) -> None:
-            if isinstance(event, topics.RCA.events):
-                bus.published.add(event.id)
-            else:
-                store.add(event)
-                handlers.remember(event)
-
-        names = [settings.topic_prefix + t.name for t in wanted]
-        count = (
-            await fold_replay(replay(settings, names, tail=settings.rebuild_window_records), apply, settings)
-        ).applied
+        inputs = (topics.METRICS, topics.ANOMALIES, topics.INCIDENTS, topics.RECOVERY)
+        count = (await rebuild(bus, (topics.RCA,), fold, inputs=inputs)).applied
         log.info("rca state rebuilt from %d events: %d series, %d incidents", count, len(store.series),
                  len(handlers.incidents))  # fmt: skip
 
@@ -64,5 +55,5 @@ def create_app(settings: RcaSettings) -> tuple[Service, AsgiFastStream]:
             await es.close()
 
     app = service.asgi_app(on_shutdown=[close_es])
-    app.on_startup(rebuild)
+    app.on_startup(rebuild_state)
     return service, app

@@ -8,7 +8,6 @@ from collections.abc import Callable
 from datetime import datetime
 from functools import partial
 from pathlib import Path
-from typing import Any
 
 from elasticsearch import AsyncElasticsearch
 
@@ -23,7 +22,7 @@ from services.rca.usecase import RankingPolicy, RcaUseCase
 from shared import events as ev
 from shared.bus import Delivery, EventBus, RejectedEvent
 from shared.files import UnsafePath
-from shared.models import Incident, IncidentTransition
+from shared.models import Incident
 
 log = logging.getLogger(__name__)
 
@@ -45,51 +44,49 @@ class RcaHandlers:
             ReportConfig(settings.response_targets_s, settings.noisy_rule_min_firings),
         )
 
-    async def on_observation(self, event: ev.Envelope[Any], delivery: Delivery | None = None) -> None:
+    async def on_observation(
+        self, event: ev.MetricsObserved | ev.AnomalyEvent, delivery: Delivery | None = None
+    ) -> None:
         """Fold a scrape or an anomaly into the window store."""
         self.store.add(event)
 
-    def remember(self, event: ev.Envelope[Any]) -> None:
+    def remember(self, event: ev.Event) -> None:
         """Track the latest state of every incident (its anomalies accumulate) and when recovery began."""
         if isinstance(event, ev.RecoveryStepStarted):
             at = event.time.timestamp()
             self.recovery_started[event.data.incident_id] = min(
                 at, self.recovery_started.get(event.data.incident_id, at)
             )
-        if isinstance(event.data, IncidentTransition):
+        if isinstance(event, ev.IncidentEvent):
             inc = event.data.incident
             known = self.incidents.get(inc.incident_id)
             ids = tuple(dict.fromkeys((known.anomaly_ids if known else ()) + inc.anomaly_ids))
             self.incidents[inc.incident_id] = inc.model_copy(update={"anomaly_ids": ids})
 
-    async def on_incident(self, event: ev.Envelope[Any], delivery: Delivery | None = None) -> None:
+    async def on_incident(self, event: ev.IncidentEvent, delivery: Delivery | None = None) -> None:
         """Analyse an incident when it is resolved."""
         self.remember(event)
         if isinstance(event, ev.IncidentResolved):
             await self.analyse(event.data.incident.incident_id, trigger=event, end=event.time)
 
-    async def on_recovery(self, event: ev.Envelope[Any], delivery: Delivery | None = None) -> None:
+    async def on_recovery(self, event: ev.RecoveryEvent, delivery: Delivery | None = None) -> None:
         """Analyse an incident as soon as its automatic recovery is verified (if configured)."""
         self.remember(event)
         verified = isinstance(event, ev.RecoveryVerified) and self.settings.run_on_recovery_verified
         if verified and self.owns(event.data.incident_id):
             await self.analyse(event.data.incident_id, trigger=event, end=event.time)
 
-    async def on_command(self, event: ev.Envelope[Any], delivery: Delivery | None = None) -> None:
+    async def on_command(self, event: ev.CommandEvent, delivery: Delivery | None = None) -> None:
         """Analyse an (open) incident now when an operator asks for it."""
         if isinstance(event, ev.RcaRequested) and self.owns(event.data.incident_id):
             await self.analyse(event.data.incident_id, trigger=event, end=event.time)
 
-    async def analyse(
-        self, incident_id: str, *, trigger: ev.Envelope[Any], end: datetime
-    ) -> ev.RootCauseIdentified | None:
+    async def analyse(self, incident_id: str, *, trigger: ev.Event, end: datetime) -> ev.RootCauseIdentified | None:
         """Rank, write the report, publish RootCauseIdentified and index the report; return the event."""
         async with self.lock:
             return await self._analyse(incident_id, trigger=trigger, end=end)
 
-    async def _analyse(
-        self, incident_id: str, *, trigger: ev.Envelope[Any], end: datetime
-    ) -> ev.RootCauseIdentified | None:
+    async def _analyse(self, incident_id: str, *, trigger: ev.Event, end: datetime) -> ev.RootCauseIdentified | None:
         incident = self.incidents.get(incident_id)
         if incident is None:
             log.warning("rca asked for unknown incident %s", incident_id)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
 from shared import events as ev
 from shared import metric_names as mn
@@ -50,11 +49,11 @@ class WindowStore:
         self.anomalies: dict[str, StoredAnomaly] = {}
         self.latest = 0.0
 
-    def add(self, event: ev.Envelope[Any]) -> None:
+    def add(self, event: ev.Event) -> None:
         """Fold a MetricsObserved or Anomaly* event in; other events are ignored."""
         if isinstance(event, ev.MetricsObserved):
             self.add_metrics(event.data)
-        elif isinstance(event, ev.AnomalyDetected | ev.AnomalyUpdated | ev.AnomalyResolved):
+        elif isinstance(event, ev.AnomalyEvent):
             self.add_anomaly(event.data, resolved=isinstance(event, ev.AnomalyResolved))
 
     def add_metrics(self, data: MetricsObserved) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Protocol
 
 from services.rca.analyze import Analysis, analyse, incident_anomaly_since, report_of
 from services.rca.domain import RcaConfig, Topology
@@ -72,7 +72,7 @@ class RcaUseCase:
         )  # fmt: skip
 
     async def report(
-        self, store: WindowStore, incident_id: str, analysis: Analysis, *, extra: Iterable[ev.Envelope[Any]] = (),
+        self, store: WindowStore, incident_id: str, analysis: Analysis, *, extra: Iterable[ev.Event] = (),
         until: float,
     ) -> IncidentReport:  # fmt: skip
         """Read the incident's history and build its report around ``analysis`` (``extra``: events not yet on it).
@@ -109,7 +109,7 @@ class RcaUseCase:
 
     def _build(
         self, history: IncidentHistory, store: WindowStore, analysis: Analysis, *,
-        extra: Iterable[ev.Envelope[Any]] = (), until: float, now: datetime,
+        extra: Iterable[ev.Event] = (), until: float, now: datetime,
     ) -> IncidentReport:  # fmt: skip
         return report_of(
             history, store, ranking=analysis.ranking, window=analysis.window, config=self.report_config,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
 
 from faststream.asgi import AsgiFastStream
 from prometheus_client import Counter
@@ -15,9 +14,7 @@ from services.recovery.handlers import RecoveryHandlers
 from services.recovery.settings import RecoverySettings
 from services.recovery.state import RecoveryState
 from shared import topics
-from shared.events import Envelope
-from shared.rebuild import fold_replay
-from shared.replay import replay
+from shared.rebuild import rebuild
 from shared.runtime import Service
 
 log = logging.getLogger(__name__)
@@ -65,17 +62,8 @@ def create_app(settings: RecoverySettings, runner: ActionRunner | None = None) -
     # scrapes to one instance and its verification to another
     bus.subscribe(topics.METRICS, group_id=f"{settings.group_id}-metrics", handler=handlers.on_metrics, broadcast=True)
 
-    async def rebuild() -> None:
-        names = [settings.topic_prefix + t.name for t in (topics.RECOVERY, topics.INCIDENTS)]
-
-        def apply(event: Envelope[Any]) -> None:
-            if type(event) in topics.RECOVERY.events:
-                bus.published.add(event.id)
-            state.apply(event)
-
-        count = (
-            await fold_replay(replay(settings, names, tail=settings.rebuild_window_records), apply, settings)
-        ).applied
+    async def rebuild_state() -> None:
+        count = (await rebuild(bus, (topics.RECOVERY,), state.apply, inputs=(topics.INCIDENTS,))).applied
         for plan in state.unfinished_plans():
             since = state.steps_done_at[plan.plan_id]
             handlers.start_verification(plan, since=since, before=since)
@@ -97,5 +85,5 @@ def create_app(settings: RecoverySettings, runner: ActionRunner | None = None) -
             local.close()
 
     app = service.asgi_app(after_startup=[start_loops], on_shutdown=[close_runner])
-    app.on_startup(rebuild)
+    app.on_startup(rebuild_state)
     return service, app

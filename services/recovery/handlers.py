@@ -11,7 +11,7 @@ import logging
 from collections import deque
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Final, TypeAlias
 
 from prometheus_client import Counter
 
@@ -38,6 +38,7 @@ from shared.models import Incident, RecoveryPlan, RecoveryProgress, RecoveryStep
 
 log = logging.getLogger(__name__)
 BASELINE_POINTS: Final = 120
+Progress: TypeAlias = ev.RecoveryStepStarted | ev.RecoveryStepCompleted
 
 
 class RecoveryHandlers:
@@ -64,13 +65,13 @@ class RecoveryHandlers:
         self.health: dict[str, TargetHealth] = {}
         self.latest: dict[str, LatestScrape] = {}
 
-    async def on_incident(self, event: ev.Envelope[Any], delivery: Delivery | None = None) -> None:
+    async def on_incident(self, event: ev.IncidentEvent, delivery: Delivery | None = None) -> None:
         """Act on IncidentOpened/Updated; remember closed incidents."""
         self.state.apply(event)
         if isinstance(event, ev.IncidentOpened | ev.IncidentUpdated):
             await self._handle_open(event, event.data.incident, now=self.clock())
 
-    async def _handle_open(self, event: ev.Envelope[Any], incident: Incident, *, now: datetime) -> None:
+    async def _handle_open(self, event: ev.Event, incident: Incident, *, now: datetime) -> None:
         latest = self.state.plans.get(incident.incident_id)
         round_ = round_to_run(
             incident,
@@ -93,9 +94,7 @@ class RecoveryHandlers:
                 return
         await self._run_plan(plan, event, before=incident.opened_at.timestamp())
 
-    async def _plan(
-        self, event: ev.Envelope[Any], incident: Incident, round_: int, now: datetime
-    ) -> RecoveryPlan | None:
+    async def _plan(self, event: ev.Event, incident: Incident, round_: int, now: datetime) -> RecoveryPlan | None:
         cooldown = self.settings.cooldown
         decision = plan_recovery(
             incident,
@@ -131,7 +130,7 @@ class RecoveryHandlers:
         self.state.apply(planned)
         return decision.plan
 
-    async def _run_plan(self, plan: RecoveryPlan, cause: ev.Envelope[Any], *, before: float) -> None:
+    async def _run_plan(self, plan: RecoveryPlan, cause: ev.Event, *, before: float) -> None:
         for step in plan.steps:
             started = self._progress_event(ev.RecoveryStepStarted, plan, step, cause, ok=True, detail="")
             if started.id in self.bus.published:
@@ -164,10 +163,8 @@ class RecoveryHandlers:
             timeout_s=self.settings.verification.timeout_s,
         )
 
-    async def on_metrics(self, event: ev.Envelope[Any], delivery: Delivery | None = None) -> None:
+    async def on_metrics(self, event: ev.MetricsObserved, delivery: Delivery | None = None) -> None:
         """Feed a scrape to the baseline and to any pending verification of its target."""
-        if not isinstance(event, ev.MetricsObserved):
-            return
         now = self.clock()
         data = event.data
         values = {s.name: s.value for s in data.samples}
@@ -190,7 +187,7 @@ class RecoveryHandlers:
         if not health.healthy:
             await self._recover_again(data.target, event, now=now)
 
-    async def _recover_again(self, target: str, cause: ev.Envelope[Any], *, now: datetime) -> None:
+    async def _recover_again(self, target: str, cause: ev.Event, *, now: datetime) -> None:
         """An unhealthy scrape may be what an open incident's new episode was waiting for (see ``next_round``)."""
         for incident in list(self.state.incidents.values()):
             latest = self.state.plans.get(incident.incident_id)
@@ -207,9 +204,7 @@ class RecoveryHandlers:
                 detail = f"not healthy within {self.settings.verification.timeout_s:g}s: {pending.last_reason}"
                 await self._conclude(plan, Verdict.FAILED, detail, None)
 
-    async def _conclude(
-        self, plan: RecoveryPlan, verdict: Verdict, detail: str, cause: ev.Envelope[Any] | None
-    ) -> None:
+    async def _conclude(self, plan: RecoveryPlan, verdict: Verdict, detail: str, cause: ev.Event | None) -> None:
         cls = ev.RecoveryVerified if verdict is Verdict.VERIFIED else ev.RecoveryFailed
         progress = RecoveryProgress(
             plan_id=plan.plan_id, incident_id=plan.incident_id, target=plan.target,
@@ -219,10 +214,10 @@ class RecoveryHandlers:
 
     async def _emit(
         self,
-        cls: type[ev.Envelope[Any]],
+        cls: type[ev.RecoveryVerified | ev.RecoveryFailed],
         data: RecoveryProgress,
         id_parts: tuple[object, ...],
-        cause: ev.Envelope[Any] | None,
+        cause: ev.Event | None,
     ) -> None:
         event = cls.create(
             data, source=self.bus.source, id_parts=id_parts, correlationid=data.incident_id, causation=cause,
@@ -233,9 +228,8 @@ class RecoveryHandlers:
         log.info("%s %s: %s", event.type, data.incident_id, data.detail)
 
     def _progress_event(
-        self, cls: type[ev.Envelope[Any]], plan: RecoveryPlan, step: RecoveryStep, cause: ev.Envelope[Any],
-        *, ok: bool, detail: str,
-    ) -> ev.Envelope[Any]:  # fmt: skip
+        self, cls: type[Progress], plan: RecoveryPlan, step: RecoveryStep, cause: ev.Event, *, ok: bool, detail: str
+    ) -> Progress:
         progress = RecoveryProgress(
             plan_id=plan.plan_id, incident_id=plan.incident_id, target=plan.target, step=step, ok=ok, detail=detail
         )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from services.recovery.domain.catalog import RESTART_PROCESS
 from services.recovery.domain.verify import Verification
@@ -24,29 +23,41 @@ class RecoveryState:
     pending: dict[str, Verification] = field(default_factory=dict)
     incidents: dict[str, Incident] = field(default_factory=dict)  # the newest snapshot of each open incident
 
-    def apply(self, event: ev.Envelope[Any]) -> None:
+    def apply(self, event: ev.RecoveryEvent | ev.IncidentEvent) -> None:
         """Fold one event of the recovery or incidents topic into the state."""
-        data = event.data
-        if isinstance(event, ev.RecoveryPlanned):
-            latest = self.plans.get(data.incident_id)
-            if latest is None or data.round >= latest.round:
-                self.plans[data.incident_id] = data
-        elif isinstance(event, ev.RecoveryStepStarted) and data.step is not None:
-            self.actions.setdefault(data.target, []).append(event.time.timestamp())
-            if data.step.action == RESTART_PROCESS:
-                self.restarts.setdefault(data.target, []).append(event.time.timestamp())
-        elif isinstance(event, ev.RecoveryStepCompleted):
-            self.steps_done_at[data.plan_id] = event.time.timestamp()
-        elif isinstance(event, ev.RecoveryVerified | ev.RecoveryFailed):
-            self.concluded.setdefault(data.plan_id or f"no-plan:{data.incident_id}", event.time.timestamp())
-            pending = self.pending.get(data.incident_id)
-            if pending is not None and pending.plan_id == data.plan_id:
-                del self.pending[data.incident_id]
-        elif isinstance(event, ev.IncidentResolved | ev.IncidentAcknowledged) or _not_triggered(data):
-            self.closed_incidents.add(data.incident.incident_id)
-            self.incidents.pop(data.incident.incident_id, None)
+        if isinstance(event, ev.IncidentEvent):
+            self._apply_incident(event)
+            return
+        at = event.time.timestamp()
+        match event:
+            case ev.RecoveryPlanned():
+                plan = event.data
+                latest = self.plans.get(plan.incident_id)
+                if latest is None or plan.round >= latest.round:
+                    self.plans[plan.incident_id] = plan
+            case ev.RecoveryStepStarted() if event.data.step is not None:
+                progress, step = event.data, event.data.step
+                self.actions.setdefault(progress.target, []).append(at)
+                if step.action == RESTART_PROCESS:
+                    self.restarts.setdefault(progress.target, []).append(at)
+            case ev.RecoveryStepCompleted():
+                self.steps_done_at[event.data.plan_id] = at
+            case ev.RecoveryVerified() | ev.RecoveryFailed():
+                progress = event.data
+                self.concluded.setdefault(progress.plan_id or f"no-plan:{progress.incident_id}", at)
+                pending = self.pending.get(progress.incident_id)
+                if pending is not None and pending.plan_id == progress.plan_id:
+                    del self.pending[progress.incident_id]
+
+    def _apply_incident(self, event: ev.IncidentEvent) -> None:
+        incident = event.data.incident
+        if isinstance(event, ev.IncidentResolved | ev.IncidentAcknowledged) or (
+            incident.status is not IncidentStatus.TRIGGERED
+        ):
+            self.closed_incidents.add(incident.incident_id)
+            self.incidents.pop(incident.incident_id, None)
         elif isinstance(event, ev.IncidentOpened | ev.IncidentUpdated):
-            self.incidents[data.incident.incident_id] = data.incident
+            self.incidents[incident.incident_id] = incident
 
     def concluded_at(self, plan: RecoveryPlan | None) -> float | None:
         """When the plan's round was verified or failed (None while it runs or is verified)."""
@@ -63,8 +74,3 @@ class RecoveryState:
             for plan in self.plans.values()
             if plan.plan_id not in self.concluded and plan.plan_id in self.steps_done_at
         ]
-
-
-def _not_triggered(data: object) -> bool:
-    incident = getattr(data, "incident", None)
-    return incident is not None and incident.status is not IncidentStatus.TRIGGERED

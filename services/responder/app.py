@@ -39,7 +39,7 @@ class ResponderRuntime:
         """Rebuild state from the responder's topics, THEN start consuming and the clock loop."""
         await ensure_topics(self.settings)
         await self.service.broker.start()  # the rebuild may publish (outcomes of sends cut short by a crash)
-        count = await self.responder.rebuild(self.settings)
+        count = await self.responder.rebuild()
         log.info("responder rebuilt from %d events: %d incidents", count, len(self.responder.book.incidents))
         await self.responder.dead_letter_skipped()
         await self.service.start_consuming()

@@ -6,7 +6,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Final, TypeAlias
 
 from prometheus_client import CollectorRegistry, Counter
 
@@ -29,19 +29,19 @@ from services.responder.domain.state import (
 from services.responder.notify.sender import Sender
 from shared import events as ev
 from shared.bus import EventBus, RejectedEvent
-from shared.edge import check_event
 from shared.models import Incident, IncidentStatus
-from shared.replay import replay
-from shared.settings import ServiceSettings
-from shared.text import clean_line
-from shared.topics import INCIDENTS, NOTIFICATIONS, RECOVERY, SILENCES, Topic
+from shared.rebuild import Skipped, rebuild
+from shared.topics import INCIDENTS, NOTIFICATIONS, RECOVERY, SILENCES
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 Owns = Callable[[Incident], bool]
 OWN_TOPICS: Final = (INCIDENTS, NOTIFICATIONS, SILENCES)
-REBUILD_TOPICS: Final = (*OWN_TOPICS, RECOVERY)
+Own: TypeAlias = ev.IncidentEvent | ev.NotificationEvent | ev.SilenceEvent
+"""Events of the responder's own topics."""
+Folded: TypeAlias = Own | ev.RecoveryEvent
+"""Events the responder's state is a fold of: its own topics' and recovery's."""
 
 
 def utcnow() -> datetime:
@@ -82,79 +82,50 @@ class Responder:
         self.decisions = Counter(
             "responder_decisions", "Decisions on inputs by outcome", ["input", "outcome"], registry=registry
         )
-        self.skipped_records: list[tuple[Topic, Any, str]] = []
+        self.skipped_records: list[Skipped] = []
         self.skipped = Counter(
             "responder_rebuild_skipped", "Records skipped (and dead-lettered) while rebuilding", registry=registry
         )
 
-    async def rebuild(self, settings: ServiceSettings) -> int:
+    async def rebuild(self) -> int:
         """Fold every event on the incidents, notifications, silences and recovery topics; return how many.
 
         Also loads the ids of its own events into the bus's published ledger (so nothing is
         re-emitted), then settles notifications dispatched before a crash whose outcome was never
         recorded. A record the edge refuses (a time far ahead of its broker time) or that the fold
-        cannot take is skipped and kept for `dead_letter_skipped` (the broker is not started yet):
-        a bad record is never a reason to fail start-up.
+        cannot take is skipped and kept for `dead_letter_skipped`: a bad record is never a reason
+        to fail start-up.
         """
-        by_name = {settings.topic_prefix + t.name: t for t in REBUILD_TOPICS}
-        count = 0
-        async for record, event in replay(settings, list(by_name), tail=settings.rebuild_window_records):
-            reason = check_event(
-                event,
-                record.timestamp,
-                now=self.clock(),
-                max_skew=settings.max_event_skew,
-                max_age=settings.max_event_age,
-            )
-            if reason is None:
-                reason = self._fold_safely(event)
-            if reason is not None:
-                self._skip(by_name[record.topic], record, reason)
-                continue
-            if not isinstance(event, RECOVERY.events):
-                self.bus.published.add(event.id)
-            count += 1
+        rebuilt = await rebuild(self.bus, OWN_TOPICS, self.fold, inputs=(RECOVERY,), clock=self.clock)
+        self.skipped.inc(len(rebuilt.skipped))
+        self.skipped_records += rebuilt.skipped
         await self.settle_unknown()
-        return count
-
-    def _fold_safely(self, event: ev.Envelope[Any]) -> str | None:
-        """Fold ``event``; return why it could not be folded, or None."""
-        try:
-            self.fold(event)
-        except Exception as exc:  # a record that breaks the fold must not stop the responder
-            log.exception("rebuild could not fold event %s", event.id)
-            return f"rebuild could not fold: {type(exc).__name__}: {clean_line(exc, limit=300)}"
-        return None
-
-    def _skip(self, topic: Topic, record: Any, reason: str) -> None:
-        self.skipped.inc()
-        log.warning("rebuild skips %s@%s/%s: %s", record.topic, record.partition, record.offset, clean_line(reason))
-        self.skipped_records.append((topic, record, reason))
+        return rebuilt.applied
 
     async def dead_letter_skipped(self) -> int:
         """Dead-letter the records ``rebuild`` skipped (call once the broker is started); return how many."""
         sent = 0
         while self.skipped_records:
-            topic, record, reason = self.skipped_records.pop(0)
+            skipped = self.skipped_records.pop(0)
             try:
-                await self.bus.dead_letter(topic, record, reason)
+                await self.bus.dead_letter(skipped.topic, skipped.record, skipped.reason)
                 sent += 1
             except Exception:  # the broker refused the dead letter: the record stays skipped, start-up goes on
                 log.exception("could not dead-letter a record skipped during rebuild")
         return sent
 
-    def fold(self, event: ev.Envelope[Any]) -> None:
+    def fold(self, event: Folded) -> None:
         """Apply an incident, notification, silence or recovery event to the book."""
-        if isinstance(event, INCIDENTS.events):
+        if isinstance(event, ev.IncidentEvent):
             fold_incident_event(self.book, event)
-        elif isinstance(event, NOTIFICATIONS.events):
+        elif isinstance(event, ev.NotificationEvent):
             fold_notification_event(self.book, event)
-        elif isinstance(event, SILENCES.events):
+        elif isinstance(event, ev.SilenceEvent):
             fold_silence_event(self.book, event)
-        elif isinstance(event, RECOVERY.events):
+        else:
             fold_recovery_event(self.book, event)
 
-    async def emit(self, events: Iterable[ev.Envelope[Any]]) -> None:
+    async def emit(self, events: Iterable[ev.IncidentEvent | ev.NotificationEvent]) -> None:
         """Send events keyed by their incident (or silence) and fold them in.
 
         Sends are not awaited one by one: the consumer flushes them before it commits the input's
@@ -165,14 +136,14 @@ class Responder:
             await self.bus.send(event, key=key)
             self.fold(event)
 
-    async def on_anomaly(self, event: ev.Envelope[Any], _delivery: object = None) -> None:
+    async def on_anomaly(self, event: ev.AnomalyEvent, _delivery: object = None) -> None:
         """Group an anomaly into an incident (or silence / inhibit it)."""
         async with self.lock:
             decision = lifecycle.decide_anomaly(self.book, event, now=self.clock(), policy=self.policy)
             await self.emit(decision.events)
         self.decisions.labels("anomaly", decision.outcome.split(" ")[0]).inc()
 
-    async def on_command(self, event: ev.Envelope[Any], _delivery: object = None) -> None:
+    async def on_command(self, event: ev.CommandEvent, _delivery: object = None) -> None:
         """Apply an operator's acknowledge / resolve / note request."""
         if isinstance(event, ev.RcaRequested):
             return
@@ -184,7 +155,7 @@ class Responder:
             await self.emit(decision.events)
         await self.notify_owed()
 
-    async def on_recovery(self, event: ev.Envelope[Any], _delivery: object = None) -> None:
+    async def on_recovery(self, event: ev.RecoveryEvent, _delivery: object = None) -> None:
         """Track recovery under way; escalate when it failed; note a verified recovery."""
         async with self.lock:
             self.fold(event)
@@ -198,7 +169,7 @@ class Responder:
             await self.emit(decision.events)
         await self.notify_owed()
 
-    async def on_own_event(self, event: ev.Envelope[Any], _delivery: object = None) -> None:
+    async def on_own_event(self, event: Own, _delivery: object = None) -> None:
         """Fold an incident / notification / silence event seen live (another instance or the API wrote it)."""
         async with self.lock:
             self.fold(event)

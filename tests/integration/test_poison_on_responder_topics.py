@@ -15,6 +15,7 @@ from services.responder.app import create_runtime
 from shared import events as ev
 from shared import models as m
 from shared.events import encode_event
+from shared.replay import read_to_end
 from shared.runtime import Service
 from shared.topic_admin import ensure_topics
 from shared.topics import ANOMALIES, INCIDENTS, SILENCES
@@ -75,15 +76,7 @@ async def dead_letters(bootstrap: str, name: str) -> list[dict[str, str]]:
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await consumer.start()
     try:
-        tp = TopicPartition(name, 0)
-        consumer.assign([tp])
-        await consumer.seek_to_beginning(tp)
-        end = (await consumer.end_offsets([tp]))[tp]
-        out: list[dict[str, str]] = []
-        while await consumer.position(tp) < end:
-            for records in (await consumer.getmany(tp, timeout_ms=1000)).values():
-                out += [{k: v.decode() for k, v in r.headers} for r in records]
-        return out
+        return [{k: v.decode() for k, v in r.headers} async for r in read_to_end(consumer, [TopicPartition(name, 0)])]
     finally:
         await consumer.stop()
 

@@ -11,6 +11,7 @@ from aiokafka.errors import KafkaError
 from faststream.kafka import KafkaBroker
 
 from shared.errors import StorageError
+from shared.replay import partitions_of, read_to_end
 from shared.settings import ServiceSettings
 from shared.topics import DETECTOR_STATE
 
@@ -113,26 +114,14 @@ class KafkaStateStore:
             parts = await self._parts(consumer)
             wanted = parts if partitions is None else parts & set(partitions)
             tps = [TopicPartition(self.topic, p) for p in sorted(wanted)]
-            if not tps:
-                return latest
-            consumer.assign(tps)
-            ends = await consumer.end_offsets(tps)
-            pending = {tp for tp in tps if ends[tp] > 0}
-            await consumer.seek_to_beginning(*tps)
-            while pending:
-                batch = await consumer.getmany(*pending, timeout_ms=1000)
-                for tp, records in batch.items():
-                    for record in records:
-                        if record.offset >= ends[tp] or record.key is None:
-                            continue
-                        key = record.key.decode()
-                        if record.value:
-                            latest[key] = record.value
-                        else:
-                            latest.pop(key, None)
-                for tp in list(pending):
-                    if await consumer.position(tp) >= ends[tp]:
-                        pending.discard(tp)
+            async for record in read_to_end(consumer, tps):
+                if record.key is None:
+                    continue
+                key = record.key.decode()
+                if record.value:
+                    latest[key] = record.value
+                else:
+                    latest.pop(key, None)
         except KafkaError as exc:
             raise StateStoreError(f"cannot read checkpoints from {self.topic}: {exc}") from exc
         finally:
@@ -156,8 +145,4 @@ class KafkaStateStore:
         return consumer
 
     async def _parts(self, consumer: AIOKafkaConsumer) -> set[int]:
-        parts = consumer.partitions_for_topic(self.topic)
-        if parts is None:
-            await consumer._client.force_metadata_update()
-            parts = consumer.partitions_for_topic(self.topic)
-        return set(parts or ())
+        return {tp.partition for tp in await partitions_of(consumer, [self.topic])}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Final
+from typing import Final
 
 from services.rca.report.improve import follow_ups, noisy_rules, silent_signals
 from services.rca.report.model import Chart, Compliance, IncidentReport
@@ -29,7 +29,7 @@ class ReportConfig:
     noisy_min_firings: int = 5
 
 
-def final_incident(events: Iterable[ev.Envelope[Any]]) -> Incident | None:
+def final_incident(events: Iterable[ev.Event]) -> Incident | None:
     """Return the incident as of its latest lifecycle event."""
     latest: Incident | None = None
     for event in events:
@@ -38,7 +38,7 @@ def final_incident(events: Iterable[ev.Envelope[Any]]) -> Incident | None:
     return latest
 
 
-def compliance_of(incident: Incident, events: Sequence[ev.Envelope[Any]], config: ReportConfig) -> Compliance:
+def compliance_of(incident: Incident, events: Sequence[ev.Event], config: ReportConfig) -> Compliance:
     """Measure the first response (acknowledgement, automatic recovery or resolution) against the target."""
     target = config.response_targets_s.get(str(incident.severity), 0.0)
     first = next((e for e in events if isinstance(e, RESPONSE_EVENTS)), None)
@@ -50,7 +50,7 @@ def compliance_of(incident: Incident, events: Sequence[ev.Envelope[Any]], config
     return Compliance(str(incident.severity), target, response, by, response <= target and not breached, breached)
 
 
-def recovery_outcome(events: Sequence[ev.Envelope[Any]]) -> tuple[str, str]:
+def recovery_outcome(events: Sequence[ev.Event]) -> tuple[str, str]:
     """Return (outcome, detail): verified, failed, running or none."""
     for event in reversed(events):
         if isinstance(event, ev.RecoveryVerified):
@@ -91,7 +91,7 @@ def pick_charts(
 
 
 def build_report(
-    events: Sequence[ev.Envelope[Any]],
+    events: Sequence[ev.Event],
     *,
     ranking: Sequence[CauseCandidate],
     series: Mapping[str, Sequence[tuple[float, float]]],

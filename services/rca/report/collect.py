@@ -30,7 +30,7 @@ class IncidentHistory:
     """What the topics hold about one incident, and about alerting in general."""
 
     incident_id: str
-    events: list[ev.Envelope[Any]] = field(default_factory=list)
+    events: list[ev.Event] = field(default_factory=list)
     anomalies: dict[str, Anomaly] = field(default_factory=dict)
     incident_anomaly_ids: set[str] = field(default_factory=set)
 
@@ -41,7 +41,7 @@ class IncidentHistory:
         return max(found, key=lambda e: e.time) if found else None
 
 
-def belongs_to(event: ev.Envelope[Any], incident_id: str) -> bool:
+def belongs_to(event: ev.Event, incident_id: str) -> bool:
     """Return True when ``event`` is about ``incident_id`` (correlation id or payload field)."""
     if event.correlationid == incident_id:
         return True
@@ -51,7 +51,7 @@ def belongs_to(event: ev.Envelope[Any], incident_id: str) -> bool:
     return getattr(data, "incident_id", None) == incident_id
 
 
-def select(incident_id: str, events: list[ev.Envelope[Any]]) -> IncidentHistory:
+def select(incident_id: str, events: list[ev.Event]) -> IncidentHistory:
     """Pick the incident's events (lifecycle, notifications, commands, recovery, RCA, its anomalies, faults)."""
     history = IncidentHistory(incident_id)
     own = [e for e in events if belongs_to(e, incident_id)]
@@ -85,7 +85,7 @@ async def collect_history(
 ) -> IncidentHistory:
     """Replay the topics once; return the incident's history (and fill ``store`` from metrics if given)."""
     wanted = list(HISTORY_TOPICS) + ([topics.METRICS] if store is not None else [])
-    events: list[ev.Envelope[Any]] = []
+    events: list[ev.Event] = []
     async for _, event in replay(settings, [settings.topic_prefix + t.name for t in wanted]):
         if store is not None:
             store.add(event)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from services.rca.report.model import TimelineEntry
 from shared import events as ev
 from shared.models import (
@@ -19,12 +17,12 @@ from shared.models import (
 from shared.topics import topic_of
 
 
-def kind_of(event: ev.Envelope[Any]) -> str:
+def kind_of(event: ev.Event) -> str:
     """Return the short event kind, e.g. ``incident.opened``."""
     return event.type.removeprefix(ev.TYPE_PREFIX)
 
 
-def describe(event: ev.Envelope[Any]) -> TimelineEntry:
+def describe(event: ev.Event) -> TimelineEntry:
     """Summarise ``event`` for the report's timeline."""
     data = event.data
     actor = ""

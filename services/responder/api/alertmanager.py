@@ -8,7 +8,7 @@ Alertmanager's repeated deliveries of the same firing (or resolved) alert yield 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, Final, Literal
+from typing import Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -112,12 +112,12 @@ def to_anomaly(
     )
 
 
-def to_events(payload: WebhookPayload, mapping: AlertmanagerMapping, *, now: datetime) -> list[ev.Envelope[Any]]:
+def to_events(payload: WebhookPayload, mapping: AlertmanagerMapping, *, now: datetime) -> list[ev.AnomalyEvent]:
     """Return one AnomalyDetected (firing) or AnomalyResolved (resolved) event per alert."""
-    out: list[ev.Envelope[Any]] = []
+    out: list[ev.AnomalyEvent] = []
     for alert in payload.alerts:
         anomaly = to_anomaly(alert, payload, mapping, now=now)
-        cls: type[ev.Envelope[Any]] = ev.AnomalyDetected if alert.status == "firing" else ev.AnomalyResolved
+        cls: type[ev.AnomalyEvent] = ev.AnomalyDetected if alert.status == "firing" else ev.AnomalyResolved
         out.append(
             cls.create(
                 anomaly,

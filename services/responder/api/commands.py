@@ -22,7 +22,7 @@ class CommandKind(StrEnum):
     RCA = "rca"
 
 
-COMMAND_EVENTS: Final[dict[CommandKind, type[ev.Envelope[m.OperatorCommand]]]] = {
+COMMAND_EVENTS: Final[dict[CommandKind, type[ev.CommandEvent]]] = {
     CommandKind.ACK: ev.AcknowledgeRequested,
     CommandKind.RESOLVE: ev.ResolveRequested,
     CommandKind.NOTE: ev.NoteRequested,
@@ -32,7 +32,7 @@ COMMAND_EVENTS: Final[dict[CommandKind, type[ev.Envelope[m.OperatorCommand]]]] =
 
 def command_event(
     kind: CommandKind, incident_id: str, *, actor: str, text: str, request_id: str, now: datetime
-) -> ev.Envelope[m.OperatorCommand]:
+) -> ev.CommandEvent:
     """Build the command event for one operator request (same request id, same event id)."""
     command_id = short_id("cmd", incident_id, kind, request_id)
     data = m.OperatorCommand(command_id=command_id, incident_id=incident_id, actor=actor, text=text)

@@ -11,9 +11,9 @@ from prometheus_client import CollectorRegistry, Counter
 
 from services.responder.api.projection import Projection
 from services.responder.api.settings import ApiSettings
-from shared.events import Envelope
+from shared.events import Event
 
-Publish = Callable[[Envelope[Any], str], Awaitable[bool]]
+Publish = Callable[[Event, str], Awaitable[bool]]
 """Publish an event with a key; return False if that event id was already published."""
 
 

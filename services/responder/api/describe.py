@@ -2,24 +2,28 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TypeAlias
 
 from shared import events as ev
 from shared import models as m
 
+Progress: TypeAlias = ev.RecoveryStepStarted | ev.RecoveryStepCompleted | ev.RecoveryVerified | ev.RecoveryFailed
 
-def short_type(event: ev.Envelope[Any]) -> str:
+
+def short_type(event: ev.Event) -> str:
     """Return the event type without the contract prefix (``incident.opened``)."""
     return event.type.removeprefix(ev.TYPE_PREFIX)
 
 
-def describe(event: ev.Envelope[Any]) -> str:
+def describe(event: ev.Event) -> str:
     """Return a one-line description of ``event``."""
+    if isinstance(event, ev.IncidentEvent):
+        return _transition(event)
+    if isinstance(event, Progress):
+        return _recovery(event)
     data = event.data
     if isinstance(data, m.Anomaly):
         return _anomaly(short_type(event).removeprefix("anomaly."), data)
-    if isinstance(data, m.IncidentTransition):
-        return _transition(event, data)
     if isinstance(data, m.NotificationRecord):
         verb = short_type(event).removeprefix("notification.")
         detail = f": {data.detail}" if data.detail else ""
@@ -27,8 +31,6 @@ def describe(event: ev.Envelope[Any]) -> str:
     if isinstance(data, m.RecoveryPlan):
         steps = ", ".join(s.action for s in data.steps) or "no steps"
         return f"Recovery planned: {steps} — {data.rationale}"
-    if isinstance(data, m.RecoveryProgress):
-        return _recovery(event, data)
     if isinstance(data, m.RootCauseAnalysis):
         if not data.ranking:
             return "Root-cause analysis found no candidate"
@@ -53,32 +55,38 @@ def _anomaly(verb: str, a: m.Anomaly) -> str:
     return f"Anomaly {verb} on {a.target}: {a.summary} [{a.kind}, {a.impact}{observed}]"
 
 
-def _transition(event: ev.Envelope[Any], t: m.IncidentTransition) -> str:
+def _transition(event: ev.IncidentEvent) -> str:
+    t = event.data
     inc = t.incident
     reason = f": {t.reason}" if t.reason else ""
-    if isinstance(event, ev.IncidentOpened):
-        return f"Incident opened ({inc.severity}) — {inc.title}{reason}"
-    if isinstance(event, ev.IncidentAcknowledged):
-        return f"Acknowledged by {t.actor}{reason}"
-    if isinstance(event, ev.IncidentEscalated):
-        step = f" (step {t.escalation_step})" if t.escalation_step is not None else ""
-        return f"Escalated to {t.team or 'next tier'}{step}{reason}"
-    if isinstance(event, ev.ResponseTargetBreached):
-        return f"Response target breached ({inc.severity}){reason}"
-    if isinstance(event, ev.IncidentNoteAdded):
-        return f"Note by {t.actor}{reason}"
-    if isinstance(event, ev.IncidentResolved):
-        return f"Resolved by {t.actor}{reason}"
-    return f"Incident updated ({inc.severity}, {len(inc.anomaly_ids)} anomalies){reason}"
+    match event:
+        case ev.IncidentOpened():
+            return f"Incident opened ({inc.severity}) — {inc.title}{reason}"
+        case ev.IncidentAcknowledged():
+            return f"Acknowledged by {t.actor}{reason}"
+        case ev.IncidentEscalated():
+            step = f" (step {t.escalation_step})" if t.escalation_step is not None else ""
+            return f"Escalated to {t.team or 'next tier'}{step}{reason}"
+        case ev.ResponseTargetBreached():
+            return f"Response target breached ({inc.severity}){reason}"
+        case ev.IncidentNoteAdded():
+            return f"Note by {t.actor}{reason}"
+        case ev.IncidentResolved():
+            return f"Resolved by {t.actor}{reason}"
+        case ev.IncidentUpdated():
+            return f"Incident updated ({inc.severity}, {len(inc.anomaly_ids)} anomalies){reason}"
 
 
-def _recovery(event: ev.Envelope[Any], p: m.RecoveryProgress) -> str:
+def _recovery(event: Progress) -> str:
+    p = event.data
     detail = f": {p.detail}" if p.detail else ""
     step = f"step {p.step.index} {p.step.action} on {p.step.target}" if p.step else "recovery"
-    if isinstance(event, ev.RecoveryStepStarted):
-        return f"Recovery {step} started{detail}"
-    if isinstance(event, ev.RecoveryStepCompleted):
-        return f"Recovery {step} {'succeeded' if p.ok else 'failed'}{detail}"
-    if isinstance(event, ev.RecoveryVerified):
-        return f"Recovery verified: {p.target} healthy{detail}"
-    return f"Recovery failed on {p.target}{detail}"
+    match event:
+        case ev.RecoveryStepStarted():
+            return f"Recovery {step} started{detail}"
+        case ev.RecoveryStepCompleted():
+            return f"Recovery {step} {'succeeded' if p.ok else 'failed'}{detail}"
+        case ev.RecoveryVerified():
+            return f"Recovery verified: {p.target} healthy{detail}"
+        case ev.RecoveryFailed():
+            return f"Recovery failed on {p.target}{detail}"

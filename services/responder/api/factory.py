@@ -24,7 +24,7 @@ from services.responder.api.incident_routes import incident_router
 from services.responder.api.projection import Projection
 from services.responder.api.settings import ApiSettings
 from services.responder.api.silence_routes import alertmanager_router, silence_router
-from shared.events import Envelope
+from shared.events import Event
 from shared.runtime import Service
 
 DESCRIPTION = """Incidents, their timelines, operator commands, silences and Alertmanager ingest.
@@ -76,7 +76,7 @@ def create_api(service: Service, settings: ApiSettings, *, inner: AsgiFastStream
     )
     feed = ProjectionFeed(service.settings, projection, registry=service.metrics.registry)
 
-    async def publish(event: Envelope[Any], key: str) -> bool:
+    async def publish(event: Event, key: str) -> bool:
         return await service.bus.publish(event, key=key)
 
     async def is_ready() -> bool:

@@ -21,13 +21,14 @@ from pydantic import ValidationError
 from services.responder.api.projection import Projection
 from shared import topics as t
 from shared.edge import check_event
-from shared.events import parse_event
+from shared.events import Event, parse_event
+from shared.replay import read_to_end
 from shared.settings import ServiceSettings
 from shared.text import clean_line
 
 log = logging.getLogger(__name__)
 
-FEED_TOPICS: Final[tuple[t.Topic, ...]] = (
+FEED_TOPICS: Final[tuple[t.Topic[Event], ...]] = (
     t.INCIDENTS,
     t.ANOMALIES,
     t.NOTIFICATIONS,
@@ -50,7 +51,7 @@ class ProjectionFeed:
         projection: Projection,
         *,
         registry: CollectorRegistry,
-        topics: tuple[t.Topic, ...] = FEED_TOPICS,
+        topics: tuple[t.Topic[Event], ...] = FEED_TOPICS,
     ) -> None:
         self.settings = settings
         self.projection = projection
@@ -81,21 +82,14 @@ class ProjectionFeed:
         )
         await consumer.start()
         try:
-            tps = await self._partitions(consumer)
-            consumer.assign(tps)
-            await consumer.seek_to_beginning(*tps)
-            ends = await consumer.end_offsets(tps)
-            pending = {tp for tp in tps if ends[tp] > 0}
+            async for record in read_to_end(consumer, await self._partitions(consumer)):
+                self._apply(record.value or b"", record.timestamp)
+            self._mark_caught_up()
             while True:
-                if not pending:
-                    self._mark_caught_up()
                 batch = await consumer.getmany(timeout_ms=POLL_MS)
                 for records in batch.values():
                     for record in records:
                         self._apply(record.value or b"", record.timestamp)
-                for tp in list(pending):
-                    if await consumer.position(tp) >= ends[tp]:
-                        pending.discard(tp)
         finally:
             await consumer.stop()
 

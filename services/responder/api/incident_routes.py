@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, status
 from fastapi.responses import FileResponse
@@ -14,7 +14,7 @@ from services.responder.api.commands import CommandKind, command_event
 from services.responder.api.deps import ApiDeps
 from services.responder.api.requests import ActorRequest, NoteRequest
 from services.responder.api.views import CommandAccepted, IncidentDetail, IncidentSummary
-from shared.events import Envelope
+from shared.events import Event
 from shared.files import UnsafePath, confined
 from shared.models import IncidentStatus, Severity
 
@@ -112,7 +112,7 @@ def incident_router(deps: ApiDeps, *, read: Guard, write: Guard) -> APIRouter:
     return router
 
 
-async def publish(deps: ApiDeps, event: Envelope[Any], key: str) -> bool:
+async def publish(deps: ApiDeps, event: Event, key: str) -> bool:
     """Publish through the bus; a broker failure becomes 503 (the client may retry with its request id)."""
     try:
         return await deps.publish(event, key)

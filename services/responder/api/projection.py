@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 from services.responder.api.describe import describe, short_type
 from services.responder.api.views import IncidentDetail, IncidentSummary, SilenceView, TimelineEntry
@@ -62,23 +61,23 @@ class Projection:
         """Tell whether an event with this id was applied."""
         return event_id in self._seen
 
-    def apply(self, event: ev.Envelope[Any]) -> bool:
+    def apply(self, event: ev.Event) -> bool:
         """Fold one event in; return False if it was applied before (or belongs to no view)."""
         if event.id in self._seen or isinstance(event, ev.MetricsObserved):
             return False
         self._seen.add(event.id)
         entry = _entry(event)
-        data = event.data
-        if isinstance(data, m.Anomaly):
-            self._add_anomaly(data.anomaly_id, entry)
-        elif isinstance(data, m.FaultInjected):
-            self._faults.append((data.target, entry))
-        elif isinstance(data, m.Silence):
-            self._apply_silence(event, data)
-        if isinstance(data, m.IncidentTransition):
-            self._apply_transition(event, data)
-        elif isinstance(data, m.RootCauseAnalysis) and data.incident_id in self._incidents:
-            self._incidents[data.incident_id].rca = data
+        match event:
+            case ev.AnomalyDetected() | ev.AnomalyUpdated() | ev.AnomalyResolved():
+                self._add_anomaly(event.data.anomaly_id, entry)
+            case ev.FaultInjected():
+                self._faults.append((event.data.target, entry))
+            case ev.SilenceCreated() | ev.SilenceExpired():
+                self._apply_silence(event)
+            case ev.RootCauseIdentified() if event.data.incident_id in self._incidents:
+                self._incidents[event.data.incident_id].rca = event.data
+        if isinstance(event, ev.IncidentEvent):
+            self._apply_transition(event)
         incident_id = _incident_of(event)
         if incident_id is not None:
             self._by_incident[incident_id].append(entry)
@@ -90,14 +89,16 @@ class Projection:
         if len(revisions) > self.max_events_per_anomaly:
             del revisions[1]  # keep the first (detection) and the latest revisions
 
-    def _apply_silence(self, event: ev.Envelope[Any], data: m.Silence) -> None:
+    def _apply_silence(self, event: ev.SilenceEvent) -> None:
+        data = event.data
         state = self._silences.setdefault(data.silence_id, _SilenceState(data))
         if isinstance(event, ev.SilenceExpired):
             state.expired_at = min(event.time, data.ends_at)
         else:
             state.silence = data
 
-    def _apply_transition(self, event: ev.Envelope[Any], t: m.IncidentTransition) -> None:
+    def _apply_transition(self, event: ev.IncidentEvent) -> None:
+        t = event.data
         inc = t.incident
         state = self._incidents.get(inc.incident_id)
         if state is None:
@@ -108,14 +109,15 @@ class Projection:
         state.incident, state.updated_at, state.last_reason = inc, max(state.updated_at, event.time), t.reason
         if t.team is not None:
             state.team = t.team
-        if isinstance(event, ev.IncidentEscalated):
-            state.escalation_step = t.escalation_step
-        elif isinstance(event, ev.IncidentAcknowledged):
-            state.acknowledged_at, state.acknowledged_by = event.time, t.actor
-        elif isinstance(event, ev.ResponseTargetBreached):
-            state.breached = True
-        elif isinstance(event, ev.IncidentResolved):
-            state.resolved_at, state.resolved_by = event.time, t.actor
+        match event:
+            case ev.IncidentEscalated():
+                state.escalation_step = t.escalation_step
+            case ev.IncidentAcknowledged():
+                state.acknowledged_at, state.acknowledged_by = event.time, t.actor
+            case ev.ResponseTargetBreached():
+                state.breached = True
+            case ev.IncidentResolved():
+                state.resolved_at, state.resolved_by = event.time, t.actor
 
     def knows(self, incident_id: str) -> bool:
         """Tell whether any lifecycle event of this incident was applied."""
@@ -203,7 +205,7 @@ class Projection:
         )
 
 
-def _incident_of(event: ev.Envelope[Any]) -> str | None:
+def _incident_of(event: ev.Event) -> str | None:
     """The incident an event belongs to: its correlation id, else the payload's incident id."""
     if event.correlationid:
         return event.correlationid
@@ -214,7 +216,7 @@ def _incident_of(event: ev.Envelope[Any]) -> str | None:
     return incident_id if isinstance(incident_id, str) else None
 
 
-def _entry(event: ev.Envelope[Any]) -> TimelineEntry:
+def _entry(event: ev.Event) -> TimelineEntry:
     return TimelineEntry(
         id=event.id,
         type=short_type(event),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 
 from services.responder.domain.escalation import breach_due, clock_start, due_steps
 from services.responder.domain.lifecycle import apply_held, transition
@@ -13,7 +12,7 @@ from shared import events as ev
 from shared.models import Incident, IncidentStatus, Team
 
 
-def settle_held(inc: Incident, *, now: datetime, policy: ResponsePolicy, recovering: bool) -> ev.Envelope[Any] | None:
+def settle_held(inc: Incident, *, now: datetime, policy: ResponsePolicy, recovering: bool) -> ev.IncidentEvent | None:
     """Apply a held severity rise whose wait is over, unless a recovery under way may still explain it.
 
     With recovery under way the rise waits for its verdict (`lifecycle.decide_recovery`), but no
@@ -38,7 +37,7 @@ def settle_held(inc: Incident, *, now: datetime, policy: ResponsePolicy, recover
 
 def decide_tick(
     state: IncidentState, *, now: datetime, policy: ResponsePolicy, recovering: bool = False
-) -> list[ev.Envelope[Any]]:
+) -> list[ev.IncidentEvent]:
     """Evaluate the incident's clocks at ``now``: held rises, auto-resolve, escalation steps, breaches.
 
     ``recovering`` tells whether a recovery action of the incident is under way.
@@ -54,7 +53,7 @@ def decide_tick(
         resolved = inc.model_copy(update={"status": IncidentStatus.RESOLVED, "updated_at": now})
         reason = f"auto-resolved: every contributing signal clear for {policy.auto_resolve_after_s:g}s"
         return [transition(ev.IncidentResolved, resolved, reason, id_parts=("auto", inc.cleared_at), now=now)]
-    out: list[ev.Envelope[Any]] = []
+    out: list[ev.IncidentEvent] = []
     deadline = breach_due(inc, state.breached, policy.escalation, now=now)
     if deadline is not None:
         target = policy.escalation[inc.severity].response_target_s
@@ -84,7 +83,7 @@ def decide_tick(
     return out
 
 
-def _reminders(state: IncidentState, *, now: datetime, repeat_s: float) -> list[ev.Envelope[Any]]:
+def _reminders(state: IncidentState, *, now: datetime, repeat_s: float) -> list[ev.IncidentEvent]:
     """Page again every team whose last page is ``repeat_s`` old while nobody acknowledges.
 
     The reminder's id derives from the page it repeats, so each page has at most one reminder
@@ -98,7 +97,7 @@ def _reminders(state: IncidentState, *, now: datetime, repeat_s: float) -> list[
         if trigger.kind is NoticeKind.PAGE:
             for team in trigger.teams:
                 last_page[team] = trigger
-    out: list[ev.Envelope[Any]] = []
+    out: list[ev.IncidentEvent] = []
     for team, page in last_page.items():
         if now >= page.at + timedelta(seconds=repeat_s):
             reason = (

@@ -31,22 +31,22 @@ T = TypeVar("T")
 class Decision:
     """Events to publish and a short word on why (for logs and metrics)."""
 
-    events: list[ev.Envelope[Any]] = field(default_factory=list)
+    events: list[ev.IncidentEvent] = field(default_factory=list)
     outcome: str = ""
 
 
 def transition(
-    cls: type[ev.Envelope[Any]],
+    cls: type[ev.IncidentEvent],
     incident: Incident,
     reason: str,
     *,
     id_parts: tuple[object, ...],
     now: datetime,
-    causation: ev.Envelope[Any] | None = None,
+    causation: ev.Event | None = None,
     actor: str = "responder",
     team: Team | None = None,
     step: int | None = None,
-) -> ev.Envelope[Any]:
+) -> ev.IncidentEvent:
     """Build an incident event keyed by the incident, its id derived from the incident id and ``id_parts``."""
     data = IncidentTransition(incident=incident, reason=reason, actor=actor, team=team, escalation_step=step)
     return cls.create(
@@ -79,7 +79,7 @@ def _with_evidence(evidence: tuple[str, ...], anomaly: Anomaly, limit: int) -> t
     return (*kept, evidence_line(anomaly))[-limit:]
 
 
-def decide_anomaly(book: Book, event: ev.Envelope[Any], *, now: datetime, policy: ResponsePolicy) -> Decision:
+def decide_anomaly(book: Book, event: ev.AnomalyEvent, *, now: datetime, policy: ResponsePolicy) -> Decision:
     """Decide what an anomaly event does: revise its incident, join an open one, open one, or nothing."""
     anomaly: Anomaly = event.data
     labels = anomaly_labels(anomaly)
@@ -129,7 +129,7 @@ def _open(
     book: Book,
     key: str,
     labels: dict[str, str],
-    event: ev.Envelope[Any],
+    event: ev.AnomalyEvent,
     verdict: Verdict,
     *,
     now: datetime,
@@ -166,7 +166,7 @@ def _open(
 
 def _join(
     state: IncidentState,
-    event: ev.Envelope[Any],
+    event: ev.AnomalyEvent,
     verdict: Verdict,
     *,
     now: datetime,
@@ -193,7 +193,7 @@ def _join(
 
 def _revise(
     state: IncidentState,
-    event: ev.Envelope[Any],
+    event: ev.AnomalyEvent,
     verdict: Verdict,
     *,
     now: datetime,
@@ -271,38 +271,40 @@ def _add(items: tuple[T, ...], item: T) -> tuple[T, ...]:
     return items if item in items else (*items, item)
 
 
-def decide_command(state: IncidentState, event: ev.Envelope[Any], *, now: datetime) -> Decision:
+def decide_command(state: IncidentState, event: ev.CommandEvent, *, now: datetime) -> Decision:
     """Turn an operator's acknowledge / resolve / note request into an incident event (or nothing)."""
     cmd = event.data
     inc = state.incident
-    common = {"now": now, "causation": event, "actor": cmd.actor}
-    if isinstance(event, ev.AcknowledgeRequested):
-        if inc.status is not IncidentStatus.TRIGGERED:
-            return Decision(outcome=f"already {inc.status.value}")
-        acked = inc.model_copy(update={"status": IncidentStatus.ACKNOWLEDGED, "updated_at": now})
-        reason = cmd.text or f"acknowledged by {cmd.actor}; escalation stopped"
-        return Decision([transition(ev.IncidentAcknowledged, acked, reason, id_parts=("ack", event.id), **common)])
-    if isinstance(event, ev.ResolveRequested):
-        if inc.status is IncidentStatus.RESOLVED:
-            return Decision(outcome="already resolved")
-        resolved = inc.model_copy(update={"status": IncidentStatus.RESOLVED, "updated_at": now})
-        reason = cmd.text or f"resolved by {cmd.actor}"
-        return Decision([transition(ev.IncidentResolved, resolved, reason, id_parts=("resolve", event.id), **common)])
-    if isinstance(event, ev.NoteRequested):
-        note = transition(ev.IncidentNoteAdded, inc, cmd.text, id_parts=("note", event.id), **common)
-        return Decision([note])
+
+    def record(cls: type[ev.IncidentEvent], incident: Incident, reason: str, verb: str) -> Decision:
+        parts = (verb, event.id)
+        return Decision([transition(cls, incident, reason, id_parts=parts, now=now, causation=event, actor=cmd.actor)])
+
+    match event:
+        case ev.AcknowledgeRequested():
+            if inc.status is not IncidentStatus.TRIGGERED:
+                return Decision(outcome=f"already {inc.status.value}")
+            acked = inc.model_copy(update={"status": IncidentStatus.ACKNOWLEDGED, "updated_at": now})
+            reason = cmd.text or f"acknowledged by {cmd.actor}; escalation stopped"
+            return record(ev.IncidentAcknowledged, acked, reason, "ack")
+        case ev.ResolveRequested():
+            if inc.status is IncidentStatus.RESOLVED:
+                return Decision(outcome="already resolved")
+            resolved = inc.model_copy(update={"status": IncidentStatus.RESOLVED, "updated_at": now})
+            return record(ev.IncidentResolved, resolved, cmd.text or f"resolved by {cmd.actor}", "resolve")
+        case ev.NoteRequested():
+            return record(ev.IncidentNoteAdded, inc, cmd.text, "note")
     return Decision(outcome="not a responder command")
 
 
-def decide_recovery(state: IncidentState, event: ev.Envelope[Any], *, now: datetime) -> Decision:
+def decide_recovery(state: IncidentState, event: ev.RecoveryEvent, *, now: datetime) -> Decision:
     """Settle a held severity, escalate to the next tier when recovery failed, note a verified recovery."""
-    progress = event.data
     inc = state.incident
-    events: list[ev.Envelope[Any]] = []
+    events: list[ev.IncidentEvent] = []
     if inc.status is IncidentStatus.RESOLVED:
         return Decision(outcome="incident resolved")
     if isinstance(event, ev.RecoveryVerified):
-        reason = f"recovery verified: {progress.detail or 'target healthy'}"
+        reason = f"recovery verified: {event.data.detail or 'target healthy'}"
         events.append(
             transition(ev.IncidentNoteAdded, inc, reason, id_parts=("recovery", event.id), now=now, causation=event)
         )
@@ -325,7 +327,7 @@ def decide_recovery(state: IncidentState, event: ev.Envelope[Any], *, now: datet
         )
         events.append(transition(ev.IncidentUpdated, inc, why, id_parts=("held", event.id), now=now, causation=event))
     team = next_team(state.paged)
-    detail = progress.detail or "recovery did not restore the target"
+    detail = event.data.detail or "recovery did not restore the target"
     if team is None:
         reason = f"recovery failed: {detail}; already escalated to L3"
         note = transition(ev.IncidentNoteAdded, inc, reason, id_parts=("recovery", event.id), now=now, causation=event)

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Container, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Final
+from typing import Final
 
 from services.responder.domain import lifecycle
 from services.responder.domain.state import Book, IncidentState, NoticeKind, Trigger, unsettled_notifications
@@ -94,14 +94,14 @@ def owed_by_book(
     return owed
 
 
-def dispatch_record(notice: Notice, *, now: datetime) -> ev.Envelope[Any]:
+def dispatch_record(notice: Notice, *, now: datetime) -> ev.NotificationEvent:
     """Return the ``NotificationDispatched`` recorded before ``notice`` is sent."""
     return _record(ev.NotificationDispatched, notice, now=now)
 
 
 def outcome_records(
     notice: Notice, outcome: Outcome, state: IncidentState | None, *, now: datetime
-) -> list[ev.Envelope[Any]]:
+) -> list[ev.NotificationEvent | ev.IncidentEvent]:
     """Return the events recording ``outcome``: delivered, or failed plus a note on the incident (if known)."""
     if outcome.delivered:
         return [_record(ev.NotificationDelivered, notice, now=now, attempt=outcome.attempts, detail=outcome.detail)]
@@ -109,14 +109,14 @@ def outcome_records(
     return [failed, *_note(state, failed.data, "failed", now=now)]
 
 
-def unknown_outcomes(book: Book, *, now: datetime) -> list[ev.Envelope[Any]]:
+def unknown_outcomes(book: Book, *, now: datetime) -> list[ev.NotificationEvent | ev.IncidentEvent]:
     """Return a ``NotificationFailed`` (outcome unknown) and a note for each dispatch with no outcome recorded.
 
     These notices were dispatched before a stop; they are reported, never sent again (at-most-once).
     """
-    events: list[ev.Envelope[Any]] = []
+    events: list[ev.NotificationEvent | ev.IncidentEvent] = []
     for record in unsettled_notifications(book):
-        data: NotificationRecord = record.data
+        data = record.data
         unknown = ev.NotificationFailed.create(
             data.model_copy(update={"detail": UNKNOWN_OUTCOME}),
             source=lifecycle.SOURCE,
@@ -132,7 +132,7 @@ def unknown_outcomes(book: Book, *, now: datetime) -> list[ev.Envelope[Any]]:
 
 def _note(
     state: IncidentState | None, record: NotificationRecord, why: str, *, now: datetime
-) -> list[ev.Envelope[Any]]:
+) -> list[ev.IncidentEvent]:
     if state is None:
         return []
     reason = f"notification {record.kind} via {record.channel} to {record.team.value} {why}: {record.detail}"
@@ -147,8 +147,8 @@ def _note(
 
 
 def _record(
-    cls: type[ev.Envelope[Any]], notice: Notice, *, now: datetime, attempt: int = 1, detail: str = ""
-) -> ev.Envelope[Any]:
+    cls: type[ev.NotificationEvent], notice: Notice, *, now: datetime, attempt: int = 1, detail: str = ""
+) -> ev.NotificationEvent:
     data = NotificationRecord(
         notification_id=notice.notification_id,
         incident_id=notice.incident_id,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Final
+from typing import Final
 
 from services.responder.domain.silences import expire
 from shared import events as ev
@@ -64,7 +64,7 @@ class Book:
     incident_of_anomaly: dict[str, str] = field(default_factory=dict)
     silences: dict[str, Silence] = field(default_factory=dict)
     notifications: dict[str, NotificationStatus] = field(default_factory=dict)
-    notification_records: dict[str, ev.Envelope[Any]] = field(default_factory=dict)
+    notification_records: dict[str, ev.NotificationDispatched] = field(default_factory=dict)
     recovering: dict[str, datetime] = field(default_factory=dict)
 
     def open_incidents(self) -> list[Incident]:
@@ -75,7 +75,7 @@ class Book:
 SNAPSHOT_EVENTS: Final = (ev.IncidentOpened, ev.IncidentUpdated, ev.IncidentAcknowledged, ev.IncidentResolved)
 
 
-def apply_incident(state: IncidentState | None, event: ev.Envelope[Any]) -> IncidentState:
+def apply_incident(state: IncidentState | None, event: ev.IncidentEvent) -> IncidentState:
     """Fold one incident event into the incident's state (idempotent: a replayed id changes nothing).
 
     Only lifecycle changes (opened, updated, acknowledged, resolved) replace the incident snapshot;
@@ -92,23 +92,24 @@ def apply_incident(state: IncidentState | None, event: ev.Envelope[Any]) -> Inci
         state = replace(state, incident=incident, applied=applied)
     else:
         state = replace(state, applied=applied)
-    if isinstance(event, ev.IncidentEscalated) and transition.team is not None:
-        severity = transition.incident.severity
-        step_key = step_key_of(severity, transition.escalation_step, transition.team, event.id)
-        paged = state.paged if transition.team in state.paged else (*state.paged, transition.team)
-        trigger = Trigger(event.id, NoticeKind.PAGE, (transition.team,), event.time, transition.reason)
-        fired = state.fired | {step_key, paged_key(severity, transition.team)}
-        return replace(state, fired=fired, paged=paged, triggers=(*state.triggers, trigger))
-    if isinstance(event, ev.ResponseTargetBreached):
-        return replace(state, breached=state.breached | {incident.severity})
-    if isinstance(event, ev.IncidentAcknowledged):
-        trigger = Trigger(event.id, NoticeKind.ACKNOWLEDGE, state.paged, event.time, transition.reason)
-        return replace(state, acknowledged_by=transition.actor, triggers=(*state.triggers, trigger))
-    if isinstance(event, ev.IncidentResolved):
-        trigger = Trigger(event.id, NoticeKind.RESOLVE, state.paged, event.time, transition.reason)
-        return replace(state, resolved_at=event.time, triggers=(*state.triggers, trigger))
-    if isinstance(event, ev.IncidentNoteAdded):
-        return replace(state, notes=(*state.notes, transition.reason))
+    match event:
+        case ev.IncidentEscalated() if transition.team is not None:
+            severity = transition.incident.severity
+            step_key = step_key_of(severity, transition.escalation_step, transition.team, event.id)
+            paged = state.paged if transition.team in state.paged else (*state.paged, transition.team)
+            trigger = Trigger(event.id, NoticeKind.PAGE, (transition.team,), event.time, transition.reason)
+            fired = state.fired | {step_key, paged_key(severity, transition.team)}
+            return replace(state, fired=fired, paged=paged, triggers=(*state.triggers, trigger))
+        case ev.ResponseTargetBreached():
+            return replace(state, breached=state.breached | {incident.severity})
+        case ev.IncidentAcknowledged():
+            trigger = Trigger(event.id, NoticeKind.ACKNOWLEDGE, state.paged, event.time, transition.reason)
+            return replace(state, acknowledged_by=transition.actor, triggers=(*state.triggers, trigger))
+        case ev.IncidentResolved():
+            trigger = Trigger(event.id, NoticeKind.RESOLVE, state.paged, event.time, transition.reason)
+            return replace(state, resolved_at=event.time, triggers=(*state.triggers, trigger))
+        case ev.IncidentNoteAdded():
+            return replace(state, notes=(*state.notes, transition.reason))
     return state
 
 
@@ -122,9 +123,9 @@ def step_key_of(severity: Severity, step: int | None, team: Team, event_id: str)
     return f"{severity.value}:{step}:{team.value}" if step is not None else f"extra:{event_id}"
 
 
-def fold_incident_event(book: Book, event: ev.Envelope[Any]) -> IncidentState:
+def fold_incident_event(book: Book, event: ev.IncidentEvent) -> IncidentState:
     """Apply an incident event to ``book`` and keep its indexes (open group, anomaly → incident)."""
-    incident: Incident = event.data.incident
+    incident = event.data.incident
     state = apply_incident(book.incidents.get(incident.incident_id), event)
     book.incidents[incident.incident_id] = state
     current = state.incident
@@ -141,37 +142,40 @@ def fold_incident_event(book: Book, event: ev.Envelope[Any]) -> IncidentState:
     return state
 
 
-def fold_notification_event(book: Book, event: ev.Envelope[Any]) -> None:
+def fold_notification_event(book: Book, event: ev.NotificationEvent) -> None:
     """Record a notification attempt's status (a later outcome never goes back to 'dispatched')."""
     nid = event.data.notification_id
-    if isinstance(event, ev.NotificationDispatched):
-        book.notifications.setdefault(nid, NotificationStatus.DISPATCHED)
-        book.notification_records.setdefault(nid, event)
-    elif isinstance(event, ev.NotificationDelivered):
-        book.notifications[nid] = NotificationStatus.DELIVERED
-    elif isinstance(event, ev.NotificationFailed):
-        book.notifications[nid] = NotificationStatus.FAILED
+    match event:
+        case ev.NotificationDispatched():
+            book.notifications.setdefault(nid, NotificationStatus.DISPATCHED)
+            book.notification_records.setdefault(nid, event)
+        case ev.NotificationDelivered():
+            book.notifications[nid] = NotificationStatus.DELIVERED
+        case ev.NotificationFailed():
+            book.notifications[nid] = NotificationStatus.FAILED
 
 
-def fold_recovery_event(book: Book, event: ev.Envelope[Any]) -> None:
+def fold_recovery_event(book: Book, event: ev.RecoveryEvent) -> None:
     """Track which incidents have a recovery action under way (from its first step to its verdict)."""
     incident_id = event.data.incident_id
-    if isinstance(event, ev.RecoveryStepStarted):
-        book.recovering.setdefault(incident_id, event.time)
-    elif isinstance(event, ev.RecoveryVerified | ev.RecoveryFailed):
-        book.recovering.pop(incident_id, None)
+    match event:
+        case ev.RecoveryStepStarted():
+            book.recovering.setdefault(incident_id, event.time)
+        case ev.RecoveryVerified() | ev.RecoveryFailed():
+            book.recovering.pop(incident_id, None)
 
 
-def fold_silence_event(book: Book, event: ev.Envelope[Any]) -> None:
+def fold_silence_event(book: Book, event: ev.SilenceEvent) -> None:
     """Add a silence, or end it early when it is expired by an operator."""
-    silence: Silence = event.data
-    if isinstance(event, ev.SilenceCreated):
-        book.silences.setdefault(silence.silence_id, silence)
-    elif isinstance(event, ev.SilenceExpired):
-        known = book.silences.get(silence.silence_id, silence)
-        book.silences[silence.silence_id] = expire(known, min(silence.ends_at, event.time))
+    silence = event.data
+    match event:
+        case ev.SilenceCreated():
+            book.silences.setdefault(silence.silence_id, silence)
+        case ev.SilenceExpired():
+            known = book.silences.get(silence.silence_id, silence)
+            book.silences[silence.silence_id] = expire(known, min(silence.ends_at, event.time))
 
 
-def unsettled_notifications(book: Book) -> list[ev.Envelope[Any]]:
+def unsettled_notifications(book: Book) -> list[ev.NotificationDispatched]:
     """Return dispatched notifications with no recorded outcome (the responder stopped mid-send)."""
     return [book.notification_records[n] for n, s in book.notifications.items() if s is NotificationStatus.DISPATCHED]

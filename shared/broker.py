@@ -1,0 +1,23 @@
+"""The service's Kafka broker (FastStream), built from settings."""
+
+from __future__ import annotations
+
+import logging
+
+from faststream.kafka import KafkaBroker
+
+from shared.fetch_wait import install_fetch_wait_floor
+from shared.settings import ServiceSettings
+
+
+def make_broker(settings: ServiceSettings, *, client_id: str) -> KafkaBroker:
+    """Create the service's broker from settings (no connection is made until start)."""
+    install_fetch_wait_floor()
+    return KafkaBroker(
+        settings.kafka_bootstrap_servers,
+        client_id=client_id,
+        security=settings.kafka_security(),
+        acks="all",
+        logger=logging.getLogger(f"faststream.{client_id}"),
+        log_level=logging.DEBUG,
+    )
