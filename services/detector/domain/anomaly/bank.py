@@ -50,6 +50,21 @@ class DetectorBank:
         """Restore series `i` from a checkpoint."""
         self._state[:, i] = decode_state(data, self._config)
 
+    @property
+    def state_rows(self) -> int:
+        """Floats of state per series."""
+        return int(self._state.shape[0])
+
+    def dumps_all(self) -> bytes:
+        """Checkpoint every series: their state columns one after the other, little-endian float64."""
+        return np.ascontiguousarray(self._state.T, dtype="<f8").tobytes()
+
+    def loads_all(self, data: bytes, rows: int) -> None:
+        """Restore every series from ``dumps_all`` output; ValueError if it does not fit this bank."""
+        if rows != self.state_rows or len(data) != 8 * rows * self.n_series:
+            raise ValueError("detector state does not match this detector version/configuration")
+        self._state[:] = np.frombuffer(data, dtype="<f8").reshape(self.n_series, rows).T
+
     def detector(self, i: int) -> SeriesDetector:
         """Return a standalone copy of series `i`'s detector."""
         return SeriesDetector.loads(self.dumps_series(i), self._config)
