@@ -72,11 +72,11 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def spawn(service: str, bootstrap: str, port: int, log: Path) -> subprocess.Popen[bytes]:
+def spawn(service: str, bootstrap: str, port: int, log: Path, *, instance: str = "") -> subprocess.Popen[bytes]:
     """Start ``python -m services.<service>`` with production defaults on the given broker."""
     env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "PYTHONPATH", "VIRTUAL_ENV")}
     env |= {"KAFKA_BOOTSTRAP_SERVERS": bootstrap, "HTTP_PORT": str(port), "LOG_LEVEL": "WARNING",
-            "IR_INSTANCE_ID": f"bench-{service}", "DETECTOR_LOGS__ENABLED": "false"}  # fmt: skip
+            "IR_INSTANCE_ID": instance or f"bench-{service}", "DETECTOR_LOGS__ENABLED": "false"}  # fmt: skip
     out = log.open("ab")
     return subprocess.Popen(
         [sys.executable, "-m", f"services.{service}"],
