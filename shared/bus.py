@@ -166,7 +166,7 @@ class EventBus:
 
     def _acknowledged(self, event: Event) -> None:
         self.published.add(event.id)
-        self.metrics.events_out.labels(topic_of(type(event)).name, event.type).inc()
+        self.metrics.counted_out(topic_of(type(event)).name, event.type).inc()
 
     def subscribe(
         self,
@@ -286,7 +286,7 @@ class EventBus:
         if not self.seen.add(event.id):
             self.metrics.duplicates.labels(topic.name).inc()
             return None
-        self.metrics.events_in.labels(topic.name, event.type).inc()
+        self.metrics.counted_in(topic.name, event.type).inc()
         return Received(event, Delivery(record.topic, record.partition, record.offset, record.key))
 
     async def _dispatch(

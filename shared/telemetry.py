@@ -19,6 +19,7 @@ class ServiceMetrics:
     def __init__(self, service: str) -> None:
         self.service = service
         self.registry = r = CollectorRegistry()
+        self._children: dict[tuple[object, ...], Counter] = {}
         self.events_in = Counter("ir_events_in", "Events consumed", ["topic", "type"], registry=r)
         self.events_out = Counter("ir_events_out", "Events published", ["topic", "type"], registry=r)
         self.duplicates = Counter("ir_duplicates_dropped", "Redelivered events dropped", ["topic"], registry=r)
@@ -31,6 +32,21 @@ class ServiceMetrics:
         self.latency = Histogram(
             "ir_handler_seconds", "Handler latency", ["topic"], registry=r, buckets=_LATENCY_BUCKETS
         )
+
+    def counted_in(self, topic: str, event_type: str) -> Counter:
+        """The ``events_in`` child of one topic and type, looked up once (the hot path skips the label lock)."""
+        return self._child(self.events_in, topic, event_type)
+
+    def counted_out(self, topic: str, event_type: str) -> Counter:
+        """The ``events_out`` child of one topic and type, looked up once."""
+        return self._child(self.events_out, topic, event_type)
+
+    def _child(self, metric: Counter, *labels: str) -> Counter:
+        key = (id(metric), *labels)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*labels)
+        return child
 
     def known_topic(self, topic: Topic[Event]) -> None:
         """Give every labelled counter of a consumed topic its series at zero, so ``increase()`` sees the first."""
