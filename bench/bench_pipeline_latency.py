@@ -10,8 +10,9 @@ fires on its first sample (no sustain window), so the latency measured is the pi
 Latency is the time from sending that scrape to the broker time of its target's
 ``incident.opened`` record (read back afterwards, so no live consumer adds its own delay).
 Prints p50 / p99 / max, the incidents found out of those expected, the rate reached and the CPU
-each process used. The machine is shared and has 2 cores: the broker, both services and the
-sender compete for them.
+each process used, with the services' default empty-fetch floor and, as the baseline in the same
+run, with the fixed 100 ms floor used before (``IR_FETCH_IDLE_SHARE=1e9``). The machine is shared
+and has 2 cores: the broker, both services and the sender compete for them.
 """
 
 from __future__ import annotations
@@ -72,11 +73,14 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def spawn(service: str, bootstrap: str, port: int, log: Path, *, instance: str = "") -> subprocess.Popen[bytes]:
+def spawn(
+    service: str, bootstrap: str, port: int, log: Path, *, instance: str = "", extra: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
     """Start ``python -m services.<service>`` with production defaults on the given broker."""
     env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "PYTHONPATH", "VIRTUAL_ENV")}
     env |= {"KAFKA_BOOTSTRAP_SERVERS": bootstrap, "HTTP_PORT": str(port), "LOG_LEVEL": "WARNING",
             "IR_INSTANCE_ID": instance or f"bench-{service}", "DETECTOR_LOGS__ENABLED": "false"}  # fmt: skip
+    env |= extra or {}
     out = log.open("ab")
     return subprocess.Popen(
         [sys.executable, "-m", f"services.{service}"],
@@ -147,7 +151,7 @@ async def opened_at(bootstrap: str) -> dict[str, float]:
     return found
 
 
-def run_rate(rate: int, seconds: float, targets: int, downs: float, settle_s: float) -> Outcome:
+def run_rate(rate: int, seconds: float, targets: int, downs: float, settle_s: float, env: dict[str, str]) -> Outcome:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         broker = start_broker(root / "noida", root / "noida.log", elasticsearch=False)
@@ -157,7 +161,7 @@ def run_rate(rate: int, seconds: float, targets: int, downs: float, settle_s: fl
             asyncio.run(ensure_topics(ServiceSettings(kafka_bootstrap_servers=bootstrap)))
             for service in ("detector", "responder"):
                 port = free_port()
-                processes[service] = spawn(service, bootstrap, port, root / f"{service}.log")
+                processes[service] = spawn(service, bootstrap, port, root / f"{service}.log", extra=env)
                 wait_ready(port, processes[service])
             watched = {name: psutil.Process(p.pid) for name, p in processes.items()}
             watched["broker"] = psutil.Process(broker.process.pid)
@@ -192,15 +196,17 @@ def main() -> None:
     parser.add_argument("--settle", type=float, default=5.0, help="seconds to wait after the last scrape")
     args = parser.parse_args()
     print("metric -> incident.opened through detector + responder (separate processes), noida-db, production rules")
-    print(f"{'samples/s asked':>15} {'reached':>8} {'p50 ms':>7} {'p99 ms':>7} {'max ms':>7} {'opened':>7} "
-          f"{'detector CPU':>12} {'responder CPU':>13} {'broker CPU':>10}")  # fmt: skip
+    print(f"{'fetch floor':<28} {'samples/s':>9} {'reached':>8} {'p50 ms':>7} {'p99 ms':>7} {'max ms':>7} "
+          f"{'opened':>7} {'detector CPU':>12} {'responder CPU':>13} {'broker CPU':>10}")  # fmt: skip
+    floors = (("idle share 0.25 (default)", {}), ("fixed 100 ms, baseline", {"IR_FETCH_IDLE_SHARE": "1e9"}))
     for rate in (int(r) for r in args.rates.split(",")):
-        o = run_rate(rate, args.seconds, args.targets, args.downs, args.settle)
-        share = {k: f"{v / o.seconds:.0%}" for k, v in o.cpu_s.items()}
-        print(f"{o.rate:>15,} {o.sent_per_s:>8,.0f} {quantile(o.latencies_ms, 0.5):>7.0f} "
-              f"{quantile(o.latencies_ms, 0.99):>7.0f} {max(o.latencies_ms, default=float('nan')):>7.0f} "
-              f"{len(o.latencies_ms):>3}/{o.expected:<3} {share['detector']:>12} {share['responder']:>13} "
-              f"{share['broker']:>10}")  # fmt: skip
+        for floor, env in floors:
+            o = run_rate(rate, args.seconds, args.targets, args.downs, args.settle, env)
+            share = {k: f"{v / o.seconds:.0%}" for k, v in o.cpu_s.items()}
+            print(f"{floor:<28} {o.rate:>9,} {o.sent_per_s:>8,.0f} {quantile(o.latencies_ms, 0.5):>7.0f} "
+                  f"{quantile(o.latencies_ms, 0.99):>7.0f} {max(o.latencies_ms, default=float('nan')):>7.0f} "
+                  f"{len(o.latencies_ms):>3}/{o.expected:<3} {share['detector']:>12} {share['responder']:>13} "
+                  f"{share['broker']:>10}")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ SHARED: Final = (
     "IR_HEARTBEAT_INTERVAL_S",
     "IR_STALL_AFTER_S",
     "IR_JOIN_TIMEOUT_S",
+    "IR_FETCH_IDLE_SHARE",
     "IR_REBUILD_WINDOW_RECORDS",
 )
 """Settings every service reads (``shared.settings.ServiceSettings``), broker and Elasticsearch credentials included."""

@@ -12,7 +12,7 @@ from shared.settings import ServiceSettings
 
 def make_broker(settings: ServiceSettings, *, client_id: str) -> KafkaBroker:
     """Create the service's broker from settings (no connection is made until start)."""
-    install_fetch_wait_floor()
+    install_fetch_wait_floor(idle_share=settings.fetch_idle_share)
     return KafkaBroker(
         settings.kafka_bootstrap_servers,
         client_id=client_id,

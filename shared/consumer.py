@@ -178,7 +178,7 @@ class GroupMember:
                 backoff = min(backoff * 2, RETRY_MAX_S)
 
     async def _join(self) -> None:
-        install_fetch_wait_floor()
+        install_fetch_wait_floor(idle_share=self.settings.fetch_idle_share)
         evicted = await evict_members(self.settings, self.group_id, client_id=self.client_id)
         if evicted:
             log.info("removed %d dead predecessor(s) of %s from group %s", evicted, self.client_id, self.group_id)

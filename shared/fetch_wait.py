@@ -26,16 +26,22 @@ DEFAULT_MIN_WAIT_S: Final = 0.1
 SHORTEST_WAIT_S: Final = 0.001
 IDLE_SHARE: Final = 0.25
 _MARK: Final = "_ir_min_wait_s"
+_SHARE: Final = "_ir_idle_share"
 _LAST_RECORDS: Final = "_ir_last_records_at"
 
 FetchProc = Callable[[Any, Any, int, Any], Awaitable[bool]]
 
 
-def install_fetch_wait_floor(min_wait_s: float = DEFAULT_MIN_WAIT_S) -> None:
-    """Make every empty fetch of this process's aiokafka consumers last at least ``min_wait_s`` (idempotent)."""
+def install_fetch_wait_floor(min_wait_s: float = DEFAULT_MIN_WAIT_S, *, idle_share: float = IDLE_SHARE) -> None:
+    """Make every empty fetch of this process's aiokafka consumers wait (idempotent; see the module).
+
+    ``idle_share`` is the share of the idle time an empty fetch waits (``IR_FETCH_IDLE_SHARE``);
+    a large value gives a fixed ``min_wait_s`` floor.
+    """
     current: FetchProc = Fetcher._proc_fetch_request
     if getattr(current, _MARK, None) is not None:
         setattr(current, _MARK, min_wait_s)
+        setattr(current, _SHARE, idle_share)
         return
     original = current
 
@@ -47,7 +53,8 @@ def install_fetch_wait_floor(min_wait_s: float = DEFAULT_MIN_WAIT_S) -> None:
             last_records[node_id] = time.monotonic()
             return True
         ceiling = min(getattr(proc_fetch_request, _MARK), self._fetch_max_wait_ms / 1000)
-        floor = empty_fetch_wait(started - last_records.get(node_id, float("-inf")), ceiling)
+        idle_s = started - last_records.get(node_id, float("-inf"))
+        floor = empty_fetch_wait(idle_s, ceiling, share=getattr(proc_fetch_request, _SHARE))
         remaining = floor - (time.monotonic() - started)
         if remaining > 0:
             try:
@@ -57,9 +64,12 @@ def install_fetch_wait_floor(min_wait_s: float = DEFAULT_MIN_WAIT_S) -> None:
         return False
 
     setattr(proc_fetch_request, _MARK, min_wait_s)
+    setattr(proc_fetch_request, _SHARE, idle_share)
     Fetcher._proc_fetch_request = proc_fetch_request
 
 
-def empty_fetch_wait(idle_s: float, ceiling: float) -> float:
+def empty_fetch_wait(idle_s: float, ceiling: float, *, share: float = IDLE_SHARE) -> float:
     """Seconds an empty fetch lasts at least, ``idle_s`` after records last came."""
-    return min(ceiling, max(SHORTEST_WAIT_S, IDLE_SHARE * idle_s))
+    if idle_s == float("inf"):
+        return ceiling
+    return min(ceiling, max(SHORTEST_WAIT_S, share * idle_s))

@@ -64,7 +64,7 @@ async def partitions_of(consumer: AIOKafkaConsumer, topic_names: Iterable[str]) 
 
 async def _started_consumer(settings: ServiceSettings) -> AIOKafkaConsumer:
     """Start a group-less consumer (nothing assigned yet)."""
-    install_fetch_wait_floor()
+    install_fetch_wait_floor(idle_share=settings.fetch_idle_share)
     consumer = AIOKafkaConsumer(
         bootstrap_servers=settings.kafka_bootstrap_servers,
         enable_auto_commit=False,

@@ -73,6 +73,11 @@ class ServiceSettings(BaseSettings):
         120.0, gt=0, validation_alias="IR_STALL_AFTER_S", description="liveness fails when a consumer is stuck longer"
     )
     join_timeout_s: float = Field(30.0, gt=0, validation_alias="IR_JOIN_TIMEOUT_S")
+    fetch_idle_share: float = Field(
+        0.25, gt=0, validation_alias="IR_FETCH_IDLE_SHARE",
+        description="brokers that answer an empty fetch at once: the next fetch waits this share of the idle "
+        "time (1 ms to 100 ms); a large value gives a fixed 100 ms",
+    )  # fmt: skip
     session_timeout_ms: int = Field(10_000, ge=1000, validation_alias="KAFKA_SESSION_TIMEOUT_MS")
     rebuild_window_records: int = Field(
         50_000, ge=1, validation_alias="IR_REBUILD_WINDOW_RECORDS",
