@@ -116,6 +116,29 @@ def _is_state(values: FloatArray, full_scale: float) -> bool:
     return bool(np.all((values == 0.0) | (values == full_scale)))
 
 
+@dataclass(frozen=True)
+class _Column:
+    """One column ready to judge: its samples (a success share as its failing share) and which are which."""
+
+    timestamps: FloatArray
+    values: FloatArray
+    present: np.ndarray  # bool: the sample exists
+    history: FloatArray  # the present samples before `history_end`: the baseline
+    hist_idx: np.ndarray  # their rows
+    scan_idx: np.ndarray  # rows of the present samples searched for the deviation
+    full_scale: float | None  # a success share's full scale (1 or 100), None for other kinds
+
+
+@dataclass(frozen=True)
+class _Peak:
+    """The strongest deviation in the searched window."""
+
+    sign: int  # +1 above the baseline, -1 below
+    weight: float  # 1, or `wrong_direction_weight` for a deviation in the harmless direction
+    z: float  # its robust z, absolute
+    value: float  # the (smoothed) value there
+
+
 def score_column(
     timestamps: FloatArray,
     values: FloatArray,
@@ -140,6 +163,38 @@ def score_column(
         rate_named: the column's name says it is a rate or share (never a count of events).
 
     """
+    column = _split_column(timestamps, values, kind, history_end, scan_start, window_end)
+    if column is None:
+        return None
+    baseline = float(np.median(column.history))
+    level, scale = _level_and_scale(column, baseline, kind, config, rate_named=rate_named)
+    smooth = _smoothed(column, baseline)
+    z_raw = (column.values - baseline) / scale
+    peak = _find_peak(column, smooth, (smooth - baseline) / scale, z_raw, kind, config)
+    ratio = _level_ratio(peak.value, baseline, level)
+    onset, persistence = _onset(column, z_raw, peak.sign, config)
+    return ColumnScore(
+        score=_blend(peak.z, ratio, peak.weight, kind, config),
+        z=peak.z,
+        ratio=ratio,
+        direction=peak.sign,
+        onset=onset,
+        baseline=baseline,
+        peak=peak.value,
+        full_scale=column.full_scale,
+        persistence=persistence,
+    )
+
+
+def _split_column(
+    timestamps: FloatArray,
+    values: FloatArray,
+    kind: MetricKind,
+    history_end: float,
+    scan_start: float,
+    window_end: float,
+) -> _Column | None:
+    """Split a column into baseline history and searched window; None when either is too thin or all is flat."""
     full_scale: float | None = None
     if kind is MetricKind.SUCCESS_SHARE:
         hist_raw = values[(timestamps < history_end) & ~np.isnan(values)]
@@ -156,32 +211,53 @@ def score_column(
         return None
     if np.ptp(history) == 0.0 and np.ptp(values[scan_mask]) == 0.0 and values[scan_mask][0] == history[0]:
         return None
-    baseline = float(np.median(history))
+    hist_idx, scan_idx = np.flatnonzero(hist_mask), np.flatnonzero(scan_mask)
+    return _Column(timestamps, values, present, history, hist_idx, scan_idx, full_scale)
+
+
+def _level_and_scale(
+    column: _Column, baseline: float, kind: MetricKind, config: RcaConfig, *, rate_named: bool
+) -> tuple[float, float]:
+    """Return the column's usual level, floored where it sits at ~0, and the robust scale of its deviations."""
+    history, present = column.history, column.present
     level = float(np.median(np.abs(history)))
-    if full_scale is not None:
+    if column.full_scale is not None:
         # Failing shares sit at ~0: their natural floor is a small absolute share of full scale.
-        level = max(level, _FAILING_FLOOR * full_scale)
-    counts = kind in (MetricKind.ERRORS, MetricKind.TRAFFIC) and not rate_named and _is_count(values[present])
+        level = max(level, _FAILING_FLOOR * column.full_scale)
+    counts = kind in (MetricKind.ERRORS, MetricKind.TRAFFIC) and not rate_named and _is_count(column.values[present])
     if kind is MetricKind.ERRORS:
         # Error rates (<= 1) floor at 1 %; counts and percentages floor at one error / one point.
-        rate = float(np.max(np.abs(values[present]))) <= 1.0 and not counts
+        rate = float(np.max(np.abs(column.values[present]))) <= 1.0 and not counts
         level = max(level, _FAILING_FLOOR if rate else 1.0)
     scale = robust_scale(history, level, config, center=baseline)
     if counts:
         # Events per sample are Poisson at best: their spread is at least the square root of the
         # history's rate (one event added, so a first event after a quiet history is not infinite).
         scale = max(scale, math.sqrt((float(np.sum(history)) + 1.0) / history.size))
-    if full_scale is not None and _is_state(values[present], full_scale):
+    return level, scale
+
+
+def _smoothed(column: _Column, baseline: float) -> FloatArray:
+    """Return the values the peak is read from: the running median, or the values of an up/down indicator."""
+    values, present = column.values, column.present
+    if column.full_scale is not None and _is_state(values[present], column.full_scale):
         # An up/down indicator is exact, not a noisy measurement: one sample of "down" at the end
         # of the window (the recovery started right after) is the fault itself, so no smoothing.
-        smooth = np.where(present, values, np.nan)
-    else:
-        smooth = _smooth(values, present, baseline)
-    z_smooth = (smooth - baseline) / scale
-    z_raw = (values - baseline) / scale
-    # A success share was turned into its failing share above, so rising is bad for it too.
+        return np.where(present, values, np.nan)
+    return _smooth(values, present, baseline)
+
+
+def _find_peak(
+    column: _Column, smooth: FloatArray, z_smooth: FloatArray, z_raw: FloatArray, kind: MetricKind, config: RcaConfig
+) -> _Peak:
+    """Return the largest deviation in the window, on the smoothed z (raw where smoothing left none).
+
+    A deviation in the harmless direction wins only when it is more than 1 / `wrong_direction_weight` times
+    larger, and then counts at that weight.
+    """
+    # A success share is judged as its failing share (see _split_column), so rising is bad for it too.
     direction = 1 if kind is MetricKind.SUCCESS_SHARE else bad_direction(kind)
-    scan_idx = np.flatnonzero(scan_mask)
+    scan_idx = column.scan_idx
     z_scan = z_smooth[scan_idx]
     z_scan = np.where(np.isnan(z_scan), z_raw[scan_idx], z_scan)
     if direction == 0:
@@ -196,32 +272,34 @@ def score_column(
             pick, sign, weight = int(np.argmax(signed)), direction, 1.0
         else:
             pick, sign, weight = int(np.argmax(-signed)), -direction, config.wrong_direction_weight
-    z = abs(float(z_scan[pick]))
-    peak = float(smooth[scan_idx[pick]]) if not math.isnan(smooth[scan_idx[pick]]) else float(values[scan_idx[pick]])
+    at = scan_idx[pick]
+    value = float(smooth[at]) if not math.isnan(smooth[at]) else float(column.values[at])
+    return _Peak(sign=sign, weight=weight, z=abs(float(z_scan[pick])), value=value)
+
+
+def _level_ratio(peak: float, baseline: float, level: float) -> float:
+    """Return the ratio of the peak's level to the baseline's (>= 1 either way), both lifted by `level`."""
     ratio = (abs(peak) + level + _TINY) / (abs(baseline) + level + _TINY) if level > 0 else 1.0
-    ratio = max(ratio, 1.0 / ratio)
-    onset = None
+    return max(ratio, 1.0 / ratio)
+
+
+def _onset(column: _Column, z_raw: FloatArray, sign: int, config: RcaConfig) -> tuple[float | None, float]:
+    """Return when the deviation first passed `onset_z` in the window, and its persistence from then (ColumnScore)."""
+    scan_idx = column.scan_idx
     above = np.flatnonzero(np.abs(z_raw[scan_idx]) * (np.sign(z_raw[scan_idx]) == sign) >= config.onset_z)
-    hist_idx = np.flatnonzero(hist_mask)
+    hist_idx = column.hist_idx
     # A deviation already under way before the search window cannot be timed: no onset then.
     ongoing = hist_idx.size > 0 and z_raw[hist_idx[-1]] * sign >= config.onset_z
-    if above.size and not ongoing:
-        onset = float(timestamps[scan_idx[above[0]]])
+    onset = float(column.timestamps[scan_idx[above[0]]]) if above.size and not ongoing else None
     persistence = above.size / (scan_idx.size - above[0]) if above.size else 0.0
+    return onset, persistence
+
+
+def _blend(z: float, ratio: float, weight: float, kind: MetricKind, config: RcaConfig) -> float:
+    """Return the score: significance (saturating z) plus effect size (log of the level ratio)."""
     z_clipped = min(z, config.z_saturation)
     # The effect size only counts in full once the change is clearly significant: a noisy column
     # that happens to swing far (low z, high ratio) is not evidence.
     certainty = min(1.0, z / (2.0 * config.onset_z)) ** 2
     effect = math.log(min(ratio, config.ratio_saturation))
-    score = weight * KIND_WEIGHT[kind] * (math.log1p(z_clipped) + certainty * effect)
-    return ColumnScore(
-        score=score,
-        z=z,
-        ratio=ratio,
-        direction=sign,
-        onset=onset,
-        baseline=baseline,
-        peak=peak,
-        full_scale=full_scale,
-        persistence=persistence,
-    )
+    return weight * KIND_WEIGHT[kind] * (math.log1p(z_clipped) + certainty * effect)

@@ -118,6 +118,31 @@ def _evidence(
     return "; ".join(parts) if parts else "no deviation found"
 
 
+@dataclass(frozen=True)
+class _MetricFindings:
+    """Steps (1)-(3): entity scores, discounted, weighed by impact, symptoms put behind their causes."""
+
+    entities: list[EntityScore]
+    explanations: dict[str, Explanation]  # entity -> what it depends on that explains its deviation
+    impact_notes: dict[str, str]
+    covers: dict[str, str]  # symptom -> cause, by conservation of excess work or by fault events
+    notes: dict[str, str]  # symptom -> why it is one
+
+
+@dataclass(frozen=True)
+class _Notes:
+    """What the evidence of a candidate says beside its own deviation."""
+
+    explanations: dict[str, Explanation]
+    impact: dict[str, str]
+    symptom_of: dict[str, str]  # symptom -> why it is one
+
+    def evidence(self, draft: _Draft, lead_s: float | None) -> str:
+        """Return the evidence text of `draft`."""
+        name = draft.entity
+        return _evidence(draft, lead_s, self.explanations.get(name), self.impact.get(name), self.symptom_of.get(name))
+
+
 def rank_causes(
     case: Case, *, config: RcaConfig | None = None, miner: TemplateMiner | MergingMiner | None = None
 ) -> list[Candidate]:
@@ -132,6 +157,34 @@ def rank_causes(
     config = config or RcaConfig()
     start = scan_start(case, config)
     interval = sampling_interval(case.metrics.timestamps)
+    # A lead shorter than this is within sampling and detection noise.
+    min_lead_s = max(2.0 * interval, config.min_lead_s)
+    metrics = _metric_findings(case, start, interval, min_lead_s, config)
+    logs = find_log_evidence(
+        case.logs,
+        incident_start=start,
+        window_end=case.window_end,
+        miner=miner,
+        vetted_s=case.logs_vetted_s,
+        entities=case.metrics.entities(),
+    )
+    outages = _find_stops(case, start, interval)
+    hints = _strongest_hints(case, start)
+    drafts, order = _initial_drafts(metrics.entities, case.metrics.entities(), [*logs, *hints, *outages])
+    _add_logs(drafts, logs, config)
+    outages = _unexplained_stops(drafts, outages, interval, config)
+    _add_stops(drafts, outages, config)
+    _add_hints(drafts, hints, config)
+    later = _stop_and_log_covers(drafts, logs, outages, metrics.notes, min_lead_s)
+    drafts = _cover_drafts(drafts, later)
+    notes = _Notes(metrics.explanations, metrics.impact_notes, metrics.notes)
+    return _rank(drafts, order, {*metrics.covers, *later}, notes, min_lead_s, config)
+
+
+def _metric_findings(
+    case: Case, start: float, interval: float, min_lead_s: float, config: RcaConfig
+) -> _MetricFindings:
+    """Score the entities on their metrics, discount what the topology explains, weigh by impact, cover."""
     entities = score_entities(case, config)
     explanations: dict[str, Explanation] = {}
     if case.topology is not None:
@@ -148,48 +201,67 @@ def rank_causes(
     entities, impact_notes = weigh_by_impact(entities, works, config)
     covers = find_covers(entities, works, _deeper(case, start), onset_slack=interval, config=config)
     notes = {a: f"a symptom of {b}, which sits deeper and added about as much or more" for a, b in covers.items()}
-    events = find_event_causes(entities, lead_s=max(2.0 * interval, config.min_lead_s), config=config)
+    events = find_event_causes(entities, lead_s=min_lead_s, config=config)
     notes.update({a: f"likely an effect of {b}'s own fault events" for a, b in events.items() if a not in covers})
-    entities = apply_covers(entities, {**events, **covers})
-    logs = find_log_evidence(
-        case.logs,
-        incident_start=start,
-        window_end=case.window_end,
-        miner=miner,
-        vetted_s=case.logs_vetted_s,
-        entities=case.metrics.entities(),
-    )
+    covers = {**events, **covers}
+    return _MetricFindings(apply_covers(entities, covers), explanations, impact_notes, covers, notes)
+
+
+def _find_stops(case: Case, start: float, interval: float) -> dict[str, Outage]:
+    """Return the entities whose series stopped or fell to zero in the window."""
     # Silence is measured from the given start: the search margin before it would dilute a short stop.
-    outages = find_outages(
+    return find_outages(
         case.metrics.columns,
         case.metrics.timestamps,
         history_end=start,
         scan_start=max(start, case.anomaly_start - interval),
         window_end=case.window_end,
     )
+
+
+def _strongest_hints(case: Case, start: float) -> dict[str, float]:
+    """Return each entity's strongest finite detector hint within the scanned window."""
     hints: dict[str, float] = {}
     for hint in case.hints:
         if start <= hint.ts <= case.window_end and math.isfinite(hint.score):
             hints[hint.entity] = max(hints.get(hint.entity, 0.0), hint.score)
-    drafts: dict[str, _Draft] = {}
-    order = case.metrics.entities()
-    for entity in entities:
-        drafts[entity.entity] = _Draft(entity.entity, entity.score, entity, None, 0.0, entity.onset)
+    return hints
+
+
+def _initial_drafts(
+    entities: list[EntityScore], order: list[str], others: list[str]
+) -> tuple[dict[str, _Draft], list[str]]:
+    """Return a draft per entity, from its metric score, and the order that breaks ties of score.
+
+    Every entity of `order` takes part (with no judgeable metric, last); `others` (entities known
+    only from logs, hints or stops) are appended to it.
+    """
+    order = list(order)
+    drafts = {e.entity: _Draft(e.entity, e.score, e, None, 0.0, e.onset) for e in entities}
     for name in order:
         if name not in drafts:
-            # Entities with no judgeable metric still take part, last, so every entity is ranked.
             drafts[name] = _Draft(name, 0.0, None, None, 0.0, None)
-    for name in list(logs) + list(hints) + list(outages):
+    for name in others:
         if name not in drafts:
             drafts[name] = _Draft(name, 0.0, None, None, 0.0, None)
             order.append(name)
+    return drafts, order
+
+
+def _add_logs(drafts: dict[str, _Draft], logs: dict[str, LogFinding], config: RcaConfig) -> None:
+    """Add each entity's log finding to its draft (step 4); a quiet log does not date the onset."""
     for name, finding in logs.items():
         d = drafts[name]
         onset = (
             d.onset if finding.quiet else finding.first_seen if d.onset is None else min(d.onset, finding.first_seen)
         )
         drafts[name] = _Draft(name, d.score + config.log_weight * finding.score, d.metrics, finding, 0.0, onset)
-    full = math.log1p(config.z_saturation) + math.log(config.ratio_saturation)
+
+
+def _unexplained_stops(
+    drafts: dict[str, _Draft], outages: dict[str, Outage], interval: float, config: RcaConfig
+) -> dict[str, Outage]:
+    """Return the stops that no strong failing deviation of another entity clearly preceded."""
     # The leading deviations other than the stops themselves: one clearly before a stop explains it.
     best = max((d.score for n, d in drafts.items() if n not in outages), default=0.0)
     strong = {
@@ -201,26 +273,83 @@ def rank_causes(
         and d.metrics.best.kind in _FAILING
     }
     # A lead shorter than a sample or than `min_lead_s` is within sampling and scraping noise.
-    outages = before_outages(outages, strong, lead_s=max(interval, config.min_lead_s))
+    return before_outages(outages, strong, lead_s=max(interval, config.min_lead_s))
+
+
+def _add_stops(drafts: dict[str, _Draft], outages: dict[str, Outage], config: RcaConfig) -> None:
+    """Lift each stopped entity's draft to at least the stop's score, dated no later than the stop."""
+    full = math.log1p(config.z_saturation) + math.log(config.ratio_saturation)
     for name, outage in outages.items():
         d = drafts[name]
         score = max(d.score, outage_score(outage, full))
         onset = outage.onset if d.onset is None else min(d.onset, outage.onset)
         drafts[name] = replace(d, score=score, onset=onset, outage=outage)
+
+
+def _add_hints(drafts: dict[str, _Draft], hints: dict[str, float], config: RcaConfig) -> None:
+    """Add each entity's live detector hint to its draft (step 4)."""
     for name, value in hints.items():
         d = drafts[name]
         bonus = config.hint_weight * math.log1p(max(value, 0.0))
         drafts[name] = _Draft(name, d.score + bonus, d.metrics, d.log, value, d.onset)
-    lead_s = max(2.0 * interval, config.min_lead_s)
+
+
+def _stop_and_log_covers(
+    drafts: dict[str, _Draft],
+    logs: dict[str, LogFinding],
+    outages: dict[str, Outage],
+    notes: dict[str, str],
+    lead_s: float,
+) -> dict[str, str]:
+    """Return symptom -> cause: entities that deviated after a stop, or whose error log names another.
+
+    Each symptom gets a note in `notes` unless it has one already.
+    """
     stopped = explained_by_outage({n: d.onset for n, d in drafts.items()}, outages, lead_s=lead_s)
     named = {n: f.mentions[0] for n, f in logs.items() if f.mentions and f.mentions[0] in drafts and n not in stopped}
     for a, b in stopped.items():
         notes.setdefault(a, f"likely an effect of {b}, which stopped")
     for a, b in named.items():
         notes.setdefault(a, f"its error log names {b}")
-    drafts = _cover_drafts(drafts, {**named, **stopped})
-    covered = {*covers, *events, *named, *stopped}
+    return {**named, **stopped}
+
+
+def _rank(
+    drafts: dict[str, _Draft],
+    order: list[str],
+    covered: set[str],
+    notes: _Notes,
+    min_lead_s: float,
+    config: RcaConfig,
+) -> list[Candidate]:
+    """Return the best candidates, the sole earliest leader lifted by the earliness bonus (step 5)."""
     ranked = sorted(drafts.values(), key=lambda d: (-d.score, order.index(d.entity)))
+    first, lead_s = _sole_first_onset(ranked, config)
+    candidates: list[Candidate] = []
+    for draft in ranked:
+        score = draft.score
+        # A symptom put behind its cause keeps no timing bonus: it would lift it back above it.
+        lead = lead_s if first is not None and draft.onset == first and draft.entity not in covered else None
+        if lead is not None and lead >= min_lead_s:
+            score += config.earliness_weight
+        candidates.append(
+            Candidate(
+                entity=draft.entity,
+                signal=_signal_name(draft),
+                score=round(score, 6) if math.isfinite(score) else 0.0,
+                evidence=notes.evidence(draft, lead),
+                first_deviation=draft.onset,
+            )
+        )
+    candidates.sort(key=lambda c: (-c.score, order.index(c.entity)))
+    return candidates[: config.max_candidates]
+
+
+def _sole_first_onset(ranked: list[_Draft], config: RcaConfig) -> tuple[float | None, float | None]:
+    """Return the earliest onset among the leading drafts if only one has it, and its lead over the next leader.
+
+    Both are None when the earliest onset is shared; the lead is None when no other leader has an onset.
+    """
     top_score = ranked[0].score if ranked else 0.0
     leaders = [
         d
@@ -228,35 +357,10 @@ def rank_causes(
         if d.onset is not None and d.score > 0 and d.score >= config.onset_pool_share * top_score
     ]
     earliest = min((d.onset for d in leaders if d.onset is not None), default=None)
-    sole_first = sum(1 for d in leaders if d.onset == earliest) == 1
-    candidates: list[Candidate] = []
-    for draft in ranked:
-        lead: float | None = None
-        score = draft.score
-        # A symptom put behind its cause keeps no timing bonus: it would lift it back above it.
-        if earliest is not None and draft.onset == earliest and sole_first and draft.entity not in covered:
-            later = [d.onset for d in leaders if d.onset is not None and d.onset > earliest]
-            lead = (min(later) - earliest) if later else None
-            # A lead of a sample or a few seconds is within sampling and detection noise.
-            if lead is not None and lead >= max(2.0 * interval, config.min_lead_s):
-                score += config.earliness_weight
-        candidates.append(
-            Candidate(
-                entity=draft.entity,
-                signal=_signal_name(draft),
-                score=round(score, 6) if math.isfinite(score) else 0.0,
-                evidence=_evidence(
-                    draft,
-                    lead,
-                    explanations.get(draft.entity),
-                    impact_notes.get(draft.entity),
-                    notes.get(draft.entity),
-                ),
-                first_deviation=draft.onset,
-            )
-        )
-    candidates.sort(key=lambda c: (-c.score, order.index(c.entity)))
-    return candidates[: config.max_candidates]
+    if earliest is None or sum(1 for d in leaders if d.onset == earliest) != 1:
+        return None, None
+    later = [d.onset for d in leaders if d.onset is not None and d.onset > earliest]
+    return earliest, (min(later) - earliest) if later else None
 
 
 def _cover_drafts(drafts: dict[str, _Draft], covers: dict[str, str]) -> dict[str, _Draft]:

@@ -87,23 +87,99 @@ def level_input(
     return np.where(np.abs(run_new) >= cfg.new_level_run, x, clipped), run_new
 
 
+@dataclass(frozen=True, slots=True)
+class _Levels:
+    """The levels around one sample: before it where the views need that, after it otherwise."""
+
+    t_first: np.ndarray  # time of the series' first valid sample
+    dt: np.ndarray  # seconds since the previous valid sample (0 on the first)
+    x_prev: np.ndarray  # the previous valid sample
+    fast: np.ndarray  # the fast level before the sample
+    fast_new: np.ndarray
+    vol_new: np.ndarray  # mean absolute step
+    slow_new: np.ndarray
+    band: np.ndarray  # half-width of the outlier clip (inf before a second sample)
+    run: np.ndarray  # the new signed outlier run
+
+
+@dataclass(frozen=True, slots=True)
+class _Season:
+    """The sample's hour-of-day bucket: where it is stored, its mean and count before the sample, and after."""
+
+    mean_row: np.ndarray  # state row of each series' bucket mean
+    count_row: np.ndarray  # state row of each series' bucket count
+    mean: np.ndarray
+    count: np.ndarray
+    mean_new: np.ndarray
+    residual: np.ndarray  # the sample minus its bucket mean (0 on the bucket's first visit)
+    residual_smooth: np.ndarray  # that residual smoothed, after the sample
+    quoted: np.ndarray  # bool: the expected value and band come from the bucket
+
+
+@dataclass(frozen=True, slots=True)
+class _Envelopes:
+    """Every view's record envelope before the sample, (K, series) each: long-run mean, then records."""
+
+    centre: np.ndarray
+    hi1: np.ndarray  # the record high (records shrink towards the centre over time)
+    hi2: np.ndarray  # second highest: the upper edge
+    lo1: np.ndarray  # the record low
+    lo2: np.ndarray  # second lowest: the lower edge
+
+
+@dataclass(frozen=True, slots=True)
+class _Score:
+    """How strongly the sample leaves its envelopes, and what is left of it after suppression."""
+
+    strength: np.ndarray  # the strongest view's 1 + gain × excess; 0 inside, or while warming up
+    feature: np.ndarray  # index of that view
+    warming: np.ndarray  # bool
+    alert: np.ndarray  # the strength where it fires past the suppression, else 0
+    suppress_new: np.ndarray
+
+
 def step(state: np.ndarray, ts: np.ndarray, x: np.ndarray, config: DetectorConfig) -> StepResult:
     """Score one sample per series against its state, then fold the sample into the state (in place)."""
     cfg = config
-    if cfg.counter:
-        x = counter_rate(state, ts, x)
-    valid = np.isfinite(x) & np.isfinite(ts)
-    x = np.where(valid, x, 0.0)
-    ts = np.where(valid, ts, 0.0)
+    x, ts, valid = _usable_sample(state, ts, x, cfg)
     cols = np.arange(state.shape[1])
     n = state[L.N]
     first = n == 0
+    settling = n * cfg.slow_alpha < 1.0  # the slow level has not yet seen one time constant of samples
+    levels = _advance_levels(state, x, ts, n, first, cfg)
+    season = _hour_of_day(state, cols, x, ts, levels, cfg)
+    rows = [L.env_rows(cfg, b) for b in range(L.N_ENV_BLOCKS)]  # centre, hi1, hi2, lo1, lo2
+    feats = _views(state, rows[L.ENV_CENTRE], x, first, levels, season)
+    env = _Envelopes(*(np.where(first, feats, state[r]) for r in rows))
+    score = _score(state[L.SUPPRESS], feats, env, n, settling, cols, cfg)
+    n1 = n + 1.0
+    blocks = _fold_envelopes(feats, env, n1, levels.dt, settling, cfg)
+    # Every value above was computed from the old state; only now is the state overwritten.
+    writes: list[tuple[slice | int, np.ndarray]] = [*zip(rows, blocks, strict=True)]
+    writes += [(L.N, n1), (L.T_FIRST, levels.t_first), (L.T_PREV, ts), (L.FAST, levels.fast_new)]
+    writes += [(L.VOL, levels.vol_new), (L.X_PREV, x), (L.SLOW, levels.slow_new), (L.SRES, season.residual_smooth)]
+    writes += [(L.SUPPRESS, score.suppress_new), (L.RUN, levels.run)]
+    _write_state(state, valid, writes, season, cols)
+    return _result(valid, x, score, levels.fast, season, env, cfg)
+
+
+def _usable_sample(
+    state: np.ndarray, ts: np.ndarray, x: np.ndarray, cfg: DetectorConfig
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return the sample (a counter's rate), its time, and where both are finite; 0 stands in elsewhere."""
+    if cfg.counter:
+        x = counter_rate(state, ts, x)
+    valid = np.isfinite(x) & np.isfinite(ts)
+    return np.where(valid, x, 0.0), np.where(valid, ts, 0.0), valid
+
+
+def _advance_levels(
+    state: np.ndarray, x: np.ndarray, ts: np.ndarray, n: np.ndarray, first: np.ndarray, cfg: DetectorConfig
+) -> _Levels:
+    """Move the fast and slow levels and the volatility by the sample, outliers clipped (see level_input)."""
     fast = np.where(first, x, state[L.FAST])
     x_prev = np.where(first, x, state[L.X_PREV])
     slow = np.where(first, x, state[L.SLOW])
-    t_first = np.where(first, ts, state[L.T_FIRST])
-    dt = np.where(first, 0.0, np.maximum(ts - state[L.T_PREV], 0.0))
-
     vol = state[L.VOL]
     # The volatility EWMA starts from 0 (its first step is 0, having no previous sample); the clips
     # use it bias-corrected, or no clip at all before a second sample.
@@ -111,97 +187,173 @@ def step(state: np.ndarray, ts: np.ndarray, x: np.ndarray, config: DetectorConfi
     scale = np.where(n >= 2, vol / settled, np.inf)
     band = cfg.level_clip * scale
     fast_in, run = level_input(x, fast, band, state[L.RUN], cfg)
-    fast_new = fast + cfg.fast_alpha * (fast_in - fast)
-    vol_new = vol + cfg.volatility_alpha * (np.abs(x - x_prev) - vol)
     slow_in = np.clip(x, fast - cfg.slow_clip * scale, fast + cfg.slow_clip * scale)
-    slow_new = slow + cfg.slow_alpha * (slow_in - slow)
+    return _Levels(
+        t_first=np.where(first, ts, state[L.T_FIRST]),
+        dt=np.where(first, 0.0, np.maximum(ts - state[L.T_PREV], 0.0)),
+        x_prev=x_prev,
+        fast=fast,
+        fast_new=fast + cfg.fast_alpha * (fast_in - fast),
+        vol_new=vol + cfg.volatility_alpha * (np.abs(x - x_prev) - vol),
+        slow_new=slow + cfg.slow_alpha * (slow_in - slow),
+        band=band,
+        run=run,
+    )
 
-    # Hour-of-day profile: a view from the first revisit of a bucket; quoted as "usual for this
-    # hour" (expected value and band) only once the series spans a whole period.
+
+def _hour_of_day(
+    state: np.ndarray, cols: np.ndarray, x: np.ndarray, ts: np.ndarray, levels: _Levels, cfg: DetectorConfig
+) -> _Season:
+    """Compare the sample with its hour-of-day bucket and move the bucket's mean by it.
+
+    A view from the first revisit of a bucket; quoted as "usual for this hour" (expected value and
+    band) only once the series spans a whole period.
+    """
     n_b = cfg.season_buckets
     bucket = np.floor((ts % cfg.season_period_s) / (cfg.season_period_s / n_b)).astype(np.int64)
     bucket = np.clip(bucket, 0, n_b - 1)
     mean_row = L.season_offset(cfg) + bucket
     b_mean, b_count = state[mean_row, cols], state[mean_row + n_b, cols]
     residual = np.where(b_count > 0, x - b_mean, 0.0)
-    seasonal = (b_count > 0) & (ts - t_first >= cfg.season_period_s)
-    sres_new = state[L.SRES] + cfg.season_residual_alpha * (residual - state[L.SRES])
     b_alpha = np.maximum(cfg.season_alpha, 1.0 / (b_count + 1.0))
     # An outlier must not bend the hour's usual value either, but a new level (a run) reshapes it.
-    b_in = np.where(np.abs(run) >= cfg.new_level_run, x, np.clip(x, b_mean - band, b_mean + band))
-    b_mean_new = np.where(b_count > 0, b_mean + b_alpha * (b_in - b_mean), x)
-
-    rows = [L.env_rows(cfg, b) for b in range(L.N_ENV_BLOCKS)]
-    anchor = np.where(first, x, state[rows[0].start + L.F_DRIFT])  # long-run mean of the slow level
-    feats = np.stack(
-        [x, x - x_prev, fast_new, vol_new, residual, sres_new, slow_new, slow_new - anchor, fast_new - slow_new]
+    band = levels.band
+    b_in = np.where(np.abs(levels.run) >= cfg.new_level_run, x, np.clip(x, b_mean - band, b_mean + band))
+    return _Season(
+        mean_row=mean_row,
+        count_row=mean_row + n_b,
+        mean=b_mean,
+        count=b_count,
+        mean_new=np.where(b_count > 0, b_mean + b_alpha * (b_in - b_mean), x),
+        residual=residual,
+        residual_smooth=state[L.SRES] + cfg.season_residual_alpha * (residual - state[L.SRES]),
+        quoted=(b_count > 0) & (ts - levels.t_first >= cfg.season_period_s),
     )
-    centre, hi1, hi2, lo1, lo2 = (np.where(first, feats, state[r]) for r in rows)
+
+
+def _views(
+    state: np.ndarray, centres: slice, x: np.ndarray, first: np.ndarray, levels: _Levels, season: _Season
+) -> np.ndarray:
+    """Return the (K, series) values of the watched views, in the order of layout.FEATURES."""
+    # The drift view's envelope centre is the long-run mean of the slow level.
+    anchor = np.where(first, x, state[centres.start + L.F_DRIFT])
+    fast_new, slow_new = levels.fast_new, levels.slow_new
+    return np.stack(
+        [
+            x,
+            x - levels.x_prev,
+            fast_new,
+            levels.vol_new,
+            season.residual,
+            season.residual_smooth,
+            slow_new,
+            slow_new - anchor,
+            fast_new - slow_new,
+        ]
+    )
+
+
+def _score(
+    suppress_old: np.ndarray,
+    feats: np.ndarray,
+    env: _Envelopes,
+    n: np.ndarray,
+    settling: np.ndarray,
+    cols: np.ndarray,
+    cfg: DetectorConfig,
+) -> _Score:
+    """Score the sample by its strongest view, then suppress it unless it beats the last alert enough."""
+    strength_k = _view_strengths(feats, env, settling, cfg)
+    feature = np.argmax(strength_k, axis=0)
+    warming = n < cfg.warmup_samples
+    strength = np.where(warming, 0.0, strength_k[feature, cols])
+    suppress = suppress_old * 0.5 ** (1.0 / cfg.suppress_half_life)
+    fire = strength > suppress * cfg.refire_ratio
+    return _Score(
+        strength=strength,
+        feature=feature,
+        warming=warming,
+        alert=np.where(fire, strength, 0.0),
+        suppress_new=np.where(fire, strength, suppress),
+    )
+
+
+def _view_strengths(feats: np.ndarray, env: _Envelopes, settling: np.ndarray, cfg: DetectorConfig) -> np.ndarray:
+    """Return each view's strength, 1 + gain × its excess in envelope half-ranges (0 inside the envelope)."""
+    centre, hi2, lo2 = env.centre, env.hi2, env.lo2
     eps = _EPS_ABS + _EPS_REL * np.abs(centre)
     with np.errstate(invalid="ignore", divide="ignore"):
         excess = 0.5 * np.maximum((feats - hi2) / (hi2 - centre + eps), (lo2 - feats) / (centre - lo2 + eps))
     excess = np.maximum(excess, 0.0)
     excess[L.F_TREND] = np.clip(excess[L.F_TREND] - cfg.trend_margin, 0.0, cfg.trend_cap)
-    settling = n * cfg.slow_alpha < 1.0  # the slow level has not yet seen one time constant of samples
     excess[L.SLOW_VIEWS] = np.where(settling, 0.0, excess[L.SLOW_VIEWS])
-    strength_k = np.where(excess > 0, 1.0 + cfg.gain * excess, 0.0)
-    feature = np.argmax(strength_k, axis=0)
-    warming = n < cfg.warmup_samples
-    strength = np.where(warming, 0.0, strength_k[feature, cols])
+    return np.where(excess > 0, 1.0 + cfg.gain * excess, 0.0)
 
-    suppress = state[L.SUPPRESS] * 0.5 ** (1.0 / cfg.suppress_half_life)
-    fire = strength > suppress * cfg.refire_ratio
-    suppress_new = np.where(fire, strength, suppress)
-    alert = np.where(fire, strength, 0.0)
 
-    # Fold the sample in: envelope centres, then records that shrink towards them over time.
-    n1 = n + 1.0
+def _fold_envelopes(
+    feats: np.ndarray, env: _Envelopes, n1: np.ndarray, dt: np.ndarray, settling: np.ndarray, cfg: DetectorConfig
+) -> list[np.ndarray]:
+    """Return the new envelope blocks (centre, hi1, hi2, lo1, lo2) with the sample folded in.
+
+    The centres move towards the sample, the records shrink towards the new centres over the time
+    passed and then take the sample; the drift and trend envelopes take only part of it.
+    """
     a = np.maximum(cfg.baseline_alpha, 1.0 / n1)
-    centre_new = centre + a * (feats - centre)
+    centre_new = env.centre + a * (feats - env.centre)
     shrink = 0.5 ** (dt / cfg.envelope_half_life_s)
-    h1, h2, l1, l2 = (centre_new + (e - centre_new) * shrink for e in (hi1, hi2, lo1, lo2))
-    follow = np.ones((L.K, state.shape[1]))
+    h1, h2, l1, l2 = (centre_new + (e - centre_new) * shrink for e in (env.hi1, env.hi2, env.lo1, env.lo2))
+    follow = np.ones((L.K, feats.shape[1]))
     follow[L.F_DRIFT] = np.where(settling, 1.0, cfg.drift_follow)
     follow[L.F_TREND] = np.where(settling, 1.0, cfg.trend_follow)  # a creeping trend must not drag its envelope
-    records = [
-        old + follow * (v - old)
-        for old, v in zip(
-            (h1, h2, l1, l2),
-            (
-                np.maximum(h1, feats),
-                np.maximum(h2, np.minimum(h1, feats)),
-                np.minimum(l1, feats),
-                np.minimum(l2, np.maximum(l1, feats)),
-            ),
-            strict=True,
-        )
-    ]
-    # Every value above was computed from the old state; only now is the state overwritten.
-    writes: list[tuple[slice | int, np.ndarray]] = [(rows[0], centre_new), *zip(rows[1:], records, strict=True)]
-    writes += [(L.N, n1), (L.T_FIRST, t_first), (L.T_PREV, ts), (L.FAST, fast_new), (L.VOL, vol_new)]
-    writes += [(L.X_PREV, x), (L.SLOW, slow_new), (L.SRES, sres_new), (L.SUPPRESS, suppress_new), (L.RUN, run)]
+    taken = (
+        np.maximum(h1, feats),
+        np.maximum(h2, np.minimum(h1, feats)),
+        np.minimum(l1, feats),
+        np.minimum(l2, np.maximum(l1, feats)),
+    )
+    return [centre_new, *(old + follow * (v - old) for old, v in zip((h1, h2, l1, l2), taken, strict=True))]
+
+
+def _write_state(
+    state: np.ndarray,
+    valid: np.ndarray,
+    writes: list[tuple[slice | int, np.ndarray]],
+    season: _Season,
+    cols: np.ndarray,
+) -> None:
+    """Overwrite the state's rows with the new values, and the sample's bucket, where the sample was valid."""
     all_valid = bool(valid.all())
     for r, value in writes:
         state[r] = value if all_valid else np.where(valid, value, state[r])
-    state[mean_row, cols] = np.where(valid, b_mean_new, b_mean)
-    state[mean_row + n_b, cols] = np.where(valid, b_count + 1.0, b_count)
+    state[season.mean_row, cols] = np.where(valid, season.mean_new, season.mean)
+    state[season.count_row, cols] = np.where(valid, season.count + 1.0, season.count)
 
+
+def _result(
+    valid: np.ndarray,
+    x: np.ndarray,
+    score: _Score,
+    fast: np.ndarray,
+    season: _Season,
+    env: _Envelopes,
+    cfg: DetectorConfig,
+) -> StepResult:
+    """Return the step's outputs: scores, the expected value and range shown to people, the direction."""
+    seasonal, b_mean = season.quoted, season.mean
     expected = np.where(seasonal, b_mean, fast)
-    v_lo, v_hi = lo2[L.F_VALUE], hi2[L.F_VALUE]
-    s_lo, s_hi = b_mean + lo2[L.F_SEASONAL], b_mean + hi2[L.F_SEASONAL]
-    lower = np.minimum(np.where(seasonal, s_lo, v_lo), expected)
-    upper = np.maximum(np.where(seasonal, s_hi, v_hi), expected)
-    direction = np.where(strength > 0, np.sign(x - expected), 0).astype(np.int8)
+    v_lo, v_hi = env.lo2[L.F_VALUE], env.hi2[L.F_VALUE]
+    s_lo, s_hi = b_mean + env.lo2[L.F_SEASONAL], b_mean + env.hi2[L.F_SEASONAL]
+    direction = np.where(score.strength > 0, np.sign(x - expected), 0).astype(np.int8)
     half = cfg.score_half_point
     return StepResult(
         valid=valid,
-        score=np.where(valid, 1.0 - 0.5 ** (alert / half), 0.0),
-        severity=np.where(valid, 1.0 - 0.5 ** (strength / half), 0.0),
+        score=np.where(valid, 1.0 - 0.5 ** (score.alert / half), 0.0),
+        severity=np.where(valid, 1.0 - 0.5 ** (score.strength / half), 0.0),
         expected=expected,
-        lower=lower,
-        upper=upper,
+        lower=np.minimum(np.where(seasonal, s_lo, v_lo), expected),
+        upper=np.maximum(np.where(seasonal, s_hi, v_hi), expected),
         direction=np.where(valid, direction, 0).astype(np.int8),
-        warming=warming,
+        warming=score.warming,
         seasonal=seasonal & valid,
-        feature=feature,
+        feature=score.feature,
     )
