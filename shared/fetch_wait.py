@@ -72,4 +72,4 @@ def empty_fetch_wait(idle_s: float, ceiling: float, *, share: float = IDLE_SHARE
     """Seconds an empty fetch lasts at least, ``idle_s`` after records last came."""
     if idle_s == float("inf"):
         return ceiling
-    return min(ceiling, max(SHORTEST_WAIT_S, share * idle_s))
+    return min(ceiling, max(SHORTEST_WAIT_S, share * max(idle_s, SHORTEST_WAIT_S)))
