@@ -8,13 +8,15 @@ import json
 import logging
 import sys
 import time
+import traceback
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Final, TypeVar
+from typing import Any, Final, Protocol, TypeVar
 
 import uvicorn
 from faststream.asgi import AsgiFastStream, AsgiResponse, get
+from faststream.asgi.types import ASGIApp, Receive, Scope, Send
 from faststream.kafka import KafkaBroker
 from prometheus_client import make_asgi_app
 
@@ -87,12 +89,14 @@ class Service:
         await self.bus.start_consumers()
         self.spawn(publish_heartbeats(self), name="heartbeat")
 
-    async def stop(self) -> None:
-        """Stop background loops and consumers (leaving their groups), then disconnect."""
+    async def stop(self, *, before_disconnect: Sequence[Hook] = ()) -> None:
+        """Stop background loops and consumers (leaving their groups), run ``before_disconnect``, disconnect."""
         self.ready.clear()
         await say_goodbye(self)
         await self.stop_tasks()
         await self.bus.stop_consumers()
+        for hook in before_disconnect:
+            await hook()
         await self.broker.stop()
 
     async def say_goodbye(self) -> None:
@@ -165,6 +169,91 @@ class Service:
             after_startup=[self.start_consuming, *after_startup, mark_ready],
             on_shutdown=[self.say_goodbye, self.stop_tasks, self.bus.stop_consumers, *on_shutdown],
         )
+
+
+class Runtime(Protocol):
+    """A wired service, as its ``build(settings, **adapters)`` returns it; nothing connects before ``start``."""
+
+    service: Service
+
+    async def rebuild(self) -> int:
+        """Rebuild the service's state from the topics (``start`` does it); return the events applied (0: none)."""
+        ...
+
+    async def start(self) -> None:
+        """Rebuild, connect, consume and start the background loops; the service is ready when this returns."""
+        ...
+
+    async def stop(self) -> None:
+        """Stop the loops and consumers, close what ``build`` opened, disconnect."""
+        ...
+
+    def asgi_app(self) -> ASGIApp:
+        """The HTTP app to serve: its lifespan runs ``start`` and ``stop``; it answers /healthz, /readyz, /metrics."""
+        ...
+
+
+JSON_TYPE: Final = {"content-type": "application/json"}
+NOT_FOUND: Final = b"Application doesn't support regular HTTP protocol."
+
+
+def runtime_app(runtime: Runtime) -> ASGIApp:
+    """Serve ``runtime``: the app's lifespan starts and stops it; /healthz, /readyz, /status and /metrics.
+
+    Paths match exactly; anything else is a 404.
+    """
+    service = runtime.service
+
+    @get
+    async def healthz(scope: Scope) -> AsgiResponse:
+        if service.is_alive():
+            return AsgiResponse(b'{"status": "alive"}', 200, headers=JSON_TYPE)
+        return AsgiResponse(b'{"status": "stalled"}', 503, headers=JSON_TYPE)
+
+    @get
+    async def readyz(scope: Scope) -> AsgiResponse:
+        ok = service.is_ready() and await service.broker.ping(timeout=2.0)
+        body = b'{"status": "ready"}' if ok else b'{"status": "not ready"}'
+        return AsgiResponse(body, 200 if ok else 503, headers=JSON_TYPE)
+
+    @get
+    async def status(scope: Scope) -> AsgiResponse:
+        return AsgiResponse(json.dumps(service.status()).encode(), 200, headers=JSON_TYPE)
+
+    paths: dict[str, ASGIApp] = {
+        "/healthz": healthz,
+        "/readyz": readyz,
+        "/status": status,
+        "/metrics": make_asgi_app(service.metrics.registry),
+    }
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await _lifespan(runtime, receive, send)
+        elif scope["type"] == "http" and scope["path"] in paths:
+            await paths[scope["path"]](scope, receive, send)
+        else:
+            await AsgiResponse(NOT_FOUND, 404)(scope, receive, send)
+
+    return app
+
+
+async def _lifespan(runtime: Runtime, receive: Receive, send: Send) -> None:
+    """The ASGI lifespan protocol around ``runtime.start`` and ``runtime.stop``; a failure is reported, then raised."""
+    await receive()  # lifespan.startup
+    try:
+        await runtime.start()
+    except BaseException:
+        await send({"type": "lifespan.startup.failed", "message": traceback.format_exc()})
+        raise
+    await send({"type": "lifespan.startup.complete"})
+    await receive()  # lifespan.shutdown
+    try:
+        await runtime.stop()
+    except BaseException:
+        await send({"type": "lifespan.shutdown.failed", "message": traceback.format_exc()})
+        raise
+    await send({"type": "lifespan.shutdown.complete"})
 
 
 def configure_logging(level: str) -> None:
