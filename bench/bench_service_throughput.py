@@ -36,7 +36,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from incidentctl.embedded import start_broker
 from incidentctl.procs import terminate
-from services.detector.app import build
+from services.detector.app import build as build_detector
 from services.detector.settings import DetectorSettings
 from services.responder.app import create_runtime
 from services.responder.settings import ResponderSettings
@@ -109,7 +109,7 @@ async def detector_service(bootstrap: str, events: int, profile: str) -> tuple[f
         group_id=f"detector-{uuid.uuid4().hex[:6]}",
         logs={"enabled": False},
     )
-    detector = build(settings)
+    detector = build_detector(settings)
     await detector.start()
     try:
         return await _drain(detector.service.bus.members[0], events)
