@@ -38,7 +38,7 @@ from incidentctl.embedded import start_broker
 from incidentctl.procs import terminate
 from services.detector.app import build as build_detector
 from services.detector.settings import DetectorSettings
-from services.responder.app import create_runtime
+from services.responder.app import build as build_responder
 from services.responder.settings import ResponderSettings
 from shared import events as ev
 from shared import metric_names as mn
@@ -141,7 +141,7 @@ def anomalies(events: int, targets: int) -> list[tuple[str, bytes]]:
 async def responder_service(bootstrap: str, events: int) -> tuple[float, float]:
     """Seconds and CPU seconds the responder takes for the anomaly backlog (from its first record)."""
     settings = ResponderSettings(kafka_bootstrap_servers=bootstrap, group_id=f"responder-{uuid.uuid4().hex[:6]}")
-    runtime = create_runtime(settings)
+    runtime = build_responder(settings)
     await runtime.start()
     member = next(m for m in runtime.service.bus.members if m.topic.endswith(ANOMALIES.name))
     try:
