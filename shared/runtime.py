@@ -1,4 +1,10 @@
-"""Run a service: FastStream app plus liveness, readiness and Prometheus endpoints, served by uvicorn."""
+"""Run a service: one `Runtime` per service, served with liveness, readiness and Prometheus endpoints by uvicorn.
+
+Every service's composition root (``services/<svc>/app.py``) has one function,
+``build(settings, **adapters) -> Runtime``: it wires the service and connects nothing. ``start`` and
+``stop`` are the whole lifecycle; ``asgi_app`` is the HTTP app that runs them as its lifespan, and
+`run_service` serves it.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +21,7 @@ from datetime import UTC, datetime
 from typing import Any, Final, Protocol, TypeVar
 
 import uvicorn
-from faststream.asgi import AsgiFastStream, AsgiResponse, get
+from faststream.asgi import AsgiResponse, get
 from faststream.asgi.types import ASGIApp, Receive, Scope, Send
 from faststream.kafka import KafkaBroker
 from prometheus_client import make_asgi_app
@@ -99,10 +105,6 @@ class Service:
             await hook()
         await self.broker.stop()
 
-    async def say_goodbye(self) -> None:
-        """Tell the watchers this instance stops on purpose."""
-        await say_goodbye(self)
-
     def is_ready(self) -> bool:
         """Started, and every consumer has joined its group."""
         return self.ready.is_set() and all(m.progress.joined for m in self.bus.members)
@@ -127,48 +129,6 @@ class Service:
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
         self.tasks.clear()
-
-    def asgi_app(
-        self,
-        *,
-        after_startup: Sequence[Hook] = (),
-        on_shutdown: Sequence[Hook] = (),
-        routes: Sequence[tuple[str, Any]] = (),
-    ) -> AsgiFastStream:
-        """Build the ASGI app: the broker's subscribers plus /healthz, /readyz and /metrics."""
-        json_type = {"content-type": "application/json"}
-
-        @get
-        async def healthz(scope: Any) -> AsgiResponse:
-            if self.is_alive():
-                return AsgiResponse(b'{"status": "alive"}', 200, headers=json_type)
-            return AsgiResponse(b'{"status": "stalled"}', 503, headers=json_type)
-
-        @get
-        async def readyz(scope: Any) -> AsgiResponse:
-            ok = self.is_ready() and await self.broker.ping(timeout=2.0)
-            body = b'{"status": "ready"}' if ok else b'{"status": "not ready"}'
-            return AsgiResponse(body, 200 if ok else 503, headers=json_type)
-
-        @get
-        async def status(scope: Any) -> AsgiResponse:
-            return AsgiResponse(json.dumps(self.status()).encode(), 200, headers=json_type)
-
-        async def mark_ready() -> None:
-            self.ready.set()
-
-        return AsgiFastStream(
-            self.broker,
-            asgi_routes=[
-                ("/healthz", healthz),
-                ("/readyz", readyz),
-                ("/status", status),
-                ("/metrics", make_asgi_app(self.metrics.registry)),
-                *routes,
-            ],
-            after_startup=[self.start_consuming, *after_startup, mark_ready],
-            on_shutdown=[self.say_goodbye, self.stop_tasks, self.bus.stop_consumers, *on_shutdown],
-        )
 
 
 class Runtime(Protocol):
@@ -277,8 +237,8 @@ def serve(app: Any, settings: ServiceSettings) -> None:
     asyncio.run(uvicorn.Server(config).serve())
 
 
-def run_service(settings_cls: type[S], build: Callable[[S], Any]) -> None:
-    """Load settings (env, then ``IR_CONFIG_FILE``) and serve the app ``build`` makes until SIGINT/SIGTERM.
+def run_service(settings_cls: type[S], build: Callable[[S], Runtime]) -> None:
+    """Load settings (env, then ``IR_CONFIG_FILE``), ``build`` the runtime and serve its app until SIGINT/SIGTERM.
 
     A bad configuration stops the start with exit code 2 and the file, line and field at fault.
     """
@@ -287,4 +247,4 @@ def run_service(settings_cls: type[S], build: Callable[[S], Any]) -> None:
     except ConfigError as exc:
         print(f"{settings_cls.service_name}: bad configuration: {exc}", file=sys.stderr)
         raise SystemExit(2) from exc
-    serve(build(settings), settings)
+    serve(build(settings).asgi_app(), settings)

@@ -9,7 +9,7 @@ from shared.runtime import run_service
 
 def main() -> None:
     """Serve the collector until SIGINT/SIGTERM."""
-    run_service(CollectorSettings, lambda s: build(s).asgi_app())
+    run_service(CollectorSettings, build)
 
 
 if __name__ == "__main__":

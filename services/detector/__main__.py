@@ -9,7 +9,7 @@ from shared.runtime import run_service
 
 def main() -> None:
     """Serve the detector until SIGINT/SIGTERM."""
-    run_service(DetectorSettings, lambda s: build(s).asgi_app())
+    run_service(DetectorSettings, build)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ from shared.runtime import run_service
 
 def main() -> None:
     """Serve the rca service until SIGINT/SIGTERM."""
-    run_service(RcaSettings, lambda s: build(s).asgi_app())
+    run_service(RcaSettings, build)
 
 
 if __name__ == "__main__":

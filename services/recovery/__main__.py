@@ -9,7 +9,7 @@ from shared.runtime import run_service
 
 def main() -> None:
     """Serve the recovery service until SIGINT/SIGTERM."""
-    run_service(RecoverySettings, lambda s: build(s).asgi_app())
+    run_service(RecoverySettings, build)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ from shared.runtime import run_service
 
 def main() -> None:
     """Serve the responder (core, API and console) until SIGINT/SIGTERM."""
-    run_service(ResponderSettings, lambda s: build(s).asgi_app())
+    run_service(ResponderSettings, build)
 
 
 if __name__ == "__main__":

@@ -1,16 +1,37 @@
-"""A runtime served over HTTP: its lifespan starts and stops it; health, readiness, status and metrics."""
+"""One composition root per service: ``build(settings, **adapters) -> Runtime``, served the same way."""
 
 from __future__ import annotations
 
 import asyncio
+import inspect
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 import pytest
 from faststream.asgi.types import ASGIApp, Message
 
-from shared.runtime import Service, runtime_app
+from services.collector.app import build as build_collector
+from services.collector.settings import CollectorSettings
+from services.detector.app import build as build_detector
+from services.detector.settings import DetectorSettings
+from services.rca.app import build as build_rca
+from services.rca.settings import RcaSettings
+from services.recovery.app import build as build_recovery
+from services.recovery.settings import RecoverySettings
+from services.responder.app import build as build_responder
+from services.responder.settings import ResponderSettings
+from shared.runtime import Runtime, Service, runtime_app
 from shared.settings import ServiceSettings
+
+BUILDS: dict[str, tuple[Callable[..., Any], type[ServiceSettings]]] = {
+    "collector": (build_collector, CollectorSettings),
+    "detector": (build_detector, DetectorSettings),
+    "responder": (build_responder, ResponderSettings),
+    "recovery": (build_recovery, RecoverySettings),
+    "rca": (build_rca, RcaSettings),
+}
 
 
 @dataclass
@@ -55,6 +76,19 @@ async def lifespan(app: ASGIApp, sent: list[str], *, shutdown: bool = True) -> N
         sent.append(message["type"])
 
     await app({"type": "lifespan", "asgi": {"version": "3.0"}}, inbox.get, send)
+
+
+@pytest.mark.parametrize("name", BUILDS)
+def test_every_service_has_one_build_with_keyword_only_optional_adapters(name: str) -> None:
+    build, settings_cls = BUILDS[name]
+    params = list(inspect.signature(build).parameters.values())
+    assert params[0].name == "settings"
+    assert all(p.kind is inspect.Parameter.KEYWORD_ONLY and p.default is None for p in params[1:])
+    assert "clock" in {p.name for p in params[1:]}
+    runtime: Runtime = build(settings_cls(kafka_bootstrap_servers="127.0.0.1:1"))
+    assert runtime.service.name == name
+    assert not runtime.service.broker.running, "nothing connects until start"
+    assert callable(runtime.asgi_app())
 
 
 async def test_the_app_serves_health_status_and_metrics_and_refuses_other_paths() -> None:
