@@ -36,10 +36,11 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from incidentctl.embedded import start_broker
 from incidentctl.procs import terminate
-from services.detector.app import Detector, build
+from services.detector.app import DetectorRuntime
+from services.detector.app import build as build_detector
 from services.detector.handlers import MetricsHandler
 from services.detector.settings import DetectorSettings
-from services.responder.app import create_runtime
+from services.responder.app import build as build_responder
 from services.responder.settings import ResponderSettings
 from shared import events as ev
 from shared import metric_names as mn
@@ -110,7 +111,7 @@ async def detector_service(bootstrap: str, events: int, profile: str) -> tuple[f
         group_id=f"detector-{uuid.uuid4().hex[:6]}",
         logs={"enabled": False},
     )
-    detector = build(settings)
+    detector = build_detector(settings)
     await detector.start()
     try:
         return await _drain(detector.service.bus.members[0], events)
@@ -119,7 +120,7 @@ async def detector_service(bootstrap: str, events: int, profile: str) -> tuple[f
         await restore_time(detector)
 
 
-async def restore_time(detector: Detector) -> None:
+async def restore_time(detector: DetectorRuntime) -> None:
     """Print how long a new instance takes to restore every target's checkpoint (read + decode)."""
     store = detector.metrics.store
     if store is None:
@@ -156,7 +157,7 @@ def anomalies(events: int, targets: int) -> list[tuple[str, bytes]]:
 async def responder_service(bootstrap: str, events: int) -> tuple[float, float]:
     """Seconds and CPU seconds the responder takes for the anomaly backlog (from its first record)."""
     settings = ResponderSettings(kafka_bootstrap_servers=bootstrap, group_id=f"responder-{uuid.uuid4().hex[:6]}")
-    runtime = create_runtime(settings)
+    runtime = build_responder(settings)
     await runtime.start()
     member = next(m for m in runtime.service.bus.members if m.topic.endswith(ANOMALIES.name))
     try:

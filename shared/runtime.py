@@ -1,4 +1,10 @@
-"""Run a service: FastStream app plus liveness, readiness and Prometheus endpoints, served by uvicorn."""
+"""Run a service: one `Runtime` per service, served with liveness, readiness and Prometheus endpoints by uvicorn.
+
+Every service's composition root (``services/<svc>/app.py``) has one function,
+``build(settings, **adapters) -> Runtime``: it wires the service and connects nothing. ``start`` and
+``stop`` are the whole lifecycle; ``asgi_app`` is the HTTP app that runs them as its lifespan, and
+`run_service` serves it.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +14,15 @@ import json
 import logging
 import sys
 import time
+import traceback
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Final, TypeVar
+from typing import Any, Final, Protocol, TypeVar
 
 import uvicorn
-from faststream.asgi import AsgiFastStream, AsgiResponse, get
+from faststream.asgi import AsgiResponse, get
+from faststream.asgi.types import ASGIApp, Receive, Scope, Send
 from faststream.kafka import KafkaBroker
 from prometheus_client import make_asgi_app
 
@@ -87,17 +95,15 @@ class Service:
         await self.bus.start_consumers()
         self.spawn(publish_heartbeats(self), name="heartbeat")
 
-    async def stop(self) -> None:
-        """Stop background loops and consumers (leaving their groups), then disconnect."""
+    async def stop(self, *, before_disconnect: Sequence[Hook] = ()) -> None:
+        """Stop background loops and consumers (leaving their groups), run ``before_disconnect``, disconnect."""
         self.ready.clear()
         await say_goodbye(self)
         await self.stop_tasks()
         await self.bus.stop_consumers()
+        for hook in before_disconnect:
+            await hook()
         await self.broker.stop()
-
-    async def say_goodbye(self) -> None:
-        """Tell the watchers this instance stops on purpose."""
-        await say_goodbye(self)
 
     def is_ready(self) -> bool:
         """Started, and every consumer has joined its group."""
@@ -124,47 +130,90 @@ class Service:
         await asyncio.gather(*self.tasks, return_exceptions=True)
         self.tasks.clear()
 
-    def asgi_app(
-        self,
-        *,
-        after_startup: Sequence[Hook] = (),
-        on_shutdown: Sequence[Hook] = (),
-        routes: Sequence[tuple[str, Any]] = (),
-    ) -> AsgiFastStream:
-        """Build the ASGI app: the broker's subscribers plus /healthz, /readyz and /metrics."""
-        json_type = {"content-type": "application/json"}
 
-        @get
-        async def healthz(scope: Any) -> AsgiResponse:
-            if self.is_alive():
-                return AsgiResponse(b'{"status": "alive"}', 200, headers=json_type)
-            return AsgiResponse(b'{"status": "stalled"}', 503, headers=json_type)
+class Runtime(Protocol):
+    """A wired service, as its ``build(settings, **adapters)`` returns it; nothing connects before ``start``."""
 
-        @get
-        async def readyz(scope: Any) -> AsgiResponse:
-            ok = self.is_ready() and await self.broker.ping(timeout=2.0)
-            body = b'{"status": "ready"}' if ok else b'{"status": "not ready"}'
-            return AsgiResponse(body, 200 if ok else 503, headers=json_type)
+    service: Service
 
-        @get
-        async def status(scope: Any) -> AsgiResponse:
-            return AsgiResponse(json.dumps(self.status()).encode(), 200, headers=json_type)
+    async def rebuild(self) -> int:
+        """Rebuild the service's state from the topics (``start`` does it); return the events applied (0: none)."""
+        ...
 
-        async def mark_ready() -> None:
-            self.ready.set()
+    async def start(self) -> None:
+        """Rebuild, connect, consume and start the background loops; the service is ready when this returns."""
+        ...
 
-        return AsgiFastStream(
-            self.broker,
-            asgi_routes=[
-                ("/healthz", healthz),
-                ("/readyz", readyz),
-                ("/status", status),
-                ("/metrics", make_asgi_app(self.metrics.registry)),
-                *routes,
-            ],
-            after_startup=[self.start_consuming, *after_startup, mark_ready],
-            on_shutdown=[self.say_goodbye, self.stop_tasks, self.bus.stop_consumers, *on_shutdown],
-        )
+    async def stop(self) -> None:
+        """Stop the loops and consumers, close what ``build`` opened, disconnect."""
+        ...
+
+    def asgi_app(self) -> ASGIApp:
+        """The HTTP app to serve: its lifespan runs ``start`` and ``stop``; it answers /healthz, /readyz, /metrics."""
+        ...
+
+
+JSON_TYPE: Final = {"content-type": "application/json"}
+NOT_FOUND: Final = b"Application doesn't support regular HTTP protocol."
+
+
+def runtime_app(runtime: Runtime) -> ASGIApp:
+    """Serve ``runtime``: the app's lifespan starts and stops it; /healthz, /readyz, /status and /metrics.
+
+    Paths match exactly; anything else is a 404.
+    """
+    service = runtime.service
+
+    @get
+    async def healthz(scope: Scope) -> AsgiResponse:
+        if service.is_alive():
+            return AsgiResponse(b'{"status": "alive"}', 200, headers=JSON_TYPE)
+        return AsgiResponse(b'{"status": "stalled"}', 503, headers=JSON_TYPE)
+
+    @get
+    async def readyz(scope: Scope) -> AsgiResponse:
+        ok = service.is_ready() and await service.broker.ping(timeout=2.0)
+        body = b'{"status": "ready"}' if ok else b'{"status": "not ready"}'
+        return AsgiResponse(body, 200 if ok else 503, headers=JSON_TYPE)
+
+    @get
+    async def status(scope: Scope) -> AsgiResponse:
+        return AsgiResponse(json.dumps(service.status()).encode(), 200, headers=JSON_TYPE)
+
+    paths: dict[str, ASGIApp] = {
+        "/healthz": healthz,
+        "/readyz": readyz,
+        "/status": status,
+        "/metrics": make_asgi_app(service.metrics.registry),
+    }
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await _lifespan(runtime, receive, send)
+        elif scope["type"] == "http" and scope["path"] in paths:
+            await paths[scope["path"]](scope, receive, send)
+        else:
+            await AsgiResponse(NOT_FOUND, 404)(scope, receive, send)
+
+    return app
+
+
+async def _lifespan(runtime: Runtime, receive: Receive, send: Send) -> None:
+    """The ASGI lifespan protocol around ``runtime.start`` and ``runtime.stop``; a failure is reported, then raised."""
+    await receive()  # lifespan.startup
+    try:
+        await runtime.start()
+    except BaseException:
+        await send({"type": "lifespan.startup.failed", "message": traceback.format_exc()})
+        raise
+    await send({"type": "lifespan.startup.complete"})
+    await receive()  # lifespan.shutdown
+    try:
+        await runtime.stop()
+    except BaseException:
+        await send({"type": "lifespan.shutdown.failed", "message": traceback.format_exc()})
+        raise
+    await send({"type": "lifespan.shutdown.complete"})
 
 
 def configure_logging(level: str) -> None:
@@ -188,8 +237,8 @@ def serve(app: Any, settings: ServiceSettings) -> None:
     asyncio.run(uvicorn.Server(config).serve())
 
 
-def run_service(settings_cls: type[S], build: Callable[[S], Any]) -> None:
-    """Load settings (env, then ``IR_CONFIG_FILE``) and serve the app ``build`` makes until SIGINT/SIGTERM.
+def run_service(settings_cls: type[S], build: Callable[[S], Runtime]) -> None:
+    """Load settings (env, then ``IR_CONFIG_FILE``), ``build`` the runtime and serve its app until SIGINT/SIGTERM.
 
     A bad configuration stops the start with exit code 2 and the file, line and field at fault.
     """
@@ -198,4 +247,4 @@ def run_service(settings_cls: type[S], build: Callable[[S], Any]) -> None:
     except ConfigError as exc:
         print(f"{settings_cls.service_name}: bad configuration: {exc}", file=sys.stderr)
         raise SystemExit(2) from exc
-    serve(build(settings), settings)
+    serve(build(settings).asgi_app(), settings)

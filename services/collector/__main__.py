@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from services.collector.app import create_app
+from services.collector.app import build
 from services.collector.settings import CollectorSettings
 from shared.runtime import run_service
 
 
 def main() -> None:
     """Serve the collector until SIGINT/SIGTERM."""
-    run_service(CollectorSettings, create_app)
+    run_service(CollectorSettings, build)
 
 
 if __name__ == "__main__":

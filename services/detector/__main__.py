@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from services.detector.app import create_app
+from services.detector.app import build
 from services.detector.settings import DetectorSettings
 from shared.runtime import run_service
 
 
 def main() -> None:
     """Serve the detector until SIGINT/SIGTERM."""
-    run_service(DetectorSettings, create_app)
+    run_service(DetectorSettings, build)
 
 
 if __name__ == "__main__":

@@ -1,74 +1,89 @@
-"""Composition root of the detector: settings -> bus, state store, handlers, log loop -> ASGI app."""
+"""Composition root of the detector: settings -> bus, state store, handlers, log loop -> runtime."""
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
 
-from faststream.asgi import AsgiFastStream
+from faststream.asgi.types import ASGIApp
 
-from services.detector.adapters.es_logs import ElasticsearchLogSource, LogFields
-from services.detector.adapters.state_store import KafkaStateStore
+from services.detector.adapters.es_logs import ElasticsearchLogSource, LogFields, LogSource
+from services.detector.adapters.state_store import KafkaStateStore, StateStore
 from services.detector.handlers import MetricsHandler, RestoreOnAssign
 from services.detector.log_loop import LogLoop
 from services.detector.settings import DetectorSettings
-from shared.rebuild import rebuild
-from shared.runtime import Service
+from shared.rebuild import Clock, rebuild, utcnow
+from shared.runtime import Hook, Service, runtime_app
 from shared.topics import ANOMALIES, METRICS
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
-class Detector:
+class DetectorRuntime:
     """The wired detector: its service, metrics handler and optional log loop."""
 
     service: Service
     settings: DetectorSettings
     metrics: MetricsHandler
     logs: LogLoop | None
+    closers: tuple[Hook, ...] = ()  # close what ``build`` opened (not the injected adapters)
 
-    async def before_start(self) -> None:
-        """Learn which anomaly events were already published (never re-emit after a restart)."""
+    async def rebuild(self) -> int:
+        """Learn which anomaly events were already published (never re-emit after a restart); return how many."""
         count = (await rebuild(self.service.bus, (ANOMALIES,))).applied
         log.info("warm-up: %d anomaly events already on %s", count, ANOMALIES.name)
+        return count
 
-    async def after_start(self) -> None:
-        """Start the log loop (restoring its checkpoint first)."""
+    async def start(self) -> None:
+        """Warm up, connect and consume, then start the log loop (restoring its checkpoint first)."""
+        await self.rebuild()
+        await self.service.start()
         if self.logs is not None:
             await self.logs.restore()
             self.service.spawn(self.logs.follow(), name="log-follow")
             self.service.spawn(self.logs.tick_forever(), name="log-tick")
-
-    async def before_stop(self) -> None:
-        """Stop the log loop, write the last checkpoints, close the log source."""
-        if self.logs is not None:
-            self.logs.stop()
-        await self.service.stop_tasks()
-        await self.metrics.flush()
-        if self.logs is not None:
-            await self.logs.save()
-            if isinstance(self.logs.source, ElasticsearchLogSource):
-                await self.logs.source.close()
-
-    async def start(self) -> None:
-        """Run without the HTTP server (tests, embedding): warm up, connect, start the log loop."""
-        await self.before_start()
-        await self.service.start()
-        await self.after_start()
         self.service.ready.set()
 
     async def stop(self) -> None:
-        """Counterpart of ``start``."""
-        await self.before_stop()
-        await self.service.stop()
+        """Stop the loops and consumers, write the last checkpoints, close the log source, disconnect."""
+        await self.service.stop(before_disconnect=[self._save_and_close])
+
+    async def _save_and_close(self) -> None:
+        if self.logs is not None:
+            self.logs.stop()
+        await self.metrics.flush()
+        if self.logs is not None:
+            await self.logs.save()
+        for close in self.closers:
+            await close()
+
+    def asgi_app(self) -> ASGIApp:
+        """The HTTP app: /healthz, /readyz, /status, /metrics; its lifespan starts and stops the detector."""
+        return runtime_app(self)
 
 
-def build(settings: DetectorSettings) -> Detector:
-    """Wire the detector from ``settings``; nothing connects until it starts."""
+def build(
+    settings: DetectorSettings,
+    *,
+    clock: Clock | None = None,
+    state_store: StateStore | None = None,
+    log_source: LogSource | None = None,
+) -> DetectorRuntime:
+    """Wire the detector from ``settings``; nothing connects until it starts.
+
+    Adapters (None: the production one, built from ``settings``): ``clock`` stamps anomaly revisions;
+    ``state_store`` keeps the checkpoints (used when ``settings.checkpoint``; the state topic by
+    default); ``log_source`` is what the log loop reads (used when ``settings.logs.enabled``;
+    Elasticsearch by default, closed at stop).
+    """
     service = Service.create("detector", settings)
-    store = KafkaStateStore(service.broker, settings) if settings.checkpoint else None
-    handler = MetricsHandler(service.bus, settings.detection(), store, checkpoint_s=settings.checkpoint_interval_s)
+    clock = clock or utcnow
+    closers: list[Hook] = []
+    store = (state_store or KafkaStateStore(service.broker, settings)) if settings.checkpoint else None
+    handler = MetricsHandler(
+        service.bus, settings.detection(), store, checkpoint_s=settings.checkpoint_interval_s, clock=clock
+    )
     topic = settings.topic_prefix + METRICS.name
     listener = RestoreOnAssign(handler, topic)
     service.bus.subscribe_batch(METRICS, group_id=settings.group_id, handler=handler.on_metrics, listener=listener)
@@ -76,19 +91,16 @@ def build(settings: DetectorSettings) -> Detector:
     logs = None
     if settings.logs.enabled:
         lg = settings.logs
-        fields = LogFields(lg.timestamp_field, lg.message_field, lg.level_field, lg.service_field, lg.host_field)
-        source = ElasticsearchLogSource.from_url(
-            settings.elasticsearch_url, options=settings.elasticsearch_options(), index=lg.index_pattern, fields=fields
-        )
+        if log_source is None:
+            fields = LogFields(lg.timestamp_field, lg.message_field, lg.level_field, lg.service_field, lg.host_field)
+            source = ElasticsearchLogSource.from_url(
+                settings.elasticsearch_url, options=settings.elasticsearch_options(), index=lg.index_pattern,
+                fields=fields,
+            )  # fmt: skip
+            closers.append(source.close)
+            log_source = source
         logs = LogLoop(
-            service.bus, source, store, lg, settings.log_watch(), checkpoint_s=settings.checkpoint_interval_s
-        )
-    return Detector(service, settings, handler, logs)
-
-
-def create_app(settings: DetectorSettings) -> AsgiFastStream:
-    """Build the ASGI app: metrics subscriber, log loop, /healthz, /readyz, /metrics."""
-    detector = build(settings)
-    app = detector.service.asgi_app(after_startup=[detector.after_start], on_shutdown=[detector.before_stop])
-    app.on_startup(detector.before_start)
-    return app
+            service.bus, log_source, store, lg, settings.log_watch(), checkpoint_s=settings.checkpoint_interval_s,
+            clock=clock,
+        )  # fmt: skip
+    return DetectorRuntime(service, settings, handler, logs, tuple(closers))

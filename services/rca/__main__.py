@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from services.rca.app import create_app
+from services.rca.app import build
 from services.rca.settings import RcaSettings
 from shared.runtime import run_service
 
 
 def main() -> None:
     """Serve the rca service until SIGINT/SIGTERM."""
-    run_service(RcaSettings, lambda s: create_app(s)[1])
+    run_service(RcaSettings, build)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ from services.rca.report.collect import collect_history
 from services.rca.report.publish import document, index_report, report_file, write_files
 from services.rca.settings import RcaSettings
 from services.rca.store import WindowStore
-from services.rca.usecase import RankingPolicy, RcaUseCase
+from services.rca.usecase import RankingPolicy, RcaUseCase, utc_now
 from shared import events as ev
 from shared.bus import Delivery, EventBus, RejectedEvent
 from shared.files import UnsafePath
@@ -30,11 +30,18 @@ log = logging.getLogger(__name__)
 class RcaHandlers:
     """Feeds the store; on IncidentResolved / RcaRequested ranks causes, writes the report, publishes."""
 
-    def __init__(self, settings: RcaSettings, bus: EventBus, store: WindowStore, es: AsyncElasticsearch | None) -> None:
+    def __init__(
+        self,
+        settings: RcaSettings,
+        bus: EventBus,
+        store: WindowStore,
+        es: AsyncElasticsearch | None,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
         self.settings, self.bus, self.store, self.es = settings, bus, store, es
         self.incidents: dict[str, Incident] = {}
         self.recovery_started: dict[str, float] = {}
-        self.owns: Callable[[str], bool] = lambda _incident_id: True  # which instance analyses an incident
         self.lock = asyncio.Lock()  # one analysis at a time: triggers on several topics share report files
         graph = settings.call_graph_file
         topology = read_graph(Path(graph)) if graph else None
@@ -42,6 +49,7 @@ class RcaHandlers:
             partial(collect_history, settings),
             RankingPolicy(settings.lookback_s, settings.top_candidates, settings.engine, topology),
             ReportConfig(settings.response_targets_s, settings.noisy_rule_min_firings),
+            clock,
         )
 
     async def on_observation(
@@ -72,13 +80,12 @@ class RcaHandlers:
     async def on_recovery(self, event: ev.RecoveryEvent, delivery: Delivery | None = None) -> None:
         """Analyse an incident as soon as its automatic recovery is verified (if configured)."""
         self.remember(event)
-        verified = isinstance(event, ev.RecoveryVerified) and self.settings.run_on_recovery_verified
-        if verified and self.owns(event.data.incident_id):
+        if isinstance(event, ev.RecoveryVerified) and self.settings.run_on_recovery_verified:
             await self.analyse(event.data.incident_id, trigger=event, end=event.time)
 
     async def on_command(self, event: ev.CommandEvent, delivery: Delivery | None = None) -> None:
         """Analyse an (open) incident now when an operator asks for it."""
-        if isinstance(event, ev.RcaRequested) and self.owns(event.data.incident_id):
+        if isinstance(event, ev.RcaRequested):
             await self.analyse(event.data.incident_id, trigger=event, end=event.time)
 
     async def analyse(self, incident_id: str, *, trigger: ev.Event, end: datetime) -> ev.RootCauseIdentified | None:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from services.recovery.app import create_app
+from services.recovery.app import build
 from services.recovery.settings import RecoverySettings
 from shared.runtime import run_service
 
 
 def main() -> None:
     """Serve the recovery service until SIGINT/SIGTERM."""
-    run_service(RecoverySettings, lambda s: create_app(s)[1])
+    run_service(RecoverySettings, build)
 
 
 if __name__ == "__main__":

@@ -1,11 +1,13 @@
-"""Composition root of the recovery service: settings -> catalog -> handlers -> ASGI app."""
+"""Composition root of the recovery service: settings -> catalog -> handlers -> runtime."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 
-from faststream.asgi import AsgiFastStream
+from faststream.asgi.types import ASGIApp
 from prometheus_client import Counter
 
 from services.recovery.adapters.runner import ActionRunner, LocalRunner
@@ -14,8 +16,8 @@ from services.recovery.handlers import RecoveryHandlers
 from services.recovery.settings import RecoverySettings
 from services.recovery.state import RecoveryState
 from shared import topics
-from shared.rebuild import rebuild
-from shared.runtime import Service
+from shared.rebuild import Clock, rebuild, utcnow
+from shared.runtime import Service, runtime_app
 
 log = logging.getLogger(__name__)
 
@@ -39,12 +41,73 @@ def build_catalog(settings: RecoverySettings) -> Catalog:
     return Catalog.build(actions, remedies, trusted)
 
 
-def create_app(settings: RecoverySettings, runner: ActionRunner | None = None) -> tuple[Service, AsgiFastStream]:
-    """Wire the recovery service; state is rebuilt from its topics before the consumers start."""
+@dataclass
+class RecoveryRuntime:
+    """The wired recovery service: its state is rebuilt from the topics before the consumers start."""
+
+    service: Service
+    settings: RecoverySettings
+    state: RecoveryState
+    handlers: RecoveryHandlers
+    closers: tuple[Callable[[], None], ...] = ()  # close what ``build`` opened (not the injected runner)
+
+    async def rebuild(self) -> int:
+        """Fold the recovery and incidents topics into the state, resume verifications; return the events applied."""
+        bus, state = self.service.bus, self.state
+        count = (await rebuild(bus, (topics.RECOVERY,), state.apply, inputs=(topics.INCIDENTS,))).applied
+        for plan in state.unfinished_plans():
+            since = state.steps_done_at[plan.plan_id]
+            self.handlers.start_verification(plan, since=since, before=since)
+        log.info("recovery state rebuilt from %d events; %d verifications resumed", count, len(state.pending))
+        return count
+
+    async def start(self) -> None:
+        """Rebuild, connect and consume, then check verification deadlines every ``deadline_check_s``."""
+        await self.rebuild()
+        await self.service.start()
+        self.service.spawn(self._deadline_loop(), name="verification-deadlines")
+        self.service.ready.set()
+
+    async def stop(self) -> None:
+        """Stop the loops and consumers, close the runner ``build`` made, disconnect."""
+        await self.service.stop(before_disconnect=[self._close])
+
+    async def _close(self) -> None:
+        for close in self.closers:
+            close()
+
+    async def _deadline_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.deadline_check_s)
+            try:
+                await self.handlers.check_deadlines()
+            except Exception:  # keep the loop alive; the next tick retries
+                log.exception("deadline check failed")
+
+    def asgi_app(self) -> ASGIApp:
+        """The HTTP app: /healthz, /readyz, /status, /metrics; its lifespan starts and stops the service."""
+        return runtime_app(self)
+
+
+def build(
+    settings: RecoverySettings,
+    *,
+    clock: Clock | None = None,
+    runner: ActionRunner | None = None,
+) -> RecoveryRuntime:
+    """Wire the recovery service; nothing connects until it starts.
+
+    Adapters (None: the production one): ``clock`` is when plans, steps and verifications happen;
+    ``runner`` runs the catalog's actions (a `LocalRunner` on this host by default, closed at stop).
+    """
     service = Service.create("recovery", settings)
     bus = service.bus
     state = RecoveryState()
-    local = runner or LocalRunner()
+    closers: list[Callable[[], None]] = []
+    if runner is None:
+        local = LocalRunner()
+        closers.append(local.close)
+        runner = local
     actions = Counter(
         "ir_recovery_actions", "Recovery actions run", ["action", "outcome"], registry=service.metrics.registry
     )
@@ -56,34 +119,11 @@ def create_app(settings: RecoverySettings, runner: ActionRunner | None = None) -
         """
         return incidents.owns_key(incident_id, topics.INCIDENTS.partitions)
 
-    handlers = RecoveryHandlers(settings, bus, build_catalog(settings), local, state, owns=owns, actions=actions)
+    handlers = RecoveryHandlers(
+        settings, bus, build_catalog(settings), runner, state, owns=owns, actions=actions, clock=clock or utcnow
+    )
     incidents = bus.subscribe(topics.INCIDENTS, group_id=settings.group_id, handler=handlers.on_incident)
     # every instance verifies with the scrapes of every target: a shared group would give the target's
     # scrapes to one instance and its verification to another
     bus.subscribe(topics.METRICS, group_id=f"{settings.group_id}-metrics", handler=handlers.on_metrics, broadcast=True)
-
-    async def rebuild_state() -> None:
-        count = (await rebuild(bus, (topics.RECOVERY,), state.apply, inputs=(topics.INCIDENTS,))).applied
-        for plan in state.unfinished_plans():
-            since = state.steps_done_at[plan.plan_id]
-            handlers.start_verification(plan, since=since, before=since)
-        log.info("recovery state rebuilt from %d events; %d verifications resumed", count, len(state.pending))
-
-    async def deadline_loop() -> None:
-        while True:
-            await asyncio.sleep(settings.deadline_check_s)
-            try:
-                await handlers.check_deadlines()
-            except Exception:  # keep the loop alive; the next tick retries
-                log.exception("deadline check failed")
-
-    async def start_loops() -> None:
-        service.spawn(deadline_loop(), name="verification-deadlines")
-
-    async def close_runner() -> None:
-        if isinstance(local, LocalRunner):
-            local.close()
-
-    app = service.asgi_app(after_startup=[start_loops], on_shutdown=[close_runner])
-    app.on_startup(rebuild_state)
-    return service, app
+    return RecoveryRuntime(service, settings, state, handlers, tuple(closers))

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from services.responder.app import create_app
+from services.responder.app import build
 from services.responder.settings import ResponderSettings
 from shared.runtime import run_service
 
 
 def main() -> None:
     """Serve the responder (core, API and console) until SIGINT/SIGTERM."""
-    run_service(ResponderSettings, create_app)
+    run_service(ResponderSettings, build)
 
 
 if __name__ == "__main__":

@@ -1,16 +1,14 @@
-"""Composition root: settings → broker, bus, channels, core → the HTTP app (API + console) serving it all."""
+"""Composition root: settings → broker, bus, channels, core → the runtime, served by the HTTP app (API + console)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 import httpx
-from fastapi import FastAPI
 
 from services.responder.core import Clock, Responder, utcnow
 from services.responder.handlers import register
@@ -18,9 +16,12 @@ from services.responder.notify.registry import build_routes
 from services.responder.notify.sender import Sender
 from services.responder.settings import ResponderSettings
 from shared.models import Incident
-from shared.runtime import Service
+from shared.runtime import Hook, Service
 from shared.topic_admin import ensure_topics
 from shared.topics import ANOMALIES
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 log = logging.getLogger(__name__)
 DRAIN_TIMEOUT_S = 15.0
@@ -33,14 +34,19 @@ class ResponderRuntime:
     settings: ResponderSettings
     service: Service
     responder: Responder
-    client: httpx.AsyncClient
+    closers: tuple[Hook, ...] = ()  # close what ``build`` opened (not the injected HTTP client)
+
+    async def rebuild(self) -> int:
+        """Rebuild the book from the responder's topics (the broker is started: it may publish); return how many."""
+        count = await self.responder.rebuild()
+        log.info("responder rebuilt from %d events: %d incidents", count, len(self.responder.book.incidents))
+        return count
 
     async def start(self) -> None:
         """Rebuild state from the responder's topics, THEN start consuming and the clock loop."""
         await ensure_topics(self.settings)
         await self.service.broker.start()  # the rebuild may publish (outcomes of sends cut short by a crash)
-        count = await self.responder.rebuild()
-        log.info("responder rebuilt from %d events: %d incidents", count, len(self.responder.book.incidents))
+        await self.rebuild()
         await self.responder.dead_letter_skipped()
         await self.service.start_consuming()
         self.service.spawn(self.responder.run_clock(self.settings.tick_s), name="clock")
@@ -57,14 +63,33 @@ class ResponderRuntime:
             for task in list(self.responder.sending):
                 task.cancel()
         await self.service.stop()
-        await self.client.aclose()
+        for close in self.closers:
+            await close()
+
+    def asgi_app(self) -> FastAPI:
+        """The process's HTTP app: the API and console, whose lifespan starts and stops the responder."""
+        from services.responder.api import create_api
+
+        return create_api(self.service, self.settings.api, runtime=self)
 
 
-def create_runtime(settings: ResponderSettings, *, clock: Clock = utcnow) -> ResponderRuntime:
-    """Wire the responder from settings (nothing connects until ``start``)."""
+def build(
+    settings: ResponderSettings,
+    *,
+    clock: Clock | None = None,
+    http_client: httpx.AsyncClient | None = None,
+) -> ResponderRuntime:
+    """Wire the responder from settings; nothing connects until it starts.
+
+    Adapters (None: the production one): ``clock`` is the time of every decision; ``http_client``
+    carries the notifications (webhooks, PagerDuty; a new client by default, closed at stop).
+    """
     service = Service.create("responder", settings)
-    client = httpx.AsyncClient(timeout=httpx.Timeout(10.0))
-    routes = build_routes(settings.routes, settings.secrets, client)
+    closers: list[Hook] = []
+    if http_client is None:
+        http_client = httpx.AsyncClient(timeout=httpx.Timeout(10.0))
+        closers.append(http_client.aclose)
+    routes = build_routes(settings.routes, settings.secrets, http_client)
     sender = Sender(
         routes,
         language=settings.language,
@@ -86,32 +111,10 @@ def create_runtime(settings: ResponderSettings, *, clock: Clock = utcnow) -> Res
         service.bus,
         settings.policy(),
         sender,
-        clock=clock,
+        clock=clock or utcnow,
         owns=owns,
         notify_max_age_s=settings.notify_max_age_s,
         registry=service.metrics.registry,
     )
     anomalies = register(service, responder, settings)
-    return ResponderRuntime(settings, service, responder, client)
-
-
-def create_app(settings: ResponderSettings) -> FastAPI:
-    """Return the process's HTTP app: the API and console, whose lifespan runs the responder core."""
-    from services.responder.api import create_api
-
-    runtime = create_runtime(settings)
-    api = create_api(runtime.service, settings.api)
-    api_lifespan = api.router.lifespan_context
-
-    @contextlib.asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[Any]:
-        await runtime.start()
-        try:
-            async with api_lifespan(app) as state:
-                yield state
-        finally:
-            await runtime.stop()
-
-    api.router.lifespan_context = lifespan
-    api.state.responder = runtime.responder
-    return api
+    return ResponderRuntime(settings, service, responder, tuple(closers))

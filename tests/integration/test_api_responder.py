@@ -14,6 +14,8 @@ from fastapi import FastAPI
 from pydantic import SecretStr
 
 from services.responder.api import ApiSettings, create_api
+from services.responder.app import build
+from services.responder.settings import ResponderSettings
 from shared import events as ev
 from shared import models as m
 from shared import topics
@@ -80,11 +82,19 @@ async def find_on_topic(settings: ServiceSettings, topic: topics.Topic, event_id
 
 @asynccontextmanager
 async def running_api(
-    settings: ServiceSettings, *, inner: bool = False
+    settings: ServiceSettings, *, runtime: bool = False
 ) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
-    service = Service.create("responder", settings)
     api_settings = ApiSettings(token=SecretStr(TOKEN), read_token=SecretStr("read-only-token"))
-    app = create_api(service, api_settings, inner=service.asgi_app() if inner else None)
+    if runtime:
+        responder = ResponderSettings(
+            kafka_bootstrap_servers=settings.kafka_bootstrap_servers,
+            topic_prefix=settings.topic_prefix,
+            group_id=f"responder-{settings.topic_prefix.strip('.')}",
+            api=api_settings,
+        )
+        app = build(responder).asgi_app()
+    else:
+        app = create_api(Service.create("responder", settings), api_settings)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://api", headers=READ) as client:
@@ -153,11 +163,11 @@ async def test_incidents_timeline_commands_and_alerts(kafka_bootstrap: str, uniq
         assert found.data.kind == m.AnomalyKind.EXTERNAL and found.data.target == "checkout"
 
 
-async def test_inner_faststream_app_is_started_by_the_api_lifespan(kafka_bootstrap: str, unique: str) -> None:
+async def test_the_responder_runtime_is_started_by_the_api_lifespan(kafka_bootstrap: str, unique: str) -> None:
     settings = broker_settings(kafka_bootstrap, unique)
     await ensure_topics(settings)
     await publish_all(settings, incident_story("inc-7"))
-    async with running_api(settings, inner=True) as (_, client):
+    async with running_api(settings, runtime=True) as (_, client):
         assert (await client.get("/api/incidents/inc-7")).status_code == 200
         response = await client.post("/api/incidents/inc-7/ack", headers=AUTH, json={"request_id": "once"})
         assert response.status_code == 202

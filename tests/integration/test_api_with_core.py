@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from services.responder.app import create_app
+from services.responder.app import build
 from services.responder.settings import ResponderSettings
 from tests.integration.test_api_responder import AUTH, TOKEN, until
 from tests.unit.responder_api.test_alertmanager import payload
@@ -24,7 +24,7 @@ async def test_alertmanager_alert_becomes_an_incident_and_is_acknowledged(kafka_
         tick_s=0.2,
         api={"token": TOKEN},
     )
-    app = create_app(settings)
+    app = build(settings).asgi_app()
     transport = httpx.ASGITransport(app=app)
     async with (
         app.router.lifespan_context(app),

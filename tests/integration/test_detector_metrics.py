@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from services.detector.app import Detector, build
+from services.detector.app import DetectorRuntime, build
 from services.detector.domain.checkpoint import dumps_target
 from services.detector.settings import DetectorSettings
 from shared import events as ev
@@ -89,7 +89,7 @@ async def wait_for(check: Callable[[], Any], timeout: float = 45.0) -> None:
             await asyncio.sleep(0.2)
 
 
-async def processed_up_to(detector: Detector, t: float) -> bool:
+async def processed_up_to(detector: DetectorRuntime, t: float) -> bool:
     state = detector.metrics.targets.get(TARGET)
     return state is not None and state.last_observed is not None and state.last_observed >= at(t)
 

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 from aiokafka.partitioner import DefaultPartitioner
 
-from services.detector.app import Detector, build
+from services.detector.app import DetectorRuntime, build
 from shared.topic_admin import ensure_topics
 from tests.factories import at, metrics
 from tests.integration.test_detector_metrics import make_settings, send_many
@@ -35,7 +35,7 @@ async def until(check: Callable[[], bool], timeout: float = 60.0) -> None:
             await asyncio.sleep(0.2)
 
 
-def owned(detector: Detector) -> set[str]:
+def owned(detector: DetectorRuntime) -> set[str]:
     return set(detector.metrics.targets)
 
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from services.responder.app import create_runtime
+from services.responder.app import build
 from shared import events as ev
 from shared import models as m
 from shared.events import encode_event
@@ -90,7 +90,7 @@ async def test_poison_records_do_not_stop_the_responder_and_incidents_still_open
             await producer.broker.publish(raw, prefix + topic, key=b"poison")
     with webhook_receiver() as receiver:
         settings = responder_settings(kafka_bootstrap, unique, receiver)
-        runtime = create_runtime(settings)
+        runtime = build(settings)
         await runtime.start()  # failed with "Application startup failed" before the strict edge
         try:
             assert "inc-future" not in runtime.responder.book.incidents

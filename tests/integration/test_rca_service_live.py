@@ -11,7 +11,7 @@ from elasticsearch import AsyncElasticsearch, NotFoundError
 
 from incidentctl.procs import free_port
 from incidentctl.report_cmd import write_report
-from services.rca.app import create_app as create_rca
+from services.rca.app import build as build_rca
 from services.rca.settings import RcaSettings
 from shared import events as ev
 from shared import models as m
@@ -41,7 +41,7 @@ async def test_resolved_incident_gets_rca_report_and_index(
     story = lifecycle((anomaly.data.anomaly_id,))
     await send(settings, *metric_events("cpu-hog"), anomaly, *story)  # type: ignore[arg-type]
     resolved = story[-1]
-    async with running(settings, create_rca):
+    async with running(settings, build_rca):
         await until(lambda: _count(settings, 2), timeout=60, what="RootCauseIdentified (verified, resolved)")
         found = await rca_events(settings)
         assert {e.causationid for e in found} == {resolved.id, story[-3].id}  # IncidentResolved, RecoveryVerified
@@ -71,7 +71,7 @@ async def test_resolved_incident_gets_rca_report_and_index(
     assert doc["response_target_met"] is True and "demo" in doc["report_markdown"]
     # a restarted service re-reads the same IncidentResolved: same RCA id, nothing new on the topic
     again = settings.model_copy(update={"group_id": f"rca2-{unique}", "http_port": free_port()})
-    async with running(again, create_rca):
+    async with running(again, build_rca):
         probe = m.OperatorCommand(command_id="c2", incident_id="inc-1", actor="bob")
         await send(settings, ev.RcaRequested.create(probe, source="/cli", id_parts=("c2",), subject="inc-1"))
         await until(lambda: _count(settings, 4), timeout=60, what="the probe RCA")

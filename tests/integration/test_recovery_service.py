@@ -19,13 +19,14 @@ from aiokafka import AIOKafkaProducer
 
 from incidentctl.procs import free_port
 from services.recovery.adapters.runner import is_alive, read_pid
-from services.recovery.app import create_app
+from services.recovery.app import build
 from services.recovery.settings import RecoverySettings
 from shared import events as ev
 from shared import models as m
 from shared import topics
 from shared.events import encode_event
 from shared.replay import replay
+from shared.runtime import Runtime
 from shared.topic_admin import ensure_topics
 
 pytestmark = pytest.mark.integration
@@ -48,9 +49,9 @@ async def until(predicate: Callable[[], Any], *, timeout: float = 30.0, what: st
 
 
 @asynccontextmanager
-async def running(settings: Any, factory: Callable[[Any], tuple[Any, Any]] = create_app) -> AsyncIterator[None]:
+async def running(settings: Any, build_runtime: Callable[[Any], Runtime] = build) -> AsyncIterator[None]:
     """Serve a service in-process until the block ends (a stop and start is a restart)."""
-    _, app = factory(settings)
+    app = build_runtime(settings).asgi_app()
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=settings.http_port, log_level="warning", lifespan="on")
     )

@@ -13,7 +13,6 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
-from faststream.asgi import AsgiFastStream
 
 from services.responder.api.auth import ERROR_RESPONSES, bearer
 from services.responder.api.console_routes import STATIC_DIR, console_router, ops_router
@@ -25,7 +24,7 @@ from services.responder.api.projection import Projection
 from services.responder.api.settings import ApiSettings
 from services.responder.api.silence_routes import alertmanager_router, silence_router
 from shared.events import Event
-from shared.runtime import Service
+from shared.runtime import Runtime, Service
 
 DESCRIPTION = """Incidents, their timelines, operator commands, silences and Alertmanager ingest.
 
@@ -56,14 +55,14 @@ def build_api(deps: ApiDeps, *, lifespan: Any = None) -> FastAPI:
     return app
 
 
-def create_api(service: Service, settings: ApiSettings, *, inner: AsgiFastStream | None = None) -> FastAPI:
+def create_api(service: Service, settings: ApiSettings, *, runtime: Runtime | None = None) -> FastAPI:
     """Return the responder's HTTP app: API, console, Alertmanager ingest, health and metrics.
 
     Serve the returned app (``shared.runtime.serve(app, settings)``); its lifespan:
 
-    * enters ``inner``'s lifespan when given — pass ``service.asgi_app(after_startup=..., ...)``, the
-      core's FastStream app: it starts the broker, runs the core's hooks and marks the service ready.
-      Without ``inner`` the API starts (and stops) ``service.broker`` itself unless it is running.
+    * starts ``runtime`` when given (the responder's, from ``services.responder.app.build``: it
+      connects the broker, rebuilds, consumes and marks the service ready) and stops it at the end.
+      Without ``runtime`` the API starts (and stops) ``service.broker`` itself unless it is running.
     * then follows the timeline topics into the read model (``ProjectionFeed``) in the background.
 
     ``/readyz`` answers 200 once the service is ready and the read model has caught up. Mutations
@@ -85,8 +84,9 @@ def create_api(service: Service, settings: ApiSettings, *, inner: AsgiFastStream
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with contextlib.AsyncExitStack() as stack:
-            if inner is not None:
-                await stack.enter_async_context(inner.start_lifespan_context())
+            if runtime is not None:
+                await runtime.start()
+                stack.push_async_callback(runtime.stop)
             elif not service.broker.running:
                 await service.start()
                 stack.push_async_callback(service.stop)
