@@ -39,11 +39,18 @@ def inhibited_by(
     for rule in rules:
         if not matches(target_labels, rule.target):
             continue
-        for incident in open_incidents:
-            shares_equal = all(
-                incident.labels.get(name) and incident.labels.get(name) == target_labels.get(name)
-                for name in rule.equal
-            )  # the cheap test first: in a storm most open incidents are other hosts' or services'
-            if shares_equal and _source_matches(incident, rule.source):
+        wanted = [(name, target_labels.get(name)) for name in rule.equal]
+        if not all(value for _, value in wanted):
+            continue  # an equal label the anomaly lacks can match no incident
+        for incident in _sharing(open_incidents, wanted):
+            if _source_matches(incident, rule.source):
                 return Inhibition(incident.incident_id, rule.name)
     return None
+
+
+def _sharing(incidents: list[Incident], wanted: list[tuple[str, str | None]]) -> list[Incident]:
+    """The incidents whose labels have every wanted value (the cheap test first: a storm has many)."""
+    if len(wanted) == 1:
+        ((name, value),) = wanted
+        return [i for i in incidents if i.labels.get(name) == value]
+    return [i for i in incidents if all(i.labels.get(name) == value for name, value in wanted)]
