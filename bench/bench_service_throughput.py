@@ -10,7 +10,10 @@ target, then consumes the whole backlog twice, each in a consumer group of its o
 - the service as it runs in production: edge checks, dedup, the engine, its output events,
   checkpoints, offsets committed per batch.
 
-detector: collector scrapes (11 samples each); responder: anomaly revisions (a target-down or
+detector: collector scrapes (11 samples each); rca: the same scrapes into its window store (its
+broadcast group starts at the end of the topic, so the backlog is published once it has joined,
+and its figure is a lower bound: it can go no faster than the backlog is written);
+responder: anomaly revisions (a target-down or
 threshold episode per target: detected, updated, resolved), which open, update and resolve
 incidents and owe notifications (sent to the log channel).
 Prints events/s and CPU microseconds per event of each and the service's ratio to the baseline.
@@ -40,6 +43,8 @@ from services.detector.app import DetectorRuntime
 from services.detector.app import build as build_detector
 from services.detector.handlers import MetricsHandler
 from services.detector.settings import DetectorSettings
+from services.rca.app import build as build_rca
+from services.rca.settings import RcaSettings
 from services.responder.app import build as build_responder
 from services.responder.settings import ResponderSettings
 from shared import events as ev
@@ -166,6 +171,24 @@ async def responder_service(bootstrap: str, events: int) -> tuple[float, float]:
         await runtime.stop()
 
 
+async def rca_service(bootstrap: str, records: list[tuple[str, bytes]], reports: Path) -> tuple[float, float]:
+    """Seconds and CPU seconds the rca takes to fold the scrapes into its window store."""
+    settings = RcaSettings(
+        kafka_bootstrap_servers=bootstrap, group_id=f"rca-{uuid.uuid4().hex[:6]}", reports_dir=str(reports)
+    )
+    runtime = build_rca(settings)
+    await runtime.start()
+    member = next(m for m in runtime.service.bus.members if m.topic.endswith(METRICS.name))
+    try:
+        while not member.assigned_partitions():
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(1.0)  # the member has fetched the end of the topic before the backlog comes
+        await publish(bootstrap, METRICS.name, records)
+        return await _drain(member, len(records))
+    finally:
+        await runtime.stop()
+
+
 async def _drain(member: GroupMember, events: int) -> tuple[float, float]:
     while member.progress.handled == 0:
         await asyncio.sleep(0.005)
@@ -180,7 +203,7 @@ async def main() -> None:
     parser.add_argument("--events", type=int, default=20_000)
     parser.add_argument("--targets", type=int, default=5_000)
     parser.add_argument("--profile", choices=("production", "demo"), default="production")
-    parser.add_argument("--services", default="detector,responder")
+    parser.add_argument("--services", default="detector,rca,responder")
     args = parser.parse_args()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -190,9 +213,9 @@ async def main() -> None:
             await ensure_topics(DetectorSettings(kafka_bootstrap_servers=bootstrap))
             for service in args.services.split(","):
                 topic, records = (
-                    (METRICS, scrapes(args.events, args.targets))
-                    if service == "detector"
-                    else (ANOMALIES, anomalies(args.events, args.targets))
+                    (ANOMALIES, anomalies(args.events, args.targets))
+                    if service == "responder"
+                    else (METRICS, scrapes(args.events, args.targets))
                 )
                 await publish(bootstrap, topic.name, records)
                 size = sum(len(v) for _, v in records) // len(records)
@@ -201,6 +224,8 @@ async def main() -> None:
                 bare = await bare_loop(bootstrap, topic.name, args.events)
                 if service == "detector":
                     measured = await detector_service(bootstrap, args.events, args.profile)
+                elif service == "rca":
+                    measured = await rca_service(bootstrap, records, Path(tmp) / "reports")
                 else:
                     measured = await responder_service(bootstrap, args.events)
                 rows += [(f"bare loop on {topic.name}, baseline", *bare), (f"{service} service", *measured, bare[0])]
