@@ -12,6 +12,8 @@ from services.detector.adapters.state_store import KafkaStateStore
 from services.detector.handlers import MetricsHandler, RestoreOnAssign
 from services.detector.log_loop import LogLoop
 from services.detector.settings import DetectorSettings
+from shared.bus import EventBus
+from shared.consumer import GroupMember
 from shared.rebuild import rebuild
 from shared.runtime import Service
 from shared.topics import ANOMALIES, METRICS
@@ -64,14 +66,18 @@ class Detector:
         await self.service.stop()
 
 
+def register(bus: EventBus, handler: MetricsHandler, settings: DetectorSettings) -> GroupMember:
+    """Subscribe ``handler`` to the metrics topic in batches; its targets' checkpoints follow the assignment."""
+    listener = RestoreOnAssign(handler, settings.topic_prefix + METRICS.name)
+    return bus.subscribe_batch(METRICS, group_id=settings.group_id, handler=handler.on_metrics, listener=listener)
+
+
 def build(settings: DetectorSettings) -> Detector:
     """Wire the detector from ``settings``; nothing connects until it starts."""
     service = Service.create("detector", settings)
     store = KafkaStateStore(service.broker, settings) if settings.checkpoint else None
     handler = MetricsHandler(service.bus, settings.detection(), store, checkpoint_s=settings.checkpoint_interval_s)
-    topic = settings.topic_prefix + METRICS.name
-    listener = RestoreOnAssign(handler, topic)
-    service.bus.subscribe_batch(METRICS, group_id=settings.group_id, handler=handler.on_metrics, listener=listener)
+    register(service.bus, handler, settings)
 
     logs = None
     if settings.logs.enabled:

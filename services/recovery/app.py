@@ -14,6 +14,8 @@ from services.recovery.handlers import RecoveryHandlers
 from services.recovery.settings import RecoverySettings
 from services.recovery.state import RecoveryState
 from shared import topics
+from shared.bus import EventBus
+from shared.consumer import GroupMember
 from shared.rebuild import rebuild
 from shared.runtime import Service
 
@@ -39,6 +41,18 @@ def build_catalog(settings: RecoverySettings) -> Catalog:
     return Catalog.build(actions, remedies, trusted)
 
 
+def register(bus: EventBus, handlers: RecoveryHandlers, settings: RecoverySettings) -> GroupMember:
+    """Subscribe the recovery handlers; return the incidents subscriber (its assignment decides ownership).
+
+    Incidents are shared by the instances of one consumer group; every instance verifies with the
+    scrapes of every target (a group of its own): a shared group would give the target's scrapes to
+    one instance and its verification to another.
+    """
+    incidents = bus.subscribe(topics.INCIDENTS, group_id=settings.group_id, handler=handlers.on_incident)
+    bus.subscribe(topics.METRICS, group_id=f"{settings.group_id}-metrics", handler=handlers.on_metrics, broadcast=True)
+    return incidents
+
+
 def create_app(settings: RecoverySettings, runner: ActionRunner | None = None) -> tuple[Service, AsgiFastStream]:
     """Wire the recovery service; state is rebuilt from its topics before the consumers start."""
     service = Service.create("recovery", settings)
@@ -57,10 +71,7 @@ def create_app(settings: RecoverySettings, runner: ActionRunner | None = None) -
         return incidents.owns_key(incident_id, topics.INCIDENTS.partitions)
 
     handlers = RecoveryHandlers(settings, bus, build_catalog(settings), local, state, owns=owns, actions=actions)
-    incidents = bus.subscribe(topics.INCIDENTS, group_id=settings.group_id, handler=handlers.on_incident)
-    # every instance verifies with the scrapes of every target: a shared group would give the target's
-    # scrapes to one instance and its verification to another
-    bus.subscribe(topics.METRICS, group_id=f"{settings.group_id}-metrics", handler=handlers.on_metrics, broadcast=True)
+    incidents = register(bus, handlers, settings)
 
     async def rebuild_state() -> None:
         count = (await rebuild(bus, (topics.RECOVERY,), state.apply, inputs=(topics.INCIDENTS,))).applied
