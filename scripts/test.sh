@@ -10,5 +10,5 @@ if ! { command -v chromium && command -v chromedriver; } >/dev/null && [ "$(id -
 fi
 .venv/bin/ruff check .
 .venv/bin/ruff format --check . >/dev/null || { echo "ruff format would change files: run .venv/bin/ruff format ." >&2; exit 1; }
-.venv/bin/mypy shared services incidentctl
+.venv/bin/mypy shared services incidentctl tests/component
 exec .venv/bin/python -m pytest "$@"

@@ -116,6 +116,11 @@ class GroupMember:
         """How many times partitions were taken from this member; a batch handler stops when it changes."""
         return self._revocations.count
 
+    @property
+    def listener(self) -> ConsumerRebalanceListener:
+        """The rebalance listener the consumer is given: counts revocations, then calls the subscriber's own."""
+        return self._revocations
+
     def assigned_partitions(self) -> set[int]:
         """Partitions of the topic this member holds now (empty while not joined)."""
         if self.consumer is None or not self.progress.joined:

@@ -12,6 +12,8 @@ from services.detector.adapters.state_store import KafkaStateStore, StateStore
 from services.detector.handlers import MetricsHandler, RestoreOnAssign
 from services.detector.log_loop import LogLoop
 from services.detector.settings import DetectorSettings
+from shared.bus import EventBus
+from shared.consumer import GroupMember
 from shared.rebuild import Clock, rebuild, utcnow
 from shared.runtime import Hook, Service, runtime_app
 from shared.topics import ANOMALIES, METRICS
@@ -63,6 +65,12 @@ class DetectorRuntime:
         return runtime_app(self)
 
 
+def register(bus: EventBus, handler: MetricsHandler, settings: DetectorSettings) -> GroupMember:
+    """Subscribe ``handler`` to the metrics topic in batches; its targets' checkpoints follow the assignment."""
+    listener = RestoreOnAssign(handler, settings.topic_prefix + METRICS.name)
+    return bus.subscribe_batch(METRICS, group_id=settings.group_id, handler=handler.on_metrics, listener=listener)
+
+
 def build(
     settings: DetectorSettings,
     *,
@@ -84,9 +92,7 @@ def build(
     handler = MetricsHandler(
         service.bus, settings.detection(), store, checkpoint_s=settings.checkpoint_interval_s, clock=clock
     )
-    topic = settings.topic_prefix + METRICS.name
-    listener = RestoreOnAssign(handler, topic)
-    service.bus.subscribe_batch(METRICS, group_id=settings.group_id, handler=handler.on_metrics, listener=listener)
+    register(service.bus, handler, settings)
 
     logs = None
     if settings.logs.enabled:

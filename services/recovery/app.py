@@ -16,6 +16,8 @@ from services.recovery.handlers import RecoveryHandlers
 from services.recovery.settings import RecoverySettings
 from services.recovery.state import RecoveryState
 from shared import topics
+from shared.bus import EventBus
+from shared.consumer import GroupMember
 from shared.rebuild import Clock, rebuild, utcnow
 from shared.runtime import Service, runtime_app
 
@@ -89,6 +91,18 @@ class RecoveryRuntime:
         return runtime_app(self)
 
 
+def register(bus: EventBus, handlers: RecoveryHandlers, settings: RecoverySettings) -> GroupMember:
+    """Subscribe the recovery handlers; return the incidents subscriber (its assignment decides ownership).
+
+    Incidents are shared by the instances of one consumer group; every instance verifies with the
+    scrapes of every target (a group of its own): a shared group would give the target's scrapes to
+    one instance and its verification to another.
+    """
+    incidents = bus.subscribe(topics.INCIDENTS, group_id=settings.group_id, handler=handlers.on_incident)
+    bus.subscribe(topics.METRICS, group_id=f"{settings.group_id}-metrics", handler=handlers.on_metrics, broadcast=True)
+    return incidents
+
+
 def build(
     settings: RecoverySettings,
     *,
@@ -122,8 +136,5 @@ def build(
     handlers = RecoveryHandlers(
         settings, bus, build_catalog(settings), runner, state, owns=owns, actions=actions, clock=clock or utcnow
     )
-    incidents = bus.subscribe(topics.INCIDENTS, group_id=settings.group_id, handler=handlers.on_incident)
-    # every instance verifies with the scrapes of every target: a shared group would give the target's
-    # scrapes to one instance and its verification to another
-    bus.subscribe(topics.METRICS, group_id=f"{settings.group_id}-metrics", handler=handlers.on_metrics, broadcast=True)
+    incidents = register(bus, handlers, settings)
     return RecoveryRuntime(service, settings, state, handlers, tuple(closers))

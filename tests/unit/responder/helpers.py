@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -14,6 +16,7 @@ from services.responder.domain.state import (
     fold_recovery_event,
     fold_silence_event,
 )
+from services.responder.notify.channel import Outbound
 from shared import events as ev
 from shared import models as m
 from tests.factories import T0
@@ -33,9 +36,9 @@ def anomaly(
     host: str = "h1",
     labels: dict[str, str] | None = None,
     revision: int = 1,
-    cls: type[ev.Envelope[m.Anomaly]] = ev.AnomalyDetected,
+    cls: type[ev.AnomalyEvent] = ev.AnomalyDetected,
     kind: m.AnomalyKind = m.AnomalyKind.THRESHOLD,
-) -> ev.Envelope[m.Anomaly]:
+) -> ev.AnomalyEvent:
     data = m.Anomaly(
         anomaly_id=f"an-{target}-{signal}-{episode}",
         fingerprint=f"{target}/{signal}",
@@ -97,30 +100,30 @@ class Sim:
         self.policy = pol or policy()
         self.log: list[ev.Envelope[Any]] = []
 
-    def _emit(self, events: list[ev.Envelope[Any]]) -> list[ev.Envelope[Any]]:
+    def _emit(self, events: Sequence[ev.IncidentEvent]) -> list[ev.IncidentEvent]:
         for event in events:
             fold_incident_event(self.book, event)
             self.log.append(event)
-        return events
+        return list(events)
 
-    def anomaly(self, event: ev.Envelope[m.Anomaly], *, t: float) -> lifecycle.Decision:
+    def anomaly(self, event: ev.AnomalyEvent, *, t: float) -> lifecycle.Decision:
         decision = lifecycle.decide_anomaly(self.book, event, now=at(t), policy=self.policy)
         self._emit(decision.events)
         return decision
 
-    def tick(self, t: float) -> list[ev.Envelope[Any]]:
-        out: list[ev.Envelope[Any]] = []
+    def tick(self, t: float) -> list[ev.IncidentEvent]:
+        out: list[ev.IncidentEvent] = []
         for state in list(self.book.incidents.values()):
             recovering = state.incident.incident_id in self.book.recovering
             out += self._emit(clocks.decide_tick(state, now=at(t), policy=self.policy, recovering=recovering))
         return out
 
-    def command(self, event: ev.Envelope[Any], *, t: float) -> lifecycle.Decision:
+    def command(self, event: ev.CommandEvent, *, t: float) -> lifecycle.Decision:
         decision = lifecycle.decide_command(self.book.incidents[event.data.incident_id], event, now=at(t))
         self._emit(decision.events)
         return decision
 
-    def recovery(self, event: ev.Envelope[Any], *, t: float) -> lifecycle.Decision:
+    def recovery(self, event: ev.RecoveryEvent, *, t: float) -> lifecycle.Decision:
         fold_recovery_event(self.book, event)
         if not isinstance(event, ev.RecoveryVerified | ev.RecoveryFailed):
             return lifecycle.Decision(outcome="tracked")
@@ -128,7 +131,7 @@ class Sim:
         self._emit(decision.events)
         return decision
 
-    def silence(self, event: ev.Envelope[m.Silence]) -> None:
+    def silence(self, event: ev.SilenceEvent) -> None:
         fold_silence_event(self.book, event)
 
     def only(self) -> IncidentState:
@@ -149,3 +152,20 @@ def silence(matchers: dict[str, str], *, start: float, end: float, sid: str = "s
         silence_id=sid, matchers=matchers, starts_at=at(start), ends_at=at(end), author="bob", reason="maint"
     )
     return ev.SilenceCreated.create(data, source="/tests", id_parts=(sid,), time=at(start), subject=sid)
+
+
+class Recorder:
+    """A notification channel that records the notices it sends; ``down``: it never answers."""
+
+    kind = "test"
+
+    def __init__(self, name: str, *, down: bool = False) -> None:
+        self.name = name
+        self.down = down
+        self.sent: list[str] = []
+
+    async def send_once(self, outbound: Outbound) -> str:
+        if self.down:
+            await asyncio.sleep(3600)
+        self.sent.append(outbound.notification_id)
+        return "ok"

@@ -1,8 +1,6 @@
 from __future__ import annotations
 
-import asyncio
 import json
-import logging
 from typing import Any
 
 import httpx
@@ -10,7 +8,6 @@ import pytest
 from prometheus_client import CollectorRegistry
 from pydantic import SecretStr
 
-from services.responder.core import Responder
 from services.responder.domain.outbox import (
     UNKNOWN_OUTCOME,
     Outcome,
@@ -21,7 +18,7 @@ from services.responder.domain.outbox import (
     owed_notices,
     unknown_outcomes,
 )
-from services.responder.domain.state import NoticeKind, NotificationStatus, fold_notification_event
+from services.responder.domain.state import NoticeKind, fold_notification_event
 from services.responder.notify.channel import ChannelError, DeliveryFailed, Outbound, RetryPolicy, deliver
 from services.responder.notify.messages import render
 from services.responder.notify.pagerduty import PagerDutyChannel
@@ -30,8 +27,7 @@ from services.responder.notify.sender import Sender
 from services.responder.notify.webhook import SIGNATURE_HEADER, WebhookChannel, verify
 from shared import events as ev
 from shared import models as m
-from shared.ledger import Ledger
-from tests.unit.responder.helpers import Sim, anomaly, at, command, policy
+from tests.unit.responder.helpers import Recorder, Sim, anomaly, at
 
 SECRET = "s3cr3t-hmac-key-for-tests"
 
@@ -214,39 +210,6 @@ def test_channel_specs_need_their_secrets_from_the_environment() -> None:
     assert build_channel(ChannelSpec(type="pagerduty", secret="pd"), {"pd": SecretStr("k")}, client).name == "pagerduty"
 
 
-class FakeBus:
-    def __init__(self) -> None:
-        self.published = Ledger()
-        self.events: list[ev.Envelope[Any]] = []
-
-    async def publish(self, event: ev.Envelope[Any], *, key: str) -> bool:
-        if not self.published.add(event.id):
-            return False
-        self.events.append(event)
-        return True
-
-    async def send(self, event: ev.Envelope[Any], *, key: str) -> bool:
-        return await self.publish(event, key=key)
-
-    async def flush(self) -> None:
-        """Every send above is already recorded."""
-
-
-class Recorder:
-    kind = "test"
-
-    def __init__(self, name: str, *, down: bool = False) -> None:
-        self.name = name
-        self.down = down
-        self.sent: list[str] = []
-
-    async def send_once(self, outbound: Outbound) -> str:
-        if self.down:
-            await asyncio.sleep(3600)
-        self.sent.append(outbound.notification_id)
-        return "ok"
-
-
 class Crashing:
     name = "crashing"
     kind = "test"
@@ -273,119 +236,3 @@ async def test_the_sender_only_sends_and_returns_the_outcome_counting_it_per_cha
 
     assert (counted("good", "delivered"), counted("final", "failed"), counted("crashing", "failed")) == (1, 1, 1)
     assert counted("good", "failed") is None
-
-
-def responder_with(channels: dict[m.Team, dict[str, Any]], now: float = 0.0) -> tuple[Responder, FakeBus]:
-    routes = {
-        team: {n: Route(c, RetryPolicy(attempts=2, backoff_s=0, timeout_s=0.05)) for n, c in chans.items()}
-        for team, chans in channels.items()
-    }
-    bus = FakeBus()
-    responder = Responder(bus, policy(), Sender(routes, console_url="http://c"), clock=lambda: at(now))  # type: ignore[arg-type]
-    return responder, bus
-
-
-async def test_one_channel_down_does_not_block_others_and_failure_is_reported_on_the_incident() -> None:
-    good, down = Recorder("good"), Recorder("down", down=True)
-    responder, bus = responder_with({m.Team.L1: {"good": good, "down": down}})
-    await responder.on_anomaly(anomaly("api"))
-    await responder.tick()
-    await responder.drain()
-    assert len(good.sent) == 1
-    kinds = [type(e).__name__ for e in bus.events]
-    assert kinds.count("NotificationDispatched") == 2
-    assert kinds.count("NotificationDelivered") == 1 and kinds.count("NotificationFailed") == 1
-    notes = [e for e in bus.events if isinstance(e, ev.IncidentNoteAdded)]
-    assert notes and "timed out" in notes[0].data.reason
-
-
-async def test_a_notification_is_never_sent_twice_redelivery_replay_or_restart() -> None:
-    good = Recorder("good")
-    responder, bus = responder_with({m.Team.L1: {"good": good}})
-    first = anomaly("api")
-    await responder.on_anomaly(first)
-    await responder.on_anomaly(first)
-    await responder.tick()
-    await responder.tick()
-    await responder.drain()
-    assert len(good.sent) == 1
-    # restart: a new responder rebuilt from the same log sends nothing new
-    again, bus2 = responder_with({m.Team.L1: {"good": good}})
-    for event in bus.events:
-        bus2.published.add(event.id)
-        again.fold(event)
-    await again.on_anomaly(first)
-    await again.tick()
-    await again.drain()
-    assert len(good.sent) == 1 and bus2.events == []
-
-
-async def test_dispatched_without_outcome_is_reported_unknown_and_not_resent() -> None:
-    good = Recorder("good")
-    responder, bus = responder_with({m.Team.L1: {"good": good}})
-    await responder.on_anomaly(anomaly("api"))
-    await responder.tick()
-    for task in list(responder.sending):  # the process dies mid-send
-        task.cancel()
-    await asyncio.gather(*responder.sending, return_exceptions=True)
-    crashed_log = [e for e in bus.events if not isinstance(e, ev.NotificationDelivered)]
-    restarted, bus2 = responder_with({m.Team.L1: {"good": good}})
-    for event in crashed_log:
-        bus2.published.add(event.id)
-        restarted.fold(event)
-    await restarted.settle_unknown()
-    await restarted.tick()
-    await restarted.drain()
-    failed = [e for e in bus2.events if isinstance(e, ev.NotificationFailed)]
-    assert len(failed) == 1 and "outcome unknown" in failed[0].data.detail
-    assert not any(isinstance(e, ev.NotificationDispatched) for e in bus2.events)
-    assert set(restarted.book.notifications.values()) == {NotificationStatus.FAILED}
-
-
-async def test_ack_and_resolve_notify_the_teams_that_were_paged() -> None:
-    good = Recorder("good")
-    responder, bus = responder_with({m.Team.L1: {"good": good}, m.Team.L2: {"good": Recorder("l2")}})
-    await responder.on_anomaly(anomaly("api"))
-    await responder.tick()
-    iid = next(iter(responder.book.incidents))
-    await responder.on_command(command(ev.AcknowledgeRequested, iid, t=1))
-    await responder.on_command(command(ev.ResolveRequested, iid, t=2))
-    await responder.drain()
-    kinds = [e.data.kind for e in bus.events if isinstance(e, ev.NotificationDispatched)]
-    assert kinds == ["page", "acknowledge", "resolve"]
-
-
-async def test_secrets_never_appear_in_logs_events_or_settings_repr(
-    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from services.responder.settings import ResponderSettings
-
-    monkeypatch.setenv("RESPONDER_SECRETS__HOOK", SECRET)
-    settings = ResponderSettings(
-        routes={
-            m.Team.L1: [
-                ChannelSpec(
-                    type="webhook",
-                    name="hook",
-                    url="http://127.0.0.1:9/x",
-                    secret="hook",
-                    attempts=2,
-                    backoff_s=0,
-                    timeout_s=1,
-                )
-            ]
-        }
-    )
-    assert SECRET not in repr(settings) and SECRET not in settings.model_dump_json()
-    async with httpx.AsyncClient() as client:
-        channel = build_channel(settings.routes[m.Team.L1][0], settings.secrets, client)
-        routes = {m.Team.L1: {"hook": Route(channel, RetryPolicy(attempts=2, backoff_s=0, timeout_s=1))}}
-        bus = FakeBus()
-        responder = Responder(bus, policy(), Sender(routes), clock=lambda: at(0))  # type: ignore[arg-type]
-        caplog.set_level(logging.DEBUG)
-        await responder.on_anomaly(anomaly("api"))
-        await responder.tick()
-        await responder.drain()
-    assert any(isinstance(e, ev.NotificationFailed) for e in bus.events)
-    assert all(SECRET not in ev.encode_event(e).decode() for e in bus.events)
-    assert SECRET not in caplog.text
