@@ -306,13 +306,23 @@ class EventBus:
     async def _dispatch_batch(
         self, topic: Topic[E], admitted: list[tuple[ConsumerRecord[Any, Any], Received[E]]], handler: BatchHandler[E]
     ) -> None:
-        """Run ``handler`` on a batch with bounded retries; a batch that keeps failing is split into single events."""
+        """Run ``handler`` on a batch with bounded retries; a batch that keeps failing is split into single events.
+
+        An output the broker did not acknowledge (``PublishFailed``) is no fault of the input: after the
+        retries it propagates, the batch is not committed and the consumer redelivers it.
+        """
         started = time.perf_counter()
         items = [item for _, item in admitted]
         record_of = {id(item): record for record, item in admitted}
         for attempt in range(1, HANDLER_ATTEMPTS + 1):
             try:
                 rejected = await handler(items)
+            except PublishFailed:
+                if attempt == HANDLER_ATTEMPTS:
+                    raise  # the outputs cannot be written, the inputs are fine: not committed, redelivered
+                self.metrics.errors.labels(topic.name, "retried").inc()
+                await asyncio.sleep(0.2 * 2**attempt)
+                continue
             except Exception as exc:  # a handler bug or a transient adapter error: bounded retry
                 last = attempt == HANDLER_ATTEMPTS
                 if last and len(admitted) > 1:

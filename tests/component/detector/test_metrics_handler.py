@@ -79,10 +79,10 @@ async def test_a_revision_that_failed_to_publish_goes_out_on_redelivery(harness:
     await harness.feed(METRICS, cpu(0, 5.0))
     hot = cpu(2, 99.0)
     with harness.publishes_fail(ANOMALIES), pytest.raises(PublishFailed):
-        # the handler's flush fails 3 times (the bus then dead-letters the scrape), the batch's flush too:
-        # the batch ends unacknowledged, its offsets are not committed
+        # the handler's flush fails 3 times: the batch ends unacknowledged, its offsets are not committed
         await harness.feed(METRICS, hot)
     assert harness.published(ANOMALIES) == []
+    assert reasons(harness) == [], "a scrape is not dead-lettered for an output the broker did not take"
     redelivered = harness.records(METRICS)[-1:]
     await harness.deliver(METRICS, redelivered)  # the bus sends the kept revision again
     await harness.deliver(METRICS, redelivered)
