@@ -80,17 +80,7 @@ class MetricsHandler:
             waves[n].append((item, detector))
         emitted: set[str] = set()
         for wave in waves:
-            taking = [(detector, item.event.data) for item, detector in wave]
-            for (item, detector), emissions in zip(
-                wave, observe_together(taking, received_at=received_at), strict=True
-            ):
-                self.dirty.add(detector.target)  # before any await: a revoke meanwhile saves what this changed
-                for emission in emissions:
-                    event = to_event(
-                        emission, source=self.bus.source, time=item.event.data.observed_at, causation=item.event
-                    )
-                    await self.bus.send(event, key=detector.target)
-                    emitted.add(detector.target)
+            emitted |= await self._observe_wave(wave, received_at)
         await self.bus.flush()  # revisions first: a checkpoint must never claim one the topic lacks
         await self._checkpoint_due({detector.target: detector for wave in waves for _, detector in wave}, emitted)
         return rejected

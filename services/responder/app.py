@@ -47,6 +47,7 @@ class ResponderRuntime:
         await ensure_topics(self.settings)
         await self.service.broker.start()  # the rebuild may publish (outcomes of sends cut short by a crash)
         await self.rebuild()
+        await self.service.bus.flush()  # what the rebuild recorded (outcomes cut short by a crash)
         await self.responder.dead_letter_skipped()
         await self.service.start_consuming()
         self.service.spawn(self.responder.run_clock(self.settings.tick_s), name="clock")
