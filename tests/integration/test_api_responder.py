@@ -23,8 +23,8 @@ from shared.replay import replay
 from shared.runtime import Service
 from shared.settings import ServiceSettings
 from shared.topic_admin import ensure_topics
-from tests.unit.responder_api.builders import anomaly, command, fault, incident, notification, rca, transition
-from tests.unit.responder_api.test_alertmanager import payload
+from tests.unit.services.responder.api.builders import anomaly, command, fault, incident, notification, rca, transition
+from tests.unit.services.responder.api.test_alertmanager import payload
 
 pytestmark = pytest.mark.integration
 

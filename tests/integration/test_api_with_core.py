@@ -10,7 +10,7 @@ import pytest
 from services.responder.app import build
 from services.responder.settings import ResponderSettings
 from tests.integration.test_api_responder import AUTH, TOKEN, until
-from tests.unit.responder_api.test_alertmanager import payload
+from tests.unit.services.responder.api.test_alertmanager import payload
 
 pytestmark = pytest.mark.integration
 

@@ -19,7 +19,7 @@ from shared import topics
 from shared.replay import replay
 from shared.topic_admin import ensure_topics
 from tests.integration.test_recovery_service import running, send, until
-from tests.unit.rca_service.scenario import anomaly_event, lifecycle, metric_events
+from tests.unit.services.rca.scenario import anomaly_event, lifecycle, metric_events
 
 pytestmark = pytest.mark.integration
 

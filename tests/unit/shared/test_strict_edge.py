@@ -15,7 +15,7 @@ from shared import models as m
 from shared.edge import check_event, check_record_time
 from shared.settings import ServiceSettings
 from tests.factories import anomaly, at, metrics
-from tests.unit.responder_api.builders import incident, transition
+from tests.unit.services.responder.api.builders import incident, transition
 
 SKEW = timedelta(minutes=5)
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from shared import events as ev
 from shared import models as m
-from tests.unit.responder.helpers import Sim, anomaly, command, policy
+from tests.unit.services.responder.helpers import Sim, anomaly, command, policy
 
 
 def test_storm_on_one_service_is_one_incident_updated_not_many() -> None:

@@ -7,7 +7,7 @@ from services.responder.domain.policy import MANUAL_SEVERITY_RULES, SeverityRule
 from services.responder.domain.severity import classify
 from shared import events as ev
 from shared import models as m
-from tests.unit.responder.helpers import Sim, anomaly, at, policy, silence
+from tests.unit.services.responder.helpers import Sim, anomaly, at, policy, silence
 
 
 @pytest.mark.parametrize(
@@ -78,7 +78,7 @@ def test_resolved_incident_inhibits_nothing() -> None:
     sim = Sim()
     sim.anomaly(anomaly("host:h1", "up", impact=m.Impact.SERVICE_DOWN, host="h1"), t=0)
     iid = sim.only().incident.incident_id
-    from tests.unit.responder.helpers import command
+    from tests.unit.services.responder.helpers import command
 
     sim.command(command(ev.ResolveRequested, iid, t=1), t=1)
     assert sim.anomaly(anomaly("api", host="h1"), t=2).outcome == "opened"

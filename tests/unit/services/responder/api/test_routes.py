@@ -16,8 +16,8 @@ from services.responder.api.deps import ApiDeps
 from services.responder.api.projection import Projection
 from shared import events as ev
 from shared import models as m
-from tests.unit.responder_api.builders import anomaly, at, incident, rca, transition
-from tests.unit.responder_api.test_alertmanager import payload
+from tests.unit.services.responder.api.builders import anomaly, at, incident, rca, transition
+from tests.unit.services.responder.api.test_alertmanager import payload
 
 TOKEN = "s3cret-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}

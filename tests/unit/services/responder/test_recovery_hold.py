@@ -6,7 +6,7 @@ from typing import Any
 
 from shared import events as ev
 from shared import models as m
-from tests.unit.responder.helpers import Sim, anomaly, at, policy
+from tests.unit.services.responder.helpers import Sim, anomaly, at, policy
 
 DOWN = {"impact": m.Impact.SERVICE_DOWN, "kind": m.AnomalyKind.TARGET_DOWN}
 

@@ -16,7 +16,7 @@ from services.rca.store import WindowStore
 from shared import events as ev
 from shared import models as m
 from shared.models import CauseCandidate
-from tests.unit.rca_service.scenario import FAULT_AT, anomaly_event, at, lifecycle, metric_events
+from tests.unit.services.rca.scenario import FAULT_AT, anomaly_event, at, lifecycle, metric_events
 
 RANKING = (
     CauseCandidate(entity="demo", signal="process.cpu_percent", score=3.2, evidence="process.cpu_percent rose to 95"),

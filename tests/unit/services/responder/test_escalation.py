@@ -4,7 +4,7 @@ from services.responder.domain.escalation import due_steps, next_team
 from services.responder.domain.policy import MANUAL_ESCALATION
 from shared import events as ev
 from shared import models as m
-from tests.unit.responder.helpers import Sim, anomaly, at, command, policy
+from tests.unit.services.responder.helpers import Sim, anomaly, at, command, policy
 
 
 def teams(events: list[ev.Envelope[object]]) -> list[str]:

@@ -10,7 +10,7 @@ from services.rca.store import WindowStore
 from services.rca.usecase import RankingPolicy, RcaUseCase
 from shared import events as ev
 from shared.models import CauseCandidate
-from tests.unit.rca_service.scenario import anomaly_event, at, incident, lifecycle, metric_events
+from tests.unit.services.rca.scenario import anomaly_event, at, incident, lifecycle, metric_events
 
 NOW = at(900)
 

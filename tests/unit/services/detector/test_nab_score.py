@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-_PATH = Path(__file__).resolve().parents[3] / "bench" / "nab_score.py"
+_PATH = Path(__file__).resolve().parents[4] / "bench" / "nab_score.py"
 _spec = importlib.util.spec_from_file_location("nab_score", _PATH)
 assert _spec and _spec.loader
 ns = importlib.util.module_from_spec(_spec)

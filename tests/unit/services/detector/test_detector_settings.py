@@ -93,7 +93,7 @@ def test_anomaly_event_ids_derive_from_anomaly_id_and_revision() -> None:
 
 
 def test_the_example_file_loads_and_spells_out_the_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
-    example = Path(__file__).parents[3] / "services" / "detector" / "detector.example.yaml"
+    example = Path(__file__).parents[4] / "services" / "detector" / "detector.example.yaml"
     monkeypatch.setenv("IR_CONFIG_FILE", str(example))
     loaded = DetectorSettings.load()
     monkeypatch.delenv("IR_CONFIG_FILE")

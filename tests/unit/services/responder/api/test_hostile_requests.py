@@ -15,7 +15,7 @@ from services.responder.api import ApiSettings, build_api
 from services.responder.api.deps import ApiDeps
 from services.responder.api.projection import Projection
 from shared import events as ev
-from tests.unit.responder_api.builders import anomaly, at, incident, rca, transition
+from tests.unit.services.responder.api.builders import anomaly, at, incident, rca, transition
 
 TOKEN = "s3cret-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}

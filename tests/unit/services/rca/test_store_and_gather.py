@@ -10,7 +10,7 @@ from services.rca.casefile import read_graph
 from services.rca.gather import build_case, grid_step, incident_window, log_lines_of, to_frame
 from services.rca.store import WindowStore, entity_of
 from shared import models as m
-from tests.unit.rca_service.scenario import FAULT_AT, T0, anomaly_event, at, incident, metric_events
+from tests.unit.services.rca.scenario import FAULT_AT, T0, anomaly_event, at, incident, metric_events
 
 
 def loaded(fault: str, *extra: object) -> WindowStore:

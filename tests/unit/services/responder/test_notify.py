@@ -27,7 +27,7 @@ from services.responder.notify.sender import Sender
 from services.responder.notify.webhook import SIGNATURE_HEADER, WebhookChannel, verify
 from shared import events as ev
 from shared import models as m
-from tests.unit.responder.helpers import Recorder, Sim, anomaly, at
+from tests.unit.services.responder.helpers import Recorder, Sim, anomaly, at
 
 SECRET = "s3cr3t-hmac-key-for-tests"
 

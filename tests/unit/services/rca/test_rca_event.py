@@ -7,7 +7,7 @@ from services.rca.store import WindowStore
 from shared import events as ev
 from shared import models as m
 from shared.models import CauseCandidate
-from tests.unit.rca_service.scenario import FAULT_AT, anomaly_event, at, incident, lifecycle, metric_events
+from tests.unit.services.rca.scenario import FAULT_AT, anomaly_event, at, incident, lifecycle, metric_events
 
 ANALYSIS = Analysis(Window(0.0, 10.0, 20.0), (CauseCandidate(entity="demo", signal="x", score=1.0, evidence="e"),))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from incidentctl.api_client import format_incident_table, format_timeline
 from services.responder.api.projection import Projection
 from shared import events as ev
-from tests.unit.responder_api.builders import anomaly, incident, rca, transition
+from tests.unit.services.responder.api.builders import anomaly, incident, rca, transition
 
 
 def detail_json() -> dict:

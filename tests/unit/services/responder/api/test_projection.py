@@ -9,7 +9,7 @@ import pytest
 from services.responder.api.projection import Projection
 from shared import events as ev
 from shared import models as m
-from tests.unit.responder_api.builders import (
+from tests.unit.services.responder.api.builders import (
     anomaly,
     at,
     command,
