@@ -183,6 +183,7 @@ class EventBus:
         With ``broadcast`` every instance of the service sees every record (a group of its own, named
         after its instance, starting at the end of the topic the first time) instead of sharing them.
         """
+        one_by_one = _as_batch(handler)
 
         async def on_records(records: list[ConsumerRecord[Any, Any]]) -> None:
             generation = member.revocations
@@ -191,7 +192,7 @@ class EventBus:
                     break  # partitions were taken mid-batch: the rest goes to their next owner
                 item = await self._admit(topic, record)
                 if item is not None:
-                    await self._dispatch(topic, record, item, handler)
+                    await self._dispatch_batch(topic, [(record, item)], one_by_one)
                 member.progress.touch()
 
         member = self._member(topic, group_id, on_records, listener=listener, broadcast=broadcast)
@@ -289,20 +290,6 @@ class EventBus:
         self.metrics.counted_in(topic.name, event.type).inc()
         return Received(event, Delivery(record.topic, record.partition, record.offset, record.key))
 
-    async def _dispatch(
-        self, topic: Topic[E], record: ConsumerRecord[Any, Any], item: Received[E], handler: Handler[E]
-    ) -> None:
-        """Run ``handler`` on one event with bounded retries; dead-letter it when rejected or still failing."""
-
-        async def one(items: list[Received[E]]) -> list[Rejection[E]]:
-            try:
-                await handler(items[0].event, items[0].delivery)
-            except RejectedEvent as exc:
-                return [Rejection(items[0], str(exc))]
-            return []
-
-        await self._dispatch_batch(topic, [(record, item)], one)
-
     async def _dispatch_batch(
         self, topic: Topic[E], admitted: list[tuple[ConsumerRecord[Any, Any], Received[E]]], handler: BatchHandler[E]
     ) -> None:
@@ -370,6 +357,19 @@ class EventBus:
             headers["dlq_truncated_from"] = str(len(value))
             value = value[:DLQ_MAX_VALUE_BYTES]
         await self.broker.publish(value, self.prefix + topic.dlq, key=record.key, headers=headers)
+
+
+def _as_batch(handler: Handler[E]) -> BatchHandler[E]:
+    """A per-event handler as a batch handler of one event (``RejectedEvent`` becomes its rejection)."""
+
+    async def one(items: list[Received[E]]) -> list[Rejection[E]]:
+        try:
+            await handler(items[0].event, items[0].delivery)
+        except RejectedEvent as exc:
+            return [Rejection(items[0], str(exc))]
+        return []
+
+    return one
 
 
 def _undecodable_header(record: ConsumerRecord[Any, Any]) -> str | None:

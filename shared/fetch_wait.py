@@ -70,6 +70,4 @@ def install_fetch_wait_floor(min_wait_s: float = DEFAULT_MIN_WAIT_S, *, idle_sha
 
 def empty_fetch_wait(idle_s: float, ceiling: float, *, share: float = IDLE_SHARE) -> float:
     """Seconds an empty fetch lasts at least, ``idle_s`` after records last came."""
-    if idle_s == float("inf"):
-        return ceiling
     return min(ceiling, max(SHORTEST_WAIT_S, share * max(idle_s, SHORTEST_WAIT_S)))

@@ -81,7 +81,7 @@ def step_together(
     if not banks:
         return None, []
     config = banks[0]._config
-    if any(bank._config != config for bank in banks):
+    if any(bank._config is not config and bank._config != config for bank in banks):
         raise ValueError("banks stepped together must share one detector config")
     widths = [bank.n_series for bank in banks]
     offsets = np.cumsum([0, *widths[:-1]]).tolist()
