@@ -80,11 +80,11 @@ class Responder:
         self.lock = asyncio.Lock()
         self.sending: set[asyncio.Task[None]] = set()
         self.decisions = Counter(
-            "responder_decisions", "Decisions on inputs by outcome", ["input", "outcome"], registry=registry
+            "ir_responder_decisions", "Decisions on inputs by outcome", ["input", "outcome"], registry=registry
         )
         self.skipped_records: list[Skipped] = []
         self.skipped = Counter(
-            "responder_rebuild_skipped", "Records skipped (and dead-lettered) while rebuilding", registry=registry
+            "ir_responder_rebuild_skipped", "Records skipped (and dead-lettered) while rebuilding", registry=registry
         )
 
     async def rebuild(self) -> int:

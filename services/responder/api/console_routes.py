@@ -5,11 +5,11 @@ from __future__ import annotations
 import html
 import json
 from pathlib import Path
-from typing import Any, Final
+from typing import Annotated, Any, Final
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Header, Response, status
 from fastapi.responses import HTMLResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client.exposition import choose_encoder
 
 from services.responder.api.deps import ApiDeps
 
@@ -43,9 +43,10 @@ def ops_router(deps: ApiDeps) -> APIRouter:
         return {"status": "not ready"}
 
     @router.get("/metrics", response_class=Response)
-    async def metrics() -> Response:
-        """Prometheus metrics of the service (bus counters and the API's own)."""
-        return Response(generate_latest(deps.registry), media_type=CONTENT_TYPE_LATEST)
+    async def metrics(accept: Annotated[str, Header()] = "") -> Response:
+        """Prometheus metrics of the service (bus counters and the API's own); OpenMetrics if ``Accept`` asks."""
+        encode, content_type = choose_encoder(accept)
+        return Response(encode(deps.registry), media_type=content_type)
 
     return router
 

@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 
 class Sender:
-    """Deliver notices through each team's routes; count outcomes per channel (``responder_notifications``)."""
+    """Deliver notices through each team's routes; count outcomes per channel (``ir_responder_notifications``)."""
 
     def __init__(
         self,
@@ -42,7 +42,7 @@ class Sender:
         self.console_url = console_url
         self.runbook_template = runbook_template
         self.outcomes = Counter(
-            "responder_notifications", "Notification outcomes", ["channel", "outcome"], registry=registry
+            "ir_responder_notifications", "Notification outcomes", ["channel", "outcome"], registry=registry
         )
 
     async def send(self, notice: Notice, incident: Incident) -> Outcome:

@@ -232,7 +232,7 @@ async def test_the_sender_only_sends_and_returns_the_outcome_counting_it_per_cha
     assert channels["good"].sent == [notices["good"].notification_id]
 
     def counted(channel: str, outcome: str) -> float | None:
-        return registry.get_sample_value("responder_notifications_total", {"channel": channel, "outcome": outcome})
+        return registry.get_sample_value("ir_responder_notifications_total", {"channel": channel, "outcome": outcome})
 
     assert (counted("good", "delivered"), counted("final", "failed"), counted("crashing", "failed")) == (1, 1, 1)
     assert counted("good", "failed") is None

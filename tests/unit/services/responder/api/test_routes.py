@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 from prometheus_client import CollectorRegistry
+from prometheus_client.openmetrics.parser import text_string_to_metric_families
 from pydantic import SecretStr
 
 from services.responder.api import ApiSettings, build_api
@@ -245,6 +246,18 @@ async def test_ops_endpoints(client: httpx.AsyncClient) -> None:
     assert (await client.get("/healthz")).json() == {"status": "alive"}
     assert (await client.get("/readyz")).status_code == 200
     assert "ir_api_auth_failures_total 1.0" in (await client.get("/metrics")).text
+
+
+async def test_metrics_are_openmetrics_when_the_scraper_asks(client: httpx.AsyncClient) -> None:
+    await client.post("/api/incidents/inc-1/ack")
+    plain = await client.get("/metrics")
+    assert plain.headers["content-type"].startswith("text/plain; version=0.0.4")
+    assert "# EOF" not in plain.text
+    accept = "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5"
+    om = await client.get("/metrics", headers={"Accept": accept})
+    assert om.headers["content-type"].startswith("application/openmetrics-text; version=1.0.0")
+    families = {f.name: f for f in text_string_to_metric_families(om.text)}  # the OpenMetrics parser
+    assert [s.value for s in families["ir_api_auth_failures"].samples if s.name.endswith("_total")] == [1.0]
 
 
 async def test_console_page_is_local_and_escaped(projection: Projection, recorder: Recorder) -> None:
