@@ -214,6 +214,22 @@ def cmd_topics(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_asyncapi(args: argparse.Namespace) -> int:
+    """Run ``incidentctl asyncapi``: print or write the AsyncAPI 3.0 document of the topics."""
+    from shared.asyncapi import render
+
+    text = render()
+    if args.out is None:
+        sys.stdout.write(text)
+        return 0
+    out = Path(args.out)
+    if not out.parent.is_dir():
+        raise FileNotFoundError(f"no folder {out.parent} to write {out.name} into; create it or pick another --out")
+    out.write_text(text, encoding="utf-8")
+    print(f"wrote {out}")
+    return 0
+
+
 def cmd_create_topics(args: argparse.Namespace) -> int:
     """Run ``incidentctl create topics``."""
     from shared.settings import ServiceSettings
@@ -351,6 +367,9 @@ def build_parser() -> argparse.ArgumentParser:
     rep.set_defaults(func=cmd_report)
 
     sub.add_parser("topics", help="print the topic table (the public event interface)").set_defaults(func=cmd_topics)
+    aa = sub.add_parser("asyncapi", help="print the AsyncAPI 3.0 document of every topic (or write it with --out)")
+    aa.add_argument("--out", "-o", help="file to write, e.g. docs/asyncapi.json (default: standard output)")
+    aa.set_defaults(func=cmd_asyncapi)
     sub.add_parser(
         "create-topics", help="create every topic on KAFKA_BOOTSTRAP_SERVERS (deployments run this once)"
     ).set_defaults(func=cmd_create_topics)

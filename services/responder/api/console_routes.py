@@ -12,13 +12,14 @@ from fastapi.responses import HTMLResponse
 from prometheus_client.exposition import choose_encoder
 
 from services.responder.api.deps import ApiDeps
+from shared.asyncapi import render as render_asyncapi
 
 STATIC_DIR: Final = Path(__file__).parent / "static"
 CONSOLE_CSP: Final = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'"
 
 
 def ops_router(deps: ApiDeps) -> APIRouter:
-    """Return /healthz, /readyz and /metrics."""
+    """Return /healthz, /readyz, /status, /metrics and /asyncapi.json."""
     router = APIRouter(tags=["operations"])
 
     @router.get("/healthz", responses={503: {"description": "a consumer is stuck"}})
@@ -47,6 +48,13 @@ def ops_router(deps: ApiDeps) -> APIRouter:
         """Prometheus metrics of the service (bus counters and the API's own); OpenMetrics if ``Accept`` asks."""
         encode, content_type = choose_encoder(accept)
         return Response(encode(deps.registry), media_type=content_type)
+
+    asyncapi = render_asyncapi().encode()  # generated once, from the same code as docs/asyncapi.json
+
+    @router.get("/asyncapi.json", response_class=Response, include_in_schema=False)
+    async def asyncapi_document() -> Response:
+        """The AsyncAPI 3.0 document of every topic (the event interface, beside /openapi.json for HTTP)."""
+        return Response(asyncapi, media_type="application/json")
 
     return router
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from tests.unit.services.responder.api.test_alertmanager import payload
 TOKEN = "s3cret-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 READ_TOKEN = "read-only-token"
+ASYNCAPI_FILE = Path(__file__).parents[5] / "docs" / "asyncapi.json"
 READ = {"Authorization": f"Bearer {READ_TOKEN}"}
 
 
@@ -239,6 +241,15 @@ async def test_openapi_and_docs_are_served(client: httpx.AsyncClient) -> None:
         assert path in doc["paths"], path
     assert "HTTPBearer" in doc["components"]["securitySchemes"]
     assert (await client.get("/docs")).status_code == 200
+
+
+async def test_the_asyncapi_document_is_served_beside_openapi(client: httpx.AsyncClient) -> None:
+    response = await client.get("/asyncapi.json", headers={"Authorization": ""})  # public, like /openapi.json
+    assert response.status_code == 200 and response.headers["content-type"] == "application/json"
+    doc = response.json()
+    assert doc == json.loads(ASYNCAPI_FILE.read_text(encoding="utf-8"))  # the committed copy
+    assert doc["asyncapi"] == "3.0.0" and "responder_incidents_v1" in doc["channels"]
+    assert "/asyncapi.json" not in (await client.get("/openapi.json")).json()["paths"]
 
 
 async def test_ops_endpoints(client: httpx.AsyncClient) -> None:
