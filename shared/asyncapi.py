@@ -141,6 +141,9 @@ def _dead_letter_message() -> dict[str, Any]:
                 "dlq_partition": {**text, "pattern": "^[0-9]+$"},
                 "dlq_offset": {**text, "pattern": "^[0-9]+$"},
                 "dlq_source": {**text, "description": "CloudEvents source of the service that gave up."},
+                "dlq_content_type": {**text, "description": "The original's content-type (a re-drive restores it)."},
+                "ce_type": {**text, "description": "The original record's `ce_type` header."},
+                "ce_id": {**text, "description": "The original record's `ce_id` header."},
                 "dlq_truncated_from": {
                     **text,
                     "pattern": "^[0-9]+$",

@@ -1,4 +1,7 @@
-"""What every record carries on a real broker: a content type, and no correlation header of FastStream's own."""
+"""What every record carries on a real broker: a content type, and no correlation header of FastStream's own.
+
+Events, their dead letters, a dead letter re-driven, and the detector's binary checkpoints.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ from dataclasses import replace
 
 import pytest
 
+from incidentctl.dlq_cmd import read_dead_letters, redrive
 from services.detector.adapters.state_store import KafkaStateStore
 from shared import events as ev
 from shared import models as m
@@ -53,11 +57,18 @@ async def test_event_dead_letter_and_state_records_carry_a_content_type_and_one_
         CHAOS.dlq: "application/octet-stream",
         topics.DETECTOR_STATE.name: "application/octet-stream",
     }
+    (letter,) = (await read_dead_letters(settings, [CHAOS]))[CHAOS.name]
+    assert (letter.headers["dlq_content_type"], letter.headers["ce_type"], letter.headers["ce_id"]) == (
+        CONTENT_TYPE, event.type, event.id,
+    )  # fmt: skip
+    await redrive(settings, CHAOS, [letter])  # back on the topic as the CloudEvent it was
     for name, content_type in expected.items():
         records = await raw_records(settings, settings.topic_prefix + name)
         assert records, name
         for _, headers in records:
             assert headers["content-type"].decode() == content_type, name
             assert "correlation_id" not in headers, f"{name}: a second correlation header"
-    (value, _), = await raw_records(settings, settings.topic_prefix + CHAOS.name)  # fmt: skip
-    assert ev.parse_event(value or b"").correlationid == "inc-1"  # the one correlation: the CloudEvents attribute
+    original, redriven = await raw_records(settings, settings.topic_prefix + CHAOS.name)
+    assert original[0] == redriven[0] and "dlq_redriven_from" in redriven[1]
+    assert (redriven[1]["ce_type"].decode(), redriven[1]["ce_id"].decode()) == (event.type, event.id)
+    assert ev.parse_event(original[0] or b"").correlationid == "inc-1"  # the one correlation: the CloudEvents one
