@@ -78,6 +78,13 @@ def test_every_reference_resolves(doc: dict[str, Any]) -> None:
         _resolve(doc, ref)  # KeyError names the broken one
 
 
+def test_an_operation_names_only_messages_of_its_channel(doc: dict[str, Any]) -> None:
+    for name, op in doc["operations"].items():
+        channel = op["channel"]["$ref"]
+        assert op["messages"], name
+        assert all(m["$ref"].startswith(channel + "/messages/") for m in op["messages"]), name
+
+
 def test_every_topic_is_a_channel_with_its_events_key_and_dead_letters(doc: dict[str, Any]) -> None:
     by_address = {c["address"]: c for c in doc["channels"].values()}
     for topic in ALL_TOPICS:
