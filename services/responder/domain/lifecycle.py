@@ -179,6 +179,20 @@ def caused_by_recovery(book: Book, anomaly: Anomaly, policy: ResponsePolicy) -> 
     )
 
 
+def silence_ended(book: Book, *, now: datetime) -> list[ev.AnomalyEvent]:
+    """Return the muted anomalies still firing that no silence mutes at ``now`` (oldest first).
+
+    A silence or maintenance window that ends, or is expired early, hands what still fires under
+    it back to grouping: an outage that began silenced opens its incident once the silence is over.
+    """
+    freed = [
+        event
+        for event in book.suppressed.values()
+        if silencing(book.silences.values(), anomaly_labels(event.data), now) is None
+    ]
+    return sorted(freed, key=lambda e: (e.data.since, e.data.anomaly_id))
+
+
 def _may_hold(anomaly: Anomaly, policy: ResponsePolicy) -> bool:
     """Tell whether a severity rise that ``anomaly`` calls for waits before it applies.
 

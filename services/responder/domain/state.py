@@ -204,6 +204,15 @@ def fold_silence_event(book: Book, event: ev.SilenceEvent) -> None:
             book.silences[silence.silence_id] = expire(known, min(silence.ends_at, event.time))
 
 
+def fold_suppressed(book: Book, event: ev.AnomalyEvent, *, silenced: bool) -> None:
+    """Remember a firing anomaly a silence muted (its newest event); forget it once it resolves."""
+    anomaly_id = event.data.anomaly_id
+    if isinstance(event, ev.AnomalyResolved):
+        book.suppressed.pop(anomaly_id, None)
+    elif silenced:
+        book.suppressed[anomaly_id] = event
+
+
 def unsettled_notifications(book: Book) -> list[ev.NotificationDispatched]:
     """Return dispatched notifications with no recorded outcome (the responder stopped mid-send)."""
     return [book.notification_records[n] for n, s in book.notifications.items() if s is NotificationStatus.DISPATCHED]
