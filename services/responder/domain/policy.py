@@ -38,7 +38,7 @@ class GroupingPolicy(Rule):
     raise_wait_s: float = Field(30.0, ge=0)
     recovery_hold_s: float = Field(900.0, ge=0)
     split_by_problem: bool = True
-    recovery_disruption_s: float = Field(60.0, ge=0)
+    recovery_disruption_s: float = Field(30.0, ge=0)
 
 
 class SeverityRule(Rule):

@@ -96,6 +96,6 @@ def test_an_outage_long_after_the_step_is_a_fault_again() -> None:
     iid = sim.only().incident.incident_id
     sim.recovery(step(ev.RecoveryStepStarted, iid, 4), t=4)
     sim.recovery(step(ev.RecoveryStepCompleted, iid, 6), t=6)
-    sim.anomaly(anomaly("api", "http.up", t=200, **DOWN), t=200)  # window is 60 s
+    sim.anomaly(anomaly("api", "http.up", t=200, **DOWN), t=200)  # window is 30 s
     inc = sim.only().incident
     assert inc.recovery_caused == () and inc.problem == "down"
