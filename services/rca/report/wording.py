@@ -59,6 +59,8 @@ def compliance(report: IncidentReport, lang: str) -> str:
     )  # fmt: skip
     if c.breached_event:
         line += " " + text(lang, "compliance_breached")
+    if c.automatic_s is not None:
+        line += " " + text(lang, "compliance_automatic", after=duration(c.automatic_s, lang), by=c.automatic_by)
     return line
 
 
