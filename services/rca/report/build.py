@@ -45,7 +45,7 @@ def compliance_of(incident: Incident, events: Sequence[ev.Event], config: Report
     breached = any(isinstance(e, ev.ResponseTargetBreached) for e in events)
     return Compliance(
         str(incident.severity), target, verdict.human_s, verdict.human_by, verdict.met, breached,
-        automatic_s=verdict.automatic_s, automatic_by=verdict.automatic_by,
+        automatic_s=verdict.automatic_s, automatic_by=verdict.automatic_by, verdict=verdict.verdict.value,
     )  # fmt: skip
 
 

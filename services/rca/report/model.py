@@ -31,6 +31,7 @@ class Compliance:
     breached_event: bool = False
     automatic_s: float | None = None  # the first automatic recovery action, shown beside (never a response)
     automatic_by: str = ""
+    verdict: str = ""  # `shared.compliance.Verdict`: met, missed, pending, not needed
 
 
 @dataclass(frozen=True)

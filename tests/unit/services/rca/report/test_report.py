@@ -203,3 +203,12 @@ def test_report_timeline_follows_the_causal_chain() -> None:
     caused = ev.SilenceCreated.create(silence, source="/api", id_parts=("s",), time=when, causation=story[0])
     history = select("inc-1", [anomaly, *story, caused])
     assert caused.id in {e.id for e in history.events}
+
+
+def test_resolved_automatically_within_the_target_reads_as_not_needed() -> None:
+    from services.rca.report import wording
+
+    r = report(m.Severity.CRITICAL, ack_at=None)  # resolved 74 s after opening; target 900 s
+    assert r.compliance.met is None and r.compliance.verdict == "not needed"
+    assert "NOT NEEDED" in wording.compliance(r, "en") and "recovery.step_started" in wording.compliance(r, "en")
+    assert "불필요" in wording.compliance(r, "ko")
