@@ -160,7 +160,7 @@ def _home(book: Book, key: str, problem: str, policy: ResponsePolicy, *, caused:
     if caused:
         return found[0].incident_id, False
     for inc in found:
-        if explains(problem, inc.problem):
+        if explains(problem, inc.problem) and _problem_firing(inc):
             return inc.incident_id, True
     return None
 

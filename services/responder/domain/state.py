@@ -55,6 +55,7 @@ class RecoveryWindow:
 
 
 MAX_STEPS_PER_TARGET: Final = 32
+MAX_SUPPRESSED: Final = 10_000
 
 
 class NotificationStatus(StrEnum):
@@ -205,12 +206,19 @@ def fold_silence_event(book: Book, event: ev.SilenceEvent) -> None:
 
 
 def fold_suppressed(book: Book, event: ev.AnomalyEvent, *, silenced: bool) -> None:
-    """Remember a firing anomaly a silence muted (its newest event); forget it once it resolves."""
+    """Remember a firing anomaly a silence muted (its newest event); forget it once it resolves.
+
+    At most ``MAX_SUPPRESSED`` are kept (the oldest go first). They live in memory only: a responder
+    restarted under a silence learns of what still fires from the anomalies' next revisions.
+    """
     anomaly_id = event.data.anomaly_id
     if isinstance(event, ev.AnomalyResolved):
         book.suppressed.pop(anomaly_id, None)
     elif silenced:
+        book.suppressed.pop(anomaly_id, None)
         book.suppressed[anomaly_id] = event
+        while len(book.suppressed) > MAX_SUPPRESSED:
+            del book.suppressed[next(iter(book.suppressed))]
 
 
 def unsettled_notifications(book: Book) -> list[ev.NotificationDispatched]:

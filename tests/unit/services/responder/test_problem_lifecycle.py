@@ -99,3 +99,12 @@ def test_an_outage_long_after_the_step_is_a_fault_again() -> None:
     sim.anomaly(anomaly("api", "http.up", t=200, **DOWN), t=200)  # window is 30 s
     inc = sim.only().incident
     assert inc.recovery_caused == () and inc.problem == "down"
+
+
+def test_an_outage_after_a_cured_slowdown_is_a_new_incident_not_a_promotion() -> None:
+    sim = Sim()
+    sim.anomaly(anomaly("api", "latency", t=0), t=0)
+    sim.anomaly(resolved("api", "latency"), t=5)
+    sim.anomaly(anomaly("api", "http.up", t=10, impact=m.Impact.SERVICE_DOWN), t=10)
+    problems = sorted(s.incident.problem for s in sim.book.incidents.values())
+    assert problems == ["down", "latency"]
