@@ -60,6 +60,7 @@ class RcaHandlers:
 
     def remember(self, event: ev.Event) -> None:
         """Track the latest state of every incident (its anomalies accumulate) and when recovery began."""
+        self.store.add(event)  # recovery steps: what a restart did to its target is no root cause
         if isinstance(event, ev.RecoveryStepStarted):
             at = event.time.timestamp()
             self.recovery_started[event.data.incident_id] = min(
@@ -99,7 +100,11 @@ class RcaHandlers:
             log.warning("rca asked for unknown incident %s", incident_id)
             return None
         analysis = self.rca.rank(
-            self.store, incident, end=end.timestamp(), recovery_started=self.recovery_started.get(incident_id)
+            self.store,
+            incident,
+            end=end.timestamp(),
+            recovery_started=self.recovery_started.get(incident_id),
+            others=list(self.incidents.values()),
         )
         out_dir = Path(self.settings.reports_dir).resolve()
         formats = list(dict.fromkeys(self.settings.report_formats))

@@ -71,7 +71,9 @@ class ResponderRuntime:
         """The process's HTTP app: the API and console, whose lifespan starts and stops the responder."""
         from services.responder.api import create_api
 
-        return create_api(self.service, self.settings.api, runtime=self)
+        targets = {severity.value: policy.response_target_s for severity, policy in self.settings.escalation.items()}
+        api = self.settings.api.model_copy(update={"response_targets_s": targets})
+        return create_api(self.service, api, runtime=self)
 
 
 def build(

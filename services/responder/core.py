@@ -25,6 +25,7 @@ from services.responder.domain.state import (
     fold_notification_event,
     fold_recovery_event,
     fold_silence_event,
+    fold_suppressed,
 )
 from services.responder.notify.sender import Sender
 from shared import events as ev
@@ -141,6 +142,7 @@ class Responder:
         async with self.lock:
             decision = lifecycle.decide_anomaly(self.book, event, now=self.clock(), policy=self.policy)
             await self.emit(decision.events)
+            fold_suppressed(self.book, event, silenced=decision.outcome.startswith("silenced"))
         self.decisions.labels("anomaly", decision.outcome.split(" ")[0]).inc()
 
     async def on_command(self, event: ev.CommandEvent, _delivery: object = None) -> None:
@@ -178,12 +180,22 @@ class Responder:
         """Run the clocks of the incidents this instance owns, then send what they owe."""
         now = self.clock()
         async with self.lock:
+            await self._release_silenced(now)
             for state in list(self.book.incidents.values()):
                 if state.incident.status is IncidentStatus.RESOLVED or not self.owns(state.incident):
                     continue
                 recovering = state.incident.incident_id in self.book.recovering
                 await self.emit(clocks.decide_tick(state, now=now, policy=self.policy, recovering=recovering))
         await self.notify_owed()
+
+    async def _release_silenced(self, now: datetime) -> None:
+        """Group the anomalies still firing whose silence is over (call with the lock held)."""
+        for event in lifecycle.silence_ended(self.book, now=now):
+            decision = lifecycle.decide_anomaly(self.book, event, now=now, policy=self.policy)
+            await self.emit(decision.events)
+            fold_suppressed(self.book, event, silenced=decision.outcome.startswith("silenced"))
+            self.book.suppressed.pop(event.data.anomaly_id, None)
+            self.decisions.labels("silence_ended", decision.outcome.split(" ")[0]).inc()
 
     async def notify_owed(self) -> list[Notice]:
         """Record a dispatch for every owed notice of owned incidents, then start sending them; return them.

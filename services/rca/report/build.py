@@ -12,11 +12,11 @@ from services.rca.report.model import Chart, Compliance, IncidentReport
 from services.rca.report.timeline import describe
 from shared import events as ev
 from shared import metric_names as mn
+from shared.compliance import response_compliance
 from shared.models import Anomaly, CauseCandidate, Incident, IncidentTransition
 
 KEY_METRICS: Final = (mn.PROCESS_UP, mn.PROCESS_CPU, mn.HTTP_LATENCY_P95, mn.HTTP_ERROR_RATE)
 MAX_CHARTS: Final = 5
-RESPONSE_EVENTS: Final = (ev.IncidentAcknowledged, ev.RecoveryStepStarted, ev.IncidentResolved)
 
 
 @dataclass(frozen=True)
@@ -24,7 +24,7 @@ class ReportConfig:
     """Response targets per severity (seconds) and the noisy-rule limit."""
 
     response_targets_s: Mapping[str, float] = field(
-        default_factory=lambda: {"critical": 300.0, "major": 7200.0, "minor": 14400.0}
+        default_factory=lambda: {"critical": 900.0, "major": 7200.0, "minor": 14400.0}
     )
     noisy_min_firings: int = 5
 
@@ -39,15 +39,14 @@ def final_incident(events: Iterable[ev.Event]) -> Incident | None:
 
 
 def compliance_of(incident: Incident, events: Sequence[ev.Event], config: ReportConfig) -> Compliance:
-    """Measure the first response (acknowledgement, automatic recovery or resolution) against the target."""
+    """Measure the first human response against the target (`shared.compliance`); automatic recovery beside it."""
     target = config.response_targets_s.get(str(incident.severity), 0.0)
-    first = next((e for e in events if isinstance(e, RESPONSE_EVENTS)), None)
+    verdict = response_compliance(incident, events, target)
     breached = any(isinstance(e, ev.ResponseTargetBreached) for e in events)
-    if first is None:
-        return Compliance(str(incident.severity), target, None, "", False if breached else None, breached)
-    response = max((first.time - incident.opened_at).total_seconds(), 0.0)
-    by = first.type.removeprefix(ev.TYPE_PREFIX)
-    return Compliance(str(incident.severity), target, response, by, response <= target and not breached, breached)
+    return Compliance(
+        str(incident.severity), target, verdict.human_s, verdict.human_by, verdict.met, breached,
+        automatic_s=verdict.automatic_s, automatic_by=verdict.automatic_by, verdict=verdict.verdict.value,
+    )  # fmt: skip
 
 
 def recovery_outcome(events: Sequence[ev.Event]) -> tuple[str, str]:

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
-from typing import Any
+from datetime import datetime
 
 from services.rca.store import WindowStore
 from shared import events as ev
@@ -12,6 +11,7 @@ from shared import topics
 from shared.models import Anomaly, IncidentTransition
 from shared.replay import replay
 from shared.settings import ServiceSettings
+from shared.timeline import caused_by, episode_start, fault_touches
 
 HISTORY_TOPICS = (
     topics.INCIDENTS,
@@ -22,7 +22,6 @@ HISTORY_TOPICS = (
     topics.ANOMALIES,
     topics.CHAOS,
 )
-CHAOS_SLACK = timedelta(minutes=10)
 
 
 @dataclass
@@ -52,11 +51,17 @@ def belongs_to(event: ev.Event, incident_id: str) -> bool:
 
 
 def select(incident_id: str, events: list[ev.Event]) -> IncidentHistory:
-    """Pick the incident's events (lifecycle, notifications, commands, recovery, RCA, its anomalies, faults)."""
+    """Pick the incident's events: its own, its anomalies, those they caused, and faults that touch it.
+
+    Its own: lifecycle, notifications, commands, recovery, RCA (by correlation or incident id); the
+    faults: on its target within its window (`shared.timeline`).
+    """
     history = IncidentHistory(incident_id)
     own = [e for e in events if belongs_to(e, incident_id)]
     anomaly_ids: set[str] = set()
     target = ""
+    opened: datetime | None = None
+    resolved: datetime | None = None
     for e in events:
         if isinstance(e.data, IncidentTransition):
             history.incident_anomaly_ids.update(e.data.incident.anomaly_ids)
@@ -65,17 +70,27 @@ def select(incident_id: str, events: list[ev.Event]) -> IncidentHistory:
     for e in own:
         if isinstance(e.data, IncidentTransition):
             anomaly_ids.update(e.data.incident.anomaly_ids)
-            target = e.data.incident.target
-    lifecycle = [e.time for e in own]
-    first, last = (min(lifecycle), max(lifecycle)) if lifecycle else (None, None)
+            target, opened = e.data.incident.target, e.data.incident.opened_at
+            if isinstance(e, ev.IncidentResolved):
+                resolved = min(resolved or e.time, e.time)
+    since = [history.anomalies[a].since for a in anomaly_ids if a in history.anomalies]
+    start = episode_start(opened, since) if opened is not None else None
     own_ids = {e.id for e in own}
     for e in events:
         if e.id in own_ids:
             continue
         if (isinstance(e.data, Anomaly) and e.data.anomaly_id in anomaly_ids) or (
-            isinstance(e, ev.FaultInjected) and _near(e, target, first, last)
+            isinstance(e, ev.FaultInjected)
+            and start is not None
+            and fault_touches(e.data.target, e.time, targets={target}, start=start, end=resolved)
         ):
             own.append(e)
+            own_ids.add(e.id)
+    by_cause: dict[str, list[tuple[str, ev.Event]]] = {}
+    for e in events:
+        if e.causationid and e.id not in own_ids and not isinstance(e, ev.AnomalyEvent | ev.FaultInjected):
+            by_cause.setdefault(e.causationid, []).append((e.id, e))
+    own += caused_by(own_ids, by_cause)
     history.events = sorted(own, key=lambda e: e.time)
     return history
 
@@ -92,9 +107,3 @@ async def collect_history(
         if not isinstance(event, ev.MetricsObserved):
             events.append(event)
     return select(incident_id, events)
-
-
-def _near(event: ev.FaultInjected, target: str, first: Any, last: Any) -> bool:
-    if first is None or last is None:
-        return False
-    return bool(event.data.target == target and first - CHAOS_SLACK <= event.time <= last)

@@ -21,7 +21,7 @@ class TimelineEntry:
 
 @dataclass(frozen=True)
 class Compliance:
-    """Whether the first response came within the severity's response target."""
+    """Whether the first human response came within the severity's response target (`shared.compliance`)."""
 
     severity: str
     target_s: float
@@ -29,6 +29,9 @@ class Compliance:
     responded_by: str
     met: bool | None
     breached_event: bool = False
+    automatic_s: float | None = None  # the first automatic recovery action, shown beside (never a response)
+    automatic_by: str = ""
+    verdict: str = ""  # `shared.compliance.Verdict`: met, missed, pending, not needed
 
 
 @dataclass(frozen=True)

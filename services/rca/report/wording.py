@@ -48,7 +48,8 @@ def compliance(report: IncidentReport, lang: str) -> str:
     limit = duration(c.target_s, lang)
     target = text(lang, "target_immediate" if c.severity == "critical" else "target_within", limit=limit)
     if c.response_s is None:
-        verdict = text(lang, "missed") if c.met is False else text(lang, "unknown")
+        idle = "not_needed" if c.verdict == "not needed" else "unknown"
+        verdict = text(lang, "missed") if c.met is False else text(lang, idle)
         response = "-"
     else:
         verdict = text(lang, "met" if c.met else "missed")
@@ -59,6 +60,8 @@ def compliance(report: IncidentReport, lang: str) -> str:
     )  # fmt: skip
     if c.breached_event:
         line += " " + text(lang, "compliance_breached")
+    if c.automatic_s is not None:
+        line += " " + text(lang, "compliance_automatic", after=duration(c.automatic_s, lang), by=c.automatic_by)
     return line
 
 

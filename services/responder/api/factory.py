@@ -20,7 +20,7 @@ from services.responder.api.deps import ApiDeps
 from services.responder.api.feed import ProjectionFeed
 from services.responder.api.gate import ApiGate
 from services.responder.api.incident_routes import incident_router
-from services.responder.api.projection import Projection
+from services.responder.api.projection import DEFAULT_TARGETS, Projection
 from services.responder.api.settings import ApiSettings
 from services.responder.api.silence_routes import alertmanager_router, silence_router
 from shared.events import Event
@@ -72,6 +72,7 @@ def create_api(service: Service, settings: ApiSettings, *, runtime: Runtime | No
     projection = Projection(
         chaos_lookback=timedelta(seconds=settings.chaos_lookback_s),
         max_events_per_anomaly=settings.max_events_per_anomaly,
+        response_targets_s=settings.response_targets_s or dict(DEFAULT_TARGETS),
     )
     feed = ProjectionFeed(service.settings, projection, registry=service.metrics.registry)
 
