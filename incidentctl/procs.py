@@ -92,6 +92,45 @@ def terminate(pid: int, *, timeout: float = 10.0, group: bool = True) -> None:
             time.sleep(0.05)
 
 
+def terminate_all(pids: Sequence[int], *, timeout: float = 5.0) -> list[int]:
+    """Stop every process group in ``pids`` at once: SIGTERM to all, a bounded wait, then SIGKILL to the rest.
+
+    The wait is shared, so stopping n processes takes as long as the slowest (at most ``timeout``
+    plus the kill), not their sum. Return the pids that had to be killed.
+    """
+    pending = set()
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, signal.SIGTERM)
+            pending.add(pid)
+    killed: list[int] = []
+    for sig, wait in ((None, timeout), (signal.SIGKILL, 5.0)):
+        if sig is not None:
+            for pid in pending:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(pid, sig)
+                    killed.append(pid)
+        deadline = time.monotonic() + wait
+        while pending and time.monotonic() < deadline:
+            groups = _live_groups()
+            pending = {pid for pid in pending if alive(pid) or pid in groups}
+            if pending:
+                time.sleep(0.05)
+        if not pending:
+            break
+    return killed
+
+
+def _live_groups() -> set[int]:
+    """Process groups that have a running (not zombie) process."""
+    groups: set[int] = set()
+    for proc in psutil.process_iter(["status"]):
+        with contextlib.suppress(psutil.Error, OSError):
+            if proc.info["status"] != psutil.STATUS_ZOMBIE:
+                groups.add(os.getpgid(proc.pid))
+    return groups
+
+
 def _group_alive(pgid: int) -> bool:
     """Tell whether a process of group ``pgid`` still runs (zombies waiting to be reaped do not count)."""
     for proc in psutil.process_iter(["status"]):
