@@ -11,7 +11,7 @@ import signal
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Final, NoReturn
 
 from incidentctl.exits import NoStack
 
@@ -320,9 +320,32 @@ def cmd_dlq(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (exit 2, as every usage error), not the usage block."""
+
+    def error(self, message: str) -> NoReturn:
+        from shared.text import clean_line
+
+        self.exit(2, f"incidentctl: {clean_line(message, limit=300)} (see '{self.prog} --help')\n")
+
+
+WINDOW_FLAGS: Final = ("--from", "--to")
+
+
+def _join_relative_times(argv: list[str]) -> list[str]:
+    """``--from -30m`` as ``--from=-30m``: argparse would take ``-30m`` for an option."""
+    out: list[str] = []
+    for arg in argv:
+        if out and out[-1] in WINDOW_FLAGS and arg.startswith("-") and arg[1:2].isdigit():
+            out[-1] = f"{out[-1]}={arg}"
+        else:
+            out.append(arg)
+    return out
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Declare every sub-command."""
-    p = argparse.ArgumentParser(prog="incidentctl", description=__doc__)
+    p = _Parser(prog="incidentctl", description=__doc__)
     p.add_argument("--dir", default=str(DEFAULT_DIR), help="stack folder (default .stack)")
     p.add_argument("--api", help="responder API URL (default: the running stack's)")
     sub = p.add_subparsers(dest="command", required=True)
@@ -465,7 +488,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``incidentctl`` command; the exit codes are ``incidentctl.exits.Exit``."""
     from incidentctl.exits import Exit, explain
 
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(_join_relative_times(sys.argv[1:] if argv is None else argv))
     _quiet_client_logs()
     # SIGTERM (a supervisor, `timeout`, `kill`) unwinds like Ctrl-C, so `up` and `scenario run`
     # stop the processes they started instead of leaving them behind.

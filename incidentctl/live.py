@@ -47,12 +47,14 @@ def render(state: StackState, incidents: list[dict[str, Any]] | None, error: str
         body = Text("no incidents yet; try: incidentctl chaos cpu-hog")
     else:
         table = Table(box=None, pad_edge=False, header_style="bold", expand=False)
-        table.add_column("ID", no_wrap=True)
-        table.add_column("SEV", no_wrap=True)
-        table.add_column("STATUS", no_wrap=True)
-        table.add_column("OPENED", no_wrap=True)
-        table.add_column("TARGET", no_wrap=True, overflow="ellipsis", max_width=14)
-        table.add_column("TITLE", no_wrap=True, overflow="ellipsis", ratio=1)
+        # Fixed columns keep their width; the title takes what is left of the line and ends in "…".
+        id_width = min(22, max(len(str(i.get("incident_id", ""))) for i in incidents))
+        table.add_column("ID", no_wrap=True, overflow="ellipsis", min_width=id_width, max_width=id_width)
+        table.add_column("SEV", no_wrap=True, min_width=9)
+        table.add_column("STATUS", no_wrap=True, min_width=12)
+        table.add_column("OPENED", no_wrap=True, min_width=8)
+        table.add_column("TARGET", no_wrap=True, overflow="ellipsis", max_width=12)
+        table.add_column("TITLE", no_wrap=True, overflow="ellipsis", ratio=1, min_width=10)
         for i in incidents:
             severity = clean_line(i.get("severity", ""))
             mark = "!" if i.get("response_target_breached") else ""
