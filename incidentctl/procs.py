@@ -61,7 +61,12 @@ def spawn(
 
 
 def alive(pid: int) -> bool:
-    """Tell whether a process with ``pid`` exists (and is not a zombie we could reap)."""
+    """Tell whether a process with ``pid`` runs: a zombie is dead, whoever has to reap it.
+
+    A process another one started (the demo service after ``up --detach`` exited, a supervisor
+    whose parent is busy) stays a zombie until its parent reaps it; ``kill(pid, 0)`` still
+    succeeds then, and a stop waited out its whole grace period and the SIGKILL's for nothing.
+    """
     with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)
     try:
@@ -70,7 +75,10 @@ def alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        return bool(psutil.Process(pid).status() != psutil.STATUS_ZOMBIE)
+    except psutil.Error:
+        return False
 
 
 def terminate(pid: int, *, timeout: float = 10.0, group: bool = True) -> None:

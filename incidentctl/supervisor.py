@@ -180,22 +180,24 @@ class Supervisor:
         tmp.replace(path)
 
     def stop_all(self) -> None:
-        """Stop every process but the last of ``stop_order`` at once, then ``before_last``, then the last one.
+        """Stop the services together, then the last two of ``stop_order`` (pager, broker) one by one.
 
-        The services leave their groups while the broker still runs, and the watchers never see the
-        demo service go first. Each phase waits at most ``STOP_TIMEOUT_S`` (then SIGKILL), all of its
-        processes together: the stop takes as long as the slowest process, not their sum (it took
-        16 s one after another with 8 s each allowed).
+        Everything before the last two of ``stop_order`` goes at once (the services); then the
+        second-to-last (the pager: notifications in flight still land), ``before_last`` (the demo)
+        and the last (the broker: the services left their groups while it ran).
+
+        Each phase signals its processes together and waits at most ``STOP_TIMEOUT_S`` for all of
+        them (then SIGKILL): a stop takes as long as the slowest process, not their sum.
         """
         self.stopping = True
         order = sorted(self.procs, key=self._stop_rank)
         running = [n for n in order if (item := self.procs[n]).proc is not None and item.proc.poll() is None]
-        last = [n for n in running if n == order[-1]]
-        first = [n for n in running if n not in last]
-        self._stop_together(first)
-        if self.before_last:
-            _stop_pidfile(Path(self.before_last))
-        self._stop_together(last)
+        tail = [n for n in self.stop_order[-2:] if n in self.procs]
+        self._stop_together([n for n in running if n not in tail])
+        for i, name in enumerate(tail):
+            if i == len(tail) - 1 and self.before_last:
+                _stop_pidfile(Path(self.before_last))
+            self._stop_together([name] if name in running else [])
         self.write_status()
 
     def _stop_together(self, names: list[str]) -> None:

@@ -51,9 +51,7 @@ def test_the_view_fits_80_columns_and_keeps_the_console_url_and_token_hint(tmp_p
     assert "inc-" in live.render_text(_state(tmp_path), incidents, width=80)
 
 
-def test_the_view_redraws_in_place_without_clearing_the_screen(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_the_view_redraws_in_place_without_clearing_the_screen(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import io
 
     from rich.console import Console

@@ -33,7 +33,7 @@ def test_times_are_iso_or_relative_to_now(text: str, expected: datetime) -> None
 
 @pytest.mark.parametrize("text", ["30m", "-30x", "yesterday", "", "-m"])
 def test_an_unreadable_time_is_a_usage_error_naming_both_forms(text: str) -> None:
-    with pytest.raises(ValueError, match="ISO time .* relative one"):
+    with pytest.raises(ValueError, match=r"ISO time .* relative one"):
         parse_when(text, now=NOW)
 
 

@@ -10,9 +10,11 @@ from shared import events as ev
 from shared import models as m
 from tests.factories import at
 
+Transition = ev.Envelope[m.IncidentTransition]
+
 
 def _incident(iid: str, *, t: float, severity: m.Severity = m.Severity.MINOR, opened: float = 10.0,
-              cls: type[ev.Envelope[m.IncidentTransition]] = ev.IncidentOpened) -> ev.Envelope[m.IncidentTransition]:  # fmt: skip
+              cls: type[Transition] = ev.IncidentOpened) -> Transition:  # fmt: skip
     incident = m.Incident(
         incident_id=iid, group_key="demo", target="demo", title="demo cpu", severity=severity,
         severity_reason="rule", status=m.IncidentStatus.TRIGGERED, opened_at=at(opened),
@@ -22,7 +24,9 @@ def _incident(iid: str, *, t: float, severity: m.Severity = m.Severity.MINOR, op
 
 
 def _page(iid: str, *, t: float, kind: str = "page") -> ev.NotificationDispatched:
-    data = m.NotificationRecord(notification_id=f"n-{iid}-{t}", incident_id=iid, channel="log", team=m.Team.L1, kind=kind)
+    data = m.NotificationRecord(
+        notification_id=f"n-{iid}-{t}", incident_id=iid, channel="log", team=m.Team.L1, kind=kind
+    )
     return ev.NotificationDispatched.create(data, source="/tests", id_parts=(iid, t, kind), time=at(t), subject=iid)
 
 
