@@ -293,9 +293,15 @@ def _broker_settings(args: argparse.Namespace) -> Any:
     """Broker settings from ``--bootstrap``, else ``KAFKA_BOOTSTRAP_SERVERS`` (and the env), else the stack."""
     from shared.settings import ServiceSettings
 
-    bootstrap = args.bootstrap or os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or _stack_state(args).kafka
+    bootstrap = args.bootstrap or os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    extra: dict[str, str] = {}
+    if not bootstrap:  # the running stack's broker, and its Elasticsearch (the logs a what-if re-reads)
+        state = _stack_state(args)
+        bootstrap = state.kafka
+        if not os.environ.get("ELASTICSEARCH_URL"):
+            extra["elasticsearch_url"] = state.elasticsearch
     args.bootstrap_used = bootstrap  # named in the error line if it does not answer
-    return ServiceSettings.load(kafka_bootstrap_servers=bootstrap)
+    return ServiceSettings.load(kafka_bootstrap_servers=bootstrap, **extra)
 
 
 def cmd_dlq(args: argparse.Namespace) -> int:

@@ -18,7 +18,7 @@ import logging
 import os
 import re
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -26,10 +26,13 @@ from pathlib import Path
 from typing import Any, Final, TypeVar
 
 from aiokafka import AIOKafkaProducer
+from elasticsearch import AsyncElasticsearch
 
 from incidentctl.replay_cmd import Window, in_time_order, read_recorded
 from incidentctl.whatif_diff import DiffRow, Outcome, diff, summarize
+from services.detector.adapters.es_logs import ElasticsearchLogSource, LogFields, LogSource
 from services.detector.app import build as build_detector
+from services.detector.domain.logmining.findings import LogRecord
 from services.detector.settings import DetectorSettings
 from services.rca.app import build as build_rca
 from services.rca.settings import RcaSettings
@@ -52,9 +55,48 @@ JOIN_TIMEOUT_S: Final = 60.0
 QUIET_S: Final = 2.0
 SETTLE_MAX_S: Final = 60.0
 RCA_TIMEOUT_S: Final = 60.0
+PACE_POLL_S: Final = 0.05
 SOURCE: Final = "incidentctl/replay"
 
 S = TypeVar("S", bound=ServiceSettings)
+
+
+class PacedLogSource:
+    """The recorded logs up to the window's end, each handed out when the virtual clock reaches its time.
+
+    Wraps the stack's log store (read only): the detector's log loop follows it as it follows the
+    live index, so templates are mined and bursts found in step with the re-published scrapes.
+    """
+
+    def __init__(self, inner: LogSource, *, end: datetime, clock: VirtualClock) -> None:
+        self.inner = inner
+        self.end = end
+        self.clock = clock
+        self.handed = 0
+
+    async def close(self) -> None:
+        """Close the log store's client, if it has one."""
+        close = getattr(self.inner, "close", None)
+        if close is not None:
+            await close()
+
+    def read(self, start: datetime, end: datetime) -> AsyncIterator[LogRecord]:
+        """The records with ``start <= timestamp < min(end, window end)``."""
+        return self.inner.read(start, min(end, self.end))
+
+    async def follow(
+        self, start: datetime, *, poll_seconds: float = 1.0, stop: asyncio.Event | None = None
+    ) -> AsyncIterator[LogRecord]:
+        """Yield the window's records from ``start`` in time order at the clock's pace; then wait for ``stop``."""
+        stop = stop or asyncio.Event()
+        async for record in self.inner.read(start, self.end):
+            while self.clock() < record.timestamp and not stop.is_set():
+                await asyncio.sleep(min(PACE_POLL_S, max(self.clock.wall_seconds_until(record.timestamp), 0.001)))
+            if stop.is_set():
+                return
+            self.handed += 1
+            yield record
+        await stop.wait()
 
 
 class VirtualClock:
@@ -88,6 +130,7 @@ class WhatIf:
     original: list[Outcome]
     replay: list[Outcome]
     rows: list[DiffRow] = field(default_factory=list)
+    log_records: int | None = None  # handed to the log analysis; None: it was off
 
 
 def check_prefix(into: str, source_prefix: str) -> str:
@@ -134,8 +177,7 @@ def replay_settings(
         "heartbeat_interval_s": 5.0,
         "join_timeout_s": 30.0,
     }
-    detector = load_settings(DetectorSettings, config_dir, "detector", **common, checkpoint=False,
-                             logs={"enabled": False})  # fmt: skip
+    detector = load_settings(DetectorSettings, config_dir, "detector", **common, checkpoint=False)
     responder = load_settings(
         ResponderSettings, config_dir, "responder", **common,
         routes={team.value: [{"type": "log"}] for team in Team},  # a what-if pages nobody
@@ -246,8 +288,9 @@ async def run_whatif(
     detector_s, responder_s, rca_s = replay_settings(source, into, config_dir, out_dir / "reports")
     await ensure_topics(target_settings)
     clock = VirtualClock(scrapes[0].time, speed)
+    logs = _log_source(detector_s, end=end, clock=clock)
     runtimes: list[Runtime] = [
-        build_detector(detector_s, clock=clock),
+        build_detector(detector_s, clock=clock, log_source=logs),
         build_responder(responder_s, clock=clock),
         build_rca(rca_s, clock=clock),
     ]
@@ -267,17 +310,30 @@ async def run_whatif(
     finally:
         for runtime in reversed(started):
             await runtime.stop()
+        if logs is not None:
+            await logs.close()
     replayed = summarize(await _read(target_settings, [into + t.name for t in (INCIDENTS, NOTIFICATIONS, RCA)]))
     targets = len({s.data.target for s in scrapes})
-    return WhatIf(len(scrapes), targets, original, replayed, diff(original, replayed))
+    return WhatIf(len(scrapes), targets, original, replayed, diff(original, replayed), logs.handed if logs else None)
+
+
+def _log_source(settings: DetectorSettings, *, end: datetime, clock: VirtualClock) -> PacedLogSource | None:
+    """The recorded logs (the detector's log index, read only), paced; None when log analysis is off."""
+    if not settings.logs.enabled:
+        return None
+    lg = settings.logs
+    fields = LogFields(lg.timestamp_field, lg.message_field, lg.level_field, lg.service_field, lg.host_field)
+    client = AsyncElasticsearch(settings.elasticsearch_url, request_timeout=30, **settings.elasticsearch_options())
+    return PacedLogSource(ElasticsearchLogSource(client, index=lg.index_pattern, fields=fields), end=end, clock=clock)
 
 
 def describe(result: WhatIf, *, into: str, window: Window, config_dir: Path | None) -> str:
     """The header line of the printed comparison."""
     span = f"{_iso(window.start)} .. {_iso(window.end)}"
     config = f"config {config_dir}" if config_dir is not None else "default config"
-    return (f"replayed {result.scrapes} scrapes of {result.targets} target(s) ({span}) into '{into}' with {config}: "
-            f"{len(result.original)} incident(s) originally, {len(result.replay)} in the replay")  # fmt: skip
+    logs = f" and {result.log_records} log records" if result.log_records is not None else " (log analysis off)"
+    return (f"replayed {result.scrapes} scrapes of {result.targets} target(s){logs} ({span}) into '{into}' with "
+            f"{config}: {len(result.original)} incident(s) originally, {len(result.replay)} in the replay")  # fmt: skip
 
 
 def _iso(moment: datetime | None) -> str:

@@ -71,7 +71,8 @@ def _configs(folder: Path, *, cpu_limit: float) -> Path:
         if rule["name"] == "process-cpu":
             rule["value"], rule["clear_value"] = cpu_limit, cpu_limit - 10.0
     folder.mkdir(parents=True)
-    detector = {"profile": "demo", "rules": rules, "statistical": {"enabled": False}, "degradation": {"enabled": False}}
+    detector = {"profile": "demo", "rules": rules, "statistical": {"enabled": False}, "degradation": {"enabled": False},
+                "logs": {"enabled": False}}  # fmt: skip
     responder = {
         "grouping": {"group_wait_s": 1, "group_interval_s": 10, "repeat_interval_s": 120, "raise_wait_s": 5},
         "auto_resolve_after_s": 20,
@@ -82,8 +83,10 @@ def _configs(folder: Path, *, cpu_limit: float) -> Path:
     return folder
 
 
-def _replay(kafka: str, source_prefix: str, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "TOPIC_PREFIX": source_prefix, "KAFKA_BOOTSTRAP_SERVERS": kafka}
+def _replay(
+    kafka: str, source_prefix: str, *args: str, cwd: Path, extra_env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "TOPIC_PREFIX": source_prefix, "KAFKA_BOOTSTRAP_SERVERS": kafka, **(extra_env or {})}
     return subprocess.run(
         [sys.executable, "-m", "incidentctl", "replay", *args], capture_output=True, text=True, env=env, cwd=cwd,
         timeout=240,
@@ -134,3 +137,57 @@ def test_replay_with_a_higher_cpu_threshold_shows_the_incident_not_opened(
     assert "process.cpu_percent" in cause and cause.startswith("*"), table
     # The recorded run's topics were only read.
     assert _count(ServiceSettings(kafka_bootstrap_servers=kafka_bootstrap, topic_prefix=f"t{unique}.orig.")) == before
+
+
+LOG_SERVICE = "shop"
+ERROR = "Unhandled error in request {n}: database timeout after {ms} ms"
+
+
+def _log_docs(index: str, start: datetime) -> list[dict[str, Any]]:
+    def doc(ts: datetime, message: str, level: str) -> dict[str, Any]:
+        source = {"@timestamp": ts.isoformat().replace("+00:00", "Z"), "message": message, "level": level,
+                  "service": LOG_SERVICE, "host": "h1"}  # fmt: skip
+        return {"_index": index, "_source": source}
+
+    docs = [doc(start + timedelta(seconds=i), f"GET /items/{i} 200 in {i % 9} ms", "INFO") for i in range(60)]
+    docs += [doc(start + timedelta(seconds=62, milliseconds=80 * n), ERROR.format(n=100 + n, ms=n * 7), "ERROR")
+             for n in range(12)]  # fmt: skip
+    return docs
+
+
+def test_replay_re_drives_recorded_logs_through_the_log_pattern_detector(
+    kafka_bootstrap: str, elasticsearch_url: str, unique: str, tmp_path: Path
+) -> None:
+    from elasticsearch import AsyncElasticsearch, helpers
+
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=10)
+    recorded = ServiceSettings(kafka_bootstrap_servers=kafka_bootstrap, topic_prefix=f"t{unique}.rec.")
+    scrapes = [s for s in _scrapes(start) if s.data.observed_at < start + timedelta(seconds=90)]
+    asyncio.run(_record(recorded, [s for s in scrapes if all(x.value < 50 for x in s.data.samples)]))
+    index = f"application-logs-whatif-{unique}"
+
+    async def index_logs() -> None:
+        es = AsyncElasticsearch(elasticsearch_url, request_timeout=30)
+        try:
+            await helpers.async_bulk(es, _log_docs(index, start), refresh=True)
+        finally:
+            await es.close()
+
+    asyncio.run(index_logs())
+    folder = _configs(tmp_path / "logs", cpu_limit=90.0)
+    detector = yaml.safe_load((folder / "detector.yaml").read_text())
+    detector["logs"] = {
+        "enabled": True, "index_pattern": f"{index}*", "poll_interval_s": 0.5, "lookback_s": 120, "close_delay_s": 2,
+        "patterns": {"bucket_seconds": 2, "learning_seconds": 0, "new_template_seconds": 10, "spike_min_count": 5},
+    }  # fmt: skip
+    (folder / "detector.yaml").write_text(yaml.safe_dump(detector))
+    window = ["--from", (start - timedelta(seconds=1)).isoformat(), "--to", (start + timedelta(seconds=90)).isoformat()]
+    env_es = {"ELASTICSEARCH_URL": elasticsearch_url}
+    result = _replay(kafka_bootstrap, f"t{unique}.rec.", *window, "--into", f"t{unique}.logs.", "--config",
+                     str(folder), "--speed", "5", cwd=tmp_path, extra_env=env_es)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert f"and {len(_log_docs(index, start))} log records" in result.stdout, result.stdout
+    opened = [line for line in _rows(result.stdout, "incident opened") if LOG_SERVICE in line]
+    assert opened and opened[0].split()[-2] == "yes", result.stdout  # no incident originally; the burst opens one
+    causes = [line for line in _rows(result.stdout, "top root cause") if LOG_SERVICE in line]
+    assert causes, result.stdout
