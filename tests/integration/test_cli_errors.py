@@ -94,6 +94,8 @@ def test_a_broker_that_does_not_answer(tmp_path: Path) -> None:
         (["replay", "--from", "yesterday"], ("cannot read the time", "-30m")),
         (["replay", "--from", "-10m", "--to", "-30m"], ("empty window",)),
         (["replay", "--from", "-10m", "--into", "a b"], ("--into",)),
+        (["replay", "--from", "-10m", "--into", "x.", "--config", "/nonexistent"], ("not a folder", "detector.yaml")),
+        (["replay", "--frm", "-10m"], ("unrecognized arguments", "--help")),
     ],
 )
 def test_usage_errors_come_before_any_connection(tmp_path: Path, args: list[str], words: tuple[str, ...]) -> None:
@@ -122,3 +124,30 @@ async def test_unknown_incident_and_wrong_token_against_a_served_api(
         one_line_error(read_only, Exit.AUTH, "IR_API_TOKEN")
         fine = await asyncio.to_thread(run, "incident", "inc-5", token=READ_TOKEN)
         assert fine.returncode == Exit.OK and "inc-5" in fine.stdout, fine.stderr
+
+
+def test_up_on_a_running_stack_says_so_and_starts_nothing_and_down_stops_it(tmp_path: Path) -> None:
+    root = (tmp_path / ".stack").resolve()
+    stale_stack(root)
+    # A stand-in for the stack's supervisor: what `running` checks is its command line.
+    stand_in = subprocess.Popen(
+        [sys.executable, "-c", "import time; time.sleep(60)", "-m", "incidentctl.supervisor", "--dir", str(root)],
+        start_new_session=True,
+    )
+    try:
+        state = json.loads((root / "state.json").read_text())
+        state["pids"] = {"supervisor": stand_in.pid}
+        (root / "state.json").write_text(json.dumps(state))
+        up = cli("up", cwd=tmp_path)
+        assert up.returncode == Exit.OK, up.stderr
+        assert up.stdout.strip().splitlines() == [
+            f"a stack already runs under .stack: console {state['api_url']}/ (stop it with 'incidentctl down')"
+        ]
+        assert not (root / "data").exists()  # no second broker was started on the first one's data
+        down = cli("down", cwd=tmp_path)
+        assert down.returncode == Exit.OK and "stopped the stack under .stack" in down.stdout, down
+        assert stand_in.wait(timeout=10) is not None
+        assert not (root / "state.json").exists()
+    finally:
+        stand_in.kill()
+        stand_in.wait()
