@@ -56,6 +56,7 @@ QUIET_S: Final = 2.0
 SETTLE_MAX_S: Final = 60.0
 RCA_TIMEOUT_S: Final = 60.0
 PACE_POLL_S: Final = 0.05
+TICK_VIRTUAL_S: Final = 0.25
 SOURCE: Final = "incidentctl/replay"
 
 S = TypeVar("S", bound=ServiceSettings)
@@ -166,7 +167,7 @@ def load_settings(cls: type[S], config_dir: Path | None, service: str, **overrid
 
 
 def replay_settings(
-    source: ServiceSettings, into: str, config_dir: Path | None, reports_dir: Path
+    source: ServiceSettings, into: str, config_dir: Path | None, reports_dir: Path, *, speed: float = 10.0
 ) -> tuple[DetectorSettings, ResponderSettings, RcaSettings]:
     """The three services' settings for a replay: the config folder's, isolated and side-effect free."""
     common: dict[str, Any] = {
@@ -181,7 +182,7 @@ def replay_settings(
     responder = load_settings(
         ResponderSettings, config_dir, "responder", **common,
         routes={team.value: [{"type": "log"}] for team in Team},  # a what-if pages nobody
-        tick_s=0.1,
+        tick_s=max(0.01, TICK_VIRTUAL_S / speed),  # the clock loop looks every quarter of a virtual second
     )  # fmt: skip
     rca = load_settings(RcaSettings, config_dir, "rca", **common, reports_dir=str(reports_dir), index_reports=False)
     return detector, responder, rca
@@ -285,7 +286,7 @@ async def run_whatif(
     target_settings = ServiceSettings.load(kafka_bootstrap_servers=source.kafka_bootstrap_servers, topic_prefix=into)
     if await read_recorded(target_settings, [into + METRICS.name]):
         raise ValueError(f"--into {into!r} already holds a replay: choose a new prefix")
-    detector_s, responder_s, rca_s = replay_settings(source, into, config_dir, out_dir / "reports")
+    detector_s, responder_s, rca_s = replay_settings(source, into, config_dir, out_dir / "reports", speed=speed)
     await ensure_topics(target_settings)
     clock = VirtualClock(scrapes[0].time, speed)
     logs = _log_source(detector_s, end=end, clock=clock)
@@ -342,8 +343,9 @@ def _iso(moment: datetime | None) -> str:
 
 def quiet_service_logs(levels: Mapping[str, int] | None = None) -> None:
     """Keep the services' own logging (joins, pages to the log channel) off the CLI's output."""
-    for name, level in (levels or {"services": logging.WARNING, "shared": logging.WARNING,
-                                   "aiokafka": logging.CRITICAL, "faststream": logging.WARNING}).items():  # fmt: skip
+    quiet = {"services": logging.ERROR, "shared": logging.ERROR, "responder": logging.ERROR,  # pages to the log
+             "aiokafka": logging.CRITICAL, "faststream": logging.ERROR, "elastic_transport": logging.ERROR}  # fmt: skip
+    for name, level in (levels or quiet).items():
         logging.getLogger(name).setLevel(level)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -13,6 +12,9 @@ from shared.models import SEVERITY_RANK, Severity
 from shared.text import clean_line
 
 NONE: Final = "-"
+TIME_TOLERANCE_S: Final = 2.0
+"""Opening and page times this close count as unchanged: the replay's clock runs in steps (its ticks,
+the scrape interval), so the same decisions land a second apart."""
 
 
 @dataclass
@@ -75,25 +77,42 @@ class DiffRow:
     aspect: str
     original: str
     replay: str
+    same: bool | None = None  # None: the texts decide; times are compared within ``TIME_TOLERANCE_S``
 
     @property
     def changed(self) -> bool:
         """Whether the replay differs from the original here."""
-        return self.original != self.replay
+        return not self.same if self.same is not None else self.original != self.replay
 
 
 def _pairs(original: Sequence[Outcome], replay: Sequence[Outcome]) -> list[tuple[Outcome | None, Outcome | None]]:
-    """Pair incidents per target in order of opening (the n-th of a target with its n-th)."""
-    by_target: dict[str, tuple[list[Outcome], list[Outcome]]] = defaultdict(lambda: ([], []))
-    for o in original:
-        by_target[o.target][0].append(o)
-    for r in replay:
-        by_target[r.target][1].append(r)
+    """Pair each target's incidents by nearest opening time (greedy, closest first); the rest stand alone.
+
+    A changed threshold moves an opening, drops one or adds one: the nearest in time is the same
+    trouble seen differently, which pairing in order of opening gets wrong once one is dropped.
+    """
+    candidates = sorted(
+        ((abs((o.opened_at - r.opened_at).total_seconds()), i, j)
+         for i, o in enumerate(original) for j, r in enumerate(replay) if o.target == r.target),
+    )  # fmt: skip
+    left_used: set[int] = set()
+    right_used: set[int] = set()
     pairs: list[tuple[Outcome | None, Outcome | None]] = []
-    for left, right in by_target.values():
-        for i in range(max(len(left), len(right))):
-            pairs.append((left[i] if i < len(left) else None, right[i] if i < len(right) else None))
-    return pairs
+    for _, i, j in candidates:
+        if i not in left_used and j not in right_used:
+            left_used.add(i)
+            right_used.add(j)
+            pairs.append((original[i], replay[j]))
+    pairs += [(o, None) for i, o in enumerate(original) if i not in left_used]
+    pairs += [(None, r) for j, r in enumerate(replay) if j not in right_used]
+    return sorted(pairs, key=_pair_order)
+
+
+def _pair_order(pair: tuple[Outcome | None, Outcome | None]) -> tuple[str, datetime]:
+    left, right = pair
+    one = left or right
+    assert one is not None
+    return one.target, min(o.opened_at for o in pair if o is not None)
 
 
 def diff(original: Sequence[Outcome], replay: Sequence[Outcome]) -> list[DiffRow]:
@@ -105,18 +124,31 @@ def diff(original: Sequence[Outcome], replay: Sequence[Outcome]) -> list[DiffRow
     rows: list[DiffRow] = []
     for left, right in _pairs(original, replay):
         target = (left or right).target  # type: ignore[union-attr]  # one side is always there
+        opened_same = left is not None and right is not None and _close(left.opened_at, right.opened_at)
         rows += [
-            DiffRow(target, "incident opened", _opened(left), _opened(right)),
+            DiffRow(target, "incident opened", _opened(left), _opened(right), opened_same or None),
             DiffRow(target, "severity", left.severity.value if left else NONE, right.severity.value if right else NONE),
             DiffRow(
                 target,
                 "first page after opening",
                 _delay(left.first_page_at, left.opened_at) if left else NONE,
                 _delay(right.first_page_at, right.opened_at) if right else NONE,
+                _same_delay(left, right),
             ),
             DiffRow(target, "top root cause", _cause(left), _cause(right)),
         ]
     return rows
+
+
+def _close(a: datetime, b: datetime) -> bool:
+    return abs((a - b).total_seconds()) <= TIME_TOLERANCE_S
+
+
+def _same_delay(left: Outcome | None, right: Outcome | None) -> bool | None:
+    """Both paged within the tolerance of the same delay: unchanged (None: let the texts decide)."""
+    if left is None or right is None or left.first_page_at is None or right.first_page_at is None:
+        return None
+    return _close(left.first_page_at - left.opened_at + right.opened_at, right.first_page_at)
 
 
 def _opened(outcome: Outcome | None) -> str:

@@ -111,3 +111,19 @@ def test_the_virtual_clock_stands_until_started_then_runs_faster() -> None:
 def test_a_replay_prefix_must_be_new_and_plain(into: str, source: str) -> None:
     with pytest.raises(ValueError, match="--into"):
         check_prefix(into, source)
+
+
+def test_times_a_second_apart_are_the_same_decision_but_not_five_seconds() -> None:
+    close = diff([_outcome("inc-1", 10, page=10)], [_outcome("inc-2", 11, page=13)])
+    assert not any(r.changed for r in close)  # opened 1 s later, paged 2 s after opening instead of 0 s
+    apart = diff([_outcome("inc-1", 10, page=10)], [_outcome("inc-2", 16, page=30)])
+    assert {r.aspect for r in apart if r.changed} == {"incident opened", "first page after opening"}
+    unpaged = diff([_outcome("inc-1", 10, page=10)], [_outcome("inc-2", 10)])
+    assert [(r.original, r.replay) for r in unpaged if r.changed] == [("0s", "no page")]
+
+
+def test_a_dropped_incident_is_the_one_furthest_in_time_not_the_first() -> None:
+    original = [_outcome("a1", 10), _outcome("a2", 100)]
+    rows = diff(original, [_outcome("r1", 110)])
+    opened = [(r.original, r.replay) for r in rows if r.aspect == "incident opened"]
+    assert opened == [("yes 12:00:10", "no"), ("yes 12:01:40", "yes 12:01:50")]
