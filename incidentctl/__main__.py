@@ -263,6 +263,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
         return 0
     from incidentctl import whatif
 
+    if not 0 < args.speed <= 1000:
+        raise ValueError(f"--speed {args.speed}: give virtual seconds per wall second, above 0 and at most 1000")
     if args.topics or args.incident:
         raise ValueError("--into re-drives the recorded metrics of a window: give --from/--to, not topics")
     settings = _broker_settings(args)

@@ -96,6 +96,7 @@ def test_a_broker_that_does_not_answer(tmp_path: Path) -> None:
         (["replay", "--from", "-10m", "--into", "a b"], ("--into",)),
         (["replay", "--from", "-10m", "--into", "x.", "--config", "/nonexistent"], ("not a folder", "detector.yaml")),
         (["replay", "--frm", "-10m"], ("unrecognized arguments", "--help")),
+        (["replay", "--from", "-10m", "--into", "x.", "--speed", "0"], ("--speed 0.0",)),
     ],
 )
 def test_usage_errors_come_before_any_connection(tmp_path: Path, args: list[str], words: tuple[str, ...]) -> None:
