@@ -449,10 +449,10 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("topics", nargs="*", help="topic names (default: all); an unknown one is an error (exit 2)")
     rp.add_argument("--incident", help="only events of this incident (correlation id)")
     rp.add_argument("--from", dest="start", help="window start: ISO time (2026-05-01T14:03:00Z) or relative (-30m)")
-    rp.add_argument("--to", dest="end", help="window end (exclusive): ISO time or relative (-5m); default: now")
+    rp.add_argument("--to", dest="end", help="window end (exclusive): ISO time or relative (-5m); default: open")
     rp.add_argument(
         "--into", metavar="PREFIX",
-        help="re-drive the window's recorded metrics through detector, responder and rca under topics and "
+        help="re-drive the window's recorded metrics and logs through detector, responder and rca under topics and "
         "consumer groups prefixed PREFIX, then print what changed against the original incidents",
     )  # fmt: skip
     rp.add_argument("--config", help="with --into: a folder of detector.yaml, responder.yaml, rca.yaml "
