@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import os
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 import httpx
 from rich.console import Console, Group, RenderableType
@@ -34,7 +34,15 @@ def token_hint(state: StackState) -> str:
     return f"token: api_token in {_state_file(state)} ('Set token', or URL#token=...)"
 
 
-def render(state: StackState, incidents: list[dict[str, Any]] | None, error: str = "") -> RenderableType:
+COLUMNS: Final = (("ID", 16), ("SEV", 9), ("STATUS", 12), ("OPENED", 8), ("TARGET", 10))
+"""Fixed columns (the title takes the rest of the line): 80 columns leave the title 15."""
+GAP: Final = 2
+MIN_TITLE: Final = 10
+
+
+def render(
+    state: StackState, incidents: list[dict[str, Any]] | None, error: str = "", *, width: int = 80
+) -> RenderableType:
     """The whole view: title, console URL and token hint (always), then the incidents or what went wrong."""
     header = Text.assemble(
         ("incidentctl live incidents", "bold"), "  (Ctrl-C stops the stack)\n",
@@ -46,15 +54,11 @@ def render(state: StackState, incidents: list[dict[str, Any]] | None, error: str
     elif not incidents:
         body = Text("no incidents yet; try: incidentctl chaos cpu-hog")
     else:
-        table = Table(box=None, pad_edge=False, header_style="bold", expand=False)
-        # Fixed columns keep their width; the title takes what is left of the line and ends in "…".
-        id_width = min(22, max(len(str(i.get("incident_id", ""))) for i in incidents))
-        table.add_column("ID", no_wrap=True, overflow="ellipsis", min_width=id_width, max_width=id_width)
-        table.add_column("SEV", no_wrap=True, min_width=9)
-        table.add_column("STATUS", no_wrap=True, min_width=12)
-        table.add_column("OPENED", no_wrap=True, min_width=8)
-        table.add_column("TARGET", no_wrap=True, overflow="ellipsis", max_width=12)
-        table.add_column("TITLE", no_wrap=True, overflow="ellipsis", ratio=1, min_width=10)
+        fixed = sum(w for _, w in COLUMNS) + GAP * len(COLUMNS)
+        table = Table(box=None, pad_edge=False, header_style="bold", expand=False, padding=(0, GAP // 2))
+        for name, column_width in COLUMNS:
+            table.add_column(name, no_wrap=True, overflow="ellipsis", width=column_width)
+        table.add_column("TITLE", no_wrap=True, overflow="ellipsis", width=max(MIN_TITLE, width - fixed))
         for i in incidents:
             severity = clean_line(i.get("severity", ""))
             mark = "!" if i.get("response_target_breached") else ""
@@ -73,7 +77,9 @@ def render(state: StackState, incidents: list[dict[str, Any]] | None, error: str
 def render_text(state: StackState, incidents: list[dict[str, Any]] | None, error: str = "", *, width: int = 80) -> str:
     """The view as plain text at ``width`` columns (what a terminal of that width shows)."""
     out = io.StringIO()
-    Console(file=out, width=width, color_system=None, force_terminal=False).print(render(state, incidents, error))
+    Console(file=out, width=width, color_system=None, force_terminal=False).print(
+        render(state, incidents, error, width=width)
+    )
     return out.getvalue()
 
 
@@ -89,11 +95,11 @@ def _fetch(state: StackState) -> tuple[list[dict[str, Any]] | None, str]:
 def show_live(state: StackState, *, console: Console | None = None) -> None:
     """Redraw the view in place every few seconds; return once the stack is stopped elsewhere."""
     console = console or Console()
-    with Live(render(state, None), console=console, auto_refresh=False, transient=False) as live:
+    with Live(render(state, None, width=console.width), console=console, auto_refresh=False, transient=False) as live:
         while True:
             if not (state.path / "state.json").exists():
                 break
             incidents, error = _fetch(state)
-            live.update(render(state, incidents, error), refresh=True)
+            live.update(render(state, incidents, error, width=console.width), refresh=True)
             time.sleep(REFRESH_S)
     console.print("the stack was stopped (incidentctl down)")

@@ -48,7 +48,10 @@ def test_the_view_fits_80_columns_and_keeps_the_console_url_and_token_hint(tmp_p
         assert "console: http://127.0.0.1:41234/" in text
         assert "token: api_token in" in text and "state.json" in text
         assert "s3cret-token" not in text  # the hint says where the token is, never the token
-    assert "inc-" in live.render_text(_state(tmp_path), incidents, width=80)
+    table = live.render_text(_state(tmp_path), incidents, width=80)
+    header = next(line for line in table.splitlines() if line.startswith("ID"))
+    assert header.split() == ["ID", "SEV", "STATUS", "OPENED", "TARGET", "TITLE"]  # no column dropped at 80
+    assert "critical!" in table and "13:03:04" in table and "a-very-lo" in table and "http.up" in table
 
 
 def test_the_view_redraws_in_place_without_clearing_the_screen(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
