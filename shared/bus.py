@@ -230,6 +230,9 @@ class EventBus:
         listener: ConsumerRebalanceListener | None,
         broadcast: bool,
     ) -> GroupMember:
+        # The topic prefix names the groups too: stacks (or a replay, `incidentctl replay --into`) sharing a
+        # cluster never join each other's groups, whose rebalances would stall the other's consumers.
+        group_id = self.prefix + group_id
         if broadcast:
             group_id = f"{group_id}.{self.settings.instance_id}"
         member = GroupMember(
