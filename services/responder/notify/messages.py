@@ -64,8 +64,11 @@ class Message:
 
 
 def incident_link(console_url: str, incident_id: str) -> str:
-    """Return the console page of an incident (the id is percent-encoded into the path)."""
-    return url_with_path(console_url, "incidents", incident_id)
+    """Return the console page of an incident: its hash route ``<console>/#/incidents/<id>`` (id percent-encoded).
+
+    The console is one page at ``/`` that routes on the fragment; ``/incidents/<id>`` is no page (404).
+    """
+    return url_with_path(console_url.rstrip("/") + "/#", "incidents", incident_id)
 
 
 def runbook_link(template: str, incident: Incident) -> str:

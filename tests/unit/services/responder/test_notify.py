@@ -111,7 +111,7 @@ def test_messages_carry_severity_what_since_evidence_and_links_in_both_languages
         "Evidence:",
         "observed 900ms",
         "Runbook: http://rb/api",
-        "Console: http://c/incidents/inc-",
+        "Console: http://c/#/incidents/inc-",
     ):
         assert needle in en.body
     ko = outbound(language="ko").message
