@@ -15,7 +15,7 @@ from services.rca.analyze import rca_event
 from services.rca.casefile import read_graph
 from services.rca.report.build import ReportConfig
 from services.rca.report.collect import collect_history
-from services.rca.report.publish import document, index_report, report_file, write_files
+from services.rca.report.publish import document, index_report, report_file, write_files, write_languages
 from services.rca.settings import RcaSettings
 from services.rca.store import WindowStore
 from services.rca.usecase import RankingPolicy, RcaUseCase, utc_now
@@ -114,6 +114,7 @@ class RcaHandlers:
             )
             lang = self.settings.report_lang
             paths = write_files(report, out_dir, formats=formats, lang=lang)
+            paths += write_languages(report, out_dir, formats=formats)
             log.info("report of %s written: %s", incident_id, ", ".join(map(str, paths)))
         await self.bus.publish(event, key=incident_id)
         if formats and self.es is not None and self.settings.index_reports:

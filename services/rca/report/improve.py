@@ -98,6 +98,8 @@ def follow_ups(
         out.append(Improvement("follow-up", "recovery_failed", {"detail": recovery_detail or "-"}))
     elif recovery == "none":
         out.append(Improvement("follow-up", "no_recovery", {"target": incident.target}))
+    elif recovery == "verified":
+        out.append(Improvement("follow-up", "recovery_worked", {"target": incident.target}))
     if compliance.met is False:
         params = {"severity": compliance.severity, "target": _fmt(compliance.target_s)}
         out.append(Improvement("follow-up", "response_missed", params))
