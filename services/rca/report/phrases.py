@@ -59,6 +59,9 @@ KO_PHRASES: Final[tuple[tuple[re.Pattern[str], str], ...]] = tuple(
         (r"\bresolved by\b", "해결자:"),
         (r"\banomaly on\b", "이상 발생:"),
         (r"\brecovered\b", "복구됨"),
+        (r"(^|; )severity critical\b", r"\1심각도 심각"),
+        (r"(^|; )severity major\b", r"\1심각도 주요"),
+        (r"(^|; )severity minor\b", r"\1심각도 경미"),
         (r"(^|; )severity ", r"\1심각도 "),
         (r"\bheld until the recovery is verified\b", "복구 검증까지 보류"),
         # responder: the manual's severity rules
@@ -108,7 +111,7 @@ KO_PHRASES: Final[tuple[tuple[re.Pattern[str], str], ...]] = tuple(
         (r", (\d+) s before any other entity", r", 다른 개체보다 \1초 먼저"),
         (r"; also ", "; 함께 변한 지표: "),
         (
-            r"\bstopped: (\d+) of (\d+) series missing or at zero from (\S+)",
+            r"\bstopped: (\d+) of (\d+) series missing or at zero from ([\d:]+)",
             r"중단: 시계열 \2개 중 \1개가 \3부터 누락 또는 0",
         ),
         (

@@ -1,0 +1,328 @@
+"""Issue 15, item 6: the 5.2 improvement plan with follow-up actions, readable charts, folded notifications,
+human times, and Korean for every sentence of the ko report."""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from datetime import timedelta
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from services.rca.report.actions import action_events, latest_actions
+from services.rca.report.build import build_report
+from services.rca.report.model import Chart, IncidentReport, PastIncident
+from services.rca.report.phrases import human_times, translate
+from services.rca.report.plan import OWNERS, SECTIONS
+from services.rca.report.publish import render, write_languages
+from services.rca.report.svg import render_svg
+from services.rca.report.timeline import describe, fold_notifications
+from services.rca.report.units import nice_ticks, time_ticks
+from shared import events as ev
+from shared import models as m
+from shared.files import UnsafePath
+from shared.models import CauseCandidate
+from tests.unit.services.rca.report.test_report import RANKING, series
+from tests.unit.services.rca.scenario import FAULT_AT, anomaly_event, at, incident, lifecycle
+
+HANGUL = re.compile("[\uac00-\ud7a3]")
+LETTERS = re.compile(r"[^\W\d_]")
+ISO = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
+NS = "{http://www.w3.org/2000/svg}"
+
+
+# ---------------------------------------------------------------- a realistic incident, as the pipeline words it
+
+
+def _notify(n: int, t: float, team: m.Team, channel: str, kind: type[ev.NotificationEvent]) -> ev.Event:
+    data = m.NotificationRecord(notification_id=f"n{n}", incident_id="inc-1", channel=channel, team=team, kind="page")
+    return kind.create(data, source="/r", id_parts=(n, kind.event_type), time=at(t), correlationid="inc-1")
+
+
+def realistic_events() -> list[ev.Event]:
+    """A crash as the services word it: detector summary with an ISO instant, responder reasons, a page burst
+    to two teams over two channels, an escalation, a recovery, a log-pattern anomaly with a raw log line."""
+    since = at(FAULT_AT + 2).isoformat()
+    down = anomaly_event("http.up").data.model_copy(
+        update={"summary": f"http.up = 0: down since {since}", "kind": m.AnomalyKind.TARGET_DOWN}
+    )
+    log = anomaly_event("log:7", kind=m.AnomalyKind.LOG_PATTERN).data.model_copy(
+        update={"anomaly_id": "an-log", "summary": "new template ERROR 'db timeout <*>': 12 lines in "
+                f"{since}..{at(FAULT_AT + 20).isoformat()}", "samples": ("ERROR db timeout 5003ms",)}
+    )  # fmt: skip
+    title = f"http.up = 0: down since {since}"
+    inc = incident(("an-demo-http.up", "an-log"), severity=m.Severity.CRITICAL).model_copy(
+        update={"title": title, "severity_reason": "critical: service fully down (service_down, rule target-down)"}
+    )
+    tr = m.IncidentTransition
+    opened = tr(incident=inc, reason=f"opened: {title}; severity critical: service fully down (service_down, "
+                "rule target-down)", actor="responder")  # fmt: skip
+    escalated = tr(incident=inc, reason="response target of 300s missed; escalated to L2", team=m.Team.L2)
+    resolved = tr(
+        incident=inc.model_copy(update={"status": m.IncidentStatus.RESOLVED}),
+        reason="auto-resolved: every contributing signal clear for 30s",
+        actor="responder",
+    )
+    events: list[ev.Event] = [
+        ev.AnomalyDetected.create(down, source="/d", id_parts=("down",), time=at(FAULT_AT + 4)),
+        ev.AnomalyDetected.create(log, source="/d", id_parts=("log",), time=at(FAULT_AT + 5)),
+        ev.IncidentOpened.create(opened, source="/r", id_parts=("o",), time=at(FAULT_AT + 6), correlationid="inc-1"),
+        _notify(1, FAULT_AT + 7, m.Team.L1, "webhook", ev.NotificationDispatched),
+        _notify(1, FAULT_AT + 7.1, m.Team.L1, "webhook", ev.NotificationDelivered),
+        _notify(2, FAULT_AT + 7.2, m.Team.L1, "log", ev.NotificationDispatched),
+        _notify(2, FAULT_AT + 7.3, m.Team.L1, "log", ev.NotificationDelivered),
+        ev.IncidentEscalated.create(escalated, source="/r", id_parts=("e",), time=at(FAULT_AT + 8),
+                                   correlationid="inc-1"),
+        _notify(3, FAULT_AT + 8.1, m.Team.L2, "webhook", ev.NotificationDispatched),
+        _notify(3, FAULT_AT + 8.2, m.Team.L2, "webhook", ev.NotificationFailed),
+        *[e for e in lifecycle(("an-demo-http.up",), severity=m.Severity.CRITICAL)
+          if isinstance(e, ev.RecoveryEvent | ev.IncidentAcknowledged)],
+        ev.IncidentResolved.create(resolved, source="/r", id_parts=("r",), time=at(380), correlationid="inc-1"),
+    ]  # fmt: skip
+    return events
+
+
+RANKED = (
+    CauseCandidate(entity="demo", signal="process.up", score=3.0,
+                   evidence="stopped: 4 of 5 series missing or at zero from 12:05:02; its error-log template "
+                            "`ERROR db timeout <*>` appeared at 12:05:03 (12 lines, 40% of its logging)"),
+    CauseCandidate(entity="host-1", signal="host.cpu_percent", score=0.4,
+                   evidence="host.cpu_percent rose from 20 to 31 (robust z 4.2) at 12:05:01; likely an effect of "
+                            "demo, which stopped"),
+)  # fmt: skip
+
+
+def realistic(**kw: Any) -> IncidentReport:
+    return build_report(realistic_events(), ranking=RANKED, series=series(), now=at(500), **kw)
+
+
+class TextNodes(HTMLParser):
+    """Text nodes with letters, outside <code>, <svg>, <style>, <title> (names and chart ticks are not sentences)."""
+
+    SKIP = frozenset({"code", "svg", "style", "title", "pre"})
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.depth = 0
+        self.nodes: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.depth += tag in self.SKIP
+
+    def handle_endtag(self, tag: str) -> None:
+        self.depth -= tag in self.SKIP
+
+    def handle_data(self, data: str) -> None:
+        if not self.depth and LETTERS.search(data):
+            self.nodes.append(data.strip())
+
+
+def text_nodes(html: str) -> list[str]:
+    parser = TextNodes()
+    parser.feed(html)
+    return parser.nodes
+
+
+# ---------------------------------------------------------------- Korean everywhere a person reads
+
+
+def test_ko_report_is_korean_in_at_least_80_percent_of_its_text_nodes() -> None:
+    html = render(realistic(), "html", "ko")
+    nodes = text_nodes(html)
+    korean = [n for n in nodes if HANGUL.search(n)]
+    english = [n for n in nodes if not HANGUL.search(n)]
+    assert len(nodes) > 60
+    assert len(korean) / len(nodes) >= 0.8, english
+    assert not any(HANGUL.search(n) for n in text_nodes(render(realistic(), "html", "en")))
+
+
+@pytest.mark.parametrize("fmt", ["md", "html"])
+def test_ko_reasons_statuses_timeline_and_plan_are_korean_event_text_kept_and_escaped(fmt: str) -> None:
+    out = render(realistic(), fmt, "ko")
+    phrases = ("서비스 전체 중단", "발생: ", "부터 중단", "해결됨", "확인됨", "자동 해결", "에스컬레이션", "알림 2건",
+               "자동 복구", "1. 모니터링", "2. 시스템", "3. 프로세스", "담당자 작성 필요",
+               "심각(Critical)")  # fmt: skip
+    for phrase in phrases:
+        assert phrase in out, phrase
+    for english in ("service fully down", "auto-resolved", "opened:", "status resolved", "to fill in by the owner"):
+        assert english not in out, english
+    assert "db timeout" in out  # a log line stays as it is
+
+
+def test_event_text_in_the_ko_report_is_escaped_after_translation() -> None:
+    events = realistic_events()
+    hostile = events[2].data.model_copy(update={"reason": "opened: <script>alert(1)</script> | `x`"})
+    events[2] = events[2].model_copy(update={"data": hostile})
+    html = render(build_report(events, ranking=RANKED, series={}, now=at(500)), "html", "ko")
+    assert "<script>" not in html and "발생: &lt;script&gt;" in html
+
+
+@pytest.mark.parametrize(
+    ("english", "korean"),
+    [
+        ("opened: x; severity critical: service fully down (service_down, rule target-down)",
+         "발생: x; 심각도 심각: 서비스 전체 중단 (service_down, 규칙 target-down)"),
+        ("severity raised minor → major: partial outage", "심각도 상향 minor → major: 부분 중단"),
+        ("recovery failed: restart timed out; escalating to L2", "복구 실패: restart timed out; L2(으)로 에스컬레이션"),
+        ("http.up = 0: down since 2026-12-05T14:03:07.5+00:00", "http.up = 0: 2026-12-05 14:03:07 UTC부터 중단"),
+    ],
+)  # fmt: skip
+def test_phrase_table_translates_the_services_fixed_phrases(english: str, korean: str) -> None:
+    assert translate(english, "ko") == korean
+
+
+# ---------------------------------------------------------------- human times, not raw ISO
+
+
+def test_titles_and_text_carry_human_times_not_iso() -> None:
+    assert human_times("down since 2026-12-05T14:03:07.123456+09:00") == "down since 2026-12-05 05:03:07 UTC"
+    assert human_times("no time 2026-13-45T99:00:00Z here") == "no time 2026-13-45T99:00:00Z here"
+    for lang in ("en", "ko"):
+        for fmt in ("md", "html"):
+            out = render(realistic(), fmt, lang)
+            title = out.splitlines()[0] if fmt == "md" else re.search(r"<h1>(.*?)</h1>", out).group(1)  # type: ignore[union-attr]
+            assert "2026-01-01 12:05:02 UTC" in title, title
+            assert not ISO.search(re.sub(r"<svg.*?</svg>", "", out, flags=re.S)), lang
+
+
+# ---------------------------------------------------------------- notifications folded per burst
+
+
+def test_notifications_fold_into_one_row_per_burst() -> None:
+    rows = realistic().timeline
+    notes = [r for r in rows if r.key.startswith("tl_notifications")]
+    assert [(r.params["count"], r.params["teams"], r.params["channels"]) for r in notes] == [
+        ("2", "L1", "log, webhook"), ("1", "L2", "webhook"),
+    ]  # fmt: skip
+    assert notes[0].folded == 4 and notes[0].params["delivered"] == "2" and notes[1].params["failed"] == "1"
+    en = render(realistic(), "md", "en")
+    assert "2 notification(s) sent to L1 via log, webhook: 2 delivered, 0 failed" in en
+    assert en.count("notification") < 8
+    single = fold_notifications([describe(_notify(9, 1, m.Team.L1, "log", ev.NotificationDispatched))])
+    assert len(single) == 1 and single[0].kind == "notification.dispatched"
+
+
+# ---------------------------------------------------------------- charts: units and round ticks
+
+
+def _ticks(svg: str, cls: str) -> list[str]:
+    return [t.text or "" for t in ET.fromstring(svg).iter(f"{NS}text") if t.get("class") == cls]
+
+
+@pytest.mark.parametrize(
+    ("metric", "values", "ticks", "unit"),
+    [
+        ("process.up", [1.0, 1.0, 0.0, 0.0, 1.0], ["0", "1"], "0/1"),
+        ("http.up", [1.0, 1.0, 1.0], ["0", "1"], "0/1"),
+        ("process.cpu_percent", [4.0, 6.0, 95.0], ["0%", "25%", "50%", "75%", "100%"], "%"),
+        ("http.error_rate", [0.0, 0.002, 0.5], ["0%", "20%", "40%", "60%"], "%"),
+        ("http.latency_p95_ms", [18.0, 21.0, 420.0], ["0 ms", "200 ms", "400 ms", "600 ms"], "ms"),
+        ("http.requests_per_s", [10.0, 10.5, 9.5], ["9.5 req/s", "9.75 req/s", "10 req/s", "10.25 req/s",
+                                                   "10.5 req/s"], "req/s"),
+    ],
+)  # fmt: skip
+def test_chart_ticks_are_round_numbers_with_units(
+    metric: str, values: list[float], ticks: list[str], unit: str
+) -> None:
+    chart = Chart(series=f"demo|{metric}", points=tuple((float(i), v) for i, v in enumerate(values)), start=0.0,
+                  end=float(len(values)), anomaly_start=1.0, anomaly_end=2.0)  # fmt: skip
+    svg = render_svg(chart)
+    assert _ticks(svg, "y-tick") == ticks
+    assert _ticks(svg, "axis-unit") == [unit]
+    assert "-0.05" not in svg and "1.05" not in svg
+
+
+def test_nice_ticks_and_time_ticks_are_round() -> None:
+    assert nice_ticks(0.0, 1.0) == [0.0, 0.25, 0.5, 0.75, 1.0]
+    assert nice_ticks(3.2, 95.1) == [0.0, 25.0, 50.0, 75.0, 100.0]
+    assert nice_ticks(7.0, 7.0) == [6.0, 6.5, 7.0, 7.5, 8.0]
+    start = at(7).timestamp()
+    ticks = time_ticks(start, start + 400)
+    assert all(t % 60 == 0 for t in ticks) and 3 <= len(ticks) <= 7
+
+
+# ---------------------------------------------------------------- the 5.2 plan and its follow-up actions
+
+
+def test_plan_has_every_section_and_topic_with_owner_due_and_state() -> None:
+    r = realistic()
+    topics = {i.category for i in r.improvements}
+    assert topics == {t for _, ts in SECTIONS for t in ts}
+    for item in r.improvements:
+        assert item.owner == OWNERS[item.category] and item.state in ("open", "done") and item.action_id
+        assert item.due == at(380) + timedelta(days=7)  # critical: a week after resolution
+    by_key = {i.key: i for i in r.improvements}
+    assert by_key["resource_saturation"].params["metric"] == "process.cpu_percent"  # 95 % in the impact window
+    assert by_key["escalated"].params["teams"] == "L2" and by_key["escalated"].category == "procedures"
+    assert by_key["recovery_worked"].state == "done"
+    assert by_key["prompt_training"].prompt and by_key["prompt_training"].owner == "L1"
+    html = render(r, "html", "en")
+    for section in ("monitoring", "system", "process"):
+        assert f'id="plan-{section}"' in html
+    assert "Resource optimisation" in html and "(to fill in by the owner)" in html
+
+
+def test_due_date_follows_severity() -> None:
+    minor = build_report(
+        [anomaly_event("process.cpu_percent"), *lifecycle(("an-demo-process.cpu_percent",), severity=m.Severity.MINOR)],  # type: ignore[list-item]
+        ranking=RANKING, series={}, now=at(500),
+    )  # fmt: skip
+    assert {i.due for i in minor.improvements} == {at(380) + timedelta(days=30)}
+
+
+def test_recurrence_from_earlier_incidents_of_the_same_target_and_cause() -> None:
+    past = [
+        PastIncident("inc-0", at(-7200), "demo", "demo", "process.up"),
+        PastIncident("inc-x", at(-3600), "demo", "demo", "http.error_rate"),  # another cause
+        PastIncident("inc-y", at(-3600), "other", "demo", "process.up"),  # another target
+    ]
+    item = next(i for i in realistic(past=past).improvements if i.key == "recurrence")
+    assert item.params["count"] == "1" and item.params["previous"] == "inc-0" and item.owner == "L3"
+    assert not any(i.key == "recurrence" for i in realistic().improvements)
+
+
+def test_past_incidents_come_from_other_incidents_rca_results() -> None:
+    from services.rca.report.collect import select
+
+    def rca(incident_id: str, t: float, signal: str) -> ev.RootCauseIdentified:
+        top = m.CauseCandidate(entity="demo", signal=signal, score=1.0, evidence="e")
+        data = m.RootCauseAnalysis(
+            incident_id=incident_id, target="demo", window_start=at(t), window_end=at(t + 60), ranking=(top,)
+        )
+        return ev.RootCauseIdentified.create(data, source="/rca", id_parts=(incident_id, t), time=at(t + 60))
+
+    history = select("inc-1", [rca("inc-0", -900, "http.up"), rca("inc-0", -800, "process.up"), *realistic_events()])
+    assert [(p.incident_id, p.signal) for p in history.past] == [("inc-0", "process.up")]
+
+
+def test_action_events_are_idempotent_and_a_person_closing_one_sticks() -> None:
+    r = realistic()
+    first = action_events(r, source="/rca", at=at(400))
+    again = action_events(realistic(), source="/rca", at=at(401))
+    assert len(first) == len(r.improvements) and [e.id for e in first] == [e.id for e in again]
+    assert first[0].correlationid == "inc-1" and set(first[0].data.text) == {"en", "ko"}
+    assert HANGUL.search(first[0].data.text["ko"])
+    target = first[0]
+    closed = ev.ActionRecorded.create(
+        target.data.model_copy(update={"state": m.ActionState.DONE, "actor": "alice"}), source="/cli",
+        id_parts=("done",), time=at(500),
+    )  # fmt: skip
+    reanalysed = ev.ActionRecorded.create(target.data, source="/rca", id_parts=("later",), time=at(600))
+    current = {e.data.action_id: e for e in latest_actions([*first, *first, closed, reanalysed])}
+    assert len(current) == len(first)
+    assert current[target.data.action_id].data.state is m.ActionState.DONE
+
+
+# ---------------------------------------------------------------- both languages side by side
+
+
+def test_both_languages_are_written_side_by_side(tmp_path: Path) -> None:
+    paths = write_languages(realistic(), tmp_path, formats=["md", "html"])
+    assert sorted(p.name for p in paths) == ["inc-1.en.html", "inc-1.en.md", "inc-1.ko.html", "inc-1.ko.md"]
+    assert HANGUL.search((tmp_path / "inc-1.ko.md").read_text(encoding="utf-8"))
+    assert not HANGUL.search((tmp_path / "inc-1.en.html").read_text(encoding="utf-8"))
+    with pytest.raises(UnsafePath):
+        write_languages(realistic(), tmp_path, formats=["md"], langs=["../x"])
