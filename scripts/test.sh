@@ -8,6 +8,11 @@ if ! { command -v chromium && command -v chromedriver; } >/dev/null && [ "$(id -
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null) \
     || echo "warning: could not install chromium; browser checks will be skipped" >&2
 fi
+if ! fc-list :lang=ko 2>/dev/null | grep -q . && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  # A CJK font, so Korean reports and the console draw Hangul in Chromium instead of empty boxes.
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-cjk >/dev/null) \
+    || echo "warning: could not install fonts-noto-cjk; the Hangul browser check will fail" >&2
+fi
 .venv/bin/ruff check .
 .venv/bin/ruff format --check . >/dev/null || { echo "ruff format would change files: run .venv/bin/ruff format ." >&2; exit 1; }
 .venv/bin/mypy shared services incidentctl tests/component

@@ -73,9 +73,9 @@ def silent_signals(
         before = [v for t, v in points if t < anomaly_start and math.isfinite(v)]
         during = [v for t, v in points if t >= anomaly_start and math.isfinite(v)]
         params = {"entity": cand.entity, "signal": cand.signal}
-        if before and during:
-            high, low = max(before), min(before)
-            peak_up, peak_down = max(during), min(during)
+        high, low = (max(before), min(before)) if before else (0.0, 0.0)
+        peak_up, peak_down = (max(during), min(during)) if during else (high, low)
+        if before and during and (peak_up > high or peak_down < low):  # a bound only where the data left its range
             if peak_up - high >= low - peak_down:
                 params |= {"op": ">", "suggested": _fmt((high + peak_up) / 2)}
             else:

@@ -18,7 +18,7 @@ table{border-collapse:collapse;width:100%;font-size:.9rem}th,td{border:1px solid
 text-align:left;vertical-align:top}th{background:#f4f4f8}.sev{display:inline-block;padding:.1rem .5rem;
 border-radius:.3rem;color:#fff;font-weight:600}.sev-critical{background:#c62828}.sev-major{background:#ef6c00}
 .sev-minor{background:#f9a825;color:#222}.met{color:#1b7f3b;font-weight:600}.missed{color:#c62828;font-weight:600}
-.muted{color:#666;font-size:.85rem}.prompt{color:#6b5b00}.done{color:#1b7f3b}.kind{color:#777;font-size:.75rem}
+.muted{color:#666;font-size:.85rem}.prompt{color:#6b5b00}.done{color:#1b7f3b}.kind{color:#777;font-size:.75rem}td.nw{white-space:nowrap}
 figure{margin:1rem 0}figcaption{font-size:.85rem;color:#555}code{font-size:.85rem}
 """
 
@@ -103,8 +103,8 @@ def render_html(report: IncidentReport, lang: str = "en") -> str:
             cls = "prompt" if item.prompt else item.state
             body.append(
                 f'<tr class="{escape(cls)}"><td><strong>{escape(label)}:</strong> {escape(sentence)}</td>'
-                f"<td>{escape(item.owner)}</td><td>{escape(w.due(item))}</td>"
-                f"<td>{t('state_' + item.state)}</td><td>{code(item.action_id)}</td></tr>"
+                f'<td class="nw">{escape(item.owner)}</td><td class="nw">{escape(w.due(item))}</td>'
+                f'<td class="nw">{t("state_" + item.state)}</td><td class="nw">{code(item.action_id)}</td></tr>'
             )
         body.append("</table>")
     body.append("</section>")

@@ -78,7 +78,7 @@ def render_svg(chart: Chart) -> str:
             f'fill="#555">{_clock(t, step)}</text>'
         )
     parts.append(
-        f'<text class="axis-unit" x="{LEFT - 6}" y="{TOP - 2}" font-size="10" text-anchor="end" fill="#777">'
+        f'<text class="axis-unit" x="{LEFT + 4}" y="{TOP - 4}" font-size="10" text-anchor="start" fill="#777">'
         f"{escape(unit.suffix or ('0/1' if unit.binary else ''))}</text>"
     )
     segment: list[str] = []

@@ -6,15 +6,13 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 from datetime import timedelta
-from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from services.rca.report.actions import action_events, latest_actions
 from services.rca.report.build import build_report
-from services.rca.report.model import Chart, IncidentReport, PastIncident
+from services.rca.report.model import Chart, PastIncident
 from services.rca.report.phrases import human_times, translate
 from services.rca.report.plan import OWNERS, SECTIONS
 from services.rca.report.publish import render, write_languages
@@ -24,106 +22,12 @@ from services.rca.report.units import nice_ticks, time_ticks
 from shared import events as ev
 from shared import models as m
 from shared.files import UnsafePath
-from shared.models import CauseCandidate
-from tests.unit.services.rca.report.test_report import RANKING, series
-from tests.unit.services.rca.scenario import FAULT_AT, anomaly_event, at, incident, lifecycle
+from tests.report_example import HANGUL, RANKED, notify, realistic, realistic_events, text_nodes
+from tests.unit.services.rca.report.test_report import RANKING
+from tests.unit.services.rca.scenario import anomaly_event, at, lifecycle
 
-HANGUL = re.compile("[\uac00-\ud7a3]")
-LETTERS = re.compile(r"[^\W\d_]")
 ISO = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
 NS = "{http://www.w3.org/2000/svg}"
-
-
-# ---------------------------------------------------------------- a realistic incident, as the pipeline words it
-
-
-def _notify(n: int, t: float, team: m.Team, channel: str, kind: type[ev.NotificationEvent]) -> ev.Event:
-    data = m.NotificationRecord(notification_id=f"n{n}", incident_id="inc-1", channel=channel, team=team, kind="page")
-    return kind.create(data, source="/r", id_parts=(n, kind.event_type), time=at(t), correlationid="inc-1")
-
-
-def realistic_events() -> list[ev.Event]:
-    """A crash as the services word it: detector summary with an ISO instant, responder reasons, a page burst
-    to two teams over two channels, an escalation, a recovery, a log-pattern anomaly with a raw log line."""
-    since = at(FAULT_AT + 2).isoformat()
-    down = anomaly_event("http.up").data.model_copy(
-        update={"summary": f"http.up = 0: down since {since}", "kind": m.AnomalyKind.TARGET_DOWN}
-    )
-    log = anomaly_event("log:7", kind=m.AnomalyKind.LOG_PATTERN).data.model_copy(
-        update={"anomaly_id": "an-log", "summary": "new template ERROR 'db timeout <*>': 12 lines in "
-                f"{since}..{at(FAULT_AT + 20).isoformat()}", "samples": ("ERROR db timeout 5003ms",)}
-    )  # fmt: skip
-    title = f"http.up = 0: down since {since}"
-    inc = incident(("an-demo-http.up", "an-log"), severity=m.Severity.CRITICAL).model_copy(
-        update={"title": title, "severity_reason": "critical: service fully down (service_down, rule target-down)"}
-    )
-    tr = m.IncidentTransition
-    opened = tr(incident=inc, reason=f"opened: {title}; severity critical: service fully down (service_down, "
-                "rule target-down)", actor="responder")  # fmt: skip
-    escalated = tr(incident=inc, reason="response target of 300s missed; escalated to L2", team=m.Team.L2)
-    resolved = tr(
-        incident=inc.model_copy(update={"status": m.IncidentStatus.RESOLVED}),
-        reason="auto-resolved: every contributing signal clear for 30s",
-        actor="responder",
-    )
-    events: list[ev.Event] = [
-        ev.AnomalyDetected.create(down, source="/d", id_parts=("down",), time=at(FAULT_AT + 4)),
-        ev.AnomalyDetected.create(log, source="/d", id_parts=("log",), time=at(FAULT_AT + 5)),
-        ev.IncidentOpened.create(opened, source="/r", id_parts=("o",), time=at(FAULT_AT + 6), correlationid="inc-1"),
-        _notify(1, FAULT_AT + 7, m.Team.L1, "webhook", ev.NotificationDispatched),
-        _notify(1, FAULT_AT + 7.1, m.Team.L1, "webhook", ev.NotificationDelivered),
-        _notify(2, FAULT_AT + 7.2, m.Team.L1, "log", ev.NotificationDispatched),
-        _notify(2, FAULT_AT + 7.3, m.Team.L1, "log", ev.NotificationDelivered),
-        ev.IncidentEscalated.create(escalated, source="/r", id_parts=("e",), time=at(FAULT_AT + 8),
-                                   correlationid="inc-1"),
-        _notify(3, FAULT_AT + 8.1, m.Team.L2, "webhook", ev.NotificationDispatched),
-        _notify(3, FAULT_AT + 8.2, m.Team.L2, "webhook", ev.NotificationFailed),
-        *[e for e in lifecycle(("an-demo-http.up",), severity=m.Severity.CRITICAL)
-          if isinstance(e, ev.RecoveryEvent | ev.IncidentAcknowledged)],
-        ev.IncidentResolved.create(resolved, source="/r", id_parts=("r",), time=at(380), correlationid="inc-1"),
-    ]  # fmt: skip
-    return events
-
-
-RANKED = (
-    CauseCandidate(entity="demo", signal="process.up", score=3.0,
-                   evidence="stopped: 4 of 5 series missing or at zero from 12:05:02; its error-log template "
-                            "`ERROR db timeout <*>` appeared at 12:05:03 (12 lines, 40% of its logging)"),
-    CauseCandidate(entity="host-1", signal="host.cpu_percent", score=0.4,
-                   evidence="host.cpu_percent rose from 20 to 31 (robust z 4.2) at 12:05:01; likely an effect of "
-                            "demo, which stopped"),
-)  # fmt: skip
-
-
-def realistic(**kw: Any) -> IncidentReport:
-    return build_report(realistic_events(), ranking=RANKED, series=series(), now=at(500), **kw)
-
-
-class TextNodes(HTMLParser):
-    """Text nodes with letters, outside <code>, <svg>, <style>, <title> (names and chart ticks are not sentences)."""
-
-    SKIP = frozenset({"code", "svg", "style", "title", "pre"})
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.depth = 0
-        self.nodes: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.depth += tag in self.SKIP
-
-    def handle_endtag(self, tag: str) -> None:
-        self.depth -= tag in self.SKIP
-
-    def handle_data(self, data: str) -> None:
-        if not self.depth and LETTERS.search(data):
-            self.nodes.append(data.strip())
-
-
-def text_nodes(html: str) -> list[str]:
-    parser = TextNodes()
-    parser.feed(html)
-    return parser.nodes
 
 
 # ---------------------------------------------------------------- Korean everywhere a person reads
@@ -201,7 +105,7 @@ def test_notifications_fold_into_one_row_per_burst() -> None:
     en = render(realistic(), "md", "en")
     assert "2 notification(s) sent to L1 via log, webhook: 2 delivered, 0 failed" in en
     assert en.count("notification") < 8
-    single = fold_notifications([describe(_notify(9, 1, m.Team.L1, "log", ev.NotificationDispatched))])
+    single = fold_notifications([describe(notify(9, 1, m.Team.L1, "log", ev.NotificationDispatched))])
     assert len(single) == 1 and single[0].kind == "notification.dispatched"
 
 
@@ -326,3 +230,12 @@ def test_both_languages_are_written_side_by_side(tmp_path: Path) -> None:
     assert not HANGUL.search((tmp_path / "inc-1.en.html").read_text(encoding="utf-8"))
     with pytest.raises(UnsafePath):
         write_languages(realistic(), tmp_path, formats=["md"], langs=["../x"])
+
+
+def test_silent_signal_gets_no_bound_when_its_data_never_left_its_range() -> None:
+    from services.rca.report.improve import silent_signals
+
+    flat = {"demo|process.up": [(float(t), 1.0) for t in range(0, 100, 2)]}
+    top = (CauseCandidate(entity="demo", signal="process.up", score=1.0, evidence="e"),)
+    (item,) = silent_signals(top, [], flat, anomaly_start=50.0)
+    assert item.key == "silent_signal" and "suggested" not in item.params
