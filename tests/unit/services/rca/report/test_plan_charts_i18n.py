@@ -234,6 +234,7 @@ def test_both_languages_are_written_side_by_side(tmp_path: Path) -> None:
 
 def test_silent_signal_gets_no_bound_when_its_data_never_left_its_range() -> None:
     from services.rca.report.improve import silent_signals
+    from shared.models import CauseCandidate
 
     flat = {"demo|process.up": [(float(t), 1.0) for t in range(0, 100, 2)]}
     top = (CauseCandidate(entity="demo", signal="process.up", score=1.0, evidence="e"),)
