@@ -144,7 +144,7 @@ def build_report(
             *follow_ups(incident, ranking, compliance, recovery, detail),
         ],
         incident,
-        settled_at=resolved or now,
+        opened_at=incident.opened_at,
     )
     fault = next((e.data.fault for e in ordered if isinstance(e, ev.FaultInjected)), None)
     return IncidentReport(

@@ -13,7 +13,8 @@ prompt for its owner to fill in.
 Owners follow the manual's tiers: L1 (operations, on call) for monitoring and process, L2 (service
 engineers) for resources, performance and automation, L3 (development, architecture) for design
 defects and recurrence. The due date follows the severity (Critical 7 days, Major 14, Minor 30 after
-resolution); an item the incident itself shows settled (a verified recovery) is done.
+the incident opened: the same on every re-analysis, so an unchanged plan publishes no new events); an
+item the incident itself shows settled (a verified recovery) is done.
 """
 
 from __future__ import annotations
@@ -116,11 +117,11 @@ def escalations(teams: Sequence[str]) -> list[Improvement]:
 
 
 def plan(
-    items: Iterable[Improvement], incident: Incident, *, settled_at: datetime,
+    items: Iterable[Improvement], incident: Incident, *, opened_at: datetime,
     due_days: Mapping[str, int] = DUE_DAYS,
 ) -> tuple[Improvement, ...]:  # fmt: skip
     """Place ``items`` in the 5.2 list, add a prompt to every topic left empty, make each a follow-up action."""
-    due = settled_at + timedelta(days=due_days.get(str(incident.severity), 30))
+    due = opened_at + timedelta(days=due_days.get(str(incident.severity), 30))
     by_topic: dict[str, list[Improvement]] = {topic: [] for topic in SECTION_OF}
     for item in items:
         topic = TOPIC_OF_KEY.get(item.key, item.category)

@@ -24,7 +24,7 @@ from shared import models as m
 from shared.files import UnsafePath
 from tests.report_example import HANGUL, RANKED, notify, realistic, realistic_events, text_nodes
 from tests.unit.services.rca.report.test_report import RANKING
-from tests.unit.services.rca.scenario import anomaly_event, at, lifecycle
+from tests.unit.services.rca.scenario import FAULT_AT, anomaly_event, at, lifecycle
 
 ISO = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
 NS = "{http://www.w3.org/2000/svg}"
@@ -157,7 +157,7 @@ def test_plan_has_every_section_and_topic_with_owner_due_and_state() -> None:
     assert topics == {t for _, ts in SECTIONS for t in ts}
     for item in r.improvements:
         assert item.owner == OWNERS[item.category] and item.state in ("open", "done") and item.action_id
-        assert item.due == at(380) + timedelta(days=7)  # critical: a week after resolution
+        assert item.due == at(FAULT_AT + 6) + timedelta(days=7)  # critical: a week after it opened
     by_key = {i.key: i for i in r.improvements}
     assert by_key["resource_saturation"].params["metric"] == "process.cpu_percent"  # 95 % in the impact window
     assert by_key["escalated"].params["teams"] == "L2" and by_key["escalated"].category == "procedures"
@@ -174,7 +174,7 @@ def test_due_date_follows_severity() -> None:
         [anomaly_event("process.cpu_percent"), *lifecycle(("an-demo-process.cpu_percent",), severity=m.Severity.MINOR)],  # type: ignore[list-item]
         ranking=RANKING, series={}, now=at(500),
     )  # fmt: skip
-    assert {i.due for i in minor.improvements} == {at(380) + timedelta(days=30)}
+    assert {i.due for i in minor.improvements} == {at(FAULT_AT + 6) + timedelta(days=30)}
 
 
 def test_recurrence_from_earlier_incidents_of_the_same_target_and_cause() -> None:
