@@ -45,7 +45,7 @@ def render_markdown(report: IncidentReport, lang: str = "en") -> str:
     out += [f"## {t('summary')}", "", md_text(w.summary(report, lang), limit=8000), ""]
     out += _table(
         [t("target"), t("severity"), t("status"), t("opened"), t("resolved"), t("recovery")],
-        [[Code(inc.target), sev, w.status_label(inc.status, lang), w.stamp(report.opened_at, lang),
+        [[inc.target, sev, w.status_label(inc.status, lang), w.stamp(report.opened_at, lang),
           w.stamp(report.resolved_at, lang), t("rec_" + report.recovery)]],
     )  # fmt: skip
     out += ["", f"## {t('severity')}: {md_text(sev)}", "",
@@ -54,15 +54,15 @@ def render_markdown(report: IncidentReport, lang: str = "en") -> str:
     out += [f"- {t('end')}: {w.stamp(report.impact_end, lang)}", "", f"## {t('timeline')}", ""]
     rows: list[list[object]] = []
     for e in report.timeline:
-        actor, is_name = w.actor_label(e.actor, lang)
+        actor, _ = w.actor_label(e.actor, lang)
         rows.append([w.clock(e.at), w.event_label(e.kind, lang), w.timeline_text(e, lang),
-                     Code(actor) if is_name and actor else actor])  # fmt: skip
+                     actor])  # fmt: skip
     out += _table([t("time"), t("event"), t("details"), t("actor")], rows)
     out += ["", f"## {t('compliance')}", "", md_text(w.compliance(report, lang)), "", f"## {t('rca')}", ""]
     if report.ranking:
         out += _table(
             [t("rank"), t("entity"), t("signal"), t("score"), t("evidence")],
-            [[i, Code(c.entity), Code(w.signal_label(c.signal, lang)), f"{c.score:.3f}", w.evidence(c.evidence, lang)]
+            [[i, c.entity, w.signal_label(c.signal, lang), f"{c.score:.3f}", w.evidence(c.evidence, lang)]
              for i, c in enumerate(report.ranking, 1)],
         )  # fmt: skip
     else:
@@ -82,7 +82,7 @@ def render_markdown(report: IncidentReport, lang: str = "en") -> str:
         for item in items:
             label, sentence = w.improvement(item, lang)
             table_rows.append([f"{label}: {sentence}", item.owner, w.due(item), t("state_" + item.state),
-                               Code(item.action_id)])  # fmt: skip
+                               item.action_id])  # fmt: skip
         out += _table([t("item"), t("owner"), t("due"), t("state"), t("action_id")], table_rows)
         out.append("")
     return "\n".join(out)
