@@ -20,7 +20,15 @@ class Code(str):
     __slots__ = ()
 
 
+class Escaped(str):
+    """A table cell already made inert (built from `md_text` / `md_code` parts)."""
+
+    __slots__ = ()
+
+
 def _cell(value: object) -> str:
+    if isinstance(value, Escaped):
+        return str(value)
     return md_code(value, in_table=True) if isinstance(value, Code) else md_text(value)
 
 
@@ -55,7 +63,8 @@ def render_markdown(report: IncidentReport, lang: str = "en") -> str:
     rows: list[list[object]] = []
     for e in report.timeline:
         actor, _ = w.actor_label(e.actor, lang)
-        rows.append([w.clock(e.at), w.event_label(e.kind, lang), w.timeline_text(e, lang),
+        event = Escaped(f"{md_text(w.event_label(e.kind, lang))} {md_code(e.kind, in_table=True)}")
+        rows.append([w.clock(e.at), event, w.timeline_text(e, lang),
                      actor])  # fmt: skip
     out += _table([t("time"), t("event"), t("details"), t("actor")], rows)
     out += ["", f"## {t('compliance')}", "", md_text(w.compliance(report, lang)), "", f"## {t('rca')}", ""]

@@ -240,3 +240,11 @@ def test_silent_signal_gets_no_bound_when_its_data_never_left_its_range() -> Non
     top = (CauseCandidate(entity="demo", signal="process.up", score=1.0, evidence="e"),)
     (item,) = silent_signals(top, [], flat, anomaly_start=50.0)
     assert item.key == "silent_signal" and "suggested" not in item.params
+
+
+@pytest.mark.parametrize("lang", ["en", "ko"])
+def test_timeline_rows_keep_the_event_kind_beside_its_words(lang: str) -> None:
+    md = render(realistic(), "md", lang)
+    assert "`recovery.verified`" in md and "`incident.opened`" in md and "`notification.*`" in md
+    html = render(realistic(), "html", lang)
+    assert '<code class="kind">recovery.verified</code>' in html
