@@ -9,29 +9,9 @@ A Korean report translates those fixed parts phrase by phrase and leaves what ca
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
 from typing import Final
 
-ISO_INSTANT: Final = re.compile(r"\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?")
-
-
-def human_time(at: datetime) -> str:
-    """``2026-12-05 14:03:07 UTC``: the instant in UTC to the second (a naive time is taken as UTC)."""
-    at = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
-    return at.strftime("%Y-%m-%d %H:%M:%S UTC")
-
-
-def human_times(text: str) -> str:
-    """Replace every ISO 8601 instant in ``text`` (``2026-12-05T14:03:07.123+00:00``) with `human_time`."""
-
-    def one(match: re.Match[str]) -> str:
-        try:
-            return human_time(datetime.fromisoformat(match.group(0).replace("Z", "+00:00")))
-        except ValueError:
-            return match.group(0)
-
-    return ISO_INSTANT.sub(one, text)
-
+from shared.text import human_time, human_times
 
 _TIME: Final = r"(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC)"
 KO_PHRASES: Final[tuple[tuple[re.Pattern[str], str], ...]] = tuple(
@@ -139,6 +119,9 @@ KO_PHRASES: Final[tuple[tuple[re.Pattern[str], str], ...]] = tuple(
         (r"\bnew pid\b", "새 PID"),
     )
 )
+
+
+__all__ = ["KO_PHRASES", "human_time", "human_times", "translate"]
 
 
 def translate(text: str, lang: str) -> str:
