@@ -115,7 +115,7 @@ def summary(report: IncidentReport, lang: str) -> str:
 
 
 def compliance(report: IncidentReport, lang: str) -> str:
-    """The response-target sentence (whatever the compliance value says; it is computed elsewhere)."""
+    """The response-target sentence."""
     c = report.compliance
     limit = duration(c.target_s, lang)
     target = text(lang, "target_immediate" if c.severity == "critical" else "target_within", limit=limit)
