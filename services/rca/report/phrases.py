@@ -33,7 +33,21 @@ KO_PHRASES: Final[tuple[tuple[re.Pattern[str], str], ...]] = tuple(
         (r"\balready escalated to (L\d)\b", r"이미 \1(으)로 에스컬레이션됨"),
         (r"\bescalating to (L\d)\b", r"\1(으)로 에스컬레이션"),
         (r"\bescalated to (L\d)\b", r"\1(으)로 에스컬레이션"),
+        (
+            r"\b(critical|major|minor) response target of (\S+) missed: not acknowledged by " + _TIME,
+            r"\1 대응 목표 \2 미준수: \3까지 확인 없음",
+        ),
         (r"\bresponse target of (\S+) missed\b", r"대응 목표 \1 미준수"),
+        (
+            r"\b(critical|major|minor) escalation step (\d+): page (L\d) \(immediately\)",
+            r"\1 에스컬레이션 \2단계: \3 호출 (즉시)",
+        ),
+        (
+            r"\b(critical|major|minor) escalation step (\d+): page (L\d) \(unacknowledged after (\d+)s\)",
+            r"\1 에스컬레이션 \2단계: \3 호출 (\4초 동안 미확인)",
+        ),
+        (r"\bnotification (\S+) via (\S+) to (L\d) failed: ", r"\3에 \2(으)로 보낸 알림 \1 실패: "),
+        (r"\bnotification (\S+) via (\S+) to (L\d) unknown: ", r"\3에 \2(으)로 보낸 알림 \1 결과 불명: "),
         (r"\binhibited symptom\b", "억제된 증상"),
         (r"\backnowledged by\b", "확인자:"),
         (r"\bresolved by\b", "해결자:"),
@@ -60,6 +74,9 @@ KO_PHRASES: Final[tuple[tuple[re.Pattern[str], str], ...]] = tuple(
         (r"\bservice down\b", "서비스 중단"),
         (r"\bsevere degradation\b", "심각한 성능 저하"),
         (r"\(([^()]*), rule ([\w.-]+)\)", r"(\1, 규칙 \2)"),
+        (r"^critical(:)? ", r"심각\1 "),
+        (r"^major(:)? ", r"주요\1 "),
+        (r"^minor(:)? ", r"경미\1 "),
         (r"^critical: ", "심각: "),
         (r"^major: ", "주요: "),
         (r"^minor: ", "경미: "),
@@ -79,6 +96,8 @@ KO_PHRASES: Final[tuple[tuple[re.Pattern[str], str], ...]] = tuple(
         (r"\babove\b", "초과"),
         (r"\blines in\b", "줄, 기간"),
         (r"\bnew template\b", "새 로그 템플릿"),
+        (r"\bnew log pattern\b", "새 로그 패턴"),
+        (r"\blog pattern stopped:", "로그 패턴 중단:"),
         (r"\bburst of\b", "급증:"),
         (r"\bvanished template\b", "사라진 로그 템플릿"),
         # rca: ranking evidence
@@ -87,7 +106,7 @@ KO_PHRASES: Final[tuple[tuple[re.Pattern[str], str], ...]] = tuple(
         (r" fell to ", " 하락: "),
         (r" rose\b", " 상승"),
         (r" fell\b", " 하락"),
-        (r" at (\d\d:\d\d:\d\d)\b", r" (\1)"),
+        (r" at (\d\d:\d\d:\d\d)( UTC)?\b", r" (\1\2)"),
         (r", (\d+) s before any other entity", r", 다른 개체보다 \1초 먼저"),
         (r"; also ", "; 함께 변한 지표: "),
         (
@@ -115,6 +134,11 @@ KO_PHRASES: Final[tuple[tuple[re.Pattern[str], str], ...]] = tuple(
         (r"\bno deviation found\b", "편차 없음"),
         (r"\bdetector: ", "탐지기: "),
         # recovery
+        (r"\bround (\d+): ", r"\1회차: "),
+        (r"\bproblem '([^']*)' on '([^']*)' \(signals: ([^()]*)\): ", r"'\2'의 문제 '\1' (신호: \3): "),
+        (r"\b(\d+) healthy scrapes; last: healthy\b", r"정상 수집 \1회; 마지막: 정상"),
+        (r"\b(\d+) healthy scrapes; last: ", r"정상 수집 \1회; 마지막: "),
+        (r"\brestarted (\S+): old pid (\d+)\s*,? new pid (\d+)", r"\1 재시작: 이전 PID \2, 새 PID \3"),
         (r"\btarget healthy\b", "대상 정상"),
         (r"\bnew pid\b", "새 PID"),
     )

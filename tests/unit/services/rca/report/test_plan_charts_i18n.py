@@ -72,6 +72,18 @@ def test_event_text_in_the_ko_report_is_escaped_after_translation() -> None:
         ("severity raised minor → major: partial outage", "심각도 상향 minor → major: 부분 중단"),
         ("recovery failed: restart timed out; escalating to L2", "복구 실패: restart timed out; L2(으)로 에스컬레이션"),
         ("http.up = 0: down since 2026-12-05T14:03:07.5+00:00", "http.up = 0: 2026-12-05 14:03:07 UTC부터 중단"),
+        # as a crash scenario on the embedded stack worded them (2026-12-05)
+        ("critical escalation step 1: page L1 (immediately)", "심각 에스컬레이션 1단계: L1 호출 (즉시)"),
+        ("major escalation step 2: page L2 (unacknowledged after 120s)",
+         "주요 에스컬레이션 2단계: L2 호출 (120초 동안 미확인)"),
+        ("problem 'down' on 'demo' (signals: http.up): restart_process",
+         "'demo'의 문제 'down' (신호: http.up): restart_process"),
+        ("3 healthy scrapes; last: healthy", "정상 수집 3회; 마지막: 정상"),
+        ("restarted demo: old pid 28810 , new pid 29576", "demo 재시작: 이전 PID 28810, 새 PID 29576"),
+        ("process.up fell from 1 to 0 (robust z > 1000) at 12:23:01 UTC; also http.up",
+         "process.up 하락 1 → 0 (robust z > 1000) (12:23:01 UTC); 함께 변한 지표: http.up"),
+        ("new log pattern CRITICAL 'x': 1 lines in 2026-12-05T12:22:59+00:00..2026-12-05T12:23:00+00:00",
+         "새 로그 패턴 CRITICAL 'x': 1 줄, 기간 2026-12-05 12:22:59 UTC..2026-12-05 12:23:00 UTC"),
     ],
 )  # fmt: skip
 def test_phrase_table_translates_the_services_fixed_phrases(english: str, korean: str) -> None:
