@@ -322,6 +322,20 @@ def _broker_settings(args: argparse.Namespace) -> Any:
     return ServiceSettings.load(kafka_bootstrap_servers=bootstrap, **extra)
 
 
+def cmd_actions(args: argparse.Namespace) -> int:
+    """Run ``incidentctl actions``."""
+    from incidentctl import actions_cmd
+
+    settings = _broker_settings(args)
+    if args.done:
+        event = asyncio.run(actions_cmd.mark_done(settings, args.done, actor=args.by))
+        print(f"{event.data.action_id}: done ({event.data.actor})")
+        return 0
+    chosen = actions_cmd.pick(asyncio.run(actions_cmd.read_actions(settings)), incident=args.incident, state=args.state)
+    print(actions_cmd.as_json(chosen) if args.json else actions_cmd.format_table(chosen, lang=args.lang))
+    return 0
+
+
 def cmd_dlq(args: argparse.Namespace) -> int:
     """Run ``incidentctl dlq list|show|redrive``."""
     from incidentctl import dlq_cmd
@@ -479,6 +493,16 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--speed", type=float, default=10.0, help="with --into: virtual seconds per wall second")
     rp.add_argument("--bootstrap", help="Kafka bootstrap servers (default: env or the running stack)")
     rp.set_defaults(func=cmd_replay)
+
+    act = sub.add_parser("actions", help="follow-up actions of improvement plans: owner, due date, state")
+    act.add_argument("--incident", help="only this incident's actions")
+    act.add_argument("--state", choices=["open", "done", "all"], default="open")
+    act.add_argument("--lang", choices=["en", "ko"], default="en")
+    act.add_argument("--json", action="store_true")
+    act.add_argument("--done", metavar="ACTION_ID", help="record that this action is done")
+    act.add_argument("--by", default=os.environ.get("USER", "operator"), help="who closed it (with --done)")
+    act.add_argument("--bootstrap", help="Kafka bootstrap servers (default: env or the running stack)")
+    act.set_defaults(func=cmd_actions)
 
     dlq = sub.add_parser("dlq", help="inspect dead letters and re-drive them after a fix")
     dlq.add_argument("--bootstrap", help="Kafka bootstrap servers (default: env or the running stack)")

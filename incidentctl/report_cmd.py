@@ -11,6 +11,7 @@ from services.rca.report.collect import collect_history
 from services.rca.report.publish import render, report_file, write_atomically
 from services.rca.usecase import RankingPolicy, RcaUseCase
 from shared.errors import CliError
+from shared.files import confined, safe_stem
 from shared.settings import ServiceSettings
 
 DEFAULT_LOOKBACK_S = 600.0
@@ -60,7 +61,8 @@ def write_report(
         raise ValueError(f"unknown report format {fmt!r} (md or html)")
     if lang not in ("en", "ko"):
         raise ValueError(f"unknown report language {lang!r} (en or ko)")
-    path = report_file(out_dir, f"{incident_id}-{lang}", fmt)  # UnsafePath (a ValueError) for ids like ../x
+    report_file(out_dir, incident_id, fmt)  # UnsafePath (a ValueError) for ids like ../x
+    path = confined(out_dir, f"{safe_stem(incident_id)}.{lang}.{fmt}")  # the rca service's own naming
     content = asyncio.run(render_incident_report(settings, incident_id, fmt=fmt, lang=lang))
     out_dir.mkdir(parents=True, exist_ok=True)
     write_atomically(path, content)

@@ -40,6 +40,10 @@ READ_MODEL: Final = "read model"
 """No consumer group: the responder's HTTP API reads the topic to its end and follows it (skips bad records)."""
 RESTORE: Final = "restore"
 """No consumer group: the detector reads its assigned partitions to their end on assignment."""
+REBUILD: Final = "rebuild"
+"""No consumer group: the service reads the whole topic to its end at start, to rebuild what it remembers."""
+LISTING: Final = "listing"
+"""No consumer group: a CLI command reads the topic to its end and prints it."""
 
 _API_FEED: Final = Consumer("responder", READ_MODEL)
 CONSUMERS: Final[dict[str, tuple[Consumer, ...]]] = {
@@ -56,7 +60,8 @@ CONSUMERS: Final[dict[str, tuple[Consumer, ...]]] = {
     "responder.commands.v1": (Consumer("responder"), Consumer("rca"), _API_FEED),
     "responder.silences.v1": (Consumer("responder", BROADCAST), _API_FEED),
     "recovery.actions.v1": (Consumer("collector"), Consumer("responder"), Consumer("rca"), _API_FEED),
-    "rca.results.v1": (_API_FEED,),
+    "rca.results.v1": (_API_FEED, Consumer("rca", REBUILD)),
+    "rca.actions.v1": (Consumer("rca", REBUILD), Consumer("incidentctl actions", LISTING)),
     "chaos.faults.v1": (_API_FEED,),
     "ops.heartbeats.v1": (Consumer("collector"),),
     "detector.state.v1": (Consumer("detector", RESTORE),),

@@ -274,6 +274,35 @@ class FaultInjected(Payload):
     detail: str = ""
 
 
+class ActionState(StrEnum):
+    """Where a follow-up action stands."""
+
+    OPEN = "open"
+    DONE = "done"
+
+
+class FollowUpAction(Payload):
+    """One follow-up action of an incident's improvement plan (the manual's 5.2 list), with owner, due date, state.
+
+    ``action_id`` is stable across re-analyses of the incident; the latest event of an id is its state.
+    ``text`` holds the sentence per language (``en``, ``ko``); ``prompt`` marks a question the incident's
+    data could not answer, left to the owner to fill in.
+    """
+
+    action_id: Identifier = Field(min_length=1)
+    incident_id: FileSafeId
+    target: Name
+    section: Name
+    topic: Name
+    key: Name
+    text: dict[str, str] = Field(max_length=8)
+    owner: Team
+    due: UtcDatetime
+    state: ActionState = ActionState.OPEN
+    prompt: bool = False
+    actor: Name = "rca"
+
+
 class ConsumerStatus(Payload):
     """One consumer-group member of a service instance, as it reports itself."""
 

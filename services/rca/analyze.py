@@ -192,5 +192,5 @@ def report_of(
     series = store.window(window.start, last + max(last - window.anomaly_start, 60.0))
     return build_report(
         events, ranking=ranking, series=series, all_anomalies=history.anomalies.values(),
-        incident_anomaly_ids=history.incident_anomaly_ids, config=config, now=now,
+        incident_anomaly_ids=history.incident_anomaly_ids, config=config, past=history.past, now=now,
     )  # fmt: skip

@@ -13,9 +13,10 @@ from elasticsearch import AsyncElasticsearch
 
 from services.rca.analyze import rca_event
 from services.rca.casefile import read_graph
+from services.rca.report.actions import action_events
 from services.rca.report.build import ReportConfig
 from services.rca.report.collect import collect_history
-from services.rca.report.publish import document, index_report, report_file, write_files
+from services.rca.report.publish import document, index_report, report_file, write_files, write_languages
 from services.rca.settings import RcaSettings
 from services.rca.store import WindowStore
 from services.rca.usecase import RankingPolicy, RcaUseCase, utc_now
@@ -119,8 +120,12 @@ class RcaHandlers:
             )
             lang = self.settings.report_lang
             paths = write_files(report, out_dir, formats=formats, lang=lang)
+            paths += write_languages(report, out_dir, formats=formats)
             log.info("report of %s written: %s", incident_id, ", ".join(map(str, paths)))
         await self.bus.publish(event, key=incident_id)
+        if formats:
+            for action in action_events(report, source=self.bus.source, at=end, causation=event):
+                await self.bus.publish(action, key=incident_id)
         if formats and self.es is not None and self.settings.index_reports:
             await index_report(self.es, self.settings.reports_index, document(report, lang=lang, paths=paths))
         return event

@@ -62,9 +62,9 @@ def test_report_languages_are_written_side_by_side(kafka_bootstrap: str, unique:
     reports = tmp_path / ".stack" / "reports"
     en = write_report(settings, "inc-7", fmt="md", lang="en", out_dir=reports)
     ko = write_report(settings, "inc-7", fmt="md", lang="ko", out_dir=reports)
-    assert (en.name, ko.name) == ("inc-7-en.md", "inc-7-ko.md")
+    assert (en.name, ko.name) == ("inc-7.en.md", "inc-7.ko.md")
     assert en.read_text(encoding="utf-8") != ko.read_text(encoding="utf-8")
-    assert sorted(p.name for p in reports.iterdir()) == ["inc-7-en.md", "inc-7-ko.md"]
+    assert sorted(p.name for p in reports.iterdir()) == ["inc-7.en.md", "inc-7.ko.md"]
 
 
 def test_report_goes_into_the_stacks_reports_folder(
@@ -83,6 +83,6 @@ def test_report_goes_into_the_stacks_reports_folder(
     monkeypatch.setenv("TOPIC_PREFIX", f"t{unique}.")
     monkeypatch.setattr(StackState, "settings", lambda self: broker_settings(kafka_bootstrap, unique))
     assert main(["report", "inc-7", "--lang", "ko"]) == Exit.OK
-    assert capsys.readouterr().out.strip() == str(tmp_path / ".stack" / "reports" / "inc-7-ko.md")
+    assert capsys.readouterr().out.strip() == str(tmp_path / ".stack" / "reports" / "inc-7.ko.md")
     assert main(["report", "inc-missing"]) == Exit.NOT_FOUND
     assert "incidentctl incidents" in capsys.readouterr().err

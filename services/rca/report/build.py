@@ -8,8 +8,9 @@ from datetime import datetime
 from typing import Final
 
 from services.rca.report.improve import follow_ups, noisy_rules, silent_signals
-from services.rca.report.model import Chart, Compliance, IncidentReport
-from services.rca.report.timeline import describe
+from services.rca.report.model import Chart, Compliance, IncidentReport, PastIncident
+from services.rca.report.plan import escalations, latency, plan, recurrence, saturation
+from services.rca.report.timeline import describe, fold_notifications
 from shared import events as ev
 from shared import metric_names as mn
 from shared.compliance import response_compliance
@@ -97,6 +98,7 @@ def build_report(
     all_anomalies: Iterable[Anomaly] = (),
     incident_anomaly_ids: set[str] | None = None,
     config: ReportConfig | None = None,
+    past: Sequence[PastIncident] = (),
     now: datetime,
 ) -> IncidentReport:
     """Build the report of the incident the lifecycle ``events`` describe (events of every topic, any order)."""
@@ -128,15 +130,25 @@ def build_report(
         anomaly_span=(impact_start.timestamp(), (impact_end or now).timestamp()),
         marks={k: tuple(v) for k, v in marks.items()},
     )  # fmt: skip
-    improvements = [
-        *noisy_rules(all_anomalies, incident_anomaly_ids or set(), min_firings=config.noisy_min_firings),
-        *silent_signals(ranking, anomalies, series, anomaly_start=impact_start.timestamp()),
-        *follow_ups(incident, ranking, compliance, recovery, detail),
-    ]
+    impact_span = (impact_start.timestamp(), (impact_end or resolved or now).timestamp())
+    escalated = [str(e.data.team) for e in ordered if isinstance(e, ev.IncidentEscalated) and e.data.team]
+    improvements = plan(
+        [
+            *noisy_rules(all_anomalies, incident_anomaly_ids or set(), min_firings=config.noisy_min_firings),
+            *silent_signals(ranking, anomalies, series, anomaly_start=impact_start.timestamp()),
+            *saturation(series, span=impact_span),
+            *latency(series, incident.target, span=impact_span),
+            *recurrence(incident, ranking, past),
+            *escalations(escalated),
+            *follow_ups(incident, ranking, compliance, recovery, detail),
+        ],
+        incident,
+        opened_at=incident.opened_at,
+    )
     fault = next((e.data.fault for e in ordered if isinstance(e, ev.FaultInjected)), None)
     return IncidentReport(
         incident=incident, opened_at=incident.opened_at, resolved_at=resolved, impact_start=impact_start,
-        impact_end=impact_end, timeline=tuple(describe(e) for e in ordered), compliance=compliance,
-        ranking=tuple(ranking), charts=charts, improvements=tuple(improvements), recovery=recovery,
-        generated_at=now, fault=fault,
+        impact_end=impact_end, timeline=tuple(fold_notifications(describe(e) for e in ordered)),
+        compliance=compliance, ranking=tuple(ranking), charts=charts, improvements=improvements, recovery=recovery,
+        generated_at=now, fault=fault, past=tuple(past),
     )  # fmt: skip

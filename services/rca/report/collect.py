@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from services.rca.report.model import PastIncident
 from services.rca.store import WindowStore
 from shared import events as ev
 from shared import topics
@@ -32,6 +33,8 @@ class IncidentHistory:
     events: list[ev.Event] = field(default_factory=list)
     anomalies: dict[str, Anomaly] = field(default_factory=dict)
     incident_anomaly_ids: set[str] = field(default_factory=set)
+    past: list[PastIncident] = field(default_factory=list)
+    """Every other incident's latest RCA result (its top cause), for recurrence."""
 
     @property
     def latest_rca(self) -> ev.RootCauseIdentified | None:
@@ -62,11 +65,17 @@ def select(incident_id: str, events: list[ev.Event]) -> IncidentHistory:
     target = ""
     opened: datetime | None = None
     resolved: datetime | None = None
+    latest_rca: dict[str, ev.RootCauseIdentified] = {}
     for e in events:
         if isinstance(e.data, IncidentTransition):
             history.incident_anomaly_ids.update(e.data.incident.anomaly_ids)
         elif isinstance(e.data, Anomaly):
             history.anomalies[e.data.anomaly_id] = e.data
+        elif isinstance(e, ev.RootCauseIdentified) and e.data.incident_id != incident_id and e.data.ranking:
+            known = latest_rca.get(e.data.incident_id)
+            if known is None or known.time <= e.time:
+                latest_rca[e.data.incident_id] = e
+    history.past = [past_incident(e) for e in latest_rca.values()]
     for e in own:
         if isinstance(e.data, IncidentTransition):
             anomaly_ids.update(e.data.incident.anomaly_ids)
@@ -107,3 +116,9 @@ async def collect_history(
         if not isinstance(event, ev.MetricsObserved):
             events.append(event)
     return select(incident_id, events)
+
+
+def past_incident(event: ev.RootCauseIdentified) -> PastIncident:
+    """An earlier incident as recurrence needs it: its id, time (its window's start), target and top cause."""
+    top = event.data.ranking[0]
+    return PastIncident(event.data.incident_id, event.data.window_start, event.data.target, top.entity, top.signal)
