@@ -247,7 +247,7 @@ def cmd_asyncapi(args: argparse.Namespace) -> int:
         return 0
     out = Path(args.out)
     if not out.parent.is_dir():
-        raise FileNotFoundError(f"no folder {out.parent} to write {out.name} into; create it or pick another --out")
+        raise ValueError(f"no folder {out.parent} to write {out.name} into; create it or pick another --out")
     out.write_text(text, encoding="utf-8")
     print(f"wrote {out}")
     return 0
