@@ -17,6 +17,8 @@ from typing import Final, Literal
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as openmetrics_families
 from prometheus_client.parser import text_string_to_metric_families as text_families
 
+from shared.errors import DataError
+
 NAME_LABEL: Final = "__name__"
 OPENMETRICS_TYPE: Final = "application/openmetrics-text"
 ACCEPT: Final = f"{OPENMETRICS_TYPE};version=1.0.0,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
@@ -29,7 +31,7 @@ Labels = tuple[tuple[str, str], ...]
 """Label pairs sorted by name (hashable)."""
 
 
-class ExpositionError(ValueError):
+class ExpositionError(DataError, ValueError):
     """An exposition that cannot be read; the message is a short reason safe to log (no URL, no body)."""
 
     def __init__(self, reason: str, kind: str = "unparseable") -> None:
