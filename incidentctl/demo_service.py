@@ -172,6 +172,7 @@ class DemoHandler(BaseHTTPRequestHandler):
 
     server: DemoServer
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body are separate writes: 40 ms per kept-alive request otherwise
 
     def log_message(self, format: str, *args: Any) -> None:
         """Silence the stdlib's stderr access log (requests are logged to the log file instead)."""
