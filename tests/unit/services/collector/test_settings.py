@@ -113,3 +113,16 @@ def test_replace_needs_a_target_label_and_endpoint_names_are_unique(monkeypatch:
         CollectorSettings(targets=[{"name": "x", "exposition": [{"url": url, "relabel": [{"source_labels": ["a"]}]}]}])
     with pytest.raises(ValueError, match="must be unique"):
         CollectorSettings(targets=[{"name": "x", "exposition": [{"url": url}, {"url": url}]}])
+
+
+def test_the_readme_example_of_exposition_endpoints_is_a_valid_config(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    readme = (Path(__file__).resolve().parents[4] / "README.md").read_text()
+    start = readme.index("targets:\n  - name: node-1")
+    cfg = tmp_path / "collector.yaml"
+    cfg.write_text(readme[start : readme.index("```", start)])
+    monkeypatch.setenv("IR_CONFIG_FILE", str(cfg))
+    node, checkout = CollectorSettings.load().targets
+    assert node.exposition[0].options().http is None and checkout.exposition[0].name == "app"
+    assert [r.action for r in checkout.exposition[0].rules()] == ["drop", "replace", "replace"]
