@@ -25,8 +25,10 @@ import psutil
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from incidentctl import demo_load
 from incidentctl.chaos import inject
 from incidentctl.procs import free_port, spawn, terminate, wait_for_port
+from services.collector.domain.exposition import parse_exposition
 from services.detector.app import build as build_detector
 from services.detector.settings import DetectorSettings
 from shared import events as ev
@@ -321,3 +323,12 @@ async def test_the_error_rate_rule_fires_from_real_traffic_at_two_percent(
     assert [(a.target, a.signal) for a in detected] == [(target, mn.HTTP_ERROR_RATE)]
     rates = [values(o)[mn.HTTP_ERROR_RATE] for o in found.of(target) if values(o).get(mn.HTTP_ERROR_RATE)]
     assert rates and all(0.01 <= r <= 0.04 for r in rates)  # about 2 %, never the 20 % steps of 5 probes
+
+
+async def test_the_demo_load_generator_sends_what_the_demo_counts(demo: Demo) -> None:
+    sent = await demo_load.run(demo.url + "/", 40.0, 4, duration_s=1.5)
+    async with httpx.AsyncClient() as client:
+        text = (await client.get(demo.url + "/metrics")).text
+    series = parse_exposition(text, openmetrics=False, max_series=10_000)
+    counted = sum(s.value for s in series if s.name == "http_requests_total" and s.label("path") == "/")
+    assert sent > 0 and counted == sent
