@@ -129,6 +129,7 @@ def service_configs(root: Path, state: StackState, demo: DemoProcess) -> dict[st
                     "exposition": [  # the demo's RED metrics: error rate, throughput, latency of its real traffic
                         {
                             "url": state.demo_url + "/metrics",
+                            "rate_window_s": 6,  # ~300 requests: 1 % is 3 failed requests, not 1 in a scrape
                             "relabel": [{"action": "keep", "source_labels": ["path"], "regex": "/"}],  # its API
                         }
                     ],

@@ -2,7 +2,8 @@
 
 A failed scrape (unreachable, too large, garbled) is a ``scrape.up = 0`` sample with the reason's kind,
 logged once per change of reason; the previous snapshot is kept, so the next good scrape's rates
-cover the whole time since the last good one.
+cover the whole time since the last good one. With ``rate_window_s``, rates cover the consecutive
+intervals of the last that many seconds (Prometheus' ``rate(x[window])``).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from dataclasses import dataclass, field
 
 from services.collector.adapters.exposition import ExpositionFetcher
 from services.collector.domain.exposition import ExpositionError, is_openmetrics, parse_exposition, relabel
-from services.collector.domain.signals import Snapshot, derive
+from services.collector.domain.signals import Interval, Snapshot, combined, in_window, increases, samples_of
 from services.collector.exposition_config import ExpositionConfig
 from shared import metric_names as mn
 from shared.models import MetricSample
@@ -50,6 +51,7 @@ class EndpointScraper:
     fetcher: ExpositionFetcher
     clock: Callable[[], float] = time.monotonic
     previous: Snapshot | None = None
+    window: tuple[Interval, ...] = ()
     failing: str | None = field(default=None, repr=False)
 
     async def __call__(self) -> list[MetricSample]:
@@ -65,7 +67,14 @@ class EndpointScraper:
                 max_series=config.max_series,
             )
             snapshot = Snapshot(started, relabel(parsed, config.rules()))
-            samples, cut = derive(self.previous, snapshot, config.options())
+            window = self.window
+            if self.previous is None:
+                samples, cut = samples_of(snapshot, None, 0.0, config.options())
+            else:
+                latest = Interval(self.previous.at, snapshot.at, increases(self.previous, snapshot))
+                window = in_window(self.window, latest, config.rate_window_s)
+                inc, elapsed = combined(window)
+                samples, cut = samples_of(snapshot, inc, elapsed, config.options())
         except ExpositionError as exc:
             return self._failed(started, str(exc), exc.kind)
         except Exception as exc:  # a bug in a mapping must not cost the target its other samples
@@ -73,7 +82,7 @@ class EndpointScraper:
             return self._failed(started, f"mapping failed: {type(exc).__name__}", "mapping")
         if self.failing is not None:
             log.info("exposition %s of %s: scraped again", config.name, self.target)
-        self.previous, self.failing = snapshot, None
+        self.previous, self.window, self.failing = snapshot, window, None
         duration = (self.clock() - started) * 1000.0
         return samples + health_samples(config.name, duration_ms=duration, series=len(snapshot.series), cut=cut)
 

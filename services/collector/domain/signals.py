@@ -242,10 +242,41 @@ def passthrough_samples(
     return out, cut
 
 
-def derive(previous: Snapshot | None, current: Snapshot, options: SignalOptions) -> tuple[list[MetricSample], int]:
-    """Every sample one endpoint's scrape yields, and how many selected series were cut by the limit."""
-    inc = increases(previous, current) if previous is not None else None
-    elapsed = current.at - previous.at if previous is not None else 0.0
+@dataclass(frozen=True, slots=True)
+class Interval:
+    """The increases of the cumulative series between two consecutive good scrapes (monotonic seconds)."""
+
+    start: float
+    end: float
+    inc: Mapping[Key, float]
+
+
+def in_window(kept: Sequence[Interval], latest: Interval, window_s: float) -> tuple[Interval, ...]:
+    """The intervals a rate over the last ``window_s`` covers once ``latest`` is added (at least ``latest``).
+
+    Like Prometheus' ``rate(x[window])``: the increases of the consecutive intervals inside the window
+    are summed, so a reset inside the window is handled interval by interval.
+    """
+    found = tuple(i for i in (*kept, latest) if i.start >= latest.end - window_s - 1e-6)
+    return found or (latest,)
+
+
+def combined(intervals: Sequence[Interval]) -> tuple[dict[Key, float], float]:
+    """The summed increases of ``intervals`` and the time they span."""
+    sums: defaultdict[Key, float] = defaultdict(float)
+    for interval in intervals:
+        for key, delta in interval.inc.items():
+            sums[key] += delta
+    return dict(sums), intervals[-1].end - intervals[0].start if intervals else 0.0
+
+
+def samples_of(
+    current: Snapshot, inc: Mapping[Key, float] | None, elapsed: float, options: SignalOptions
+) -> tuple[list[MetricSample], int]:
+    """Every sample one endpoint's scrape yields (``inc``: increases over ``elapsed`` s; None on a first scrape).
+
+    Also returns how many selected series the limit cut.
+    """
     out: list[MetricSample] = []
     if options.node is not None:
         out += node_signals(current, inc, elapsed, options.node)
@@ -253,3 +284,10 @@ def derive(previous: Snapshot | None, current: Snapshot, options: SignalOptions)
         out += http_signals(inc, elapsed, options.http)
     passed, cut = passthrough_samples(current, inc, elapsed, options.passthrough, options.max_passthrough)
     return out + passed, cut
+
+
+def derive(previous: Snapshot | None, current: Snapshot, options: SignalOptions) -> tuple[list[MetricSample], int]:
+    """The samples of ``current`` with rates since ``previous`` (no window)."""
+    if previous is None:
+        return samples_of(current, None, 0.0, options)
+    return samples_of(current, increases(previous, current), current.at - previous.at, options)

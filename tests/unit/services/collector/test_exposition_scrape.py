@@ -72,3 +72,17 @@ async def test_a_bad_scrape_is_a_scrape_error_and_the_next_good_one_rates_over_b
     assert again[mn.SCRAPE_UP].value == 1.0 and again[mn.SCRAPE_SERIES].value == 2
     assert again[mn.HTTP_ERROR_RATE].value == pytest.approx(0.01)  # 2 of 200 since the last good scrape
     assert again[mn.HTTP_THROUGHPUT].value == pytest.approx(50.0)  # over 4 s, not 2
+
+
+async def test_with_a_rate_window_the_error_rate_covers_several_scrapes() -> None:
+    clock = Clock()
+    config = ExpositionConfig(url="http://127.0.0.1:9/metrics", rate_window_s=4.0)
+    bodies = [requests(0, 0), requests(100, 1), requests(200, 1), requests(300, 1), requests(400, 1)]
+    scraper = EndpointScraper("app", config, Bodies(*bodies), clock)
+    rates: list[float | None] = []
+    for t in range(5):
+        clock.t = 2.0 * t
+        found = by_name(await scraper()).get(mn.HTTP_ERROR_RATE)
+        rates.append(found.value if found is not None else None)
+    assert rates[0] is None and rates[1] == pytest.approx(1 / 101)
+    assert rates[2] == pytest.approx(1 / 201) and rates[3:] == [0.0, 0.0]  # 4 s: two scrapes' requests

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import pytest
@@ -10,12 +11,15 @@ from services.collector.domain.exposition import Series
 from services.collector.domain.samples import merge_samples
 from services.collector.domain.signals import (
     HttpOptions,
+    Interval,
     NodeOptions,
     SignalOptions,
     Snapshot,
+    combined,
     derive,
     histogram_quantile,
     http_signals,
+    in_window,
     increases,
     node_signals,
     passthrough_samples,
@@ -208,3 +212,30 @@ def test_an_endpoints_signal_replaces_the_probes_and_the_event_stays_bounded() -
     labelled = [MetricSample(name=mn.HTTP_ERROR_RATE, value=0.5, labels={"x": "y"})] * (MAX_ITEMS + 5)
     merged = merge_samples(probe, labelled)
     assert len(merged) == MAX_ITEMS and merged[1].value == 0.2  # a labelled sample replaces nothing
+
+
+def iv(start: float, end: float, **inc: float) -> Interval:
+    return Interval(start, end, {(k, ()): v for k, v in inc.items()})
+
+
+@pytest.mark.parametrize(
+    ("kept", "latest", "window_s", "expected"),
+    [
+        ([], iv(0, 2, a=1), 0.0, [iv(0, 2, a=1)]),  # no window: since the last scrape
+        ([iv(0, 2, a=1), iv(2, 4, a=2)], iv(4, 6, a=3), 0.0, [iv(4, 6, a=3)]),
+        ([iv(0, 2, a=1), iv(2, 4, a=2)], iv(4, 6, a=3), 4.0, [iv(2, 4, a=2), iv(4, 6, a=3)]),
+        ([iv(0, 2, a=1), iv(2, 4, a=2)], iv(4, 6, a=3), 60.0, [iv(0, 2, a=1), iv(2, 4, a=2), iv(4, 6, a=3)]),
+        ([iv(0, 2, a=1)], iv(2, 30, a=3), 10.0, [iv(2, 30, a=3)]),  # a long gap: the last interval alone
+    ],
+)
+def test_the_rate_window_covers_the_last_intervals(
+    kept: list[Interval], latest: Interval, window_s: float, expected: list[Interval]
+) -> None:
+    assert list(in_window(kept, latest, window_s)) == expected
+
+
+def test_a_window_sums_increases_interval_by_interval_so_a_reset_inside_it_counts() -> None:
+    snaps = [Snapshot(t, (counter("req_total", v),)) for t, v in [(0.0, 100.0), (2.0, 150.0), (4.0, 20.0)]]
+    intervals = [Interval(a.at, b.at, increases(a, b)) for a, b in itertools.pairwise(snaps)]
+    assert combined(intervals) == ({("req_total", ()): 70.0}, 4.0)  # 50, then a restart and 20
+    assert combined([]) == ({}, 0.0)
