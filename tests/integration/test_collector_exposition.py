@@ -14,6 +14,7 @@ import json
 import shutil
 import sys
 import threading
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -153,6 +154,15 @@ class Hostile(BaseHTTPRequestHandler):
         """Quiet."""
 
     def do_GET(self) -> None:
+        if self.path == "/dribble":  # a byte at a time: each read is quick, the whole never ends in time
+            self.send_response(200)
+            self.send_header("content-type", "text/plain; version=0.0.4")
+            self.end_headers()
+            with contextlib.suppress(ConnectionError):
+                for _ in range(20):
+                    self.wfile.write(b"#")
+                    time.sleep(0.25)
+            return
         bodies = {"/huge": b"x 1\n" * (2**20), "/garbled": b'up{job="a} 1\n\x00{{{\n', "/binary": b"\xff\xfe\x00"}
         body = bodies.get(self.path)
         self.send_response(200 if body is not None else 404)
@@ -166,6 +176,7 @@ class Hostile(BaseHTTPRequestHandler):
 @pytest.fixture
 def hostile() -> Iterator[str]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), Hostile)
+    server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -185,6 +196,7 @@ async def test_a_real_node_exporter_gives_host_signals_and_bad_endpoints_only_sc
         {"name": "garbled", "url": hostile + "/garbled"},
         {"name": "missing", "url": hostile + "/nothing"},
         {"name": "binary", "url": hostile + "/binary"},
+        {"name": "dribble", "url": hostile + "/dribble", "timeout_s": 1.0},
     ]
     config = [{"name": target, "exposition": endpoints}]
     async with running_collector(tmp_path, unique, kafka_bootstrap, elasticsearch_url, config, 1.0) as found:
@@ -207,6 +219,7 @@ async def test_a_real_node_exporter_gives_host_signals_and_bad_endpoints_only_sc
             "garbled": (0.0, "unparseable"),
             "missing": (0.0, "http_status"),
             "binary": (0.0, "not_utf8"),
+            "dribble": (0.0, "timeout"),
         }
         assert (sample(obs, mn.SCRAPE_SERIES, endpoint="node") or pytest.fail("no series count")).value > 50
 

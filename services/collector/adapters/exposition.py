@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 
 import httpx
@@ -25,9 +27,12 @@ class ExpositionFetcher:
         self._client = client or httpx.AsyncClient(follow_redirects=False, headers={"user-agent": "collector"})
 
     async def fetch(self, url: str, *, timeout_s: float, max_bytes: int) -> Fetched:
-        """Return the body of ``url``; raise ``ExpositionError`` (a short reason, no URL) on any failure."""
+        """Return the body of ``url``; raise ``ExpositionError`` (a short reason, no URL) on any failure.
+
+        ``timeout_s`` bounds the whole fetch, so an endpoint dribbling bytes cannot hold the scrape.
+        """
         try:
-            async with self._client.stream("GET", url, headers={"accept": ACCEPT}, timeout=timeout_s) as response:
+            async with asyncio.timeout(timeout_s), self._stream(url, timeout_s) as response:
                 if response.status_code != httpx.codes.OK:
                     raise ExpositionError(f"HTTP status {response.status_code}", "http_status")
                 body = bytearray()
@@ -36,7 +41,7 @@ class ExpositionFetcher:
                     if len(body) > max_bytes:
                         raise ExpositionError(f"body larger than {max_bytes} bytes", "too_large")
                 content_type = response.headers.get("content-type", "")
-        except httpx.TimeoutException as exc:
+        except (httpx.TimeoutException, TimeoutError) as exc:
             raise ExpositionError(f"timed out after {timeout_s:g}s", "timeout") from exc
         except httpx.HTTPError as exc:
             raise ExpositionError(f"unreachable: {type(exc).__name__}", "unreachable") from exc
@@ -45,6 +50,9 @@ class ExpositionFetcher:
         except UnicodeDecodeError as exc:
             raise ExpositionError("body is not UTF-8", "not_utf8") from exc
         return Fetched(text, content_type)
+
+    def _stream(self, url: str, timeout_s: float) -> AbstractAsyncContextManager[httpx.Response]:
+        return self._client.stream("GET", url, headers={"accept": ACCEPT}, timeout=timeout_s)
 
     async def close(self) -> None:
         """Close the connection pool (when this fetcher made it)."""
