@@ -109,7 +109,9 @@ class ExpositionConfig(BaseModel):
     name: str = Field("metrics", pattern=ENDPOINT_NAME, description="endpoint label of its scrape.* samples")
     timeout_s: float = Field(5.0, gt=0, le=120)
     max_bytes: int = Field(16 * 2**20, ge=1024, le=256 * 2**20, description="a larger body is a scrape error")
-    max_series: int = Field(100_000, ge=1, le=1_000_000, description="more series is a scrape error")
+    max_series: int = Field(
+        20_000, ge=1, le=1_000_000, description="more series is a scrape error (parsing costs ~30 us a series)"
+    )
     rate_window_s: float = Field(
         0.0, ge=0, le=3600, description="rates over the scrapes of the last this many seconds (0: since the last)"
     )
