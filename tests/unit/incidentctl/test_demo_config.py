@@ -43,3 +43,14 @@ def test_the_load_generator_rate_comes_from_the_environment(
         assert argv is None
     else:
         assert argv is not None and argv[-4:] == ("--url", "http://127.0.0.1:4/", "--rate", rate)
+
+
+@pytest.mark.parametrize("argv", [["chaos", "slow", "--ratio", "0.5"], ["chaos", "error-burst", "--ratio", "2"]])
+def test_a_misplaced_ratio_is_one_line_that_says_what_to_do(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from incidentctl.__main__ import main
+
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--ratio 0.01" in err and "Traceback" not in err
