@@ -45,7 +45,7 @@ def write_report(
     settings_or_bootstrap: ServiceSettings | str, incident_id: str, fmt: str = "html", lang: str = "en",
     out_dir: Path = Path("reports"),
 ) -> Path:  # fmt: skip
-    """Write ``<out_dir>/<incident_id>-<lang>.<fmt>`` and return its path (ko and en side by side).
+    """Write ``<out_dir>/<incident_id>.<lang>.<fmt>`` and return its path (ko and en side by side).
 
     Raises:
         ReportNotFound: when the topics hold no event of the incident.

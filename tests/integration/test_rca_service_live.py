@@ -78,7 +78,7 @@ async def test_resolved_incident_gets_rca_report_and_index(
     assert len({e.id for e in await rca_events(settings)}) == 4
     # the CLI rebuilds the report from the topics
     path = await asyncio.to_thread(write_report, settings, "inc-1", fmt="md", lang="ko", out_dir=tmp_path / "cli")
-    assert path.name == "inc-1.md" and "근본 원인 순위" in path.read_text()
+    assert path.name == "inc-1.ko.md" and "근본 원인 순위" in path.read_text()
 
 
 async def _count(settings: RcaSettings, n: int) -> bool:
