@@ -1,0 +1,91 @@
+"""Topic replication, min.insync.replicas and retention from settings, and the idempotent producer, on real brokers."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+
+from shared.broker import ServiceBroker, make_broker
+from shared.settings import ServiceSettings
+from shared.topic_admin import TopicSettingsRefused, ensure_topics
+from shared.topics import ANOMALIES, METRICS
+
+pytestmark = pytest.mark.integration
+
+
+def settings(monkeypatch: pytest.MonkeyPatch, bootstrap: str, prefix: str, **env: str) -> ServiceSettings:
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", bootstrap)
+    monkeypatch.setenv("TOPIC_PREFIX", prefix)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return ServiceSettings()
+
+
+async def topic_configs(bootstrap: str, topic: str) -> dict[str, str]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        response = await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic)])
+    finally:
+        await admin.close()
+    entries = response[0].resources[0][4]
+    return {str(e[0]): str(e[1]) for e in entries}
+
+
+async def test_created_topics_carry_the_configured_isr_and_retention(
+    monkeypatch: pytest.MonkeyPatch, kafka_bootstrap: str, unique: str
+) -> None:
+    retention = json.dumps({METRICS.name: 3_600_000})
+    s = settings(monkeypatch, kafka_bootstrap, f"t{unique}.", KAFKA_MIN_INSYNC_REPLICAS="1",
+                 KAFKA_TOPIC_RETENTION_MS=retention, KAFKA_DLQ_RETENTION_MS="86400000")  # fmt: skip
+    created = await ensure_topics(s, [METRICS])
+    assert created == [s.topic_prefix + METRICS.name, s.topic_prefix + METRICS.dlq]
+    configs = await topic_configs(kafka_bootstrap, s.topic_prefix + METRICS.name)
+    assert configs["retention.ms"] == "3600000" and configs["min.insync.replicas"] == "1"
+    assert (await topic_configs(kafka_bootstrap, s.topic_prefix + METRICS.dlq))["retention.ms"] == "86400000"
+    assert await ensure_topics(s, [METRICS]) == []  # existing topics are left alone
+
+
+async def test_more_replicas_than_brokers_fails_naming_the_setting(
+    monkeypatch: pytest.MonkeyPatch, kafka_bootstrap: str, endpoints: object, unique: str
+) -> None:
+    if getattr(endpoints, "kind", "") != "noida-db":
+        pytest.skip("needs the single embedded broker")
+    s = settings(monkeypatch, kafka_bootstrap, f"t{unique}.", KAFKA_REPLICATION_FACTOR="3",
+                 KAFKA_MIN_INSYNC_REPLICAS="2")  # fmt: skip
+    with pytest.raises(TopicSettingsRefused) as refused:
+        await ensure_topics(s, [ANOMALIES])
+    text = str(refused.value)
+    assert f"topic t{unique}.{ANOMALIES.name} not created" in text and "KAFKA_REPLICATION_FACTOR=3" in text
+
+
+@pytest.mark.parametrize(("server", "idempotent"), [("kafka_bootstrap", True), ("tansu", False)])
+async def test_the_producer_is_idempotent_where_the_broker_grants_it(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+    server: str, idempotent: bool, unique: str,
+) -> None:  # fmt: skip
+    """noida-db (and Kafka) grant a producer id; Tansu's InitProducerId fails: acks=all without it, logged."""
+    bootstrap = str(request.getfixturevalue(server))
+    s = settings(monkeypatch, bootstrap, f"t{unique}.")
+    await ensure_topics(s, [ANOMALIES])
+    broker = make_broker(s, client_id=f"test-{unique}")
+    assert isinstance(broker, ServiceBroker)
+    with caplog.at_level(logging.WARNING, logger="shared.broker"):
+        await broker.start()
+    try:
+        assert broker.idempotent is idempotent
+        real = broker.config.broker_config.producer._producer.producer  # the aiokafka producer FastStream made
+        assert (real._txn_manager is not None) is idempotent  # aiokafka keeps a producer id only when idempotent
+        assert ("refuses an idempotent producer" in caplog.text) is not idempotent
+        await broker.publish(b"x", s.topic_prefix + ANOMALIES.name, key=b"k")  # and it produces either way
+    finally:
+        await broker.stop()
+
+
+async def test_idempotence_can_be_switched_off(monkeypatch: pytest.MonkeyPatch, kafka_bootstrap: str) -> None:
+    broker = make_broker(settings(monkeypatch, kafka_bootstrap, "", KAFKA_ENABLE_IDEMPOTENCE="false"), client_id="t")
+    assert isinstance(broker, ServiceBroker) and not broker.idempotent
