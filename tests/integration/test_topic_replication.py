@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from typing import Any
 
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
@@ -78,7 +79,8 @@ async def test_the_producer_is_idempotent_where_the_broker_grants_it(
         await broker.start()
     try:
         assert broker.idempotent is idempotent
-        real = broker.config.broker_config.producer._producer.producer  # the aiokafka producer FastStream made
+        producer: Any = broker.config.broker_config.producer
+        real = producer._producer.producer  # the aiokafka producer FastStream made
         assert (real._txn_manager is not None) is idempotent  # aiokafka keeps a producer id only when idempotent
         assert ("refuses an idempotent producer" in caplog.text) is not idempotent
         await broker.publish(b"x", s.topic_prefix + ANOMALIES.name, key=b"k")  # and it produces either way
