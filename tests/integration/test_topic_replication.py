@@ -91,3 +91,18 @@ async def test_the_producer_is_idempotent_where_the_broker_grants_it(
 async def test_idempotence_can_be_switched_off(monkeypatch: pytest.MonkeyPatch, kafka_bootstrap: str) -> None:
     broker = make_broker(settings(monkeypatch, kafka_bootstrap, "", KAFKA_ENABLE_IDEMPOTENCE="false"), client_id="t")
     assert isinstance(broker, ServiceBroker) and not broker.idempotent
+
+
+def test_create_topics_says_in_one_line_which_setting_to_lower(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], kafka_bootstrap: str,
+    endpoints: object, unique: str,
+) -> None:  # fmt: skip
+    if getattr(endpoints, "kind", "") != "noida-db":
+        pytest.skip("needs the single embedded broker")
+    from incidentctl.__main__ import main
+
+    settings(monkeypatch, kafka_bootstrap, f"t{unique}.", KAFKA_REPLICATION_FACTOR="3", KAFKA_MIN_INSYNC_REPLICAS="2")
+    assert main(["create-topics"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert "TopicSettingsRefused" in err and "KAFKA_REPLICATION_FACTOR=3" in err and "lower them" in err
