@@ -76,3 +76,16 @@ def test_impossible_topic_settings_stop_the_start(
     with pytest.raises(ValidationError) as raised:
         settings(monkeypatch, **env)
     assert says in str(raised.value)
+
+
+@pytest.mark.parametrize(("mode", "idempotent"), [("true", True), ("false", False)])
+async def test_producers_use_acks_all_and_idempotence_as_configured(
+    monkeypatch: pytest.MonkeyPatch, mode: str, idempotent: bool
+) -> None:
+    """Explicit modes ask the broker nothing (``auto`` probes it: tests/integration/test_topic_replication.py)."""
+    from shared.broker import ServiceBroker, make_broker, producer_options
+
+    s = settings(monkeypatch, KAFKA_ENABLE_IDEMPOTENCE=mode, KAFKA_BOOTSTRAP_SERVERS="unreachable.invalid:9092")
+    assert await producer_options(s) == {"acks": "all", "enable_idempotence": idempotent}
+    broker = make_broker(s, client_id="t")
+    assert isinstance(broker, ServiceBroker) and broker.idempotent is idempotent
