@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import os
+import signal
+from pathlib import Path
 from typing import Any
 
 import pytest
-from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
+from incidentctl.embedded import start_broker
+from incidentctl.procs import free_port, terminate
 from shared.broker import ServiceBroker, make_broker
 from shared.settings import ServiceSettings
 from shared.topic_admin import TopicSettingsRefused, ensure_topics
@@ -106,3 +113,46 @@ def test_create_topics_says_in_one_line_which_setting_to_lower(
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Traceback" not in err
     assert "TopicSettingsRefused" in err and "KAFKA_REPLICATION_FACTOR=3" in err and "lower them" in err
+
+
+async def _send_after_a_broker_restart(tmp: Path, *, idempotent: bool) -> list[str]:
+    """Produce, SIGKILL and restart a private noida-db on the same port and data, produce again: the outcomes."""
+    port = free_port()
+    broker = start_broker(tmp / "data", tmp / "before.log", kafka_port=port, elasticsearch=False)
+    admin = AIOKafkaAdminClient(bootstrap_servers=broker.kafka)
+    await admin.start()
+    await admin.create_topics([NewTopic("t", 1, 1)])
+    await admin.close()
+    producer = AIOKafkaProducer(bootstrap_servers=broker.kafka, acks="all", enable_idempotence=idempotent)
+    await producer.start()
+    outcomes: list[str] = []
+    try:
+        for i in range(5):
+            await producer.send_and_wait("t", b"before", key=str(i).encode())
+        os.killpg(os.getpgid(broker.process.pid), signal.SIGKILL)
+        broker.process.wait()
+        broker = start_broker(tmp / "data", tmp / "after.log", kafka_port=port, elasticsearch=False)
+        for _ in range(12):  # the first sends may meet the restart itself (unknown partition, timeouts)
+            try:
+                await asyncio.wait_for(producer.send_and_wait("t", b"after", key=b"k"), 5)
+                outcomes.append("sent")
+            except Exception as exc:
+                outcomes.append(type(exc).__name__)
+            if outcomes[-1] in ("sent", "OutOfOrderSequenceNumber"):
+                break
+    finally:
+        await producer.stop()
+        terminate(broker.process.pid)
+    return outcomes
+
+
+async def test_noida_db_forgets_idempotent_producers_when_it_restarts(tmp_path: Path) -> None:
+    """Why the embedded stack produces without idempotence (incidentctl/embedded.py EMBEDDED_IDEMPOTENCE).
+
+    Kafka keeps producer state across restarts; noida-db 0.2.3 does not, and an idempotent producer that
+    outlives a restart is refused for ever. Should this start to fail, the stack can use ``auto`` again.
+    """
+    plain = await _send_after_a_broker_restart(tmp_path / "plain", idempotent=False)
+    assert plain[-1] == "sent"
+    idempotent = await _send_after_a_broker_restart(tmp_path / "idempotent", idempotent=True)
+    assert idempotent[-1] == "OutOfOrderSequenceNumber" and "sent" not in idempotent
