@@ -14,6 +14,7 @@ from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from shared.config_file import ConfigError, describe_validation_error, line_of, read_yaml
+from shared.topics import ALL_TOPICS
 
 KAFKA_PROTOCOLS: Final = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
 SASL_MECHANISMS: Final = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
@@ -167,8 +168,6 @@ class ServiceSettings(BaseSettings):
         return self
 
     def _check_retention(self) -> None:
-        from shared.topics import ALL_TOPICS  # shared.topics imports no settings; kept local all the same
-
         known = {t.name for t in ALL_TOPICS}
         for name, value in self.kafka_topic_retention_ms.items():
             if name not in known:
