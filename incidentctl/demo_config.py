@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
+from incidentctl.embedded import EMBEDDED_IDEMPOTENCE
+
 if TYPE_CHECKING:
     from incidentctl.stack import StackState
 
@@ -100,6 +102,7 @@ def service_env(name: str, state: StackState, *, config_file: Path, pager_secret
         "IR_HEARTBEAT_INTERVAL_S": "2",
         "IR_STALL_AFTER_S": "45",
         "IR_JOIN_TIMEOUT_S": "30",
+        "KAFKA_ENABLE_IDEMPOTENCE": EMBEDDED_IDEMPOTENCE,  # noida-db forgets producer ids on restart
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
         "PYTHONUNBUFFERED": "1",
     }

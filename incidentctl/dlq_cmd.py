@@ -17,6 +17,7 @@ from typing import Final
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from shared.broker import producer_options
 from shared.bus import CONTENT_TYPE
 from shared.errors import CliError
 from shared.events import Event
@@ -132,7 +133,9 @@ def pick(letters: Sequence[DeadLetter], offsets: Sequence[int]) -> list[DeadLett
 async def redrive(settings: ServiceSettings, topic: Topic[Event], letters: Sequence[DeadLetter]) -> list[str]:
     """Publish each dead letter's original bytes, key and CloudEvents headers to its original topic."""
     producer = AIOKafkaProducer(
-        bootstrap_servers=settings.kafka_bootstrap_servers, acks="all", **settings.kafka_client_options()
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        **await producer_options(settings),
+        **settings.kafka_client_options(),
     )
     await producer.start()
     sent: list[str] = []

@@ -10,6 +10,12 @@ from pathlib import Path
 
 from incidentctl.procs import free_port, spawn, wait_for_port
 
+# noida-db grants idempotent producers but forgets their ids and sequences when it restarts (Kafka keeps them in
+# producer-state snapshots): a producer that outlives a restart then gets OutOfOrderSequenceNumber for every
+# send, for ever (measured 2026-12-05; the chaos tier kills the broker). The embedded stack's clients
+# therefore produce with acks=all alone; compose and k8s (apache/kafka) keep the default, ``auto``.
+EMBEDDED_IDEMPOTENCE = "false"
+
 
 @dataclass(frozen=True)
 class EmbeddedBroker:

@@ -18,7 +18,7 @@ import yaml
 
 from incidentctl import demo_config
 from incidentctl.child_env import child_env
-from incidentctl.embedded import broker_argv
+from incidentctl.embedded import EMBEDDED_IDEMPOTENCE, broker_argv
 from incidentctl.exits import NoStack
 from incidentctl.procs import alive, free_port, spawn, terminate
 from incidentctl.supervisor import ProcessSpec, write_plan
@@ -98,7 +98,11 @@ class StackState:
 
     def settings(self) -> ServiceSettings:
         """Client settings pointing at this stack's broker."""
-        return ServiceSettings(kafka_bootstrap_servers=self.kafka, elasticsearch_url=self.elasticsearch)
+        return ServiceSettings(
+            kafka_bootstrap_servers=self.kafka,
+            elasticsearch_url=self.elasticsearch,
+            kafka_enable_idempotence=EMBEDDED_IDEMPOTENCE,  # noida-db forgets producer ids on restart
+        )
 
 
 def start(

@@ -6,7 +6,7 @@ import os
 import ssl
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, ClassVar, Final, Self
+from typing import Any, ClassVar, Final, Literal, Self
 
 from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
 from pydantic import Field, SecretStr, ValidationError, model_validator
@@ -14,6 +14,7 @@ from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from shared.config_file import ConfigError, describe_validation_error, line_of, read_yaml
+from shared.topics import ALL_TOPICS
 
 KAFKA_PROTOCOLS: Final = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
 SASL_MECHANISMS: Final = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
@@ -54,6 +55,27 @@ class ServiceSettings(BaseSettings):
     kafka_ssl_certfile: str | None = Field(None, validation_alias="KAFKA_SSL_CERTFILE", description="client cert")
     kafka_ssl_keyfile: str | None = Field(None, validation_alias="KAFKA_SSL_KEYFILE", description="client key")
     kafka_ssl_key_password: SecretStr | None = Field(None, validation_alias="KAFKA_SSL_KEY_PASSWORD")
+    kafka_replication_factor: int = Field(
+        1, ge=1, validation_alias="KAFKA_REPLICATION_FACTOR",
+        description="replicas of every topic created (3 on a 3-broker cluster; 1 for the embedded broker)",
+    )  # fmt: skip
+    kafka_min_insync_replicas: int = Field(
+        1, ge=1, validation_alias="KAFKA_MIN_INSYNC_REPLICAS",
+        description="min.insync.replicas of every topic created: an acks=all write needs this many (2 of 3)",
+    )  # fmt: skip
+    kafka_topic_retention_ms: dict[str, int] = Field(
+        default_factory=dict, validation_alias="KAFKA_TOPIC_RETENTION_MS",
+        description='retention.ms per topic name, e.g. {"collector.metrics.v1": 86400000} (-1: forever); '
+        "others keep the contract's (shared/topics.py)",
+    )  # fmt: skip
+    kafka_dlq_retention_ms: int = Field(
+        30 * 24 * 3600 * 1000, ge=-1, validation_alias="KAFKA_DLQ_RETENTION_MS",
+        description="retention.ms of every dead-letter topic (-1: forever)",
+    )  # fmt: skip
+    kafka_enable_idempotence: Literal["auto", "true", "false"] = Field(
+        "auto", validation_alias="KAFKA_ENABLE_IDEMPOTENCE",
+        description="idempotent producer: auto = on where the broker grants a producer id (logged if not)",
+    )  # fmt: skip
     elasticsearch_url: str = Field("http://127.0.0.1:9200", validation_alias="ELASTICSEARCH_URL")
     elasticsearch_api_key: SecretStr | None = Field(None, validation_alias="ELASTICSEARCH_API_KEY")
     elasticsearch_username: str | None = Field(None, validation_alias="ELASTICSEARCH_USERNAME")
@@ -133,11 +155,27 @@ class ServiceSettings(BaseSettings):
                 raise ValueError(f"KAFKA_SASL_MECHANISM must be one of {', '.join(SASL_MECHANISMS)} with {protocol}")
             if not self.kafka_sasl_username or self.kafka_sasl_password is None:
                 raise ValueError(f"{protocol} needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD")
+        if self.kafka_min_insync_replicas > self.kafka_replication_factor:
+            raise ValueError(
+                f"KAFKA_MIN_INSYNC_REPLICAS ({self.kafka_min_insync_replicas}) must not exceed "
+                f"KAFKA_REPLICATION_FACTOR ({self.kafka_replication_factor}): no write could ever succeed"
+            )
+        self._check_retention()
         if bool(self.elasticsearch_username) != (self.elasticsearch_password is not None):
             raise ValueError("give both ELASTICSEARCH_USERNAME and ELASTICSEARCH_PASSWORD (or neither)")
         if self.elasticsearch_api_key is not None and self.elasticsearch_username:
             raise ValueError("give ELASTICSEARCH_API_KEY or ELASTICSEARCH_USERNAME/PASSWORD, not both")
         return self
+
+    def _check_retention(self) -> None:
+        known = {t.name for t in ALL_TOPICS}
+        for name, value in self.kafka_topic_retention_ms.items():
+            if name not in known:
+                raise ValueError(f"KAFKA_TOPIC_RETENTION_MS: no topic {name!r} (known: {', '.join(sorted(known))})")
+            if value < -1 or value == 0:
+                raise ValueError(f"KAFKA_TOPIC_RETENTION_MS: {name}: {value} must be -1 (forever) or positive")
+        if self.kafka_dlq_retention_ms == 0:
+            raise ValueError("KAFKA_DLQ_RETENTION_MS must be -1 (forever) or positive")
 
     def kafka_ssl_context(self) -> ssl.SSLContext | None:
         """The TLS context for SSL and SASL_SSL (system CAs unless ``KAFKA_SSL_CAFILE``); None for plaintext."""

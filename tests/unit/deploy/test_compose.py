@@ -1,99 +1,112 @@
-"""docker-compose.yml checked offline: it parses, and each service's command and env match the code."""
+"""docker-compose.yml checked offline: the compose specification's schema, and what the code needs of it."""
 
 from __future__ import annotations
 
+import copy
 import importlib
-import inspect
-import typing
-from pathlib import Path
+import importlib.resources
+import json
+import re
 from typing import Any
 
+import jsonschema
 import pytest
-import yaml
-from pydantic import AliasChoices, BaseModel
 
 from shared.settings import ServiceSettings
+from shared.topic_admin import topic_specs
+from tests.unit.deploy.deployment import (
+    COMPOSE,
+    REPO,
+    SERVICES,
+    compose_config_file,
+    compose_env,
+    env_names,
+    load_settings,
+    settings_class,
+)
 
-ROOT = Path(__file__).resolve().parents[3]
-COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
-SERVICES = ("collector", "detector", "responder", "recovery", "rca")
 PROCESS_ENV = {"PYTHONUNBUFFERED", "IR_CONFIG_FILE"}
+KAFKA_NODES = ("kafka-1", "kafka-2", "kafka-3")
+BOOTSTRAP = ",".join(f"{n}:9092" for n in KAFKA_NODES)
 
 
-def settings_class(service: str) -> type[ServiceSettings]:
-    module = importlib.import_module(f"services.{service}.settings")
-    found = [
-        obj
-        for _, obj in inspect.getmembers(module, inspect.isclass)
-        if issubclass(obj, ServiceSettings) and obj is not ServiceSettings and obj.__module__ == module.__name__
-    ]
-    assert len(found) == 1, f"services.{service}.settings must define one ServiceSettings subclass: {found}"
-    return found[0]
+def compose_schema() -> dict[str, Any]:
+    """The Compose Specification's JSON schema (compose-spec/compose-spec, as vendored by check-jsonschema)."""
+    vendor = importlib.resources.files("check_jsonschema.builtin_schemas.vendor")
+    schema: dict[str, Any] = json.loads((vendor / "compose-spec.json").read_text())
+    return schema
 
 
-def env_names(cls: type[Any], prefix: str | None = None) -> set[str]:
-    """Every environment variable name a pydantic-settings class reads (nested with ``__``)."""
-    prefix = cls.model_config.get("env_prefix", "") if prefix is None else prefix
-    names: set[str] = set()
-    for name, field in cls.model_fields.items():
-        alias = field.validation_alias
-        if isinstance(alias, str):
-            names.add(alias.upper())
-        elif isinstance(alias, AliasChoices):
-            names |= {str(c).upper() for c in alias.choices}
-        else:
-            names.add(f"{prefix}{name}".upper())
-            annotation = field.annotation
-            if typing.get_origin(annotation) is dict:  # a mapping takes any key: <PREFIX><FIELD>__<KEY>
-                names.add(f"{prefix}{name}__*".upper())
-            if inspect.isclass(annotation) and issubclass(annotation, BaseModel):
-                names |= {f"{prefix}{name}__{sub}".upper() for sub in annotation.model_fields}
-                if hasattr(annotation, "model_config") and annotation.model_config.get("env_prefix"):
-                    names |= env_names(annotation)
-    return names
+def test_compose_follows_the_compose_specification() -> None:
+    schema = compose_schema()
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(COMPOSE)]
+    assert errors == []
+    broken = copy.deepcopy(COMPOSE)
+    broken["services"]["rca"]["restart_policy"] = "always"  # not a compose key: the schema must say so
+    assert list(validator.iter_errors(broken))
 
 
 def test_compose_has_the_stack() -> None:
     services = COMPOSE["services"]
-    assert "apache/kafka" in services["kafka"]["image"]
     assert "elasticsearch:8" in services["elasticsearch"]["image"]
-    kraft = services["kafka"]["environment"]
-    assert "controller" in kraft["KAFKA_PROCESS_ROLES"] and "KAFKA_ZOOKEEPER_CONNECT" not in kraft
+    for node in KAFKA_NODES:
+        kafka = services[node]
+        assert "apache/kafka" in kafka["image"]
+        env = kafka["environment"]
+        assert "controller" in env["KAFKA_PROCESS_ROLES"] and "KAFKA_ZOOKEEPER_CONNECT" not in env
+        assert env["KAFKA_ADVERTISED_LISTENERS"] == f"PLAINTEXT://{node}:9092"
+        voters = env["KAFKA_CONTROLLER_QUORUM_VOTERS"].split(",")
+        assert sorted(v.split("@")[1] for v in voters) == [f"{n}:9093" for n in KAFKA_NODES]
+        assert f"{env['KAFKA_NODE_ID']}@{node}:9093" in voters
+        assert env["KAFKA_MIN_INSYNC_REPLICAS"] == 2 and env["KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR"] == 3
+    assert len({services[n]["environment"]["CLUSTER_ID"] for n in KAFKA_NODES}) == 1
+    assert len({v for n in KAFKA_NODES for v in services[n]["volumes"]}) == len(KAFKA_NODES)  # a disk each
     assert set(SERVICES) <= set(services)
+
+
+def test_topics_are_created_replicated_three_times_two_in_sync(monkeypatch: pytest.MonkeyPatch) -> None:
+    topics = COMPOSE["services"]["topics"]
+    assert topics["command"] == ["incidentctl", "create-topics"]
+    assert all(topics["depends_on"][n]["condition"] == "service_healthy" for n in KAFKA_NODES)
+    for key, value in topics["environment"].items():
+        monkeypatch.setenv(key, str(value))
+    specs = topic_specs(ServiceSettings.load())
+    assert {(s.replication_factor, s.configs["min.insync.replicas"]) for s in specs} == {(3, "2")}
 
 
 @pytest.mark.parametrize("service", SERVICES)
 def test_service_command_and_env_match_the_code(service: str, monkeypatch: pytest.MonkeyPatch) -> None:
     spec = COMPOSE["services"][service]
-    assert spec["build"]["dockerfile"] == "Dockerfile" and (ROOT / "Dockerfile").exists()
+    assert spec["build"]["dockerfile"] == "Dockerfile" and (REPO / "Dockerfile").exists()
     assert spec["command"] == ["python", "-m", f"services.{service}"]
     assert importlib.util.find_spec(f"services.{service}.__main__") is not None
-    cls = settings_class(service)
-    accepted = env_names(cls) | PROCESS_ENV
-    env = {k: str(v) for k, v in spec["environment"].items()}
+    accepted = env_names(settings_class(service)) | PROCESS_ENV
+    env = compose_env(service)
     wildcards = tuple(n.removesuffix("*") for n in accepted if n.endswith("__*"))
     unknown = {k for k in set(env) - accepted if not k.startswith(wildcards)}
     assert not unknown, f"{service}: compose sets variables the code never reads: {sorted(unknown)}"
-    assert env["KAFKA_BOOTSTRAP_SERVERS"] == "kafka:9092"
     assert env["HTTP_PORT"] == "8080" and "127.0.0.1:8080/readyz" in spec["healthcheck"]["test"][-1]
-
-    mounted = {m.split(":")[1]: m.split(":")[0] for m in spec.get("volumes", []) if isinstance(m, str)}
-    config_in_container = env["IR_CONFIG_FILE"]
-    config_in_repo = ROOT / mounted[config_in_container]
-    assert config_in_repo.exists(), config_in_repo
-    for key, value in env.items():
-        if "${" not in value:
-            monkeypatch.setenv(key, value)
-    monkeypatch.setenv("IR_CONFIG_FILE", str(config_in_repo))
-    for key, value in env.items():
-        if "${" in value:  # secrets come from the deployer's environment
-            monkeypatch.setenv(key, "placeholder-secret")
-    settings = cls.load()
-    assert settings.kafka_bootstrap_servers == "kafka:9092"
+    assert compose_config_file(service).exists()
+    settings = load_settings(service, dict(env), compose_config_file(service), monkeypatch)
+    assert settings.kafka_bootstrap_servers == BOOTSTRAP and settings.kafka_replication_factor == 3
 
 
 def test_every_service_is_started_after_topics_exist() -> None:
-    services = COMPOSE["services"]
-    assert services["topics"]["command"] == ["incidentctl", "create-topics"]
     for name in SERVICES:
-        assert services[name]["depends_on"]["topics"]["condition"] == "service_completed_successfully"
+        assert COMPOSE["services"][name]["depends_on"]["topics"]["condition"] == "service_completed_successfully"
+
+
+def test_the_reports_volume_starts_out_writable_by_the_image_user(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An empty named volume takes the ownership of the image's directory it is mounted on: uid 10001's."""
+    dockerfile = (REPO / "Dockerfile").read_text()
+    uid = re.search(r"^USER (\d+)$", dockerfile, re.M).group(1)  # type: ignore[union-attr]
+    rca = load_settings("rca", dict(compose_env("rca")), compose_config_file("rca"), monkeypatch)
+    volumes = dict(m.split(":")[1::-1] for m in COMPOSE["services"]["rca"]["volumes"])  # container path -> source
+    source = volumes[rca.reports_dir]
+    assert source in COMPOSE["volumes"], "reports must be a named volume (a bind mount keeps the host's owner)"
+    assert not next(m for m in COMPOSE["services"]["rca"]["volumes"] if f":{rca.reports_dir}" in m).endswith(":ro")
+    assert re.search(rf"mkdir -p {re.escape(rca.reports_dir)}\b.*chown {uid}:{uid} {re.escape(rca.reports_dir)}",
+                     dockerfile), "the Dockerfile must create reports_dir owned by the USER"  # fmt: skip
+    responder = COMPOSE["services"]["responder"]["volumes"]
+    assert f"{source}:{rca.reports_dir}:ro" in responder  # the API serves them read-only

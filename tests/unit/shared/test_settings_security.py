@@ -74,3 +74,49 @@ def test_elasticsearch_api_key_or_basic_auth_and_ca(monkeypatch: pytest.MonkeyPa
     basic = settings(monkeypatch, ELASTICSEARCH_USERNAME="elastic", ELASTICSEARCH_PASSWORD="pw",
                      ELASTICSEARCH_CA_CERTS="/etc/es/ca.pem")  # fmt: skip
     assert basic.elasticsearch_options() == {"basic_auth": ("elastic", "pw"), "ca_certs": "/etc/es/ca.pem"}
+
+
+SASL_ENV = {"KAFKA_SECURITY_PROTOCOL": "SASL_SSL", "KAFKA_SASL_MECHANISM": "SCRAM-SHA-256",
+            "KAFKA_SASL_USERNAME": "svc", "KAFKA_SASL_PASSWORD": "s3cr3t-kafka-pw",
+            "KAFKA_SSL_KEY_PASSWORD": "s3cr3t-key-pw", "ELASTICSEARCH_API_KEY": "s3cr3t-es-key"}  # fmt: skip
+
+
+@pytest.mark.parametrize("client", ["producer", "consumer", "admin"])
+async def test_the_options_are_what_aiokafka_clients_take(monkeypatch: pytest.MonkeyPatch, client: str) -> None:
+    """aiokafka validates protocol, mechanism and credentials in its constructors: these must pass them."""
+    from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    opts = settings(monkeypatch, **SASL_ENV).kafka_client_options()
+    assert set(opts) == {"security_protocol", "ssl_context", "sasl_mechanism", "sasl_plain_username",
+                         "sasl_plain_password"}  # fmt: skip
+    assert opts["sasl_mechanism"] == "SCRAM-SHA-256" and opts["sasl_plain_password"] == "s3cr3t-kafka-pw"
+    made: AIOKafkaProducer | AIOKafkaConsumer | AIOKafkaAdminClient
+    if client == "producer":
+        made = AIOKafkaProducer(bootstrap_servers="kafka:9093", acks="all", enable_idempotence=True, **opts)
+        await made.stop()
+    elif client == "consumer":
+        made = AIOKafkaConsumer(bootstrap_servers="kafka:9093", group_id="g", **opts)
+        await made.stop()
+    else:
+        made = AIOKafkaAdminClient(bootstrap_servers="kafka:9093", **opts)
+        await made.close()
+    without_tls = {k: v for k, v in opts.items() if k != "ssl_context"}
+    with pytest.raises(ValueError, match="ssl_context"):  # the check is real: aiokafka refuses SASL_SSL without TLS
+        AIOKafkaAdminClient(bootstrap_servers="kafka:9093", **without_tls)
+
+
+def test_secrets_never_reach_repr_dumps_or_logs(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    s = settings(monkeypatch, **SASL_ENV)
+    secrets = ("s3cr3t-kafka-pw", "s3cr3t-key-pw", "s3cr3t-es-key")
+    with caplog.at_level(logging.DEBUG):
+        logging.getLogger("test").info("settings: %s / %r", s, s)
+    shown = [repr(s), str(s), s.model_dump_json(), str(s.model_dump()), caplog.text]
+    for text in shown:
+        assert not any(secret in text for secret in secrets), text
+    assert "**********" in repr(s)  # present, and masked
+    assert s.kafka_sasl_password is not None and s.kafka_sasl_password.get_secret_value() == "s3cr3t-kafka-pw"
