@@ -12,7 +12,7 @@ import httpx
 
 from services.responder.core import Clock, Responder, utcnow
 from services.responder.handlers import register
-from services.responder.notify.registry import build_routes
+from services.responder.notify.registry import build_contact_routes, build_routes
 from services.responder.notify.sender import Sender
 from services.responder.settings import ResponderSettings
 from shared.models import Incident
@@ -47,6 +47,8 @@ class ResponderRuntime:
         await ensure_topics(self.settings)
         await self.service.broker.start()  # the rebuild may publish (outcomes of sends cut short by a crash)
         await self.rebuild()
+        for warning in self.responder.gap_warnings(self.responder.clock()):
+            log.warning("%s", warning)
         await self.service.bus.flush()  # what the rebuild recorded (outcomes cut short by a crash)
         await self.responder.dead_letter_skipped()
         await self.service.start_consuming()
@@ -91,8 +93,10 @@ def build(
         http_client = httpx.AsyncClient(timeout=httpx.Timeout(10.0))
         closers.append(http_client.aclose)
     routes = build_routes(settings.routes, settings.secrets, http_client)
+    roster = settings.roster()
     sender = Sender(
         routes,
+        contacts=build_contact_routes(roster, settings.secrets, http_client),
         language=settings.language,
         console_url=settings.console_url,
         runbook_template=settings.runbook_url,
@@ -116,6 +120,8 @@ def build(
         owns=owns,
         notify_max_age_s=settings.notify_max_age_s,
         registry=service.metrics.registry,
+        roster=roster,
+        windows=settings.maintenance_windows,
     )
     anomalies = register(service, responder, settings)
     return ResponderRuntime(settings, service, responder, tuple(closers))
