@@ -5,7 +5,8 @@ of every team the trigger names, unless a ``NotificationDispatched`` with the no
 A team with an on-call schedule also has its page go to the person on call at the page's time,
 through that person's contact rules: the first contact at once, each next one after its delay
 unless the incident was acknowledged (or resolved) by then; acknowledge and resolve notices go to
-that person's first contact. With nobody on call (a gap) only the team's channels are paged.
+the first contact of whoever the team's first page reached. With nobody on call (a gap) only the
+team's channels are paged.
 Because the rows derive from the incident's events, a responder that stopped between recording an
 escalation and dispatching its pages sends them after restart, and never twice: the id is the same.
 
@@ -92,7 +93,11 @@ def _person_channels(
     schedule = roster.schedule_of(team) if roster is not None else None
     if roster is None or schedule is None:
         return []
-    name = on_call(schedule, trigger.at).person
+    paged_at = trigger.at
+    if trigger.kind is not NoticeKind.PAGE:  # told to whoever the team's first page reached
+        pages = [t.at for t in state.triggers if t.kind is NoticeKind.PAGE and team in t.teams]
+        paged_at = pages[0] if pages else trigger.at
+    name = on_call(schedule, paged_at).person
     person = roster.person(name) if name is not None else None
     if person is None:
         return []
