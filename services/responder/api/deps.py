@@ -11,6 +11,7 @@ from prometheus_client import CollectorRegistry, Counter
 
 from services.responder.api.projection import Projection
 from services.responder.api.settings import ApiSettings
+from services.responder.domain.oncall import Roster
 from shared.events import Event
 
 Publish = Callable[[Event, str], Awaitable[bool]]
@@ -39,6 +40,7 @@ class ApiDeps:
     is_ready: Callable[[], Awaitable[bool]] = always_ready
     is_alive: Callable[[], bool] = lambda: True
     status: Callable[[], dict[str, Any]] = dict
+    roster: Callable[[], Roster] = Roster
     commands: Counter = field(init=False)
     alerts: Counter = field(init=False)
     auth_failures: Counter = field(init=False)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -20,9 +20,11 @@ from services.responder.api.deps import ApiDeps
 from services.responder.api.feed import ProjectionFeed
 from services.responder.api.gate import ApiGate
 from services.responder.api.incident_routes import incident_router
+from services.responder.api.oncall_routes import oncall_router
 from services.responder.api.projection import Projection
 from services.responder.api.settings import ApiSettings
 from services.responder.api.silence_routes import alertmanager_router, silence_router
+from services.responder.domain.oncall import Roster
 from shared.events import Event
 from shared.runtime import Runtime, Service
 
@@ -41,6 +43,7 @@ def build_api(deps: ApiDeps, *, lifespan: Any = None) -> FastAPI:
     app.include_router(incident_router(deps, read=read, write=write), responses=ERROR_RESPONSES)
     app.include_router(silence_router(deps, read=read, write=write), responses=ERROR_RESPONSES)
     app.include_router(alertmanager_router(deps, write=write), responses=ERROR_RESPONSES)
+    app.include_router(oncall_router(deps, read=read, write=write), responses=ERROR_RESPONSES)
     app.include_router(ops_router(deps))
     app.include_router(console_router(deps))
     app.mount("/console", StaticFiles(directory=STATIC_DIR), name="console")
@@ -55,7 +58,13 @@ def build_api(deps: ApiDeps, *, lifespan: Any = None) -> FastAPI:
     return app
 
 
-def create_api(service: Service, settings: ApiSettings, *, runtime: Runtime | None = None) -> FastAPI:
+def create_api(
+    service: Service,
+    settings: ApiSettings,
+    *,
+    runtime: Runtime | None = None,
+    roster: Callable[[], Roster] = Roster,
+) -> FastAPI:
     """Return the responder's HTTP app: API, console, Alertmanager ingest, health and metrics.
 
     Serve the returned app (``shared.runtime.serve(app, settings)``); its lifespan:
@@ -67,7 +76,8 @@ def create_api(service: Service, settings: ApiSettings, *, runtime: Runtime | No
 
     ``/readyz`` answers 200 once the service is ready and the read model has caught up. Mutations
     publish through ``service.bus`` (commands keyed by incident id, silences by silence id, anomalies
-    by target), so the broker must be started by one of the two ways above.
+    by target), so the broker must be started by one of the two ways above. ``roster`` gives the
+    on-call roster the on-call endpoints read (the responder's, which folds the schedules put here).
     """
     projection = Projection(
         chaos_lookback=timedelta(seconds=settings.chaos_lookback_s),
@@ -103,6 +113,7 @@ def create_api(service: Service, settings: ApiSettings, *, runtime: Runtime | No
         is_ready=is_ready,
         is_alive=service.is_alive,
         status=service.status,
+        roster=roster,
     )
     app = build_api(deps, lifespan=lifespan)
     app.state.feed = feed

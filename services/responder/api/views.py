@@ -92,3 +92,21 @@ class AlertIngestResult(View):
     published: int
     duplicates: int
     anomaly_ids: list[str]
+
+
+class OnCallNow(View):
+    """A person on call (None: nobody) and why (``override`` or a layer's name); ``since``: from when."""
+
+    person: str | None
+    source: str
+    since: datetime | None = None
+
+
+class OnCallView(View):
+    """Who is on call for a team at a time, and the next hand-off (None: none within 60 days)."""
+
+    team: Team
+    schedule: str
+    at: datetime
+    now: OnCallNow
+    next: OnCallNow | None = None
