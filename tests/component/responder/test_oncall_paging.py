@@ -139,3 +139,30 @@ async def test_a_recurring_window_mutes_then_releases_at_a_simulated_time(harnes
     await harness.feed(ANOMALIES, anomaly("apx", t=24 * 3600 + 10))
     targets = {e.data.incident.target for e in harness.published(INCIDENTS) if isinstance(e, ev.IncidentOpened)}
     assert targets == {"api", "web"}
+
+
+async def test_a_schedule_put_through_the_api_changes_who_is_paged(harness: BusHarness) -> None:
+    clock = Clock(at(10))  # before the hand-off: ann by the config
+    core, sent = await start(harness, clock)
+    l1 = core.book.roster.schedules[0]
+    rotation = l1.layers[0].rotation.model_copy(update={"people": ("bob",)})
+    changed = l1.model_copy(update={"layers": (l1.layers[0].model_copy(update={"rotation": rotation}),)})
+    data = m.ScheduleChange(schedule_name="l1", team=m.Team.L1, schedule=changed.model_dump(mode="json"), author="op")
+    await harness.feed(SILENCES, ev.ScheduleUpdated.create(data, source="/tests", id_parts=("l1", 1), time=at(5)))
+    await harness.feed(ANOMALIES, anomaly("api", t=10))
+    await core.tick()
+    await core.drain()
+    assert len(sent["oncall:bob:0"].sent) == 1 and sent["oncall:ann:0"].sent == []
+
+
+async def test_a_gap_in_a_schedule_paged_for_critical_is_a_warning(harness: BusHarness) -> None:
+    core, _ = await start(harness, Clock(at(0)))
+    assert core.gap_warnings(at(0)) == []  # a 24/7 rotation
+    l1 = core.book.roster.schedules[0]
+    days_only = {"times": [{"start_time": "08:00", "end_time": "20:00"}]}
+    layer = l1.layers[0].model_dump(mode="json") | {"only": [days_only]}
+    core.book.roster = core.book.roster.with_schedule(
+        Schedule.model_validate(l1.model_dump(mode="json") | {"layers": [layer]})
+    )
+    (first, *_rest) = core.gap_warnings(at(0))
+    assert "on-call schedule l1 (L1, paged for critical incidents) has nobody on call from 2026-01-01T20:00:00" in first
