@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, date, datetime, time, timedelta
 
 import icalendar
@@ -61,6 +62,20 @@ def test_weekly_hand_off_keeps_local_time_across_the_dst_change() -> None:
     assert on_call(s, utc(2026, 4, 6, 7, 0)).person == "ann"  # the rotation wraps
     nxt = next_handoff(s, utc(2026, 3, 29, 12, 0))
     assert nxt is not None and (nxt.at, nxt.previous, nxt.person) == (utc(2026, 3, 30, 7, 0), "bob", "cat")
+
+
+def test_a_hand_off_in_the_skipped_or_repeated_hour_of_a_dst_change_happens_once() -> None:
+    rotation = Rotation(
+        people=("ann", "bob"), every="daily", handoff=time(2, 30), timezone="Europe/Berlin", start=date(2026, 3, 1)
+    )
+    s = schedule(Layer(name="base", rotation=rotation))
+    # 2026-03-29 02:30 does not exist in Berlin (02:00 CET -> 03:00 CEST): the hand-off is at 03:30 CEST
+    spring = handoffs(s, utc(2026, 3, 28, 12), utc(2026, 3, 30, 12))
+    assert [c.at for c in spring] == [utc(2026, 3, 29, 1, 30), utc(2026, 3, 30, 0, 30)]
+    # 2026-10-25 02:30 happens twice (03:00 CEST -> 02:00 CET): the hand-off is at the first
+    autumn = handoffs(s, utc(2026, 10, 24, 12), utc(2026, 10, 26, 12))
+    assert [c.at for c in autumn] == [utc(2026, 10, 25, 0, 30), utc(2026, 10, 26, 1, 30)]
+    assert all(a.person != b.person for a, b in itertools.pairwise(autumn))
 
 
 def test_daily_rotation_hands_off_at_its_time_of_day() -> None:
