@@ -6,7 +6,7 @@ from datetime import datetime, time, timedelta
 
 import pytest
 
-from services.responder.core import Responder
+from services.responder.core import OWN_TOPICS, Responder
 from services.responder.domain.oncall import Contact, Layer, Person, Roster, Rotation, Schedule
 from services.responder.domain.windows import MaintenanceWindow
 from services.responder.handlers import register
@@ -17,7 +17,7 @@ from services.responder.settings import ResponderSettings
 from shared import events as ev
 from shared import models as m
 from shared.runtime import Service
-from shared.topics import ANOMALIES, COMMANDS, INCIDENTS, SILENCES
+from shared.topics import ANOMALIES, COMMANDS, INCIDENTS, RECOVERY, SILENCES
 from tests.component.harness import BusHarness
 from tests.factories import T0
 from tests.unit.services.responder.helpers import Recorder, anomaly, at, command, policy
@@ -153,6 +153,26 @@ async def test_a_schedule_put_through_the_api_changes_who_is_paged(harness: BusH
     await core.tick()
     await core.drain()
     assert len(sent["oncall:bob:0"].sent) == 1 and sent["oncall:ann:0"].sent == []
+    await harness.detach(core.bus)  # a restarted responder rebuilds the schedule from the topic
+    again, _ = await start(harness, clock)
+    await harness.rebuild(again.bus, OWN_TOPICS, again.fold, inputs=(RECOVERY,), clock=again.clock)
+    assert again.book.roster.schedule("l1") == changed
+
+
+async def test_gaps_and_hand_offs_are_published_once_by_the_clock_tick(harness: BusHarness) -> None:
+    clock = Clock(at(0))
+    core, _ = await start(harness, clock)
+    l1 = core.book.roster.schedules[0]
+    days_only = {"times": [{"start_time": "08:00", "end_time": "12:01"}]}  # nobody from 12:01 UTC
+    layer = l1.layers[0].model_dump(mode="json") | {"only": [days_only]}
+    core.book.roster = core.book.roster.with_schedule(
+        Schedule.model_validate(l1.model_dump(mode="json") | {"layers": [layer]})
+    )
+    clock.now = at(61)
+    await core.tick()
+    await core.tick()
+    gaps = [e for e in harness.published(SILENCES) if isinstance(e, ev.OnCallGapStarted)]
+    assert [(e.data.at, e.data.previous, e.data.person) for e in gaps] == [(at(60), "ann", None)]
 
 
 async def test_a_gap_in_a_schedule_paged_for_critical_is_a_warning(harness: BusHarness) -> None:
