@@ -73,7 +73,13 @@ class ResponderRuntime:
         """The process's HTTP app: the API and console, whose lifespan starts and stops the responder."""
         from services.responder.api import create_api
 
-        return create_api(self.service, self.settings.api, runtime=self, roster=lambda: self.responder.book.roster)
+        return create_api(
+            self.service,
+            self.settings.api,
+            runtime=self,
+            roster=lambda: self.responder.book.roster,
+            windows=lambda: self.settings.maintenance_windows,
+        )
 
 
 def build(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -12,6 +12,7 @@ from prometheus_client import CollectorRegistry, Counter
 from services.responder.api.projection import Projection
 from services.responder.api.settings import ApiSettings
 from services.responder.domain.oncall import Roster
+from services.responder.domain.windows import MaintenanceWindow
 from shared.events import Event
 
 Publish = Callable[[Event, str], Awaitable[bool]]
@@ -41,6 +42,7 @@ class ApiDeps:
     is_alive: Callable[[], bool] = lambda: True
     status: Callable[[], dict[str, Any]] = dict
     roster: Callable[[], Roster] = Roster
+    windows: Callable[[], Sequence[MaintenanceWindow]] = tuple
     commands: Counter = field(init=False)
     alerts: Counter = field(init=False)
     auth_failures: Counter = field(init=False)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -25,6 +25,7 @@ from services.responder.api.projection import Projection
 from services.responder.api.settings import ApiSettings
 from services.responder.api.silence_routes import alertmanager_router, silence_router
 from services.responder.domain.oncall import Roster
+from services.responder.domain.windows import MaintenanceWindow
 from shared.events import Event
 from shared.runtime import Runtime, Service
 
@@ -64,6 +65,7 @@ def create_api(
     *,
     runtime: Runtime | None = None,
     roster: Callable[[], Roster] = Roster,
+    windows: Callable[[], Sequence[MaintenanceWindow]] = tuple,
 ) -> FastAPI:
     """Return the responder's HTTP app: API, console, Alertmanager ingest, health and metrics.
 
@@ -77,7 +79,8 @@ def create_api(
     ``/readyz`` answers 200 once the service is ready and the read model has caught up. Mutations
     publish through ``service.bus`` (commands keyed by incident id, silences by silence id, anomalies
     by target), so the broker must be started by one of the two ways above. ``roster`` gives the
-    on-call roster the on-call endpoints read (the responder's, which folds the schedules put here).
+    on-call roster the on-call endpoints read (the responder's, which folds the schedules put here);
+    ``windows`` the configured maintenance windows.
     """
     projection = Projection(
         chaos_lookback=timedelta(seconds=settings.chaos_lookback_s),
@@ -114,6 +117,7 @@ def create_api(
         is_alive=service.is_alive,
         status=service.status,
         roster=roster,
+        windows=windows,
     )
     app = build_api(deps, lifespan=lifespan)
     app.state.feed = feed

@@ -1,4 +1,4 @@
-"""On-call endpoints: who is on call now and next, schedules (read and replace), iCalendar export."""
+"""On-call endpoints: who is on call now and next, schedules (read and replace), iCalendar; maintenance windows."""
 
 from __future__ import annotations
 
@@ -13,9 +13,10 @@ from pydantic import ValidationError
 from services.responder.api.auth import Guard
 from services.responder.api.deps import ApiDeps
 from services.responder.api.incident_routes import publish
-from services.responder.api.views import CommandAccepted, OnCallNow, OnCallView
+from services.responder.api.views import CommandAccepted, OnCallNow, OnCallView, WindowView
 from services.responder.domain.oncall import Roster, Schedule, next_handoff, on_call
 from services.responder.domain.oncall_ical import schedule_ics
+from services.responder.domain.windows import window_active
 from shared import events as ev
 from shared.models import ScheduleChange, Team
 
@@ -110,6 +111,12 @@ def oncall_router(deps: ApiDeps, *, read: Guard, write: Guard) -> APIRouter:
         body = schedule_ics(schedule, now, now + timedelta(days=days), stamp=now)
         headers = {"Content-Disposition": f'attachment; filename="{name}.ics"'}
         return Response(body, media_type="text/calendar; charset=utf-8", headers=headers)
+
+    @router.get("/windows", response_model=list[WindowView], dependencies=[Depends(read)], tags=["silences"])
+    async def list_windows() -> list[WindowView]:
+        """The configured maintenance windows, and whether each holds now."""
+        now = deps.clock()
+        return [WindowView(window=w, active=window_active(w, now)) for w in deps.windows()]
 
     return router
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.responder.domain.windows import MaintenanceWindow
 from shared.models import Impact, Incident, IncidentStatus, RootCauseAnalysis, Severity, Silence, Team
 
 
@@ -110,3 +111,10 @@ class OnCallView(View):
     at: datetime
     now: OnCallNow
     next: OnCallNow | None = None
+
+
+class WindowView(View):
+    """A maintenance window and whether it holds now."""
+
+    window: MaintenanceWindow
+    active: bool

@@ -15,11 +15,20 @@ from services.responder.api import ApiSettings, build_api
 from services.responder.api.deps import ApiDeps
 from services.responder.api.projection import Projection
 from services.responder.domain.oncall import Contact, Layer, Person, Roster, Rotation, Schedule
+from services.responder.domain.windows import MaintenanceWindow
 from shared import events as ev
 from shared import models as m
 from tests.factories import T0
 from tests.unit.services.responder.api.builders import at
 from tests.unit.services.responder.api.test_routes import AUTH, READ, READ_TOKEN, TOKEN, Recorder
+
+WINDOW = MaintenanceWindow.model_validate(
+    {
+        "name": "noon",
+        "matchers": ["service=api"],
+        "time_intervals": [{"times": [{"start_time": "12:00", "end_time": "13:00"}]}],
+    }
+)
 
 
 def roster() -> Roster:
@@ -41,6 +50,7 @@ async def client() -> AsyncIterator[tuple[httpx.AsyncClient, Recorder]]:
         registry=CollectorRegistry(),
         clock=lambda: at(0),  # 2026-01-01 12:00 UTC: ann, from 2025-12-31 18:00 (turn 0)
         roster=roster,
+        windows=lambda: (WINDOW,),
     )
     transport = httpx.ASGITransport(app=build_api(deps))
     async with httpx.AsyncClient(transport=transport, base_url="http://api", headers=READ) as c:
@@ -86,3 +96,10 @@ async def test_the_calendar_export_is_icalendar(client: tuple[httpx.AsyncClient,
     assert [str(e["summary"]) for e in events] == ["L2 on call: ann", "L2 on call: bob", "L2 on call: ann"]
     assert events[0].decoded("dtstart") == T0
     assert (await c.get("/api/schedules/nope/schedule.ics")).status_code == 404
+
+
+async def test_windows_are_listed_with_whether_they_hold_now(client: tuple[httpx.AsyncClient, Recorder]) -> None:
+    c, _ = client
+    (view,) = (await c.get("/api/windows")).json()
+    assert view["active"] is True and view["window"]["name"] == "noon"  # the clock reads 12:00 UTC
+    assert view["window"]["matchers"] == [{"name": "service", "op": "=", "value": "api"}]
