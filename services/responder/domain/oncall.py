@@ -266,8 +266,11 @@ def handoffs(schedule: Schedule, start: datetime, end: datetime) -> list[Handoff
 
 def next_handoff(schedule: Schedule, after: datetime, *, horizon: timedelta = timedelta(days=60)) -> Handoff | None:
     """Return the first change of on-call after ``after`` within ``horizon`` (None: nobody changes)."""
-    found = handoffs(schedule, after, after + horizon)
-    return found[0] if found else None
+    for span in (min(timedelta(days=1), horizon), min(timedelta(days=8), horizon), horizon):  # near ones first
+        found = handoffs(schedule, after, after + span)
+        if found:
+            return found[0]
+    return None
 
 
 def gaps(schedule: Schedule, start: datetime, end: datetime) -> list[Segment]:
