@@ -213,6 +213,12 @@ def on_call(schedule: Schedule, at: datetime) -> OnCall:
     return OnCall(None, "gap")
 
 
+def who_is_on_call(roster: Roster, team: Team, at: datetime) -> OnCall | None:
+    """Return who is on call for ``team`` at ``at`` (None: the team has no schedule; its channels are paged)."""
+    schedule = roster.schedule_of(team)
+    return None if schedule is None else on_call(schedule, at)
+
+
 def _interval_edges(interval: TimeInterval, start: datetime, end: datetime) -> Iterator[datetime]:
     """Every local midnight and time-range edge of ``interval`` in [start, end] (candidate changes)."""
     tz = zone(interval.location)

@@ -22,6 +22,7 @@ from services.responder.domain.oncall import (
     next_handoff,
     on_call,
     timeline,
+    who_is_on_call,
 )
 from services.responder.domain.oncall_ical import schedule_ics
 from services.responder.domain.outbox import owed_notices
@@ -189,6 +190,8 @@ def test_a_page_goes_to_the_person_on_call_then_to_their_next_contact_after_its_
     sim = Sim()
     sim.anomaly(anomaly("api"), t=0)
     sim.tick(0)  # L1 paged at T0 (12:00:00): yesterday's turn (from 12:00:30) is ann's
+    assert who_is_on_call(roster_l1(), m.Team.L1, at(0)) == on_call(roster_l1().schedules[0], at(0))
+    assert who_is_on_call(roster_l1(), m.Team.L2, at(0)) is None
     assert owed(sim, None, 0) == ["team"]  # no schedule: the team's chbobels, as before
     assert owed(sim, roster_l1(60), 0) == ["team", "oncall:bob:0"]
     assert owed(sim, roster_l1(60), 59) == ["team", "oncall:bob:0"]
