@@ -5,20 +5,24 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import os
 import signal
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Final, NoReturn
+
+from incidentctl.exits import NoStack
 
 DEFAULT_DIR = Path(".stack")
 
 
 def _stack_state(args: argparse.Namespace) -> Any:
+    """The running stack under ``--dir``; NoStack (exit 5) when none runs or its processes are gone."""
     from incidentctl.stack import StackState
 
-    return StackState.load(Path(args.dir))
+    return StackState.load_running(Path(args.dir))
 
 
 def _api(args: argparse.Namespace) -> tuple[str, str]:
@@ -27,19 +31,29 @@ def _api(args: argparse.Namespace) -> tuple[str, str]:
     if url is None or not token:
         state = _stack_state(args)
         url, token = url or state.api_url, token or state.api_token
+    args.api_url = url.rstrip("/")  # named in the error line if it does not answer
     return url.rstrip("/"), token
 
 
 def cmd_up(args: argparse.Namespace) -> int:
     """Run ``incidentctl up``."""
     from incidentctl import stack
-    from incidentctl.live import show_live
+    from incidentctl.live import show_live, token_hint
+    from incidentctl.stack import StackState
 
-    state = stack.start(Path(args.dir))
-    print(
-        f"console: {state.api_url}/   (reads need the API token: use 'Set token' with api_token from "
-        f"{Path(args.dir) / 'state.json'}, or open {state.api_url}/#token=<api_token>)"
-    )
+    root = Path(args.dir)
+    try:
+        running = StackState.load(root)
+    except NoStack:
+        running = None
+    if running is not None and running.running():
+        print(f"a stack already runs under {root}: console {running.api_url}/ (stop it with 'incidentctl down')")
+        return 0
+    if running is not None:
+        print(f"removing the stale state of a stack that no longer runs under {root} (e.g. after a reboot)")
+        stack.forget(running)
+    state = stack.start(root)
+    print(f"console: {state.api_url}/   {token_hint(state)}")
     print(f"demo service: {state.demo_url}/   try: incidentctl chaos crash")
     if args.detach:
         print("running in the background; stop with: incidentctl down")
@@ -56,13 +70,21 @@ def cmd_up(args: argparse.Namespace) -> int:
 def cmd_down(args: argparse.Namespace) -> int:
     """Run ``incidentctl down``."""
     from incidentctl import stack
+    from incidentctl.stack import StackState
 
+    root = Path(args.dir)
     try:
-        state = _stack_state(args)
-    except FileNotFoundError as exc:
-        print(exc, file=sys.stderr)
-        return 1
-    stack.stop(state)
+        state = StackState.load(root)
+    except NoStack:
+        print(f"no stack runs under {root}: nothing to stop")
+        return 0
+    if not state.running():
+        stack.stop(state, log=lambda _: None)  # what is left of it (a demo service still running), then the state
+        print(f"the stack under {root} was no longer running (e.g. after a reboot): its stale state is removed")
+        return 0
+    started = time.monotonic()
+    stack.stop(state, log=lambda _: None)
+    print(f"stopped the stack under {root} in {time.monotonic() - started:.1f}s")
     return 0
 
 
@@ -223,7 +245,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     from incidentctl.report_cmd import write_report
 
     state = _stack_state(args)
-    path = write_report(state.settings(), args.id, fmt=args.format, lang=args.lang, out_dir=Path(args.out))
+    out_dir = Path(args.out) if args.out else state.path / "reports"
+    path = write_report(state.settings(), args.id, fmt=args.format, lang=args.lang, out_dir=out_dir)
     print(path)
     return 0
 
@@ -233,6 +256,22 @@ def cmd_topics(args: argparse.Namespace) -> int:
     from shared.topics import markdown_table
 
     print(markdown_table())
+    return 0
+
+
+def cmd_asyncapi(args: argparse.Namespace) -> int:
+    """Run ``incidentctl asyncapi``: print or write the AsyncAPI 3.0 document of the topics."""
+    from shared.asyncapi import render
+
+    text = render()
+    if args.out is None:
+        sys.stdout.write(text)
+        return 0
+    out = Path(args.out)
+    if not out.parent.is_dir():
+        raise FileNotFoundError(f"no folder {out.parent} to write {out.name} into; create it or pick another --out")
+    out.write_text(text, encoding="utf-8")
+    print(f"wrote {out}")
     return 0
 
 
@@ -247,20 +286,76 @@ def cmd_create_topics(args: argparse.Namespace) -> int:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    """Run ``incidentctl replay``."""
-    from incidentctl.replay_cmd import dump_events
+    """Run ``incidentctl replay``: dump events in time order, or re-drive a window ``--into`` a prefix."""
+    from datetime import UTC, datetime
 
-    bootstrap = args.bootstrap or os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or _stack_state(args).kafka
-    asyncio.run(dump_events(bootstrap, args.topics, incident=args.incident, out=sys.stdout))
+    from incidentctl.replay_cmd import Window, dump_events, resolve_topics
+
+    window = Window.parse(args.start, args.end, now=datetime.now(UTC))  # usage errors before any connection
+    if args.into is None:
+        from shared.settings import ServiceSettings
+
+        names = resolve_topics(args.topics, ServiceSettings.load().topic_prefix)
+        settings = _broker_settings(args)
+        asyncio.run(dump_events(settings, names, incident=args.incident, window=window, out=sys.stdout))
+        return 0
+    from incidentctl import whatif
+
+    if not 0 < args.speed <= 1000:
+        raise ValueError(f"--speed {args.speed}: give virtual seconds per wall second, above 0 and at most 1000")
+    if args.topics or args.incident:
+        raise ValueError("--into re-drives the recorded metrics of a window: give --from/--to, not topics")
+    settings = _broker_settings(args)
+    whatif.check_prefix(args.into, settings.topic_prefix)
+    config_dir = Path(args.config) if args.config else _default_config_dir(args)
+    if config_dir is not None and not config_dir.is_dir():
+        raise ValueError(f"--config {config_dir}: not a folder (it holds detector.yaml, responder.yaml, rca.yaml)")
+    whatif.quiet_service_logs()
+    out_dir = Path(args.dir) / "replays" / args.into.strip(".")
+    result = asyncio.run(
+        whatif.run_whatif(settings, into=args.into, window=window, config_dir=config_dir, out_dir=out_dir,
+                          speed=args.speed)
+    )  # fmt: skip
+    from incidentctl.whatif_diff import format_diff
+
+    print(whatif.describe(result, into=args.into, window=window, config_dir=config_dir))
+    print(format_diff(result.rows))
     return 0
+
+
+def _default_config_dir(args: argparse.Namespace) -> Path | None:
+    """The stack's own configuration (what the original run used), if there is one."""
+    folder = Path(args.dir) / "config"
+    return folder if (folder / "detector.yaml").exists() else None
 
 
 def _broker_settings(args: argparse.Namespace) -> Any:
     """Broker settings from ``--bootstrap``, else ``KAFKA_BOOTSTRAP_SERVERS`` (and the env), else the stack."""
     from shared.settings import ServiceSettings
 
-    bootstrap = args.bootstrap or os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or _stack_state(args).kafka
-    return ServiceSettings.load(kafka_bootstrap_servers=bootstrap)
+    bootstrap = args.bootstrap or os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    extra: dict[str, str] = {}
+    if not bootstrap:  # the running stack's broker, and its Elasticsearch (the logs a what-if re-reads)
+        state = _stack_state(args)
+        bootstrap = state.kafka
+        if not os.environ.get("ELASTICSEARCH_URL"):
+            extra["elasticsearch_url"] = state.elasticsearch
+    args.bootstrap_used = bootstrap  # named in the error line if it does not answer
+    return ServiceSettings.load(kafka_bootstrap_servers=bootstrap, **extra)
+
+
+def cmd_actions(args: argparse.Namespace) -> int:
+    """Run ``incidentctl actions``."""
+    from incidentctl import actions_cmd
+
+    settings = _broker_settings(args)
+    if args.done:
+        event = asyncio.run(actions_cmd.mark_done(settings, args.done, actor=args.by))
+        print(f"{event.data.action_id}: done ({event.data.actor})")
+        return 0
+    chosen = actions_cmd.pick(asyncio.run(actions_cmd.read_actions(settings)), incident=args.incident, state=args.state)
+    print(actions_cmd.as_json(chosen) if args.json else actions_cmd.format_table(chosen, lang=args.lang))
+    return 0
 
 
 def cmd_dlq(args: argparse.Namespace) -> int:
@@ -285,9 +380,32 @@ def cmd_dlq(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (exit 2, as every usage error), not the usage block."""
+
+    def error(self, message: str) -> NoReturn:
+        from shared.text import clean_line
+
+        self.exit(2, f"incidentctl: {clean_line(message, limit=300)} (see '{self.prog} --help')\n")
+
+
+WINDOW_FLAGS: Final = ("--from", "--to")
+
+
+def _join_relative_times(argv: list[str]) -> list[str]:
+    """``--from -30m`` as ``--from=-30m``: argparse would take ``-30m`` for an option."""
+    out: list[str] = []
+    for arg in argv:
+        if out and out[-1] in WINDOW_FLAGS and arg.startswith("-") and arg[1:2].isdigit():
+            out[-1] = f"{out[-1]}={arg}"
+        else:
+            out.append(arg)
+    return out
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Declare every sub-command."""
-    p = argparse.ArgumentParser(prog="incidentctl", description=__doc__)
+    p = _Parser(prog="incidentctl", description=__doc__)
     p.add_argument("--dir", default=str(DEFAULT_DIR), help="stack folder (default .stack)")
     p.add_argument("--api", help="responder API URL (default: the running stack's)")
     sub = p.add_subparsers(dest="command", required=True)
@@ -381,18 +499,44 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("id")
     rep.add_argument("--format", choices=["md", "html"], default="md")
     rep.add_argument("--lang", choices=["en", "ko"], default="en")
-    rep.add_argument("--out", default="reports")
+    rep.add_argument("--out", help="folder (default: the stack's reports/, e.g. .stack/reports); writes ID-LANG.FORMAT")
     rep.set_defaults(func=cmd_report)
 
     sub.add_parser("topics", help="print the topic table (the public event interface)").set_defaults(func=cmd_topics)
+    aa = sub.add_parser("asyncapi", help="print the AsyncAPI 3.0 document of every topic (or write it with --out)")
+    aa.add_argument("--out", "-o", help="file to write, e.g. docs/asyncapi.json (default: standard output)")
+    aa.set_defaults(func=cmd_asyncapi)
     sub.add_parser(
         "create-topics", help="create every topic on KAFKA_BOOTSTRAP_SERVERS (deployments run this once)"
     ).set_defaults(func=cmd_create_topics)
-    rp = sub.add_parser("replay", help="dump events from topics, e.g. for a postmortem")
-    rp.add_argument("topics", nargs="*", help="topic names (default: all)")
+    rp = sub.add_parser(
+        "replay",
+        help="postmortem: events of every topic in time order (--from/--to), or a what-if re-run --into a prefix",
+    )
+    rp.add_argument("topics", nargs="*", help="topic names (default: all); an unknown one is an error (exit 2)")
     rp.add_argument("--incident", help="only events of this incident (correlation id)")
+    rp.add_argument("--from", dest="start", help="window start: ISO time (2026-05-01T14:03:00Z) or relative (-30m)")
+    rp.add_argument("--to", dest="end", help="window end (exclusive): ISO time or relative (-5m); default: open")
+    rp.add_argument(
+        "--into", metavar="PREFIX",
+        help="re-drive the window's recorded metrics and logs through detector, responder and rca under topics and "
+        "consumer groups prefixed PREFIX, then print what changed against the original incidents",
+    )  # fmt: skip
+    rp.add_argument("--config", help="with --into: a folder of detector.yaml, responder.yaml, rca.yaml "
+                    "(default: the stack's config/), e.g. with a changed CPU threshold")  # fmt: skip
+    rp.add_argument("--speed", type=float, default=10.0, help="with --into: virtual seconds per wall second")
     rp.add_argument("--bootstrap", help="Kafka bootstrap servers (default: env or the running stack)")
     rp.set_defaults(func=cmd_replay)
+
+    act = sub.add_parser("actions", help="follow-up actions of improvement plans: owner, due date, state")
+    act.add_argument("--incident", help="only this incident's actions")
+    act.add_argument("--state", choices=["open", "done", "all"], default="open")
+    act.add_argument("--lang", choices=["en", "ko"], default="en")
+    act.add_argument("--json", action="store_true")
+    act.add_argument("--done", metavar="ACTION_ID", help="record that this action is done")
+    act.add_argument("--by", default=os.environ.get("USER", "operator"), help="who closed it (with --done)")
+    act.add_argument("--bootstrap", help="Kafka bootstrap servers (default: env or the running stack)")
+    act.set_defaults(func=cmd_actions)
 
     dlq = sub.add_parser("dlq", help="inspect dead letters and re-drive them after a fix")
     dlq.add_argument("--bootstrap", help="Kafka bootstrap servers (default: env or the running stack)")
@@ -418,27 +562,33 @@ def _interrupt_on_sigterm(signum: int, frame: object) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
 
+def _quiet_client_logs() -> None:
+    """Client libraries log connection failures themselves; the CLI says it once, in one line."""
+    logging.basicConfig(level=logging.WARNING, format="incidentctl: %(name)s: %(message)s")
+    for name in ("aiokafka", "kafka", "elastic_transport", "httpx", "asyncio"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``incidentctl`` command."""
-    args = build_parser().parse_args(argv)
+    """Entry point of the ``incidentctl`` command; the exit codes are ``incidentctl.exits.Exit``."""
+    from incidentctl.exits import Exit, explain
+
+    args = build_parser().parse_args(_join_relative_times(sys.argv[1:] if argv is None else argv))
+    _quiet_client_logs()
     # SIGTERM (a supervisor, `timeout`, `kill`) unwinds like Ctrl-C, so `up` and `scenario run`
     # stop the processes they started instead of leaving them behind.
     signal.signal(signal.SIGTERM, _interrupt_on_sigterm)
     try:
         return int(args.func(args))
-    except (FileNotFoundError, ValueError, TimeoutError, RuntimeError) as exc:
-        print(f"incidentctl: {exc}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
-        return 130
+        return int(Exit.INTERRUPTED)
     except BrokenPipeError:  # piped into `head` and the like: the reader has what it wanted
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
-    except Exception as exc:  # broker, API or network failure: one line, never a traceback
-        from shared.text import clean_line
-
-        print(f"incidentctl: {type(exc).__name__}: {clean_line(exc, limit=500)}", file=sys.stderr)
-        return 1
+        return int(Exit.OK)
+    except Exception as exc:  # every failure: one line with what to do next, a documented code, no traceback
+        code, line = explain(exc, api_url=getattr(args, "api_url", ""), bootstrap=getattr(args, "bootstrap_used", ""))
+        print(f"incidentctl: {line}", file=sys.stderr)
+        return int(code)
 
 
 if __name__ == "__main__":

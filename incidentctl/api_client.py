@@ -145,6 +145,12 @@ def _clean(value: object) -> str:
     return clean_line(value, limit=500)
 
 
+def _response_missed(incident: Json) -> bool:
+    """The API's verdict on the response target (`shared.compliance`); an older API: its breach flag."""
+    verdict = incident.get("response")
+    return verdict == "missed" if verdict else bool(incident.get("response_target_breached"))
+
+
 def format_incident_table(incidents: list[Json]) -> str:
     """Render incidents as an aligned text table (empty string when there are none)."""
     if not incidents:
@@ -153,7 +159,7 @@ def format_incident_table(incidents: list[Json]) -> str:
     rows = [
         (
             _clean(i["incident_id"]),
-            _clean(i["severity"]) + ("!" if i.get("response_target_breached") else ""),
+            _clean(i["severity"]) + ("!" if _response_missed(i) else ""),
             _clean(i["status"]),
             _when(i.get("opened_at")),
             _clean(i["target"]),

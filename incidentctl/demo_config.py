@@ -143,5 +143,9 @@ def service_configs(root: Path, state: StackState, demo: DemoProcess) -> dict[st
             "verification": {"healthy_scrapes": 3, "timeout_s": 60},
             "cooldown": {"max_restarts": 5, "window_s": 600},
         },
-        "rca": {"reports_dir": str(root / "reports")},
+        "rca": {
+            "reports_dir": str(root / "reports"),
+            # one response target per severity: the report judges by the responder's own clock
+            "response_targets_s": {sev: policy["response_target_s"] for sev, policy in DEMO_ESCALATION.items()},
+        },
     }

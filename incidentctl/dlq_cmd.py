@@ -17,6 +17,7 @@ from typing import Final
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from shared.bus import CONTENT_TYPE
 from shared.errors import CliError
 from shared.events import Event
 from shared.replay import read_to_end
@@ -25,7 +26,8 @@ from shared.text import clean_line, log_safe
 from shared.topics import ALL_TOPICS, Topic
 
 PREVIEW_BYTES: Final = 2000
-REDRIVE_HEADERS: Final = ("content-type", "ce_type", "ce_id")
+REDRIVE_HEADERS: Final = ("ce_type", "ce_id")
+"""Original headers a dead letter carries that a re-drive restores; the content type comes from ``dlq_content_type``."""
 
 
 class DlqError(CliError, ValueError):
@@ -139,7 +141,9 @@ async def redrive(settings: ServiceSettings, topic: Topic[Event], letters: Seque
             target = d.original_topic(settings.topic_prefix + topic.name)
             if target != settings.topic_prefix + topic.name:
                 raise DlqError(f"dead letter at offset {d.offset} names another topic: {clean_line(target)}")
-            headers: list[tuple[str, bytes]] = [(k, d.headers[k].encode()) for k in REDRIVE_HEADERS if k in d.headers]
+            content_type = d.headers.get("dlq_content_type") or CONTENT_TYPE  # every event topic holds CloudEvents
+            headers: list[tuple[str, bytes]] = [("content-type", content_type.encode())]
+            headers += [(k, d.headers[k].encode()) for k in REDRIVE_HEADERS if k in d.headers]
             headers.append(("dlq_redriven_from", f"{d.topic}@{d.offset}".encode()))
             await producer.send_and_wait(target, d.value, key=d.key, headers=headers)
             sent.append(f"{d.topic}@{d.offset} -> {target}")

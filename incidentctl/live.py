@@ -1,31 +1,105 @@
-"""The live incident list ``incidentctl up`` shows until Ctrl-C."""
+"""The live incident view ``incidentctl up`` shows until Ctrl-C: redrawn in place (rich), 80 columns wide."""
 
 from __future__ import annotations
 
+import io
+import os
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Final
 
 import httpx
+from rich.console import Console, Group, RenderableType
+from rich.live import Live
+from rich.table import Table
+from rich.text import Text
+
+from shared.text import clean_line
 
 if TYPE_CHECKING:
     from incidentctl.stack import StackState
 
 REFRESH_S = 2.0
+SEVERITY_STYLE = {"critical": "bold red", "major": "yellow", "minor": "cyan"}
 
 
-def show_live(state: StackState) -> None:
-    """Redraw the incident table every few seconds; return once the stack is stopped elsewhere."""
+def _state_file(state: StackState) -> str:
+    """``state.json`` of the stack, relative to here when it is below (short enough for one line)."""
+    path = os.path.join(state.root, "state.json")
+    relative = os.path.relpath(path)
+    return relative if not relative.startswith("..") else path
+
+
+def token_hint(state: StackState) -> str:
+    """Where the console's token is (never the token itself: the screen may be shared)."""
+    return f"token: api_token in {_state_file(state)} ('Set token', or URL#token=...)"
+
+
+COLUMNS: Final = (("ID", 16), ("SEV", 9), ("STATUS", 12), ("OPENED", 8), ("TARGET", 10))
+"""Fixed columns (the title takes the rest of the line): 80 columns leave the title 15."""
+GAP: Final = 2
+MIN_TITLE: Final = 10
+
+
+def render(
+    state: StackState, incidents: list[dict[str, Any]] | None, error: str = "", *, width: int = 80
+) -> RenderableType:
+    """The whole view: title, console URL and token hint (always), then the incidents or what went wrong."""
+    header = Text.assemble(
+        ("incidentctl live incidents", "bold"), "  (Ctrl-C stops the stack)\n",
+        "console: ", (f"{state.api_url}/", "underline"), "\n",
+        token_hint(state),
+    )  # fmt: skip
+    if error:
+        body: RenderableType = Text(f"API not answering: {clean_line(error, limit=200)}", style="red")
+    elif not incidents:
+        body = Text("no incidents yet; try: incidentctl chaos cpu-hog")
+    else:
+        fixed = sum(w for _, w in COLUMNS) + GAP * len(COLUMNS)
+        table = Table(box=None, pad_edge=False, header_style="bold", expand=False, padding=(0, GAP // 2))
+        for name, column_width in COLUMNS:
+            table.add_column(name, no_wrap=True, overflow="ellipsis", width=column_width)
+        table.add_column("TITLE", no_wrap=True, overflow="ellipsis", width=max(MIN_TITLE, width - fixed))
+        for i in incidents:
+            severity = clean_line(i.get("severity", ""))
+            mark = "!" if i.get("response_target_breached") else ""
+            table.add_row(
+                clean_line(i.get("incident_id", "")),
+                Text(severity + mark, style=SEVERITY_STYLE.get(severity, "")),
+                clean_line(i.get("status", "")),
+                clean_line(i.get("opened_at") or "-")[11:19],
+                clean_line(i.get("target", "")),
+                clean_line(i.get("title", ""), limit=200),
+            )
+        body = table
+    return Group(header, Text(""), body)
+
+
+def render_text(state: StackState, incidents: list[dict[str, Any]] | None, error: str = "", *, width: int = 80) -> str:
+    """The view as plain text at ``width`` columns (what a terminal of that width shows)."""
+    out = io.StringIO()
+    Console(file=out, width=width, color_system=None, force_terminal=False).print(
+        render(state, incidents, error, width=width)
+    )
+    return out.getvalue()
+
+
+def _fetch(state: StackState) -> tuple[list[dict[str, Any]] | None, str]:
     from incidentctl import api_client
 
-    while True:
-        if not (state.path / "state.json").exists():
-            print("\nthe stack was stopped (incidentctl down)")
-            return
-        try:
-            table = api_client.format_incident_table(api_client.list_incidents(state.api_url, token=state.api_token))
-        except httpx.HTTPError as exc:
-            table = f"(API not answering: {exc})"
-        print("\x1b[2J\x1b[H", end="")
-        print(f"incidentctl — live incidents   console {state.api_url}/   (Ctrl-C stops the stack)\n")
-        print(table or "no incidents yet — try: incidentctl chaos cpu-hog")
-        time.sleep(REFRESH_S)
+    try:
+        return api_client.list_incidents(state.api_url, token=state.api_token), ""
+    except (httpx.HTTPError, api_client.ApiError) as exc:
+        return None, str(exc) or type(exc).__name__
+
+
+def show_live(state: StackState, *, console: Console | None = None) -> None:
+    """Redraw the view in place every few seconds; return once the stack is stopped elsewhere."""
+    console = console or Console()
+    with Live(render(state, None, width=console.width), console=console, auto_refresh=False, transient=False) as live:
+        while True:
+            if not (state.path / "state.json").exists():
+                break
+            incidents, error = _fetch(state)
+            live.update(render(state, incidents, error, width=console.width), refresh=True)
+            time.sleep(REFRESH_S)
+    console.print("the stack was stopped (incidentctl down)")

@@ -61,7 +61,12 @@ def spawn(
 
 
 def alive(pid: int) -> bool:
-    """Tell whether a process with ``pid`` exists (and is not a zombie we could reap)."""
+    """Tell whether a process with ``pid`` runs: a zombie is dead, whoever has to reap it.
+
+    A process another one started (the demo service after ``up --detach`` exited, a supervisor
+    whose parent is busy) stays a zombie until its parent reaps it; ``kill(pid, 0)`` still
+    succeeds then, and a stop waited out its whole grace period and the SIGKILL's for nothing.
+    """
     with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)
     try:
@@ -70,7 +75,10 @@ def alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        return bool(psutil.Process(pid).status() != psutil.STATUS_ZOMBIE)
+    except psutil.Error:
+        return False
 
 
 def terminate(pid: int, *, timeout: float = 10.0, group: bool = True) -> None:
@@ -90,6 +98,45 @@ def terminate(pid: int, *, timeout: float = 10.0, group: bool = True) -> None:
             if not alive(pid) and not (group and _group_alive(pid)):
                 return
             time.sleep(0.05)
+
+
+def terminate_all(pids: Sequence[int], *, timeout: float = 5.0) -> list[int]:
+    """Stop every process group in ``pids`` at once: SIGTERM to all, a bounded wait, then SIGKILL to the rest.
+
+    The wait is shared, so stopping n processes takes as long as the slowest (at most ``timeout``
+    plus the kill), not their sum. Return the pids that had to be killed.
+    """
+    pending = set()
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, signal.SIGTERM)
+            pending.add(pid)
+    killed: list[int] = []
+    for sig, wait in ((None, timeout), (signal.SIGKILL, 5.0)):
+        if sig is not None:
+            for pid in pending:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(pid, sig)
+                    killed.append(pid)
+        deadline = time.monotonic() + wait
+        while pending and time.monotonic() < deadline:
+            groups = _live_groups()
+            pending = {pid for pid in pending if alive(pid) or pid in groups}
+            if pending:
+                time.sleep(0.05)
+        if not pending:
+            break
+    return killed
+
+
+def _live_groups() -> set[int]:
+    """Process groups that have a running (not zombie) process."""
+    groups: set[int] = set()
+    for proc in psutil.process_iter(["status"]):
+        with contextlib.suppress(psutil.Error, OSError):
+            if proc.info["status"] != psutil.STATUS_ZOMBIE:
+                groups.add(os.getpgid(proc.pid))
+    return groups
 
 
 def _group_alive(pgid: int) -> bool:

@@ -11,6 +11,7 @@ from services.rca.report.collect import collect_history
 from services.rca.report.publish import render, report_file, write_atomically
 from services.rca.usecase import RankingPolicy, RcaUseCase
 from shared.errors import CliError
+from shared.files import confined, safe_stem
 from shared.settings import ServiceSettings
 
 DEFAULT_LOOKBACK_S = 600.0
@@ -36,7 +37,7 @@ async def render_incident_report(
     )
     report = await rca.rebuild(incident_id)
     if report is None:
-        raise ReportNotFound(f"no events of incident {incident_id!r} on the topics")
+        raise ReportNotFound(f"no events of incident {incident_id!r} on the topics: see 'incidentctl incidents'")
     return render(report, fmt, lang)
 
 
@@ -44,7 +45,7 @@ def write_report(
     settings_or_bootstrap: ServiceSettings | str, incident_id: str, fmt: str = "html", lang: str = "en",
     out_dir: Path = Path("reports"),
 ) -> Path:  # fmt: skip
-    """Write ``<out_dir>/<incident_id>.<fmt>`` in ``lang`` and return its path.
+    """Write ``<out_dir>/<incident_id>-<lang>.<fmt>`` and return its path (ko and en side by side).
 
     Raises:
         ReportNotFound: when the topics hold no event of the incident.
@@ -58,7 +59,10 @@ def write_report(
     )
     if fmt not in ("md", "html"):
         raise ValueError(f"unknown report format {fmt!r} (md or html)")
-    path = report_file(out_dir, incident_id, fmt)  # UnsafePath (a ValueError) for ids like ../x
+    if lang not in ("en", "ko"):
+        raise ValueError(f"unknown report language {lang!r} (en or ko)")
+    report_file(out_dir, incident_id, fmt)  # UnsafePath (a ValueError) for ids like ../x
+    path = confined(out_dir, f"{safe_stem(incident_id)}.{lang}.{fmt}")  # the rca service's own naming
     content = asyncio.run(render_incident_report(settings, incident_id, fmt=fmt, lang=lang))
     out_dir.mkdir(parents=True, exist_ok=True)
     write_atomically(path, content)

@@ -13,11 +13,13 @@ from pathlib import Path
 from typing import Any, Final
 
 import httpx
+import psutil
 import yaml
 
 from incidentctl import demo_config
 from incidentctl.child_env import child_env
 from incidentctl.embedded import broker_argv
+from incidentctl.exits import NoStack
 from incidentctl.procs import alive, free_port, spawn, terminate
 from incidentctl.supervisor import ProcessSpec, write_plan
 from shared.files import write_private
@@ -53,11 +55,46 @@ class StackState:
 
     @classmethod
     def load(cls, root: Path) -> StackState:
-        """Read ``state.json`` of the stack under ``root``."""
+        """Read ``state.json`` of the stack under ``root`` (it may be stale: see ``running``).
+
+        Raises:
+            NoStack: when there is no readable ``state.json``.
+
+        """
         path = root / "state.json"
         if not path.exists():
-            raise FileNotFoundError(f"no stack is running under {root} (no {path})")
-        return cls(**json.loads(path.read_text()))
+            raise NoStack(f"no stack runs under {root}: start one with 'incidentctl up' (or give --dir)")
+        try:
+            return cls(**json.loads(path.read_text()))
+        except (OSError, ValueError, TypeError) as exc:
+            raise NoStack(f"{path} is unreadable ({type(exc).__name__}): run 'incidentctl up' to start afresh") from exc
+
+    @classmethod
+    def load_running(cls, root: Path) -> StackState:
+        """Read the state of the stack under ``root`` and check that its supervisor still runs.
+
+        Raises:
+            NoStack: when none was started, or its processes are gone (a reboot, a kill).
+
+        """
+        state = cls.load(root)
+        if not state.running():
+            raise NoStack(
+                f"the stack under {root} is not running (its processes are gone, e.g. after a reboot): "
+                "run 'incidentctl up' (it clears the stale state)"
+            )
+        return state
+
+    def running(self) -> bool:
+        """Whether this stack's supervisor runs (a pid reused after a reboot by another program does not count)."""
+        pid = self.pids.get("supervisor")
+        if pid is None or not alive(pid):
+            return False
+        try:
+            cmdline = psutil.Process(pid).cmdline()
+        except psutil.Error:
+            return False
+        return "incidentctl.supervisor" in cmdline and str(self.path.resolve()) in cmdline
 
     def settings(self) -> ServiceSettings:
         """Client settings pointing at this stack's broker."""
@@ -207,12 +244,31 @@ def wait_ready(name: str, state: StackState, *, timeout: float = READY_TIMEOUT_S
 
 
 def stop(state: StackState, *, log: Callable[[str], None] = print) -> None:
-    """Stop the stack: the supervisor stops the services (watchers first), the demo, the broker last."""
+    """Stop the stack: the supervisor stops the services (all at once), the demo, the broker last.
+
+    Only processes that are still this stack's are signalled: after a reboot the recorded pids may
+    belong to other programs.
+    """
     pid = state.pids.get("supervisor")
-    if pid is not None and alive(pid):
+    if pid is not None and state.running():
         terminate(pid, timeout=60.0)
         log(f"stopped the stack (supervisor pid {pid})")
     demo_pid = demo_config.current_demo_pid(state.path) or state.pids.get("demo")
-    if demo_pid is not None and alive(demo_pid):
+    if demo_pid is not None and _runs(demo_pid, "incidentctl.demo_service"):
         terminate(demo_pid, timeout=8.0)
+    forget(state)
+
+
+def forget(state: StackState) -> None:
+    """Remove ``state.json`` (a stopped or stale stack)."""
     (state.path / "state.json").unlink(missing_ok=True)
+
+
+def _runs(pid: int, module: str) -> bool:
+    """Whether ``pid`` is alive and runs ``python -m module`` (not a reused pid)."""
+    if not alive(pid):
+        return False
+    try:
+        return module in psutil.Process(pid).cmdline()
+    except psutil.Error:
+        return False

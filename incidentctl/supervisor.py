@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from incidentctl.procs import spawn, terminate, wait_for_port
+from incidentctl.procs import spawn, terminate, terminate_all, wait_for_port
 from shared.errors import CliError
 from shared.files import write_private
 
@@ -36,6 +36,7 @@ LIVENESS_PERIOD_S: Final = 3.0
 LIVENESS_TIMEOUT_S: Final = 2.0
 LIVENESS_FAILURES: Final = 3
 LIVENESS_GRACE_S: Final = 30.0
+STOP_TIMEOUT_S: Final = 5.0
 
 
 @dataclass(frozen=True)
@@ -179,17 +180,37 @@ class Supervisor:
         tmp.replace(path)
 
     def stop_all(self) -> None:
-        """Stop the processes in order; the unsupervised one named by ``before_last`` before the last."""
+        """Stop the services together, then the last two of ``stop_order`` (pager, broker) one by one.
+
+        Everything before the last two of ``stop_order`` goes at once (the services); then the
+        second-to-last (the pager: notifications in flight still land), ``before_last`` (the demo)
+        and the last (the broker: the services left their groups while it ran).
+
+        Each phase signals its processes together and waits at most ``STOP_TIMEOUT_S`` for all of
+        them (then SIGKILL): a stop takes as long as the slowest process, not their sum.
+        """
         self.stopping = True
         order = sorted(self.procs, key=self._stop_rank)
-        for i, name in enumerate(order):
-            if i == len(order) - 1 and self.before_last:
+        running = [n for n in order if (item := self.procs[n]).proc is not None and item.proc.poll() is None]
+        tail = [n for n in self.stop_order[-2:] if n in self.procs]
+        self._stop_together([n for n in running if n not in tail])
+        for i, name in enumerate(tail):
+            if i == len(tail) - 1 and self.before_last:
                 _stop_pidfile(Path(self.before_last))
-            item = self.procs[name]
-            if item.proc is not None and item.proc.poll() is None:
-                terminate(item.proc.pid, timeout=8.0)
-                log.info("stopped %s (pid %s)", name, item.proc.pid)
+            self._stop_together([name] if name in running else [])
         self.write_status()
+
+    def _stop_together(self, names: list[str]) -> None:
+        procs = {name: proc for name in names if (proc := self.procs[name].proc) is not None}
+        started = time.monotonic()
+        killed = terminate_all([proc.pid for proc in procs.values()], timeout=STOP_TIMEOUT_S)
+        for name, proc in procs.items():
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=1.0)  # reap it
+            how = "killed after the grace period" if proc.pid in killed else "stopped"
+            log.info("%s %s (pid %s)", how, name, proc.pid)
+        if procs:
+            log.info("stopped %s in %.1fs", ", ".join(procs), time.monotonic() - started)
 
     def _stop_rank(self, name: str) -> float:
         """Position in ``stop_order`` of the name or of its service (``detector-2``); others before the last."""
@@ -240,7 +261,7 @@ def _stop_pidfile(pidfile: Path) -> None:
         pid = int(pidfile.read_text().strip())
     except (OSError, ValueError):
         return
-    terminate(pid, timeout=8.0)
+    terminate(pid, timeout=STOP_TIMEOUT_S)
 
 
 def write_plan(root: Path, specs: list[ProcessSpec], *, stop_order: list[str], before_last: str | None) -> Path:

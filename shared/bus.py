@@ -230,6 +230,9 @@ class EventBus:
         listener: ConsumerRebalanceListener | None,
         broadcast: bool,
     ) -> GroupMember:
+        # The topic prefix names the groups too: stacks (or a replay, `incidentctl replay --into`) sharing a
+        # cluster never join each other's groups, whose rebalances would stall the other's consumers.
+        group_id = self.prefix + group_id
         if broadcast:
             group_id = f"{group_id}.{self.settings.instance_id}"
         member = GroupMember(
@@ -353,6 +356,7 @@ class EventBus:
             "dlq_offset": str(record.offset),
             "dlq_source": self.source,
         }
+        headers |= _carried_headers(record)
         if len(value) > DLQ_MAX_VALUE_BYTES:
             headers["dlq_truncated_from"] = str(len(value))
             value = value[:DLQ_MAX_VALUE_BYTES]
@@ -370,6 +374,19 @@ def _as_batch(handler: Handler[E]) -> BatchHandler[E]:
         return []
 
     return one
+
+
+CARRIED_HEADERS: Final = {"content-type": "dlq_content_type", "ce_type": "ce_type", "ce_id": "ce_id"}
+"""Original headers a dead letter keeps (under these names), so a re-drive restores them."""
+
+
+def _carried_headers(record: ConsumerRecord[Any, Any]) -> dict[str, str]:
+    carried: dict[str, str] = {}
+    for name, value in record.headers or ():
+        if name in CARRIED_HEADERS and isinstance(value, bytes):
+            with contextlib.suppress(UnicodeDecodeError):
+                carried[CARRIED_HEADERS[name]] = _printable(value.decode())[:200]
+    return carried
 
 
 def _undecodable_header(record: ConsumerRecord[Any, Any]) -> str | None:

@@ -212,6 +212,13 @@ class RootCauseIdentified(Envelope[m.RootCauseAnalysis]):
     event_type: ClassVar[str] = "dev.incidentctl.rca.completed"
 
 
+class ActionRecorded(Envelope[m.FollowUpAction]):
+    """A follow-up action of an incident's improvement plan was recorded (or its state changed)."""
+
+    type: Literal["dev.incidentctl.action.recorded"] = "dev.incidentctl.action.recorded"
+    event_type: ClassVar[str] = "dev.incidentctl.action.recorded"
+
+
 class SilenceCreated(Envelope[m.Silence]):
     """A silence (maintenance window) was created."""
 
@@ -314,6 +321,7 @@ Event: TypeAlias = (
     | NotificationEvent
     | RecoveryEvent
     | RootCauseIdentified
+    | ActionRecorded
     | SilenceEvent
     | OnCallEvent
     | CommandEvent

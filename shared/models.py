@@ -167,6 +167,9 @@ class Incident(Payload):
     held_severity: Severity | None = None
     held_reason: str = ""
     held_until: UtcDatetime | None = None
+    problem: str = ""  # the problem class the incident is about now (`shared.problems`); "" before classes
+    title_fingerprint: str = ""  # the signal the title describes; when it clears, the title follows what still fires
+    recovery_caused: tuple[str, ...] = Field((), max_length=MAX_REFS)  # anomaly ids a recovery action caused
 
 
 class IncidentTransition(Payload):
@@ -290,6 +293,35 @@ class FaultInjected(Payload):
     fault: str
     target: Name
     detail: str = ""
+
+
+class ActionState(StrEnum):
+    """Where a follow-up action stands."""
+
+    OPEN = "open"
+    DONE = "done"
+
+
+class FollowUpAction(Payload):
+    """One follow-up action of an incident's improvement plan (the manual's 5.2 list), with owner, due date, state.
+
+    ``action_id`` is stable across re-analyses of the incident; the latest event of an id is its state.
+    ``text`` holds the sentence per language (``en``, ``ko``); ``prompt`` marks a question the incident's
+    data could not answer, left to the owner to fill in.
+    """
+
+    action_id: Identifier = Field(min_length=1)
+    incident_id: FileSafeId
+    target: Name
+    section: Name
+    topic: Name
+    key: Name
+    text: dict[str, str] = Field(max_length=8)
+    owner: Team
+    due: UtcDatetime
+    state: ActionState = ActionState.OPEN
+    prompt: bool = False
+    actor: Name = "rca"
 
 
 class ConsumerStatus(Payload):

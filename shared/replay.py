@@ -71,7 +71,11 @@ async def _started_consumer(settings: ServiceSettings) -> AIOKafkaConsumer:
         auto_offset_reset="earliest",
         **settings.kafka_client_options(),
     )
-    await consumer.start()
+    try:
+        await consumer.start()
+    except BaseException:
+        await consumer.stop()  # a broker that does not answer: close what start opened (no "Unclosed" warning)
+        raise
     return consumer
 
 

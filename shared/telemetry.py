@@ -10,6 +10,8 @@ if TYPE_CHECKING:
     from shared.events import Event
     from shared.topics import Topic
 
+METRIC_PREFIX = "ir_"
+"""Every Prometheus metric of every service starts with it (the services' own: ``ir_<service>_...``)."""
 _LATENCY_BUCKETS = (0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 30.0)
 
 

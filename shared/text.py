@@ -13,6 +13,7 @@ import logging
 import re
 import string
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Final
 from urllib.parse import quote
 
@@ -128,3 +129,24 @@ class CleanLogArgs(logging.Filter):
 def is_http_url(text: str) -> bool:
     """Tell whether ``text`` is an absolute http(s) URL without spaces or control characters."""
     return bool(re.fullmatch(r"https?://[^\s\x00-\x1f\x7f<>\"'`]+", text)) and text == strip_invisible(text)
+
+
+ISO_INSTANT: Final = re.compile(r"\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?")
+
+
+def human_time(at: datetime) -> str:
+    """``2026-12-05 14:03:07 UTC``: the instant in UTC to the second (a naive time is taken as UTC)."""
+    at = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+    return at.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def human_times(text: str) -> str:
+    """Replace every ISO 8601 instant in ``text`` (``2026-12-05T14:03:07.123+00:00``) with `human_time`."""
+
+    def one(match: re.Match[str]) -> str:
+        try:
+            return human_time(datetime.fromisoformat(match.group(0).replace("Z", "+00:00")))
+        except ValueError:
+            return match.group(0)
+
+    return ISO_INSTANT.sub(one, text)

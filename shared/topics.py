@@ -107,6 +107,14 @@ RCA: Final[Topic[ev.RootCauseIdentified]] = Topic(
     dead_letters=False,  # followed by the API's read model only, which skips (and counts) bad records
     doc="Ranked root causes with evidence, and the incident report's location.",
 )
+ACTIONS: Final[Topic[ev.ActionRecorded]] = Topic(
+    "rca.actions.v1",
+    (ev.ActionRecorded,),
+    key="incident_id",
+    producer="rca, incidentctl actions",
+    dead_letters=False,  # read by `incidentctl actions`, which skips bad records; no consumer group follows it
+    doc="Follow-up actions of improvement plans: owner team, due date, state (open/done); latest per action id.",
+)
 CHAOS: Final[Topic[ev.FaultInjected]] = Topic(
     "chaos.faults.v1",
     (ev.FaultInjected,),
@@ -144,6 +152,7 @@ ALL_TOPICS: Final[tuple[Topic[ev.Event], ...]] = (
     SILENCES,
     RECOVERY,
     RCA,
+    ACTIONS,
     CHAOS,
     HEARTBEATS,
     DETECTOR_STATE,

@@ -10,9 +10,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from incidentctl.embedded import start_broker
 from incidentctl.procs import terminate
+
+if TYPE_CHECKING:
+    from testcontainers.community.elasticsearch import ElasticSearchContainer
+    from testcontainers.community.kafka import KafkaContainer
 
 
 @dataclass(frozen=True)
@@ -33,16 +38,31 @@ def _docker_available() -> bool:
         return False
 
 
+KAFKA_IMAGE = "confluentinc/cp-kafka:7.6.0"
+"""testcontainers' Kafka module drives the Confluent image's start scripts; KRaft needs 7.0.0 or later."""
+ELASTICSEARCH_IMAGE = "docker.elastic.co/elasticsearch/elasticsearch:8.15.3"
+
+
+def kafka_container(**docker: Any) -> KafkaContainer:
+    """A single-node KRaft Kafka (not started); ``docker`` goes to the Docker client (``version=`` skips a probe)."""
+    from testcontainers.community.kafka import KafkaContainer
+
+    return KafkaContainer(KAFKA_IMAGE, docker_client_kw=docker or None).with_kraft()
+
+
+def elasticsearch_container(**docker: Any) -> ElasticSearchContainer:
+    """A single-node Elasticsearch 8 without security, with a small heap (not started)."""
+    from testcontainers.community.elasticsearch import ElasticSearchContainer
+
+    es = ElasticSearchContainer(ELASTICSEARCH_IMAGE, docker_client_kw=docker or None)
+    return es.with_env("discovery.type", "single-node").with_env("ES_JAVA_OPTS", "-Xms512m -Xmx512m")
+
+
 @contextmanager
 def _testcontainers() -> Iterator[Endpoints]:
-    from testcontainers.elasticsearch import ElasticSearchContainer
-    from testcontainers.kafka import KafkaContainer
-
-    with (
-        KafkaContainer("apache/kafka:3.8.0").with_kraft() as kafka,
-        ElasticSearchContainer("docker.elastic.co/elasticsearch/elasticsearch:8.15.3") as es,
-    ):
-        yield Endpoints(kafka.get_bootstrap_server(), es.get_url(), "testcontainers")
+    with kafka_container() as kafka, elasticsearch_container() as es:
+        es_url = f"http://{es.get_container_host_ip()}:{es.get_exposed_port(es.port)}"
+        yield Endpoints(kafka.get_bootstrap_server(), es_url, "testcontainers")
 
 
 @contextmanager

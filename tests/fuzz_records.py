@@ -58,6 +58,9 @@ def _payload(kind: type[m.Payload]) -> m.Payload:
         m.OnCallChange: m.OnCallChange(schedule_name="l2", team=m.Team.L2, at=NOW, previous="ann", person="bob"),
         m.OperatorCommand: m.OperatorCommand(command_id="cmd-1", incident_id="inc-1", actor="a", text="t"),
         m.FaultInjected: m.FaultInjected(fault="crash", target="demo"),
+        m.FollowUpAction: m.FollowUpAction(
+            action_id="act-1", incident_id="inc-1", target="demo", section="monitoring", topic="thresholds",
+            key="noisy_rule", text={"en": "tune it"}, owner=m.Team.L1, due=NOW),
         m.ServiceHeartbeat: m.ServiceHeartbeat(
             service="detector", instance="detector-1", pid=1, ready=True, started_at=NOW, sequence=1, interval_s=2.0,
             consumers=(m.ConsumerStatus(topic="collector.metrics.v1", group="detector", joined=True, lag=3),)),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from shared.events import Event
-from shared.replay import read_to_end
+from shared.replay import partitions_of, read_to_end
 from shared.settings import ServiceSettings
 from shared.topics import Topic
 
@@ -17,5 +17,16 @@ async def dead_letters(settings: ServiceSettings, topic: Topic[Event]) -> list[t
     try:
         tp = TopicPartition(settings.topic_prefix + topic.dlq, 0)
         return [(r.value, dict(r.headers)) async for r in read_to_end(consumer, [tp])]
+    finally:
+        await consumer.stop()
+
+
+async def raw_records(settings: ServiceSettings, name: str) -> list[tuple[bytes | None, dict[str, bytes]]]:
+    """Return every record (value, headers) now on topic ``name``, all partitions."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        tps = await partitions_of(consumer, [name])
+        return [(r.value, dict(r.headers)) async for r in read_to_end(consumer, tps)]
     finally:
         await consumer.stop()

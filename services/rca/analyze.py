@@ -17,7 +17,7 @@ from services.rca.report.collect import IncidentHistory
 from services.rca.report.model import IncidentReport
 from services.rca.store import StoredAnomaly, WindowStore
 from shared import events as ev
-from shared.models import CauseCandidate, Incident, RootCauseAnalysis
+from shared.models import CauseCandidate, Incident, IncidentStatus, RootCauseAnalysis
 
 log = logging.getLogger(__name__)
 SIGNAL_DEPTH = ("process.", "log:", "host.", "http.")
@@ -42,28 +42,83 @@ def analyse(
     recovery_started: float | None = None,
     config: RcaConfig | None = None,
     topology: Topology | None = None,
+    others: Iterable[Incident] = (),
 ) -> Analysis:
     """Rank the causes of ``incident`` from the store's data in its window (engine errors give no ranking).
 
     The window ends at ``end``, at the newest sample the store holds, or when the first recovery
     action started, whichever is earliest: what a restart does to the target (a moment down, CPU
-    back to idle) is a consequence of the recovery, never a cause of the incident.
+    back to idle) is a consequence of the recovery, never a cause of the incident. For the same
+    reason anomalies that began during any recovery step on their target, and those of an earlier
+    incident of the same target that had finished before this one opened (``others``), give no
+    evidence, and a candidate naming only such signals goes to the end of the ranking.
     """
     opened = incident.opened_at.timestamp()
     end = min(end, max(store.latest, opened))
     if recovery_started is not None:
         end = min(end, max(recovery_started, opened))
     window = incident_window(opened_at=opened, anomaly_since=anomaly_since, end=end, lookback_s=lookback_s)
-    case = build_case(store, window, topology=topology)
+    excluded = not_evidence(store, incident, others)
+    case = build_case(store, window, topology=topology, exclude=excluded)
     try:
         found = rank_causes(case, config=config) if case.metrics.columns or case.logs or case.hints else []
     except (RcaError, ValueError, FloatingPointError) as exc:
         log.warning("rca engine failed for %s: %s", incident.incident_id, exc)
         found = []
-    hints = strongest_hints(store.anomalies_between(window.start, window.end))
+    kept = [s for s in store.anomalies_between(window.start, window.end) if s.anomaly.anomaly_id not in excluded]
+    hints = strongest_hints(kept)
     ranked = [c for c in found if c.score > 0] or found
-    ranking = tuple(_candidate(c, hints.get(c.entity)) for c in ranked[:top])
-    return Analysis(window, ranking)
+    ranking = demote(
+        [_candidate(c, hints.get(c.entity)) for c in ranked],
+        dropped=[store.anomalies[a] for a in excluded if a in store.anomalies],
+        kept=kept,
+    )
+    return Analysis(window, tuple(ranking[:top]))
+
+
+def not_evidence(store: WindowStore, incident: Incident, others: Iterable[Incident]) -> set[str]:
+    """Return the ids of anomalies that are no evidence of ``incident``'s cause.
+
+    Those a recovery step caused (the store's rule, or marked so on the incident by the responder),
+    and those of another incident of the same target whose signals had all cleared before this
+    one opened (an earlier fault, already over).
+    """
+    caused = {a for a, s in store.anomalies.items() if store.caused_by_recovery(s)} | set(incident.recovery_caused)
+    earlier = {
+        a
+        for other in others
+        if other.incident_id != incident.incident_id
+        and other.target == incident.target
+        and _finished_by(other, incident.opened_at)
+        for a in other.anomaly_ids
+    }
+    return caused | (earlier - set(incident.anomaly_ids))
+
+
+def _finished_by(incident: Incident, at: datetime) -> bool:
+    if incident.cleared_at is not None and not incident.active_fingerprints:
+        return incident.cleared_at <= at
+    return incident.status is IncidentStatus.RESOLVED and (incident.updated_at or incident.opened_at) <= at
+
+
+def demote(
+    ranking: list[CauseCandidate], *, dropped: Iterable[StoredAnomaly], kept: Iterable[StoredAnomaly]
+) -> list[CauseCandidate]:
+    """Move candidates that name only signals of dropped anomalies (entity and signal) to the end."""
+    live = {name for s in kept for name in _names(s)}
+    gone = {name for s in dropped for name in _names(s)} - live
+    first = [c for c in ranking if (c.entity, c.signal) not in gone]
+    last = [
+        c.model_copy(update={"evidence": f"{c.evidence}; {DEMOTED}"}) for c in ranking if (c.entity, c.signal) in gone
+    ]
+    return first + last
+
+
+def _names(stored: StoredAnomaly) -> tuple[tuple[str, str], ...]:
+    return (stored.entity, stored.anomaly.signal), (stored.entity, stored.display_signal)
+
+
+DEMOTED = "caused by a recovery action or an earlier fault: not a root cause of this incident"
 
 
 def strongest_hints(anomalies: Iterable[StoredAnomaly]) -> dict[str, StoredAnomaly]:
@@ -137,5 +192,5 @@ def report_of(
     series = store.window(window.start, last + max(last - window.anomaly_start, 60.0))
     return build_report(
         events, ranking=ranking, series=series, all_anomalies=history.anomalies.values(),
-        incident_anomaly_ids=history.incident_anomaly_ids, config=config, now=now,
+        incident_anomaly_ids=history.incident_anomaly_ids, config=config, past=history.past, now=now,
     )  # fmt: skip

@@ -43,7 +43,7 @@ class RcaRuntime:
             handlers.remember(event)
 
         inputs = (topics.METRICS, topics.ANOMALIES, topics.INCIDENTS, topics.RECOVERY)
-        count = (await rebuild(self.service.bus, (topics.RCA,), fold, inputs=inputs)).applied
+        count = (await rebuild(self.service.bus, (topics.RCA, topics.ACTIONS), fold, inputs=inputs)).applied
         log.info("rca state rebuilt from %d events: %d series, %d incidents", count, len(store.series),
                  len(handlers.incidents))  # fmt: skip
         return count

@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 import math
 import statistics
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from services.rca.domain import AnomalyHint, Case, LogLine, MetricFrame, Topology
@@ -111,10 +111,16 @@ def _count(text: str | None, *, default: int) -> int:
     return min(max(value, 1), MAX_LOG_LINES)
 
 
-def build_case(store: WindowStore, window: Window, *, topology: Topology | None = None) -> Case:
-    """Gather the incident window's metrics, anomalies and log-pattern evidence into a `Case`."""
+def build_case(
+    store: WindowStore, window: Window, *, topology: Topology | None = None, exclude: Collection[str] = ()
+) -> Case:
+    """Gather the incident window's metrics, anomalies and log-pattern evidence into a `Case`.
+
+    Anomalies whose ids are in ``exclude`` (the recovery's own doing, an earlier finished fault)
+    give neither hints nor log lines.
+    """
     series = store.window(window.start, window.end)
-    anomalies = list(store.anomalies_between(window.start, window.end))
+    anomalies = [s for s in store.anomalies_between(window.start, window.end) if s.anomaly.anomaly_id not in exclude]
     # The grid starts at the first sample: leading empty rows would pass for history the engine lacks.
     first = min((points[0][0] for points in series.values() if points), default=window.start)
     start = min(max(window.start, first), window.anomaly_start)

@@ -13,9 +13,10 @@ from elasticsearch import AsyncElasticsearch
 
 from services.rca.analyze import rca_event
 from services.rca.casefile import read_graph
+from services.rca.report.actions import action_events
 from services.rca.report.build import ReportConfig
 from services.rca.report.collect import collect_history
-from services.rca.report.publish import document, index_report, report_file, write_files
+from services.rca.report.publish import document, index_report, report_file, write_files, write_languages
 from services.rca.settings import RcaSettings
 from services.rca.store import WindowStore
 from services.rca.usecase import RankingPolicy, RcaUseCase, utc_now
@@ -60,6 +61,7 @@ class RcaHandlers:
 
     def remember(self, event: ev.Event) -> None:
         """Track the latest state of every incident (its anomalies accumulate) and when recovery began."""
+        self.store.add(event)  # recovery steps: what a restart did to its target is no root cause
         if isinstance(event, ev.RecoveryStepStarted):
             at = event.time.timestamp()
             self.recovery_started[event.data.incident_id] = min(
@@ -99,7 +101,11 @@ class RcaHandlers:
             log.warning("rca asked for unknown incident %s", incident_id)
             return None
         analysis = self.rca.rank(
-            self.store, incident, end=end.timestamp(), recovery_started=self.recovery_started.get(incident_id)
+            self.store,
+            incident,
+            end=end.timestamp(),
+            recovery_started=self.recovery_started.get(incident_id),
+            others=list(self.incidents.values()),
         )
         out_dir = Path(self.settings.reports_dir).resolve()
         formats = list(dict.fromkeys(self.settings.report_formats))
@@ -114,8 +120,12 @@ class RcaHandlers:
             )
             lang = self.settings.report_lang
             paths = write_files(report, out_dir, formats=formats, lang=lang)
+            paths += write_languages(report, out_dir, formats=formats)
             log.info("report of %s written: %s", incident_id, ", ".join(map(str, paths)))
         await self.bus.publish(event, key=incident_id)
+        if formats:
+            for action in action_events(report, source=self.bus.source, at=end, causation=event):
+                await self.bus.publish(action, key=incident_id)
         if formats and self.es is not None and self.settings.index_reports:
             await index_report(self.es, self.settings.reports_index, document(report, lang=lang, paths=paths))
         return event

@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 
 from shared import events as ev
 from shared import metric_names as mn
 from shared.models import Anomaly, AnomalyKind, MetricsObserved
+from shared.problems import within_disruption
 
 
 def entity_of(target: str, host: str, metric: str) -> str:
@@ -42,19 +44,40 @@ class StoredAnomaly:
 class WindowStore:
     """Keeps the last ``retention_s`` seconds (and at most ``max_points`` samples) of every series."""
 
-    def __init__(self, *, retention_s: float = 7200.0, max_points: int = 7200) -> None:
+    def __init__(self, *, retention_s: float = 7200.0, max_points: int = 7200, disruption_s: float = 30.0) -> None:
         self.retention_s = retention_s
         self.max_points = max_points
+        self.disruption_s = disruption_s
         self.series: dict[tuple[str, str], deque[tuple[float, float]]] = {}
         self.anomalies: dict[str, StoredAnomaly] = {}
+        self.recovery_steps: dict[str, dict[str, tuple[datetime, datetime | None]]] = {}
         self.latest = 0.0
 
     def add(self, event: ev.Event) -> None:
-        """Fold a MetricsObserved or Anomaly* event in; other events are ignored."""
+        """Fold a MetricsObserved, Anomaly* or recovery step event in; other events are ignored."""
         if isinstance(event, ev.MetricsObserved):
             self.add_metrics(event.data)
         elif isinstance(event, ev.AnomalyEvent):
             self.add_anomaly(event.data, resolved=isinstance(event, ev.AnomalyResolved))
+        elif isinstance(event, ev.RecoveryStepStarted | ev.RecoveryStepCompleted) and event.data.step is not None:
+            steps = self.recovery_steps.setdefault(event.data.target, {})
+            key = f"{event.data.plan_id}:{event.data.step.index}"
+            started = steps.get(key, (event.time, None))[0]
+            steps[key] = (started, event.time if isinstance(event, ev.RecoveryStepCompleted) else None)
+            while len(steps) > 64:
+                del steps[next(iter(steps))]
+
+    def caused_by_recovery(self, stored: StoredAnomaly) -> bool:
+        """Tell whether an anomaly began during a recovery step on its target (or its disruption window after).
+
+        What a restart does to its target (a moment down, errors while it starts) is the cure's
+        doing: never a root cause (the same rule as the responder's `caused_by_recovery`).
+        """
+        a = stored.anomaly
+        return any(
+            within_disruption(a.since, start, end, self.disruption_s)
+            for start, end in self.recovery_steps.get(a.target, {}).values()
+        )
 
     def add_metrics(self, data: MetricsObserved) -> None:
         """Append one scrape's samples."""

@@ -62,13 +62,22 @@ class RcaUseCase:
     clock: Callable[[], datetime] = utc_now
 
     def rank(
-        self, store: WindowStore, incident: Incident, *, end: float, recovery_started: float | None = None
+        self,
+        store: WindowStore,
+        incident: Incident,
+        *,
+        end: float,
+        recovery_started: float | None = None,
+        others: Iterable[Incident] = (),
     ) -> Analysis:
-        """Gather the evidence of ``incident`` from ``store`` (its window ends by ``end``) and rank its causes."""
+        """Gather the evidence of ``incident`` from ``store`` (its window ends by ``end``) and rank its causes.
+
+        ``others``: the other incidents known (an earlier finished fault of the target is no evidence).
+        """
         return analyse(
             store, incident, end=end, lookback_s=self.ranking.lookback_s, top=self.ranking.top,
             anomaly_since=incident_anomaly_since(store, incident), recovery_started=recovery_started,
-            config=self.ranking.engine, topology=self.ranking.topology,
+            config=self.ranking.engine, topology=self.ranking.topology, others=others,
         )  # fmt: skip
 
     async def report(

@@ -210,7 +210,20 @@ class RecoveryHandlers:
             plan_id=plan.plan_id, incident_id=plan.incident_id, target=plan.target,
             ok=verdict is Verdict.VERIFIED, detail=detail,
         )  # fmt: skip
-        await self._emit(cls, progress, (plan.plan_id, verdict.value), cause)
+        concluded = await self._emit(cls, progress, (plan.plan_id, verdict.value), cause)
+        await self._plan_waiting(plan.target, concluded)
+
+    async def _plan_waiting(self, target: str, cause: ev.Event) -> None:
+        """Plan for the open incidents of ``target`` that got no plan while another's recovery of it was verified.
+
+        A target has one incident per problem class (a CPU hog after a cured crash is its own
+        incident); one opened while the crash's restart was being verified waited ("already in
+        progress"), and gets its own recovery now.
+        """
+        for incident in list(self.state.incidents.values()):
+            waiting = incident.incident_id not in self.state.plans
+            if incident.target == target and waiting and self.owns(incident.incident_id):
+                await self._handle_open(cause, incident, now=self.clock())
 
     async def _emit(
         self,
@@ -218,7 +231,7 @@ class RecoveryHandlers:
         data: RecoveryProgress,
         id_parts: tuple[object, ...],
         cause: ev.Event | None,
-    ) -> None:
+    ) -> ev.RecoveryVerified | ev.RecoveryFailed:
         event = cls.create(
             data, source=self.bus.source, id_parts=id_parts, correlationid=data.incident_id, causation=cause,
             subject=data.target,
@@ -226,6 +239,7 @@ class RecoveryHandlers:
         await self.bus.publish(event, key=data.incident_id)
         self.state.apply(event)
         log.info("%s %s: %s", event.type, data.incident_id, data.detail)
+        return event
 
     def _progress_event(
         self, cls: type[Progress], plan: RecoveryPlan, step: RecoveryStep, cause: ev.Event, *, ok: bool, detail: str

@@ -73,9 +73,11 @@ class ResponderRuntime:
         """The process's HTTP app: the API and console, whose lifespan starts and stops the responder."""
         from services.responder.api import create_api
 
+        targets = {severity.value: policy.response_target_s for severity, policy in self.settings.escalation.items()}
+        api = self.settings.api.model_copy(update={"response_targets_s": targets})
         return create_api(
             self.service,
-            self.settings.api,
+            api,
             runtime=self,
             roster=lambda: self.responder.book.roster,
             windows=lambda: self.settings.maintenance_windows,

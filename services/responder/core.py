@@ -27,6 +27,7 @@ from services.responder.domain.state import (
     fold_oncall_event,
     fold_recovery_event,
     fold_silence_event,
+    fold_suppressed,
 )
 from services.responder.domain.windows import MaintenanceWindow
 from services.responder.notify.sender import Sender
@@ -91,11 +92,11 @@ class Responder:
         self.lock = asyncio.Lock()
         self.sending: set[asyncio.Task[None]] = set()
         self.decisions = Counter(
-            "responder_decisions", "Decisions on inputs by outcome", ["input", "outcome"], registry=registry
+            "ir_responder_decisions", "Decisions on inputs by outcome", ["input", "outcome"], registry=registry
         )
         self.skipped_records: list[Skipped] = []
         self.skipped = Counter(
-            "responder_rebuild_skipped", "Records skipped (and dead-lettered) while rebuilding", registry=registry
+            "ir_responder_rebuild_skipped", "Records skipped (and dead-lettered) while rebuilding", registry=registry
         )
 
     async def rebuild(self) -> int:
@@ -154,6 +155,7 @@ class Responder:
         async with self.lock:
             decision = lifecycle.decide_anomaly(self.book, event, now=self.clock(), policy=self.policy)
             await self.emit(decision.events)
+            fold_suppressed(self.book, event, silenced=decision.outcome.startswith("silenced"))
         self.decisions.labels("anomaly", decision.outcome.split(" ")[0]).inc()
 
     async def on_command(self, event: ev.CommandEvent, _delivery: object = None) -> None:
@@ -191,6 +193,7 @@ class Responder:
         """Run the clocks of the incidents this instance owns, then send what they owe."""
         now = self.clock()
         async with self.lock:
+            await self._release_silenced(now)
             for state in list(self.book.incidents.values()):
                 if state.incident.status is IncidentStatus.RESOLVED or not self.owns(state.incident):
                     continue
@@ -198,6 +201,15 @@ class Responder:
                 await self.emit(clocks.decide_tick(state, now=now, policy=self.policy, recovering=recovering))
             await self.emit(self.oncall_changes(now))
         await self.notify_owed()
+
+    async def _release_silenced(self, now: datetime) -> None:
+        """Group the anomalies still firing whose silence is over (call with the lock held)."""
+        for event in lifecycle.silence_ended(self.book, now=now):
+            decision = lifecycle.decide_anomaly(self.book, event, now=now, policy=self.policy)
+            await self.emit(decision.events)
+            fold_suppressed(self.book, event, silenced=decision.outcome.startswith("silenced"))
+            self.book.suppressed.pop(event.data.anomaly_id, None)
+            self.decisions.labels("silence_ended", decision.outcome.split(" ")[0]).inc()
 
     def oncall_changes(self, now: datetime) -> list[ev.OnCallEvent]:
         """Return the hand-offs and gaps of every schedule in the hour up to ``now`` not yet published.

@@ -80,6 +80,7 @@ class BusHarness:
         self._failures: list[_Failure] = []
         self._on_publish: dict[str, list[OnPublish]] = defaultdict(list)
         self._recorders: dict[EventBus, object] = {}  # a broker holds its recording subscriber weakly
+        self._tokens = 0
         self._in_flight: dict[str, int | None] = {}  # correlation id -> partition the publish named
         self._acknowledged: dict[str, Record] = {}  # correlation id -> record, until the publish returns
 
@@ -290,6 +291,8 @@ class BusHarness:
     def _record(self, record: Record, bus: EventBus) -> None:
         """What the recording subscriber got from the test broker: on the log, and the acknowledgement for it."""
         correlation = dict(record.headers)["correlation_id"].decode()
+        # the token is the harness's own (see _publish_scope): the real broker writes no correlation_id header
+        record = dataclasses.replace(record, headers=[(k, v) for k, v in record.headers if k != "correlation_id"])
         stamped = self._append(self._bare(record.topic), record, bus, self._in_flight.pop(correlation))
         self._acknowledged[correlation] = stamped
 
@@ -303,7 +306,8 @@ class BusHarness:
         if self._fails(name):
             outcome.set_exception(KafkaConnectionError(f"in-memory broker: publish to {cmd.destination} failed"))
         else:
-            correlation = cmd.correlation_id or ""  # the broker gives every publish one
+            self._tokens += 1  # our own correlation id for the publish, taken off its record again in _record
+            correlation = cmd.correlation_id = f"harness-{self._tokens}"
             self._in_flight[correlation] = cmd.partition
             await call_next(cmd)  # the test broker: to the recording subscriber
             record = self._acknowledged.pop(correlation)

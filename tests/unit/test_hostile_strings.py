@@ -81,7 +81,7 @@ def test_notification_text_keeps_its_shape(text: str) -> None:
     for b, h in zip(benign, hostile, strict=True):
         assert h.startswith(b.split(BENIGN)[0]), (b, h[:80])  # every line keeps its label
     assert sum(line.startswith("Console:") for line in hostile) == 1
-    assert hostile[-1] == f"Console: {CONSOLE}/incidents/inc-1"
+    assert hostile[-1] == f"Console: {CONSOLE}/#/incidents/inc-1"
 
 
 @pytest.mark.parametrize("text", CORPUS)
@@ -91,7 +91,7 @@ def test_webhook_and_pagerduty_bodies_carry_clean_text(text: str) -> None:
                          runbook_template=RUNBOOK)  # fmt: skip
     outbound = Outbound("n-1", NoticeKind.PAGE, m.Team.L1, inc, msg)
     body = json.loads(webhook_body(outbound))
-    assert body["text"].count("\nConsole: ") == 1 and body["console_url"] == f"{CONSOLE}/incidents/inc-1"
+    assert body["text"].count("\nConsole: ") == 1 and body["console_url"] == f"{CONSOLE}/#/incidents/inc-1"
     assert_visible_single_line(body["title"])
     payload = event_body(outbound, "routing-key")["payload"]
     for value in (payload["summary"], payload["source"], payload["component"], *payload["custom_details"]["evidence"]):
@@ -100,15 +100,19 @@ def test_webhook_and_pagerduty_bodies_carry_clean_text(text: str) -> None:
 
 def hostile_report(text: str) -> object:
     base = report()
-    entries = tuple(dataclasses.replace(e, summary=text, actor=text) for e in base.timeline)  # type: ignore[attr-defined]
+    entries = tuple(
+        dataclasses.replace(e, params=dict.fromkeys(e.params, text), actor=text)
+        for e in base.timeline  # type: ignore[attr-defined]
+    )
     ranking = tuple(c.model_copy(update={"entity": text, "evidence": text}) for c in base.ranking)  # type: ignore[attr-defined]
     return dataclasses.replace(base, incident=incident(text), timeline=entries, ranking=ranking, fault=text)  # type: ignore[type-var]
 
 
+@pytest.mark.parametrize("lang", ["en", "ko"])
 @pytest.mark.parametrize("text", CORPUS)
-def test_markdown_report_is_inert(text: str) -> None:
-    benign = render(hostile_report(BENIGN), "md", "en")  # type: ignore[arg-type]
-    hostile = render(hostile_report(text), "md", "en")  # type: ignore[arg-type]
+def test_markdown_report_is_inert(text: str, lang: str) -> None:
+    benign = render(hostile_report(BENIGN), "md", lang)  # type: ignore[arg-type]
+    hostile = render(hostile_report(text), "md", lang)  # type: ignore[arg-type]
     assert len(hostile.splitlines()) == len(benign.splitlines())  # no line added or removed
     for needle in ("<script", "<img", "\nConsole:", "\n# Fake", "\n- [ ] fake"):
         assert needle not in hostile
@@ -118,9 +122,10 @@ def test_markdown_report_is_inert(text: str) -> None:
     assert "<script" not in doc["report_markdown"] and "<img" not in doc["report_markdown"]
 
 
+@pytest.mark.parametrize("lang", ["en", "ko"])
 @pytest.mark.parametrize("text", CORPUS)
-def test_html_report_is_escaped(text: str) -> None:
-    page = render(hostile_report(text), "html", "en")  # type: ignore[arg-type]
+def test_html_report_is_escaped(text: str, lang: str) -> None:
+    page = render(hostile_report(text), "html", lang)  # type: ignore[arg-type]
     assert "<script>alert" not in page and "<img src=x" not in page
 
 

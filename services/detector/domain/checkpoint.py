@@ -20,7 +20,7 @@ from typing import Any, Final
 
 from services.detector.domain.anomaly import Score
 from services.detector.domain.budget import BudgetState
-from services.detector.domain.degradation import Baseline
+from services.detector.domain.degradation import SIGNALS, Baseline
 from services.detector.domain.episodes import EpisodeState
 from services.detector.domain.rules import RuleState
 from services.detector.domain.series import Hold
@@ -67,6 +67,18 @@ def _row(value: Any) -> list[Any] | None:
     return [_row(v) if isinstance(v, Score) else v for v in (getattr(value, f.name) for f in fields(value))]
 
 
+def _signal_since_row(baseline: Baseline) -> list[dict[str, float]]:
+    """The per-signal run starts, written only where one differs from the run's start (else nothing)."""
+    if all(t == baseline.run_start for t in baseline.signal_since.values()):
+        return []
+    return [dict(baseline.signal_since)]
+
+
+def _run_wide(run_start: float | None) -> dict[str, float]:
+    """Per-signal starts of a checkpoint that has none: every signal dated from the run's start."""
+    return {} if run_start is None else dict.fromkeys(SIGNALS, run_start)
+
+
 def dumps_target(detector: TargetDetector) -> bytes:
     """Serialise everything ``detector`` has learned and every open episode (format 2)."""
     watches = sorted(detector.series.watches.values(), key=lambda w: w.index)
@@ -84,6 +96,7 @@ def dumps_target(detector: TargetDetector) -> bytes:
             baseline.bad_streak,
             baseline.good_streak,
             baseline.degraded,
+            *_signal_since_row(baseline),
         ],
         "perf_signal": detector.perf_signal,
         "budgets": {signal: _row(b) for signal, b in detector.budgets.items()},
@@ -126,8 +139,11 @@ def _loads_v2(raw: bytes, config: DetectionConfig) -> TargetDetector:
         watch.pending = Hold(*pending) if pending else None
     with contextlib.suppress(ValueError):  # written under other detector settings: learn afresh
         detector.series.bank.loads_all(raw[_HEADER.size + head_len :], rows)
-    log_mean, counts, run_start, bad, good, degraded = doc["baseline"]
-    detector.baseline = Baseline(MappingProxyType(log_mean), MappingProxyType(counts), run_start, bad, good, degraded)
+    log_mean, counts, run_start, bad, good, degraded, *rest = doc["baseline"]
+    signal_since = MappingProxyType(rest[0] if rest else _run_wide(run_start))
+    detector.baseline = Baseline(
+        MappingProxyType(log_mean), MappingProxyType(counts), run_start, bad, good, degraded, signal_since
+    )
     detector.perf_signal = doc["perf_signal"]
     detector.budgets = {sig: BudgetState(tuple(starts), *rest) for sig, (starts, *rest) in doc["budgets"].items()}
     detector.episodes = {sig: load_episode(*e) for sig, e in doc["episodes"].items()}
@@ -158,6 +174,7 @@ def _loads_v1(doc: dict[str, Any], config: DetectionConfig) -> TargetDetector:
         bad_streak=b["bad_streak"],
         good_streak=b["good_streak"],
         degraded=b["degraded"],
+        signal_since=MappingProxyType(_run_wide(b["run_start"])),
     )
     detector.perf_signal = doc.get("perf_signal")
     detector.budgets = {

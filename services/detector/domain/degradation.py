@@ -58,6 +58,8 @@ class Baseline:
     bad_streak: int = 0
     good_streak: int = 0
     degraded: bool = False
+    signal_since: MappingProxyType[str, float] = field(default_factory=lambda: MappingProxyType({}))
+    """First sample, within the current run, at which each signal was beyond its limit."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +74,17 @@ class DegradationStatus:
     ratios: MappingProxyType[str, float]
     baseline: MappingProxyType[str, float]
     warming_up: bool
+    signal_since: MappingProxyType[str, float] = field(default_factory=lambda: MappingProxyType({}))
+
+    def since_of(self, signals: tuple[str, ...]) -> float | None:
+        """Return when the first of ``signals`` went beyond its limit in this run (the episode's first sample).
+
+        A run can outlast the fault that began it (a restart drops throughput, then an injected
+        slowdown raises latency before three healthy samples end the run): a latency episode is
+        dated from its own first slow sample, not from the run's.
+        """
+        starts = [self.signal_since[s] for s in signals if s in self.signal_since]
+        return min(starts) if starts else self.since
 
 
 def _badness(signal: str, ratio: float, policy: DegradationPolicy) -> float:
@@ -110,6 +123,13 @@ def assess(
     elif degraded and good_streak >= p.recover_samples:
         degraded, run_start = False, None
     since = run_start if degraded else None
+    if run_start is None:
+        signal_since: dict[str, float] = {}
+    else:
+        signal_since = dict(state.signal_since)
+        for sig, ratio in ratios.items():
+            if _badness(sig, ratio, p) >= 1.0:
+                signal_since.setdefault(sig, sample.ts)
 
     log_mean, counts = dict(state.log_mean), dict(state.counts)
     if not degraded and not bad:
@@ -129,6 +149,7 @@ def assess(
         bad_streak=bad_streak,
         good_streak=good_streak,
         degraded=degraded,
+        signal_since=MappingProxyType(signal_since),
     )
     status = DegradationStatus(
         ts=sample.ts,
@@ -139,6 +160,7 @@ def assess(
         ratios=MappingProxyType(ratios),
         baseline=MappingProxyType(baseline),
         warming_up=not ratios,
+        signal_since=MappingProxyType(signal_since if degraded else {}),
     )
     return new_state, status
 

@@ -90,7 +90,8 @@ def _evidence(
     metric = METRIC_OF[worst]
     base = status.baseline.get(worst)
     ratio = status.ratios.get(worst, status.ratio)
-    since = datetime.fromtimestamp(status.since or status.ts, UTC)
+    episode_start = status.since_of(tuple(s for s in SIGNAL_OF if SIGNAL_OF[s] == signal))
+    since = datetime.fromtimestamp(episode_start or status.ts, UTC)
     if worst == "throughput":
         what = f"throughput {values.get(metric, 0.0):.3g}/s, {ratio:.2f}× its baseline {base or 0.0:.3g}/s"
     else:

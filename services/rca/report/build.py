@@ -8,15 +8,16 @@ from datetime import datetime
 from typing import Final
 
 from services.rca.report.improve import follow_ups, noisy_rules, silent_signals
-from services.rca.report.model import Chart, Compliance, IncidentReport
-from services.rca.report.timeline import describe
+from services.rca.report.model import Chart, Compliance, IncidentReport, PastIncident
+from services.rca.report.plan import escalations, latency, plan, recurrence, saturation
+from services.rca.report.timeline import describe, fold_notifications
 from shared import events as ev
 from shared import metric_names as mn
+from shared.compliance import response_compliance
 from shared.models import Anomaly, CauseCandidate, Incident, IncidentTransition
 
 KEY_METRICS: Final = (mn.PROCESS_UP, mn.PROCESS_CPU, mn.HTTP_LATENCY_P95, mn.HTTP_ERROR_RATE)
 MAX_CHARTS: Final = 5
-RESPONSE_EVENTS: Final = (ev.IncidentAcknowledged, ev.RecoveryStepStarted, ev.IncidentResolved)
 
 
 @dataclass(frozen=True)
@@ -24,7 +25,7 @@ class ReportConfig:
     """Response targets per severity (seconds) and the noisy-rule limit."""
 
     response_targets_s: Mapping[str, float] = field(
-        default_factory=lambda: {"critical": 300.0, "major": 7200.0, "minor": 14400.0}
+        default_factory=lambda: {"critical": 900.0, "major": 7200.0, "minor": 14400.0}
     )
     noisy_min_firings: int = 5
 
@@ -39,15 +40,14 @@ def final_incident(events: Iterable[ev.Event]) -> Incident | None:
 
 
 def compliance_of(incident: Incident, events: Sequence[ev.Event], config: ReportConfig) -> Compliance:
-    """Measure the first response (acknowledgement, automatic recovery or resolution) against the target."""
+    """Measure the first human response against the target (`shared.compliance`); automatic recovery beside it."""
     target = config.response_targets_s.get(str(incident.severity), 0.0)
-    first = next((e for e in events if isinstance(e, RESPONSE_EVENTS)), None)
+    verdict = response_compliance(incident, events, target)
     breached = any(isinstance(e, ev.ResponseTargetBreached) for e in events)
-    if first is None:
-        return Compliance(str(incident.severity), target, None, "", False if breached else None, breached)
-    response = max((first.time - incident.opened_at).total_seconds(), 0.0)
-    by = first.type.removeprefix(ev.TYPE_PREFIX)
-    return Compliance(str(incident.severity), target, response, by, response <= target and not breached, breached)
+    return Compliance(
+        str(incident.severity), target, verdict.human_s, verdict.human_by, verdict.met, breached,
+        automatic_s=verdict.automatic_s, automatic_by=verdict.automatic_by, verdict=verdict.verdict.value,
+    )  # fmt: skip
 
 
 def recovery_outcome(events: Sequence[ev.Event]) -> tuple[str, str]:
@@ -98,6 +98,7 @@ def build_report(
     all_anomalies: Iterable[Anomaly] = (),
     incident_anomaly_ids: set[str] | None = None,
     config: ReportConfig | None = None,
+    past: Sequence[PastIncident] = (),
     now: datetime,
 ) -> IncidentReport:
     """Build the report of the incident the lifecycle ``events`` describe (events of every topic, any order)."""
@@ -129,15 +130,25 @@ def build_report(
         anomaly_span=(impact_start.timestamp(), (impact_end or now).timestamp()),
         marks={k: tuple(v) for k, v in marks.items()},
     )  # fmt: skip
-    improvements = [
-        *noisy_rules(all_anomalies, incident_anomaly_ids or set(), min_firings=config.noisy_min_firings),
-        *silent_signals(ranking, anomalies, series, anomaly_start=impact_start.timestamp()),
-        *follow_ups(incident, ranking, compliance, recovery, detail),
-    ]
+    impact_span = (impact_start.timestamp(), (impact_end or resolved or now).timestamp())
+    escalated = [str(e.data.team) for e in ordered if isinstance(e, ev.IncidentEscalated) and e.data.team]
+    improvements = plan(
+        [
+            *noisy_rules(all_anomalies, incident_anomaly_ids or set(), min_firings=config.noisy_min_firings),
+            *silent_signals(ranking, anomalies, series, anomaly_start=impact_start.timestamp()),
+            *saturation(series, span=impact_span),
+            *latency(series, incident.target, span=impact_span),
+            *recurrence(incident, ranking, past),
+            *escalations(escalated),
+            *follow_ups(incident, ranking, compliance, recovery, detail),
+        ],
+        incident,
+        opened_at=incident.opened_at,
+    )
     fault = next((e.data.fault for e in ordered if isinstance(e, ev.FaultInjected)), None)
     return IncidentReport(
         incident=incident, opened_at=incident.opened_at, resolved_at=resolved, impact_start=impact_start,
-        impact_end=impact_end, timeline=tuple(describe(e) for e in ordered), compliance=compliance,
-        ranking=tuple(ranking), charts=charts, improvements=tuple(improvements), recovery=recovery,
-        generated_at=now, fault=fault,
+        impact_end=impact_end, timeline=tuple(fold_notifications(describe(e) for e in ordered)),
+        compliance=compliance, ranking=tuple(ranking), charts=charts, improvements=improvements, recovery=recovery,
+        generated_at=now, fault=fault, past=tuple(past),
     )  # fmt: skip

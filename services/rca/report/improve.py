@@ -73,9 +73,9 @@ def silent_signals(
         before = [v for t, v in points if t < anomaly_start and math.isfinite(v)]
         during = [v for t, v in points if t >= anomaly_start and math.isfinite(v)]
         params = {"entity": cand.entity, "signal": cand.signal}
-        if before and during:
-            high, low = max(before), min(before)
-            peak_up, peak_down = max(during), min(during)
+        high, low = (max(before), min(before)) if before else (0.0, 0.0)
+        peak_up, peak_down = (max(during), min(during)) if during else (high, low)
+        if before and during and (peak_up > high or peak_down < low):  # a bound only where the data left its range
             if peak_up - high >= low - peak_down:
                 params |= {"op": ">", "suggested": _fmt((high + peak_up) / 2)}
             else:
@@ -98,6 +98,8 @@ def follow_ups(
         out.append(Improvement("follow-up", "recovery_failed", {"detail": recovery_detail or "-"}))
     elif recovery == "none":
         out.append(Improvement("follow-up", "no_recovery", {"target": incident.target}))
+    elif recovery == "verified":
+        out.append(Improvement("follow-up", "recovery_worked", {"target": incident.target}))
     if compliance.met is False:
         params = {"severity": compliance.severity, "target": _fmt(compliance.target_s)}
         out.append(Improvement("follow-up", "response_missed", params))

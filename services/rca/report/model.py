@@ -10,18 +10,24 @@ from shared.models import CauseCandidate, Incident
 
 @dataclass(frozen=True)
 class TimelineEntry:
-    """One event of the incident, from any topic."""
+    """One event of the incident, from any topic (or a burst of notifications folded into one row).
+
+    ``key`` names the sentence (``tl_*`` in `services.rca.report.i18n`), ``params`` fill it; ``folded``
+    counts the events a notification row stands for.
+    """
 
     at: datetime
     topic: str
     kind: str
-    summary: str
+    key: str
+    params: dict[str, str] = field(default_factory=dict)
     actor: str = ""
+    folded: int = 1
 
 
 @dataclass(frozen=True)
 class Compliance:
-    """Whether the first response came within the severity's response target."""
+    """Whether the first human response came within the severity's response target (`shared.compliance`)."""
 
     severity: str
     target_s: float
@@ -29,6 +35,9 @@ class Compliance:
     responded_by: str
     met: bool | None
     breached_event: bool = False
+    automatic_s: float | None = None  # the first automatic recovery action, shown beside (never a response)
+    automatic_by: str = ""
+    verdict: str = ""  # `shared.compliance.Verdict`: met, missed, pending, not needed
 
 
 @dataclass(frozen=True)
@@ -56,11 +65,33 @@ class Chart:
 
 @dataclass(frozen=True)
 class Improvement:
-    """One item of the improvement plan: a category, a message key and its parameters."""
+    """One item of the improvement plan: its topic (``category``), a message key and its parameters.
+
+    `services.rca.report.plan` places it in the manual's 5.2 list (``section``/``category``) and makes
+    it a follow-up action: an ``owner`` team, a ``due`` date, a ``state`` (open/done) and a stable
+    ``action_id``. A ``prompt`` is a question the data could not answer, left to its owner.
+    """
 
     category: str
     key: str
     params: dict[str, str] = field(default_factory=dict)
+    section: str = ""
+    owner: str = ""
+    due: datetime | None = None
+    state: str = "open"
+    prompt: bool = False
+    action_id: str = ""
+
+
+@dataclass(frozen=True)
+class PastIncident:
+    """An earlier incident's RCA result: when, on which target, its top cause."""
+
+    incident_id: str
+    at: datetime
+    target: str
+    entity: str
+    signal: str
 
 
 @dataclass(frozen=True)
@@ -80,6 +111,7 @@ class IncidentReport:
     recovery: str
     generated_at: datetime
     fault: str | None = None
+    past: tuple[PastIncident, ...] = ()
 
     @property
     def duration_s(self) -> float | None:

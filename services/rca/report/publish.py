@@ -5,12 +5,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from elasticsearch import ApiError, AsyncElasticsearch, TransportError
 
 from services.rca.report import wording as w
-from services.rca.report.i18n import text
 from services.rca.report.model import IncidentReport
 from services.rca.report.render_html import render_html
 from services.rca.report.render_md import render_markdown
@@ -42,6 +41,9 @@ def write_atomically(path: Path, content: str) -> None:
     tmp.replace(path)
 
 
+LANGUAGES: Final = ("en", "ko")
+
+
 def write_files(
     report: IncidentReport, out_dir: Path, *, formats: Sequence[str], lang: str, stem: str = ""
 ) -> list[Path]:
@@ -55,6 +57,28 @@ def write_files(
     for fmt, path in zip(formats, paths, strict=True):
         write_atomically(path, render(report, fmt, lang))
     return paths
+
+
+def write_languages(
+    report: IncidentReport, out_dir: Path, *, formats: Sequence[str], langs: Sequence[str] = LANGUAGES
+) -> list[Path]:
+    """Write ``<incident_id>.<lang>.<fmt>`` for every language and format, side by side (atomically).
+
+    The rca service writes these beside ``<incident_id>.<fmt>`` (its configured language, the file
+    its ``rca.completed`` event names), so a reader finds both languages of every report.
+    """
+    stem = safe_stem(report.incident.incident_id)
+    plan: list[tuple[str, str, Path]] = []
+    for lang in langs:
+        if lang not in LANGUAGES:
+            raise UnsafePath(f"unknown report language {lang[:20]!r}")
+        for fmt in formats:
+            report_file(out_dir, stem, fmt)  # the format is checked as for the primary file
+            plan.append((lang, fmt, confined(out_dir, f"{stem}.{lang}.{fmt}")))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for lang, fmt, path in plan:
+        write_atomically(path, render(report, fmt, lang))
+    return [path for _, _, path in plan]
 
 
 def document(report: IncidentReport, *, lang: str, paths: list[Path]) -> dict[str, Any]:
@@ -83,8 +107,24 @@ def document(report: IncidentReport, *, lang: str, paths: list[Path]) -> dict[st
         "response_s": report.compliance.response_s,
         "response_target_met": report.compliance.met,
         "fault": report.fault,
-        "timeline": [{"at": e.at.isoformat(), "kind": e.kind, "summary": e.summary} for e in report.timeline],
-        "improvements": [text(lang, i.key, **i.params) for i in report.improvements],
+        "timeline": [
+            {"at": e.at.isoformat(), "kind": e.kind, "summary": w.timeline_text(e, lang), "events": e.folded}
+            for e in report.timeline
+        ],
+        "improvements": [w.improvement(i, lang)[1] for i in report.improvements],
+        "actions": [
+            {
+                "action_id": i.action_id,
+                "section": i.section,
+                "topic": i.category,
+                "text": w.improvement(i, lang)[1],
+                "owner": i.owner,
+                "due": i.due.isoformat() if i.due else None,
+                "state": i.state,
+                "prompt": i.prompt,
+            }
+            for i in report.improvements
+        ],
         "signals": list(inc.signals),
         "lang": lang,
         "report_paths": [str(p) for p in paths],

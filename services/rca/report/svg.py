@@ -8,34 +8,33 @@ from html import escape
 from typing import Final
 
 from services.rca.report.model import Chart
+from services.rca.report.units import axis, label, time_ticks, unit_of
 
 WIDTH: Final = 720
 HEIGHT: Final = 200
 LEFT: Final = 64
 RIGHT: Final = 12
-TOP: Final = 12
+TOP: Final = 16
 BOTTOM: Final = 28
-TICKS: Final = 5
 
 
-def _clock(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).strftime("%H:%M:%S")
+def _clock(ts: float, step: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%H:%M" if step >= 60 else "%H:%M:%S")
 
 
-def _num(value: float) -> str:
-    return f"{value:.3g}" if abs(value) < 1e4 else f"{value:.3e}"
+def chart_unit(metric: str) -> str:
+    """The unit a chart of ``metric`` is drawn in (``%``, ``ms``, ``req/s``, ``0/1``), ``-`` if none."""
+    unit = unit_of(metric)
+    return unit.suffix or ("0/1" if unit.binary else "-")
 
 
 def render_svg(chart: Chart) -> str:
     """Return an ``<svg>`` element plotting ``chart``: the series, shaded impact window, anomaly marks."""
     start, end = chart.start, max(chart.end, chart.start + 1.0)
-    points = [(t, v) for t, v in chart.points if start <= t <= end]
+    unit = unit_of(chart.metric)
+    points = [(t, v * unit.scale) for t, v in chart.points if start <= t <= end]
     values = [v for _, v in points if math.isfinite(v)]
-    low, high = (min(values), max(values)) if values else (0.0, 1.0)
-    if high - low < 1e-9:
-        low, high = low - 0.5 if low else 0.0, high + 0.5 if high else 1.0
-    pad = 0.05 * (high - low)
-    low, high = low - pad, high + pad
+    low, high, y_ticks = axis(values, unit)
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
 
     def x(t: float) -> float:
@@ -63,19 +62,25 @@ def render_svg(chart: Chart) -> str:
             f'<line class="anomaly-start" x1="{xs:.1f}" y1="{TOP}" x2="{xs:.1f}" y2="{TOP + plot_h}" '
             f'stroke="#e5484d" stroke-dasharray="4 3"/>'
         )
-    for i in range(TICKS):
-        v = low + (high - low) * i / (TICKS - 1)
+    for v in y_ticks:
         yy = y(v)
         parts.append(f'<line x1="{LEFT}" y1="{yy:.1f}" x2="{LEFT + plot_w}" y2="{yy:.1f}" stroke="#ececf0"/>')
         parts.append(
-            f'<text x="{LEFT - 6}" y="{yy + 4:.1f}" font-size="11" text-anchor="end" fill="#555">{_num(v)}</text>'
+            f'<text class="y-tick" x="{LEFT - 6}" y="{yy + 4:.1f}" font-size="11" text-anchor="end" '
+            f'fill="#555">{escape(label(v, unit))}</text>'
         )
-        t = start + (end - start) * i / (TICKS - 1)
-        anchor = "end" if i == TICKS - 1 else "middle"
+    x_ticks = time_ticks(start, end)
+    step = x_ticks[1] - x_ticks[0] if len(x_ticks) > 1 else 1.0
+    for t in x_ticks:
+        anchor = "end" if x(t) > WIDTH - RIGHT - 30 else "start" if x(t) < LEFT + 30 else "middle"
         parts.append(
-            f'<text x="{x(t):.1f}" y="{HEIGHT - 8}" font-size="11" text-anchor="{anchor}" '
-            f'fill="#555">{_clock(t)}</text>'
+            f'<text class="x-tick" x="{x(t):.1f}" y="{HEIGHT - 8}" font-size="11" text-anchor="{anchor}" '
+            f'fill="#555">{_clock(t, step)}</text>'
         )
+    parts.append(
+        f'<text class="axis-unit" x="{LEFT + 4}" y="{TOP - 4}" font-size="10" text-anchor="start" fill="#777">'
+        f"{escape(unit.suffix or ('0/1' if unit.binary else ''))}</text>"
+    )
     segment: list[str] = []
     segments: list[list[str]] = []
     for t, v in points:

@@ -39,7 +39,13 @@ class PlanDecision:
 
 
 def problem_class(incident: Incident) -> str:
-    """Return the incident's problem class from its impacts and signals (most severe class first)."""
+    """Return the incident's problem class: the responder's (``Incident.problem``), else from impacts and signals.
+
+    The responder's class follows the incident's current problem and ignores what a recovery
+    action itself caused (the restart's moment down joins a CPU incident, which stays ``cpu``).
+    """
+    if incident.problem:
+        return incident.problem
     if Impact.SERVICE_DOWN in incident.impacts:
         return "down"
     signals = [s.lower() for s in incident.signals]

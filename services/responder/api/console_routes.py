@@ -5,20 +5,21 @@ from __future__ import annotations
 import html
 import json
 from pathlib import Path
-from typing import Any, Final
+from typing import Annotated, Any, Final
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Header, Response, status
 from fastapi.responses import HTMLResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client.exposition import choose_encoder
 
 from services.responder.api.deps import ApiDeps
+from shared.asyncapi import render as render_asyncapi
 
 STATIC_DIR: Final = Path(__file__).parent / "static"
 CONSOLE_CSP: Final = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'"
 
 
 def ops_router(deps: ApiDeps) -> APIRouter:
-    """Return /healthz, /readyz and /metrics."""
+    """Return /healthz, /readyz, /status, /metrics and /asyncapi.json."""
     router = APIRouter(tags=["operations"])
 
     @router.get("/healthz", responses={503: {"description": "a consumer is stuck"}})
@@ -43,9 +44,17 @@ def ops_router(deps: ApiDeps) -> APIRouter:
         return {"status": "not ready"}
 
     @router.get("/metrics", response_class=Response)
-    async def metrics() -> Response:
-        """Prometheus metrics of the service (bus counters and the API's own)."""
-        return Response(generate_latest(deps.registry), media_type=CONTENT_TYPE_LATEST)
+    async def metrics(accept: Annotated[str, Header()] = "") -> Response:
+        """Prometheus metrics of the service (bus counters and the API's own); OpenMetrics if ``Accept`` asks."""
+        encode, content_type = choose_encoder(accept)
+        return Response(encode(deps.registry), media_type=content_type)
+
+    asyncapi = render_asyncapi().encode()  # generated once, from the same code as docs/asyncapi.json
+
+    @router.get("/asyncapi.json", response_class=Response, include_in_schema=False)
+    async def asyncapi_document() -> Response:
+        """The AsyncAPI 3.0 document of every topic (the event interface, beside /openapi.json for HTTP)."""
+        return Response(asyncapi, media_type="application/json")
 
     return router
 

@@ -21,7 +21,7 @@ from services.responder.api.feed import ProjectionFeed
 from services.responder.api.gate import ApiGate
 from services.responder.api.incident_routes import incident_router
 from services.responder.api.oncall_routes import oncall_router
-from services.responder.api.projection import Projection
+from services.responder.api.projection import DEFAULT_TARGETS, Projection
 from services.responder.api.settings import ApiSettings
 from services.responder.api.silence_routes import alertmanager_router, silence_router
 from services.responder.domain.oncall import Roster
@@ -85,6 +85,7 @@ def create_api(
     projection = Projection(
         chaos_lookback=timedelta(seconds=settings.chaos_lookback_s),
         max_events_per_anomaly=settings.max_events_per_anomaly,
+        response_targets_s=settings.response_targets_s or dict(DEFAULT_TARGETS),
     )
     feed = ProjectionFeed(service.settings, projection, registry=service.metrics.registry)
 

@@ -2,22 +2,35 @@
 
 Timelines are assembled at query time from three indexes, so events may arrive in any order across
 topics: events whose ``correlationid`` (or payload ``incident_id``) is the incident, the revisions of
-the anomalies the incident's latest payload lists, and chaos faults injected on the incident's target
-shortly before it opened. Event ids are remembered, so replaying or redelivering an event is a no-op.
+the anomalies the incident's latest payload lists, the events those caused (``causationid``), and
+chaos faults that touch the incident's target and window (`shared.timeline`). Event ids are
+remembered, so replaying or redelivering an event is a no-op.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Final
 
 from services.responder.api.describe import describe, short_type
 from services.responder.api.views import IncidentDetail, IncidentSummary, SilenceView, TimelineEntry
+from services.responder.domain.policy import MANUAL_ESCALATION
 from shared import events as ev
 from shared import models as m
+from shared.compliance import response_compliance
 from shared.models import IncidentStatus, Severity
+from shared.timeline import FAULT_LEAD_S, caused_by, episode_start, fault_touches
 from shared.topics import topic_of
+
+DEFAULT_TARGETS: Final[Mapping[str, float]] = {s.value: p.response_target_s for s, p in MANUAL_ESCALATION.items()}
+RESPONSE_FACTS: Final = (
+    ev.IncidentAcknowledged, ev.IncidentResolved, ev.ResponseTargetBreached, ev.AcknowledgeRequested,
+    ev.ResolveRequested, ev.RecoveryStepStarted,
+)  # fmt: skip
+"""The events `shared.compliance` judges a response by (kept per incident, a few each)."""
 
 
 @dataclass
@@ -52,6 +65,9 @@ class Projection:
     _by_incident: dict[str, list[TimelineEntry]] = field(default_factory=lambda: defaultdict(list))
     _by_anomaly: dict[str, list[TimelineEntry]] = field(default_factory=lambda: defaultdict(list))
     _faults: list[tuple[str, TimelineEntry]] = field(default_factory=list)
+    _by_cause: dict[str, list[tuple[str, TimelineEntry]]] = field(default_factory=lambda: defaultdict(list))
+    response_targets_s: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_TARGETS))
+    _responses: dict[str, list[ev.Event]] = field(default_factory=lambda: defaultdict(list))
     _silences: dict[str, _SilenceState] = field(default_factory=dict)
 
     def __len__(self) -> int:
@@ -81,6 +97,10 @@ class Projection:
         incident_id = _incident_of(event)
         if incident_id is not None:
             self._by_incident[incident_id].append(entry)
+            if isinstance(event, RESPONSE_FACTS):
+                self._responses[incident_id].append(event)
+        elif event.causationid and not isinstance(event, ev.AnomalyEvent | ev.FaultInjected):
+            self._by_cause[event.causationid].append((event.id, entry))
         return True
 
     def _add_anomaly(self, anomaly_id: str, entry: TimelineEntry) -> None:
@@ -155,16 +175,26 @@ class Projection:
         )
 
     def timeline(self, incident_id: str) -> list[TimelineEntry]:
-        """Return every event of the incident, its anomalies and related faults, oldest first."""
+        """Return the incident's events, its anomalies, their causal chain and the faults that touch it, oldest first.
+
+        The rule is `shared.timeline`'s: a fault counts only when it hit the incident's target from
+        shortly before the incident's first abnormal sample until its resolution.
+        """
         entries = {e.id: e for e in self._by_incident.get(incident_id, ())}
         state = self._incidents.get(incident_id)
         if state is not None:
+            since: list[datetime] = []
             for anomaly_id in state.incident.anomaly_ids:
-                entries.update((e.id, e) for e in self._by_anomaly.get(anomaly_id, ()))
-            start = state.incident.opened_at - self.chaos_lookback
+                revisions = self._by_anomaly.get(anomaly_id, ())
+                entries.update((e.id, e) for e in revisions)
+                since += [datetime.fromisoformat(e.data["since"]) for e in revisions[:1] if "since" in e.data]
+            start = episode_start(state.incident.opened_at, since)
+            lead = min(self.chaos_lookback.total_seconds(), FAULT_LEAD_S)
             for target, e in self._faults:
-                if target == state.incident.target and start <= e.time <= (state.resolved_at or e.time):
+                if fault_touches(target, e.time, targets={state.incident.target}, start=start,
+                                 end=state.resolved_at, lead_s=lead):  # fmt: skip
                     entries[e.id] = e
+        entries.update((e.id, e) for e in caused_by(set(entries), self._by_cause))
         return sorted(entries.values(), key=lambda e: (e.time, e.topic, e.id))
 
     def silences(self, *, now: datetime) -> list[SilenceView]:
@@ -179,6 +209,8 @@ class Projection:
 
     def _summary(self, s: _IncidentState) -> IncidentSummary:
         inc = s.incident
+        target = self.response_targets_s.get(inc.severity.value, DEFAULT_TARGETS[inc.severity.value])
+        response = response_compliance(inc, self._responses.get(inc.incident_id, ()), target)
         return IncidentSummary(
             incident_id=inc.incident_id,
             title=inc.title,
@@ -194,6 +226,10 @@ class Projection:
             team=s.team,
             escalation_step=s.escalation_step,
             response_target_breached=s.breached,
+            response=response.verdict.value,
+            first_response_s=response.human_s,
+            first_response_by=response.human_by,
+            automatic_recovery_s=response.automatic_s,
             severity_reason=inc.severity_reason,
             last_reason=s.last_reason,
             anomaly_ids=inc.anomaly_ids,

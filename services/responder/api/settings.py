@@ -66,7 +66,13 @@ class ApiSettings(BaseSettings):
     console_title: str = "Incident console"
     language: str = "en"
     poll_interval_ms: int = Field(2000, ge=250, description="how often the console refreshes")
-    chaos_lookback_s: float = Field(600.0, ge=0, description="faults this long before opening join the timeline")
+    chaos_lookback_s: float = Field(
+        600.0, ge=0, description="faults up to this long (and 60 s at most) before the first abnormal sample join"
+    )
+    response_targets_s: dict[str, float] = Field(
+        default_factory=dict,
+        description="response target per severity; the responder fills it from its escalation policy",
+    )
     max_events_per_anomaly: int = Field(50, ge=2, description="anomaly revisions kept per episode (first and latest)")
     reports_dir: str | None = Field(
         "./reports",

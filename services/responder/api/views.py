@@ -34,6 +34,10 @@ class IncidentSummary(View):
     team: Team | None = None
     escalation_step: int | None = None
     response_target_breached: bool = False
+    response: str = ""  # met / missed / pending / not needed: `shared.compliance` (first human response)
+    first_response_s: float | None = None
+    first_response_by: str = ""
+    automatic_recovery_s: float | None = None  # the first automatic recovery step, never a response
     severity_reason: str = ""
     last_reason: str = ""
     anomaly_ids: tuple[str, ...] = ()

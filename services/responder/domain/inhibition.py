@@ -33,9 +33,10 @@ def inhibited_by(
 
     The source side matches the incident's labels, its severity and any of its impacts; the
     ``equal`` labels must be present and equal on both sides, so a host-down inhibits only the
-    services of that host and a Critical only its own service's Minor symptoms.
+    services of that host and a Critical only its own service's Minor symptoms. An incident whose
+    signals have all cleared (waiting to auto-resolve) inhibits nothing: what fires now is new.
     """
-    open_incidents = [i for i in incidents if i.status is not IncidentStatus.RESOLVED]
+    open_incidents = [i for i in incidents if i.status is not IncidentStatus.RESOLVED and i.active_fingerprints]
     for rule in rules:
         if not matches(target_labels, rule.target):
             continue

@@ -8,7 +8,8 @@ drops them (idempotent on redelivery and replay).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Final, TypeVar
 
@@ -20,7 +21,8 @@ from services.responder.domain.severity import Verdict, classify, is_higher
 from services.responder.domain.silences import silencing
 from services.responder.domain.state import Book, IncidentState
 from shared import events as ev
-from shared.models import Anomaly, AnomalyKind, Incident, IncidentStatus, IncidentTransition, Severity, Team
+from shared.models import Anomaly, AnomalyKind, Impact, Incident, IncidentStatus, IncidentTransition, Severity, Team
+from shared.problems import explains, problem_class, signal_of, within_disruption
 
 SOURCE: Final = "/services/responder"
 GROUP_LABELS: Final = ("service", "host", "target", "scope")
@@ -80,7 +82,16 @@ def _with_evidence(evidence: tuple[str, ...], anomaly: Anomaly, limit: int) -> t
 
 
 def decide_anomaly(book: Book, event: ev.AnomalyEvent, *, now: datetime, policy: ResponsePolicy) -> Decision:
-    """Decide what an anomaly event does: revise its incident, join an open one, open one, or nothing."""
+    """Decide what an anomaly event does: revise its incident, join an open one, open one, or nothing.
+
+    With ``split_by_problem`` a target has one open incident per problem class: an anomaly joins
+    the open incident of its class, or one whose class explains it (errors while the target is
+    down); an anomaly whose class explains an open incident's (the target goes down while it
+    fails requests) joins it and the incident follows the new problem (title, severity); any other
+    class opens its own incident, which gets its own recovery. An anomaly that a recovery step of
+    this project caused (`caused_by_recovery`) joins an open incident of its target as it is,
+    never changing its title or raising its severity.
+    """
     anomaly: Anomaly = event.data
     labels = anomaly_labels(anomaly)
     verdict = classify(labels, policy.severity_rules, default=policy.default_severity)
@@ -89,6 +100,8 @@ def decide_anomaly(book: Book, event: ev.AnomalyEvent, *, now: datetime, policy:
         state = book.incidents[known]
         if state.incident.status is IncidentStatus.RESOLVED:
             return Decision(outcome="incident already resolved")
+        if anomaly.anomaly_id in state.incident.recovery_caused:
+            verdict = replace(verdict, severity=state.incident.severity)
         return _revise(state, event, verdict, now=now, policy=policy, hold=_may_hold(anomaly, policy))
     if isinstance(event, ev.AnomalyResolved):
         return Decision(outcome="resolved anomaly of no incident")
@@ -96,10 +109,16 @@ def decide_anomaly(book: Book, event: ev.AnomalyEvent, *, now: datetime, policy:
     if silence is not None:
         return Decision(outcome=f"silenced by {silence.silence_id}")
     key = group_key(labels, policy.grouping.group_by)
-    open_id = book.open_by_group.get(key)
-    if open_id is not None:
+    problem = problem_class(anomaly.signal, anomaly.impact)
+    caused = caused_by_recovery(book, anomaly, policy)
+    home = _home(book, key, problem, policy, caused=caused)
+    if home is not None:
+        open_id, promote = home
         hold = _may_hold(anomaly, policy)
-        return _join(book.incidents[open_id], event, verdict, now=now, policy=policy, hold=hold)
+        return _join(
+            book.incidents[open_id], event, verdict, now=now, policy=policy, hold=hold, caused=caused,
+            problem=problem if promote else None,
+        )  # fmt: skip
     inhibition = inhibited_by(
         book.open_incidents(), labels | {"severity": verdict.severity.value}, policy.inhibit_rules
     )
@@ -110,7 +129,68 @@ def decide_anomaly(book: Book, event: ev.AnomalyEvent, *, now: datetime, policy:
             ev.IncidentNoteAdded, source, reason, id_parts=("inhibited", anomaly.anomaly_id), now=now, causation=event
         )
         return Decision([note], outcome=f"inhibited by {inhibition.incident_id}")
-    return _open(book, key, labels, event, verdict, now=now, policy=policy)
+    if policy.grouping.split_by_problem:
+        key = f"{key}{PROBLEM_SEP}{problem}"
+    return _open(book, key, labels, event, verdict, now=now, policy=policy, problem=problem, caused=caused)
+
+
+PROBLEM_SEP: Final = ",problem="
+"""Separates a target's group key from the problem class in the key of a problem's incident."""
+
+
+def _home(book: Book, key: str, problem: str, policy: ResponsePolicy, *, caused: bool) -> tuple[str, bool] | None:
+    """Return the open incident an anomaly of ``problem`` in group ``key`` joins, and whether it promotes it."""
+    if not policy.grouping.split_by_problem:
+        open_id = book.open_by_group.get(key)
+        return (open_id, False) if open_id is not None else None
+    found = [
+        book.incidents[i].incident
+        for k, i in book.open_by_group.items()
+        if (k == key or k.startswith(key + PROBLEM_SEP)) and i in book.incidents
+    ]
+    if not found:
+        return None
+    found.sort(key=lambda inc: inc.opened_at)
+    for inc in found:
+        if not inc.problem or inc.problem == problem:
+            return inc.incident_id, False
+    for inc in found:
+        if explains(inc.problem, problem) and _problem_firing(inc):
+            return inc.incident_id, False
+    if caused:
+        return found[0].incident_id, False
+    for inc in found:
+        if explains(problem, inc.problem) and _problem_firing(inc):
+            return inc.incident_id, True
+    return None
+
+
+def _problem_firing(inc: Incident) -> bool:
+    """Tell whether the signal the incident is about (its title's) still fires."""
+    return not inc.title_fingerprint or inc.title_fingerprint in inc.active_fingerprints
+
+
+def caused_by_recovery(book: Book, anomaly: Anomaly, policy: ResponsePolicy) -> bool:
+    """Return True if ``anomaly`` began during a recovery step on its target (or its disruption window after)."""
+    window = policy.grouping.recovery_disruption_s
+    return any(
+        within_disruption(anomaly.since, step.started, step.ended, window)
+        for step in book.recovery_steps.get(anomaly.target, {}).values()
+    )
+
+
+def silence_ended(book: Book, *, now: datetime) -> list[ev.AnomalyEvent]:
+    """Return the muted anomalies still firing that no silence mutes at ``now`` (oldest first).
+
+    A silence or maintenance window that ends, or is expired early, hands what still fires under
+    it back to grouping: an outage that began silenced opens its incident once the silence is over.
+    """
+    freed = [
+        event
+        for event in book.suppressed.values()
+        if silencing(book.silences.values(), anomaly_labels(event.data), now) is None
+    ]
+    return sorted(freed, key=lambda e: (e.data.since, e.data.anomaly_id))
 
 
 def _may_hold(anomaly: Anomaly, policy: ResponsePolicy) -> bool:
@@ -134,6 +214,8 @@ def _open(
     *,
     now: datetime,
     policy: ResponsePolicy,
+    problem: str = "",
+    caused: bool = False,
 ) -> Decision:
     anomaly: Anomaly = event.data
     previous = book.latest_by_group.get(key)
@@ -156,8 +238,13 @@ def _open(
         severity_since=now,
         active_fingerprints=(anomaly.fingerprint,),
         evidence=(evidence_line(anomaly),),
+        problem=problem,
+        title_fingerprint=anomaly.fingerprint,
+        recovery_caused=(anomaly.anomaly_id,) if caused else (),
     )
     reason = f"opened: {anomaly.summary}; severity {verdict.reason}"
+    if caused:
+        reason += f"; {CAUSED_WORDS}"
     if previous is not None:
         reason += f"; recurrence of {previous}"
     opened = transition(ev.IncidentOpened, incident, reason, id_parts=("opened",), now=now, causation=event)
@@ -172,7 +259,10 @@ def _join(
     now: datetime,
     policy: ResponsePolicy,
     hold: bool = False,
+    caused: bool = False,
+    problem: str | None = None,
 ) -> Decision:
+    """Add an anomaly to an open incident; ``problem``: the incident now is about that class (promote)."""
     anomaly: Anomaly = event.data
     inc = state.incident
     update = _firing(inc, anomaly, now=now, policy=policy) | {
@@ -180,15 +270,24 @@ def _join(
         "signals": _add(inc.signals, anomaly.signal),
     }
     reason = f"anomaly joined: {anomaly.summary}"
-    if is_higher(verdict.severity, inc.severity) and hold:
+    if caused:
+        update["recovery_caused"] = (*inc.recovery_caused, anomaly.anomaly_id)
+        reason = f"{reason}; {CAUSED_WORDS}"
+    elif problem is not None:
+        update |= {"problem": problem, "title": anomaly.summary, "title_fingerprint": anomaly.fingerprint}
+        reason = f"problem is now {problem} (was {inc.problem}): {anomaly.summary}"
+    if not caused and is_higher(verdict.severity, inc.severity) and hold:
         update |= _hold(inc, verdict, until=now + timedelta(seconds=policy.grouping.raise_wait_s))
         reason = f"{reason}; {_held_words(inc, verdict)}"
-    elif is_higher(verdict.severity, inc.severity):
+    elif not caused and is_higher(verdict.severity, inc.severity):
         update |= _raise(verdict, anomaly, now)
         reason = f"severity raised {inc.severity.value} → {verdict.severity.value}: {verdict.reason}; {reason}"
     incident = inc.model_copy(update=update)
     updated = transition(ev.IncidentUpdated, incident, reason, id_parts=("event", event.id), now=now, causation=event)
     return Decision([updated], outcome="joined")
+
+
+CAUSED_WORDS: Final = "began during a recovery action on the target: caused by the recovery, not a new fault"
 
 
 def _revise(
@@ -207,8 +306,12 @@ def _revise(
             return Decision(outcome="signal already clear")
         active = tuple(f for f in inc.active_fingerprints if f != anomaly.fingerprint)
         cleared = now if not active else None
-        incident = inc.model_copy(update={"active_fingerprints": active, "cleared_at": cleared, "updated_at": now})
+        update: dict[str, Any] = {"active_fingerprints": active, "cleared_at": cleared, "updated_at": now}
         reason = f"signal cleared: {anomaly.fingerprint}"
+        if active and inc.title_fingerprint == anomaly.fingerprint:
+            update |= _title_from_active(inc, active)
+            reason += f"; the incident is now about: {update.get('title', inc.title)}"
+        incident = inc.model_copy(update=update)
         if cleared is not None:
             reason += f"; every signal clear, auto-resolve after {policy.auto_resolve_after_s:g}s"
         cleared_event = transition(
@@ -234,6 +337,17 @@ def _revise(
     return Decision([revised], outcome="revised")
 
 
+def _title_from_active(inc: Incident, active: tuple[str, ...]) -> dict[str, Any]:
+    """Return the title of the newest signal still firing (from its evidence line), or no change."""
+    for line in reversed(inc.evidence):
+        fingerprint, sep, rest = line.partition(": ")
+        if sep and fingerprint in active:
+            summary = re.split(r"; (?=observed |expected |threshold |since )", rest)[0]
+            problem = problem_class(signal_of(fingerprint, inc.target), Impact.PARTIAL_FUNCTION)
+            return {"title": summary, "title_fingerprint": fingerprint, "problem": problem}
+    return {}
+
+
 def _firing(inc: Incident, anomaly: Anomaly, *, now: datetime, policy: ResponsePolicy) -> dict[str, Any]:
     """Return the update every firing anomaly makes to its incident: signal active again, evidence, impact."""
     return {
@@ -251,6 +365,7 @@ def _raise(verdict: Verdict, anomaly: Anomaly, now: datetime) -> dict[str, Any]:
         "severity_reason": verdict.reason,
         "severity_since": now,
         "title": anomaly.summary,
+        "title_fingerprint": anomaly.fingerprint,
     }
 
 

@@ -24,6 +24,11 @@ class GroupingPolicy(Rule):
     ``raise_wait_s`` holds a rise to a higher severity caused by a target going down on an open
     incident, so that the moment down of a recovery action in flight (a restart) is not paged as a
     new outage; ``recovery_hold_s`` is the longest the rise waits for that recovery's verdict.
+    ``split_by_problem``: a target has one open incident per problem class (`shared.problems`); an
+    anomaly of a class an open incident explains (an error burst while the target is down) joins it.
+    ``recovery_disruption_s``: an anomaly of a target that begins while a recovery step runs on it,
+    or this long after the step completed, is marked as caused by the recovery (never a reason to
+    raise severity or escalate).
     """
 
     group_by: tuple[str, ...] = ("service",)
@@ -32,6 +37,8 @@ class GroupingPolicy(Rule):
     repeat_interval_s: float = Field(4 * 3600.0, gt=0)
     raise_wait_s: float = Field(30.0, ge=0)
     recovery_hold_s: float = Field(900.0, ge=0)
+    split_by_problem: bool = True
+    recovery_disruption_s: float = Field(30.0, ge=0)
 
 
 class SeverityRule(Rule):

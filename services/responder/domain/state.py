@@ -47,6 +47,18 @@ class IncidentState:
     resolved_at: datetime | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class RecoveryWindow:
+    """When one recovery step ran on a target (``ended`` is None while it runs)."""
+
+    started: datetime
+    ended: datetime | None = None
+
+
+MAX_STEPS_PER_TARGET: Final = 32
+MAX_SUPPRESSED: Final = 10_000
+
+
 class NotificationStatus(StrEnum):
     """Where a notification attempt stands."""
 
@@ -67,6 +79,8 @@ class Book:
     notifications: dict[str, NotificationStatus] = field(default_factory=dict)
     notification_records: dict[str, ev.NotificationDispatched] = field(default_factory=dict)
     recovering: dict[str, datetime] = field(default_factory=dict)
+    recovery_steps: dict[str, dict[str, RecoveryWindow]] = field(default_factory=dict)
+    suppressed: dict[str, ev.AnomalyEvent] = field(default_factory=dict)
     roster: Roster = field(default_factory=Roster)
     oncall_events: set[str] = field(default_factory=set)
 
@@ -159,8 +173,23 @@ def fold_notification_event(book: Book, event: ev.NotificationEvent) -> None:
 
 
 def fold_recovery_event(book: Book, event: ev.RecoveryEvent) -> None:
-    """Track which incidents have a recovery action under way (from its first step to its verdict)."""
+    """Track which incidents have a recovery action under way (from its first step to its verdict).
+
+    Also keeps when each step ran on its target (the newest ``MAX_STEPS_PER_TARGET``), so anomalies
+    a step brought about can be told from faults (`lifecycle.caused_by_recovery`).
+    """
     incident_id = event.data.incident_id
+    if isinstance(event, ev.RecoveryStepStarted | ev.RecoveryStepCompleted) and event.data.step is not None:
+        step = event.data.step
+        steps = book.recovery_steps.setdefault(event.data.target, {})
+        key = f"{event.data.plan_id}:{step.index}"
+        known = steps.get(key)
+        if isinstance(event, ev.RecoveryStepStarted):
+            steps.setdefault(key, RecoveryWindow(event.time))
+        else:
+            steps[key] = RecoveryWindow(known.started if known else event.time, event.time)
+        while len(steps) > MAX_STEPS_PER_TARGET:
+            del steps[next(iter(steps))]
     match event:
         case ev.RecoveryStepStarted():
             book.recovering.setdefault(incident_id, event.time)
@@ -191,6 +220,22 @@ def fold_oncall_event(book: Book, event: ev.OnCallEvent) -> None:
             book.roster = book.roster.with_schedule(Schedule.model_validate(event.data.schedule))
         case ev.OnCallHandedOff() | ev.OnCallGapStarted():
             book.oncall_events.add(event.id)
+
+
+def fold_suppressed(book: Book, event: ev.AnomalyEvent, *, silenced: bool) -> None:
+    """Remember a firing anomaly a silence muted (its newest event); forget it once it resolves.
+
+    At most ``MAX_SUPPRESSED`` are kept (the oldest go first). They live in memory only: a responder
+    restarted under a silence learns of what still fires from the anomalies' next revisions.
+    """
+    anomaly_id = event.data.anomaly_id
+    if isinstance(event, ev.AnomalyResolved):
+        book.suppressed.pop(anomaly_id, None)
+    elif silenced:
+        book.suppressed.pop(anomaly_id, None)
+        book.suppressed[anomaly_id] = event
+        while len(book.suppressed) > MAX_SUPPRESSED:
+            del book.suppressed[next(iter(book.suppressed))]
 
 
 def unsettled_notifications(book: Book) -> list[ev.NotificationDispatched]:

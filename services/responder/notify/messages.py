@@ -7,7 +7,7 @@ from typing import Final, Literal
 
 from services.responder.domain.state import NoticeKind
 from shared.models import Incident, Severity, Team
-from shared.text import clean_line, fill_url_template, url_with_path
+from shared.text import clean_line, fill_url_template, human_time, human_times, url_with_path
 
 Language = Literal["en", "ko"]
 
@@ -64,8 +64,11 @@ class Message:
 
 
 def incident_link(console_url: str, incident_id: str) -> str:
-    """Return the console page of an incident (the id is percent-encoded into the path)."""
-    return url_with_path(console_url, "incidents", incident_id)
+    """Return the console page of an incident: its hash route ``<console>/#/incidents/<id>`` (id percent-encoded).
+
+    The console is one page at ``/`` that routes on the fragment; ``/incidents/<id>`` is no page (404).
+    """
+    return url_with_path(console_url.rstrip("/") + "/#", "incidents", incident_id)
 
 
 def runbook_link(template: str, incident: Incident) -> str:
@@ -100,7 +103,7 @@ def render(
     """
     words = CATALOG.get(language, CATALOG["en"])
     severity = words[incident.severity.value]
-    target, what = clean_line(incident.target), clean_line(incident.title)
+    target, what = clean_line(incident.target), clean_line(human_times(incident.title))
     title = words[kind.value].format(severity=severity, title=f"{target}: {what}")
     console = incident_link(console_url, incident.incident_id)
     runbook = runbook_link(runbook_template, incident)
@@ -111,7 +114,7 @@ def render(
         f"{words['severity']}: {severity} — {clean_line(incident.severity_reason)}",
         f"{words['what']}: {what}",
         f"{words['target']}: {target}",
-        f"{words['since']}: {since.isoformat()}",
+        f"{words['since']}: {human_time(since)}",
         f"{words['why']}: {clean_line(reason)}",
         f"{words['evidence']}:",
         *[f"  - {clean_line(line)}" for line in incident.evidence],

@@ -28,7 +28,7 @@ class Sender:
     """Deliver notices through each team's routes and people's contacts; count outcomes per channel.
 
     ``contacts`` are the channels of people's contact steps (``oncall:<person>:<index>``); outcomes
-    are counted per channel in ``responder_notifications``.
+    are counted per channel in ``ir_responder_notifications``.
     """
 
     def __init__(
@@ -48,7 +48,7 @@ class Sender:
         self.console_url = console_url
         self.runbook_template = runbook_template
         self.outcomes = Counter(
-            "responder_notifications", "Notification outcomes", ["channel", "outcome"], registry=registry
+            "ir_responder_notifications", "Notification outcomes", ["channel", "outcome"], registry=registry
         )
 
     async def send(self, notice: Notice, incident: Incident) -> Outcome:

@@ -218,3 +218,22 @@ async def test_the_circuit_breaker_escalates_with_the_history_instead_of_acting(
     assert len(runner.ran) == 2
     failed = [e.data for e in harness.published(RECOVERY) if isinstance(e, ev.RecoveryFailed)]
     assert failed and "circuit breaker: 2 automatic actions" in failed[-1].detail
+
+
+async def test_an_incident_that_waited_on_another_s_verification_gets_its_own_recovery_issue_15(
+    harness: BusHarness,
+) -> None:
+    runner = FakeRunner()
+    await recovery(harness, runner)
+    await harness.feed(INCIDENTS, opened())  # the crash: restart, verification pending
+    hog = opened()
+    inc = hog.data.incident.model_copy(update={"incident_id": "inc-demo-cpu", "title": "cpu hog"})
+    data = m.IncidentTransition(incident=inc, reason="opened")
+    second = ev.IncidentOpened.create(data, source="/t", id_parts=(inc.incident_id,), correlationid=inc.incident_id)
+    await harness.feed(INCIDENTS, second)
+    assert len(runner.ran) == 1  # already in progress for the first incident
+    await harness.feed(METRICS, scrape(process_up=1.0, http_up=1.0))
+    await harness.feed(METRICS, scrape(process_up=1.0, http_up=1.0, http_error_rate=0.0))
+    assert len(runner.ran) == 2
+    planned = [e.data.incident_id for e in harness.published(RECOVERY) if isinstance(e, ev.RecoveryPlanned)]
+    assert planned == ["inc-demo", "inc-demo-cpu"]

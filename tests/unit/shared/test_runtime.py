@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 from faststream.asgi.types import ASGIApp, Message
+from prometheus_client.openmetrics.parser import text_string_to_metric_families
 
 from services.collector.app import build as build_collector
 from services.collector.settings import CollectorSettings
@@ -24,6 +25,7 @@ from services.responder.app import build as build_responder
 from services.responder.settings import ResponderSettings
 from shared.runtime import Runtime, Service, runtime_app
 from shared.settings import ServiceSettings
+from shared.telemetry import METRIC_PREFIX
 
 BUILDS: dict[str, tuple[Callable[..., Any], type[ServiceSettings]]] = {
     "collector": (build_collector, CollectorSettings),
@@ -101,6 +103,25 @@ async def test_the_app_serves_health_status_and_metrics_and_refuses_other_paths(
         assert "ir_events_out_total" in (await client.get("/metrics")).text
         assert (await client.get("/healthz/")).status_code == 404
         assert (await client.post("/healthz")).status_code == 405
+
+
+async def test_the_app_answers_openmetrics_when_asked() -> None:
+    transport = httpx.ASGITransport(app=recording().asgi_app())
+    async with httpx.AsyncClient(transport=transport, base_url="http://x") as client:
+        plain = await client.get("/metrics")
+        om = await client.get("/metrics", headers={"Accept": "application/openmetrics-text; version=1.0.0"})
+    assert plain.headers["content-type"].startswith("text/plain; version=0.0.4")
+    assert om.headers["content-type"].startswith("application/openmetrics-text; version=1.0.0")
+    assert "ir_events_out" in {f.name for f in text_string_to_metric_families(om.text)}
+
+
+@pytest.mark.parametrize("name", BUILDS)
+def test_every_metric_of_every_service_has_the_one_prefix(name: str) -> None:
+    build, settings_cls = BUILDS[name]
+    runtime: Runtime = build(settings_cls(kafka_bootstrap_servers="127.0.0.1:1"))
+    runtime.asgi_app()  # the responder's API registers its metrics here
+    names = {family.name for family in runtime.service.metrics.registry.collect()}
+    assert names and all(n.startswith(METRIC_PREFIX) for n in names), sorted(names)
 
 
 async def test_the_app_lifespan_starts_and_stops_the_runtime() -> None:

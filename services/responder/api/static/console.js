@@ -11,6 +11,33 @@
   let lastRender = "";
   let busy = false;
 
+  // Fixed strings in the page's language (<html lang>, from the API's `language` setting); English is the key.
+  // Event text (titles, reasons, timeline summaries) is shown as the API sends it.
+  const KO = {
+    "connecting…": "연결 중…", "Set token": "토큰 설정", "Forget token": "토큰 삭제", "Incidents": "장애 목록",
+    "Status": "상태", "open (triggered + acknowledged)": "진행 중 (발생 + 확인됨)", "all": "전체",
+    "triggered": "발생", "acknowledged": "확인됨", "resolved": "해결됨", "Severity": "심각도", "Incident": "장애",
+    "Target": "대상", "Opened (UTC)": "발생 시각 (UTC)", "Owner / team": "담당자 / 팀",
+    "No incidents. All quiet.": "장애가 없습니다. 모두 정상입니다.", "← all incidents": "← 전체 장애",
+    "Acknowledge": "확인", "Resolve": "해결", "Add note": "메모 추가", "Run RCA now": "지금 원인 분석",
+    "Report": "보고서", "Timeline": "타임라인", "critical": "심각", "major": "주요", "minor": "경미",
+    "target breached": "목표 위반", "response target breached": "대응 목표 위반", "team": "팀",
+    "Opened": "발생", "Severity reason": "심각도 근거", "Acknowledged": "확인", "Team": "팀", "Resolved": "해결",
+    "Signals": "신호", "by": "처리자", "step": "단계", "events": "건", "details": "상세",
+    "Unknown incident": "알 수 없는 장애", "Report unavailable: HTTP": "보고서를 열 수 없습니다: HTTP",
+    "API token (RESPONDER_API_TOKEN) for this browser tab:": "이 브라우저 탭에서 쓸 API 토큰 (RESPONDER_API_TOKEN):",
+    "Note for the timeline:": "타임라인에 남길 메모:", "Sent": "전송됨",
+    "the timeline updates when the responder applies it.": "대응 서비스가 적용하면 타임라인이 갱신됩니다.",
+    "Command refused:": "명령 거부:", "live · updated": "실시간 · 갱신",
+    "This API needs the token for reads: use “Set token”.": "이 API는 조회에도 토큰이 필요합니다: “토큰 설정”을 누르십시오.",
+    "API unreachable:": "API에 연결할 수 없습니다:", "(retrying)": "(재시도 중)",
+    "s ago": "초 전", "m ago": "분 전", "h ago": "시간 전", "d ago": "일 전",
+  };
+  const LANG = (document.documentElement.lang || "en").toLowerCase().startsWith("ko") ? "ko" : "en";
+  const tr = (text) => (LANG === "ko" && KO[text]) || text;
+  document.querySelectorAll("[data-i18n]").forEach((node) => (node.textContent = tr(node.textContent.trim())));
+
+
   function el(tag, attrs, ...children) {
     const node = document.createElement(tag);
     for (const [key, value] of Object.entries(attrs || {})) {
@@ -38,10 +65,10 @@
 
   function ago(iso) {
     const s = Math.max(0, Math.round((Date.now() - new Date(iso).getTime()) / 1000));
-    if (s < 90) return s + "s ago";
-    if (s < 5400) return Math.round(s / 60) + "m ago";
-    if (s < 172800) return Math.round(s / 3600) + "h ago";
-    return Math.round(s / 86400) + "d ago";
+    if (s < 90) return s + tr("s ago");
+    if (s < 5400) return Math.round(s / 60) + tr("m ago");
+    if (s < 172800) return Math.round(s / 3600) + tr("h ago");
+    return Math.round(s / 86400) + tr("d ago");
   }
 
   function badge(text, cls) {
@@ -97,14 +124,14 @@
     rows.replaceChildren(
       ...incidents.map((inc) => {
         const open = () => (location.hash = "#/incidents/" + encodeURIComponent(inc.incident_id));
-        const owner = inc.acknowledged_by || (inc.team ? "team " + inc.team : "—");
+        const owner = inc.acknowledged_by || (inc.team ? tr("team") + " " + inc.team : "—");
         return el(
           "tr",
           { class: inc.status, tabindex: "0", "data-incident-id": inc.incident_id, onclick: open,
             onkeydown: (e) => e.key === "Enter" && open() },
-          el("td", {}, badge(inc.severity, "sev-" + inc.severity),
-            inc.response_target_breached ? el("span", {}, " ", badge("target breached", "breach")) : null),
-          el("td", {}, badge(inc.status, "st-" + inc.status)),
+          el("td", {}, badge(tr(inc.severity), "sev-" + inc.severity),
+            inc.response_target_breached ? el("span", {}, " ", badge(tr("target breached"), "breach")) : null),
+          el("td", {}, badge(tr(inc.status), "st-" + inc.status)),
           el("td", { class: "incident-title-cell" },
             el("a", { href: "#/incidents/" + encodeURIComponent(inc.incident_id), text: inc.title }),
             el("span", { class: "incident-id", text: inc.incident_id })),
@@ -135,7 +162,7 @@
   // ---- one incident --------------------------------------------------------------------------
 
   function fact(term, value) {
-    return [el("dt", { text: term }), el("dd", { text: value || "—" })];
+    return [el("dt", { text: tr(term) }), el("dd", { text: value || "—" })];
   }
 
   function renderIncident(detail) {
@@ -143,18 +170,18 @@
     $("incident-title").textContent = s.title;
     document.title = s.title + " — " + (config.title || "Incident console");
     $("incident-badges").replaceChildren(
-      badge(s.severity, "sev-" + s.severity),
-      badge(s.status, "st-" + s.status),
-      s.response_target_breached ? badge("response target breached", "breach") : ""
+      badge(tr(s.severity), "sev-" + s.severity),
+      badge(tr(s.status), "st-" + s.status),
+      s.response_target_breached ? badge(tr("response target breached"), "breach") : ""
     );
     $("incident-facts").replaceChildren(
       ...fact("Incident", s.incident_id),
       ...fact("Target", s.target),
       ...fact("Opened", utc(s.opened_at)),
       ...fact("Severity reason", s.severity_reason),
-      ...fact("Acknowledged", s.acknowledged_at ? utc(s.acknowledged_at) + " by " + s.acknowledged_by : ""),
-      ...fact("Team", s.team ? s.team + (s.escalation_step !== null ? " (step " + s.escalation_step + ")" : "") : ""),
-      ...fact("Resolved", s.resolved_at ? utc(s.resolved_at) + " by " + s.resolved_by : ""),
+      ...fact("Acknowledged", s.acknowledged_at ? utc(s.acknowledged_at) + " " + tr("by") + " " + s.acknowledged_by : ""),
+      ...fact("Team", s.team ? s.team + (s.escalation_step !== null ? " (" + tr("step") + " " + s.escalation_step + ")" : "") : ""),
+      ...fact("Resolved", s.resolved_at ? utc(s.resolved_at) + " " + tr("by") + " " + s.resolved_by : ""),
       ...fact("Signals", (s.signals || []).join(", "))
     );
     const resolved = s.status === "resolved";
@@ -165,7 +192,7 @@
     report.href = "/api/incidents/" + encodeURIComponent(s.incident_id) + "/report?format=html";
     report.onclick = openReport;
 
-    $("timeline-count").textContent = "(" + detail.timeline.length + " events)";
+    $("timeline-count").textContent = "(" + detail.timeline.length + " " + tr("events") + ")";
     $("timeline").replaceChildren(
       ...detail.timeline.map((entry) => {
         const family = entry.type.split(".")[0];
@@ -173,7 +200,7 @@
           "details",
           { open: openDetails.has(entry.id),
             ontoggle: (e) => (e.target.open ? openDetails.add(entry.id) : openDetails.delete(entry.id)) },
-          el("summary", { text: "details" }),
+          el("summary", { text: tr("details") }),
           el("div", { class: "ids", text: "event " + entry.id + " · correlation " + (entry.correlationid || "—") +
             " · caused by " + (entry.causationid || "—") + " · " + entry.topic + " · " + entry.source }),
           el("pre", { text: JSON.stringify(entry.data, null, 2) })
@@ -201,7 +228,7 @@
       }
     } catch (err) {
       if (err.status === 404) {
-        $("incident-title").textContent = "Unknown incident " + id;
+        $("incident-title").textContent = tr("Unknown incident") + " " + id;
         $("timeline").replaceChildren();
         lastRender = "";
         return;
@@ -218,7 +245,7 @@
     if (stored) headers.Authorization = "Bearer " + stored;
     const response = await fetch(event.currentTarget.href, { headers });
     if (!response.ok) {
-      flash("Report unavailable: HTTP " + response.status, true);
+      flash(tr("Report unavailable: HTTP") + " " + response.status, true);
       return;
     }
     const page = new Blob([await response.text()], { type: "text/html" });
@@ -230,7 +257,7 @@
   function token(ask) {
     let value = sessionStorage.getItem(TOKEN_KEY);
     if (!value && ask) {
-      value = (window.prompt("API token (RESPONDER_API_TOKEN) for this browser tab:") || "").trim();
+      value = (window.prompt(tr("API token (RESPONDER_API_TOKEN) for this browser tab:")) || "").trim();
       if (value) sessionStorage.setItem(TOKEN_KEY, value);
     }
     updateTokenButton();
@@ -238,7 +265,7 @@
   }
 
   function updateTokenButton() {
-    $("token-button").textContent = sessionStorage.getItem(TOKEN_KEY) ? "Forget token" : "Set token";
+    $("token-button").textContent = tr(sessionStorage.getItem(TOKEN_KEY) ? "Forget token" : "Set token");
   }
 
   async function command(kind) {
@@ -246,7 +273,7 @@
     if (current.view !== "incident") return;
     const body = { actor: "console", request_id: crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) };
     if (kind === "notes") {
-      body.text = (window.prompt("Note for the timeline:") || "").trim();
+      body.text = (window.prompt(tr("Note for the timeline:")) || "").trim();
       if (!body.text) return;
     }
     const bearer = token(true);
@@ -257,11 +284,12 @@
         headers: { "Content-Type": "application/json", Accept: "application/json", Authorization: "Bearer " + bearer },
         body: JSON.stringify(body),
       });
-      flash("Sent " + result.event_type.replace("dev.incidentctl.", "") + " (" + result.command_id + "); the timeline updates when the responder applies it.");
+      flash(tr("Sent") + " " + result.event_type.replace("dev.incidentctl.", "") + " (" + result.command_id + "); " +
+        tr("the timeline updates when the responder applies it."));
     } catch (err) {
       if (err.status === 401) sessionStorage.removeItem(TOKEN_KEY);
       updateTokenButton();
-      flash("Command refused: " + err.message, true);
+      flash(tr("Command refused:") + " " + err.message, true);
     }
   }
 
@@ -276,10 +304,10 @@
     try {
       if (current.view === "incident") await refreshIncident(current.id);
       else await refreshList();
-      setLive(true, "live · updated " + new Date().toISOString().slice(11, 19) + " UTC");
+      setLive(true, tr("live · updated") + " " + new Date().toISOString().slice(11, 19) + " UTC");
     } catch (err) {
-      if (err.status === 401) setLive(false, "This API needs the token for reads: use “Set token”.");
-      else setLive(false, "API unreachable: " + err.message + " (retrying)");
+      if (err.status === 401) setLive(false, tr("This API needs the token for reads: use “Set token”."));
+      else setLive(false, tr("API unreachable:") + " " + err.message + " " + tr("(retrying)"));
     } finally {
       busy = false;
     }

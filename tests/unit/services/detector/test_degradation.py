@@ -87,3 +87,33 @@ def test_monitor_keeps_targets_apart():
         status_db = monitor.update("db", healthy(60 * i))
     assert monitor.state("api").degraded
     assert not status_db.degraded
+
+
+def test_a_latency_episode_is_dated_from_its_own_first_slow_sample_not_the_run_start() -> None:
+    """Issue 15: a restart's throughput drop began the run; the slowdown injected later is dated itself."""
+    samples = [healthy(60 * i) for i in range(20)]
+    samples += [PerfSample(60 * i, p50=100, p95=200, p99=400, throughput=10) for i in range(20, 24)]  # restart
+    samples += [PerfSample(60 * i, p50=300, p95=900, p99=1200, throughput=10) for i in range(24, 26)]  # slow fault
+    samples += [PerfSample(60 * i, p50=300, p95=900, p99=1200, throughput=50) for i in range(26, 30)]
+    _, statuses = feed(samples)
+    last = statuses[-1]
+    assert last.degraded and last.since == 60 * 20  # one run of the engine ...
+    assert last.signal == "p95"
+    assert last.since_of(("p50", "p95", "p99")) == 60 * 24  # ... but the latency episode began at the fault
+
+
+def test_the_perf_evidence_says_since_the_episode_first_abnormal_sample() -> None:
+    from datetime import UTC, datetime
+
+    from services.detector.domain.perf import METRIC_OF, PerfConfig, observe_perf
+
+    config = PerfConfig(policy=POLICY)
+    state = Baseline()
+    evidence = None
+    for i in range(30):
+        p95, throughput = (200.0, 50.0) if i < 20 else (200.0, 10.0) if i < 24 else (900.0, 50.0)
+        values = {METRIC_OF["p50"]: 100.0, METRIC_OF["p95"]: p95, METRIC_OF["p99"]: 400.0,
+                  METRIC_OF["throughput"]: throughput}  # fmt: skip
+        state, evidence = observe_perf(state, datetime.fromtimestamp(60 * i, UTC), values, config, ongoing=None)
+    assert evidence is not None and evidence.since == datetime.fromtimestamp(60 * 24, UTC)
+    assert evidence.summary.startswith(f"degraded since {datetime.fromtimestamp(60 * 24, UTC).isoformat()}")

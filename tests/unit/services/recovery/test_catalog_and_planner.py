@@ -126,3 +126,9 @@ def test_catalog_from_settings() -> None:
 def test_no_second_plan_while_the_target_is_being_verified() -> None:
     decision = plan_recovery(incident(), CATALOG, now=0.0, max_restarts=3, window_s=60.0, in_progress="inc-0")
     assert decision.plan is None and not decision.escalate and "in progress" in decision.reason
+
+
+def test_the_responder_s_problem_class_wins_over_signals_a_restart_added_issue_15() -> None:
+    inc = incident(signals=("process.cpu_percent", "http.up"), impacts=(Impact.RESOURCE_PRESSURE, Impact.SERVICE_DOWN))
+    assert problem_class(inc) == "down"  # an incident of before problem classes
+    assert problem_class(inc.model_copy(update={"problem": "cpu"})) == "cpu"

@@ -15,6 +15,7 @@ from services.responder.domain.state import (
     fold_incident_event,
     fold_recovery_event,
     fold_silence_event,
+    fold_suppressed,
 )
 from services.responder.notify.channel import Outbound
 from shared import events as ev
@@ -109,10 +110,14 @@ class Sim:
     def anomaly(self, event: ev.AnomalyEvent, *, t: float) -> lifecycle.Decision:
         decision = lifecycle.decide_anomaly(self.book, event, now=at(t), policy=self.policy)
         self._emit(decision.events)
+        fold_suppressed(self.book, event, silenced=decision.outcome.startswith("silenced"))
         return decision
 
     def tick(self, t: float) -> list[ev.IncidentEvent]:
         out: list[ev.IncidentEvent] = []
+        for freed in lifecycle.silence_ended(self.book, now=at(t)):
+            out += self._emit(lifecycle.decide_anomaly(self.book, freed, now=at(t), policy=self.policy).events)
+            self.book.suppressed.pop(freed.data.anomaly_id, None)
         for state in list(self.book.incidents.values()):
             recovering = state.incident.incident_id in self.book.recovering
             out += self._emit(clocks.decide_tick(state, now=at(t), policy=self.policy, recovering=recovering))

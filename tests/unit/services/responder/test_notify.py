@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import httpx
@@ -111,7 +112,7 @@ def test_messages_carry_severity_what_since_evidence_and_links_in_both_languages
         "Evidence:",
         "observed 900ms",
         "Runbook: http://rb/api",
-        "Console: http://c/incidents/inc-",
+        "Console: http://c/#/incidents/inc-",
     ):
         assert needle in en.body
     ko = outbound(language="ko").message
@@ -232,7 +233,18 @@ async def test_the_sender_only_sends_and_returns_the_outcome_counting_it_per_cha
     assert channels["good"].sent == [notices["good"].notification_id]
 
     def counted(channel: str, outcome: str) -> float | None:
-        return registry.get_sample_value("responder_notifications_total", {"channel": channel, "outcome": outcome})
+        return registry.get_sample_value("ir_responder_notifications_total", {"channel": channel, "outcome": outcome})
 
     assert (counted("good", "delivered"), counted("final", "failed"), counted("crashing", "failed")) == (1, 1, 1)
     assert counted("good", "failed") is None
+
+
+def test_message_title_and_since_carry_human_times_not_iso() -> None:
+    inc = (
+        paged_state()
+        .only()
+        .incident.model_copy(update={"title": "http.up = 0: down since 2026-12-05T14:03:07.123+00:00"})
+    )
+    msg = render(inc, NoticeKind.PAGE, m.Team.L1, "why", language="en", console_url="http://c", runbook_template="")
+    assert msg.title.endswith("down since 2026-12-05 14:03:07 UTC"), msg.title
+    assert "T14:03" not in msg.body and re.search(r"Since: \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC", msg.body)

@@ -50,13 +50,23 @@ def test_timeline_holds_every_event_in_order() -> None:
     assert r.duration_s == pytest.approx(380 - FAULT_AT - 6)
 
 
-@pytest.mark.parametrize(
-    ("severity", "met"),
-    [(m.Severity.CRITICAL, True), (m.Severity.MAJOR, True), (m.Severity.MINOR, True)],
-)
-def test_compliance_first_response_is_the_automatic_recovery(severity: m.Severity, met: bool) -> None:
+@pytest.mark.parametrize("severity", [m.Severity.CRITICAL, m.Severity.MAJOR, m.Severity.MINOR])
+def test_compliance_counts_the_first_human_response_and_shows_automatic_recovery_beside(
+    severity: m.Severity,
+) -> None:
     c = report(severity).compliance
-    assert c.response_s == pytest.approx(2.5) and c.responded_by == "recovery.step_started" and c.met is met
+    assert c.response_s == pytest.approx(14.0) and c.responded_by.endswith("(incident.acknowledged)")
+    assert c.automatic_s == pytest.approx(2.5) and c.automatic_by == "recovery.step_started"
+    assert c.met is True
+
+
+def test_an_automatic_recovery_step_is_no_response_issue_15() -> None:
+    config = ReportConfig(response_targets_s={"critical": 10.0, "major": 7200.0, "minor": 14400.0})
+    r = report(m.Severity.CRITICAL, ack_at=None, config=config)
+    c = r.compliance
+    assert c.response_s is None and c.responded_by == "" and c.automatic_by == "recovery.step_started"
+    assert c.met is False  # nobody answered within 10 s, though recovery started after 2.5 s
+    assert any(i.key == "response_missed" for i in r.improvements)
 
 
 def test_compliance_missed_when_response_slower_than_target() -> None:
@@ -169,3 +179,36 @@ def test_report_from_store_analysis_end_to_end() -> None:
                      anomaly_since=incident_anomaly_since(store, inc))  # fmt: skip
     r = build_report(events, ranking=result.ranking, series=store.window(0, at(500).timestamp()), now=at(500))
     assert r.ranking[0].entity == "demo" and r.charts[0].series == "demo|process.cpu_percent"
+
+
+def test_report_timeline_keeps_an_earlier_fault_of_the_target_off_issue_15() -> None:
+    anomaly = anomaly_event("process.cpu_percent")  # since FAULT_AT + 4, incident opened FAULT_AT + 6
+
+    def injected(name: str, t: float) -> ev.FaultInjected:
+        data = m.FaultInjected(fault=name, target="demo")
+        return ev.FaultInjected.create(data, source="/c", id_parts=(name,), time=at(t))
+
+    earlier, this = injected("error-burst", FAULT_AT - 300), injected("cpu-hog", FAULT_AT)
+    history = select("inc-1", [earlier, this, anomaly, *lifecycle((anomaly.data.anomaly_id,))])
+    faults = [e.data.fault for e in history.events if isinstance(e, ev.FaultInjected)]
+    assert faults == ["cpu-hog"]
+
+
+def test_report_timeline_follows_the_causal_chain() -> None:
+    anomaly = anomaly_event("process.cpu_percent")
+    story = lifecycle((anomaly.data.anomaly_id,))
+    silence = m.Silence(silence_id="s-1", matchers={"service": "demo"}, starts_at=at(FAULT_AT), ends_at=at(400),
+                        author="bob", reason="from the incident page")  # fmt: skip
+    when = at(FAULT_AT + 7)
+    caused = ev.SilenceCreated.create(silence, source="/api", id_parts=("s",), time=when, causation=story[0])
+    history = select("inc-1", [anomaly, *story, caused])
+    assert caused.id in {e.id for e in history.events}
+
+
+def test_resolved_automatically_within_the_target_reads_as_not_needed() -> None:
+    from services.rca.report import wording
+
+    r = report(m.Severity.CRITICAL, ack_at=None)  # resolved 74 s after opening; target 900 s
+    assert r.compliance.met is None and r.compliance.verdict == "not needed"
+    assert "NOT NEEDED" in wording.compliance(r, "en") and "recovery.step_started" in wording.compliance(r, "en")
+    assert "불필요" in wording.compliance(r, "ko")

@@ -19,7 +19,7 @@ def detail_json() -> dict:
 
 def test_table_aligns_columns_and_keeps_titles_whole() -> None:
     summary = detail_json()["summary"]
-    other = summary | {"incident_id": "inc-10000", "severity": "critical", "response_target_breached": True}
+    other = summary | {"incident_id": "inc-10000", "severity": "critical", "response": "missed"}
     lines = format_incident_table([summary, other]).splitlines()
     assert lines[0].split() == ["ID", "SEVERITY", "STATUS", "OPENED", "(UTC)", "TARGET", "OWNER", "TITLE"]
     assert len({line.index("triggered") for line in lines[1:]}) == 1

@@ -174,3 +174,52 @@ def test_metrics_events_are_ignored() -> None:
     p = Projection()
     assert not p.apply(metrics(cpu=1.0))
     assert len(p) == 0
+
+
+def test_an_earlier_fault_of_the_target_stays_off_a_later_incident_issue_15() -> None:
+    """The default 10-minute lookback used to pull the earlier error burst onto the slow incident's timeline."""
+    p = Projection()
+    burst, slow = fault(t=-200, name="error-burst"), fault(t=-10, name="slow")
+    for e in [burst, slow, *lifecycle()[1:3]]:
+        p.apply(e)
+    detail = p.incident("inc-1")
+    assert detail is not None
+    assert [e.summary for e in detail.timeline if e.type.startswith("chaos")] == ["Fault injected: slow on demo"]
+
+
+def test_a_fault_during_the_open_incident_touches_it_and_one_after_its_resolution_does_not() -> None:
+    p = folded([*lifecycle()[1:], fault(t=5, name="during"), fault(t=30, name="after")])
+    detail = p.incident("inc-1")
+    assert detail is not None
+    assert [e.summary for e in detail.timeline if e.type.startswith("chaos")] == ["Fault injected: during on demo"]
+
+
+def test_events_caused_by_the_incident_s_events_join_its_timeline() -> None:
+    events = lifecycle()
+    opened = events[2]
+    data = m.Silence(silence_id="s-1", matchers={"service": "demo"}, starts_at=at(3), ends_at=at(60), author="bob",
+                     reason="silenced from the incident page")  # fmt: skip
+    silenced = ev.SilenceCreated.create(data, source="/api", id_parts=("s-1",), time=at(3), causation=opened)
+    unrelated = ev.SilenceCreated.create(
+        data.model_copy(update={"silence_id": "s-2"}), source="/api", id_parts=("s-2",), time=at(3)
+    )
+    detail = folded([*events, silenced, unrelated]).incident("inc-1")
+    assert detail is not None
+    ids = [e.id for e in detail.timeline]
+    assert silenced.id in ids and unrelated.id not in ids
+
+
+def test_the_summary_judges_the_response_by_the_shared_rule_issue_15() -> None:
+    inc = incident()
+    step = recovery_step("inc-1", t=3)
+    started = ev.RecoveryStepStarted.create(
+        step.data, source="/r", id_parts=("s",), time=at(2.5), correlationid="inc-1"
+    )
+    breach = transition(ev.ResponseTargetBreached, inc, t=7300, reason="major response target missed")
+    p = folded([anomaly(t=1), transition(ev.IncidentOpened, inc, t=0), started, breach])
+    (s,) = p.incidents()
+    assert (s.response, s.first_response_by, s.automatic_recovery_s) == ("missed", "", 2.5)
+    ack = transition(ev.IncidentAcknowledged, inc.model_copy(update={"status": ACKED}), t=40, actor="alice")
+    acked = folded([transition(ev.IncidentOpened, inc, t=0), started, ack])
+    (s,) = acked.incidents()
+    assert (s.response, s.first_response_s, s.first_response_by) == ("met", 40.0, "alice (incident.acknowledged)")

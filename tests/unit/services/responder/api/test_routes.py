@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 from prometheus_client import CollectorRegistry
+from prometheus_client.openmetrics.parser import text_string_to_metric_families
 from pydantic import SecretStr
 
 from services.responder.api import ApiSettings, build_api
@@ -22,6 +24,7 @@ from tests.unit.services.responder.api.test_alertmanager import payload
 TOKEN = "s3cret-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 READ_TOKEN = "read-only-token"
+ASYNCAPI_FILE = Path(__file__).parents[5] / "docs" / "asyncapi.json"
 READ = {"Authorization": f"Bearer {READ_TOKEN}"}
 
 
@@ -240,11 +243,32 @@ async def test_openapi_and_docs_are_served(client: httpx.AsyncClient) -> None:
     assert (await client.get("/docs")).status_code == 200
 
 
+async def test_the_asyncapi_document_is_served_beside_openapi(client: httpx.AsyncClient) -> None:
+    response = await client.get("/asyncapi.json", headers={"Authorization": ""})  # public, like /openapi.json
+    assert response.status_code == 200 and response.headers["content-type"] == "application/json"
+    doc = response.json()
+    assert doc == json.loads(ASYNCAPI_FILE.read_text(encoding="utf-8"))  # the committed copy
+    assert doc["asyncapi"] == "3.0.0" and "responder_incidents_v1" in doc["channels"]
+    assert "/asyncapi.json" not in (await client.get("/openapi.json")).json()["paths"]
+
+
 async def test_ops_endpoints(client: httpx.AsyncClient) -> None:
     await client.post("/api/incidents/inc-1/ack")
     assert (await client.get("/healthz")).json() == {"status": "alive"}
     assert (await client.get("/readyz")).status_code == 200
     assert "ir_api_auth_failures_total 1.0" in (await client.get("/metrics")).text
+
+
+async def test_metrics_are_openmetrics_when_the_scraper_asks(client: httpx.AsyncClient) -> None:
+    await client.post("/api/incidents/inc-1/ack")
+    plain = await client.get("/metrics")
+    assert plain.headers["content-type"].startswith("text/plain; version=0.0.4")
+    assert "# EOF" not in plain.text
+    accept = "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5"
+    om = await client.get("/metrics", headers={"Accept": accept})
+    assert om.headers["content-type"].startswith("application/openmetrics-text; version=1.0.0")
+    families = {f.name: f for f in text_string_to_metric_families(om.text)}  # the OpenMetrics parser
+    assert [s.value for s in families["ir_api_auth_failures"].samples if s.name.endswith("_total")] == [1.0]
 
 
 async def test_console_page_is_local_and_escaped(projection: Projection, recorder: Recorder) -> None:
