@@ -101,7 +101,10 @@ def cmd_chaos(args: argparse.Namespace) -> int:
     """Run ``incidentctl chaos``."""
     from incidentctl.chaos_publish import inject_and_record
 
-    at = asyncio.run(inject_and_record(_stack_state(args), args.fault))
+    ratio = getattr(args, "ratio", None)
+    if ratio is not None and (args.fault != "error-burst" or not 0.0 < ratio <= 1.0):
+        raise ValueError("--ratio goes with error-burst, in (0, 1]: e.g. incidentctl chaos error-burst --ratio 0.01")
+    at = asyncio.run(inject_and_record(_stack_state(args), args.fault, ratio=ratio))
     print(f"injected {args.fault} at {at.isoformat()}")
     return 0
 
@@ -269,7 +272,7 @@ def cmd_asyncapi(args: argparse.Namespace) -> int:
         return 0
     out = Path(args.out)
     if not out.parent.is_dir():
-        raise FileNotFoundError(f"no folder {out.parent} to write {out.name} into; create it or pick another --out")
+        raise ValueError(f"no folder {out.parent} to write {out.name} into; create it or pick another --out")
     out.write_text(text, encoding="utf-8")
     print(f"wrote {out}")
     return 0
@@ -422,6 +425,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     chaos = sub.add_parser("chaos", help="inject a fault into the demo service")
     chaos.add_argument("fault", choices=["crash", "cpu-hog", "error-burst", "slow", "reset"])
+    chaos.add_argument("--ratio", type=float, help="error-burst: the share of requests that fail (default 1)")
     chaos.set_defaults(func=cmd_chaos)
 
     inc = sub.add_parser("incidents", help="list incidents")

@@ -15,7 +15,9 @@ class ChaosError(CliError):
     """The fault could not be injected."""
 
 
-def inject(fault: str, demo_url: str, *, duration_s: float | None = None, timeout_s: float = 5.0) -> dict[str, Any]:
+def inject(
+    fault: str, demo_url: str, *, duration_s: float | None = None, ratio: float | None = None, timeout_s: float = 5.0
+) -> dict[str, Any]:
     """Ask the demo service at ``demo_url`` to start ``fault``; return its answer.
 
     ``crash`` kills the process right after it replies, so a connection dropped after the request
@@ -25,6 +27,8 @@ def inject(fault: str, demo_url: str, *, duration_s: float | None = None, timeou
     if fault not in FAULTS:
         raise ValueError(f"unknown fault {fault!r}; one of {', '.join(FAULTS)}")
     params = {"duration_s": str(duration_s)} if duration_s is not None else {}
+    if ratio is not None:  # error-burst: the share of requests that fail
+        params["ratio"] = str(ratio)
     url = f"{demo_url.rstrip('/')}/chaos/{fault}"
     try:
         response = httpx.post(url, params=params, timeout=timeout_s)

@@ -16,10 +16,12 @@ if TYPE_CHECKING:
     from incidentctl.stack import StackState
 
 
-async def inject_and_record(state: StackState, fault: str, *, target: str = DEMO_TARGET) -> datetime:
-    """Inject ``fault`` and publish ``FaultInjected``; return the injection time."""
+async def inject_and_record(
+    state: StackState, fault: str, *, target: str = DEMO_TARGET, ratio: float | None = None
+) -> datetime:
+    """Inject ``fault`` (``ratio``: error-burst's share of failed requests) and publish ``FaultInjected``."""
     at = datetime.now(UTC)
-    detail = await asyncio.to_thread(inject, fault, state.demo_url)
+    detail = await asyncio.to_thread(inject, fault, state.demo_url, ratio=ratio)
     service = Service.create("incidentctl", state.settings())
     await service.broker.start()
     try:

@@ -39,6 +39,7 @@ OWN_PREFIXES: Final[dict[str, tuple[str, ...]]] = {
     "rca": ("RCA_",),
     "pager": ("PAGER_",),
     "demo": (),
+    "load": (),
 }
 """Each process's own settings; secrets such as the API token and channel keys are the responder's alone."""
 

@@ -62,6 +62,24 @@ def pager_process(root: Path, port: int) -> tuple[str, ...]:
     return (sys.executable, "-m", "incidentctl.pager_inbox", "--port", str(port), "--out", str(out))
 
 
+DEMO_LOAD_RPS: Final = 50.0
+"""Requests a second the stack's load generator sends to the demo (``IR_DEMO_LOAD_RPS``; 0: none).
+
+About 100 requests per 2 s scrape besides the probes, so one failed request in a hundred, the
+manual's 1 %, is measurable from the demo's own request counters."""
+
+
+def load_process(demo_url: str) -> tuple[str, ...] | None:
+    """Return the argv of the stack's load generator on the demo service, or None when turned off."""
+    try:
+        rate = float(os.environ.get("IR_DEMO_LOAD_RPS", DEMO_LOAD_RPS))
+    except ValueError:
+        rate = DEMO_LOAD_RPS
+    if rate <= 0:
+        return None
+    return (sys.executable, "-m", "incidentctl.demo_load", "--url", demo_url + "/", "--rate", f"{rate:g}")
+
+
 def current_demo_pid(root: Path) -> int | None:
     """Pid of the demo service now (recovery may have restarted it under a new pid)."""
     try:
@@ -108,6 +126,13 @@ def service_configs(root: Path, state: StackState, demo: DemoProcess) -> dict[st
                     "pidfile": str(demo.pidfile),
                     "log_files": [str(demo.log_file)],
                     "probes_per_scrape": 5,
+                    "exposition": [  # the demo's RED metrics: error rate, throughput, latency of its real traffic
+                        {
+                            "url": state.demo_url + "/metrics",
+                            "rate_window_s": 6,  # ~300 requests: 1 % is 3 failed requests, not 1 in a scrape
+                            "relabel": [{"action": "keep", "source_labels": ["path"], "regex": "/"}],  # its API
+                        }
+                    ],
                 }
             ],
             "intervals": {"normal_s": 2, "incident_s": 1, "post_recovery_s": 3, "post_recovery_duration_s": 30},

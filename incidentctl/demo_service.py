@@ -2,7 +2,11 @@
 
 Run: ``python -m incidentctl.demo_service --port P --log-file F --pidfile PF``. Endpoints: ``GET /``
 (a little work, 200), ``GET /healthz``, ``GET /chaos`` (active faults), ``POST /chaos/<fault>``
-with optional ``?duration_s=`` (default: until reset or restart), ``POST /chaos/reset``.
+with optional ``?duration_s=`` (default: until reset or restart), ``POST /chaos/reset``, and
+``GET /metrics``: RED metrics of its real traffic (``http_requests_total{method,path,status}``, the
+``http_request_duration_seconds`` histogram) in the Prometheus text format, or OpenMetrics when asked.
+``error-burst`` takes ``?ratio=`` (default 1): that share of ``GET /`` fails with 500, evenly spread
+(``ratio=0.01``: exactly every hundredth request).
 """
 
 from __future__ import annotations
@@ -20,6 +24,10 @@ from pathlib import Path
 from typing import Any, Final
 from urllib.parse import parse_qs, urlsplit
 
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import exposition as text_exposition
+from prometheus_client.openmetrics import exposition as openmetrics_exposition
+
 from incidentctl.json_http import reply_json
 from shared.errors import CliError
 
@@ -35,6 +43,38 @@ class UpstreamUnavailable(CliError, RuntimeError):
     """The (simulated) payment backend answered 503."""
 
 
+ROUTES: Final = frozenset({"/", "/healthz", "/chaos"})
+_openmetrics_latest: Callable[[CollectorRegistry], bytes] = openmetrics_exposition.generate_latest
+
+
+class RedMetrics:
+    """Requests by method, route and status, and their latency: what the collector scrapes at ``/metrics``."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.requests = Counter(
+            "http_requests", "HTTP requests handled", ("method", "path", "status"), registry=self.registry
+        )
+        self.latency = Histogram(
+            "http_request_duration_seconds", "Time to answer a request", ("method", "path"), registry=self.registry
+        )
+        for status in ("200", "500"):  # present from the start: the first failure is an increase, not a new series
+            self.requests.labels("GET", "/", status)
+        self.latency.labels("GET", "/")
+
+    def observe(self, method: str, path: str, status: int, seconds: float) -> None:
+        """Count one answered request (``/metrics`` itself is not counted)."""
+        route = path if path in ROUTES else ("/chaos/*" if path.startswith("/chaos/") else "other")
+        self.requests.labels(method, route, str(status)).inc()
+        self.latency.labels(method, route).observe(seconds)
+
+    def render(self, accept: str) -> tuple[bytes, str]:
+        """The exposition and its content type: OpenMetrics if ``accept`` names it, else the text format."""
+        if "application/openmetrics-text" in accept:
+            return _openmetrics_latest(self.registry), openmetrics_exposition.CONTENT_TYPE_LATEST
+        return text_exposition.generate_latest(self.registry), text_exposition.CONTENT_TYPE_LATEST
+
+
 class Chaos:
     """Active faults and when they end (None: until reset); background threads for cpu-hog and error-burst."""
 
@@ -43,11 +83,15 @@ class Chaos:
         self._until: dict[str, float | None] = {}
         self._threads: dict[str, threading.Thread] = {}
         self._lock = threading.Lock()
+        self._error_ratio = 1.0
+        self._error_debt = 0.0
 
-    def inject(self, fault: str, duration_s: float | None) -> None:
-        """Start ``fault`` (crash is handled by the caller)."""
+    def inject(self, fault: str, duration_s: float | None, *, ratio: float = 1.0) -> None:
+        """Start ``fault`` (crash is handled by the caller); ``ratio``: the share of requests error-burst fails."""
         with self._lock:
             self._until[fault] = None if duration_s is None else self.clock() + duration_s
+            if fault == "error-burst":
+                self._error_ratio, self._error_debt = ratio, 0.0
         loops = {"cpu-hog": self._hog, "error-burst": self._error_burst}
         running = self._threads.get(fault)
         if fault in loops and (running is None or not running.is_alive()):
@@ -69,6 +113,17 @@ class Chaos:
                 del self._until[fault]
                 return False
             return True
+
+    def fail_request(self) -> bool:
+        """Whether this request fails: while error-burst is on, ``ratio`` of the requests, evenly spread."""
+        if not self.active("error-burst"):
+            return False
+        with self._lock:
+            self._error_debt += self._error_ratio
+            if self._error_debt >= 1.0 - 1e-9:
+                self._error_debt -= 1.0
+                return True
+            return False
 
     def active_faults(self) -> list[str]:
         """Names of the faults in effect."""
@@ -117,18 +172,33 @@ class DemoHandler(BaseHTTPRequestHandler):
 
     server: DemoServer
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body are separate writes: 40 ms per kept-alive request otherwise
 
     def log_message(self, format: str, *args: Any) -> None:
         """Silence the stdlib's stderr access log (requests are logged to the log file instead)."""
 
     def _reply(self, status: int, body: Any) -> None:
         reply_json(self, status, body)
+        path = urlsplit(self.path).path
+        self.server.metrics.observe(self.command, path, status, time.perf_counter() - self._started)
+
+    def parse_request(self) -> bool:
+        """Time each request from when its request line was read (not the idle wait of a kept-alive connection)."""
+        self._started = time.perf_counter()
+        return super().parse_request()
 
     def do_GET(self) -> None:
-        """Serve ``/``, ``/healthz`` and ``/chaos``."""
+        """Serve ``/``, ``/healthz``, ``/chaos`` and ``/metrics``."""
         path = urlsplit(self.path).path
         chaos = self.server.chaos
-        if path == "/healthz":
+        if path == "/metrics":
+            body, content_type = self.server.metrics.render(self.headers.get("accept", ""))
+            self.send_response(200)
+            self.send_header("content-type", content_type)
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        elif path == "/healthz":
             self._reply(200, {"status": "ok"})
         elif path == "/chaos":
             self._reply(200, {"faults": chaos.active_faults()})
@@ -136,7 +206,7 @@ class DemoHandler(BaseHTTPRequestHandler):
             started = time.perf_counter()
             if chaos.active("slow"):
                 time.sleep(SLOW_DELAY_S)
-            if chaos.active("error-burst"):
+            if chaos.fail_request():
                 log_payment_failure(path)
                 self._reply(500, {"error": "payment backend unavailable"})
                 return
@@ -156,8 +226,12 @@ class DemoHandler(BaseHTTPRequestHandler):
         query = parse_qs(parts.query)
         try:
             duration = float(query["duration_s"][0]) if "duration_s" in query else None
+            ratio = float(query["ratio"][0]) if "ratio" in query else 1.0
         except ValueError:
-            self._reply(400, {"error": "duration_s must be a number"})
+            self._reply(400, {"error": "duration_s and ratio must be numbers"})
+            return
+        if not 0.0 < ratio <= 1.0:
+            self._reply(400, {"error": "ratio must be in (0, 1]"})
             return
         chaos = self.server.chaos
         if name == "reset":
@@ -165,13 +239,13 @@ class DemoHandler(BaseHTTPRequestHandler):
             log.info("chaos reset")
             self._reply(200, {"fault": "reset", "pid": os.getpid()})
             return
-        log.info("chaos fault injected: %s duration_s=%s", name, duration)
-        self._reply(200, {"fault": name, "duration_s": duration, "pid": os.getpid()})
+        log.info("chaos fault injected: %s duration_s=%s ratio=%s", name, duration, ratio)
+        self._reply(200, {"fault": name, "duration_s": duration, "ratio": ratio, "pid": os.getpid()})
         if name == "crash":
             log.critical("crashing on request (chaos)")
             logging.shutdown()
             os._exit(1)
-        chaos.inject(name, duration)
+        chaos.inject(name, duration, ratio=ratio)
 
 
 class DemoServer(ThreadingHTTPServer):
@@ -179,9 +253,10 @@ class DemoServer(ThreadingHTTPServer):
 
     daemon_threads = True
 
-    def __init__(self, address: tuple[str, int], chaos: Chaos) -> None:
+    def __init__(self, address: tuple[str, int], chaos: Chaos, metrics: RedMetrics | None = None) -> None:
         super().__init__(address, DemoHandler)
         self.chaos = chaos
+        self.metrics = metrics or RedMetrics()
 
 
 def configure_logging(log_file: Path | None) -> None:

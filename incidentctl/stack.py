@@ -160,7 +160,7 @@ def start(
     return state
 
 
-STOP_ORDER: Final = ["collector", "recovery", "detector", "responder", "rca", "pager", "noida-db"]
+STOP_ORDER: Final = ["load", "collector", "recovery", "detector", "responder", "rca", "pager", "noida-db"]
 """The watchers first (the demo's absence would be a real outage to them), the broker last."""
 
 
@@ -197,6 +197,9 @@ def _process_specs(
             env=child_env("pager", os.environ, {"PAGER_WEBHOOK_SECRET": pager_secret}),
         ),
     ]
+    load = demo_config.load_process(state.demo_url)
+    if load is not None:  # steady real traffic on the demo, so its error rate is measured on real requests
+        specs.append(ProcessSpec("load", list(load), str(logs / "load.log"), env=child_env("load", os.environ)))
     for service in SERVICES:
         path = root / "config" / f"{service}.yaml"
         path.write_text(yaml.safe_dump(configs[service], sort_keys=False))

@@ -12,6 +12,7 @@ need chromium command -v chromium                     # headless browser checks:
 need chromium-driver command -v chromedriver
 need fonts-noto-cjk sh -c 'fc-list :lang=ko | grep -q .'  # Hangul drawn, not boxes
 need prometheus command -v promtool                   # compose Prometheus config and dashboard PromQL
+need prometheus-node-exporter sh -c 'command -v prometheus-node-exporter || test -x /usr/bin/prometheus-node-exporter'  # collector scrapes a real exporter
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
   echo "warning: cannot install ${missing[*]} (needs root and apt-get); tests that use them will skip or fail" >&2

@@ -27,3 +27,10 @@ HTTP_THROUGHPUT: Final = "http.requests_per_s"
 
 HOST_TARGET_PREFIX: Final = "host:"
 """Host-level scrapes are published with ``target = "host:<hostname>"``."""
+
+SCRAPE_UP: Final = "scrape.up"
+"""1 when an exposition endpoint (label ``endpoint``) was fetched and parsed, else 0 (label ``error``: why)."""
+SCRAPE_DURATION: Final = "scrape.duration_ms"
+SCRAPE_SERIES: Final = "scrape.series"
+SCRAPE_CUT: Final = "scrape.samples_cut"
+"""Selected series left out of the event by the endpoint's ``max_samples``."""

@@ -10,6 +10,7 @@ import httpx
 from faststream.asgi.types import ASGIApp
 
 from services.collector.adapters.elasticsearch_sink import ElasticsearchLogSink, LogSink
+from services.collector.adapters.exposition import ExpositionFetcher
 from services.collector.adapters.offset_store import JsonOffsetStore
 from services.collector.adapters.prober import HttpProber
 from services.collector.cadence_book import CadenceBook
@@ -39,6 +40,7 @@ class CollectorRuntime:
     shipper: LogShipper | None
     watch: StageWatch | None
     clock: Clock
+    fetcher: ExpositionFetcher
     closers: tuple[Hook, ...] = ()  # close what ``build`` opened (not the injected adapters)
 
     async def rebuild(self) -> int:
@@ -52,7 +54,7 @@ class CollectorRuntime:
         service, settings, host = self.service, self.settings, self.host
         await service.start()
         await self.rebuild()
-        for target, scrape in build_scrapers(settings, host=host, prober=self.prober).items():
+        for target, scrape in build_scrapers(settings, host=host, prober=self.prober, fetcher=self.fetcher).items():
             loop = scrape_loop(target, scrape, host=host, book=self.book, bus=service.bus, clock=self.clock)
             service.spawn(loop, name=f"scrape:{target}")
         if self.shipper is not None:
@@ -84,13 +86,14 @@ def build(
     log_sink: LogSink | None = None,
     offset_store: JsonOffsetStore | None = None,
     http_client: httpx.AsyncClient | None = None,
+    fetcher: ExpositionFetcher | None = None,
 ) -> CollectorRuntime:
     """Wire the collector; nothing connects until it starts.
 
     Adapters (None: the production one, built from ``settings``; stop closes only what ``build`` made):
     ``clock`` stamps scrapes and stage problems; ``prober`` probes the targets' URLs; ``log_sink`` and
     ``offset_store`` take the shipper's log documents and cursors (used when logs are shipped);
-    ``http_client`` sends the fallback page.
+    ``http_client`` sends the fallback page; ``fetcher`` reads the targets' exposition endpoints.
     """
     for name in CHATTY_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
@@ -106,6 +109,9 @@ def build(
     if prober is None:
         prober = HttpProber(timeout_s=settings.probe_timeout_s)
         closers.append(prober.close)
+    if fetcher is None:
+        fetcher = ExpositionFetcher()
+        closers.append(fetcher.close)
 
     shipper = None
     files = [(t.name, path) for t in settings.targets for path in t.log_files]
@@ -137,4 +143,4 @@ def build(
             fallback = FallbackPager(settings.fallback_webhook_url, settings.fallback_webhook_secret, http_client)
         watch = StageWatch(service.bus, policy, host=host, fallback=fallback, clock=clock)
         service.bus.subscribe(HEARTBEATS, group_id=f"{group}.heartbeats", handler=watch.on_heartbeat)
-    return CollectorRuntime(service, settings, host, book, prober, shipper, watch, clock, tuple(closers))
+    return CollectorRuntime(service, settings, host, book, prober, shipper, watch, clock, fetcher, tuple(closers))

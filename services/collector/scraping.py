@@ -9,12 +9,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from services.collector.adapters.exposition import ExpositionFetcher
 from services.collector.adapters.host import PsutilHostSampler
 from services.collector.adapters.prober import HttpProber
 from services.collector.adapters.process import PsutilProcessSampler
 from services.collector.cadence_book import CadenceBook
 from services.collector.domain.probes import summarise
-from services.collector.domain.samples import host_samples, target_samples
+from services.collector.domain.samples import host_samples, merge_samples, target_samples
+from services.collector.exposition_scrape import EndpointScraper
 from services.collector.settings import CollectorSettings, TargetConfig
 from shared import events as ev
 from shared import metric_names as mn
@@ -28,27 +30,35 @@ Scrape = Callable[[], Awaitable[tuple[m.MetricSample, ...]]]
 
 @dataclass
 class ServiceScraper:
-    """Process state and HTTP probe statistics of one configured target."""
+    """Process state, HTTP probe statistics and exposition endpoints of one configured target."""
 
     config: TargetConfig
     prober: HttpProber
     process: PsutilProcessSampler | None = None
+    endpoints: tuple[EndpointScraper, ...] = ()
 
     @classmethod
-    def build(cls, config: TargetConfig, prober: HttpProber) -> ServiceScraper:
-        """Create the scraper and its process sampler (if the target names a pidfile or process)."""
+    def build(cls, config: TargetConfig, prober: HttpProber, fetcher: ExpositionFetcher) -> ServiceScraper:
+        """Create the scraper, its process sampler (if the target names a pidfile or process) and endpoints."""
         sampler = None
         if config.pidfile is not None or config.process_name is not None:
             sampler = PsutilProcessSampler(pidfile=config.pidfile, process_name=config.process_name)
-        return cls(config, prober, sampler)
+        endpoints = tuple(EndpointScraper(config.name, e, fetcher) for e in config.exposition)
+        return cls(config, prober, sampler, endpoints)
 
     async def __call__(self) -> tuple[m.MetricSample, ...]:
-        """Take one scrape."""
+        """Take one scrape: the probes and the endpoints concurrently; an endpoint's signal wins over the probe's."""
         reading = self.process.read() if self.process is not None else None
+        scraping = asyncio.gather(*(e() for e in self.endpoints))
         probe = None
         if self.config.url is not None:
-            probe = summarise(await self.prober.probe(self.config.url, self.config.probes_per_scrape))
-        return target_samples(reading, probe)
+            probing = self.prober.probe(self.config.url, self.config.probes_per_scrape)
+            results, found = await asyncio.gather(probing, scraping)
+            probe = summarise(results)
+        else:
+            found = await scraping
+        scraped = [s for samples in found for s in samples]
+        return merge_samples(target_samples(reading, probe), scraped)
 
 
 @dataclass
@@ -62,14 +72,16 @@ class HostScraper:
         return host_samples(self.sampler.read())
 
 
-def build_scrapers(settings: CollectorSettings, *, host: str, prober: HttpProber) -> dict[str, Scrape]:
+def build_scrapers(
+    settings: CollectorSettings, *, host: str, prober: HttpProber, fetcher: ExpositionFetcher
+) -> dict[str, Scrape]:
     """Return a scrape function per target name (the host's first, if enabled)."""
     scrapers: dict[str, Scrape] = {}
     if settings.scrape_host:
         scrapers[mn.HOST_TARGET_PREFIX + host] = HostScraper(PsutilHostSampler(disk_path=settings.disk_path))
     for target in settings.targets:
-        if target.url is not None or target.pidfile is not None or target.process_name is not None:
-            scrapers[target.name] = ServiceScraper.build(target, prober)
+        if target.scraped:
+            scrapers[target.name] = ServiceScraper.build(target, prober, fetcher)
     return scrapers
 
 

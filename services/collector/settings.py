@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from services.collector.domain.cadence import Intervals
+from services.collector.exposition_config import ExpositionConfig
 from shared.settings import ServiceSettings
 
 
@@ -23,12 +24,23 @@ class TargetConfig(BaseModel):
     process_name: str | None = Field(None, description="else: process name, or a substring of its command line")
     log_files: tuple[Path, ...] = ()
     probes_per_scrape: int = Field(5, ge=1, le=100)
+    exposition: tuple[ExpositionConfig, ...] = Field(
+        (), max_length=16, description="Prometheus text / OpenMetrics endpoints scraped with the target"
+    )
 
     @model_validator(mode="after")
     def _something_to_watch(self) -> TargetConfig:
-        if self.url is None and self.pidfile is None and self.process_name is None and not self.log_files:
-            raise ValueError(f"target {self.name!r} needs a url, a pidfile, a process_name or log_files")
+        if not self.scraped and not self.log_files:
+            raise ValueError(f"target {self.name!r} needs a url, a pidfile, a process_name, log_files or exposition")
+        names = [e.name for e in self.exposition]
+        if len(names) != len(set(names)):
+            raise ValueError(f"exposition endpoint names of target {self.name!r} must be unique: {names}")
         return self
+
+    @property
+    def scraped(self) -> bool:
+        """Whether the target has anything to scrape (log files alone are only shipped)."""
+        return any((self.url, self.pidfile, self.process_name, self.exposition))
 
 
 class IntervalsConfig(BaseModel):

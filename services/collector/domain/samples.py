@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from services.collector.domain.probes import ProbeSummary
 from shared import metric_names as mn
-from shared.models import MetricSample
+from shared.models import MAX_ITEMS, MetricSample
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,3 +66,14 @@ def target_samples(process: ProcessReading | None, probe: ProbeSummary | None) -
         out += _sample(mn.HTTP_LATENCY_P95, probe.latency_p95_ms, "ms")
         out += _sample(mn.HTTP_LATENCY_P99, probe.latency_p99_ms, "ms")
     return tuple(out)
+
+
+def merge_samples(own: Sequence[MetricSample], scraped: Sequence[MetricSample]) -> tuple[MetricSample, ...]:
+    """The target's own samples and its endpoints', at most ``MAX_ITEMS``.
+
+    An unlabelled signal an endpoint derived (``http.error_rate`` from the application's request
+    counters) replaces the probe's sample of the same name: real traffic outweighs a few probes.
+    """
+    derived = {s.name for s in scraped if not s.labels}
+    merged = [s for s in own if s.name not in derived] + list(scraped)
+    return tuple(merged[:MAX_ITEMS])

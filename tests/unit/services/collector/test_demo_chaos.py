@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from incidentctl.chaos import inject
-from incidentctl.demo_service import Chaos
+from incidentctl.demo_service import Chaos, RedMetrics
+from services.collector.domain.exposition import is_openmetrics, parse_exposition
 
 
 class Clock:
@@ -35,3 +38,30 @@ def test_fault_without_duration_lasts_until_reset() -> None:
 def test_unknown_fault_is_refused_before_any_request() -> None:
     with pytest.raises(ValueError, match="unknown fault"):
         inject("meteor", "http://127.0.0.1:9")
+
+
+@pytest.mark.parametrize(("ratio", "failed"), [(1.0, 300), (0.5, 150), (0.02, 6), (0.01, 3), (1 / 3, 100)])
+def test_error_burst_fails_exactly_its_ratio_of_requests_evenly(ratio: float, failed: int) -> None:
+    chaos = Chaos(Clock())
+    assert not chaos.fail_request()  # no fault, no failure
+    chaos.inject("error-burst", None, ratio=ratio)
+    outcomes = [chaos.fail_request() for _ in range(300)]
+    assert sum(outcomes) == failed
+    gaps = {b - a for a, b in itertools.pairwise(i for i, bad in enumerate(outcomes) if bad)}
+    assert gaps == {round(1 / ratio)}  # evenly spread: every n-th request
+
+
+@pytest.mark.parametrize("accept", ["", "application/openmetrics-text; version=1.0.0"])
+def test_red_metrics_count_requests_by_route_and_status_in_either_format(accept: str) -> None:
+    red = RedMetrics()
+    for status in (200, 200, 500):
+        red.observe("GET", "/", status, 0.02)
+    red.observe("POST", "/chaos/slow", 200, 0.001)
+    red.observe("GET", "/../../etc/passwd", 404, 0.001)  # an unknown path is one route, not a series each
+    body, content_type = red.render(accept)
+    series = parse_exposition(body.decode(), openmetrics=is_openmetrics(content_type), max_series=1000)
+    counts = {(s.label("path"), s.label("status")): s.value for s in series if s.name == "http_requests_total"}
+    assert counts == {("/", "200"): 2, ("/", "500"): 1, ("/chaos/*", "200"): 1, ("other", "404"): 1}
+    assert is_openmetrics(content_type) is bool(accept)
+    buckets = {s.label("le"): s.value for s in series if s.name.endswith("_bucket") and s.label("path") == "/"}
+    assert buckets["0.01"] == 0 and buckets["0.025"] == 3 and buckets["+Inf"] == 3
