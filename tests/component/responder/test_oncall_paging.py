@@ -25,7 +25,8 @@ from tests.unit.services.responder.helpers import Recorder, anomaly, at, command
 pytestmark = pytest.mark.component
 
 QUICK = RetryPolicy(attempts=1, backoff_s=0, timeout_s=1)
-HANDOFF = T0 + timedelta(seconds=100)  # 12:01:40 UTC: ann hands L1 over to bob
+HANDOFF = T0 + timedelta(seconds=100)
+NOON_MINUTE = {"start_time": "12:00", "end_time": "12:01"}  # 12:01:40 UTC: ann hands L1 over to bob
 
 
 class Clock:
@@ -139,6 +140,24 @@ async def test_a_recurring_window_mutes_then_releases_at_a_simulated_time(harnes
     await harness.feed(ANOMALIES, anomaly("apx", t=24 * 3600 + 10))
     targets = {e.data.incident.target for e in harness.published(INCIDENTS) if isinstance(e, ev.IncidentOpened)}
     assert targets == {"api", "web"}
+
+
+async def test_an_outage_still_firing_when_a_window_ends_opens_its_incident_at_the_next_tick(
+    harness: BusHarness,
+) -> None:
+    window = MaintenanceWindow.model_validate(
+        {"name": "deploys", "matchers": ["service=api"], "time_intervals": [{"times": [NOON_MINUTE]}]}
+    )
+    clock = Clock(at(10))
+    core, sent = await start(harness, clock, windows=(window,))
+    await harness.feed(ANOMALIES, anomaly("api", t=10))
+    await core.tick()
+    assert core.book.incidents == {}
+    clock.now = at(60)  # no new anomaly event: the tick re-evaluates what the window muted
+    await core.tick()
+    await core.drain()
+    assert [e.data.incident.target for e in harness.published(INCIDENTS) if isinstance(e, ev.IncidentOpened)] == ["api"]
+    assert len(sent["team"].sent) == 1
 
 
 async def test_a_schedule_put_through_the_api_changes_who_is_paged(harness: BusHarness) -> None:
