@@ -175,6 +175,28 @@ def cmd_silence(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_oncall(args: argparse.Namespace) -> int:
+    """Run ``incidentctl oncall``."""
+    from incidentctl import api_client
+
+    url, token = _api(args)
+    body = api_client.oncall(url, args.team, token=token)
+    print(json.dumps(body, indent=2) if args.json else api_client.format_oncall(body))
+    return 0
+
+
+def cmd_schedule(args: argparse.Namespace) -> int:
+    """Run ``incidentctl schedule``."""
+    from incidentctl import api_client
+
+    url, token = _api(args)
+    if args.schedule_cmd == "show":
+        print(json.dumps(api_client.get_schedule(url, args.name, token=token), indent=2))
+    else:
+        sys.stdout.buffer.write(api_client.schedule_ics(url, args.name, days=args.days, token=token))
+    return 0
+
+
 def cmd_scenario(args: argparse.Namespace) -> int:
     """Run ``incidentctl scenario``."""
     from incidentctl import scenario
@@ -437,6 +459,18 @@ def build_parser() -> argparse.ArgumentParser:
     expire = sil_sub.add_parser("expire")
     expire.add_argument("id")
     sil.set_defaults(func=cmd_silence)
+
+    onc = sub.add_parser("oncall", help="who is on call for a team now, and the next hand-off")
+    onc.add_argument("team", choices=["L1", "L2", "L3"])
+    onc.add_argument("--json", action="store_true")
+    onc.set_defaults(func=cmd_oncall)
+    sch = sub.add_parser("schedule", help="show an on-call schedule or export it as iCalendar")
+    sch_sub = sch.add_subparsers(dest="schedule_cmd", required=True)
+    sch_sub.add_parser("show").add_argument("name")
+    ics = sch_sub.add_parser("ics")
+    ics.add_argument("name")
+    ics.add_argument("--days", type=int, default=28)
+    sch.set_defaults(func=cmd_schedule)
 
     scen = sub.add_parser("scenario", help="run a fault scenario headless")
     scen_sub = scen.add_subparsers(dest="scenario_cmd", required=True)

@@ -101,6 +101,41 @@ def expire_silence(base_url: str, silence_id: str, *, token: str) -> Json:
     return _request("DELETE", url_with_path(base_url, "api", "silences", silence_id), token=token)  # type: ignore[no-any-return]
 
 
+def oncall(base_url: str, team: str, *, token: str | None = None) -> Json:
+    """Return who is on call for ``team`` now and the next hand-off."""
+    return _request("GET", f"{base_url}/api/oncall", token=token, params={"team": team})  # type: ignore[no-any-return]
+
+
+def get_schedule(base_url: str, name: str, *, token: str | None = None) -> Json:
+    """Return one on-call schedule."""
+    return _request("GET", url_with_path(base_url, "api", "schedules", name), token=token)  # type: ignore[no-any-return]
+
+
+def schedule_ics(base_url: str, name: str, *, days: int = 28, token: str | None = None) -> bytes:
+    """Return a schedule's shifts from now for ``days`` days as iCalendar bytes."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    url = url_with_path(base_url, "api", "schedules", name, "schedule.ics")
+    response = httpx.get(url, headers=headers, params={"days": days}, timeout=TIMEOUT_S)
+    if response.is_error:
+        try:
+            message = str(response.json().get("detail") or response.text)
+        except ValueError:
+            message = response.text
+        raise ApiError(response.status_code, message)
+    return response.content
+
+
+def format_oncall(body: Json) -> str:
+    """Render "who is on call" as one line: the team, its person now (and why), the next hand-off."""
+    now = body.get("now") or {}
+    person = _clean(now.get("person") or "nobody (pages go to the team's channels)")
+    line = f"{_clean(body.get('team'))} ({_clean(body.get('schedule'))}): {person} [{_clean(now.get('source'))}]"
+    upcoming = body.get("next")
+    if upcoming:
+        line += f"; next {_clean(upcoming.get('person') or 'nobody')} from {_when(upcoming.get('since'))} UTC"
+    return line
+
+
 def _when(iso: str | None) -> str:
     return clean_line(iso[:19].replace("T", " ")) if iso else "-"
 

@@ -233,6 +233,27 @@ class SilenceExpired(Envelope[m.Silence]):
     event_type: ClassVar[str] = "dev.incidentctl.silence.expired"
 
 
+class ScheduleUpdated(Envelope[m.ScheduleChange]):
+    """An on-call schedule was replaced (through the API); it overrides the one of the same name in the config."""
+
+    type: Literal["dev.incidentctl.oncall.schedule_updated"] = "dev.incidentctl.oncall.schedule_updated"
+    event_type: ClassVar[str] = "dev.incidentctl.oncall.schedule_updated"
+
+
+class OnCallHandedOff(Envelope[m.OnCallChange]):
+    """A team's on-call passed from one person to another at a hand-off."""
+
+    type: Literal["dev.incidentctl.oncall.handed_off"] = "dev.incidentctl.oncall.handed_off"
+    event_type: ClassVar[str] = "dev.incidentctl.oncall.handed_off"
+
+
+class OnCallGapStarted(Envelope[m.OnCallChange]):
+    """Nobody is on call for a team's schedule from ``at`` (its pages go to the team's channels only)."""
+
+    type: Literal["dev.incidentctl.oncall.gap_started"] = "dev.incidentctl.oncall.gap_started"
+    event_type: ClassVar[str] = "dev.incidentctl.oncall.gap_started"
+
+
 class AcknowledgeRequested(Envelope[m.OperatorCommand]):
     """An operator asked to acknowledge an incident."""
 
@@ -290,6 +311,7 @@ RecoveryEvent: TypeAlias = (
     RecoveryPlanned | RecoveryStepStarted | RecoveryStepCompleted | RecoveryVerified | RecoveryFailed
 )
 SilenceEvent: TypeAlias = SilenceCreated | SilenceExpired
+OnCallEvent: TypeAlias = ScheduleUpdated | OnCallHandedOff | OnCallGapStarted
 CommandEvent: TypeAlias = AcknowledgeRequested | ResolveRequested | NoteRequested | RcaRequested
 
 Event: TypeAlias = (
@@ -301,6 +323,7 @@ Event: TypeAlias = (
     | RootCauseIdentified
     | ActionRecorded
     | SilenceEvent
+    | OnCallEvent
     | CommandEvent
     | FaultInjected
     | ServiceHeartbeat

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated, Final
+from typing import Annotated, Any, Final
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -255,6 +255,27 @@ class Silence(Payload):
     ends_at: UtcDatetime
     author: str
     reason: str
+
+
+class ScheduleChange(Payload):
+    """An on-call schedule put through the API: the whole schedule document, who and why."""
+
+    schedule_name: Identifier
+    team: Team
+    schedule: dict[str, Any] = Field(max_length=MAX_ITEMS)
+    author: str
+    reason: str = ""
+
+
+class OnCallChange(Payload):
+    """The on-call of a team's schedule changed at ``at``: a hand-off, or a gap (``person`` None)."""
+
+    schedule_name: Identifier
+    team: Team
+    at: UtcDatetime
+    previous: Name | None = None
+    person: Name | None = None
+    source: str = ""
 
 
 class OperatorCommand(Payload):

@@ -78,13 +78,13 @@ COMMANDS: Final[Topic[ev.CommandEvent]] = Topic(
     producer="API / incidentctl",
     doc="Operator requests (acknowledge, resolve, note, run RCA now).",
 )
-SILENCES: Final[Topic[ev.SilenceEvent]] = Topic(
+SILENCES: Final[Topic[ev.SilenceEvent | ev.OnCallEvent]] = Topic(
     "responder.silences.v1",
-    (ev.SilenceCreated, ev.SilenceExpired),
-    key="silence_id",
-    producer="API / incidentctl",
+    (ev.SilenceCreated, ev.SilenceExpired, ev.ScheduleUpdated, ev.OnCallHandedOff, ev.OnCallGapStarted),
+    key="silence_id (schedule name)",
+    producer="API / incidentctl, responder (on-call)",
     partitions=1,
-    doc="Silences and maintenance windows.",
+    doc="Silences; on-call schedule changes, hand-offs and gaps (nobody on call).",
 )
 RECOVERY: Final[Topic[ev.RecoveryEvent]] = Topic(
     "recovery.actions.v1",

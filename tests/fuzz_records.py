@@ -53,6 +53,9 @@ def _payload(kind: type[m.Payload]) -> m.Payload:
             ranking=(m.CauseCandidate(entity="demo", signal="process.up", score=1.0, evidence="exit"),)),
         m.Silence: m.Silence(silence_id="sil-1", matchers={"service": "demo"}, starts_at=NOW, ends_at=NOW,
                              author="a", reason="r"),
+        m.ScheduleChange: m.ScheduleChange(schedule_name="l2", team=m.Team.L2, author="a",
+                                           schedule={"name": "l2", "team": "L2", "layers": []}),
+        m.OnCallChange: m.OnCallChange(schedule_name="l2", team=m.Team.L2, at=NOW, previous="ann", person="bob"),
         m.OperatorCommand: m.OperatorCommand(command_id="cmd-1", incident_id="inc-1", actor="a", text="t"),
         m.FaultInjected: m.FaultInjected(fault="crash", target="demo"),
         m.FollowUpAction: m.FollowUpAction(

@@ -12,7 +12,7 @@ import httpx
 
 from services.responder.core import Clock, Responder, utcnow
 from services.responder.handlers import register
-from services.responder.notify.registry import build_routes
+from services.responder.notify.registry import build_contact_routes, build_routes
 from services.responder.notify.sender import Sender
 from services.responder.settings import ResponderSettings
 from shared.models import Incident
@@ -47,6 +47,8 @@ class ResponderRuntime:
         await ensure_topics(self.settings)
         await self.service.broker.start()  # the rebuild may publish (outcomes of sends cut short by a crash)
         await self.rebuild()
+        for warning in self.responder.gap_warnings(self.responder.clock()):
+            log.warning("%s", warning)
         await self.service.bus.flush()  # what the rebuild recorded (outcomes cut short by a crash)
         await self.responder.dead_letter_skipped()
         await self.service.start_consuming()
@@ -73,7 +75,13 @@ class ResponderRuntime:
 
         targets = {severity.value: policy.response_target_s for severity, policy in self.settings.escalation.items()}
         api = self.settings.api.model_copy(update={"response_targets_s": targets})
-        return create_api(self.service, api, runtime=self)
+        return create_api(
+            self.service,
+            api,
+            runtime=self,
+            roster=lambda: self.responder.book.roster,
+            windows=lambda: self.settings.maintenance_windows,
+        )
 
 
 def build(
@@ -93,8 +101,10 @@ def build(
         http_client = httpx.AsyncClient(timeout=httpx.Timeout(10.0))
         closers.append(http_client.aclose)
     routes = build_routes(settings.routes, settings.secrets, http_client)
+    roster = settings.roster()
     sender = Sender(
         routes,
+        contacts=build_contact_routes(roster, settings.secrets, http_client),
         language=settings.language,
         console_url=settings.console_url,
         runbook_template=settings.runbook_url,
@@ -118,6 +128,8 @@ def build(
         owns=owns,
         notify_max_age_s=settings.notify_max_age_s,
         registry=service.metrics.registry,
+        roster=roster,
+        windows=settings.maintenance_windows,
     )
     anomalies = register(service, responder, settings)
     return ResponderRuntime(settings, service, responder, tuple(closers))

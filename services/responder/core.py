@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Iterable
-from datetime import UTC, datetime
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Final, TypeAlias
 
 from prometheus_client import CollectorRegistry, Counter
 
 from services.responder.domain import clocks, lifecycle
+from services.responder.domain.oncall import Roster, gaps, handoffs
 from services.responder.domain.outbox import (
     Notice,
     dispatch_record,
@@ -23,14 +24,16 @@ from services.responder.domain.state import (
     Book,
     fold_incident_event,
     fold_notification_event,
+    fold_oncall_event,
     fold_recovery_event,
     fold_silence_event,
     fold_suppressed,
 )
+from services.responder.domain.windows import MaintenanceWindow
 from services.responder.notify.sender import Sender
 from shared import events as ev
 from shared.bus import EventBus, RejectedEvent
-from shared.models import Incident, IncidentStatus
+from shared.models import Incident, IncidentStatus, OnCallChange, Severity, Team
 from shared.rebuild import Skipped, rebuild
 from shared.topics import INCIDENTS, NOTIFICATIONS, RECOVERY, SILENCES
 
@@ -39,10 +42,14 @@ log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 Owns = Callable[[Incident], bool]
 OWN_TOPICS: Final = (INCIDENTS, NOTIFICATIONS, SILENCES)
-Own: TypeAlias = ev.IncidentEvent | ev.NotificationEvent | ev.SilenceEvent
+Own: TypeAlias = ev.IncidentEvent | ev.NotificationEvent | ev.SilenceEvent | ev.OnCallEvent
 """Events of the responder's own topics."""
 Folded: TypeAlias = Own | ev.RecoveryEvent
 """Events the responder's state is a fold of: its own topics' and recovery's."""
+HANDOFF_LOOKBACK: Final = timedelta(hours=1)
+"""Hand-offs and gaps this far before a tick are published if not yet (ids derive from schedule, team, time)."""
+GAP_HORIZON: Final = timedelta(days=7)
+"""A gap this far ahead in the schedule of a team paged for Critical incidents is a warning at start."""
 
 
 def utcnow() -> datetime:
@@ -70,6 +77,8 @@ class Responder:
         owns: Owns = lambda _incident: True,
         notify_max_age_s: float = 3600.0,
         registry: CollectorRegistry | None = None,
+        roster: Roster | None = None,
+        windows: Sequence[MaintenanceWindow] = (),
     ) -> None:
         self.bus = bus
         self.policy = policy
@@ -77,7 +86,9 @@ class Responder:
         self.clock = clock
         self.owns = owns
         self.notify_max_age_s = notify_max_age_s
-        self.book = Book()
+        self.book = Book(roster=roster or Roster())
+        for window in windows:  # windows mute where silences do (`silences.silencing`)
+            self.book.silences[window.silence_id] = window
         self.lock = asyncio.Lock()
         self.sending: set[asyncio.Task[None]] = set()
         self.decisions = Counter(
@@ -116,8 +127,10 @@ class Responder:
         return sent
 
     def fold(self, event: Folded) -> None:
-        """Apply an incident, notification, silence or recovery event to the book."""
-        if isinstance(event, ev.IncidentEvent):
+        """Apply an incident, notification, silence, on-call or recovery event to the book."""
+        if isinstance(event, ev.OnCallEvent):
+            fold_oncall_event(self.book, event)
+        elif isinstance(event, ev.IncidentEvent):
             fold_incident_event(self.book, event)
         elif isinstance(event, ev.NotificationEvent):
             fold_notification_event(self.book, event)
@@ -126,7 +139,7 @@ class Responder:
         else:
             fold_recovery_event(self.book, event)
 
-    async def emit(self, events: Iterable[ev.IncidentEvent | ev.NotificationEvent]) -> None:
+    async def emit(self, events: Iterable[ev.IncidentEvent | ev.NotificationEvent | ev.OnCallEvent]) -> None:
         """Send events keyed by their incident (or silence) and fold them in.
 
         Sends are not awaited one by one: the consumer flushes them before it commits the input's
@@ -186,6 +199,7 @@ class Responder:
                     continue
                 recovering = state.incident.incident_id in self.book.recovering
                 await self.emit(clocks.decide_tick(state, now=now, policy=self.policy, recovering=recovering))
+            await self.emit(self.oncall_changes(now))
         await self.notify_owed()
 
     async def _release_silenced(self, now: datetime) -> None:
@@ -196,6 +210,51 @@ class Responder:
             fold_suppressed(self.book, event, silenced=decision.outcome.startswith("silenced"))
             self.book.suppressed.pop(event.data.anomaly_id, None)
             self.decisions.labels("silence_ended", decision.outcome.split(" ")[0]).inc()
+
+    def oncall_changes(self, now: datetime) -> list[ev.OnCallEvent]:
+        """Return the hand-offs and gaps of every schedule in the hour up to ``now`` not yet published.
+
+        Each event's id derives from the schedule, the team and the hand-off time, so a tick, a
+        restart or a second instance deciding the same hand-off again yields the same id.
+        """
+        out: list[ev.OnCallEvent] = []
+        for schedule in self.book.roster.schedules:
+            for change in handoffs(schedule, now - HANDOFF_LOOKBACK, now + timedelta(microseconds=1)):
+                data = OnCallChange(
+                    schedule_name=schedule.name,
+                    team=schedule.team,
+                    at=change.at,
+                    previous=change.previous,
+                    person=change.person,
+                    source=change.source,
+                )
+                cls = ev.OnCallGapStarted if change.person is None else ev.OnCallHandedOff
+                event = cls.create(
+                    data,
+                    source=lifecycle.SOURCE,
+                    id_parts=(schedule.name, schedule.team.value, change.at.isoformat()),
+                    time=change.at,
+                    subject=schedule.name,
+                )
+                if event.id not in self.book.oncall_events:
+                    out.append(event)
+        return out
+
+    def gap_warnings(self, now: datetime, horizon: timedelta = GAP_HORIZON) -> list[str]:
+        """Return a line per gap within ``horizon`` in the schedule of a team paged for Critical incidents."""
+        critical = self.policy.escalation.get(Severity.CRITICAL)
+        teams: set[Team] = {t for step in critical.steps for t in step.teams} if critical is not None else set()
+        lines: list[str] = []
+        for schedule in self.book.roster.schedules:
+            if schedule.team not in teams:
+                continue
+            for gap in gaps(schedule, now, now + horizon):
+                lines.append(
+                    f"on-call schedule {schedule.name} ({schedule.team.value}, paged for critical incidents) has "
+                    f"nobody on call from {gap.start.isoformat()} to {gap.end.isoformat()}: pages go to the "
+                    "team's channels only"
+                )
+        return lines
 
     async def notify_owed(self) -> list[Notice]:
         """Record a dispatch for every owed notice of owned incidents, then start sending them; return them.

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import ClassVar, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from services.responder.api.settings import ApiSettings
+from services.responder.domain.oncall import Roster
 from services.responder.domain.policy import (
     MANUAL_ESCALATION,
     MANUAL_INHIBIT_RULES,
@@ -18,7 +21,9 @@ from services.responder.domain.policy import (
     ResponsePolicy,
     SeverityRule,
 )
+from services.responder.domain.windows import MaintenanceWindow
 from services.responder.notify.registry import ChannelSpec
+from shared.config_file import ConfigError, load_model
 from shared.models import Severity, Team
 from shared.settings import ServiceSettings
 
@@ -52,6 +57,9 @@ class ResponderSettings(ServiceSettings):
     tick_s: float = Field(1.0, gt=0, description="period of the clock loop (escalation, breach, auto-resolve)")
     notify_max_age_s: float = Field(3600.0, gt=0, description="older triggers are never notified late")
     api: ApiSettings = Field(default_factory=ApiSettings)
+    oncall: Roster = Field(default_factory=Roster, description="people and on-call schedules per team")
+    oncall_file: Path | None = Field(None, description="a YAML file holding the oncall section instead")
+    maintenance_windows: tuple[MaintenanceWindow, ...] = Field((), description="recurring windows that mute")
 
     @field_validator("escalation", mode="after")
     @classmethod
@@ -63,6 +71,21 @@ class ResponderSettings(ServiceSettings):
     @classmethod
     def _lower_names(cls, value: dict[str, SecretStr]) -> dict[str, SecretStr]:
         return {k.lower(): v for k, v in value.items()}
+
+    def roster(self) -> Roster:
+        """Return the on-call roster: ``oncall``, or the file ``oncall_file`` names (relative to the config file).
+
+        A bad file raises ``ConfigError`` naming the file, the line and the field.
+        """
+        if self.oncall_file is None:
+            return self.oncall
+        if self.oncall.people or self.oncall.schedules:
+            raise ConfigError("oncall and oncall_file are both set: keep one")
+        path = self.oncall_file
+        config = os.environ.get("IR_CONFIG_FILE")
+        if not path.is_absolute() and config:
+            path = Path(config).parent / path
+        return load_model(path, Roster)
 
     def policy(self) -> ResponsePolicy:
         """Return the pure core's view of these settings."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -11,6 +11,8 @@ from prometheus_client import CollectorRegistry, Counter
 
 from services.responder.api.projection import Projection
 from services.responder.api.settings import ApiSettings
+from services.responder.domain.oncall import Roster
+from services.responder.domain.windows import MaintenanceWindow
 from shared.events import Event
 
 Publish = Callable[[Event, str], Awaitable[bool]]
@@ -39,6 +41,8 @@ class ApiDeps:
     is_ready: Callable[[], Awaitable[bool]] = always_ready
     is_alive: Callable[[], bool] = lambda: True
     status: Callable[[], dict[str, Any]] = dict
+    roster: Callable[[], Roster] = Roster
+    windows: Callable[[], Sequence[MaintenanceWindow]] = tuple
     commands: Counter = field(init=False)
     alerts: Counter = field(init=False)
     auth_failures: Counter = field(init=False)

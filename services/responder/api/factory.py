@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -20,9 +20,12 @@ from services.responder.api.deps import ApiDeps
 from services.responder.api.feed import ProjectionFeed
 from services.responder.api.gate import ApiGate
 from services.responder.api.incident_routes import incident_router
+from services.responder.api.oncall_routes import oncall_router
 from services.responder.api.projection import DEFAULT_TARGETS, Projection
 from services.responder.api.settings import ApiSettings
 from services.responder.api.silence_routes import alertmanager_router, silence_router
+from services.responder.domain.oncall import Roster
+from services.responder.domain.windows import MaintenanceWindow
 from shared.events import Event
 from shared.runtime import Runtime, Service
 
@@ -41,6 +44,7 @@ def build_api(deps: ApiDeps, *, lifespan: Any = None) -> FastAPI:
     app.include_router(incident_router(deps, read=read, write=write), responses=ERROR_RESPONSES)
     app.include_router(silence_router(deps, read=read, write=write), responses=ERROR_RESPONSES)
     app.include_router(alertmanager_router(deps, write=write), responses=ERROR_RESPONSES)
+    app.include_router(oncall_router(deps, read=read, write=write), responses=ERROR_RESPONSES)
     app.include_router(ops_router(deps))
     app.include_router(console_router(deps))
     app.mount("/console", StaticFiles(directory=STATIC_DIR), name="console")
@@ -55,7 +59,14 @@ def build_api(deps: ApiDeps, *, lifespan: Any = None) -> FastAPI:
     return app
 
 
-def create_api(service: Service, settings: ApiSettings, *, runtime: Runtime | None = None) -> FastAPI:
+def create_api(
+    service: Service,
+    settings: ApiSettings,
+    *,
+    runtime: Runtime | None = None,
+    roster: Callable[[], Roster] = Roster,
+    windows: Callable[[], Sequence[MaintenanceWindow]] = tuple,
+) -> FastAPI:
     """Return the responder's HTTP app: API, console, Alertmanager ingest, health and metrics.
 
     Serve the returned app (``shared.runtime.serve(app, settings)``); its lifespan:
@@ -67,7 +78,9 @@ def create_api(service: Service, settings: ApiSettings, *, runtime: Runtime | No
 
     ``/readyz`` answers 200 once the service is ready and the read model has caught up. Mutations
     publish through ``service.bus`` (commands keyed by incident id, silences by silence id, anomalies
-    by target), so the broker must be started by one of the two ways above.
+    by target), so the broker must be started by one of the two ways above. ``roster`` gives the
+    on-call roster the on-call endpoints read (the responder's, which folds the schedules put here);
+    ``windows`` the configured maintenance windows.
     """
     projection = Projection(
         chaos_lookback=timedelta(seconds=settings.chaos_lookback_s),
@@ -104,6 +117,8 @@ def create_api(service: Service, settings: ApiSettings, *, runtime: Runtime | No
         is_ready=is_ready,
         is_alive=service.is_alive,
         status=service.status,
+        roster=roster,
+        windows=windows,
     )
     app = build_api(deps, lifespan=lifespan)
     app.state.feed = feed

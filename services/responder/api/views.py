@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.responder.domain.windows import MaintenanceWindow
 from shared.models import Impact, Incident, IncidentStatus, RootCauseAnalysis, Severity, Silence, Team
 
 
@@ -96,3 +97,28 @@ class AlertIngestResult(View):
     published: int
     duplicates: int
     anomaly_ids: list[str]
+
+
+class OnCallNow(View):
+    """A person on call (None: nobody) and why (``override`` or a layer's name); ``since``: from when."""
+
+    person: str | None
+    source: str
+    since: datetime | None = None
+
+
+class OnCallView(View):
+    """Who is on call for a team at a time, and the next hand-off (None: none within 60 days)."""
+
+    team: Team
+    schedule: str
+    at: datetime
+    now: OnCallNow
+    next: OnCallNow | None = None
+
+
+class WindowView(View):
+    """A maintenance window and whether it holds now."""
+
+    window: MaintenanceWindow
+    active: bool

@@ -2,6 +2,11 @@
 
 A notice is owed for every trigger (page, acknowledge, resolve) of an incident, to every channel
 of every team the trigger names, unless a ``NotificationDispatched`` with the notice's id exists.
+A team with an on-call schedule also has its page go to the person on call at the page's time,
+through that person's contact rules: the first contact at once, each next one after its delay
+unless the incident was acknowledged (or resolved) by then; acknowledge and resolve notices go to
+the first contact of whoever the team's first page reached. With nobody on call (a gap) only the
+team's channels are paged.
 Because the rows derive from the incident's events, a responder that stopped between recording an
 escalation and dispatching its pages sends them after restart, and never twice: the id is the same.
 
@@ -18,10 +23,11 @@ from datetime import datetime, timedelta
 from typing import Final
 
 from services.responder.domain import lifecycle
+from services.responder.domain.oncall import Roster, contact_channel, contact_plan, on_call
 from services.responder.domain.state import Book, IncidentState, NoticeKind, Trigger, unsettled_notifications
 from shared import events as ev
 from shared.ids import derive_id
-from shared.models import Incident, NotificationRecord, Team
+from shared.models import Incident, IncidentStatus, NotificationRecord, Team
 
 UNKNOWN_OUTCOME: Final = "outcome unknown: responder stopped after dispatch; not re-sent (at-most-once)"
 
@@ -59,11 +65,12 @@ def owed_notices(
     *,
     now: datetime,
     max_age_s: float,
+    roster: Roster | None = None,
 ) -> list[Notice]:
     """Return the notices of ``state`` not yet dispatched, skipping triggers older than ``max_age_s``.
 
     The age limit keeps a responder pointed at a long history (or given a new channel) from
-    paging about incidents long past.
+    paging about incidents long past. ``roster``: the on-call schedules (see the module's doc).
     """
     oldest = now - timedelta(seconds=max_age_s)
     owed: list[Notice] = []
@@ -71,11 +78,37 @@ def owed_notices(
         if trigger.at < oldest:
             continue
         for team in trigger.teams:
-            for channel in routes.get(team, ()):
+            channels = [*routes.get(team, ()), *_person_channels(state, trigger, team, roster, now=now)]
+            for channel in channels:
                 nid = notification_id(trigger.event_id, team, channel)
                 if nid not in dispatched:
                     owed.append(Notice(nid, state.incident.incident_id, team, channel, trigger.kind, trigger))
     return owed
+
+
+def _person_channels(
+    state: IncidentState, trigger: Trigger, team: Team, roster: Roster | None, *, now: datetime
+) -> list[str]:
+    """Return the contact channels of the person on call for ``team`` that ``trigger`` owes at ``now``."""
+    schedule = roster.schedule_of(team) if roster is not None else None
+    if roster is None or schedule is None:
+        return []
+    paged_at = trigger.at
+    if trigger.kind is not NoticeKind.PAGE:  # told to whoever the team's first page reached
+        pages = [t.at for t in state.triggers if t.kind is NoticeKind.PAGE and team in t.teams]
+        paged_at = pages[0] if pages else trigger.at
+    name = on_call(schedule, paged_at).person
+    person = roster.person(name) if name is not None else None
+    if person is None:
+        return []
+    if trigger.kind is not NoticeKind.PAGE:
+        return [contact_channel(person.name, 0)]
+    waiting = state.incident.status is IncidentStatus.TRIGGERED
+    return [
+        contact_channel(person.name, index)
+        for index, _contact, due in contact_plan(person, trigger.at)
+        if index == 0 or (waiting and due <= now)
+    ]
 
 
 def owed_by_book(
@@ -90,7 +123,7 @@ def owed_by_book(
     owed: list[Notice] = []
     for state in book.incidents.values():
         if state.triggers and owns(state.incident):
-            owed += owed_notices(state, routes, book.notifications, now=now, max_age_s=max_age_s)
+            owed += owed_notices(state, routes, book.notifications, now=now, max_age_s=max_age_s, roster=book.roster)
     return owed
 
 

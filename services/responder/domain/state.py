@@ -7,7 +7,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Final
 
-from services.responder.domain.silences import expire
+from services.responder.domain.oncall import Roster, Schedule
+from services.responder.domain.silences import Mute, expire
 from shared import events as ev
 from shared.models import Incident, IncidentStatus, Severity, Silence, Team
 
@@ -74,12 +75,14 @@ class Book:
     open_by_group: dict[str, str] = field(default_factory=dict)
     latest_by_group: dict[str, str] = field(default_factory=dict)
     incident_of_anomaly: dict[str, str] = field(default_factory=dict)
-    silences: dict[str, Silence] = field(default_factory=dict)
+    silences: dict[str, Mute] = field(default_factory=dict)  # silences, and windows as ``window:<name>``
     notifications: dict[str, NotificationStatus] = field(default_factory=dict)
     notification_records: dict[str, ev.NotificationDispatched] = field(default_factory=dict)
     recovering: dict[str, datetime] = field(default_factory=dict)
     recovery_steps: dict[str, dict[str, RecoveryWindow]] = field(default_factory=dict)
     suppressed: dict[str, ev.AnomalyEvent] = field(default_factory=dict)
+    roster: Roster = field(default_factory=Roster)
+    oncall_events: set[str] = field(default_factory=set)
 
     def open_incidents(self) -> list[Incident]:
         """Return the incidents not yet resolved."""
@@ -201,8 +204,22 @@ def fold_silence_event(book: Book, event: ev.SilenceEvent) -> None:
         case ev.SilenceCreated():
             book.silences.setdefault(silence.silence_id, silence)
         case ev.SilenceExpired():
-            known = book.silences.get(silence.silence_id, silence)
-            book.silences[silence.silence_id] = expire(known, min(silence.ends_at, event.time))
+            known = book.silences.get(silence.silence_id)
+            base = known if isinstance(known, Silence) else silence
+            book.silences[silence.silence_id] = expire(base, min(silence.ends_at, event.time))
+
+
+def fold_oncall_event(book: Book, event: ev.OnCallEvent) -> None:
+    """Put a schedule from the API into the roster (replacing the config's); remember hand-offs and gaps seen.
+
+    A schedule that does not fit the roster (a person it names is not declared) raises ``ValueError``:
+    the record is dead-lettered (live) or skipped (rebuild), and the roster stays as it was.
+    """
+    match event:
+        case ev.ScheduleUpdated():
+            book.roster = book.roster.with_schedule(Schedule.model_validate(event.data.schedule))
+        case ev.OnCallHandedOff() | ev.OnCallGapStarted():
+            book.oncall_events.add(event.id)
 
 
 def fold_suppressed(book: Book, event: ev.AnomalyEvent, *, silenced: bool) -> None:

@@ -9,6 +9,7 @@ from typing import Literal
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from services.responder.domain.oncall import Roster, contact_channel
 from services.responder.notify.channel import Channel, RetryPolicy
 from services.responder.notify.pagerduty import PagerDutyChannel
 from services.responder.notify.simple import AppriseChannel, LogChannel
@@ -91,4 +92,18 @@ def build_routes(
         for spec in specs:
             retry = RetryPolicy(attempts=spec.attempts, backoff_s=spec.backoff_s, timeout_s=spec.timeout_s)
             built[team][spec.channel_name] = Route(build_channel(spec, secrets, client), retry)
+    return built
+
+
+def build_contact_routes(
+    roster: Roster, secrets: Mapping[str, SecretStr], client: httpx.AsyncClient
+) -> dict[str, Route]:
+    """Build every person's contact steps as channels named ``oncall:<person>:<index>``."""
+    built: dict[str, Route] = {}
+    for person in roster.people:
+        for index, contact in enumerate(person.contacts):
+            name = contact_channel(person.name, index)
+            spec = ChannelSpec(type=contact.type, name=name, url=contact.url, secret=contact.secret)
+            retry = RetryPolicy(attempts=spec.attempts, backoff_s=spec.backoff_s, timeout_s=spec.timeout_s)
+            built[name] = Route(build_channel(spec, secrets, client), retry)
     return built

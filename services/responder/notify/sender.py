@@ -25,12 +25,17 @@ log = logging.getLogger(__name__)
 
 
 class Sender:
-    """Deliver notices through each team's routes; count outcomes per channel (``ir_responder_notifications``)."""
+    """Deliver notices through each team's routes and people's contacts; count outcomes per channel.
+
+    ``contacts`` are the channels of people's contact steps (``oncall:<person>:<index>``); outcomes
+    are counted per channel in ``ir_responder_notifications``.
+    """
 
     def __init__(
         self,
         routes: Mapping[Team, Mapping[str, Route]],
         *,
+        contacts: Mapping[str, Route] | None = None,
         language: Language = "en",
         console_url: str = "",
         runbook_template: str = "",
@@ -38,6 +43,7 @@ class Sender:
     ) -> None:
         self.routes = routes
         self.channels: dict[Team, tuple[str, ...]] = {team: tuple(channels) for team, channels in routes.items()}
+        self.contacts: Mapping[str, Route] = contacts or {}  # people's contact steps (``oncall:<person>:<i>``)
         self.language: Language = language
         self.console_url = console_url
         self.runbook_template = runbook_template
@@ -47,7 +53,9 @@ class Sender:
 
     async def send(self, notice: Notice, incident: Incident) -> Outcome:
         """Render ``notice`` about ``incident`` and deliver it through its route; return what came of it."""
-        route = self.routes[notice.team][notice.channel]
+        route = self.routes.get(notice.team, {}).get(notice.channel) or self.contacts.get(notice.channel)
+        if route is None:
+            return self._counted(notice, Outcome(False, 0, f"no channel {notice.channel} is configured"))
         message = render(
             incident,
             notice.kind,
