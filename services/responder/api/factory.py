@@ -73,6 +73,7 @@ def create_api(service: Service, settings: ApiSettings, *, runtime: Runtime | No
         chaos_lookback=timedelta(seconds=settings.chaos_lookback_s),
         max_events_per_anomaly=settings.max_events_per_anomaly,
         response_targets_s=settings.response_targets_s or dict(DEFAULT_TARGETS),
+        language=settings.language,
     )
     feed = ProjectionFeed(service.settings, projection, registry=service.metrics.registry)
 
