@@ -71,7 +71,7 @@ MESSAGES: Final[dict[str, dict[str, str]]] = {
     },
     "ko": {
         "no_stack": "실행 중인 스택이 없습니다: {text}",
-        "usage": "잘못된 인자입니다: {text} ('incidentctl --help'를 확인하십시오)",
+        "usage": "잘못된 인자 또는 파일입니다: {text}",
         "not_found": "찾을 수 없습니다: {text}",
         "failed": "실패했습니다: {text}",
         "auth": "API가 토큰을 거부했습니다 ({text}): IR_API_TOKEN을 스택의 state.json에 있는 api_token으로 "
