@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any, Final, NoReturn
 
-from incidentctl.exits import NoStack
+from incidentctl.exits import NoStack, say
 
 DEFAULT_DIR = Path(".stack")
 
@@ -47,21 +47,21 @@ def cmd_up(args: argparse.Namespace) -> int:
     except NoStack:
         running = None
     if running is not None and running.running():
-        print(f"a stack already runs under {root}: console {running.api_url}/ (stop it with 'incidentctl down')")
+        print(say("up_running", root=root, url=running.api_url))
         return 0
     if running is not None:
-        print(f"removing the stale state of a stack that no longer runs under {root} (e.g. after a reboot)")
+        print(say("up_stale", root=root))
         stack.forget(running)
     state = stack.start(root)
-    print(f"console: {state.api_url}/   {token_hint(state)}")
-    print(f"demo service: {state.demo_url}/   try: incidentctl chaos crash")
+    print(say("up_console", url=state.api_url, hint=token_hint(state)))
+    print(say("up_demo", url=state.demo_url))
     if args.detach:
-        print("running in the background; stop with: incidentctl down")
+        print(say("up_detached"))
         return 0
     try:
         show_live(state)
     except KeyboardInterrupt:
-        print("\nstopping ...")
+        print("\n" + say("up_stopping"))
     finally:
         stack.stop(state)
     return 0
@@ -76,15 +76,15 @@ def cmd_down(args: argparse.Namespace) -> int:
     try:
         state = StackState.load(root)
     except NoStack:
-        print(f"no stack runs under {root}: nothing to stop")
+        print(say("down_none", root=root))
         return 0
     if not state.running():
         stack.stop(state, log=lambda _: None)  # what is left of it (a demo service still running), then the state
-        print(f"the stack under {root} was no longer running (e.g. after a reboot): its stale state is removed")
+        print(say("down_stale", root=root))
         return 0
     started = time.monotonic()
     stack.stop(state, log=lambda _: None)
-    print(f"stopped the stack under {root} in {time.monotonic() - started:.1f}s")
+    print(say("down_done", root=root, seconds=time.monotonic() - started))
     return 0
 
 
@@ -389,7 +389,7 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         from shared.text import clean_line
 
-        self.exit(2, f"incidentctl: {clean_line(message, limit=300)} (see '{self.prog} --help')\n")
+        self.exit(2, f"incidentctl: {say('bad_argument', message=clean_line(message, limit=300), prog=self.prog)}\n")
 
 
 WINDOW_FLAGS: Final = ("--from", "--to")
@@ -575,7 +575,7 @@ def _quiet_client_logs() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``incidentctl`` command; the exit codes are ``incidentctl.exits.Exit``."""
-    from incidentctl.exits import Exit, explain
+    from incidentctl.exits import Exit, cli_lang, explain
 
     args = build_parser().parse_args(_join_relative_times(sys.argv[1:] if argv is None else argv))
     _quiet_client_logs()
@@ -590,7 +590,9 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return int(Exit.OK)
     except Exception as exc:  # every failure: one line with what to do next, a documented code, no traceback
-        code, line = explain(exc, api_url=getattr(args, "api_url", ""), bootstrap=getattr(args, "bootstrap_used", ""))
+        code, line = explain(
+            exc, api_url=getattr(args, "api_url", ""), bootstrap=getattr(args, "bootstrap_used", ""), lang=cli_lang()
+        )
         print(f"incidentctl: {line}", file=sys.stderr)
         return int(code)
 

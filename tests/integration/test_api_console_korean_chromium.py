@@ -1,4 +1,5 @@
-"""The console's fixed strings in Korean when the API's language is ``ko`` (issue 15, item 6), in headless Chromium."""
+"""The console's fixed strings and the API's timeline sentences in Korean when its language is ``ko`` (issue 15,
+item 6), in headless Chromium."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ pytestmark = pytest.mark.integration
 
 KOREAN = ("장애 목록", "상태", "심각도", "토큰", "실시간 · 갱신")
 KOREAN_INCIDENT = ("타임라인", ">확인<", ">해결<", "메모 추가", "지금 원인 분석", "← 전체 장애", "심각도 근거")
+KOREAN_TIMELINE = ("장애 발생 (주요) — ", "에스컬레이션: L1 (0단계): page L1")
+ENGLISH_TIMELINE = ("Incident opened (major) — ", "Escalated to L1 (step 0): page L1")
 ENGLISH = (">Incidents<", ">Acknowledge<", ">Timeline<", ">Add note<", ">Severity reason<", "live · updated")
 
 
@@ -35,3 +38,6 @@ async def test_console_fixed_strings_follow_the_language_setting(kafka_bootstrap
         assert text not in incident, text
     for text in (">Acknowledge<", ">Timeline<", ">Severity reason<"):
         assert text in english, text
+    for ko, en in zip(KOREAN_TIMELINE, ENGLISH_TIMELINE, strict=True):
+        assert ko in incident and en not in incident, (ko, en)
+        assert en in english and ko not in english, (ko, en)

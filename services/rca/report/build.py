@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Final
 
 from services.rca.report.improve import follow_ups, noisy_rules, silent_signals
@@ -144,6 +144,7 @@ def build_report(
         ],
         incident,
         opened_at=incident.opened_at,
+        window=(datetime.fromtimestamp(start, UTC), datetime.fromtimestamp(end, UTC)),
     )
     fault = next((e.data.fault for e in ordered if isinstance(e, ev.FaultInjected)), None)
     return IncidentReport(

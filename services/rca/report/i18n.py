@@ -76,6 +76,15 @@ EN: Final[dict[str, str]] = {
         "No alert fired on {entity} {signal} although it was a top cause: add a rule {signal} {op} {suggested}."
     ),
     "silent_signal": "No alert fired on {entity} {signal} although it was a top cause: add a rule for it.",
+    "whatif_set": (
+        "Test {suggested} on this incident's window: copy {stack}/config/ to {config}, set `{change}` on rule "
+        "{rule_name} in the rules: of its detector.yaml (a rules: list replaces the defaults: list them all), "
+        "then run `{command}`."
+    ),
+    "whatif_add": (
+        "Test {suggested} on this incident's window: copy {stack}/config/ to {config}, add `{change}` to the rules: "
+        "of its detector.yaml (a rules: list replaces the defaults: list them all), then run `{command}`."
+    ),
     "investigate": "Investigate {entity} ({signal}) and fix the underlying defect.",
     "recovery_failed": "Automatic recovery failed ({detail}): review the runbook and the declared actions.",
     "no_recovery": "No automatic recovery ran: declare a recovery action for {target} if one is safe.",
@@ -156,6 +165,15 @@ KO: Final[dict[str, str]] = {
         "규칙 {signal} {op} {suggested}을(를) 추가하십시오."
     ),
     "silent_signal": "{entity}의 {signal}은(는) 주요 원인이었지만 알림이 없었습니다: 규칙을 추가하십시오.",
+    "whatif_set": (
+        "이 장애의 구간에서 {suggested}을(를) 시험하려면: {stack}/config/를 {config}(으)로 복사하고, 그 detector.yaml의 "
+        "rules:에서 규칙 {rule_name}에 `{change}`를 설정한 뒤(rules: 목록은 기본 규칙을 대체하므로 모두 나열) "
+        "`{command}`를 실행하십시오."
+    ),
+    "whatif_add": (
+        "이 장애의 구간에서 {suggested}을(를) 시험하려면: {stack}/config/를 {config}(으)로 복사하고, 그 detector.yaml의 "
+        "rules:에 `{change}`를 추가한 뒤(rules: 목록은 기본 규칙을 대체하므로 모두 나열) `{command}`를 실행하십시오."
+    ),
     "investigate": "{entity} ({signal})을(를) 조사하여 근본 결함을 수정하십시오.",
     "recovery_failed": "자동 복구 실패 ({detail}): 런북과 선언된 복구 조치를 검토하십시오.",
     "no_recovery": "자동 복구가 실행되지 않았습니다: 안전하다면 {target}에 복구 조치를 선언하십시오.",

@@ -42,6 +42,8 @@ def noisy_rules(anomalies: Iterable[Anomaly], incident_anomaly_ids: set[str], *,
             edge = min(observed) if down else max(observed)
             suggested = edge * (0.9 if down else 1.1) if edge else 0.0
             params |= {"current": _fmt(thresholds[-1]) if thresholds else "?", "suggested": _fmt(suggested)}
+            if rule_name := firings[-1].labels.get("rule", ""):
+                params["rule_name"] = rule_name
             out.append(Improvement("threshold", "noisy_threshold", params))
         else:
             out.append(Improvement("noisy", "noisy_rule", params))

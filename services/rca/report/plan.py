@@ -15,15 +15,21 @@ engineers) for resources, performance and automation, L3 (development, architect
 defects and recurrence. The due date follows the severity (Critical 7 days, Major 14, Minor 30 after
 the incident opened: the same on every re-analysis, so an unchanged plan publishes no new events); an
 item the incident itself shows settled (a verified recovery) is done.
+
+A threshold item with a suggested value (a noisy rule's raised limit, a silent signal's new rule)
+carries the what-if that tests it on the incident's own window (`whatif`): the ``incidentctl replay
+--into whatif-<id>. --from <start> --to <end> --config <dir>`` command and the one change to make in
+that folder's ``detector.yaml`` (README, "What-if").
 """
 
 from __future__ import annotations
 
 import math
+import re
 import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Final
 
 from services.rca.report.model import Improvement, PastIncident
@@ -116,14 +122,59 @@ def escalations(teams: Sequence[str]) -> list[Improvement]:
     return [Improvement("procedures", "escalated", {"teams": ", ".join(dict.fromkeys(teams))})]
 
 
+WHATIF_KEYS: Final = {"noisy_threshold": "whatif_set", "silent_signal_threshold": "whatif_add"}
+"""Plan items whose suggested threshold a what-if replay can test, and the sentence that says how."""
+STACK_DIR: Final = ".stack"
+_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
+
+
+def _instant(at: datetime) -> str:
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def whatif(item: Improvement, incident_id: str, window: tuple[datetime, datetime]) -> Improvement:
+    """``item`` with the what-if that tests its suggested threshold on ``window`` (unchanged if it has none).
+
+    Adds ``whatif_key`` (the sentence), ``config`` (the folder to fill: a copy of the stack's config
+    with the one change), ``change`` (that change, YAML for ``detector.yaml``) and ``command``.
+    """
+    sentence = WHATIF_KEYS.get(item.key)
+    if sentence is None or "suggested" not in item.params:
+        return item
+    p = item.params
+    if item.key == "noisy_threshold":
+        if not p.get("rule_name"):
+            return item
+        change = f"value: {p['suggested']}"
+    else:
+        name = f"whatif-{_UNSAFE.sub('-', p['signal'])}"
+        change = (
+            f'- {{name: {name}, metric: {p["signal"]}, op: "{p["op"]}", value: {p["suggested"]}, '
+            f"targets: {p['entity']}, impact: partial_outage}}"
+        )
+    safe = _UNSAFE.sub("-", incident_id).strip("-")[:50] or "incident"
+    prefix, config = f"whatif-{safe}.", f"{STACK_DIR}/whatif-{safe}/"
+    start = window[0].replace(microsecond=0)
+    end = (window[1] + timedelta(seconds=1)).replace(microsecond=0)  # --to is exclusive: keep the last scrape
+    command = f"incidentctl replay --into {prefix} --from {_instant(start)} --to {_instant(end)} --config {config}"
+    added = {"whatif_key": sentence, "stack": STACK_DIR, "config": config, "change": change, "command": command}
+    return replace(item, params={**p, **added})
+
+
 def plan(
     items: Iterable[Improvement], incident: Incident, *, opened_at: datetime,
-    due_days: Mapping[str, int] = DUE_DAYS,
+    due_days: Mapping[str, int] = DUE_DAYS, window: tuple[datetime, datetime] | None = None,
 ) -> tuple[Improvement, ...]:  # fmt: skip
-    """Place ``items`` in the 5.2 list, add a prompt to every topic left empty, make each a follow-up action."""
+    """Place ``items`` in the 5.2 list, add a prompt to every topic left empty, make each a follow-up action.
+
+    With the incident's ``window`` (the span the report charts), a threshold suggestion carries the
+    what-if replay that tests it (`whatif`).
+    """
     due = opened_at + timedelta(days=due_days.get(str(incident.severity), 30))
     by_topic: dict[str, list[Improvement]] = {topic: [] for topic in SECTION_OF}
     for item in items:
+        if window is not None:
+            item = whatif(item, incident.incident_id, window)
         topic = TOPIC_OF_KEY.get(item.key, item.category)
         by_topic.setdefault(topic, []).append(item)
     out: list[Improvement] = []

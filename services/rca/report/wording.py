@@ -142,6 +142,8 @@ def compliance(report: IncidentReport, lang: str) -> str:
 def improvement(item: Improvement, lang: str) -> tuple[str, str]:
     """Return (topic label, sentence) of one improvement; a prompt says it is for its owner to fill in."""
     sentence = text(lang, item.key, **item.params)
+    if "whatif_key" in item.params:
+        sentence += " " + text(lang, item.params["whatif_key"], **item.params)
     if item.prompt:
         sentence = f"({text(lang, 'prompt_mark')}) {sentence}"
     return text(lang, f"cat_{item.category}"), sentence

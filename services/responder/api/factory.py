@@ -86,6 +86,7 @@ def create_api(
         chaos_lookback=timedelta(seconds=settings.chaos_lookback_s),
         max_events_per_anomaly=settings.max_events_per_anomaly,
         response_targets_s=settings.response_targets_s or dict(DEFAULT_TARGETS),
+        language=settings.language,
     )
     feed = ProjectionFeed(service.settings, projection, registry=service.metrics.registry)
 

@@ -69,6 +69,8 @@ class Projection:
     response_targets_s: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_TARGETS))
     _responses: dict[str, list[ev.Event]] = field(default_factory=lambda: defaultdict(list))
     _silences: dict[str, _SilenceState] = field(default_factory=dict)
+    language: str = "en"
+    """Language of the timeline sentences (``en`` or ``ko``), the API's ``language`` setting."""
 
     def __len__(self) -> int:
         return len(self._seen)
@@ -82,7 +84,7 @@ class Projection:
         if event.id in self._seen or isinstance(event, ev.MetricsObserved):
             return False
         self._seen.add(event.id)
-        entry = _entry(event)
+        entry = _entry(event, self.language)
         match event:
             case ev.AnomalyDetected() | ev.AnomalyUpdated() | ev.AnomalyResolved():
                 self._add_anomaly(event.data.anomaly_id, entry)
@@ -252,7 +254,7 @@ def _incident_of(event: ev.Event) -> str | None:
     return incident_id if isinstance(incident_id, str) else None
 
 
-def _entry(event: ev.Event) -> TimelineEntry:
+def _entry(event: ev.Event, language: str = "en") -> TimelineEntry:
     return TimelineEntry(
         id=event.id,
         type=short_type(event),
@@ -262,7 +264,7 @@ def _entry(event: ev.Event) -> TimelineEntry:
         subject=event.subject,
         correlationid=event.correlationid,
         causationid=event.causationid,
-        summary=describe(event),
+        summary=describe(event, language),
         data=event.data.model_dump(mode="json"),
     )
 
