@@ -95,6 +95,13 @@ DEFAULTED: dict[str, str] = {
     "RESPONDER_ESCALATION__*": "the manual's escalation",
     "RESPONDER_TICK_S": "1 s clock",
     "RESPONDER_NOTIFY_MAX_AGE_S": "1 h",
+    "RESPONDER_ONCALL": "no schedules: pages go to the team channels (README, on-call schedules)",
+    "RESPONDER_ONCALL__PEOPLE": "no schedules: pages go to the team channels",
+    "RESPONDER_ONCALL__SCHEDULES": "no schedules: pages go to the team channels",
+    "RESPONDER_ONCALL_FILE": "optional: the oncall section in a file of its own",
+    "RESPONDER_MAINTENANCE_WINDOWS": "none: declared in the config file when a team has them",
+    "RESPONDER_API_RESPONSE_TARGETS_S": "the manual's response targets, as the responder's",
+    "RESPONDER_API_RESPONSE_TARGETS_S__*": "the manual's response targets, as the responder's",
     "RESPONDER_SECRETS": "set per channel as RESPONDER_SECRETS__<NAME>",
     **{
         f"RESPONDER_API_{k}": "API knob with a safe default (README, security table)"
