@@ -1,8 +1,9 @@
 """The collector scraping real exposition endpoints into the metrics topic on a real broker.
 
-A real prometheus-node-exporter (Debian's package) gives host CPU, memory and disk; the demo
-service's own ``/metrics`` gives an error rate that is exactly failed / all of its real requests;
-and the detector's 1 %-rule fires from that real traffic.
+A real prometheus-node-exporter (Debian's package) gives host CPU, memory and disk, and the real
+detector's threshold rule fires on them; the demo service's own ``/metrics`` gives an error rate
+that is exactly failed / all of its real requests; and the detector's 1 %-rule fires from that
+real traffic.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from incidentctl.chaos import inject
 from incidentctl.procs import free_port, spawn, terminate, wait_for_port
 from services.collector.domain.exposition import parse_exposition
 from services.detector.app import build as build_detector
+from services.detector.domain.rules import Op, ThresholdRule
 from services.detector.settings import DetectorSettings
 from shared import events as ev
 from shared import metric_names as mn
@@ -222,6 +224,82 @@ async def test_a_real_node_exporter_gives_host_signals_and_bad_endpoints_only_sc
             "dribble": (0.0, "timeout"),
         }
         assert (sample(obs, mn.SCRAPE_SERIES, endpoint="node") or pytest.fail("no series count")).value > 50
+
+
+async def exporter_memory_percent(url: str) -> float:
+    """``host.memory_percent`` as read from the exporter itself, not through the collector."""
+    async with httpx.AsyncClient() as client:
+        text = (await client.get(url)).text
+    series = {s.name: s.value for s in parse_exposition(text, openmetrics=False, max_series=100_000)}
+    return 100.0 * (1.0 - series["node_memory_MemAvailable_bytes"] / series["node_memory_MemTotal_bytes"])
+
+
+async def test_a_real_node_exporter_feeds_the_detector_whose_rule_fires_on_its_memory_signal(
+    tmp_path: Path, unique: str, kafka_bootstrap: str, elasticsearch_url: str, node_exporter: str
+) -> None:
+    target = f"node-{unique}"
+    fires = ThresholdRule(
+        name="exporter-memory-used",  # any machine uses more than 0.1 % of its memory
+        metric=mn.HOST_MEMORY,
+        op=Op.GE,
+        value=0.1,
+        impact=m.Impact.RESOURCE_PRESSURE,
+        unit="%",
+        targets=target,
+    )
+    never = ThresholdRule(  # another signal: evidence of one signal is merged into one anomaly
+        name="exporter-disk-over-full",
+        metric=mn.HOST_DISK,
+        op=Op.GE,
+        value=100.5,
+        impact=m.Impact.RESOURCE_PRESSURE,
+        unit="%",
+        targets=target,
+    )
+    detector_settings = DetectorSettings(
+        kafka_bootstrap_servers=kafka_bootstrap,
+        topic_prefix=f"t{unique}.",
+        group_id=f"detector-{unique}",
+        profile="demo",
+        rules=[fires, never],
+        statistical={"enabled": False},
+        degradation={"enabled": False},
+    )
+    config = [{"name": target, "exposition": [{"name": "node", "url": node_exporter, "http": None}]}]
+    names = [detector_settings.topic_prefix + topics.ANOMALIES.name]
+
+    async def anomalies() -> list[m.Anomaly]:
+        return [e.data async for _, e in replay(detector_settings, names) if isinstance(e, ev.AnomalyDetected)]
+
+    # the collector's own psutil host scrape is off (scrape_host: false): host.* can only come from the exporter
+    async with running_collector(tmp_path, unique, kafka_bootstrap, elasticsearch_url, config, 1.0) as found:
+        detector = build_detector(detector_settings)
+        await detector.start()
+        try:
+            async with asyncio.timeout(60):
+                while not await anomalies():
+                    await asyncio.sleep(0.5)
+            reported = await exporter_memory_percent(node_exporter)
+        finally:
+            await detector.stop()  # everything it decided on the scrapes it took is published by now
+    detected = await anomalies()
+    assert [(a.target, a.signal, a.labels.get("rule")) for a in detected] == [(target, mn.HOST_MEMORY, fires.name)]
+    anomaly = detected[0]
+    assert anomaly.host == f"it-{unique}" and anomaly.threshold == 0.1 and anomaly.observed is not None
+    assert not [o for o in found.events if o.target.startswith(mn.HOST_TARGET_PREFIX)]  # no psutil host samples
+    # the value fired on is one the collector derived from the exporter's scrape of this target
+    fed = [o for o in found.of(target) if values(o).get(mn.HOST_MEMORY) == pytest.approx(anomaly.observed, rel=1e-9)]
+    assert fed, f"no scrape of {target} had host.memory_percent {anomaly.observed}"
+    scrape = fed[0]
+    assert (sample(scrape, mn.SCRAPE_UP, endpoint="node") or pytest.fail("no scrape.up")).value == 1.0
+    memory = sample(scrape, mn.HOST_MEMORY) or pytest.fail("no host.memory_percent")
+    assert memory.labels == {} and memory.unit == "percent"
+    # the exporter itself says the same (memory moves a little between the two reads)
+    assert anomaly.observed == pytest.approx(reported, abs=5.0)
+    here = psutil.virtual_memory()
+    assert anomaly.observed == pytest.approx(100.0 * (1 - here.available / here.total), abs=5.0)
+    # the rule that must not fire was evaluated on that same scrape: its signal was there, below 100.5
+    assert 0.0 <= values(scrape).get(mn.HOST_DISK, -1.0) <= 100.0
 
 
 @dataclass
