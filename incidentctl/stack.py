@@ -19,7 +19,7 @@ import yaml
 from incidentctl import demo_config
 from incidentctl.child_env import child_env
 from incidentctl.embedded import EMBEDDED_IDEMPOTENCE, broker_argv
-from incidentctl.exits import NoStack
+from incidentctl.exits import NoStack, say
 from incidentctl.procs import alive, free_port, spawn, terminate
 from incidentctl.supervisor import ProcessSpec, write_plan
 from shared.files import write_private
@@ -146,7 +146,7 @@ def start(
             configs[name] = {**configs[name], **extra}
         specs = _process_specs(root, state, configs, pager_secret, names)
         write_plan(root, specs, stop_order=STOP_ORDER, before_last=str(demo.pidfile))
-        log(f"starting embedded Kafka + Elasticsearch (noida-db) in {root / 'data'} and the services, supervised")
+        log(say("sc_starting", data=root / "data"))
         supervisor = spawn(
             [sys.executable, "-m", "incidentctl.supervisor", "--dir", str(root)],
             log_file=root / "logs" / "supervisor.log",
@@ -259,7 +259,7 @@ def stop(state: StackState, *, log: Callable[[str], None] = print) -> None:
     pid = state.pids.get("supervisor")
     if pid is not None and state.running():
         terminate(pid, timeout=60.0)
-        log(f"stopped the stack (supervisor pid {pid})")
+        log(say("sc_stopped", pid=pid))
     demo_pid = demo_config.current_demo_pid(state.path) or state.pids.get("demo")
     if demo_pid is not None and _runs(demo_pid, "incidentctl.demo_service"):
         terminate(demo_pid, timeout=8.0)

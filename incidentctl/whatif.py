@@ -328,17 +328,22 @@ def _log_source(settings: DetectorSettings, *, end: datetime, clock: VirtualCloc
     return PacedLogSource(ElasticsearchLogSource(client, index=lg.index_pattern, fields=fields), end=end, clock=clock)
 
 
-def describe(result: WhatIf, *, into: str, window: Window, config_dir: Path | None) -> str:
+def describe(result: WhatIf, *, into: str, window: Window, config_dir: Path | None, lang: str | None = None) -> str:
     """The header line of the printed comparison."""
-    span = f"{_iso(window.start)} .. {_iso(window.end)}"
-    config = f"config {config_dir}" if config_dir is not None else "default config"
-    logs = f" and {result.log_records} log records" if result.log_records is not None else " (log analysis off)"
-    return (f"replayed {result.scrapes} scrapes of {result.targets} target(s){logs} ({span}) into '{into}' with "
-            f"{config}: {len(result.original)} incident(s) originally, {len(result.replay)} in the replay")  # fmt: skip
+    from incidentctl.exits import say
+
+    span = f"{_iso(window.start, lang)} .. {_iso(window.end, lang)}"
+    config = say("wi_config", lang, dir=config_dir) if config_dir is not None else say("wi_default_config", lang)
+    logs = (say("wi_logs", lang, count=result.log_records) if result.log_records is not None
+            else say("wi_logs_off", lang))  # fmt: skip
+    return say("wi_describe", lang, scrapes=result.scrapes, targets=result.targets, logs=logs, span=span, into=into,
+               config=config, original=len(result.original), replay=len(result.replay))  # fmt: skip
 
 
-def _iso(moment: datetime | None) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment is not None else "(open)"
+def _iso(moment: datetime | None, lang: str | None = None) -> str:
+    from incidentctl.exits import say
+
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment is not None else say("wi_open", lang)
 
 
 def quiet_service_logs(levels: Mapping[str, int] | None = None) -> None:
