@@ -217,7 +217,7 @@ def cmd_detect(args: argparse.Namespace) -> int:
     from incidentctl.detect_cmd import detect_csv
 
     rows = detect_csv(Path(args.input), Path(args.output))
-    print(f"scored {rows} rows -> {args.output}", file=sys.stderr)
+    print(say("detect_scored", rows=rows, output=args.output), file=sys.stderr)
     return 0
 
 
@@ -273,7 +273,7 @@ def cmd_asyncapi(args: argparse.Namespace) -> int:
     if not out.parent.is_dir():
         raise ValueError(f"no folder {out.parent} to write {out.name} into; create it or pick another --out")
     out.write_text(text, encoding="utf-8")
-    print(f"wrote {out}")
+    print(say("asyncapi_wrote", path=out))
     return 0
 
 

@@ -155,6 +155,8 @@ MESSAGES: Final[dict[str, dict[str, str]]] = {
         "live_api_down": "API not answering: {error}",
         "live_empty": "no incidents yet; try: incidentctl chaos cpu-hog",
         "live_stopped": "the stack was stopped (incidentctl down)",
+        "detect_scored": "scored {rows} rows -> {output}",
+        "asyncapi_wrote": "wrote {path}",
     },
     "ko": {
         "no_stack": "실행 중인 스택이 없습니다: {text}",
@@ -267,6 +269,8 @@ MESSAGES: Final[dict[str, dict[str, str]]] = {
         "live_api_down": "API가 응답하지 않습니다: {error}",
         "live_empty": "아직 장애가 없습니다. 시험: incidentctl chaos cpu-hog",
         "live_stopped": "스택이 중지되었습니다 (incidentctl down)",
+        "detect_scored": "{rows}행을 평가했습니다 -> {output}",
+        "asyncapi_wrote": "{path}에 썼습니다",
     },
 }
 """The CLI's fixed lines by key; ``{text}`` is the failing call's own (English) message, kept as it is."""

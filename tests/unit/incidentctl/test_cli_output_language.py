@@ -58,6 +58,8 @@ LINES: list[tuple[str, dict[str, object], str]] = [
      "starting embedded Kafka + Elasticsearch (noida-db) in /x/data and the services, supervised"),
     ("sc_stopped", {"pid": 42}, "stopped the stack (supervisor pid 42)"),
     ("live_stopped", {}, "the stack was stopped (incidentctl down)"),
+    ("detect_scored", {"rows": 5, "output": "out.csv"}, "scored 5 rows -> out.csv"),
+    ("asyncapi_wrote", {"path": "docs/asyncapi.json"}, "wrote docs/asyncapi.json"),
     ("wi_describe", {"scrapes": 3, "targets": 1, "logs": " (log analysis off)", "span": "a .. b", "into": "w.",
                      "config": "default config", "original": 1, "replay": 0},
      "replayed 3 scrapes of 1 target(s) (log analysis off) (a .. b) into 'w.' with default config: "
@@ -159,3 +161,17 @@ def test_the_language_comes_from_the_environment_when_not_given(monkeypatch: pyt
     assert HANGUL.search(api_client.format_incident_table(s.incidents()))
     monkeypatch.setenv("IR_LANG", "en")
     assert status_cmd.format_table(s.status_rows(), now=s.NOW) == GOLDEN["status"]
+
+
+@pytest.mark.parametrize(("lang", "heading"), [("ko", "| 토픽 | 키 |"), ("en", "| topic | key |")])
+def test_the_topics_command_prints_its_table_in_the_cli_language(
+    lang: str, heading: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from incidentctl.__main__ import main
+
+    monkeypatch.setenv("IR_LANG", lang)
+    assert main(["topics"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(heading)
+    if lang == "en":
+        assert out == markdown_table() + "\n"
