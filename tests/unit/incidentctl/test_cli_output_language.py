@@ -175,3 +175,26 @@ def test_the_topics_command_prints_its_table_in_the_cli_language(
     assert out.startswith(heading)
     if lang == "en":
         assert out == markdown_table() + "\n"
+
+
+def test_the_whatif_header_line_in_both_languages() -> None:
+    from datetime import UTC, datetime
+
+    from incidentctl.replay_cmd import Window
+    from incidentctl.whatif import WhatIf, describe
+
+    original, replay = s.outcomes()
+    result = WhatIf(scrapes=3, targets=1, original=original, replay=replay, log_records=12)
+    window = Window(start=datetime(2026, 5, 1, 13, tzinfo=UTC))
+    english = describe(result, into="w1.", window=window, config_dir=Path("cfg"), lang="en")
+    assert english == (
+        "replayed 3 scrapes of 1 target(s) and 12 log records (2026-05-01T13:00:00Z .. (open)) into 'w1.' with "
+        "config cfg: 1 incident(s) originally, 2 in the replay"
+    )
+    off = WhatIf(scrapes=3, targets=1, original=original, replay=replay)
+    assert describe(off, into="w1.", window=window, config_dir=None, lang="en").startswith(
+        "replayed 3 scrapes of 1 target(s) (log analysis off) (2026-05-01T13:00:00Z .. (open)) into 'w1.' with "
+        "default config:"
+    )
+    korean = describe(result, into="w1.", window=window, config_dir=Path("cfg"), lang="ko")
+    assert HANGUL.search(korean) and "'w1.'" in korean and "2026-05-01T13:00:00Z" in korean and "cfg" in korean
