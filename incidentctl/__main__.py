@@ -103,7 +103,7 @@ def cmd_chaos(args: argparse.Namespace) -> int:
 
     ratio = getattr(args, "ratio", None)
     if ratio is not None and (args.fault != "error-burst" or not 0.0 < ratio <= 1.0):
-        raise ValueError("--ratio goes with error-burst, in (0, 1]: e.g. incidentctl chaos error-burst --ratio 0.01")
+        raise ValueError(say("err_ratio"))
     at = asyncio.run(inject_and_record(_stack_state(args), args.fault, ratio=ratio))
     print(say("chaos_injected", fault=args.fault, at=at.isoformat()))
     return 0
@@ -271,7 +271,7 @@ def cmd_asyncapi(args: argparse.Namespace) -> int:
         return 0
     out = Path(args.out)
     if not out.parent.is_dir():
-        raise ValueError(f"no folder {out.parent} to write {out.name} into; create it or pick another --out")
+        raise ValueError(say("err_no_folder", folder=out.parent, name=out.name))
     out.write_text(text, encoding="utf-8")
     print(say("asyncapi_wrote", path=out))
     return 0
@@ -304,14 +304,14 @@ def cmd_replay(args: argparse.Namespace) -> int:
     from incidentctl import whatif
 
     if not 0 < args.speed <= 1000:
-        raise ValueError(f"--speed {args.speed}: give virtual seconds per wall second, above 0 and at most 1000")
+        raise ValueError(say("err_speed", speed=args.speed))
     if args.topics or args.incident:
-        raise ValueError("--into re-drives the recorded metrics of a window: give --from/--to, not topics")
+        raise ValueError(say("err_into_topics"))
     settings = _broker_settings(args)
     whatif.check_prefix(args.into, settings.topic_prefix)
     config_dir = Path(args.config) if args.config else _default_config_dir(args)
     if config_dir is not None and not config_dir.is_dir():
-        raise ValueError(f"--config {config_dir}: not a folder (it holds detector.yaml, responder.yaml, rca.yaml)")
+        raise ValueError(say("err_config_dir", folder=config_dir))
     whatif.quiet_service_logs()
     out_dir = Path(args.dir) / "replays" / args.into.strip(".")
     result = asyncio.run(

@@ -68,7 +68,7 @@ async def mark_done(settings: ServiceSettings, action_id: str, *, actor: str) ->
     current = {a.data.action_id: a for a in await read_actions(settings)}
     known = current.get(action_id)
     if known is None:
-        raise ValueError(f"no follow-up action {action_id[:80]!r}; list them with: incidentctl actions --state all")
+        raise ValueError(say("err_no_action", action=action_id[:80]))
     now = datetime.now(UTC)
     data = known.data.model_copy(update={"state": ActionState.DONE, "actor": actor})
     event = ev.ActionRecorded.create(

@@ -67,7 +67,7 @@ def dead_letter_topics(names: Sequence[str] = ()) -> list[Topic[Event]]:
     unknown = [n for n in names if n not in by_name]
     if unknown:
         known = ", ".join(t.name for t in with_dlq)
-        raise DlqError(f"no dead-letter topic for {', '.join(map(clean_line, unknown))} (known: {known})")
+        raise DlqError(say("err_dlq_topic", names=", ".join(map(clean_line, unknown)), known=known))
     return list(dict.fromkeys(by_name[n] for n in names))
 
 
@@ -128,7 +128,7 @@ def pick(letters: Sequence[DeadLetter], offsets: Sequence[int]) -> list[DeadLett
     by_offset = {d.offset: d for d in letters}
     missing = [o for o in offsets if o not in by_offset]
     if missing:
-        raise DlqError(f"no dead letter at offset(s) {', '.join(map(str, missing))}")
+        raise DlqError(say("err_dlq_offset", offsets=", ".join(map(str, missing))))
     return [by_offset[o] for o in offsets]
 
 

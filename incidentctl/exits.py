@@ -157,6 +157,28 @@ MESSAGES: Final[dict[str, dict[str, str]]] = {
         "live_stopped": "the stack was stopped (incidentctl down)",
         "detect_scored": "scored {rows} rows -> {output}",
         "asyncapi_wrote": "wrote {path}",
+        # the CLI's own one-line errors (the text `explain` wraps)
+        "err_ratio": "--ratio goes with error-burst, in (0, 1]: e.g. incidentctl chaos error-burst --ratio 0.01",
+        "err_no_folder": "no folder {folder} to write {name} into; create it or pick another --out",
+        "err_speed": "--speed {speed}: give virtual seconds per wall second, above 0 and at most 1000",
+        "err_into_topics": "--into re-drives the recorded metrics of a window: give --from/--to, not topics",
+        "err_config_dir": "--config {folder}: not a folder (it holds detector.yaml, responder.yaml, rca.yaml)",
+        "err_no_stack": "no stack runs under {root}: start one with 'incidentctl up' (or give --dir)",
+        "err_unreadable": "{path} is unreadable ({name}): run 'incidentctl up' to start afresh",
+        "err_not_running": "the stack under {root} is not running (its processes are gone, e.g. after a reboot): "
+        "run 'incidentctl up' (it clears the stale state)",
+        "err_time": "cannot read the time {text!r}: give an ISO time (2026-05-01T14:03:00Z) or a relative one "
+        "(-30m, -2h)",
+        "err_window": "empty window: --from {start} is not before --to {end}",
+        "err_topic": "unknown topic {name!r}: 'incidentctl topics' lists them ({known})",
+        "err_no_action": "no follow-up action {action!r}; list them with: incidentctl actions --state all",
+        "err_dlq_topic": "no dead-letter topic for {names} (known: {known})",
+        "err_dlq_offset": "no dead letter at offset(s) {offsets}",
+        "err_into_name": "--into {into!r}: use letters, digits, '.', '_' or '-' (e.g. --into whatif1.)",
+        "err_into_own": "--into {into!r} is the recorded stack's own prefix: choose a new one (e.g. whatif1.)",
+        "err_no_scrapes": "no recorded scrapes in that window: widen --from/--to",
+        "err_into_used": "--into {into!r} already holds a replay: choose a new prefix",
+        "err_no_report": "no events of incident {incident!r} on the topics: see 'incidentctl incidents'",
     },
     "ko": {
         "no_stack": "실행 중인 스택이 없습니다: {text}",
@@ -271,6 +293,29 @@ MESSAGES: Final[dict[str, dict[str, str]]] = {
         "live_stopped": "스택이 중지되었습니다 (incidentctl down)",
         "detect_scored": "{rows}행을 평가했습니다 -> {output}",
         "asyncapi_wrote": "{path}에 썼습니다",
+        "err_ratio": "--ratio는 error-burst에만, (0, 1] 범위로 씁니다: 예) incidentctl chaos error-burst --ratio 0.01",
+        "err_no_folder": "{name}을(를) 쓸 폴더 {folder}가 없습니다: 만들거나 다른 --out을 지정하십시오",
+        "err_speed": "--speed {speed}: 실제 1초당 가상 초를 0보다 크고 1000 이하로 지정하십시오",
+        "err_into_topics": "--into는 시간 구간의 기록된 메트릭을 재전송합니다: "
+        "토픽이 아니라 --from/--to를 지정하십시오",
+        "err_config_dir": "--config {folder}: 폴더가 아닙니다 "
+        "(detector.yaml, responder.yaml, rca.yaml이 들어 있어야 합니다)",
+        "err_no_stack": "{root}: 'incidentctl up'으로 시작하십시오 (또는 --dir을 지정하십시오)",
+        "err_unreadable": "{path}을(를) 읽을 수 없습니다 ({name}): 'incidentctl up'으로 새로 시작하십시오",
+        "err_not_running": "{root}의 스택이 실행 중이 아닙니다 (프로세스가 사라졌습니다, 예: 재부팅 후): "
+        "'incidentctl up'을 실행하십시오 (오래된 상태를 지웁니다)",
+        "err_time": "시각 {text!r}을(를) 읽을 수 없습니다: ISO 시각(2026-05-01T14:03:00Z)이나 상대 시각(-30m, -2h)을 "
+        "지정하십시오",
+        "err_window": "빈 구간입니다: --from {start}이(가) --to {end}보다 앞서지 않습니다",
+        "err_topic": "알 수 없는 토픽 {name!r}: 'incidentctl topics'로 목록을 확인하십시오 ({known})",
+        "err_no_action": "후속 조치 {action!r}이(가) 없습니다. 목록: incidentctl actions --state all",
+        "err_dlq_topic": "{names}에 대한 데드 레터 토픽이 없습니다 (있는 것: {known})",
+        "err_dlq_offset": "오프셋 {offsets}에 데드 레터가 없습니다",
+        "err_into_name": "--into {into!r}: 영문자, 숫자, '.', '_', '-'만 쓰십시오 (예: --into whatif1.)",
+        "err_into_own": "--into {into!r}은(는) 기록된 스택 자신의 접두사입니다: 새 접두사를 고르십시오 (예: whatif1.)",
+        "err_no_scrapes": "그 구간에 기록된 수집이 없습니다: --from/--to를 넓히십시오",
+        "err_into_used": "--into {into!r}에는 이미 재실행이 있습니다: 새 접두사를 고르십시오",
+        "err_no_report": "토픽에 장애 {incident!r}의 이벤트가 없습니다: 'incidentctl incidents'를 확인하십시오",
     },
 }
 """The CLI's fixed lines by key; ``{text}`` is the failing call's own (English) message, kept as it is."""

@@ -63,11 +63,11 @@ class StackState:
         """
         path = root / "state.json"
         if not path.exists():
-            raise NoStack(f"no stack runs under {root}: start one with 'incidentctl up' (or give --dir)")
+            raise NoStack(say("err_no_stack", root=root))
         try:
             return cls(**json.loads(path.read_text()))
         except (OSError, ValueError, TypeError) as exc:
-            raise NoStack(f"{path} is unreadable ({type(exc).__name__}): run 'incidentctl up' to start afresh") from exc
+            raise NoStack(say("err_unreadable", path=path, name=type(exc).__name__)) from exc
 
     @classmethod
     def load_running(cls, root: Path) -> StackState:
@@ -79,10 +79,7 @@ class StackState:
         """
         state = cls.load(root)
         if not state.running():
-            raise NoStack(
-                f"the stack under {root} is not running (its processes are gone, e.g. after a reboot): "
-                "run 'incidentctl up' (it clears the stale state)"
-            )
+            raise NoStack(say("err_not_running", root=root))
         return state
 
     def running(self) -> bool:
