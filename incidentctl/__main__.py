@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any, Final, NoReturn
 
-from incidentctl.exits import NoStack, say
+from incidentctl.exits import NoStack, cli_lang, say
 
 DEFAULT_DIR = Path(".stack")
 
@@ -93,7 +93,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     from incidentctl import status_cmd
 
     rows = status_cmd.gather(_stack_state(args))
-    print(json.dumps(rows, indent=2) if args.json else status_cmd.format_table(rows))
+    print(json.dumps(rows, indent=2) if args.json else status_cmd.format_table(rows, lang=cli_lang()))
     return 0 if status_cmd.healthy(rows) else 1
 
 
@@ -103,9 +103,9 @@ def cmd_chaos(args: argparse.Namespace) -> int:
 
     ratio = getattr(args, "ratio", None)
     if ratio is not None and (args.fault != "error-burst" or not 0.0 < ratio <= 1.0):
-        raise ValueError("--ratio goes with error-burst, in (0, 1]: e.g. incidentctl chaos error-burst --ratio 0.01")
+        raise ValueError(say("err_ratio"))
     at = asyncio.run(inject_and_record(_stack_state(args), args.fault, ratio=ratio))
-    print(f"injected {args.fault} at {at.isoformat()}")
+    print(say("chaos_injected", fault=args.fault, at=at.isoformat()))
     return 0
 
 
@@ -208,8 +208,7 @@ def cmd_scenario(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result.to_json(), indent=2))
     else:
-        for key, value in result.to_json().items():
-            print(f"{key:>22}: {value}")
+        print(scenario.format_result(result.to_json()))
     return 0 if result.ok else 1
 
 
@@ -218,7 +217,7 @@ def cmd_detect(args: argparse.Namespace) -> int:
     from incidentctl.detect_cmd import detect_csv
 
     rows = detect_csv(Path(args.input), Path(args.output))
-    print(f"scored {rows} rows -> {args.output}", file=sys.stderr)
+    print(say("detect_scored", rows=rows, output=args.output), file=sys.stderr)
     return 0
 
 
@@ -258,7 +257,7 @@ def cmd_topics(args: argparse.Namespace) -> int:
     """Run ``incidentctl topics``."""
     from shared.topics import markdown_table
 
-    print(markdown_table())
+    print(markdown_table(words={k: say(f"topics_{k}") for k in ("head", "binary", "compacted")}))
     return 0
 
 
@@ -272,9 +271,9 @@ def cmd_asyncapi(args: argparse.Namespace) -> int:
         return 0
     out = Path(args.out)
     if not out.parent.is_dir():
-        raise ValueError(f"no folder {out.parent} to write {out.name} into; create it or pick another --out")
+        raise ValueError(say("err_no_folder", folder=out.parent, name=out.name))
     out.write_text(text, encoding="utf-8")
-    print(f"wrote {out}")
+    print(say("asyncapi_wrote", path=out))
     return 0
 
 
@@ -284,7 +283,7 @@ def cmd_create_topics(args: argparse.Namespace) -> int:
     from shared.topic_admin import ensure_topics
 
     created = asyncio.run(ensure_topics(ServiceSettings.load()))
-    print(f"created {len(created)} topics: {', '.join(created) or '(all existed)'}")
+    print(say("topics_created", count=len(created), names=", ".join(created) or say("topics_all_existed")))
     return 0
 
 
@@ -305,14 +304,14 @@ def cmd_replay(args: argparse.Namespace) -> int:
     from incidentctl import whatif
 
     if not 0 < args.speed <= 1000:
-        raise ValueError(f"--speed {args.speed}: give virtual seconds per wall second, above 0 and at most 1000")
+        raise ValueError(say("err_speed", speed=args.speed))
     if args.topics or args.incident:
-        raise ValueError("--into re-drives the recorded metrics of a window: give --from/--to, not topics")
+        raise ValueError(say("err_into_topics"))
     settings = _broker_settings(args)
     whatif.check_prefix(args.into, settings.topic_prefix)
     config_dir = Path(args.config) if args.config else _default_config_dir(args)
     if config_dir is not None and not config_dir.is_dir():
-        raise ValueError(f"--config {config_dir}: not a folder (it holds detector.yaml, responder.yaml, rca.yaml)")
+        raise ValueError(say("err_config_dir", folder=config_dir))
     whatif.quiet_service_logs()
     out_dir = Path(args.dir) / "replays" / args.into.strip(".")
     result = asyncio.run(
@@ -354,10 +353,10 @@ def cmd_actions(args: argparse.Namespace) -> int:
     settings = _broker_settings(args)
     if args.done:
         event = asyncio.run(actions_cmd.mark_done(settings, args.done, actor=args.by))
-        print(f"{event.data.action_id}: done ({event.data.actor})")
+        print(say("act_done", action=event.data.action_id, actor=event.data.actor))
         return 0
     chosen = actions_cmd.pick(asyncio.run(actions_cmd.read_actions(settings)), incident=args.incident, state=args.state)
-    print(actions_cmd.as_json(chosen) if args.json else actions_cmd.format_table(chosen, lang=args.lang))
+    print(actions_cmd.as_json(chosen) if args.json else actions_cmd.format_table(chosen, lang=args.lang or cli_lang()))
     return 0
 
 
@@ -378,8 +377,8 @@ def cmd_dlq(args: argparse.Namespace) -> int:
         return 0
     chosen = dlq_cmd.pick(found, args.offset or [])
     for line in asyncio.run(dlq_cmd.redrive(settings, topic, chosen)):
-        print(f"re-driven {line}")
-    print(f"{len(chosen)} dead letter(s) re-driven to {topic.name}")
+        print(say("dlq_redriven_one", line=line))
+    print(say("dlq_redriven", count=len(chosen), topic=topic.name))
     return 0
 
 
@@ -535,7 +534,7 @@ def build_parser() -> argparse.ArgumentParser:
     act = sub.add_parser("actions", help="follow-up actions of improvement plans: owner, due date, state")
     act.add_argument("--incident", help="only this incident's actions")
     act.add_argument("--state", choices=["open", "done", "all"], default="open")
-    act.add_argument("--lang", choices=["en", "ko"], default="en")
+    act.add_argument("--lang", choices=["en", "ko"], help="language of the table (default: IR_LANG, else en)")
     act.add_argument("--json", action="store_true")
     act.add_argument("--done", metavar="ACTION_ID", help="record that this action is done")
     act.add_argument("--by", default=os.environ.get("USER", "operator"), help="who closed it (with --done)")
@@ -575,7 +574,7 @@ def _quiet_client_logs() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``incidentctl`` command; the exit codes are ``incidentctl.exits.Exit``."""
-    from incidentctl.exits import Exit, cli_lang, explain
+    from incidentctl.exits import Exit, explain
 
     args = build_parser().parse_args(_join_relative_times(sys.argv[1:] if argv is None else argv))
     _quiet_client_logs()

@@ -11,6 +11,7 @@ import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
+from incidentctl.exits import cells, heads, ljust, say
 from services.rca.report.actions import latest_actions
 from shared import events as ev
 from shared.models import ActionState
@@ -42,18 +43,18 @@ def pick(actions: Sequence[ev.ActionRecorded], *, incident: str | None, state: s
 def format_table(actions: Sequence[ev.ActionRecorded], *, lang: str) -> str:
     """One line per action: id, incident, owner, due day, state, section/topic and its sentence (one clean line)."""
     if not actions:
-        return "no follow-up actions" if lang != "ko" else "후속 조치가 없습니다"
-    head = ("ACTION", "INCIDENT", "OWNER", "DUE", "STATE", "TOPIC", "WHAT")
+        return say("act_none", lang)
+    head = tuple(heads("act_head", lang))
     rows = [
         (a.data.action_id, a.data.incident_id, str(a.data.owner), a.data.due.strftime("%Y-%m-%d"), str(a.data.state),
          f"{a.data.section}/{a.data.topic}", a.data.text.get(lang) or a.data.text.get("en", ""))
         for a in actions
     ]  # fmt: skip
-    widths = [max(len(clean_line(r[i])) for r in [head, *rows]) for i in range(len(head) - 1)]
+    widths = [max(cells(clean_line(r[i])) for r in [head, *rows]) for i in range(len(head) - 1)]
     lines = []
     for row in [head, *rows]:
-        cells = [clean_line(c).ljust(w) for c, w in zip(row[:-1], widths, strict=True)]
-        lines.append("  ".join([*cells, clean_line(row[-1])]))
+        padded = [ljust(clean_line(c), w) for c, w in zip(row[:-1], widths, strict=True)]
+        lines.append("  ".join([*padded, clean_line(row[-1])]))
     return "\n".join(lines)
 
 
@@ -67,7 +68,7 @@ async def mark_done(settings: ServiceSettings, action_id: str, *, actor: str) ->
     current = {a.data.action_id: a for a in await read_actions(settings)}
     known = current.get(action_id)
     if known is None:
-        raise ValueError(f"no follow-up action {action_id[:80]!r}; list them with: incidentctl actions --state all")
+        raise ValueError(say("err_no_action", action=action_id[:80]))
     now = datetime.now(UTC)
     data = known.data.model_copy(update={"state": ActionState.DONE, "actor": actor})
     event = ev.ActionRecorded.create(

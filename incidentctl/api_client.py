@@ -8,6 +8,7 @@ from typing import Any, Final
 
 import httpx
 
+from incidentctl.exits import cells, heads, ljust, say
 from shared.errors import CliError
 from shared.text import clean_line, url_with_path
 
@@ -125,14 +126,15 @@ def schedule_ics(base_url: str, name: str, *, days: int = 28, token: str | None 
     return response.content
 
 
-def format_oncall(body: Json) -> str:
+def format_oncall(body: Json, lang: str | None = None) -> str:
     """Render "who is on call" as one line: the team, its person now (and why), the next hand-off."""
     now = body.get("now") or {}
-    person = _clean(now.get("person") or "nobody (pages go to the team's channels)")
+    person = _clean(now.get("person") or say("oncall_nobody_now", lang))
     line = f"{_clean(body.get('team'))} ({_clean(body.get('schedule'))}): {person} [{_clean(now.get('source'))}]"
     upcoming = body.get("next")
     if upcoming:
-        line += f"; next {_clean(upcoming.get('person') or 'nobody')} from {_when(upcoming.get('since'))} UTC"
+        person = _clean(upcoming.get("person") or say("oncall_nobody", lang))
+        line += say("oncall_next", lang, person=person, since=_when(upcoming.get("since")))
     return line
 
 
@@ -151,11 +153,11 @@ def _response_missed(incident: Json) -> bool:
     return verdict == "missed" if verdict else bool(incident.get("response_target_breached"))
 
 
-def format_incident_table(incidents: list[Json]) -> str:
-    """Render incidents as an aligned text table (empty string when there are none)."""
+def format_incident_table(incidents: list[Json], lang: str | None = None) -> str:
+    """Render incidents as an aligned text table (English: empty string when there are none)."""
     if not incidents:
-        return ""
-    header = ("ID", "SEVERITY", "STATUS", "OPENED (UTC)", "TARGET", "OWNER", "TITLE")
+        return say("inc_none", lang)
+    header = tuple(heads("inc_head", lang))
     rows = [
         (
             _clean(i["incident_id"]),
@@ -163,40 +165,40 @@ def format_incident_table(incidents: list[Json]) -> str:
             _clean(i["status"]),
             _when(i.get("opened_at")),
             _clean(i["target"]),
-            _clean(i.get("acknowledged_by") or (f"team {i['team']}" if i.get("team") else "-")),
+            _clean(i.get("acknowledged_by") or (say("inc_team", lang, team=i["team"]) if i.get("team") else "-")),
             _clean(i["title"]),
         )
         for i in incidents
     ]
-    widths = [max(len(str(r[c])) for r in [header, *rows]) for c in range(len(header) - 1)]
+    widths = [max(cells(str(r[c])) for r in [header, *rows]) for c in range(len(header) - 1)]
     lines = [
-        "  ".join(str(v).ljust(w) for v, w in zip(row[:-1], widths, strict=True)) + "  " + row[-1]
+        "  ".join(ljust(str(v), w) for v, w in zip(row[:-1], widths, strict=True)) + "  " + row[-1]
         for row in [header, *rows]
     ]
     return "\n".join(lines)
 
 
-def format_timeline(incident: Json) -> str:
+def format_timeline(incident: Json, lang: str | None = None) -> str:
     """Render one incident (as returned by ``get_incident``) and its timeline for the terminal."""
     s: dict[str, Any] = {
         k: v if isinstance(v, int | float | bool) or v is None else _clean(v) for k, v in incident["summary"].items()
     }
     lines = [
         f"{s['incident_id']}  {s['severity'].upper()}  {s['status']}  {s['title']}",
-        f"target {s['target']}  opened {_when(s.get('opened_at'))}"
+        say("tl_target", lang, target=s["target"], opened=_when(s.get("opened_at")))
         + (
-            f"  acknowledged {_when(s['acknowledged_at'])} by {s['acknowledged_by']}"
+            say("tl_acked", lang, at=_when(s["acknowledged_at"]), by=s["acknowledged_by"])
             if s.get("acknowledged_at")
             else ""
         )
-        + (f"  resolved {_when(s['resolved_at'])} by {s['resolved_by']}" if s.get("resolved_at") else ""),
+        + (say("tl_resolved", lang, at=_when(s["resolved_at"]), by=s["resolved_by"]) if s.get("resolved_at") else ""),
         "",
     ]
     for entry in incident.get("timeline", []):
         lines.append(f"{_clean(entry['time'])[11:23]}  {_clean(entry['type']):<32} {_clean(entry['summary'])}")
     rca = incident.get("rca")
     if rca and rca.get("ranking"):
-        lines += ["", "root-cause candidates:"]
+        lines += ["", say("tl_rca", lang)]
         lines += [
             f"  {c['score']:.2f}  {_clean(c['entity'])}  ({_clean(c['signal'])})  {_clean(c['evidence'])}"
             for c in rca["ranking"][:5]

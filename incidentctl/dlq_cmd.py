@@ -17,6 +17,7 @@ from typing import Final
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from incidentctl.exits import say
 from shared.broker import producer_options
 from shared.bus import CONTENT_TYPE
 from shared.errors import CliError
@@ -66,7 +67,7 @@ def dead_letter_topics(names: Sequence[str] = ()) -> list[Topic[Event]]:
     unknown = [n for n in names if n not in by_name]
     if unknown:
         known = ", ".join(t.name for t in with_dlq)
-        raise DlqError(f"no dead-letter topic for {', '.join(map(clean_line, unknown))} (known: {known})")
+        raise DlqError(say("err_dlq_topic", names=", ".join(map(clean_line, unknown)), known=known))
     return list(dict.fromkeys(by_name[n] for n in names))
 
 
@@ -95,27 +96,28 @@ async def read_dead_letters(settings: ServiceSettings, topics: Iterable[Topic[Ev
     return out
 
 
-def format_list(letters: dict[str, list[DeadLetter]]) -> str:
+def format_list(letters: dict[str, list[DeadLetter]], lang: str | None = None) -> str:
     """One line per topic with its count, then one line per dead letter: offset, age, origin, reason."""
     lines: list[str] = []
     for topic, found in letters.items():
-        lines.append(f"{topic}.dlq: {len(found)} dead letter(s)")
+        lines.append(say("dlq_count", lang, topic=topic, count=len(found)))
         for d in found:
             at = datetime.fromtimestamp(d.timestamp_ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S")
             origin = f"{clean_line(d.headers.get('dlq_topic', '?'))}@{d.headers.get('dlq_offset', '?')}"
-            lines.append(f"  offset {d.offset:<6} {at}  from {origin}  {d.reason}")
+            lines.append(say("dlq_row", lang, offset=d.offset, at=at, origin=origin, reason=d.reason))
     return "\n".join(lines)
 
 
-def format_one(letter: DeadLetter) -> str:
+def format_one(letter: DeadLetter, lang: str | None = None) -> str:
     """Headers and an escaped preview of the payload (control and invisible characters shown, not acted on)."""
-    lines = [f"dead letter {letter.topic} partition {letter.partition} offset {letter.offset}"]
+    lines = [say("dlq_one", lang, topic=letter.topic, partition=letter.partition, offset=letter.offset)]
     lines += [f"  {clean_line(k)}: {log_safe(v)}" for k, v in sorted(letter.headers.items())]
-    key = letter.key.decode("utf-8", "backslashreplace") if letter.key is not None else "(none)"
-    lines.append(f"  key: {log_safe(key)}")
+    key = letter.key.decode("utf-8", "backslashreplace") if letter.key is not None else say("dlq_no_key", lang)
+    lines.append(say("dlq_key", lang, value=log_safe(key)))
     preview = letter.value[:PREVIEW_BYTES].decode("utf-8", "backslashreplace")
-    more = f" … ({len(letter.value) - PREVIEW_BYTES} more bytes)" if len(letter.value) > PREVIEW_BYTES else ""
-    lines.append(f"  payload ({len(letter.value)} bytes): {log_safe(preview)}{more}")
+    extra = len(letter.value) - PREVIEW_BYTES
+    more = say("dlq_more", lang, count=extra) if extra > 0 else ""
+    lines.append(say("dlq_payload", lang, size=len(letter.value), preview=log_safe(preview), more=more))
     return "\n".join(lines)
 
 
@@ -126,7 +128,7 @@ def pick(letters: Sequence[DeadLetter], offsets: Sequence[int]) -> list[DeadLett
     by_offset = {d.offset: d for d in letters}
     missing = [o for o in offsets if o not in by_offset]
     if missing:
-        raise DlqError(f"no dead letter at offset(s) {', '.join(map(str, missing))}")
+        raise DlqError(say("err_dlq_offset", offsets=", ".join(map(str, missing))))
     return [by_offset[o] for o in offsets]
 
 

@@ -13,6 +13,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from incidentctl.exits import heads, say
 from shared.text import clean_line
 
 if TYPE_CHECKING:
@@ -29,36 +30,44 @@ def _state_file(state: StackState) -> str:
     return relative if not relative.startswith("..") else path
 
 
-def token_hint(state: StackState) -> str:
+def token_hint(state: StackState, lang: str | None = None) -> str:
     """Where the console's token is (never the token itself: the screen may be shared)."""
-    return f"token: api_token in {_state_file(state)} ('Set token', or URL#token=...)"
+    return say("live_token", lang, path=_state_file(state))
 
 
 COLUMNS: Final = (("ID", 16), ("SEV", 9), ("STATUS", 12), ("OPENED", 8), ("TARGET", 10))
-"""Fixed columns (the title takes the rest of the line): 80 columns leave the title 15."""
+"""Fixed columns (the title takes the rest of the line): 80 columns leave the title 15. The names are
+the English headings; the shown ones come from ``live_cols`` in the CLI's language (as wide in cells or
+narrower: rich measures Hangul as two cells)."""
 GAP: Final = 2
 MIN_TITLE: Final = 10
 
 
 def render(
-    state: StackState, incidents: list[dict[str, Any]] | None, error: str = "", *, width: int = 80
+    state: StackState,
+    incidents: list[dict[str, Any]] | None,
+    error: str = "",
+    *,
+    width: int = 80,
+    lang: str | None = None,
 ) -> RenderableType:
     """The whole view: title, console URL and token hint (always), then the incidents or what went wrong."""
     header = Text.assemble(
-        ("incidentctl live incidents", "bold"), "  (Ctrl-C stops the stack)\n",
-        "console: ", (f"{state.api_url}/", "underline"), "\n",
-        token_hint(state),
+        (say("live_title", lang), "bold"), say("live_ctrl_c", lang) + "\n",
+        say("live_console", lang), (f"{state.api_url}/", "underline"), "\n",
+        token_hint(state, lang),
     )  # fmt: skip
     if error:
-        body: RenderableType = Text(f"API not answering: {clean_line(error, limit=200)}", style="red")
+        body: RenderableType = Text(say("live_api_down", lang, error=clean_line(error, limit=200)), style="red")
     elif not incidents:
-        body = Text("no incidents yet; try: incidentctl chaos cpu-hog")
+        body = Text(say("live_empty", lang))
     else:
         fixed = sum(w for _, w in COLUMNS) + GAP * len(COLUMNS)
         table = Table(box=None, pad_edge=False, header_style="bold", expand=False, padding=(0, GAP // 2))
-        for name, column_width in COLUMNS:
+        *names, title = heads("live_cols", lang)
+        for name, (_, column_width) in zip(names, COLUMNS, strict=True):
             table.add_column(name, no_wrap=True, overflow="ellipsis", width=column_width)
-        table.add_column("TITLE", no_wrap=True, overflow="ellipsis", width=max(MIN_TITLE, width - fixed))
+        table.add_column(title, no_wrap=True, overflow="ellipsis", width=max(MIN_TITLE, width - fixed))
         for i in incidents:
             severity = clean_line(i.get("severity", ""))
             mark = "!" if i.get("response_target_breached") else ""
@@ -74,11 +83,18 @@ def render(
     return Group(header, Text(""), body)
 
 
-def render_text(state: StackState, incidents: list[dict[str, Any]] | None, error: str = "", *, width: int = 80) -> str:
+def render_text(
+    state: StackState,
+    incidents: list[dict[str, Any]] | None,
+    error: str = "",
+    *,
+    width: int = 80,
+    lang: str | None = None,
+) -> str:
     """The view as plain text at ``width`` columns (what a terminal of that width shows)."""
     out = io.StringIO()
     Console(file=out, width=width, color_system=None, force_terminal=False).print(
-        render(state, incidents, error, width=width)
+        render(state, incidents, error, width=width, lang=lang)
     )
     return out.getvalue()
 
@@ -102,4 +118,4 @@ def show_live(state: StackState, *, console: Console | None = None) -> None:
             incidents, error = _fetch(state)
             live.update(render(state, incidents, error, width=console.width), refresh=True)
             time.sleep(REFRESH_S)
-    console.print("the stack was stopped (incidentctl down)")
+    console.print(say("live_stopped"))

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Final, TextIO
 
-from incidentctl.exits import UnknownTopic
+from incidentctl.exits import UnknownTopic, say
 from shared.events import Event, encode_event
 from shared.replay import replay
 from shared.settings import ServiceSettings
@@ -36,9 +36,7 @@ def parse_when(text: str, *, now: datetime) -> datetime:
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise ValueError(
-            f"cannot read the time {text!r}: give an ISO time (2026-05-01T14:03:00Z) or a relative one (-30m, -2h)"
-        ) from None
+        raise ValueError(say("err_time", text=text)) from None
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
@@ -51,7 +49,7 @@ class Window:
 
     def __post_init__(self) -> None:
         if self.start is not None and self.end is not None and self.start >= self.end:
-            raise ValueError(f"empty window: --from {self.start.isoformat()} is not before --to {self.end.isoformat()}")
+            raise ValueError(say("err_window", start=self.start.isoformat(), end=self.end.isoformat()))
 
     @classmethod
     def parse(cls, start: str | None, end: str | None, *, now: datetime) -> Window:
@@ -85,7 +83,7 @@ def resolve_topics(names: Sequence[str], prefix: str = "") -> list[str]:
         full = name if name in known else prefix + name
         if full not in known:
             names_known = ", ".join(t.name for t in ALL_TOPICS if t.events)
-            raise UnknownTopic(f"unknown topic {name!r}: 'incidentctl topics' lists them ({names_known})")
+            raise UnknownTopic(say("err_topic", name=name, known=names_known))
         out.append(full)
     return out
 

@@ -6,6 +6,7 @@ import asyncio
 from functools import partial
 from pathlib import Path
 
+from incidentctl.exits import say
 from services.rca.report.build import ReportConfig
 from services.rca.report.collect import collect_history
 from services.rca.report.publish import render, report_file, write_atomically
@@ -37,7 +38,7 @@ async def render_incident_report(
     )
     report = await rca.rebuild(incident_id)
     if report is None:
-        raise ReportNotFound(f"no events of incident {incident_id!r} on the topics: see 'incidentctl incidents'")
+        raise ReportNotFound(say("err_no_report", incident=incident_id))
     return render(report, fmt, lang)
 
 

@@ -14,6 +14,7 @@ from typing import Any, Final
 from incidentctl import stack
 from incidentctl.chaos_publish import inject_and_record
 from incidentctl.demo_config import DEMO_TARGET
+from incidentctl.exits import rjust, say
 from shared import events as ev
 from shared import topics
 from shared.events import Event
@@ -71,6 +72,11 @@ class ScenarioResult:
             "missing": self.missing,
             "wall_seconds": round(self.wall_seconds, 1),
         }
+
+
+def format_result(doc: Mapping[str, Any], lang: str | None = None) -> str:
+    """The result (`ScenarioResult.to_json`) as ``label: value`` lines, labels right-aligned to 22 cells."""
+    return "\n".join(f"{rjust(say(f'sc_{key}', lang), 22)}: {value}" for key, value in doc.items())
 
 
 class ChainTracker:
@@ -179,7 +185,7 @@ async def _drive(
     state: stack.StackState, result: ScenarioResult, *, timeout_s: float, log: Callable[[str], None]
 ) -> None:
     await _wait_for_warmup(state, timeout_s=min(60.0, timeout_s / 2))
-    log(f"injecting fault {result.fault} into {DEMO_TARGET}")
+    log(say("sc_injecting", fault=result.fault, target=DEMO_TARGET))
     injected_at = await inject_and_record(state, result.fault)
     tracker = ChainTracker(result, injected_at)
     names = [t.name for t in topics.ALL_TOPICS if t.events]

@@ -19,7 +19,7 @@ import yaml
 from incidentctl import demo_config
 from incidentctl.child_env import child_env
 from incidentctl.embedded import EMBEDDED_IDEMPOTENCE, broker_argv
-from incidentctl.exits import NoStack
+from incidentctl.exits import NoStack, say
 from incidentctl.procs import alive, free_port, spawn, terminate
 from incidentctl.supervisor import ProcessSpec, write_plan
 from shared.files import write_private
@@ -63,11 +63,11 @@ class StackState:
         """
         path = root / "state.json"
         if not path.exists():
-            raise NoStack(f"no stack runs under {root}: start one with 'incidentctl up' (or give --dir)")
+            raise NoStack(say("err_no_stack", root=root))
         try:
             return cls(**json.loads(path.read_text()))
         except (OSError, ValueError, TypeError) as exc:
-            raise NoStack(f"{path} is unreadable ({type(exc).__name__}): run 'incidentctl up' to start afresh") from exc
+            raise NoStack(say("err_unreadable", path=path, name=type(exc).__name__)) from exc
 
     @classmethod
     def load_running(cls, root: Path) -> StackState:
@@ -79,10 +79,7 @@ class StackState:
         """
         state = cls.load(root)
         if not state.running():
-            raise NoStack(
-                f"the stack under {root} is not running (its processes are gone, e.g. after a reboot): "
-                "run 'incidentctl up' (it clears the stale state)"
-            )
+            raise NoStack(say("err_not_running", root=root))
         return state
 
     def running(self) -> bool:
@@ -146,7 +143,7 @@ def start(
             configs[name] = {**configs[name], **extra}
         specs = _process_specs(root, state, configs, pager_secret, names)
         write_plan(root, specs, stop_order=STOP_ORDER, before_last=str(demo.pidfile))
-        log(f"starting embedded Kafka + Elasticsearch (noida-db) in {root / 'data'} and the services, supervised")
+        log(say("sc_starting", data=root / "data"))
         supervisor = spawn(
             [sys.executable, "-m", "incidentctl.supervisor", "--dir", str(root)],
             log_file=root / "logs" / "supervisor.log",
@@ -259,7 +256,7 @@ def stop(state: StackState, *, log: Callable[[str], None] = print) -> None:
     pid = state.pids.get("supervisor")
     if pid is not None and state.running():
         terminate(pid, timeout=60.0)
-        log(f"stopped the stack (supervisor pid {pid})")
+        log(say("sc_stopped", pid=pid))
     demo_pid = demo_config.current_demo_pid(state.path) or state.pids.get("demo")
     if demo_pid is not None and _runs(demo_pid, "incidentctl.demo_service"):
         terminate(demo_pid, timeout=8.0)

@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 
+from incidentctl.exits import heads, ljust, rjust, say
 from incidentctl.stack import SERVICES, StackState, service_of, supervised
 
 
@@ -43,39 +44,44 @@ def healthy(rows: list[dict[str, Any]]) -> bool:
     return True
 
 
-def format_table(rows: list[dict[str, Any]], *, now: float | None = None) -> str:
+def _line(process: str, pid: str, state: str, restarts: str, last: str, detail: str) -> str:
+    """One row, padded by terminal cells (Hangul takes two)."""
+    return f"{ljust(process, 10)} {rjust(pid, 7)} {ljust(state, 10)} {rjust(restarts, 8)}  {rjust(last, 10)}  {detail}"
+
+
+def format_table(rows: list[dict[str, Any]], *, now: float | None = None, lang: str | None = None) -> str:
     """Render the rows for a terminal (fits 100 columns; consumers indented below their service)."""
     now = time.time() if now is None else now
-    lines = [f"{'PROCESS':<10} {'PID':>7} {'STATE':<10} {'RESTARTS':>8}  {'LAST EVENT':>10}  DETAIL"]
+    lines = [_line(*heads("st_head", lang))]
     for row in rows:
         status = row.get("status")
-        state = _state(row, status)
-        last = _age(status.get("last_event_at"), now) if status else "-"
-        detail = "" if row.get("last_exit") is None else f"last exit {row['last_exit']}"
-        lines.append(
-            f"{row['name']:<10} {row.get('pid') or '-':>7} {state:<10} {row['restarts']:>8}  {last:>10}  {detail}"
-        )
+        state = say(_state(row, status), lang)
+        last = _age(status.get("last_event_at"), now, lang) if status else "-"
+        detail = "" if row.get("last_exit") is None else say("st_last_exit", lang, code=row["last_exit"])
+        lines.append(_line(row["name"], str(row.get("pid") or "-"), state, str(row["restarts"]), last, detail))
         for consumer in (status or {}).get("consumers", []):
-            lag = ", ".join(f"p{p}={n}" for p, n in consumer.get("lag_by_partition", {}).items()) or "no partitions"
-            joined = "joined" if consumer["joined"] else "JOINING"
-            lines.append(f"  {consumer['topic']:<32} {joined:<8} lag {lag}  (group {consumer['group']})")
+            lag = ", ".join(f"p{p}={n}" for p, n in consumer.get("lag_by_partition", {}).items())
+            joined = say("st_joined" if consumer["joined"] else "st_joining", lang)
+            lag_text = say("st_lag", lang, lag=lag or say("st_no_partitions", lang), group=consumer["group"])
+            lines.append(f"  {ljust(consumer['topic'], 32)} {ljust(joined, 8)} {lag_text}")
     return "\n".join(lines)
 
 
 def _state(row: dict[str, Any], status: dict[str, Any] | None) -> str:
+    """The message key of the process's state."""
     if not row.get("running"):
-        return "done" if row.get("last_exit") == 0 else "DOWN"
+        return "st_done" if row.get("last_exit") == 0 else "st_down"
     if service_of(row["name"]) not in SERVICES:
-        return "running"
+        return "st_running"
     if status is None:
-        return "NO ANSWER"
+        return "st_no_answer"
     if not status.get("alive"):
-        return "STALLED"
-    return "ready" if status.get("ready") else "STARTING"
+        return "st_stalled"
+    return "st_ready" if status.get("ready") else "st_starting"
 
 
-def _age(stamp: str | None, now: float) -> str:
+def _age(stamp: str | None, now: float, lang: str | None) -> str:
     if not stamp:
-        return "never"
+        return say("st_never", lang)
     seconds = now - datetime.fromisoformat(stamp).astimezone(UTC).timestamp()
-    return f"{seconds:.0f}s ago" if seconds < 3600 else f"{seconds / 3600:.1f}h ago"
+    return say("st_ago_s", lang, n=seconds) if seconds < 3600 else say("st_ago_h", lang, n=seconds / 3600)

@@ -28,6 +28,7 @@ from typing import Any, Final, TypeVar
 from aiokafka import AIOKafkaProducer
 from elasticsearch import AsyncElasticsearch
 
+from incidentctl.exits import say
 from incidentctl.replay_cmd import Window, in_time_order, read_recorded
 from incidentctl.whatif_diff import DiffRow, Outcome, diff, summarize
 from services.detector.adapters.es_logs import ElasticsearchLogSource, LogFields, LogSource
@@ -137,9 +138,9 @@ class WhatIf:
 def check_prefix(into: str, source_prefix: str) -> str:
     """Refuse a prefix that is not a plain name or that is the recorded stack's own (a usage error)."""
     if not PREFIX_RE.match(into):
-        raise ValueError(f"--into {into!r}: use letters, digits, '.', '_' or '-' (e.g. --into whatif1.)")
+        raise ValueError(say("err_into_name", into=into))
     if into == source_prefix:
-        raise ValueError(f"--into {into!r} is the recorded stack's own prefix: choose a new one (e.g. whatif1.)")
+        raise ValueError(say("err_into_own", into=into))
     return into
 
 
@@ -277,7 +278,7 @@ async def run_whatif(
     ]
     scrapes = [e for e in metrics if isinstance(e, ev.MetricsObserved)]
     if not scrapes:
-        raise LookupError("no recorded scrapes in that window: widen --from/--to")
+        raise LookupError(say("err_no_scrapes"))
     start, end = window.start or scrapes[0].time, window.end or scrapes[-1].time + timedelta(seconds=1)
     # The incidents opened in the window; their pages and analyses may come later (an RCA is stamped when it ran).
     outcomes = await _read(source, [source.topic_prefix + t.name for t in (INCIDENTS, NOTIFICATIONS, RCA)])
@@ -285,7 +286,7 @@ async def run_whatif(
 
     target_settings = ServiceSettings.load(kafka_bootstrap_servers=source.kafka_bootstrap_servers, topic_prefix=into)
     if await read_recorded(target_settings, [into + METRICS.name]):
-        raise ValueError(f"--into {into!r} already holds a replay: choose a new prefix")
+        raise ValueError(say("err_into_used", into=into))
     detector_s, responder_s, rca_s = replay_settings(source, into, config_dir, out_dir / "reports", speed=speed)
     await ensure_topics(target_settings)
     clock = VirtualClock(scrapes[0].time, speed)
@@ -328,17 +329,18 @@ def _log_source(settings: DetectorSettings, *, end: datetime, clock: VirtualCloc
     return PacedLogSource(ElasticsearchLogSource(client, index=lg.index_pattern, fields=fields), end=end, clock=clock)
 
 
-def describe(result: WhatIf, *, into: str, window: Window, config_dir: Path | None) -> str:
+def describe(result: WhatIf, *, into: str, window: Window, config_dir: Path | None, lang: str | None = None) -> str:
     """The header line of the printed comparison."""
-    span = f"{_iso(window.start)} .. {_iso(window.end)}"
-    config = f"config {config_dir}" if config_dir is not None else "default config"
-    logs = f" and {result.log_records} log records" if result.log_records is not None else " (log analysis off)"
-    return (f"replayed {result.scrapes} scrapes of {result.targets} target(s){logs} ({span}) into '{into}' with "
-            f"{config}: {len(result.original)} incident(s) originally, {len(result.replay)} in the replay")  # fmt: skip
+    span = f"{_iso(window.start, lang)} .. {_iso(window.end, lang)}"
+    config = say("wi_config", lang, dir=config_dir) if config_dir is not None else say("wi_default_config", lang)
+    logs = (say("wi_logs", lang, count=result.log_records) if result.log_records is not None
+            else say("wi_logs_off", lang))  # fmt: skip
+    return say("wi_describe", lang, scrapes=result.scrapes, targets=result.targets, logs=logs, span=span, into=into,
+               config=config, original=len(result.original), replay=len(result.replay))  # fmt: skip
 
 
-def _iso(moment: datetime | None) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment is not None else "(open)"
+def _iso(moment: datetime | None, lang: str | None = None) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment is not None else say("wi_open", lang)
 
 
 def quiet_service_logs(levels: Mapping[str, int] | None = None) -> None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Final
 
+from incidentctl.exits import cells, heads, ljust, say
 from shared import events as ev
 from shared.models import SEVERITY_RANK, Severity
 from shared.text import clean_line
@@ -165,20 +166,43 @@ def _cause(outcome: Outcome | None) -> str:
     return outcome.root_cause or "(no analysis)"
 
 
-def format_diff(rows: Sequence[DiffRow], *, width: int = 100) -> str:
+FIXED: Final = frozenset(
+    {"incident opened", "severity", "first page after opening", "top root cause", "no", "no page", "(no analysis)"}
+)
+"""The aspects and fixed values `diff` writes in English; `format_diff` shows them in the CLI's language."""
+
+
+def _fixed(text: str, lang: str | None) -> str:
+    """An aspect or a fixed value of a row (``no``, ``yes 13:03:00``) in ``lang``; data stays as it is."""
+    if text in FIXED:
+        return say(f"wi_{text}", lang)
+    if text.startswith("yes ") and len(text) == 12:
+        return say("wi_yes", lang, at=text[4:])
+    return text
+
+
+def _crop(line: str, width: int) -> str:
+    """``line`` cut to ``width`` terminal cells (Hangul takes two)."""
+    from rich.cells import set_cell_size
+
+    return line if cells(line) <= width else set_cell_size(line, width).rstrip()
+
+
+def format_diff(rows: Sequence[DiffRow], *, width: int = 100, lang: str | None = None) -> str:
     """The difference table for a terminal: one row per aspect, changed rows marked ``*``."""
     if not rows:
-        return "no incident in either run: nothing changed"
-    header: tuple[str, ...] = ("", "TARGET", "ASPECT", "ORIGINAL", "REPLAY")
-    cells = [
-        tuple(clean_line(c, limit=40) for c in ("*" if r.changed else " ", r.target, r.aspect, r.original, r.replay))
+        return say("wi_nothing", lang)
+    header = tuple(heads("wi_head", lang))
+    table = [
+        tuple(clean_line(c, limit=40) for c in ("*" if r.changed else " ", r.target, _fixed(r.aspect, lang),
+                                                 _fixed(r.original, lang), _fixed(r.replay, lang)))
         for r in rows
-    ]
-    widths = [max(len(row[c]) for row in [header, *cells]) for c in range(len(header))]
-    lines = ["  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip() for row in [header, *cells]]
+    ]  # fmt: skip
+    widths = [max(cells(row[c]) for row in [header, *table]) for c in range(len(header))]
+    lines = ["  ".join(ljust(v, w) for v, w in zip(row, widths, strict=True)).rstrip() for row in [header, *table]]
     changed = sum(r.changed for r in rows)
-    lines.append(f"{changed} of {len(rows)} aspects changed (* marks them)")
-    return "\n".join(line[:width] for line in lines)
+    lines.append(say("wi_changed", lang, changed=changed, total=len(rows)))
+    return "\n".join(_crop(line, width) for line in lines)
 
 
 __all__ = ["DiffRow", "Outcome", "diff", "format_diff", "summarize"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final, Generic, Never, TypeVar
 
@@ -167,11 +168,16 @@ def topic_of(event_type: type[ev.Event]) -> Topic[ev.Event]:
     raise KeyError(f"no topic declared for {event_type.__name__}")
 
 
-def markdown_table() -> str:
-    """Render the topic table for the README."""
-    rows = ["| topic | key | partitions | producer | events | what |", "|---|---|---|---|---|---|"]
+TABLE_WORDS: Final = {"head": "| topic | key | partitions | producer | events | what |", "binary": "(binary)",
+                      "compacted": " (compacted)"}  # fmt: skip
+"""The fixed words of `markdown_table`; ``incidentctl topics`` passes them in the CLI's language."""
+
+
+def markdown_table(words: Mapping[str, str] = TABLE_WORDS) -> str:
+    """Render the topic table for the README (``words``: its heading and fixed words, by `TABLE_WORDS` key)."""
+    rows = [words["head"], "|---|---|---|---|---|---|"]
     for t in ALL_TOPICS:
-        names = ", ".join(f"`{e.event_type.removeprefix(ev.TYPE_PREFIX)}`" for e in t.events) or "(binary)"
-        extra = " (compacted)" if t.compacted else ""
+        names = ", ".join(f"`{e.event_type.removeprefix(ev.TYPE_PREFIX)}`" for e in t.events) or words["binary"]
+        extra = words["compacted"] if t.compacted else ""
         rows.append(f"| `{t.name}`{extra} | {t.key} | {t.partitions} | {t.producer} | {names} | {t.doc} |")
     return "\n".join(rows)
