@@ -18,9 +18,12 @@ from incidentctl.exits import rjust, say
 from shared import events as ev
 from shared import topics
 from shared.events import Event
+from shared.models import Incident
 from shared.replay import follow
 
 FAULTS: Final = ("crash", "cpu-hog", "error-burst", "slow")
+FAULT_PROBLEM: Final = {"crash": "down", "cpu-hog": "cpu", "error-burst": "errors", "slow": "latency"}
+"""The problem class (`shared.problems`) of the incident each fault should open."""
 MILESTONES: Final = (
     "fault_injected",
     "first_anomaly",
@@ -91,7 +94,8 @@ class ChainTracker:
         self.result = result
         self.injected_at = injected_at
         self.times: dict[str, datetime] = {"fault_injected": injected_at}
-        self.early: list[Event] = []
+        self.seen: list[Event] = []
+        self.followed_problem: str | None = None
 
     def _mark(self, milestone: str, at: datetime) -> None:
         self.times[milestone] = min(at, self.times.get(milestone, at))
@@ -99,15 +103,12 @@ class ChainTracker:
     def observe(self, event: Event) -> None:
         """Update milestones with one event from any topic."""
         known = self.result.incident_id
+        if not isinstance(event, ev.MetricsObserved):
+            self.seen.append(event)
         self._fold(event)
-        if known is None:
-            if self.result.incident_id is None:
-                if not isinstance(event, ev.MetricsObserved):
-                    self.early.append(event)
-            else:
-                for earlier in self.early:
-                    self._fold(earlier)
-                self.early.clear()
+        if self.result.incident_id != known:  # events of the incident may have come before its opening
+            for earlier in self.seen[:-1]:
+                self._fold(earlier)
 
     def _fold(self, event: Event) -> None:
         r, inc = self.result, self.result.incident_id
@@ -131,14 +132,12 @@ class ChainTracker:
                         }
                     )
             case ev.IncidentOpened() if event.data.incident.target == r.target:
-                if inc is None and event.time >= self.injected_at:
-                    r.incident_id = event.data.incident.incident_id
-                    r.severity = event.data.incident.severity.value
-                    self._mark("incident_opened", event.time)
+                if event.time >= self.injected_at and (inc is None or self._better(event.data.incident)):
+                    self._follow(event)
             case _ if inc is None:
                 return
             case ev.IncidentUpdated() | ev.IncidentEscalated() if event.data.incident.incident_id == inc:
-                r.severity = event.data.incident.severity.value
+                r.severity, self.followed_problem = event.data.incident.severity.value, event.data.incident.problem
             case ev.NotificationDelivered() if event.data.incident_id == inc:
                 self._mark("notification", event.time)
             case ev.RecoveryStepStarted() if event.data.incident_id == inc:
@@ -154,6 +153,29 @@ class ChainTracker:
                 top = event.data.ranking[0] if event.data.ranking else None
                 r.rca_top_cause = top.model_dump() if top is not None else None
                 r.report_path = event.data.report_path
+
+    def _better(self, opened: Incident) -> bool:
+        """Tell whether a later incident on the target is the fault's own, the one followed so far not.
+
+        A fault can open several incidents, one per problem class (a crash's log line may open an
+        errors incident a moment before the outage opens its own): the one of the fault's class wins.
+        """
+        wanted = FAULT_PROBLEM.get(self.result.fault)
+        return wanted is not None and opened.problem == wanted and self.followed_problem != wanted
+
+    def _follow(self, event: ev.IncidentOpened) -> None:
+        """Follow ``event``'s incident from now on; milestones of an incident followed before are dropped."""
+        r, incident = self.result, event.data.incident
+        for milestone in ("incident_opened", "notification", "recovery_started", "recovery_verified", "rca_published"):
+            self.times.pop(milestone, None)
+        r.incident_id, r.severity, self.followed_problem = (
+            incident.incident_id,
+            incident.severity.value,
+            incident.problem,
+        )
+        r.incident_resolved = r.report_path = None
+        r.rca_top_cause = None
+        self._mark("incident_opened", event.time)
 
     @property
     def complete(self) -> bool:

@@ -47,3 +47,25 @@ def test_events_before_the_fault_and_of_other_targets_are_ignored() -> None:
         tracker.observe(event)
     result = tracker.finish()
     assert result.incident_id is None and "first_anomaly" in result.missing
+
+
+def _opened(incident: m.Incident, t: float) -> ev.IncidentOpened:
+    data = m.IncidentTransition(incident=incident, reason="opened")
+    return ev.IncidentOpened.create(
+        data, source="/t", id_parts=("o", incident.incident_id), time=at(t), correlationid=incident.incident_id
+    )
+
+
+def test_a_crash_follows_its_down_incident_not_an_errors_incident_opened_a_moment_before() -> None:
+    errors = INCIDENT.model_copy(
+        update={"incident_id": "inc-0", "severity": m.Severity.MINOR, "problem": "errors", "title": "log pattern"}
+    )
+    down = INCIDENT.model_copy(update={"problem": "down", "opened_at": at(2)})
+    tracker = ChainTracker(ScenarioResult(fault="crash"), at(0))
+    # the down incident's recovery step arrives before its opening (another topic), and after the errors one's
+    for event in (anomaly(t=1), _opened(errors, 1.5), step_started(), _opened(down, 2), verified()):
+        tracker.observe(event)
+    result = tracker.finish()
+    assert result.incident_id == "inc-1" and result.severity == "critical"
+    assert result.seconds_after_fault["incident_opened"] == 2.0
+    assert result.seconds_after_fault["recovery_started"] == 3.0
