@@ -98,6 +98,9 @@ class LogSettings(_Section):
         description="finding kinds published; template_vanished is off: one-off lines were reported as vanished",
     )
     patterns: dict[str, float | int] = Field(default_factory=dict, description="PatternConfig overrides")
+    critical_classes: bool = Field(
+        True, description="templates of security, leak or data-loss words get the Critical impacts (domain/critical.py)"
+    )
 
 
 DEMO_PROFILE: dict[str, Any] = {
@@ -221,4 +224,5 @@ class DetectorSettings(ServiceSettings):
             patterns=_overrides(PatternConfig, dict(lg.patterns), "logs.patterns"),
             tracker=TrackerConfig(close_delay_s=lg.close_delay_s, score_step=ep.score_step, growth=ep.growth),
             report=frozenset(lg.report),
+            critical_classes=lg.critical_classes,
         )
