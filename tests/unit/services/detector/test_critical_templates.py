@@ -22,6 +22,12 @@ POSITIVE = [
     ("고객 테이블 접근 거부: 사용자 <*>", "ERROR", S),
     ("관리자 세션 시작: 계정 <*>", "INFO", S),
     ("사용자 <*> 권한 상승", "WARN", S),
+    # the same from PostgreSQL's log
+    ('password authentication failed for user "<*>"', "FATAL", S),
+    ("permission denied for table customers", "ERROR", S),
+    ("statement: GRANT ALL PRIVILEGES ON DATABASE <*> TO <*>", "LOG", S),
+    ("statement: ALTER ROLE <*> WITH SUPERUSER", "LOG", S),
+    ("invalid page in block <*> of relation base/<*>", "ERROR", D),
     # leak: bulk exports, transfers to the outside
     ("bulk export of <*> customer records to external host <*>", "ERROR", L),
     ("data exfiltration detected to <*>", "WARN", L),
@@ -53,6 +59,9 @@ NEGATIVE = [
     ("connection refused by upstream <*>", "ERROR"),
     ("export job scheduled at <*>", "INFO"),
     ("permission check for <*>", "INFO"),
+    ("statement: GRANT SELECT ON metrics TO <*>", "LOG"),
+    ("connection authorized: user=<*> database=<*>", "LOG"),
+    ("checkpoint complete: wrote <*> buffers", "LOG"),
     ("사용자 <*> 인증 성공", "INFO"),
     ("복제본 정상, 지연 <*> ms", "INFO"),
     ("백업 완료: <*>", "INFO"),
