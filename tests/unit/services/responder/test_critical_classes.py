@@ -9,6 +9,7 @@ import pytest
 from services.responder.domain.grouping import anomaly_labels
 from services.responder.domain.policy import MANUAL_SEVERITY_RULES
 from services.responder.domain.severity import classify
+from shared import events as ev
 from shared import models as m
 from shared.phrases import translate
 from shared.problems import explains, problem_class
@@ -82,3 +83,14 @@ def test_the_reasons_read_in_korean() -> None:
     text = translate(f"critical: data leak (data_loss, rule data-leak): {SECURITY_REASON}", "ko")
     assert "데이터 유출" in text and "보안 관련 로그 템플릿 (단어: unauthorized, customer table)" in text
     assert "분당 40줄 급증" in text
+
+
+def test_a_security_incident_stays_security_when_its_title_follows_the_signal_still_firing() -> None:
+    sim = Sim()
+    sim.anomaly(anomaly("demo", "log:aa", t=0, **SECURITY), t=0)
+    sim.anomaly(anomaly("demo", "log:bb", t=1, **SECURITY), t=1)
+    assert len(sim.book.incidents) == 1
+    sim.anomaly(anomaly("demo", "log:aa", cls=ev.AnomalyResolved, revision=2, **SECURITY), t=5)
+    inc = sim.only().incident
+    assert inc.title_fingerprint == "demo/log:bb"
+    assert inc.problem == "security" and inc.severity is m.Severity.CRITICAL
