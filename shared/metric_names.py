@@ -25,6 +25,15 @@ HTTP_LATENCY_P99: Final = "http.latency_p99_ms"
 HTTP_ERROR_RATE: Final = "http.error_rate"
 HTTP_THROUGHPUT: Final = "http.requests_per_s"
 
+BACKUP_AGE: Final = "backup.age_s"
+"""Seconds since the last good backup of a target's data (reported by the estate of issue 17, item 1)."""
+BACKUP_LAST_OK: Final = "backup.last_ok"
+"""1 when the last backup run succeeded, 0 when it failed."""
+BACKUP_MAX_AGE_S: Final = 26 * 3600.0
+"""The default backup policy: a daily backup, two hours of grace."""
+DB_ROWS: Final = "db.rows"
+"""Rows in a target's watched tables (a collapse is data loss)."""
+
 HOST_TARGET_PREFIX: Final = "host:"
 """Host-level scrapes are published with ``target = "host:<hostname>"``."""
 

@@ -62,6 +62,7 @@ KO_PHRASES: Final[tuple[tuple[re.Pattern[str], str], ...]] = tuple(
         # responder: the manual's severity rules
         (r"\bservice fully down\b", "서비스 전체 중단"),
         (r"\bdata loss or leak\b", "데이터 손실 또는 유출"),
+        (r"\bdata leak\b", "데이터 유출"),
         (r"\bsecurity incident\b", "보안 사고"),
         (r"\bmajor function failing\b", "주요 기능 장애"),
         (r"\bsevere performance degradation\b", "심각한 성능 저하"),
@@ -82,6 +83,13 @@ KO_PHRASES: Final[tuple[tuple[re.Pattern[str], str], ...]] = tuple(
         (r"^major: ", "주요: "),
         (r"^minor: ", "경미: "),
         # detector: anomaly summaries
+        (r"\bsecurity-relevant template \(words: ", "보안 관련 로그 템플릿 (단어: "),
+        (r"\bleak-relevant template \(words: ", "유출 관련 로그 템플릿 (단어: "),
+        (r"\bdata loss-relevant template \(words: ", "데이터 손실 관련 로그 템플릿 (단어: "),
+        (r"\bburst ([\d.]+)/min\b", r"분당 \1줄 급증"),
+        (r"\bnew, (\d+) lines\b", r"신규, \1줄"),
+        (r"\boutbound traffic\b", "외부 송신 트래픽"),
+        (r"\btimes its learned level\b", "배 (학습된 평소 수준 대비)"),
         (r": down since " + _TIME, r": \1부터 중단"),
         (r"\bdegraded since " + _TIME + ":", r"\1부터 성능 저하:"),
         (r" since " + _TIME, r" (\1부터)"),

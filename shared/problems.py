@@ -2,11 +2,15 @@
 
 One definition shared by the responder (an incident per problem class of a target, see
 `services/responder/domain/lifecycle.py`) and readers of incidents. The cues follow the recovery
-planner's (``down``, ``errors``, ``latency``, ``cpu``, ``memory``, ``other``).
+planner's (``down``, ``errors``, ``latency``, ``cpu``, ``memory``, ``other``). The manual's Critical
+classes ``security``, ``leak`` and ``data_loss`` come from the anomaly itself: its ``problem`` label
+(the detector's log-template classes, the outbound-traffic leak, the data-loss rules), else its impact
+(``security``, ``data_loss``); each opens its own incident and explains no other class.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Final
 
@@ -20,6 +24,11 @@ CLASS_CUES: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
     ("memory", ("memory", "rss", "oom")),
 )
 
+CRITICAL_CLASSES: Final = ("security", "leak", "data_loss")
+"""The manual's Critical classes besides ``down``: security incident, data leak, data loss."""
+
+CRITICAL_BY_IMPACT: Final = {Impact.SECURITY: "security", Impact.DATA_LOSS: "data_loss"}
+
 EXPLAINS: Final[dict[str, frozenset[str]]] = {
     "down": frozenset({"errors", "latency", "cpu", "memory", "other"}),
     "cpu": frozenset({"latency"}),
@@ -27,6 +36,9 @@ EXPLAINS: Final[dict[str, frozenset[str]]] = {
     "errors": frozenset(),
     "latency": frozenset(),
     "other": frozenset(),
+    "security": frozenset(),
+    "leak": frozenset(),
+    "data_loss": frozenset(),
 }
 """Which classes a class accounts for while it lasts: a target that is down also fails requests."""
 
@@ -34,10 +46,19 @@ CAUSED_BY_RECOVERY: Final = "recovery"
 """The ``caused_by`` label value of an anomaly that a recovery action of this project brought about."""
 
 
-def problem_class(signal: str, impact: Impact) -> str:
-    """Return the problem class of one signal with its impact (``down`` first, ``other`` last)."""
+def problem_class(signal: str, impact: Impact, labels: Mapping[str, str] | None = None) -> str:
+    """Return the problem class of one signal with its impact and labels (``down`` first, ``other`` last).
+
+    A ``problem`` label naming a Critical class wins (a leak has the impact ``data_loss``); the
+    impacts ``security`` and ``data_loss`` name their class.
+    """
     if impact is Impact.SERVICE_DOWN:
         return "down"
+    labelled = (labels or {}).get("problem", "")
+    if labelled in CRITICAL_CLASSES:
+        return labelled
+    if impact in CRITICAL_BY_IMPACT:
+        return CRITICAL_BY_IMPACT[impact]
     name = signal.lower()
     if name.rsplit(".", 1)[-1] == "up":
         return "down"

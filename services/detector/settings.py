@@ -22,7 +22,13 @@ from services.detector.domain.logmining.patterns import PatternConfig
 from services.detector.domain.logwatch import LogWatchConfig
 from services.detector.domain.perf import PerfConfig
 from services.detector.domain.rules import DEFAULT_RULES, DEMO_RULES, ThresholdRule
-from services.detector.domain.series import DEFAULT_MIN_DELTA, DEFAULT_WATCHED, StatisticalConfig
+from services.detector.domain.series import (
+    DEFAULT_CRITICAL,
+    DEFAULT_MIN_DELTA,
+    DEFAULT_WATCHED,
+    CriticalSeries,
+    StatisticalConfig,
+)
 from services.detector.domain.target import DetectionConfig
 from services.detector.domain.tracker import TrackerConfig
 from shared.settings import ServiceSettings
@@ -49,6 +55,10 @@ class StatisticalSettings(_Section):
         default_factory=lambda: {k: _direction(v) for k, v in DEFAULT_WATCHED.items()}
     )
     min_delta: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_MIN_DELTA))
+    critical: dict[str, CriticalSeries] = Field(
+        default_factory=lambda: dict(DEFAULT_CRITICAL),
+        description="watched series whose departure beyond ratio x the usual is a leak or data loss",
+    )
     max_hold_s: float = Field(3600.0, ge=0, description="longest an adapted-to shift keeps an anomaly open")
     confirm_samples: int = Field(2, ge=1, description="unusual samples in a row before an anomaly is raised")
     detector: dict[str, float | int | bool] = Field(default_factory=dict, description="DetectorConfig overrides")
@@ -98,6 +108,9 @@ class LogSettings(_Section):
         description="finding kinds published; template_vanished is off: one-off lines were reported as vanished",
     )
     patterns: dict[str, float | int] = Field(default_factory=dict, description="PatternConfig overrides")
+    critical_classes: bool = Field(
+        True, description="templates of security, leak or data-loss words get the Critical impacts (domain/critical.py)"
+    )
 
 
 DEMO_PROFILE: dict[str, Any] = {
@@ -194,6 +207,7 @@ class DetectorSettings(ServiceSettings):
                 ),
                 severe_ratio=st.severe_ratio,
                 min_delta=MappingProxyType(dict(st.min_delta)),
+                critical=MappingProxyType(dict(st.critical)),
                 max_hold_s=st.max_hold_s,
                 confirm_samples=st.confirm_samples,
                 budget=EpisodeBudget(per_day=st.max_episodes_per_day, threshold_step=st.budget_threshold_step),
@@ -221,4 +235,5 @@ class DetectorSettings(ServiceSettings):
             patterns=_overrides(PatternConfig, dict(lg.patterns), "logs.patterns"),
             tracker=TrackerConfig(close_delay_s=lg.close_delay_s, score_step=ep.score_step, growth=ep.growth),
             report=frozenset(lg.report),
+            critical_classes=lg.critical_classes,
         )

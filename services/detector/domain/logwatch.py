@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Final
 
+from services.detector.domain.critical import CriticalClass, classify_template, explanation
 from services.detector.domain.evidence import Evidence, combine
 from services.detector.domain.logmining import TemplateMiner
 from services.detector.domain.logmining.findings import (
@@ -49,10 +50,34 @@ class LogWatchConfig:
     new_template_levels: frozenset[str] = ALERT_LEVELS
     impact: Impact = Impact.PARTIAL_FUNCTION
     unknown_service: str = "unknown"
+    critical_classes: bool = True
+    """Classify templates into security, leak and data loss (`critical`): those get the Critical impacts."""
 
 
-def finding_evidence(finding: LogFinding, impact: Impact) -> Evidence:
-    """Describe one finding as evidence on the ``log:<template_id>`` signal."""
+CRITICAL_IMPACT: Final = {
+    CriticalClass.SECURITY: Impact.SECURITY,
+    CriticalClass.LEAK: Impact.DATA_LOSS,
+    CriticalClass.DATA_LOSS: Impact.DATA_LOSS,
+}
+"""The manual's Critical impact of each class: a leak is "data loss or leak"."""
+
+
+def activity(finding: LogFinding) -> str:
+    """Say how loud a finding is: ``burst 40/min`` for a spike, ``new, 12 lines`` for a new template."""
+    if isinstance(finding, RateSpike):
+        return f"burst {finding.peak_per_bucket * 60.0 / finding.bucket_seconds:.3g}/min"
+    if finding.kind is FindingKind.NEW_TEMPLATE:
+        return f"new, {finding.count} lines"
+    return f"{finding.count} lines"
+
+
+def finding_evidence(finding: LogFinding, impact: Impact, *, critical: bool = True) -> Evidence:
+    """Describe one finding as evidence on the ``log:<template_id>`` signal.
+
+    With ``critical``, a template of a Critical class (`critical.classify_template`) that bursts or
+    appears gets that class's impact, the ``problem`` label (``security``, ``leak``, ``data_loss``)
+    and the reason in ``problem_reason`` and at the head of the summary.
+    """
     window = f"{finding.window_start.isoformat()}..{finding.window_end.isoformat()}"
     detail = ""
     if isinstance(finding, RateSpike):
@@ -60,11 +85,22 @@ def finding_evidence(finding: LogFinding, impact: Impact) -> Evidence:
         detail = f" (baseline {finding.baseline_per_bucket:.3g}, peak {finding.peak_per_bucket} per {per})"
     level = f"{finding.level} " if finding.level else ""
     summary = f"{_WORDS[finding.kind]} {level}'{finding.template}': {finding.count} lines in {window}{detail}"
+    score, extra = _SCORES[finding.kind], {}
+    verdict = classify_template(finding.template, finding.level) if critical else None
+    if verdict is not None and verdict.critical and finding.kind is not FindingKind.TEMPLATE_VANISHED:
+        reason = explanation(verdict, activity(finding))
+        impact, score, summary = CRITICAL_IMPACT[verdict.cls], max(score, verdict.score), f"{reason}; {summary}"
+        extra = {
+            "problem": verdict.cls.value,
+            "problem_reason": reason,
+            "problem_words": ", ".join(verdict.words),
+            "problem_score": f"{verdict.score:.2f}",
+        }
     return Evidence(
         signal=f"log:{finding.template_id}",
         kind=AnomalyKind.LOG_PATTERN,
         impact=impact,
-        score=_SCORES[finding.kind],
+        score=score,
         since=finding.window_start,
         summary=summary,
         observed=float(finding.count),
@@ -78,7 +114,8 @@ def finding_evidence(finding: LogFinding, impact: Impact) -> Evidence:
             "window_start": finding.window_start.isoformat(),
             "window_end": finding.window_end.isoformat(),
             "count": str(finding.count),
-        },
+        }
+        | extra,
         samples=finding.samples,
     )
 
@@ -120,7 +157,9 @@ class LogWatch:
         for key in sorted(set(self.open) | set(self.episodes)):
             service = key[0]
             findings = list(self.open.get(key, {}).values()) or self._still_bursting(key, now)
-            evidence = combine(finding_evidence(f, self.config.impact) for f in findings)
+            evidence = combine(
+                finding_evidence(f, self.config.impact, critical=self.config.critical_classes) for f in findings
+            )
             emission = advance(
                 self.episodes,
                 key,
@@ -169,6 +208,8 @@ class LogWatch:
             return False
         level = finding.level.upper()
         if finding.kind is FindingKind.NEW_TEMPLATE:
+            if self.config.critical_classes and classify_template(finding.template, level).critical:
+                return True  # a new admin session or privilege change is news at any level
             return level in self.config.new_template_levels
         if finding.kind is FindingKind.TEMPLATE_VANISHED:
             return level not in ALERT_LEVELS  # errors that stop are good news

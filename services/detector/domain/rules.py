@@ -72,6 +72,7 @@ class ThresholdRule(BaseModel):
     kind: AnomalyKind = AnomalyKind.THRESHOLD
     unit: str = ""
     targets: str = Field("*", description="glob on the target name")
+    reason: str = Field("", description="what a breach means, said in the anomaly (problem_reason)")
 
     def applies_to(self, target: str) -> bool:
         """Return whether this rule watches ``target``."""
@@ -181,6 +182,23 @@ def _rules(*, sustain_s: float, clear_s: float, error_sustain_s: float) -> tuple
         ),
         ThresholdRule(name="process-down", metric=mn.PROCESS_UP, **down),
         ThresholdRule(name="http-down", metric=mn.HTTP_UP, **down),
+        ThresholdRule(
+            name="backup-failed",
+            metric=mn.BACKUP_LAST_OK,
+            op=Op.EQ,
+            value=0.0,
+            impact=Impact.DATA_LOSS,
+            reason="the last backup failed",
+        ),
+        ThresholdRule(
+            name="backup-too-old",
+            metric=mn.BACKUP_AGE,
+            op=Op.GT,
+            value=mn.BACKUP_MAX_AGE_S,
+            impact=Impact.DATA_LOSS,
+            unit="s",
+            reason=f"the last good backup is older than its policy ({mn.BACKUP_MAX_AGE_S / 3600:g} h)",
+        ),
     )
 
 

@@ -6,9 +6,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from types import MappingProxyType
-from typing import Final
+from typing import Final, Literal
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
 
 from services.detector.domain.anomaly import DetectorBank, DetectorConfig, Score, explain, format_value
 from services.detector.domain.anomaly.detector import score_at
@@ -29,6 +30,8 @@ DEFAULT_WATCHED: Final = MappingProxyType(
         mn.HTTP_LATENCY_P95: "up",
         mn.HTTP_ERROR_RATE: "up",
         mn.HTTP_THROUGHPUT: "down",
+        mn.HOST_NET_SENT: "up",
+        mn.DB_ROWS: "down",
     }
 )
 """Metrics the statistical detector watches, and the direction that is bad for each."""
@@ -43,6 +46,8 @@ DEFAULT_MIN_DELTA: Final = MappingProxyType(
         mn.HTTP_LATENCY_P95: 50.0,
         mn.HTTP_ERROR_RATE: 0.005,
         mn.HTTP_THROUGHPUT: 1.0,
+        mn.HOST_NET_SENT: 8.0 * 2**20,
+        mn.DB_ROWS: 100.0,
     }
 )
 """Smallest departure from the usual value worth telling anyone about (units of the metric).
@@ -51,8 +56,34 @@ The streaming detector is scale-free: a quiet series moving from 3 % to 4 % CPU 
 it as 3 % to 100 %. These floors keep practically irrelevant records out of the incident flow.
 """
 
+
+class CriticalSeries(BaseModel):
+    """A watched series whose departure beyond ``ratio`` times its learned level is a Critical class.
+
+    Up (the series' bad direction): observed at or above ``ratio`` x the usual, e.g. outbound traffic
+    ten times its usual is a leak; down: at or below the usual / ``ratio``, e.g. a row count halved
+    is data loss. A smaller departure keeps the series' ordinary impact.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    problem: Literal["security", "leak", "data_loss"]
+    ratio: float = Field(gt=1.0)
+    what: str
+
+
+DEFAULT_CRITICAL: Final = MappingProxyType(
+    {
+        mn.HOST_NET_SENT: CriticalSeries(problem="leak", ratio=10.0, what="outbound traffic"),
+        mn.DB_ROWS: CriticalSeries(problem="data_loss", ratio=2.0, what="row count"),
+    }
+)
+"""The leak and data-loss series of the manual's Critical classes (see `critical_evidence`)."""
+
+CRITICAL_IMPACT: Final = {"security": Impact.SECURITY, "leak": Impact.DATA_LOSS, "data_loss": Impact.DATA_LOSS}
+
 RESOURCE_PREFIXES: Final = ("host.", "process.")
-UNITS: Final = MappingProxyType({"_percent": "%", "_ms": "ms", "_bytes": "B", "_per_s": "/s"})
+UNITS: Final = MappingProxyType({"_bytes_per_s": "B/s", "_percent": "%", "_ms": "ms", "_bytes": "B", "_per_s": "/s"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +101,8 @@ class StatisticalConfig:
     """Unusual samples in a row before evidence begins: one slow request is not an anomaly."""
     budget: EpisodeBudget = field(default_factory=EpisodeBudget)
     """At most this many statistical episodes per signal per day (see `budget`)."""
+    critical: MappingProxyType[str, CriticalSeries] = field(default_factory=lambda: DEFAULT_CRITICAL)
+    """Series whose far departure is a leak or data loss (see `CriticalSeries`)."""
 
 
 def unit_of(metric: str) -> str:
@@ -89,6 +122,28 @@ def statistical_impact(metric: str, observed: float, expected: float, *, severe_
     if metric.startswith(RESOURCE_PREFIXES):
         return Impact.RESOURCE_PRESSURE
     return Impact.PARTIAL_FUNCTION
+
+
+def critical_labels(
+    metric: str, observed: float, expected: float, direction: str, config: StatisticalConfig
+) -> dict[str, str]:
+    """Return the ``problem`` and ``problem_reason`` labels of a far departure of a Critical series, else {}.
+
+    ``outbound traffic 52 MB/s, 40 times its learned level 1.3 MB/s``.
+    """
+    rule = config.critical.get(metric)
+    if rule is None:
+        return {}
+    unit = unit_of(metric)
+    usual = format_value(expected, unit)
+    if direction == "up":
+        far = observed >= rule.ratio * expected if expected > 0 else observed > 0
+        times = f"{observed / expected:.3g} times" if expected > 0 else "far above"
+        reason = f"{rule.what} {format_value(observed, unit)}, {times} its learned level {usual}"
+    else:
+        far = observed * rule.ratio <= expected
+        reason = f"{rule.what} {format_value(observed, unit)}, collapsed from its learned level {usual}"
+    return {"problem": rule.problem, "problem_reason": reason} if far else {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,18 +216,23 @@ class SeriesWatch:
                 f"{self.metric} {format_value(score.observed, unit)}, still {side} its usual "
                 f"{format_value(hold.expected, unit)} of before {since.isoformat()}"
             )
+        direction = config.watched.get(self.metric, "up")
+        impact = statistical_impact(self.metric, score.observed, hold.expected, severe_ratio=config.severe_ratio)
+        critical = critical_labels(self.metric, score.observed, hold.expected, direction, config)
+        if critical:
+            impact, summary = CRITICAL_IMPACT[critical["problem"]], f"{critical['problem_reason']}; {summary}"
         return Evidence(
             signal=self.metric,
             kind=AnomalyKind.STATISTICAL,
-            impact=statistical_impact(self.metric, score.observed, hold.expected, severe_ratio=config.severe_ratio),
+            impact=impact,
             score=strength(score) if active else max(strength(score), config.episodes.open_threshold),
             since=since,
             summary=summary,
             observed=score.observed,
             expected=hold.expected,
             unit=unit,
-            direction=config.watched.get(self.metric, "up"),
-            labels={"expected_range": f"{hold.lower:.4g}..{hold.upper:.4g}", "feature": score.feature},
+            direction=direction,
+            labels={"expected_range": f"{hold.lower:.4g}..{hold.upper:.4g}", "feature": score.feature} | critical,
         )
 
 

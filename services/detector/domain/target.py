@@ -12,6 +12,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import Final
 
 import numpy as np
 
@@ -24,7 +25,7 @@ from services.detector.domain.perf import PerfConfig, observe_perf
 from services.detector.domain.rules import DEFAULT_RULES, RuleState, ThresholdRule, evaluate
 from services.detector.domain.series import SeriesBank, StatisticalConfig
 from services.detector.domain.tracker import Emission, Episode, TrackerConfig, advance
-from shared.models import AnomalyKind, MetricsObserved
+from shared.models import AnomalyKind, Impact, MetricsObserved
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,10 +62,13 @@ def rule_evidence(rule: ThresholdRule, state: RuleState) -> Evidence | None:
     summary = f"{rule.metric} {value:.4g}{unit} {rule.op.value} {rule.value:.4g}{unit}{held} (peak {peak:.4g}{unit})"
     if rule.kind is AnomalyKind.TARGET_DOWN:
         summary = f"{rule.metric} = {value:g}: down since {state.active_since.isoformat()}"
+    if rule.reason:
+        summary = f"{rule.reason}: {summary}"
+    impact = rule.impact_of(value)
     return Evidence(
         signal=rule.metric,
         kind=rule.kind,
-        impact=rule.impact_of(value),
+        impact=impact,
         score=1.0,
         since=state.active_since,
         summary=summary,
@@ -72,8 +76,19 @@ def rule_evidence(rule: ThresholdRule, state: RuleState) -> Evidence | None:
         threshold=rule.value,
         unit=rule.unit,
         direction="down" if rule.op.value in ("<", "<=", "==") else "up",
-        labels={"rule": rule.name},
+        labels={"rule": rule.name} | _critical_labels(rule, impact, summary),
     )
+
+
+CRITICAL_PROBLEM: Final = {Impact.SECURITY: "security", Impact.DATA_LOSS: "data_loss"}
+
+
+def _critical_labels(rule: ThresholdRule, impact: Impact, summary: str) -> dict[str, str]:
+    """The ``problem`` and ``problem_reason`` of a rule breach with a Critical impact (a failed backup)."""
+    if impact not in CRITICAL_PROBLEM:
+        return {}
+    reason = summary if rule.reason else f"{rule.name}: {summary}"
+    return {"problem": CRITICAL_PROBLEM[impact], "problem_reason": reason}
 
 
 @dataclass(slots=True)

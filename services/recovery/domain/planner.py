@@ -16,6 +16,7 @@ from services.recovery.domain.confirm import LatestScrape, external_action_allow
 from services.recovery.domain.verify import HealthPolicy
 from shared.ids import short_id
 from shared.models import SEVERITY_RANK, Impact, Incident, RecoveryPlan, RecoveryStep, Severity
+from shared.problems import CRITICAL_BY_IMPACT, CRITICAL_CLASSES
 
 _CLASS_CUES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("down", ("exit", "down", "crash", "unreachable")),
@@ -48,6 +49,9 @@ def problem_class(incident: Incident) -> str:
         return incident.problem
     if Impact.SERVICE_DOWN in incident.impacts:
         return "down"
+    for impact, name in CRITICAL_BY_IMPACT.items():
+        if impact in incident.impacts:
+            return name
     signals = [s.lower() for s in incident.signals]
     if any(s.rsplit(".", 1)[-1] == "up" for s in signals):
         return "down"
@@ -147,6 +151,8 @@ def _remedy(catalog: Catalog, target: str, problem: str) -> tuple[str, ...]:
     remedies = catalog.remedies.get(target, {})
     if problem in remedies:
         return tuple(remedies[problem])
+    if problem in CRITICAL_CLASSES:
+        return ()  # a security, leak or data-loss incident gets only what is declared for it, never a default restart
     if "default" in remedies:
         return tuple(remedies["default"])
     return (RESTART_PROCESS,) if RESTART_PROCESS in catalog.declared(target) else ()

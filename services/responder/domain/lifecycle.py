@@ -22,7 +22,7 @@ from services.responder.domain.silences import silencing
 from services.responder.domain.state import Book, IncidentState
 from shared import events as ev
 from shared.models import Anomaly, AnomalyKind, Impact, Incident, IncidentStatus, IncidentTransition, Severity, Team
-from shared.problems import explains, problem_class, signal_of, within_disruption
+from shared.problems import CRITICAL_CLASSES, explains, problem_class, signal_of, within_disruption
 
 SOURCE: Final = "/services/responder"
 GROUP_LABELS: Final = ("service", "host", "target", "scope")
@@ -109,7 +109,7 @@ def decide_anomaly(book: Book, event: ev.AnomalyEvent, *, now: datetime, policy:
     if silence is not None:
         return Decision(outcome=f"silenced by {silence.silence_id}")
     key = group_key(labels, policy.grouping.group_by)
-    problem = problem_class(anomaly.signal, anomaly.impact)
+    problem = problem_class(anomaly.signal, anomaly.impact, anomaly.labels)
     caused = caused_by_recovery(book, anomaly, policy)
     home = _home(book, key, problem, policy, caused=caused)
     if home is not None:
@@ -344,6 +344,8 @@ def _title_from_active(inc: Incident, active: tuple[str, ...]) -> dict[str, Any]
         if sep and fingerprint in active:
             summary = re.split(r"; (?=observed |expected |threshold |since )", rest)[0]
             problem = problem_class(signal_of(fingerprint, inc.target), Impact.PARTIAL_FUNCTION)
+            if inc.problem in CRITICAL_CLASSES:
+                problem = inc.problem  # only its own class joins a Critical-class incident: it stays that class
             return {"title": summary, "title_fingerprint": fingerprint, "problem": problem}
     return {}
 

@@ -86,6 +86,13 @@ MANUAL_SEVERITY_RULES: Final[tuple[SeverityRule, ...]] = (
         reason="service fully down",
     ),
     SeverityRule(
+        name="data-leak",
+        severity=Severity.CRITICAL,
+        impacts=(Impact.DATA_LOSS,),
+        match={"problem": "leak"},
+        reason="data leak",
+    ),
+    SeverityRule(
         name="data-loss",
         severity=Severity.CRITICAL,
         impacts=(Impact.DATA_LOSS,),

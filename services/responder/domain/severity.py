@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Final
 
 from services.responder.domain.grouping import matches
 from services.responder.domain.policy import SeverityRule
 from shared.models import SEVERITY_RANK, Severity
+
+PROBLEM_REASON: Final = "problem_reason"
+"""The anomaly label that explains its Critical class (set by the detector)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,7 +26,11 @@ class Verdict:
 def classify(
     labels: Mapping[str, str], rules: Sequence[SeverityRule], *, default: Severity = Severity.MINOR
 ) -> Verdict:
-    """Return the severity of the first rule whose impacts and matchers fit ``labels``."""
+    """Return the severity of the first rule whose impacts and matchers fit ``labels``.
+
+    The anomaly's own explanation (its ``problem_reason`` label: which words of a log template, how
+    far above its usual level the outbound traffic is) follows the rule's reason.
+    """
     impact = labels.get("impact", "")
     for rule in rules:
         if rule.impacts and impact not in {i.value for i in rule.impacts}:
@@ -31,6 +39,8 @@ def classify(
             continue
         why = rule.reason or rule.name
         reason = f"{rule.severity.value}: {why} ({impact or 'no impact'}, rule {rule.name})"
+        if labels.get(PROBLEM_REASON):
+            reason = f"{reason}: {labels[PROBLEM_REASON]}"
         return Verdict(rule.severity, rule.name, reason)
     return Verdict(default, "default", f"{default.value}: no rule matched impact {impact or 'none'} (default)")
 

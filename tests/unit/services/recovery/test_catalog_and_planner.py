@@ -40,6 +40,8 @@ def plan(inc: Incident, catalog: Catalog = CATALOG, restarts: tuple[float, ...] 
         (("http.latency_p95_ms",), (), "latency"),
         (("process.rss_bytes",), (), "memory"),
         (("something",), (), "other"),
+        (("log:abc123",), (Impact.SECURITY,), "security"),
+        (("backup.last_ok",), (Impact.DATA_LOSS,), "data_loss"),
     ],
 )
 def test_problem_class(signals: tuple[str, ...], impacts: tuple[Impact, ...], expected: str) -> None:
@@ -84,6 +86,15 @@ def test_configured_remedies_win() -> None:
     decision = plan(incident(signals=("http.error_rate",)), catalog)
     assert [s.action for s in decision.plan.steps] == ["http_post:reset", "wait"]
     assert [s.action for s in plan(incident(), catalog).plan.steps] == ["restart_process"]
+
+
+@pytest.mark.parametrize("problem", ["security", "leak", "data_loss"])
+def test_a_critical_class_gets_only_its_declared_remedy_never_a_default_restart(problem: str) -> None:
+    inc = incident(signals=("log:abc123",), severity=Severity.CRITICAL).model_copy(update={"problem": problem})
+    decision = plan(inc, Catalog.build([RESTART], {"demo": {"default": ("restart_process",)}}))
+    assert decision.plan is None and decision.escalate and f"no declared remedy for {problem!r}" in decision.reason
+    declared = plan(inc, Catalog.build([RESTART], {"demo": {problem: ("restart_process",)}}))
+    assert [s.action for s in declared.plan.steps] == ["restart_process"]
 
 
 def test_remedy_naming_an_undeclared_action_is_refused() -> None:
