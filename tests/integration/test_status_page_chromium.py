@@ -9,6 +9,7 @@ from shared import events as ev
 from shared import models as m
 from shared.topic_admin import ensure_topics
 from tests.browser import requires_chromium
+from tests.factories import at
 from tests.integration.test_api_console_chromium import chromium, served_api
 from tests.integration.test_api_responder import broker_settings, publish_all
 from tests.unit.services.responder.api.builders import incident, transition
@@ -16,6 +17,12 @@ from tests.unit.services.responder.api.builders import incident, transition
 pytestmark = pytest.mark.integration
 
 HOSTILE = "<img src=x onerror=\"document.title='pwned'\"><script>document.title='pwned'</script>checkout slow"
+
+
+def verified(incident_id: str, *, t: float) -> ev.RecoveryVerified:
+    data = m.RecoveryProgress(plan_id="plan-1", incident_id=incident_id, target="demo", detail="target healthy")
+    return ev.RecoveryVerified.create(data, source="/services/recovery", id_parts=(incident_id, t), time=at(t),
+                                      correlationid=incident_id)  # fmt: skip
 
 
 @requires_chromium
@@ -28,6 +35,7 @@ async def test_status_page_shows_current_and_recent_incidents_and_escapes_a_host
     old_done = old.model_copy(update={"status": m.IncidentStatus.RESOLVED})
     live = incident("inc-live", target="demo", t=100).model_copy(update={"title": HOSTILE})
     other = incident("inc-other", target="billing", t=50)
+    calm = incident("inc-calm", target="demo", t=110)
     await publish_all(
         settings,
         [
@@ -35,6 +43,8 @@ async def test_status_page_shows_current_and_recent_incidents_and_escapes_a_host
             transition(ev.IncidentResolved, old_done, t=30, actor="alice", reason="fixed"),
             transition(ev.IncidentOpened, other, t=50),
             transition(ev.IncidentOpened, live, t=100),
+            transition(ev.IncidentOpened, calm, t=110),
+            verified("inc-calm", t=120),
         ],
     )
     async with served_api(settings) as base:  # no token: the status page is public and read-only
@@ -48,11 +58,16 @@ async def test_status_page_shows_current_and_recent_incidents_and_escapes_a_host
     assert "Incident in progress" in dom
     current, recent = dom.split("Recent incidents")
     assert 'data-incident="inc-live"' in current and "Investigating" in current
+    assert 'data-incident="inc-calm"' in current and "Mitigated, monitoring" in current
     assert 'data-incident="inc-old"' in recent and "Resolved" in recent
     assert "inc-other" not in dom
     assert "<script>" not in dom and "<img" not in dom  # the title is text, not markup
     assert "&lt;img src=x onerror=" in dom and "checkout slow" in dom
     assert "조사 중" in korean and "해결됨" in korean and "최근 인시던트" in korean
     assert doc["status"] == "disrupted"
-    assert [i["incident_id"] for i in doc["current"]] == ["inc-live"] and doc["current"][0]["title"] == HOSTILE
+    assert [(i["incident_id"], i["state"]) for i in doc["current"]] == [
+        ("inc-calm", "mitigated"),
+        ("inc-live", "triggered"),
+    ]
+    assert doc["current"][1]["title"] == HOSTILE
     assert [(i["incident_id"], i["state"]) for i in doc["recent"]] == [("inc-old", "resolved")]

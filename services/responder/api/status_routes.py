@@ -8,6 +8,7 @@ field escaped, under a Content-Security-Policy that allows no script.
 from __future__ import annotations
 
 import html
+from collections.abc import Container
 from datetime import datetime
 from typing import Annotated, Any, Final, Literal
 
@@ -15,7 +16,7 @@ from fastapi import APIRouter, Path, Query
 from fastapi.responses import HTMLResponse
 
 from services.responder.api.deps import ApiDeps
-from services.responder.api.views import IncidentSummary
+from services.responder.api.views import IncidentSummary, TimelineEntry
 from shared.models import IncidentStatus
 from shared.phrases import translate
 from shared.text import clean_line, human_time
@@ -33,6 +34,7 @@ WORDS: Final[dict[str, dict[str, str]]] = {
         "none": "None",
         "triggered": "Investigating",
         "acknowledged": "Identified",
+        "mitigated": "Mitigated, monitoring",
         "resolved": "Resolved",
         "critical": "Critical",
         "major": "Major",
@@ -50,6 +52,7 @@ WORDS: Final[dict[str, dict[str, str]]] = {
         "none": "없음",
         "triggered": "조사 중",
         "acknowledged": "원인 파악",
+        "mitigated": "완화됨, 모니터링 중",
         "resolved": "해결됨",
         "critical": "심각(Critical)",
         "major": "중대(Major)",
@@ -61,8 +64,22 @@ WORDS: Final[dict[str, dict[str, str]]] = {
 }
 
 
-def status_doc(service: str, incidents: list[IncidentSummary], *, recent: int = RECENT) -> dict[str, Any]:
-    """Return the status of ``service``: its open incidents and its last ``recent`` resolved ones."""
+VERDICTS: Final = ("recovery.verified", "recovery.failed")
+
+
+def mitigated(timeline: list[TimelineEntry]) -> bool:
+    """Tell whether the latest recovery verdict in an incident's timeline is 'verified'."""
+    verdicts = [e.type for e in timeline if e.type in VERDICTS]
+    return bool(verdicts) and verdicts[-1] == VERDICTS[0]
+
+
+def status_doc(
+    service: str, incidents: list[IncidentSummary], *, mitigated: Container[str] = (), recent: int = RECENT
+) -> dict[str, Any]:
+    """Return the status of ``service``: its open incidents and its last ``recent`` resolved ones.
+
+    An open incident whose id is in ``mitigated`` (its recovery was verified) shows as ``mitigated``.
+    """
     current = [i for i in incidents if i.status is not IncidentStatus.RESOLVED]
     past = [i for i in incidents if i.status is IncidentStatus.RESOLVED][:recent]
 
@@ -71,7 +88,9 @@ def status_doc(service: str, incidents: list[IncidentSummary], *, recent: int = 
             "incident_id": i.incident_id,
             "title": i.title,
             "severity": i.severity.value,
-            "state": i.status.value,
+            "state": "mitigated"
+            if i.status is not IncidentStatus.RESOLVED and i.incident_id in mitigated
+            else i.status.value,
             "opened_at": i.opened_at.isoformat(),
             "updated_at": i.updated_at.isoformat(),
             "resolved_at": i.resolved_at.isoformat() if i.resolved_at else None,
@@ -129,10 +148,16 @@ def render_page(doc: dict[str, Any], language: Literal["en", "ko"]) -> str:
 
 def status_router(deps: ApiDeps) -> APIRouter:
     """Return the status page routes bound to ``deps`` (read-only, open: no token)."""
-    router = APIRouter(tags=["status page"])
+    router = APIRouter(tags=["status page"], include_in_schema=False)  # pages, like the console: not the API
 
     def doc_of(service: str) -> dict[str, Any]:
-        return status_doc(service, deps.projection.service_incidents(service, limit=200))
+        incidents = deps.projection.service_incidents(service, limit=200)
+        calmed = {
+            i.incident_id
+            for i in incidents
+            if i.status is not IncidentStatus.RESOLVED and mitigated(deps.projection.timeline(i.incident_id))
+        }
+        return status_doc(service, incidents, mitigated=calmed)
 
     @router.get("/status/{service}.json")
     async def status_json(service: Service) -> dict[str, Any]:

@@ -10,11 +10,12 @@ from email.policy import default
 from pathlib import Path
 
 import pytest
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 
 from services.responder.api.status_routes import render_page, status_doc
 from services.responder.domain.stakeholders import (
     Mail,
+    SmtpSettings,
     StakeholderConfig,
     Subscriber,
     UpdateKind,
@@ -24,6 +25,7 @@ from services.responder.domain.stakeholders import (
     owed_mails,
 )
 from services.responder.domain.state import Book, fold_incident_event
+from services.responder.notify.smtp_mail import MailFailed, SmtpMailer
 from services.responder.settings import ResponderSettings
 from shared import events as ev
 from shared import models as m
@@ -192,3 +194,46 @@ def test_status_page_escapes_titles_and_splits_current_from_recent() -> None:
     assert doc["status"] == "disrupted" and [i["incident_id"] for i in doc["recent"]] == ["inc-1"]
     page = render_page(doc, "ko")
     assert "<script>" not in page and "&lt;script&gt;" in page and "조사 중" in page and "해결됨" in page
+
+
+def _verified(incident_id: str, *, t: float) -> ev.RecoveryVerified:
+    data = m.RecoveryProgress(plan_id="plan-1", incident_id=incident_id, target="demo", detail="target healthy")
+    return ev.RecoveryVerified.create(data, source="/services/recovery", id_parts=(incident_id, t), time=at(t))
+
+
+def test_a_verified_recovery_is_a_mitigation_unless_the_incident_was_resolved_first() -> None:
+    inc = incident()
+    book, log = _book_and_log(transition(ev.IncidentOpened, inc, t=0))
+    log.observe(_verified(inc.incident_id, t=30))
+    owed = owed_mails(log, book.incidents, CONFIG, set(), owns=lambda _i: True, now=at(31), max_age_s=3600)
+    assert [(m.subscriber.name, m.update.kind) for m in owed] == [
+        ("sales", UpdateKind.OPENED),
+        ("sales", UpdateKind.MITIGATED),
+    ]
+    message = build_email(inc, owed[1], m.Team.L1, sender="s@example.org", page_url="", now=at(31))
+    plain, _ = _parts(message)
+    assert "automatic recovery action restored the service" in plain and "Details: target healthy" in plain
+    done = inc.model_copy(update={"status": m.IncidentStatus.RESOLVED})
+    fold_incident_event(book, transition(ev.IncidentResolved, done, t=20))
+    owed = owed_mails(log, book.incidents, CONFIG, set(), owns=lambda _i: True, now=at(31), max_age_s=3600)
+    assert UpdateKind.MITIGATED not in {m.update.kind for m in owed}
+
+
+async def test_an_unreachable_smtp_server_fails_after_its_attempts_without_the_password(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as probe:  # a port nobody listens on (bound, never listening)
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+        smtp = SmtpSettings.model_validate({"host": "127.0.0.1", "port": port, "attempts": 2, "timeout_s": 2,
+                                            "username": "u", "password_secret": "smtp"})  # fmt: skip
+        mailer = SmtpMailer(smtp, SecretStr("hunter2-secret"))
+        slept: list[float] = []
+
+        async def sleep(seconds: float) -> None:
+            slept.append(seconds)
+
+        with pytest.raises(MailFailed) as failed:
+            await mailer.send(EmailMessage(), sleep=sleep)
+    assert failed.value.attempts == 2 and slept == [0.5]
+    assert str(failed.value) == "SMTP ConnectionRefusedError" and "hunter2" not in repr(failed.value)
