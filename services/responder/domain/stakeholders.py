@@ -31,7 +31,7 @@ from shared import events as ev
 from shared.ids import derive_id
 from shared.models import Impact, Incident, NotificationRecord, Team
 from shared.phrases import translate
-from shared.text import clean_line, human_time, url_with_path
+from shared.text import clean_line, human_time, is_http_url, url_with_path
 
 Language = Literal["en", "ko"]
 EMAIL: Final = re.compile(r"[^@\s<>,;\"'()\[\]\\]+@[A-Za-z0-9.-]+\.[A-Za-z0-9-]+")
@@ -79,6 +79,13 @@ class Subscriber(BaseModel):
     language: Language = "en"
     updates: tuple[UpdateKind, ...] = (UpdateKind.OPENED, UpdateKind.MITIGATED, UpdateKind.RESOLVED)
 
+    @field_validator("services")
+    @classmethod
+    def _named(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if any(not s.strip() or s != clean_line(s) for s in value):
+            raise ValueError("a service is a non-empty name on one line ('*' for every service)")
+        return value
+
     @field_validator("emails")
     @classmethod
     def _addresses(cls, value: tuple[str, ...]) -> tuple[str, ...]:
@@ -100,6 +107,13 @@ class StakeholderConfig(BaseModel):
     smtp: SmtpSettings = Field(default_factory=lambda: SmtpSettings.model_validate({}))
     subscribers: tuple[Subscriber, ...] = ()
     status_page_url: str = Field("", description="base of the status page links (the API's URL); none when empty")
+
+    @field_validator("status_page_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if value and not is_http_url(value):
+            raise ValueError(f"not an http(s) URL: {value!r}")
+        return value
 
     @model_validator(mode="after")
     def _unique_names(self) -> StakeholderConfig:

@@ -131,6 +131,7 @@ def test_korean_mail_for_a_resolution_goes_to_every_address() -> None:
     [
         ({"name": "x", "services": ["demo"], "emails": ["not-an-address"]}, "not an e-mail address"),
         ({"name": "x", "services": [], "emails": ["a@example.org"]}, "at least 1 item"),
+        ({"name": "x", "services": [" "], "emails": ["a@example.org"]}, "non-empty name"),
         ({"name": "x", "services": ["demo"], "emails": ["a@example.org"], "updates": ["paged"]}, "opened"),
         ({"name": "x", "services": ["demo"], "emails": ["a@b.org\r\nBcc: evil@x.org"]}, "not an e-mail address"),
     ],
@@ -138,6 +139,14 @@ def test_korean_mail_for_a_resolution_goes_to_every_address() -> None:
 def test_bad_subscribers_are_refused(subscriber: dict[str, object], error: str) -> None:
     with pytest.raises(ValidationError, match=error):
         Subscriber.model_validate(subscriber)
+
+
+def test_a_status_page_url_must_be_http_and_names_unique() -> None:
+    with pytest.raises(ValidationError, match="not an http"):
+        StakeholderConfig.model_validate({"status_page_url": "javascript:alert(1)"})
+    twice = {"name": "a", "services": ["*"], "emails": ["a@example.org"]}
+    with pytest.raises(ValidationError, match="a declared twice"):
+        StakeholderConfig.model_validate({"subscribers": [twice, twice]})
 
 
 def test_a_bad_stakeholders_section_names_file_line_and_field(tmp_path: Path) -> None:
