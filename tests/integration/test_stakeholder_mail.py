@@ -11,10 +11,13 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
+from pydantic import SecretStr
 
 from incidentctl.procs import free_port
 from services.responder.app import ResponderRuntime, build
+from services.responder.notify.registry import SecretMissing
+from services.responder.notify.smtp_mail import MailFailed
 from services.responder.settings import ResponderSettings
 from shared import events as ev
 from shared import models as m
@@ -134,3 +137,49 @@ async def test_opened_and_resolved_incident_mails_its_subscriber_twice_and_a_rep
     assert sorted(delivered) == ["status:opened", "status:resolved"]
     assert sum(isinstance(e, ev.IncidentOpened) for e in events) == 1
     assert m.Team.L1 in {e.data.team for e in events if isinstance(e, ev.NotificationDispatched)}
+
+
+PASSWORD = "s3cret-from-the-environment"
+
+
+def password_check(server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: Any) -> AuthResult:
+    ok = isinstance(data, LoginPassword) and data.login == b"incidentctl" and data.password == PASSWORD.encode()
+    return AuthResult(success=ok, handled=False)  # handled=False: the server answers 535 itself
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")  # a loopback test server
+async def test_the_smtp_password_comes_from_the_environment_and_never_shows_in_errors_or_logs(
+    kafka_bootstrap: str, unique: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    box, port = Inbox(), free_port()
+    controller = Controller(box, hostname="127.0.0.1", port=port, authenticator=password_check,
+                            auth_required=True, auth_require_tls=False)  # fmt: skip
+    controller.start()
+    smtp = {"host": "127.0.0.1", "port": port, "from": "status@example.org", "username": "incidentctl",
+            "password_secret": "smtp_password", "attempts": 1}  # fmt: skip
+    stakeholders = {"smtp": smtp, "subscribers": [{"name": "s", "services": ["*"], "emails": ["s@example.org"]}]}
+    try:
+        with webhook_receiver() as receiver:
+            monkeypatch.delenv("RESPONDER_SECRETS__SMTP_PASSWORD", raising=False)
+            with pytest.raises(SecretMissing, match="RESPONDER_SECRETS__SMTP_PASSWORD"):
+                build(responder_settings(kafka_bootstrap, unique, receiver, stakeholders=stakeholders))
+            monkeypatch.setenv("RESPONDER_SECRETS__SMTP_PASSWORD", PASSWORD)
+            settings = responder_settings(kafka_bootstrap, unique, receiver, stakeholders=stakeholders)
+            assert PASSWORD not in repr(settings) and PASSWORD not in settings.model_dump_json()
+            mailer = build(settings).responder.mailer
+            wrong = build(
+                settings.model_copy(update={"secrets": settings.secrets | {"smtp_password": SecretStr("wrong")}})
+            )
+            assert mailer is not None and wrong.responder.mailer is not None
+            message = EmailMessage()
+            message["From"], message["To"], message["Subject"] = "status@example.org", "s@example.org", "hello"
+            message.set_content("body")
+            attempts, detail = await mailer.send(message)
+            with pytest.raises(MailFailed, match=r"^SMTP authentication refused \(535\)$"):
+                await wrong.responder.mailer.send(message)
+    finally:
+        controller.stop()
+    assert attempts == 1 and "accepted 1 of 1" in detail
+    assert [rcpts for rcpts, _ in box.mails] == [["s@example.org"]]
+    assert parsed(box.mails[0][1])["Subject"] == "hello"
+    assert PASSWORD not in caplog.text
