@@ -12,8 +12,9 @@ import httpx
 
 from services.responder.core import Clock, Responder, utcnow
 from services.responder.handlers import register
-from services.responder.notify.registry import build_contact_routes, build_routes
+from services.responder.notify.registry import SecretMissing, build_contact_routes, build_routes
 from services.responder.notify.sender import Sender
+from services.responder.notify.smtp_mail import SmtpMailer
 from services.responder.settings import ResponderSettings
 from shared.models import Incident
 from shared.runtime import Hook, Service
@@ -120,6 +121,14 @@ def build(
         """
         return anomalies.owns_key(incident.target, ANOMALIES.partitions)
 
+    stakeholders = settings.stakeholders
+    mailer = None
+    if stakeholders.subscribers:
+        secret = stakeholders.smtp.password_secret
+        password = settings.secrets.get(secret.lower()) if secret else None
+        if secret and password is None:
+            raise SecretMissing(f"stakeholders.smtp needs secret {secret!r}: set RESPONDER_SECRETS__{secret.upper()}")
+        mailer = SmtpMailer(stakeholders.smtp, password)
     responder = Responder(
         service.bus,
         settings.policy(),
@@ -130,6 +139,8 @@ def build(
         registry=service.metrics.registry,
         roster=roster,
         windows=settings.maintenance_windows,
+        stakeholders=stakeholders,
+        mailer=mailer,
     )
     anomalies = register(service, responder, settings)
     return ResponderRuntime(settings, service, responder, tuple(closers))

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Final, TypeAlias
+from typing import Any, Final, TypeAlias
 
 from prometheus_client import CollectorRegistry, Counter
 
@@ -20,6 +20,15 @@ from services.responder.domain.outbox import (
     unknown_outcomes,
 )
 from services.responder.domain.policy import ResponsePolicy
+from services.responder.domain.stakeholders import (
+    Mail,
+    StakeholderConfig,
+    UpdateLog,
+    build_email,
+    failure_note,
+    mail_record,
+    owed_mails,
+)
 from services.responder.domain.state import (
     Book,
     fold_incident_event,
@@ -31,6 +40,7 @@ from services.responder.domain.state import (
 )
 from services.responder.domain.windows import MaintenanceWindow
 from services.responder.notify.sender import Sender
+from services.responder.notify.smtp_mail import MailFailed, SmtpMailer
 from shared import events as ev
 from shared.bus import EventBus, RejectedEvent
 from shared.models import Incident, IncidentStatus, OnCallChange, Severity, Team
@@ -79,6 +89,8 @@ class Responder:
         registry: CollectorRegistry | None = None,
         roster: Roster | None = None,
         windows: Sequence[MaintenanceWindow] = (),
+        stakeholders: StakeholderConfig | None = None,
+        mailer: SmtpMailer | None = None,
     ) -> None:
         self.bus = bus
         self.policy = policy
@@ -89,6 +101,9 @@ class Responder:
         self.book = Book(roster=roster or Roster())
         for window in windows:  # windows mute where silences do (`silences.silencing`)
             self.book.silences[window.silence_id] = window
+        self.stakeholders = stakeholders or StakeholderConfig()
+        self.mailer = mailer  # None: no status updates are sent (nor recorded as owed)
+        self.updates = UpdateLog()  # opened / mitigated / resolved events, for stakeholders' e-mails
         self.lock = asyncio.Lock()
         self.sending: set[asyncio.Task[None]] = set()
         self.decisions = Counter(
@@ -128,6 +143,7 @@ class Responder:
 
     def fold(self, event: Folded) -> None:
         """Apply an incident, notification, silence, on-call or recovery event to the book."""
+        self.updates.observe(event)
         if isinstance(event, ev.OnCallEvent):
             fold_oncall_event(self.book, event)
         elif isinstance(event, ev.IncidentEvent):
@@ -274,12 +290,65 @@ class Responder:
             )
             for notice in owed:
                 await self.emit([dispatch_record(notice, now=now)])
+            mails = self._owed_mails(now)
+            for mail in mails:
+                state = self.book.incidents[mail.incident_id]
+                await self.emit([mail_record(ev.NotificationDispatched, mail, state, now=now, detail=mail.channel)])
             await self.bus.flush()  # every dispatch (and what the clock decided) is recorded before a send
         for notice in owed:
-            task = asyncio.create_task(self._send(notice), name=f"notify:{notice.notification_id}")
-            self.sending.add(task)
-            task.add_done_callback(self.sending.discard)
+            self._spawn(self._send(notice), name=f"notify:{notice.notification_id}")
+        for mail in mails:
+            self._spawn(self._mail(mail), name=f"notify:{mail.notification_id}")
         return owed
+
+    def _spawn(self, work: Coroutine[Any, Any, None], *, name: str) -> None:
+        task = asyncio.create_task(work, name=name)
+        self.sending.add(task)
+        task.add_done_callback(self.sending.discard)
+
+    def _owed_mails(self, now: datetime) -> list[Mail]:
+        """Return the stakeholder e-mails owed (none without a mailer or subscribers); call with the lock held."""
+        if self.mailer is None or not self.stakeholders.subscribers:
+            return []
+        return owed_mails(
+            self.updates,
+            self.book.incidents,
+            self.stakeholders,
+            self.book.notifications,
+            owns=self.owns,
+            now=now,
+            max_age_s=self.notify_max_age_s,
+        )
+
+    async def _mail(self, mail: Mail) -> None:
+        """Send one dispatched status update by e-mail, then record delivered, or failed plus a note."""
+        assert self.mailer is not None
+        state = self.book.incidents[mail.incident_id]
+        team = state.paged[0] if state.paged else Team.L1
+        message = build_email(
+            state.incident,
+            mail,
+            team,
+            sender=self.stakeholders.smtp.sender,
+            page_url=self.stakeholders.status_page_url,
+            now=self.clock(),
+        )
+        records: list[ev.NotificationEvent | ev.IncidentEvent]
+        try:
+            attempts, detail = await self.mailer.send(message)
+        except MailFailed as exc:
+            now = self.clock()
+            failed = mail_record(ev.NotificationFailed, mail, state, now=now, attempt=exc.attempts, detail=str(exc))
+            records = [failed, failure_note(mail, state, str(exc), now=now)]
+        except Exception as exc:  # a mailer bug must not kill the loop; name it only (its text may hold secrets)
+            log.exception("stakeholder mail %s crashed", mail.notification_id)
+            detail = f"mail error {type(exc).__name__}"
+            records = [mail_record(ev.NotificationFailed, mail, state, now=self.clock(), detail=detail)]
+        else:
+            records = [mail_record(ev.NotificationDelivered, mail, state, now=self.clock(), attempt=attempts,
+                                   detail=detail)]  # fmt: skip
+        async with self.lock:
+            await self.emit(records)
 
     async def _send(self, notice: Notice) -> None:
         """Have the sender deliver one dispatched notice, then record the outcome it returns."""

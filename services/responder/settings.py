@@ -21,6 +21,7 @@ from services.responder.domain.policy import (
     ResponsePolicy,
     SeverityRule,
 )
+from services.responder.domain.stakeholders import StakeholderConfig
 from services.responder.domain.windows import MaintenanceWindow
 from services.responder.notify.registry import ChannelSpec
 from shared.config_file import ConfigError, load_model
@@ -60,6 +61,9 @@ class ResponderSettings(ServiceSettings):
     oncall: Roster = Field(default_factory=Roster, description="people and on-call schedules per team")
     oncall_file: Path | None = Field(None, description="a YAML file holding the oncall section instead")
     maintenance_windows: tuple[MaintenanceWindow, ...] = Field((), description="recurring windows that mute")
+    stakeholders: StakeholderConfig = Field(
+        default_factory=StakeholderConfig, description="status updates by e-mail to subscribers per service"
+    )
 
     @field_validator("escalation", mode="after")
     @classmethod

@@ -24,6 +24,7 @@ from services.responder.api.oncall_routes import oncall_router
 from services.responder.api.projection import DEFAULT_TARGETS, Projection
 from services.responder.api.settings import ApiSettings
 from services.responder.api.silence_routes import alertmanager_router, silence_router
+from services.responder.api.status_routes import status_router
 from services.responder.domain.oncall import Roster
 from services.responder.domain.windows import MaintenanceWindow
 from shared.events import Event
@@ -46,6 +47,7 @@ def build_api(deps: ApiDeps, *, lifespan: Any = None) -> FastAPI:
     app.include_router(alertmanager_router(deps, write=write), responses=ERROR_RESPONSES)
     app.include_router(oncall_router(deps, read=read, write=write), responses=ERROR_RESPONSES)
     app.include_router(ops_router(deps))
+    app.include_router(status_router(deps))
     app.include_router(console_router(deps))
     app.mount("/console", StaticFiles(directory=STATIC_DIR), name="console")
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]

@@ -164,6 +164,14 @@ class Projection:
         found.sort(key=lambda s: (s.incident.opened_at, s.incident.incident_id), reverse=True)
         return [self._summary(s) for s in found[:limit]]
 
+    def service_incidents(self, service: str, *, limit: int = 20) -> list[IncidentSummary]:
+        """Return the incidents of ``service`` (its ``service`` label, or its target), newest first."""
+        found = [
+            s for s in self._incidents.values() if service in (s.incident.labels.get("service"), s.incident.target)
+        ]
+        found.sort(key=lambda s: (s.incident.opened_at, s.incident.incident_id), reverse=True)
+        return [self._summary(s) for s in found[:limit]]
+
     def incident(self, incident_id: str) -> IncidentDetail | None:
         """Return one incident with its whole timeline, or None if unknown."""
         state = self._incidents.get(incident_id)
