@@ -29,6 +29,7 @@ from shared.files import UnsafePath, confined
 from shared.models import IncidentStatus, Severity
 
 REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+UNPROCESSABLE = 422
 MEDIA_TYPES = {"md": "text/markdown; charset=utf-8", "html": "text/html; charset=utf-8"}
 
 
@@ -191,7 +192,7 @@ def incident_router(deps: ApiDeps, *, read: Guard, write: Guard) -> APIRouter:
     async def merge(incident_id: str, body: MergeRequest, idempotency_key: str | None = idempotency) -> CommandAccepted:
         """Merge this incident into ``into``: it resolves as merged, its anomalies move there."""
         if body.into == incident_id:
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "an incident cannot merge into itself")
+            raise HTTPException(UNPROCESSABLE, "an incident cannot merge into itself")
         if not projection.knows(body.into):
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"unknown incident {body.into} to merge into")
         return await submit(
@@ -211,11 +212,9 @@ def incident_router(deps: ApiDeps, *, read: Guard, write: Guard) -> APIRouter:
         if detail is not None:
             unknown = [a for a in body.anomaly_ids if a not in detail.incident.anomaly_ids]
             if unknown:
-                raise HTTPException(
-                    status.HTTP_422_UNPROCESSABLE_ENTITY, f"not anomalies of {incident_id}: {', '.join(unknown)}"
-                )
+                raise HTTPException(UNPROCESSABLE, f"not anomalies of {incident_id}: {', '.join(unknown)}")
             if len(set(body.anomaly_ids)) >= len(detail.incident.anomaly_ids):
-                raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "a split must leave the incident an anomaly")
+                raise HTTPException(UNPROCESSABLE, "a split must leave the incident an anomaly")
         fields = {"anomaly_ids": body.anomaly_ids, "title": body.title}
         return await submit(
             CommandKind.SPLIT, incident_id, body.actor, body.text, body.request_id, idempotency_key, **fields
