@@ -19,7 +19,7 @@ from services.responder.domain.lifecycle import Decision, transition
 from services.responder.domain.policy import ResponsePolicy
 from services.responder.domain.state import Book, IncidentState
 from shared import events as ev
-from shared.models import Impact, Incident, IncidentStatus, OperatorCommand, Severity, Team
+from shared.models import MAX_ITEMS, MAX_REFS, Impact, Incident, IncidentStatus, OperatorCommand, Severity, Team
 
 DECLARED_KEY: Final = "declared="
 """Group key prefix of declared incidents: no anomaly's group key has it, so none joins them by grouping."""
@@ -238,6 +238,8 @@ def merge(absorbed: IncidentState, into: IncidentState, event: ev.MergeRequested
         return Decision(outcome="an incident cannot merge into itself")
     if dst.status is IncidentStatus.RESOLVED:
         return Decision(outcome=f"target resolved: {dst.incident_id}")
+    if len(dst.anomaly_ids) + len(src.anomaly_ids) > MAX_REFS:
+        return Decision(outcome=f"too many anomalies: more than {MAX_REFS} together")
     resolved = src.model_copy(
         update={
             "status": IncidentStatus.RESOLVED,
@@ -253,7 +255,7 @@ def merge(absorbed: IncidentState, into: IncidentState, event: ev.MergeRequested
             "signals": _union(dst.signals, src.signals),
             "impacts": _union(dst.impacts, src.impacts),
             "active_fingerprints": _union(dst.active_fingerprints, src.active_fingerprints),
-            "evidence": _union(dst.evidence, src.evidence)[-max(len(dst.evidence), len(src.evidence), 1) * 2 :],
+            "evidence": _union(dst.evidence, src.evidence)[-MAX_ITEMS:],
             "cleared_at": dst.cleared_at if not src.active_fingerprints else None,
             "updated_at": now,
         }

@@ -32,6 +32,7 @@
     "This API needs the token for reads: use “Set token”.": "이 API는 조회에도 토큰이 필요합니다: “토큰 설정”을 누르십시오.",
     "API unreachable:": "API에 연결할 수 없습니다:", "(retrying)": "(재시도 중)",
     "s ago": "초 전", "m ago": "분 전", "h ago": "시간 전", "d ago": "일 전",
+    "Declared by": "선언자", "Assigned to": "담당 배정", "Severity set by hand": "수동 심각도", "Merged into": "병합 대상",
     "Escalate now": "지금 상향", "Set severity": "심각도 변경", "Declare incident": "장애 선언",
     "Why escalate to the next level now?": "지금 다음 단계로 상향하는 이유:",
     "New severity (critical, major, minor; clear gives it back to the rules):":
@@ -190,7 +191,11 @@
       ...fact("Acknowledged", s.acknowledged_at ? utc(s.acknowledged_at) + " " + tr("by") + " " + s.acknowledged_by : ""),
       ...fact("Team", s.team ? s.team + (s.escalation_step !== null ? " (" + tr("step") + " " + s.escalation_step + ")" : "") : ""),
       ...fact("Resolved", s.resolved_at ? utc(s.resolved_at) + " " + tr("by") + " " + s.resolved_by : ""),
-      ...fact("Signals", (s.signals || []).join(", "))
+      ...fact("Signals", (s.signals || []).join(", ")),
+      ...(s.declared_by ? fact("Declared by", s.declared_by) : []),
+      ...(s.assigned_team || s.assignee ? fact("Assigned to", [s.assigned_team, s.assignee].filter(Boolean).join(" / ")) : []),
+      ...(s.severity_override ? fact("Severity set by hand", tr(s.severity_override)) : []),
+      ...(s.merged_into ? fact("Merged into", s.merged_into) : [])
     );
     const resolved = s.status === "resolved";
     document.querySelector('[data-command="ack"]').disabled = resolved || s.status === "acknowledged";
