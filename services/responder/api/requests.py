@@ -6,7 +6,7 @@ from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from shared.models import Impact, Severity, Team, UtcDatetime
+from shared.models import Identifier, Impact, Severity, Team, UtcDatetime
 
 REQUEST_ID_DOC = "makes retries safe: the same request id yields the same command (else the Idempotency-Key header)"
 
@@ -93,7 +93,7 @@ class MergeRequest(Body):
 class SplitRequest(Body):
     """Move the named anomalies of this incident to a new incident."""
 
-    anomaly_ids: tuple[str, ...] = Field(min_length=1, max_length=1000)
+    anomaly_ids: tuple[Identifier, ...] = Field(min_length=1, max_length=1000)
     title: str = Field("", max_length=500)
     text: str = Field("", max_length=4000, description=REASON_DOC)
     actor: str = Field("api", min_length=1, max_length=200)

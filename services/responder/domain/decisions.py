@@ -75,7 +75,8 @@ def declare(book: Book, event: ev.DeclareRequested, *, now: datetime) -> Decisio
     """Open an incident a person reports (a security incident, a data leak): no anomaly behind it.
 
     It starts triggered at the declared severity, so the escalation policy of that severity pages
-    from the next clock tick as for any incident.
+    from the next clock tick as for any incident. It is labelled ``recovery=manual``: no automatic
+    recovery acts on what a person reported (a leak is not cured by a restart).
     """
     cmd = event.data
     if cmd.incident_id in book.incidents:
@@ -93,7 +94,7 @@ def declare(book: Book, event: ev.DeclareRequested, *, now: datetime) -> Decisio
         status=IncidentStatus.TRIGGERED,
         opened_at=now,
         impacts=impacts,
-        labels={"service": cmd.target} if cmd.target else {},
+        labels=({"service": cmd.target} if cmd.target else {}) | {"recovery": "manual"},
         updated_at=now,
         severity_since=now,
         severity_override=severity,

@@ -47,6 +47,7 @@ def test_declare_opens_a_triggered_incident_that_pages_by_its_severity() -> None
         "data leak", m.Severity.CRITICAL, m.IncidentStatus.TRIGGERED, (m.Impact.DATA_LOSS,)
     )  # fmt: skip
     assert inc.declared_by == "carol" and inc.target == "billing"
+    assert inc.labels == {"service": "billing", "recovery": "manual"}  # no automatic recovery
     (event,) = first.events
     assert event.data.actor == "carol" and "declared by carol" in event.data.reason
     assert "public bucket" in event.data.reason
