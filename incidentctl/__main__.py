@@ -135,7 +135,49 @@ def cmd_ack(args: argparse.Namespace) -> int:
     from incidentctl import api_client
 
     url, token = _api(args)
-    print(json.dumps(api_client.ack(url, args.id, token=token, actor=args.actor)))
+    print(json.dumps(api_client.ack(url, args.id, token=token, actor=args.actor, level=args.level)))
+    return 0
+
+
+def cmd_declare(args: argparse.Namespace) -> int:
+    """Run ``incidentctl declare``: open an incident by hand."""
+    from incidentctl import api_client
+
+    url, token = _api(args)
+    fields = {"impact": args.impact, "target": args.target, "team": args.team, "text": args.text}
+    print(
+        json.dumps(
+            api_client.declare(url, token=token, title=args.title, severity=args.severity, actor=args.actor, **fields)
+        )
+    )
+    return 0
+
+
+def decision_fields(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
+    """Return the API path and body fields of a decision sub-command (ValueError: a usage error)."""
+    text = args.reason
+    match args.decision:
+        case "escalate":
+            return "escalate", {"level": args.to, "text": text}
+        case "reassign":
+            if not args.team and not args.person:
+                raise ValueError("reassign to whom? give --team L1|L2|L3 and/or --person NAME")
+            return "reassign", {"team": args.team, "person": args.person, "text": text}
+        case "severity":
+            return "severity", {"severity": None if args.severity == "clear" else args.severity, "text": text}
+        case "merge":
+            return "merge", {"into": args.into, "text": text}
+        case _:
+            return "split", {"anomaly_ids": list(args.anomaly_ids), "title": args.title, "text": text}
+
+
+def cmd_decision(args: argparse.Namespace) -> int:
+    """Run ``incidentctl escalate|reassign|severity|merge|split``."""
+    from incidentctl import api_client
+
+    path, fields = decision_fields(args)
+    url, token = _api(args)
+    print(json.dumps(api_client.decide(url, args.id, path, token=token, actor=args.actor, **fields)))
     return 0
 
 
@@ -440,7 +482,10 @@ def build_parser() -> argparse.ArgumentParser:
         c = sub.add_parser(name, help=f"{name} an incident")
         c.add_argument("id")
         c.add_argument("--actor", default=os.environ.get("USER", "operator"))
+        if name == "ack":
+            c.add_argument("--level", choices=TEAMS, help="the level acknowledging (default: the highest paged)")
         c.set_defaults(func=func)
+    _decision_parsers(sub)
     note = sub.add_parser("note", help="add a note to an incident")
     note.add_argument("id")
     note.add_argument("text")
@@ -559,6 +604,49 @@ def build_parser() -> argparse.ArgumentParser:
     dr.add_argument("--offset", type=int, action="append", help="only this dead-letter offset (repeatable)")
     dlq.set_defaults(func=cmd_dlq)
     return p
+
+
+TEAMS: Final = ("L1", "L2", "L3")
+SEVERITIES: Final = ("critical", "major", "minor")
+
+
+def _decision_parsers(sub: Any) -> None:
+    """Declare ``declare`` and the decisions on an incident (each records who and why)."""
+    actor = os.environ.get("USER", "operator")
+    dec = sub.add_parser("declare", help="declare an incident by hand (a security incident, a data leak)")
+    dec.add_argument("title")
+    dec.add_argument("--severity", required=True, choices=SEVERITIES)
+    dec.add_argument("--impact", help="e.g. security, data_loss, service_down")
+    dec.add_argument("--target", default="", help="the service affected")
+    dec.add_argument("--team", choices=TEAMS, help="the team it is assigned to")
+    dec.add_argument("--text", default="", help="what is known so far")
+    dec.add_argument("--actor", default=actor)
+    dec.set_defaults(func=cmd_declare)
+    helps = {
+        "escalate": "escalate to the next level now (it is paged and its clock starts)",
+        "reassign": "reassign to a team (paged now) and/or a person",
+        "severity": "override the severity with a reason ('clear' gives it back to the rules)",
+        "merge": "merge an incident into another: it resolves as merged, its anomalies move",
+        "split": "move anomalies of an incident to a new incident",
+    }
+    for name, text in helps.items():
+        c = sub.add_parser(name, help=text)
+        c.add_argument("id")
+        if name == "escalate":
+            c.add_argument("--to", choices=TEAMS, help="the level to escalate to (default: the next)")
+        elif name == "reassign":
+            c.add_argument("--team", choices=TEAMS)
+            c.add_argument("--person", default="")
+        elif name == "severity":
+            c.add_argument("severity", choices=(*SEVERITIES, "clear"))
+        elif name == "merge":
+            c.add_argument("--into", required=True, help="the incident that absorbs this one")
+        else:
+            c.add_argument("anomaly_ids", nargs="+", metavar="anomaly_id")
+            c.add_argument("--title", default="")
+        c.add_argument("--reason", required=name == "severity", default="", help="why (kept on the timeline)")
+        c.add_argument("--actor", default=actor)
+        c.set_defaults(func=cmd_decision, decision=name)
 
 
 def _interrupt_on_sigterm(signum: int, frame: object) -> None:

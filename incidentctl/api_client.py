@@ -55,9 +55,32 @@ def _command(base_url: str, incident_id: str, kind: str, token: str, body: Json)
     return _request("POST", url_with_path(base_url, "api", "incidents", incident_id, kind), token=token, json=body)  # type: ignore[no-any-return]
 
 
-def ack(base_url: str, incident_id: str, *, token: str, actor: str = "incidentctl", text: str = "") -> Json:
-    """Ask the responder to acknowledge an incident; return the accepted command."""
-    return _command(base_url, incident_id, "ack", token, {"actor": actor, "text": text})
+def ack(
+    base_url: str, incident_id: str, *, token: str, actor: str = "incidentctl", text: str = "", level: str | None = None
+) -> Json:
+    """Ask the responder to acknowledge an incident (for ``level``, default the highest paged); return the command."""
+    body: Json = {"actor": actor, "text": text}
+    if level:
+        body["level"] = level
+    return _command(base_url, incident_id, "ack", token, body)
+
+
+def declare(base_url: str, *, token: str, title: str, severity: str, actor: str = "incidentctl", **fields: Any) -> Json:
+    """Declare an incident by hand (fields: impact, target, team, text); return the command with its incident id."""
+    body: Json = {"title": title, "severity": severity, "actor": actor, "request_id": uuid.uuid4().hex}
+    body |= {k: v for k, v in fields.items() if v not in (None, "")}
+    return _request("POST", url_with_path(base_url, "api", "incidents"), token=token, json=body)  # type: ignore[no-any-return]
+
+
+def decide(
+    base_url: str, incident_id: str, kind: str, *, token: str, actor: str = "incidentctl", **fields: Any
+) -> Json:
+    """Send a decision (escalate, reassign, severity, merge, split) on an incident; return the accepted command.
+
+    Fields that are None or empty are left out, except ``severity`` (None clears an override).
+    """
+    body: Json = {"actor": actor} | {k: v for k, v in fields.items() if v not in (None, "", ()) or k == "severity"}
+    return _command(base_url, incident_id, kind, token, body)
 
 
 def resolve(base_url: str, incident_id: str, *, token: str, actor: str = "incidentctl", text: str = "") -> Json:

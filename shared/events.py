@@ -282,6 +282,48 @@ class RcaRequested(Envelope[m.OperatorCommand]):
     event_type: ClassVar[str] = "dev.incidentctl.command.rca"
 
 
+class DeclareRequested(Envelope[m.OperatorCommand]):
+    """An operator declared an incident by hand (severity, impact, title)."""
+
+    type: Literal["dev.incidentctl.command.declare"] = "dev.incidentctl.command.declare"
+    event_type: ClassVar[str] = "dev.incidentctl.command.declare"
+
+
+class EscalateRequested(Envelope[m.OperatorCommand]):
+    """An operator asked to escalate an incident to the next (or a named) level now."""
+
+    type: Literal["dev.incidentctl.command.escalate"] = "dev.incidentctl.command.escalate"
+    event_type: ClassVar[str] = "dev.incidentctl.command.escalate"
+
+
+class ReassignRequested(Envelope[m.OperatorCommand]):
+    """An operator asked to reassign an incident to a team or a person."""
+
+    type: Literal["dev.incidentctl.command.reassign"] = "dev.incidentctl.command.reassign"
+    event_type: ClassVar[str] = "dev.incidentctl.command.reassign"
+
+
+class SeverityRequested(Envelope[m.OperatorCommand]):
+    """An operator overrode an incident's severity with a reason (or cleared the override)."""
+
+    type: Literal["dev.incidentctl.command.severity"] = "dev.incidentctl.command.severity"
+    event_type: ClassVar[str] = "dev.incidentctl.command.severity"
+
+
+class MergeRequested(Envelope[m.OperatorCommand]):
+    """An operator asked to merge an incident into another (``other_incident_id``)."""
+
+    type: Literal["dev.incidentctl.command.merge"] = "dev.incidentctl.command.merge"
+    event_type: ClassVar[str] = "dev.incidentctl.command.merge"
+
+
+class SplitRequested(Envelope[m.OperatorCommand]):
+    """An operator asked to move some anomalies of an incident to a new incident."""
+
+    type: Literal["dev.incidentctl.command.split"] = "dev.incidentctl.command.split"
+    event_type: ClassVar[str] = "dev.incidentctl.command.split"
+
+
 class FaultInjected(Envelope[m.FaultInjected]):
     """A chaos fault was injected (demo and game days)."""
 
@@ -312,7 +354,11 @@ RecoveryEvent: TypeAlias = (
 )
 SilenceEvent: TypeAlias = SilenceCreated | SilenceExpired
 OnCallEvent: TypeAlias = ScheduleUpdated | OnCallHandedOff | OnCallGapStarted
-CommandEvent: TypeAlias = AcknowledgeRequested | ResolveRequested | NoteRequested | RcaRequested
+DecisionEvent: TypeAlias = (
+    DeclareRequested | EscalateRequested | ReassignRequested | SeverityRequested | MergeRequested | SplitRequested
+)
+"""Operator decisions on incidents (applied by the responder's `domain.decisions`)."""
+CommandEvent: TypeAlias = AcknowledgeRequested | ResolveRequested | NoteRequested | RcaRequested | DecisionEvent
 
 Event: TypeAlias = (
     MetricsObserved

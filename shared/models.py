@@ -170,6 +170,13 @@ class Incident(Payload):
     problem: str = ""  # the problem class the incident is about now (`shared.problems`); "" before classes
     title_fingerprint: str = ""  # the signal the title describes; when it clears, the title follows what still fires
     recovery_caused: tuple[str, ...] = Field((), max_length=MAX_REFS)  # anomaly ids a recovery action caused
+    acknowledged_levels: tuple[Team, ...] = Field((), max_length=8)  # the levels that acknowledged (per-level ack)
+    clock_since: UtcDatetime | None = None  # a hand escalation restarted the escalation clock (`clock_start`)
+    assigned_team: Team | None = None  # reassigned by hand to a team
+    assignee: Name = ""  # reassigned by hand to a person
+    severity_override: Severity | None = None  # set by hand: automatic re-grading leaves it until cleared
+    merged_into: FileSafeId | None = None  # resolved by a merge into that incident
+    declared_by: Name = ""  # declared by hand by this person (no anomaly opened it)
 
 
 class IncidentTransition(Payload):
@@ -279,12 +286,28 @@ class OnCallChange(Payload):
 
 
 class OperatorCommand(Payload):
-    """An operator's request against an incident (acknowledge, resolve, note)."""
+    """An operator's request against an incident (acknowledge, resolve, note, and the decisions below).
+
+    ``text`` is the comment or, for decisions, the reason. The optional fields serve the decisions:
+    ``level`` the level acknowledging or escalated to, ``team`` / ``person`` a reassignment,
+    ``severity`` a declaration's or override's severity (none with ``declare`` false: clear the
+    override), ``impact`` / ``title`` / ``target`` a declaration, ``other_incident_id`` the incident a
+    merge goes into, ``anomaly_ids`` the anomalies a split moves to a new incident.
+    """
 
     command_id: Identifier
     incident_id: FileSafeId
     actor: str
     text: str = ""
+    level: Team | None = None
+    team: Team | None = None
+    person: Name = ""
+    severity: Severity | None = None
+    impact: Impact | None = None
+    title: str = Field("", max_length=500)
+    target: Name = ""
+    other_incident_id: FileSafeId | None = None
+    anomaly_ids: tuple[Identifier, ...] = Field((), max_length=MAX_ITEMS)
 
 
 class FaultInjected(Payload):

@@ -74,10 +74,22 @@ NOTIFICATIONS: Final[Topic[ev.NotificationEvent]] = Topic(
 )
 COMMANDS: Final[Topic[ev.CommandEvent]] = Topic(
     "responder.commands.v1",
-    (ev.AcknowledgeRequested, ev.ResolveRequested, ev.NoteRequested, ev.RcaRequested),
+    (
+        ev.AcknowledgeRequested,
+        ev.ResolveRequested,
+        ev.NoteRequested,
+        ev.RcaRequested,
+        ev.DeclareRequested,
+        ev.EscalateRequested,
+        ev.ReassignRequested,
+        ev.SeverityRequested,
+        ev.MergeRequested,
+        ev.SplitRequested,
+    ),
     key="incident_id",
     producer="API / incidentctl",
-    doc="Operator requests (acknowledge, resolve, note, run RCA now).",
+    doc="Operator requests (acknowledge, resolve, note, run RCA now) and decisions (declare, escalate, reassign, "
+    "override severity, merge, split).",
 )
 SILENCES: Final[Topic[ev.SilenceEvent | ev.OnCallEvent]] = Topic(
     "responder.silences.v1",

@@ -10,7 +10,7 @@ from typing import Any, Final, TypeAlias
 
 from prometheus_client import CollectorRegistry, Counter
 
-from services.responder.domain import clocks, lifecycle
+from services.responder.domain import clocks, decisions, lifecycle
 from services.responder.domain.oncall import Roster, gaps, handoffs
 from services.responder.domain.outbox import (
     Notice,
@@ -175,8 +175,28 @@ class Responder:
         self.decisions.labels("anomaly", decision.outcome.split(" ")[0]).inc()
 
     async def on_command(self, event: ev.CommandEvent, _delivery: object = None) -> None:
-        """Apply an operator's acknowledge / resolve / note request."""
+        """Apply an operator's acknowledge / resolve / note request, or a decision (`domain.decisions`)."""
         if isinstance(event, ev.RcaRequested):
+            return
+        if isinstance(
+            event,
+            ev.DeclareRequested
+            | ev.EscalateRequested
+            | ev.ReassignRequested
+            | ev.SeverityRequested
+            | ev.MergeRequested
+            | ev.SplitRequested,
+        ):
+            async with self.lock:
+                try:
+                    decision = decisions.decide(self.book, event, now=self.clock(), policy=self.policy)
+                except LookupError as exc:
+                    raise RejectedEvent(str(exc.args[0])) from exc
+                await self.emit(decision.events)
+            self.decisions.labels(
+                event.type.removeprefix("dev.incidentctl.command."), decision.outcome.split(" ")[0]
+            ).inc()
+            await self.notify_owed()
             return
         async with self.lock:
             state = self.book.incidents.get(event.data.incident_id)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Final
+from typing import Any, Final
 
+from services.responder.domain.decisions import declared_incident_id
 from shared import events as ev
 from shared import models as m
 from shared.ids import short_id
@@ -20,6 +21,12 @@ class CommandKind(StrEnum):
     RESOLVE = "resolve"
     NOTE = "note"
     RCA = "rca"
+    DECLARE = "declare"
+    ESCALATE = "escalate"
+    REASSIGN = "reassign"
+    SEVERITY = "severity"
+    MERGE = "merge"
+    SPLIT = "split"
 
 
 COMMAND_EVENTS: Final[dict[CommandKind, type[ev.CommandEvent]]] = {
@@ -27,16 +34,35 @@ COMMAND_EVENTS: Final[dict[CommandKind, type[ev.CommandEvent]]] = {
     CommandKind.RESOLVE: ev.ResolveRequested,
     CommandKind.NOTE: ev.NoteRequested,
     CommandKind.RCA: ev.RcaRequested,
+    CommandKind.DECLARE: ev.DeclareRequested,
+    CommandKind.ESCALATE: ev.EscalateRequested,
+    CommandKind.REASSIGN: ev.ReassignRequested,
+    CommandKind.SEVERITY: ev.SeverityRequested,
+    CommandKind.MERGE: ev.MergeRequested,
+    CommandKind.SPLIT: ev.SplitRequested,
 }
 
 
 def command_event(
-    kind: CommandKind, incident_id: str, *, actor: str, text: str, request_id: str, now: datetime
+    kind: CommandKind, incident_id: str, *, actor: str, text: str, request_id: str, now: datetime, **fields: Any
 ) -> ev.CommandEvent:
-    """Build the command event for one operator request (same request id, same event id)."""
+    """Build the command event for one operator request (same request id, same event id).
+
+    ``fields``: the decision's own ``OperatorCommand`` fields (level, team, severity, ...).
+    """
     command_id = short_id("cmd", incident_id, kind, request_id)
-    data = m.OperatorCommand(command_id=command_id, incident_id=incident_id, actor=actor, text=text)
+    data = m.OperatorCommand(command_id=command_id, incident_id=incident_id, actor=actor, text=text, **fields)
     return COMMAND_EVENTS[kind].create(
+        data, source=SOURCE, id_parts=(command_id,), time=now, subject=incident_id, correlationid=incident_id
+    )
+
+
+def declare_event(*, actor: str, text: str, request_id: str, now: datetime, **fields: Any) -> ev.CommandEvent:
+    """Build the command declaring an incident; its incident id derives from the request id (retries: same)."""
+    command_id = short_id("cmd", "declare", request_id)
+    incident_id = declared_incident_id(command_id)
+    data = m.OperatorCommand(command_id=command_id, incident_id=incident_id, actor=actor, text=text, **fields)
+    return ev.DeclareRequested.create(
         data, source=SOURCE, id_parts=(command_id,), time=now, subject=incident_id, correlationid=incident_id
     )
 

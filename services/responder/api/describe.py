@@ -81,6 +81,8 @@ _KO_WORDS: Final[dict[str, str]] = {
     "detected": "탐지", "updated": "갱신", "resolved": "해소",
     "dispatched": "발송", "delivered": "전달", "failed": "실패",
     "acknowledge": "확인", "resolve": "해결", "note": "메모", "rca": "근본 원인 분석",
+    "declare": "선언", "escalate": "상향", "reassign": "재배정", "severity": "심각도 변경", "merge": "병합",
+    "split": "분리",
     "created": "생성", "expired": "만료",
 }  # fmt: skip
 

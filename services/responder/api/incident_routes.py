@@ -4,21 +4,32 @@ from __future__ import annotations
 
 import uuid
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, status
 from fastapi.responses import FileResponse
 
 from services.responder.api.auth import Guard
-from services.responder.api.commands import CommandKind, command_event
+from services.responder.api.commands import CommandKind, command_event, declare_event
 from services.responder.api.deps import ApiDeps
-from services.responder.api.requests import ActorRequest, NoteRequest
+from services.responder.api.requests import (
+    AckRequest,
+    ActorRequest,
+    DeclareRequest,
+    EscalateRequest,
+    MergeRequest,
+    NoteRequest,
+    ReassignRequest,
+    SeverityRequest,
+    SplitRequest,
+)
 from services.responder.api.views import CommandAccepted, IncidentDetail, IncidentSummary
-from shared.events import Event
+from shared.events import CommandEvent, Event
 from shared.files import UnsafePath, confined
 from shared.models import IncidentStatus, Severity
 
 REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+UNPROCESSABLE = 422
 MEDIA_TYPES = {"md": "text/markdown; charset=utf-8", "html": "text/html; charset=utf-8"}
 
 
@@ -57,12 +68,22 @@ def incident_router(deps: ApiDeps, *, read: Guard, write: Guard) -> APIRouter:
         return FileResponse(path, media_type=MEDIA_TYPES[format], headers=headers)
 
     async def submit(
-        kind: CommandKind, incident_id: str, actor: str, text: str, request_id: str | None, key: str | None
+        kind: CommandKind,
+        incident_id: str,
+        actor: str,
+        text: str,
+        request_id: str | None,
+        key: str | None,
+        **fields: Any,
     ) -> CommandAccepted:
         if not projection.knows(incident_id):
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"unknown incident {incident_id}")
         rid = request_id or key or uuid.uuid4().hex
-        event = command_event(kind, incident_id, actor=actor, text=text, request_id=rid, now=deps.clock())
+        event = command_event(kind, incident_id, actor=actor, text=text, request_id=rid, now=deps.clock(), **fields)
+        return await accepted(kind, event)
+
+    async def accepted(kind: CommandKind, event: CommandEvent) -> CommandAccepted:
+        incident_id = event.data.incident_id
         sent = await publish(deps, event, incident_id)
         deps.commands.labels(kind.value, "accepted" if sent else "duplicate").inc()
         return CommandAccepted(
@@ -93,7 +114,6 @@ def incident_router(deps: ApiDeps, *, read: Guard, write: Guard) -> APIRouter:
             name=f"{kind.value}_incident",
         )
 
-    command_route(CommandKind.ACK, "Acknowledge an incident (stops escalation)")
     command_route(CommandKind.RESOLVE, "Resolve an incident")
     command_route(CommandKind.RCA, "Run root-cause analysis of an incident now")
 
@@ -108,6 +128,97 @@ def incident_router(deps: ApiDeps, *, read: Guard, write: Guard) -> APIRouter:
     ) -> CommandAccepted:
         """Add a note to an incident's timeline."""
         return await submit(CommandKind.NOTE, incident_id, body.actor, body.text, body.request_id, idempotency_key)
+
+    write_route: dict[str, Any] = {
+        "status_code": status.HTTP_202_ACCEPTED,
+        "response_model": CommandAccepted,
+        "dependencies": [Depends(write)],
+    }
+
+    @router.post("/{incident_id}/ack", name="ack_incident", **write_route)
+    async def acknowledge(
+        incident_id: str, body: AckRequest | None = None, idempotency_key: str | None = idempotency
+    ) -> CommandAccepted:
+        """Acknowledge an incident for a level (default: the highest paged); that level's escalation stops."""
+        b = body or AckRequest()
+        return await submit(CommandKind.ACK, incident_id, b.actor, b.text, b.request_id, idempotency_key, level=b.level)
+
+    @router.post("", name="declare_incident", **write_route)
+    async def declare(body: DeclareRequest, idempotency_key: str | None = idempotency) -> CommandAccepted:
+        """Declare an incident by hand (a security incident, a data leak): it pages by its severity's policy."""
+        rid = body.request_id or idempotency_key or uuid.uuid4().hex
+        fields = {"severity": body.severity, "impact": body.impact, "title": body.title, "target": body.target}
+        event = declare_event(
+            actor=body.actor, text=body.text, request_id=rid, now=deps.clock(), team=body.team, **fields
+        )
+        return await accepted(CommandKind.DECLARE, event)
+
+    @router.post("/{incident_id}/escalate", name="escalate_incident", **write_route)
+    async def escalate(
+        incident_id: str, body: EscalateRequest | None = None, idempotency_key: str | None = idempotency
+    ) -> CommandAccepted:
+        """Escalate now to the next level (or ``level``): it is paged and its clock starts, even after an ack."""
+        b = body or EscalateRequest()
+        return await submit(
+            CommandKind.ESCALATE, incident_id, b.actor, b.text, b.request_id, idempotency_key, level=b.level
+        )
+
+    @router.post("/{incident_id}/reassign", name="reassign_incident", **write_route)
+    async def reassign(
+        incident_id: str, body: ReassignRequest, idempotency_key: str | None = idempotency
+    ) -> CommandAccepted:
+        """Reassign to a team (paged now) and/or a person."""
+        fields = {"team": body.team, "person": body.person}
+        return await submit(
+            CommandKind.REASSIGN, incident_id, body.actor, body.text, body.request_id, idempotency_key, **fields
+        )
+
+    @router.post("/{incident_id}/severity", name="override_severity", **write_route)
+    async def severity_(
+        incident_id: str, body: SeverityRequest, idempotency_key: str | None = idempotency
+    ) -> CommandAccepted:
+        """Override the severity with a reason (kept against automatic re-grading); null clears the override."""
+        return await submit(
+            CommandKind.SEVERITY,
+            incident_id,
+            body.actor,
+            body.text,
+            body.request_id,
+            idempotency_key,
+            severity=body.severity,
+        )
+
+    @router.post("/{incident_id}/merge", name="merge_incident", **write_route)
+    async def merge(incident_id: str, body: MergeRequest, idempotency_key: str | None = idempotency) -> CommandAccepted:
+        """Merge this incident into ``into``: it resolves as merged, its anomalies move there."""
+        if body.into == incident_id:
+            raise HTTPException(UNPROCESSABLE, "an incident cannot merge into itself")
+        if not projection.knows(body.into):
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"unknown incident {body.into} to merge into")
+        return await submit(
+            CommandKind.MERGE,
+            incident_id,
+            body.actor,
+            body.text,
+            body.request_id,
+            idempotency_key,
+            other_incident_id=body.into,
+        )
+
+    @router.post("/{incident_id}/split", name="split_incident", **write_route)
+    async def split(incident_id: str, body: SplitRequest, idempotency_key: str | None = idempotency) -> CommandAccepted:
+        """Move the named anomalies of this incident to a new incident."""
+        detail = projection.incident(incident_id)
+        if detail is not None:
+            unknown = [a for a in body.anomaly_ids if a not in detail.incident.anomaly_ids]
+            if unknown:
+                raise HTTPException(UNPROCESSABLE, f"not anomalies of {incident_id}: {', '.join(unknown)}")
+            if len(set(body.anomaly_ids)) >= len(detail.incident.anomaly_ids):
+                raise HTTPException(UNPROCESSABLE, "a split must leave the incident an anomaly")
+        fields = {"anomaly_ids": body.anomaly_ids, "title": body.title}
+        return await submit(
+            CommandKind.SPLIT, incident_id, body.actor, body.text, body.request_id, idempotency_key, **fields
+        )
 
     return router
 

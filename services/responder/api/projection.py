@@ -246,6 +246,12 @@ class Projection:
             signals=inc.signals,
             impacts=inc.impacts,
             previous_incident_id=inc.previous_incident_id,
+            acknowledged_levels=inc.acknowledged_levels,
+            assigned_team=inc.assigned_team,
+            assignee=inc.assignee,
+            severity_override=inc.severity_override,
+            merged_into=inc.merged_into,
+            declared_by=inc.declared_by,
             has_report=bool(s.rca and s.rca.report_path),
             event_count=len(self._by_incident.get(inc.incident_id, ())),
         )

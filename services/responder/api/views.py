@@ -44,6 +44,12 @@ class IncidentSummary(View):
     signals: tuple[str, ...] = ()
     impacts: tuple[Impact, ...] = ()
     previous_incident_id: str | None = None
+    acknowledged_levels: tuple[Team, ...] = ()  # the levels that acknowledged (a lower one leaves the clock running)
+    assigned_team: Team | None = None  # human decisions (`domain.decisions`)
+    assignee: str = ""
+    severity_override: Severity | None = None
+    merged_into: str | None = None
+    declared_by: str = ""
     has_report: bool = False
     event_count: int = 0
 

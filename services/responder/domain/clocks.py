@@ -99,6 +99,8 @@ def _reminders(state: IncidentState, *, now: datetime, repeat_s: float) -> list[
                 last_page[team] = trigger
     out: list[ev.IncidentEvent] = []
     for team, page in last_page.items():
+        if team in inc.acknowledged_levels:
+            continue  # that level acknowledged; a later level's clock runs (per-level acknowledgement)
         if now >= page.at + timedelta(seconds=repeat_s):
             reason = (
                 f"reminder: {inc.severity.value} incident still unacknowledged; {team.value} paged {repeat_s:g}s ago"

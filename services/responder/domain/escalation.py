@@ -27,8 +27,9 @@ class DueStep:
 
 
 def clock_start(incident: Incident) -> datetime:
-    """Return when the incident's current severity began: the escalation clock's zero."""
-    return incident.severity_since or incident.opened_at
+    """Return the escalation clock's zero: when the current severity began, or a later hand escalation."""
+    start = incident.severity_since or incident.opened_at
+    return max(start, incident.clock_since) if incident.clock_since is not None else start
 
 
 def due_steps(
@@ -87,3 +88,9 @@ def next_team(paged: tuple[Team, ...]) -> Team | None:
         return Team.L1
     top = max(order.index(t) for t in paged)
     return order[top + 1] if top + 1 < len(order) else None
+
+
+def current_level(paged: tuple[Team, ...]) -> Team:
+    """Return the highest level paged so far (L1 if none): the level whose acknowledgement stops the clock."""
+    order = list(Team)
+    return order[max(order.index(t) for t in paged)] if paged else Team.L1

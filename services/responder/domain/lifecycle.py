@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Final, TypeVar
 
-from services.responder.domain.escalation import next_team
+from services.responder.domain.escalation import current_level, next_team
 from services.responder.domain.grouping import anomaly_labels, group_key, incident_id_for
 from services.responder.domain.inhibition import inhibited_by
 from services.responder.domain.policy import ResponsePolicy
@@ -276,10 +276,11 @@ def _join(
     elif problem is not None:
         update |= {"problem": problem, "title": anomaly.summary, "title_fingerprint": anomaly.fingerprint}
         reason = f"problem is now {problem} (was {inc.problem}): {anomaly.summary}"
-    if not caused and is_higher(verdict.severity, inc.severity) and hold:
+    rises = not caused and inc.severity_override is None and is_higher(verdict.severity, inc.severity)
+    if rises and hold:
         update |= _hold(inc, verdict, until=now + timedelta(seconds=policy.grouping.raise_wait_s))
         reason = f"{reason}; {_held_words(inc, verdict)}"
-    elif not caused and is_higher(verdict.severity, inc.severity):
+    elif rises:
         update |= _raise(verdict, anomaly, now)
         reason = f"severity raised {inc.severity.value} → {verdict.severity.value}: {verdict.reason}; {reason}"
     incident = inc.model_copy(update=update)
@@ -319,7 +320,7 @@ def _revise(
         )
         return Decision([cleared_event], outcome="signal cleared")
     refired = anomaly.fingerprint not in inc.active_fingerprints
-    raised = is_higher(verdict.severity, inc.severity)
+    raised = inc.severity_override is None and is_higher(verdict.severity, inc.severity)  # an override sticks
     if hold and raised and inc.held_severity is not None and not is_higher(verdict.severity, inc.held_severity):
         raised = False  # already held at this severity
     if not refired and not raised:
@@ -401,9 +402,22 @@ def decide_command(state: IncidentState, event: ev.CommandEvent, *, now: datetim
         case ev.AcknowledgeRequested():
             if inc.status is not IncidentStatus.TRIGGERED:
                 return Decision(outcome=f"already {inc.status.value}")
-            acked = inc.model_copy(update={"status": IncidentStatus.ACKNOWLEDGED, "updated_at": now})
-            reason = cmd.text or f"acknowledged by {cmd.actor}; escalation stopped"
-            return record(ev.IncidentAcknowledged, acked, reason, "ack")
+            top = current_level(state.paged)
+            level = cmd.level or top
+            if level in inc.acknowledged_levels:
+                return Decision(outcome=f"already acknowledged by {level.value}")
+            levels = (*inc.acknowledged_levels, level)
+            comment = f": {cmd.text}" if cmd.text else ""
+            if list(Team).index(level) >= list(Team).index(top):
+                update = {"status": IncidentStatus.ACKNOWLEDGED, "acknowledged_levels": levels, "updated_at": now}
+                reason = cmd.text or f"acknowledged by {cmd.actor} ({level.value}); escalation stopped"
+                return record(ev.IncidentAcknowledged, inc.model_copy(update=update), reason, "ack")
+            noted = inc.model_copy(update={"acknowledged_levels": levels, "updated_at": now})
+            reason = (
+                f"{level.value} acknowledged by {cmd.actor}{comment}; {top.value} has not: "
+                "its escalation clock keeps running"
+            )
+            return record(ev.IncidentUpdated, noted, reason, "ack")
         case ev.ResolveRequested():
             if inc.status is IncidentStatus.RESOLVED:
                 return Decision(outcome="already resolved")
@@ -463,7 +477,7 @@ def apply_held(inc: Incident, now: datetime) -> tuple[Incident, bool]:
     """Return the incident with its held severity applied (and whether that raised it)."""
     held: Severity | None = inc.held_severity
     cleared = _CLEAR_HOLD | {"updated_at": now}
-    if held is None or not is_higher(held, inc.severity):
+    if held is None or inc.severity_override is not None or not is_higher(held, inc.severity):
         return inc.model_copy(update=cleared), False
     raised = cleared | {"severity": held, "severity_reason": inc.held_reason, "severity_since": now}
     return inc.model_copy(update=raised), True

@@ -42,6 +42,7 @@ class IncidentState:
     breached: frozenset[Severity] = frozenset()
     triggers: tuple[Trigger, ...] = ()
     applied: frozenset[str] = frozenset()
+    decided: frozenset[str] = frozenset()  # ids of the operator commands applied (decisions are idempotent)
     notes: tuple[str, ...] = ()
     acknowledged_by: str | None = None
     resolved_at: datetime | None = None
@@ -83,6 +84,7 @@ class Book:
     suppressed: dict[str, ev.AnomalyEvent] = field(default_factory=dict)
     roster: Roster = field(default_factory=Roster)
     oncall_events: set[str] = field(default_factory=set)
+    anomaly_fingerprints: dict[str, str] = field(default_factory=dict)  # anomaly id → fingerprint, for splits
 
     def open_incidents(self) -> list[Incident]:
         """Return the incidents not yet resolved."""
@@ -105,6 +107,8 @@ def apply_incident(state: IncidentState | None, event: ev.IncidentEvent) -> Inci
     if event.id in state.applied:
         return state
     applied = state.applied | {event.id}
+    if event.causationid is not None:
+        state = replace(state, decided=state.decided | {event.causationid})
     if isinstance(event, SNAPSHOT_EVENTS):
         state = replace(state, incident=incident, applied=applied)
     else:
@@ -225,10 +229,16 @@ def fold_oncall_event(book: Book, event: ev.OnCallEvent) -> None:
 def fold_suppressed(book: Book, event: ev.AnomalyEvent, *, silenced: bool) -> None:
     """Remember a firing anomaly a silence muted (its newest event); forget it once it resolves.
 
+    Also remembers every anomaly's fingerprint (the newest ``MAX_SUPPRESSED``), for splits.
+
     At most ``MAX_SUPPRESSED`` are kept (the oldest go first). They live in memory only: a responder
     restarted under a silence learns of what still fires from the anomalies' next revisions.
     """
     anomaly_id = event.data.anomaly_id
+    book.anomaly_fingerprints.pop(anomaly_id, None)
+    book.anomaly_fingerprints[anomaly_id] = event.data.fingerprint
+    while len(book.anomaly_fingerprints) > MAX_SUPPRESSED:
+        del book.anomaly_fingerprints[next(iter(book.anomaly_fingerprints))]
     if isinstance(event, ev.AnomalyResolved):
         book.suppressed.pop(anomaly_id, None)
     elif silenced:

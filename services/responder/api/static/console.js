@@ -32,6 +32,15 @@
     "This API needs the token for reads: use “Set token”.": "이 API는 조회에도 토큰이 필요합니다: “토큰 설정”을 누르십시오.",
     "API unreachable:": "API에 연결할 수 없습니다:", "(retrying)": "(재시도 중)",
     "s ago": "초 전", "m ago": "분 전", "h ago": "시간 전", "d ago": "일 전",
+    "Declared by": "선언자", "Assigned to": "담당 배정", "Severity set by hand": "수동 심각도", "Merged into": "병합 대상",
+    "Escalate now": "지금 상향", "Set severity": "심각도 변경", "Declare incident": "장애 선언",
+    "Why escalate to the next level now?": "지금 다음 단계로 상향하는 이유:",
+    "New severity (critical, major, minor; clear gives it back to the rules):":
+      "새 심각도 (critical, major, minor; clear는 규칙에 되돌림):",
+    "Reason (kept on the timeline):": "사유 (타임라인에 남음):",
+    "What happened (title)?": "무슨 일입니까 (제목)?",
+    "Severity (critical, major, minor):": "심각도 (critical, major, minor):",
+    "Impact (optional, e.g. security, data_loss):": "영향 (선택, 예: security, data_loss):",
   };
   const LANG = (document.documentElement.lang || "en").toLowerCase().startsWith("ko") ? "ko" : "en";
   const tr = (text) => (LANG === "ko" && KO[text]) || text;
@@ -182,11 +191,17 @@
       ...fact("Acknowledged", s.acknowledged_at ? utc(s.acknowledged_at) + " " + tr("by") + " " + s.acknowledged_by : ""),
       ...fact("Team", s.team ? s.team + (s.escalation_step !== null ? " (" + tr("step") + " " + s.escalation_step + ")" : "") : ""),
       ...fact("Resolved", s.resolved_at ? utc(s.resolved_at) + " " + tr("by") + " " + s.resolved_by : ""),
-      ...fact("Signals", (s.signals || []).join(", "))
+      ...fact("Signals", (s.signals || []).join(", ")),
+      ...(s.declared_by ? fact("Declared by", s.declared_by) : []),
+      ...(s.assigned_team || s.assignee ? fact("Assigned to", [s.assigned_team, s.assignee].filter(Boolean).join(" / ")) : []),
+      ...(s.severity_override ? fact("Severity set by hand", tr(s.severity_override)) : []),
+      ...(s.merged_into ? fact("Merged into", s.merged_into) : [])
     );
     const resolved = s.status === "resolved";
     document.querySelector('[data-command="ack"]').disabled = resolved || s.status === "acknowledged";
     document.querySelector('[data-command="resolve"]').disabled = resolved;
+    document.querySelector('[data-command="escalate"]').disabled = resolved;
+    document.querySelector('[data-command="severity"]').disabled = resolved;
     const report = $("report-link");
     report.hidden = !s.has_report;
     report.href = "/api/incidents/" + encodeURIComponent(s.incident_id) + "/report?format=html";
@@ -275,6 +290,17 @@
     if (kind === "notes") {
       body.text = (window.prompt(tr("Note for the timeline:")) || "").trim();
       if (!body.text) return;
+    } else if (kind === "escalate") {
+      const why = window.prompt(tr("Why escalate to the next level now?"));
+      if (why === null) return;
+      body.text = why.trim();
+    } else if (kind === "severity") {
+      const wanted = (window.prompt(tr("New severity (critical, major, minor; clear gives it back to the rules):")) || "")
+        .trim().toLowerCase();
+      if (!wanted) return;
+      body.severity = wanted === "clear" ? null : wanted;
+      body.text = (window.prompt(tr("Reason (kept on the timeline):")) || "").trim();
+      if (!body.text) return;
     }
     const bearer = token(true);
     if (!bearer) return;
@@ -286,6 +312,30 @@
       });
       flash(tr("Sent") + " " + result.event_type.replace("dev.incidentctl.", "") + " (" + result.command_id + "); " +
         tr("the timeline updates when the responder applies it."));
+    } catch (err) {
+      if (err.status === 401) sessionStorage.removeItem(TOKEN_KEY);
+      updateTokenButton();
+      flash(tr("Command refused:") + " " + err.message, true);
+    }
+  }
+
+  async function declare() {
+    const title = (window.prompt(tr("What happened (title)?")) || "").trim();
+    if (!title) return;
+    const severity = (window.prompt(tr("Severity (critical, major, minor):"), "major") || "").trim().toLowerCase();
+    if (!severity) return;
+    const impact = (window.prompt(tr("Impact (optional, e.g. security, data_loss):")) || "").trim();
+    const bearer = token(true);
+    if (!bearer) return;
+    const body = { title, severity, actor: "console", request_id: crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) };
+    if (impact) body.impact = impact;
+    try {
+      const result = await api("/api/incidents", {
+        method: "POST",
+        headers: { "Content-Type": "application/json", Accept: "application/json", Authorization: "Bearer " + bearer },
+        body: JSON.stringify(body),
+      });
+      flash(tr("Sent") + " declare (" + result.incident_id + "); " + tr("the timeline updates when the responder applies it."));
     } catch (err) {
       if (err.status === 401) sessionStorage.removeItem(TOKEN_KEY);
       updateTokenButton();
@@ -325,6 +375,7 @@
     else token(true);
     updateTokenButton();
   });
+  $("declare-button").addEventListener("click", declare);
   document.querySelectorAll("[data-command]").forEach((button) =>
     button.addEventListener("click", () => command(button.dataset.command))
   );

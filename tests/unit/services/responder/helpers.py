@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from services.responder.domain import clocks, lifecycle
+from services.responder.domain import clocks, decisions, lifecycle
 from services.responder.domain.policy import EscalationPolicy, EscalationStep, GroupingPolicy, ResponsePolicy
 from services.responder.domain.state import (
     Book,
@@ -128,6 +128,11 @@ class Sim:
         self._emit(decision.events)
         return decision
 
+    def decide(self, event: ev.DecisionEvent, *, t: float) -> lifecycle.Decision:
+        decision = decisions.decide(self.book, event, now=at(t), policy=self.policy)
+        self._emit(decision.events)
+        return decision
+
     def recovery(self, event: ev.RecoveryEvent, *, t: float) -> lifecycle.Decision:
         fold_recovery_event(self.book, event)
         if not isinstance(event, ev.RecoveryVerified | ev.RecoveryFailed):
@@ -149,6 +154,17 @@ class Sim:
 
 def command(cls: type[ev.Envelope[m.OperatorCommand]], incident_id: str, *, t: float, text: str = "") -> Any:
     data = m.OperatorCommand(command_id=f"c-{cls.event_type}-{t}", incident_id=incident_id, actor="alice", text=text)
+    return cls.create(data, source="/tests", id_parts=(data.command_id,), time=at(t), subject=incident_id)
+
+
+def decision(
+    cls: type[ev.DecisionEvent], incident_id: str = "", *, t: float, actor: str = "alice", text: str = "", **fields: Any
+) -> Any:
+    """An operator decision command (its id from the class and ``t``; declare: the incident id derives from it)."""
+    command_id = f"c-{cls.event_type.rsplit('.', 1)[-1]}-{t}"
+    if cls is ev.DeclareRequested:
+        incident_id = decisions.declared_incident_id(command_id)
+    data = m.OperatorCommand(command_id=command_id, incident_id=incident_id, actor=actor, text=text, **fields)
     return cls.create(data, source="/tests", id_parts=(data.command_id,), time=at(t), subject=incident_id)
 
 
