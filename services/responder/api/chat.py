@@ -1,0 +1,98 @@
+"""Chat actions (pure): Slack ``block_actions`` payloads and callback tokens mapped to operator commands.
+
+A button (acknowledge, escalate, resolve, add note) becomes the operator command of the same
+meaning, with the chat user as its actor. The API has no escalate command yet, so "escalate"
+becomes a note ``escalation requested`` on the incident's timeline (`ESCALATE_AS`); it changes no
+state. "Add note" records a note saying who asked (no dialog is opened).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any, Final
+from urllib.parse import parse_qs
+
+from services.responder.api.commands import CommandKind
+from services.responder.notify.slack import ACTION_IDS
+from shared.errors import DataError
+from shared.text import clean_line
+
+ACTION_OF_ID: Final = {action_id: action for action, action_id in ACTION_IDS.items()}
+ESCALATE_AS: Final = CommandKind.NOTE
+"""What the escalate button publishes until the API has an escalate command: a note (see the module doc)."""
+MAX_PAYLOAD_ACTIONS: Final = 5
+
+
+class BadPayload(DataError, ValueError):
+    """An interaction payload that is not Slack's documented form."""
+
+
+@dataclass(frozen=True, slots=True)
+class ChatAction:
+    """One button press: ``action`` (ack, escalate, resolve, note) on an incident, by ``actor``."""
+
+    action: str
+    incident_id: str
+    actor: str
+    request_id: str
+
+
+def command_of(action: ChatAction) -> tuple[CommandKind, str]:
+    """Return the operator command (kind and text) a chat action publishes."""
+    match action.action:
+        case "ack":
+            return CommandKind.ACK, "acknowledged from chat"
+        case "resolve":
+            return CommandKind.RESOLVE, "resolved from chat"
+        case "escalate":
+            return ESCALATE_AS, f"escalation requested by {action.actor} from chat"
+        case _:
+            return CommandKind.NOTE, f"note requested by {action.actor} from chat"
+
+
+def slack_actions(body: bytes) -> list[ChatAction]:
+    """Return the incident buttons pressed in a Slack interaction (form-encoded ``payload=<JSON>``).
+
+    Only ``block_actions`` carry buttons; other interaction types give no action. Actions that are
+    not this service's buttons are skipped. Raises ``BadPayload`` for a body that is not the form.
+    """
+    try:
+        form = parse_qs(body.decode("utf-8"), strict_parsing=True, max_num_fields=10)
+        payload = json.loads(form["payload"][0])
+    except (UnicodeDecodeError, ValueError, KeyError, IndexError):
+        raise BadPayload("expected a form field 'payload' holding JSON") from None
+    if not isinstance(payload, dict):
+        raise BadPayload("the payload is not a JSON object")
+    if payload.get("type") != "block_actions":
+        return []
+    actor = slack_actor(payload.get("user"))
+    interaction = str(payload.get("trigger_id") or payload.get("container", {}).get("message_ts") or "")
+    actions = payload.get("actions")
+    if not isinstance(actions, list):
+        raise BadPayload("block_actions without an 'actions' list")
+    found: list[ChatAction] = []
+    for item in actions[:MAX_PAYLOAD_ACTIONS]:
+        if not isinstance(item, dict):
+            continue
+        name = ACTION_OF_ID.get(str(item.get("action_id", "")))
+        incident_id = item.get("value")
+        if name is None or not isinstance(incident_id, str) or not incident_id:
+            continue
+        rid = request_id("slack", interaction, str(item.get("action_ts", "")), name, incident_id)
+        found.append(ChatAction(name, incident_id, actor, rid))
+    return found
+
+
+def slack_actor(user: Any) -> str:
+    """Return the actor of a Slack user: ``slack:<username>`` (else the user id), one clean line."""
+    if not isinstance(user, dict):
+        return "slack:unknown"
+    name = user.get("username") or user.get("name") or user.get("id") or "unknown"
+    return "slack:" + clean_line(str(name), limit=100)
+
+
+def request_id(*parts: str) -> str:
+    """Return a request id derived from ``parts`` (the same press twice publishes the same command)."""
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:40]

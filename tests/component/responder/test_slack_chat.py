@@ -1,0 +1,177 @@
+"""Two-way Slack: a page posts to a local Web API stand-in, a signed press acknowledges, the message is edited.
+
+The stand-in is a real HTTP server on 127.0.0.1 (``http.server``) answering ``chat.postMessage`` and
+``chat.update`` as Slack documents them and recording every call; the button press is the recorded
+``block_actions`` payload (tests/data/slack) with the posted message's ids, form-encoded and signed
+with Slack's v0 scheme, sent to the API's interactions route, whose publisher feeds the command
+into the responder's commands topic on the in-memory Kafka.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+import pytest
+from prometheus_client import CollectorRegistry
+from pydantic import SecretStr
+
+from services.responder.api import ApiSettings, build_api
+from services.responder.api.deps import ApiDeps
+from services.responder.api.projection import Projection
+from services.responder.notify.slack import SlackChannel, slack_signature
+from shared import events as ev
+from shared import models as m
+from shared.topics import ANOMALIES, COMMANDS, INCIDENTS, NOTIFICATIONS
+from tests.component.harness import BusHarness
+from tests.component.responder.test_notifications import responder
+from tests.unit.services.responder.helpers import anomaly, at
+
+pytestmark = pytest.mark.component
+
+BOT_TOKEN = "xoxb-test-bot-token"
+SIGNING = "slack-signing-secret-for-tests"
+RECORDED = Path(__file__).parents[2] / "data" / "slack" / "block_actions_ack.json"
+
+
+class SlackStandIn:
+    """A local HTTP server answering Slack's ``chat.postMessage`` / ``chat.update`` and recording each call."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.auth: list[str] = []
+        self.posted: set[tuple[str, str]] = set()
+        stand_in = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                method = self.path.rsplit("/", 1)[-1]
+                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))) or b"{}")
+                stand_in.auth.append(self.headers.get("Authorization", ""))
+                stand_in.calls.append((method, body))
+                answer = stand_in.answer(method, body, self.headers.get("Authorization", ""))
+                data = json.dumps(answer).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json; charset=utf-8")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/api"
+
+    def answer(self, method: str, body: dict[str, Any], auth: str) -> dict[str, Any]:
+        if auth != f"Bearer {BOT_TOKEN}":
+            return {"ok": False, "error": "invalid_auth"}
+        if method == "chat.postMessage":
+            ts = f"1712345678.{len(self.calls):06d}"
+            self.posted.add((body["channel"], ts))
+            return {"ok": True, "channel": body["channel"], "ts": ts, "message": {"text": body["text"]}}
+        if method == "chat.update":
+            if (body["channel"], body["ts"]) not in self.posted:
+                return {"ok": False, "error": "message_not_found"}
+            return {"ok": True, "channel": body["channel"], "ts": body["ts"], "text": body["text"]}
+        return {"ok": False, "error": "unknown_method"}
+
+    def methods(self) -> list[str]:
+        return [method for method, _ in self.calls]
+
+
+@pytest.fixture
+def slack_api() -> Iterator[SlackStandIn]:
+    stand_in = SlackStandIn()
+    thread = threading.Thread(target=stand_in.server.serve_forever, daemon=True)
+    thread.start()
+    yield stand_in
+    stand_in.server.shutdown()
+    stand_in.server.server_close()
+    thread.join()
+
+
+def press(action_id: str, posted: dict[str, Any], ts: str, *, secret: str = SIGNING) -> tuple[bytes, dict[str, str]]:
+    """The recorded block_actions payload for a press on the posted message, form-encoded and signed."""
+    payload: dict[str, Any] = json.loads(RECORDED.read_text())
+    button = next(b for b in posted["blocks"][-1]["elements"] if b["action_id"] == action_id)
+    payload["actions"][0].update(action_id=action_id, value=button["value"], block_id=posted["blocks"][-1]["block_id"])
+    payload["container"].update(message_ts=ts, channel_id=posted["channel"])
+    payload["trigger_id"] = f"trigger-{action_id}"
+    body = urlencode({"payload": json.dumps(payload)}).encode()
+    stamp = str(int(at(1).timestamp()))
+    headers = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "X-Slack-Request-Timestamp": stamp,
+        "X-Slack-Signature": slack_signature(secret.encode(), stamp, body),
+    }
+    return body, headers
+
+
+async def test_page_button_ack_and_resolve_edit_the_same_slack_message(
+    harness: BusHarness, slack_api: SlackStandIn
+) -> None:
+    async with httpx.AsyncClient(timeout=5.0) as http:
+        slack = SlackChannel("slack", SecretStr(BOT_TOKEN), "C0INCIDENTS", http, api_url=slack_api.url)
+        core = await responder(harness, {m.Team.L1: {"slack": slack}})
+        await harness.feed(ANOMALIES, anomaly("api", impact=m.Impact.SERVICE_DOWN))
+        await core.tick()
+        await core.drain()
+        assert slack_api.methods() == ["chat.postMessage"]
+        posted = slack_api.calls[0][1]
+        assert posted["channel"] == "C0INCIDENTS" and slack_api.auth == [f"Bearer {BOT_TOKEN}"]
+        [iid] = core.book.incidents
+        [delivered] = [e for e in harness.published(NOTIFICATIONS) if isinstance(e, ev.NotificationDelivered)]
+        ts = "1712345678.000001"
+        assert delivered.data.detail == f"slack chat.postMessage ref=C0INCIDENTS:{ts}"
+
+        async def to_commands(event: ev.Event, key: str) -> bool:
+            await harness.feed(COMMANDS, event, key=key)
+            return True
+
+        projection = Projection()
+        for event in harness.published(INCIDENTS):
+            projection.apply(event)
+        deps = ApiDeps(
+            settings=ApiSettings(slack_signing_secret=SecretStr(SIGNING)),
+            projection=projection,
+            publish=to_commands,
+            registry=CollectorRegistry(),
+            clock=lambda: at(1),
+        )
+        transport = httpx.ASGITransport(app=build_api(deps))
+        async with httpx.AsyncClient(transport=transport, base_url="http://api") as api:
+            forged, forged_headers = press("incident_resolve", posted, ts, secret="not-the-signing-secret")
+            assert (
+                await api.post("/api/chat/slack/interactions", content=forged, headers=forged_headers)
+            ).status_code == 401
+            body, headers = press("incident_ack", posted, ts)
+            answer = await api.post("/api/chat/slack/interactions", content=body, headers=headers)
+            assert answer.status_code == 200
+            await core.drain()
+            assert core.book.incidents[iid].incident.status is m.IncidentStatus.ACKNOWLEDGED
+            assert slack_api.methods() == ["chat.postMessage", "chat.update"]
+            update = slack_api.calls[1][1]
+            assert (update["channel"], update["ts"]) == ("C0INCIDENTS", ts)
+            assert update["text"].startswith("[ACKNOWLEDGED]")
+            acked = [e for e in harness.published(INCIDENTS) if isinstance(e, ev.IncidentAcknowledged)]
+            assert len(acked) == 1
+
+            body, headers = press("incident_resolve", posted, ts)
+            assert (await api.post("/api/chat/slack/interactions", content=body, headers=headers)).status_code == 200
+            await core.drain()
+        assert core.book.incidents[iid].incident.status is m.IncidentStatus.RESOLVED
+        assert slack_api.methods() == ["chat.postMessage", "chat.update", "chat.update"]
+        resolved = slack_api.calls[2][1]
+        assert resolved["ts"] == ts and resolved["text"].startswith("[RESOLVED]")
+        assert not [b for b in resolved["blocks"] if b["type"] == "actions"]  # no buttons once resolved
+        commands = [e for e in harness.log[COMMANDS.name]]
+        assert len(commands) == 2
+        actors = {json.loads(e.record.value or b"{}")["data"]["actor"] for e in commands}
+        assert actors == {"slack:dana.kim"}
