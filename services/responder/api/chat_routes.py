@@ -9,11 +9,12 @@ Slack message (``chat.update``). The Slack route answers 200 at once (Slack wait
 
 from __future__ import annotations
 
-import logging
+from typing import Any, Final
 
 from fastapi import APIRouter, HTTPException, Request, Response, status
 from pydantic import Field
 
+from services.responder.api.auth import ErrorBody
 from services.responder.api.chat import BadPayload, ChatAction, command_of, request_id, slack_actions
 from services.responder.api.commands import command_event
 from services.responder.api.deps import ApiDeps
@@ -24,14 +25,28 @@ from services.responder.notify.callback import TokenRejected, check
 from services.responder.notify.slack import SIGNATURE_HEADER, TIMESTAMP_HEADER, SignatureRejected, verify_slack
 from shared.text import clean_line
 
-log = logging.getLogger(__name__)
-
 
 class CallbackRequest(Body):
     """Who pressed the link, and the note's text (``note`` only)."""
 
     actor: str = Field("chat", min_length=1, max_length=200)
     text: str = Field("", max_length=4000)
+
+
+SLACK_FORM: Final[dict[str, Any]] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/x-www-form-urlencoded": {
+                "schema": {
+                    "type": "object",
+                    "required": ["payload"],
+                    "properties": {"payload": {"type": "string", "description": "the interaction, as JSON"}},
+                }
+            }
+        },
+    }
+}
 
 
 def chat_router(deps: ApiDeps) -> APIRouter:
@@ -63,7 +78,17 @@ def chat_router(deps: ApiDeps) -> APIRouter:
             duplicate=not sent,
         )
 
-    @router.post("/slack/interactions", status_code=status.HTTP_200_OK, response_class=Response)
+    @router.post(
+        "/slack/interactions",
+        status_code=status.HTTP_200_OK,
+        response_class=Response,
+        openapi_extra=SLACK_FORM,
+        responses={
+            200: {"description": "accepted (Slack needs nothing back)"},
+            400: {"model": ErrorBody, "description": "not Slack's interaction form (payload=<JSON>)"},
+            401: {"model": ErrorBody, "description": "missing, stale or wrong X-Slack-Signature"},
+        },
+    )
     async def slack_interactions(request: Request) -> Response:
         """Slack's interactivity request URL: a signed ``block_actions`` payload becomes operator commands."""
         secret = deps.settings.slack_signing_secret
@@ -95,7 +120,12 @@ def chat_router(deps: ApiDeps) -> APIRouter:
                 deps.commands.labels(f"chat-{action.action}", "invalid").inc()
         return Response(status_code=status.HTTP_200_OK)
 
-    @router.post("/callback/{token}", status_code=status.HTTP_202_ACCEPTED, response_model=CommandAccepted)
+    @router.post(
+        "/callback/{token}",
+        status_code=status.HTTP_202_ACCEPTED,
+        response_model=CommandAccepted,
+        responses={403: {"model": ErrorBody, "description": "forged, altered or expired callback token"}},
+    )
     async def chat_callback(token: str, body: CallbackRequest | None = None) -> CommandAccepted:
         """Perform the action a signed callback URL of a notification names (ack, escalate, resolve, note)."""
         secret = deps.settings.callback_secret

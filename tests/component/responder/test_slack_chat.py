@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -25,13 +26,16 @@ from pydantic import SecretStr
 from services.responder.api import ApiSettings, build_api
 from services.responder.api.deps import ApiDeps
 from services.responder.api.projection import Projection
+from services.responder.domain.state import NoticeKind
+from services.responder.notify.channel import DeliveryFailed, Outbound, RetryPolicy, deliver
+from services.responder.notify.messages import render
 from services.responder.notify.slack import SlackChannel, slack_signature
 from shared import events as ev
 from shared import models as m
 from shared.topics import ANOMALIES, COMMANDS, INCIDENTS, NOTIFICATIONS
 from tests.component.harness import BusHarness
-from tests.component.responder.test_notifications import responder
-from tests.unit.services.responder.helpers import anomaly, at
+from tests.component.responder.test_notifications import responder, restart
+from tests.unit.services.responder.helpers import Sim, anomaly, at, command
 
 pytestmark = pytest.mark.component
 
@@ -47,6 +51,7 @@ class SlackStandIn:
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.auth: list[str] = []
         self.posted: set[tuple[str, str]] = set()
+        self.statuses: list[int] = []  # HTTP statuses to answer first (e.g. 429), one per call
         stand_in = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -56,8 +61,11 @@ class SlackStandIn:
                 stand_in.auth.append(self.headers.get("Authorization", ""))
                 stand_in.calls.append((method, body))
                 answer = stand_in.answer(method, body, self.headers.get("Authorization", ""))
+                status = stand_in.statuses.pop(0) if stand_in.statuses else 200
+                if status != 200:
+                    answer = {"ok": False, "error": "ratelimited"}
                 data = json.dumps(answer).encode()
-                self.send_response(200)
+                self.send_response(status)
                 self.send_header("Content-Type", "application/json; charset=utf-8")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
@@ -175,3 +183,49 @@ async def test_page_button_ack_and_resolve_edit_the_same_slack_message(
         assert len(commands) == 2
         actors = {json.loads(e.record.value or b"{}")["data"]["actor"] for e in commands}
         assert actors == {"slack:dana.kim"}
+
+
+async def test_a_restarted_responder_still_edits_the_message_it_posted(
+    harness: BusHarness, slack_api: SlackStandIn
+) -> None:
+    async with httpx.AsyncClient(timeout=5.0) as http:
+        channels = {
+            m.Team.L1: {"slack": SlackChannel("slack", SecretStr(BOT_TOKEN), "C0INCIDENTS", http, slack_api.url)}
+        }
+        core = await responder(harness, channels)
+        await harness.feed(ANOMALIES, anomaly("api", impact=m.Impact.SERVICE_DOWN))
+        await core.tick()
+        await core.drain()
+        [iid] = core.book.incidents
+        again = await restart(harness, core, channels)  # the ref comes back from responder.notifications.v1
+        await harness.feed(COMMANDS, command(ev.AcknowledgeRequested, iid, t=1))
+        await again.drain()
+    assert slack_api.methods() == ["chat.postMessage", "chat.update"]
+    assert slack_api.calls[1][1]["ts"] == "1712345678.000001"
+
+
+def outbound() -> Outbound:
+    sim = Sim()
+    sim.anomaly(anomaly("api", impact=m.Impact.SERVICE_DOWN), t=0)
+    sim.tick(0)
+    inc = sim.only().incident
+    message = render(inc, NoticeKind.PAGE, m.Team.L1, "why", language="en", console_url="http://c", runbook_template="")
+    return Outbound("ntf-1", NoticeKind.PAGE, m.Team.L1, inc, message)
+
+
+async def test_web_api_errors_rate_limits_and_a_deleted_message(slack_api: SlackStandIn) -> None:
+    page = outbound()
+    async with httpx.AsyncClient(timeout=5.0) as http:
+        wrong = SlackChannel("slack", SecretStr("xoxb-revoked"), "C0INCIDENTS", http, slack_api.url)
+        with pytest.raises(DeliveryFailed, match="invalid_auth") as failed:
+            await deliver(wrong, page, RetryPolicy(attempts=3, backoff_s=0))
+        assert failed.value.attempts == 1  # a retry cannot fix a bad token
+        slack = SlackChannel("slack", SecretStr(BOT_TOKEN), "C0INCIDENTS", http, slack_api.url)
+        slack_api.statuses = [429]
+        sent = await deliver(slack, page, RetryPolicy(attempts=3, backoff_s=0))
+        assert sent.attempts == 2 and sent.detail.startswith("slack chat.postMessage ref=C0INCIDENTS:")
+        gone = replace(page, kind=NoticeKind.ACKNOWLEDGE, ref="C0INCIDENTS:999.000001")  # deleted in Slack
+        detail = await slack.send_once(gone)
+    assert slack_api.methods()[-2:] == ["chat.update", "chat.postMessage"]
+    assert detail == f"slack chat.postMessage ref=C0INCIDENTS:1712345678.{len(slack_api.calls):06d}"
+    assert BOT_TOKEN not in detail
