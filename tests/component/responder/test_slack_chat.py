@@ -105,7 +105,9 @@ def slack_api() -> Iterator[SlackStandIn]:
     thread.join()
 
 
-def press(action_id: str, posted: dict[str, Any], ts: str, *, secret: str = SIGNING) -> tuple[bytes, dict[str, str]]:
+def press(
+    action_id: str, posted: dict[str, Any], ts: str, *, secret: str = SIGNING, now: float | None = None
+) -> tuple[bytes, dict[str, str]]:
     """The recorded block_actions payload for a press on the posted message, form-encoded and signed."""
     payload: dict[str, Any] = json.loads(RECORDED.read_text())
     button = next(b for b in posted["blocks"][-1]["elements"] if b["action_id"] == action_id)
@@ -113,7 +115,7 @@ def press(action_id: str, posted: dict[str, Any], ts: str, *, secret: str = SIGN
     payload["container"].update(message_ts=ts, channel_id=posted["channel"])
     payload["trigger_id"] = f"trigger-{action_id}"
     body = urlencode({"payload": json.dumps(payload)}).encode()
-    stamp = str(int(at(1).timestamp()))
+    stamp = str(int(at(1).timestamp() if now is None else now))
     headers = {
         "Content-Type": "application/x-www-form-urlencoded",
         "X-Slack-Request-Timestamp": stamp,
