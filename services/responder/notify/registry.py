@@ -116,7 +116,9 @@ def build_contact_routes(
     for person in roster.people:
         for index, contact in enumerate(person.contacts):
             name = contact_channel(person.name, index)
-            spec = ChannelSpec(type=contact.type, name=name, url=contact.url, secret=contact.secret)
+            spec = ChannelSpec(
+                type=contact.type, name=name, url=contact.url, secret=contact.secret, channel=contact.channel
+            )
             retry = RetryPolicy(attempts=spec.attempts, backoff_s=spec.backoff_s, timeout_s=spec.timeout_s)
             built[name] = Route(build_channel(spec, secrets, client), retry)
     return built

@@ -98,3 +98,16 @@ def test_slack_specs_need_a_channel_and_a_token_from_the_environment() -> None:
     channel = build_channel(spec, {"slack_bot": SecretStr("xoxb-1")}, client=None)  # type: ignore[arg-type]
     assert isinstance(channel, SlackChannel) and channel.api_url == "http://127.0.0.1:9/api"
     assert "xoxb" not in repr(spec) and channel.channel == "C1"
+
+
+def test_an_on_call_person_can_be_reached_on_slack() -> None:
+    from services.responder.domain.oncall import Contact, Person, Roster
+    from services.responder.notify.registry import build_contact_routes
+
+    with pytest.raises(ValidationError, match="channel"):
+        Contact(type="slack", secret="slack_bot")
+    contact = Contact(type="slack", channel="U045VRZFT", secret="slack_bot")
+    roster = Roster(people=(Person(name="ann", contacts=(contact,)),))
+    routes = build_contact_routes(roster, {"slack_bot": SecretStr("xoxb-1")}, client=None)  # type: ignore[arg-type]
+    [route] = routes.values()
+    assert isinstance(route.channel, SlackChannel) and route.channel.channel == "U045VRZFT"
