@@ -91,7 +91,8 @@ def blocks(outbound: Outbound) -> list[dict[str, Any]]:
     """Return the Block Kit blocks of a notification: its text, its links, and the buttons while it is open.
 
     Every text from an event is escaped (`escape`) and, in the section, shown as plain text, so a
-    field cannot add a link, a mention or formatting. A resolved incident's message has no buttons.
+    field cannot add a link, a mention or formatting. An acknowledged incident's message drops the
+    Acknowledge button; a resolved one's has no buttons.
     """
     message = outbound.message
     incident_id = outbound.incident.incident_id
@@ -105,6 +106,8 @@ def blocks(outbound: Outbound) -> list[dict[str, Any]]:
         labels = BUTTON_LABELS.get(message.language, BUTTON_LABELS["en"])
         buttons: list[dict[str, Any]] = []
         for action, action_id in ACTION_IDS.items():
+            if action == "ack" and outbound.kind is NoticeKind.ACKNOWLEDGE:
+                continue  # already acknowledged
             button: dict[str, Any] = {
                 "type": "button",
                 "action_id": action_id,

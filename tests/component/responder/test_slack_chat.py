@@ -170,6 +170,8 @@ async def test_page_button_ack_and_resolve_edit_the_same_slack_message(
             update = slack_api.calls[1][1]
             assert (update["channel"], update["ts"]) == ("C0INCIDENTS", ts)
             assert update["text"].startswith("[ACKNOWLEDGED]")
+            still = [b["action_id"] for b in update["blocks"][-1]["elements"]]
+            assert still == ["incident_escalate", "incident_resolve", "incident_note"]
             acked = [e for e in harness.published(INCIDENTS) if isinstance(e, ev.IncidentAcknowledged)]
             assert len(acked) == 1
 
