@@ -37,6 +37,7 @@ class ChatAction:
     incident_id: str
     actor: str
     request_id: str
+    reply_to: str = ""  # Slack's response_url of the interaction ("" when none)
 
 
 def command_of(action: ChatAction) -> tuple[CommandKind, str]:
@@ -81,8 +82,24 @@ def slack_actions(body: bytes) -> list[ChatAction]:
         if name is None or not isinstance(incident_id, str) or not incident_id:
             continue
         rid = request_id("slack", interaction, str(item.get("action_ts", "")), name, incident_id)
-        found.append(ChatAction(name, incident_id, actor, rid))
+        reply_to = payload.get("response_url")
+        found.append(ChatAction(name, incident_id, actor, rid, reply_to if isinstance(reply_to, str) else ""))
     return found
+
+
+def ephemeral_reply(action: ChatAction, *, known: bool) -> str | None:
+    """Return what only the presser is told (through ``response_url``), or None when the message edit says it.
+
+    Acknowledge and resolve show as the edited message; escalate and note change nothing visible,
+    and a press on an unknown incident does nothing, so those are confirmed to the presser alone.
+    """
+    if not known:
+        return f"Unknown incident {action.incident_id}: nothing was done."
+    if action.action == "escalate":
+        return f"Escalation requested for {action.incident_id}: recorded on its timeline as a note."
+    if action.action == "note":
+        return f"Recorded on {action.incident_id}'s timeline that you asked for a note; add its text in the console."
+    return None
 
 
 def slack_actor(user: Any) -> str:

@@ -9,21 +9,38 @@ Slack message (``chat.update``). The Slack route answers 200 at once (Slack wait
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Final
 
-from fastapi import APIRouter, HTTPException, Request, Response, status
+import httpx
+from fastapi import APIRouter, BackgroundTasks, HTTPException, Request, Response, status
 from pydantic import Field
 
 from services.responder.api.auth import ErrorBody
-from services.responder.api.chat import BadPayload, ChatAction, command_of, request_id, slack_actions
+from services.responder.api.chat import (
+    BadPayload,
+    ChatAction,
+    command_of,
+    ephemeral_reply,
+    request_id,
+    slack_actions,
+)
 from services.responder.api.commands import command_event
 from services.responder.api.deps import ApiDeps
 from services.responder.api.incident_routes import publish
 from services.responder.api.requests import Body
 from services.responder.api.views import CommandAccepted
 from services.responder.notify.callback import TokenRejected, check
-from services.responder.notify.slack import SIGNATURE_HEADER, TIMESTAMP_HEADER, SignatureRejected, verify_slack
+from services.responder.notify.slack import (
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    SignatureRejected,
+    escape,
+    verify_slack,
+)
 from shared.text import clean_line
+
+log = logging.getLogger(__name__)
 
 
 class CallbackRequest(Body):
@@ -89,7 +106,7 @@ def chat_router(deps: ApiDeps) -> APIRouter:
             401: {"model": ErrorBody, "description": "missing, stale or wrong X-Slack-Signature"},
         },
     )
-    async def slack_interactions(request: Request) -> Response:
+    async def slack_interactions(request: Request, background: BackgroundTasks) -> Response:
         """Slack's interactivity request URL: a signed ``block_actions`` payload becomes operator commands."""
         secret = deps.settings.slack_signing_secret
         if secret is None or not secret.get_secret_value():
@@ -113,11 +130,16 @@ def chat_router(deps: ApiDeps) -> APIRouter:
             actions = slack_actions(body)
         except BadPayload as exc:
             raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from None
+        prefix = deps.settings.slack_reply_prefix
         for action in actions:
             try:
-                await perform(action)
+                known = await perform(action) is not None
             except ValueError:  # an incident id the command model refuses: nothing to act on
                 deps.commands.labels(f"chat-{action.action}", "invalid").inc()
+                known = False
+            reply = ephemeral_reply(action, known=known)
+            if reply and prefix and action.reply_to.startswith(prefix):  # only Slack's own hooks host
+                background.add_task(post_ephemeral, action.reply_to, reply)
         return Response(status_code=status.HTTP_200_OK)
 
     @router.post(
@@ -153,3 +175,13 @@ def chat_router(deps: ApiDeps) -> APIRouter:
         return accepted
 
     return router
+
+
+async def post_ephemeral(url: str, text: str) -> None:
+    """Tell only the presser ``text`` through the interaction's ``response_url`` (after the 200 went out)."""
+    body = {"response_type": "ephemeral", "replace_original": False, "text": escape(clean_line(text))}
+    try:
+        async with httpx.AsyncClient(timeout=5.0) as client:
+            await client.post(url, json=body)
+    except httpx.HTTPError as exc:  # the command is published already; the reply is a courtesy
+        log.warning("Slack response_url reply failed: %s", type(exc).__name__)

@@ -83,6 +83,9 @@ class ApiSettings(BaseSettings):
     slack_signing_secret: SecretStr | None = Field(
         None, description="Slack app's signing secret (RESPONDER_API_SLACK_SIGNING_SECRET); none = Slack buttons off"
     )
+    slack_reply_prefix: str = Field(
+        "https://hooks.slack.com/", description="a press's response_url is used only when it starts with this"
+    )
     callback_secret: SecretStr | None = Field(
         None, description="HMAC key of chat callback URLs (RESPONDER_API_CALLBACK_SECRET); none = no callbacks"
     )

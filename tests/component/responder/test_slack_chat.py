@@ -52,12 +52,20 @@ class SlackStandIn:
         self.auth: list[str] = []
         self.posted: set[tuple[str, str]] = set()
         self.statuses: list[int] = []  # HTTP statuses to answer first (e.g. 429), one per call
+        self.replies: list[dict[str, Any]] = []  # what came to a response_url (/actions/...)
         stand_in = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 method = self.path.rsplit("/", 1)[-1]
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))) or b"{}")
+                if self.path.startswith("/actions/"):
+                    stand_in.replies.append(body)
+                    self.send_response(200)
+                    self.send_header("Content-Length", "2")
+                    self.end_headers()
+                    self.wfile.write(b"ok")
+                    return
                 stand_in.auth.append(self.headers.get("Authorization", ""))
                 stand_in.calls.append((method, body))
                 answer = stand_in.answer(method, body, self.headers.get("Authorization", ""))
@@ -76,6 +84,7 @@ class SlackStandIn:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/api"
+        self.hooks = f"http://127.0.0.1:{self.server.server_address[1]}/actions/"
 
     def answer(self, method: str, body: dict[str, Any], auth: str) -> dict[str, Any]:
         if auth != f"Bearer {BOT_TOKEN}":
@@ -106,7 +115,13 @@ def slack_api() -> Iterator[SlackStandIn]:
 
 
 def press(
-    action_id: str, posted: dict[str, Any], ts: str, *, secret: str = SIGNING, now: float | None = None
+    action_id: str,
+    posted: dict[str, Any],
+    ts: str,
+    *,
+    secret: str = SIGNING,
+    now: float | None = None,
+    reply_to: str | None = None,
 ) -> tuple[bytes, dict[str, str]]:
     """The recorded block_actions payload for a press on the posted message, form-encoded and signed."""
     payload: dict[str, Any] = json.loads(RECORDED.read_text())
@@ -114,6 +129,8 @@ def press(
     payload["actions"][0].update(action_id=action_id, value=button["value"], block_id=posted["blocks"][-1]["block_id"])
     payload["container"].update(message_ts=ts, channel_id=posted["channel"])
     payload["trigger_id"] = f"trigger-{action_id}"
+    if reply_to is not None:
+        payload["response_url"] = reply_to
     body = urlencode({"payload": json.dumps(payload)}).encode()
     stamp = str(int(at(1).timestamp() if now is None else now))
     headers = {
@@ -149,7 +166,7 @@ async def test_page_button_ack_and_resolve_edit_the_same_slack_message(
         for event in harness.published(INCIDENTS):
             projection.apply(event)
         deps = ApiDeps(
-            settings=ApiSettings(slack_signing_secret=SecretStr(SIGNING)),
+            settings=ApiSettings(slack_signing_secret=SecretStr(SIGNING), slack_reply_prefix=slack_api.hooks + "T9/"),
             projection=projection,
             publish=to_commands,
             registry=CollectorRegistry(),
@@ -161,7 +178,7 @@ async def test_page_button_ack_and_resolve_edit_the_same_slack_message(
             assert (
                 await api.post("/api/chat/slack/interactions", content=forged, headers=forged_headers)
             ).status_code == 401
-            body, headers = press("incident_ack", posted, ts)
+            body, headers = press("incident_ack", posted, ts, reply_to=slack_api.hooks + "T9/1/ack")
             answer = await api.post("/api/chat/slack/interactions", content=body, headers=headers)
             assert answer.status_code == 200
             await core.drain()
@@ -175,6 +192,19 @@ async def test_page_button_ack_and_resolve_edit_the_same_slack_message(
             acked = [e for e in harness.published(INCIDENTS) if isinstance(e, ev.IncidentAcknowledged)]
             assert len(acked) == 1
 
+            body, headers = press("incident_escalate", posted, ts, reply_to=slack_api.hooks + "T9/2/esc")
+            assert (await api.post("/api/chat/slack/interactions", content=body, headers=headers)).status_code == 200
+            outside, outside_headers = press("incident_note", posted, ts, reply_to=slack_api.hooks + "EVIL/x")
+            assert (
+                await api.post("/api/chat/slack/interactions", content=outside, headers=outside_headers)
+            ).status_code == 200
+            await core.drain()
+            notes = [e for e in harness.published(INCIDENTS) if isinstance(e, ev.IncidentNoteAdded)]
+            assert any("escalation requested by slack:dana.kim" in n.data.reason for n in notes)
+            # only the escalate press is confirmed to the presser: ack shows as the edited message, and
+            # a response_url outside the configured Slack prefix is never called
+            assert [r["response_type"] for r in slack_api.replies] == ["ephemeral"]
+            assert "Escalation requested" in slack_api.replies[0]["text"]
             body, headers = press("incident_resolve", posted, ts)
             assert (await api.post("/api/chat/slack/interactions", content=body, headers=headers)).status_code == 200
             await core.drain()
@@ -184,7 +214,7 @@ async def test_page_button_ack_and_resolve_edit_the_same_slack_message(
         assert resolved["ts"] == ts and resolved["text"].startswith("[RESOLVED]")
         assert not [b for b in resolved["blocks"] if b["type"] == "actions"]  # no buttons once resolved
         commands = [e for e in harness.log[COMMANDS.name]]
-        assert len(commands) == 2
+        assert len(commands) == 4  # ack, escalate (a note), note, resolve
         actors = {json.loads(e.record.value or b"{}")["data"]["actor"] for e in commands}
         assert actors == {"slack:dana.kim"}
 

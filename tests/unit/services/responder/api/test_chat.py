@@ -14,7 +14,7 @@ from prometheus_client import CollectorRegistry
 from pydantic import SecretStr
 
 from services.responder.api import ApiSettings, build_api
-from services.responder.api.chat import BadPayload, ChatAction, command_of, slack_actions
+from services.responder.api.chat import BadPayload, ChatAction, command_of, ephemeral_reply, slack_actions
 from services.responder.api.commands import CommandKind
 from services.responder.api.deps import ApiDeps
 from services.responder.api.projection import Projection
@@ -254,3 +254,14 @@ async def test_callbacks_off_without_a_secret(projection: Projection) -> None:
 
 def test_chat_action_is_plain_data() -> None:
     assert command_of(ChatAction("resolve", "inc-1", "slack:x", "r"))[0] is CommandKind.RESOLVE
+
+
+def test_only_invisible_outcomes_are_confirmed_to_the_presser() -> None:
+    [ack] = slack_actions(form(recorded()))
+    assert ack.reply_to.startswith("https://hooks.slack.com/actions/")
+    assert ephemeral_reply(ack, known=True) is None  # the edited message shows it
+    assert "Unknown incident inc-1" in (ephemeral_reply(ack, known=False) or "")
+    [esc] = slack_actions(form(recorded(action_id="incident_escalate")))
+    assert "Escalation requested" in (ephemeral_reply(esc, known=True) or "")
+    [note] = slack_actions(form(recorded(action_id="incident_note")))
+    assert "note" in (ephemeral_reply(note, known=True) or "")
