@@ -10,8 +10,10 @@ from typing import TYPE_CHECKING
 
 import httpx
 
+from services.responder.api.settings import ApiSettings
 from services.responder.core import Clock, Responder, utcnow
 from services.responder.handlers import register
+from services.responder.notify.callback import CallbackSigner
 from services.responder.notify.registry import SecretMissing, build_contact_routes, build_routes
 from services.responder.notify.sender import Sender
 from services.responder.notify.smtp_mail import SmtpMailer
@@ -85,6 +87,13 @@ class ResponderRuntime:
         )
 
 
+def callback_signer(api: ApiSettings) -> CallbackSigner | None:
+    """Return the signer of chat callback URLs when a callback secret and the API's public URL are set."""
+    if api.callback_secret is None or not api.callback_secret.get_secret_value() or not api.public_url:
+        return None
+    return CallbackSigner(api.callback_secret, api.public_url, api.callback_ttl_s)
+
+
 def build(
     settings: ResponderSettings,
     *,
@@ -110,6 +119,7 @@ def build(
         console_url=settings.console_url,
         runbook_template=settings.runbook_url,
         registry=service.metrics.registry,
+        callbacks=callback_signer(settings.api),
     )
 
     def owns(incident: Incident) -> bool:

@@ -373,7 +373,8 @@ class Responder:
     async def _send(self, notice: Notice) -> None:
         """Have the sender deliver one dispatched notice, then record the outcome it returns."""
         incident = self.book.incidents[notice.incident_id].incident
-        outcome = await self.sender.send(notice, incident)
+        ref = self.book.message_refs.get((notice.incident_id, notice.team, notice.channel), "")
+        outcome = await self.sender.send(notice, incident, ref=ref)
         now = self.clock()
         async with self.lock:
             state = self.book.incidents.get(notice.incident_id)

@@ -67,9 +67,18 @@ class Verdict(StrEnum):
     DISABLED = "disabled"
 
 
+CHAT_PREFIX = "/api/chat/"
+"""Chat tools call these routes without a bearer token: each request carries its own signature."""
+
+
 def required_access(method: str, path: str) -> Access | None:
-    """Return what a request needs: API reads and mutations are guarded, pages and health are open."""
+    """Return what a request needs: API reads and mutations are guarded, pages, health and chat are open.
+
+    Chat routes (``/api/chat/``) verify a Slack signature or a callback token themselves.
+    """
     if not (path == "/api" or path.startswith("/api/")):
+        return None
+    if path.startswith(CHAT_PREFIX):  # signed by Slack or by a callback token, checked by the route
         return None
     return Access.READ if method.upper() in ("GET", "HEAD") else Access.WRITE
 

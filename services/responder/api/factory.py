@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from services.responder.api.auth import ERROR_RESPONSES, bearer
+from services.responder.api.chat_routes import chat_router
 from services.responder.api.console_routes import STATIC_DIR, console_router, ops_router
 from services.responder.api.deps import ApiDeps
 from services.responder.api.feed import ProjectionFeed
@@ -46,6 +47,7 @@ def build_api(deps: ApiDeps, *, lifespan: Any = None) -> FastAPI:
     app.include_router(silence_router(deps, read=read, write=write), responses=ERROR_RESPONSES)
     app.include_router(alertmanager_router(deps, write=write), responses=ERROR_RESPONSES)
     app.include_router(oncall_router(deps, read=read, write=write), responses=ERROR_RESPONSES)
+    app.include_router(chat_router(deps), responses=ERROR_RESPONSES)
     app.include_router(ops_router(deps))
     app.include_router(status_router(deps))
     app.include_router(console_router(deps))

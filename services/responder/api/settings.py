@@ -80,3 +80,14 @@ class ApiSettings(BaseSettings):
         "none = no report is served",
     )
     alertmanager: AlertmanagerMapping = Field(default_factory=AlertmanagerMapping)
+    slack_signing_secret: SecretStr | None = Field(
+        None, description="Slack app's signing secret (RESPONDER_API_SLACK_SIGNING_SECRET); none = Slack buttons off"
+    )
+    slack_reply_prefix: str = Field(
+        "https://hooks.slack.com/", description="a press's response_url is used only when it starts with this"
+    )
+    callback_secret: SecretStr | None = Field(
+        None, description="HMAC key of chat callback URLs (RESPONDER_API_CALLBACK_SECRET); none = no callbacks"
+    )
+    public_url: str = Field("", description="the API's address as chat tools reach it, for callback URLs")
+    callback_ttl_s: float = Field(86400.0, gt=0, description="how long a notification's callback URLs work")

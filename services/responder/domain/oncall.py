@@ -35,13 +35,23 @@ class Contact(_Frozen):
     """One step of a person's contact rules: a channel, tried ``delay_s`` after the previous step.
 
     ``type`` and ``url``/``secret`` are those of a team route (webhook, pagerduty, apprise for
-    e-mail, Slack, Teams..., log); a secret is the name of a ``RESPONDER_SECRETS__<NAME>`` entry.
+    e-mail, Teams..., slack with buttons, log); a secret is the name of a ``RESPONDER_SECRETS__<NAME>``
+    entry. ``channel``: slack only, the channel or the person's member id (a direct message).
     """
 
-    type: Literal["webhook", "pagerduty", "apprise", "log"]
+    type: Literal["webhook", "pagerduty", "apprise", "slack", "log"]
     url: str = ""
     secret: str | None = None
+    channel: str = ""
     delay_s: float = Field(0.0, ge=0, description="wait after the previous contact (the first: after the page)")
+
+    @model_validator(mode="after")
+    def _slack_needs_channel_and_token(self) -> Contact:
+        if self.type == "slack" and (not self.channel or not self.secret):
+            raise ValueError(
+                "a slack contact needs 'channel' (channel or member id) and 'secret' (the bot token's name)"
+            )
+        return self
 
 
 class Person(_Frozen):

@@ -79,6 +79,7 @@ class Book:
     silences: dict[str, Mute] = field(default_factory=dict)  # silences, and windows as ``window:<name>``
     notifications: dict[str, NotificationStatus] = field(default_factory=dict)
     notification_records: dict[str, ev.NotificationDispatched] = field(default_factory=dict)
+    message_refs: dict[tuple[str, Team, str], str] = field(default_factory=dict)  # (incident, team, channel)
     recovering: dict[str, datetime] = field(default_factory=dict)
     recovery_steps: dict[str, dict[str, RecoveryWindow]] = field(default_factory=dict)
     suppressed: dict[str, ev.AnomalyEvent] = field(default_factory=dict)
@@ -172,8 +173,19 @@ def fold_notification_event(book: Book, event: ev.NotificationEvent) -> None:
             book.notification_records.setdefault(nid, event)
         case ev.NotificationDelivered():
             book.notifications[nid] = NotificationStatus.DELIVERED
+            ref = message_ref(event.data.detail)
+            if ref:
+                book.message_refs[(event.data.incident_id, event.data.team, event.data.channel)] = ref
         case ev.NotificationFailed():
             book.notifications[nid] = NotificationStatus.FAILED
+
+
+def message_ref(detail: str) -> str:
+    """Return the ``ref=<message>`` a chat channel put in a delivery's detail (the message it posted), or ""."""
+    for word in detail.split():
+        if word.startswith("ref=") and len(word) > 4:
+            return word[4:]
+    return ""
 
 
 def fold_recovery_event(book: Book, event: ev.RecoveryEvent) -> None:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from services.responder.domain.state import NoticeKind
@@ -17,13 +17,21 @@ Sleep = Callable[[float], Awaitable[None]]
 
 @dataclass(frozen=True, slots=True)
 class Outbound:
-    """A notification ready to go out: identity, what it is about, and the rendered message."""
+    """A notification ready to go out: identity, what it is about, and the rendered message.
+
+    ``ref``: the message this channel already posted about the incident (recorded as ``ref=`` in an
+    earlier outcome's detail; a chat channel edits it instead of posting again), "" when none.
+    ``actions``: signed callback URLs per chat action (``ack``, ``escalate``, ``resolve``, ``note``)
+    when callbacks are configured (`services.responder.notify.callback`), else empty.
+    """
 
     notification_id: str
     kind: NoticeKind
     team: Team
     incident: Incident
     message: Message
+    ref: str = ""
+    actions: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,12 +7,13 @@ from dataclasses import dataclass
 from typing import Literal
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from services.responder.domain.oncall import Roster, contact_channel
 from services.responder.notify.channel import Channel, RetryPolicy
 from services.responder.notify.pagerduty import PagerDutyChannel
 from services.responder.notify.simple import AppriseChannel, LogChannel
+from services.responder.notify.slack import SlackChannel
 from services.responder.notify.webhook import WebhookChannel
 from shared.errors import ConfigurationError
 from shared.models import Team
@@ -23,18 +24,26 @@ class ChannelSpec(BaseModel):
 
     webhook: ``url`` plus the HMAC key in ``secret``; pagerduty: routing key in ``secret``, ``url``
     overrides the Events v2 endpoint; apprise: the apprise URL(s) (space separated) in ``secret``,
-    or in ``url`` when they hold no token; log: nothing.
+    or in ``url`` when they hold no token; slack: the bot token (``xoxb-``) in ``secret``, the channel
+    id in ``channel``, ``url`` overrides the Web API base (``https://slack.com/api``); log: nothing.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    type: Literal["webhook", "pagerduty", "apprise", "log"]
+    type: Literal["webhook", "pagerduty", "apprise", "slack", "log"]
     name: str = ""
     url: str = ""
     secret: str | None = None
+    channel: str = Field("", description="slack: the channel id (C0123...) messages go to")
     attempts: int = Field(3, ge=1)
     backoff_s: float = Field(0.5, ge=0)
     timeout_s: float = Field(10.0, gt=0)
+
+    @model_validator(mode="after")
+    def _slack_needs_channel_and_token(self) -> ChannelSpec:
+        if self.type == "slack" and (not self.channel or not self.secret):
+            raise ValueError("a slack channel needs 'channel' (the channel id) and 'secret' (the bot token's name)")
+        return self
 
     @property
     def channel_name(self) -> str:
@@ -76,6 +85,10 @@ def build_channel(spec: ChannelSpec, secrets: Mapping[str, SecretStr], client: h
         key = _secret(spec, secrets, required=True)
         assert key is not None
         return PagerDutyChannel(name, key, client, spec.url)
+    if spec.type == "slack":
+        token = _secret(spec, secrets, required=True)
+        assert token is not None
+        return SlackChannel(name, token, spec.channel, client, spec.url)
     if spec.type == "apprise":
         urls = _secret(spec, secrets, required=False) or SecretStr(spec.url)
         return AppriseChannel(name, urls)
@@ -103,7 +116,9 @@ def build_contact_routes(
     for person in roster.people:
         for index, contact in enumerate(person.contacts):
             name = contact_channel(person.name, index)
-            spec = ChannelSpec(type=contact.type, name=name, url=contact.url, secret=contact.secret)
+            spec = ChannelSpec(
+                type=contact.type, name=name, url=contact.url, secret=contact.secret, channel=contact.channel
+            )
             retry = RetryPolicy(attempts=spec.attempts, backoff_s=spec.backoff_s, timeout_s=spec.timeout_s)
             built[name] = Route(build_channel(spec, secrets, client), retry)
     return built

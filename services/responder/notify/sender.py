@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from prometheus_client import CollectorRegistry, Counter
 
 from services.responder.domain.outbox import Notice, Outcome
+from services.responder.notify.callback import CallbackSigner
 from services.responder.notify.channel import DeliveryFailed, Outbound, deliver
 from services.responder.notify.messages import Language, render
 from services.responder.notify.registry import Route
@@ -40,6 +41,7 @@ class Sender:
         console_url: str = "",
         runbook_template: str = "",
         registry: CollectorRegistry | None = None,
+        callbacks: CallbackSigner | None = None,
     ) -> None:
         self.routes = routes
         self.channels: dict[Team, tuple[str, ...]] = {team: tuple(channels) for team, channels in routes.items()}
@@ -47,12 +49,16 @@ class Sender:
         self.language: Language = language
         self.console_url = console_url
         self.runbook_template = runbook_template
+        self.callbacks = callbacks  # signed action URLs put in each notification (None: no callbacks)
         self.outcomes = Counter(
             "ir_responder_notifications", "Notification outcomes", ["channel", "outcome"], registry=registry
         )
 
-    async def send(self, notice: Notice, incident: Incident) -> Outcome:
-        """Render ``notice`` about ``incident`` and deliver it through its route; return what came of it."""
+    async def send(self, notice: Notice, incident: Incident, *, ref: str = "") -> Outcome:
+        """Render ``notice`` about ``incident`` and deliver it through its route; return what came of it.
+
+        ``ref``: the message the channel posted earlier about the incident (a chat channel edits it).
+        """
         route = self.routes.get(notice.team, {}).get(notice.channel) or self.contacts.get(notice.channel)
         if route is None:
             return self._counted(notice, Outcome(False, 0, f"no channel {notice.channel} is configured"))
@@ -65,7 +71,8 @@ class Sender:
             console_url=self.console_url,
             runbook_template=self.runbook_template,
         )
-        outbound = Outbound(notice.notification_id, notice.kind, notice.team, incident, message)
+        actions = self.callbacks.urls(incident.incident_id, now=notice.trigger.at) if self.callbacks else {}
+        outbound = Outbound(notice.notification_id, notice.kind, notice.team, incident, message, ref, actions)
         try:
             sent = await deliver(route.channel, outbound, route.retry)
         except DeliveryFailed as exc:

@@ -28,6 +28,8 @@ def webhook_body(outbound: Outbound) -> bytes:
         "console_url": outbound.message.console_url,
         "incident": outbound.incident.model_dump(mode="json"),
     }
+    if outbound.actions:  # signed callback URLs: a POST to one performs the action
+        doc["actions"] = dict(outbound.actions)
     return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 

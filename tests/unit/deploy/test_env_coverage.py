@@ -108,6 +108,10 @@ DEFAULTED: dict[str, str] = {
     "RESPONDER_API_RESPONSE_TARGETS_S__*": "the manual's response targets, as the responder's",
     "RESPONDER_SECRETS": "set per channel as RESPONDER_SECRETS__<NAME>",
     **{
+        f"RESPONDER_API_{k}": "two-way chat is opt-in: unset, the Slack and callback routes answer 503 (README)"
+        for k in ("SLACK_SIGNING_SECRET", "SLACK_REPLY_PREFIX", "CALLBACK_SECRET", "PUBLIC_URL", "CALLBACK_TTL_S")
+    },
+    **{
         f"RESPONDER_API_{k}": "API knob with a safe default (README, security table)"
         for k in (
             "ALERTMANAGER",
