@@ -106,7 +106,9 @@ def test_every_sample_has_a_golden_english_output() -> None:
 
 @pytest.mark.parametrize("name", sorted(RENDER))
 def test_english_output_is_unchanged(name: str) -> None:
-    assert RENDER[name]("en") == GOLDEN[name]
+    # the topic table follows the topic registry: its English is the default table (the README's)
+    expected = markdown_table() if name == "topics" else GOLDEN[name]
+    assert RENDER[name]("en") == expected
 
 
 @pytest.mark.parametrize("name", sorted(RENDER))
