@@ -15,9 +15,29 @@ from typing import Final
 from shared.text import human_time, human_times
 
 _TIME: Final = r"(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC)"
+_WHO: Final = r"([^\s;,()]*[^\s;:,()])"  # a person or chat id (``slack:dana.kim``), not the ":" after it
 KO_PHRASES: Final[tuple[tuple[re.Pattern[str], str], ...]] = tuple(
     (re.compile(pattern), replacement)
     for pattern, replacement in (
+        # responder: human decisions (services/responder/domain/decisions.py)
+        (r"\bdeclared by " + _WHO + r" \((\w+), impact (\w+)\): ", r"\1 님이 선언 (\2, 영향 \3): "),
+        (r"\bdeclared by " + _WHO + r" \((\w+)\): ", r"\1 님이 선언 (\2): "),
+        (r"^(\w+): declared by " + _WHO + r"$", r"\1: \2 님이 선언"),
+        (r"\bescalation asked by " + _WHO, r"\1 님의 에스컬레이션 요청"),
+        (r"\balready at L3, the highest level\b", "이미 최고 단계 L3"),
+        (r"\bescalated by " + _WHO + r" from (L\d) to (L\d)", r"\1 님이 \2에서 \3(으)로 에스컬레이션"),
+        (r"\b(L\d)'s clock starts\b", r"\1 대응 시계 시작"),
+        (r"\bescalated by " + _WHO + r" from chat\b", r"\1 님이 채팅에서 에스컬레이션"),
+        (r"\breassigned by " + _WHO + r" to ", r"\1 님이 재배정: "),
+        (r"\bseverity override cleared by " + _WHO, r"\1 님이 심각도 재정의 해제"),
+        (r"\bautomatic grading applies again\b", "자동 등급이 다시 적용됨"),
+        (r"\bseverity set (\w+) → (\w+) by " + _WHO, r"\3 님이 심각도 변경 \1 → \2"),
+        (r"^(\w+): set by " + _WHO, r"\1: \2 님이 지정"),
+        (r"\bmerged into " + _WHO + r" by " + _WHO, r"\2 님이 \1에 병합"),
+        (r"\b" + _WHO + r" merged in by " + _WHO + r" \((\d+) anomalies\)", r"\2 님이 \1 병합 (이상 \3건)"),
+        (r"\bsplit by " + _WHO + r": (\d+) anomalies moved to " + _WHO, r"\1 님이 분리: 이상 \2건을 \3(으)로 이동"),
+        (r"\bsplit from " + _WHO + r" by " + _WHO, r"\2 님이 \1에서 분리"),
+        (r"^split from " + _WHO + r": ", r"\1에서 분리: "),
         # responder: lifecycle reasons
         (r"\bseverity raised (\w+) → (\w+) after holding it\b", r"보류했던 심각도 상향 \1 → \2"),
         (r"\bseverity raised (\w+) → (\w+)", r"심각도 상향 \1 → \2"),
