@@ -111,7 +111,7 @@ def chat_router(deps: ApiDeps) -> APIRouter:
         secret = deps.settings.slack_signing_secret
         if secret is None or not secret.get_secret_value():
             raise HTTPException(
-                status.HTTP_503_SERVICE_UNAVAILABLE, "Slack is not configured: set RESPONDER_API_SLACK_SIGNING_SECRET"
+                status.HTTP_404_NOT_FOUND, "Slack is not configured: set RESPONDER_API_SLACK_SIGNING_SECRET"
             )
         body = await request.body()
         headers = request.headers
@@ -153,7 +153,7 @@ def chat_router(deps: ApiDeps) -> APIRouter:
         secret = deps.settings.callback_secret
         if secret is None or not secret.get_secret_value():
             raise HTTPException(
-                status.HTTP_503_SERVICE_UNAVAILABLE, "callbacks are not configured: set RESPONDER_API_CALLBACK_SECRET"
+                status.HTTP_404_NOT_FOUND, "callbacks are not configured: set RESPONDER_API_CALLBACK_SECRET"
             )
         try:
             claims = check(secret, token, now=deps.clock().timestamp())

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, status
 from fastapi.responses import FileResponse
 
-from services.responder.api.auth import Guard
+from services.responder.api.auth import ErrorBody, Guard
 from services.responder.api.commands import CommandKind, command_event, declare_event
 from services.responder.api.deps import ApiDeps
 from services.responder.api.requests import (
@@ -29,7 +29,7 @@ from shared.files import UnsafePath, confined
 from shared.models import IncidentStatus, Severity
 
 REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
-UNPROCESSABLE = 422
+REFUSED = status.HTTP_409_CONFLICT  # a decision the incident's state does not allow
 MEDIA_TYPES = {"md": "text/markdown; charset=utf-8", "html": "text/html; charset=utf-8"}
 
 
@@ -188,11 +188,13 @@ def incident_router(deps: ApiDeps, *, read: Guard, write: Guard) -> APIRouter:
             severity=body.severity,
         )
 
-    @router.post("/{incident_id}/merge", name="merge_incident", **write_route)
+    refusable = {**write_route, "responses": {409: {"model": ErrorBody, "description": "the decision is refused"}}}
+
+    @router.post("/{incident_id}/merge", name="merge_incident", **refusable)
     async def merge(incident_id: str, body: MergeRequest, idempotency_key: str | None = idempotency) -> CommandAccepted:
         """Merge this incident into ``into``: it resolves as merged, its anomalies move there."""
         if body.into == incident_id:
-            raise HTTPException(UNPROCESSABLE, "an incident cannot merge into itself")
+            raise HTTPException(REFUSED, "an incident cannot merge into itself")
         if not projection.knows(body.into):
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"unknown incident {body.into} to merge into")
         return await submit(
@@ -205,16 +207,16 @@ def incident_router(deps: ApiDeps, *, read: Guard, write: Guard) -> APIRouter:
             other_incident_id=body.into,
         )
 
-    @router.post("/{incident_id}/split", name="split_incident", **write_route)
+    @router.post("/{incident_id}/split", name="split_incident", **refusable)
     async def split(incident_id: str, body: SplitRequest, idempotency_key: str | None = idempotency) -> CommandAccepted:
         """Move the named anomalies of this incident to a new incident."""
         detail = projection.incident(incident_id)
         if detail is not None:
             unknown = [a for a in body.anomaly_ids if a not in detail.incident.anomaly_ids]
             if unknown:
-                raise HTTPException(UNPROCESSABLE, f"not anomalies of {incident_id}: {', '.join(unknown)}")
+                raise HTTPException(REFUSED, f"not anomalies of {incident_id}: {', '.join(unknown)}")
             if len(set(body.anomaly_ids)) >= len(detail.incident.anomaly_ids):
-                raise HTTPException(UNPROCESSABLE, "a split must leave the incident an anomaly")
+                raise HTTPException(REFUSED, "a split must leave the incident an anomaly")
         fields = {"anomaly_ids": body.anomaly_ids, "title": body.title}
         return await submit(
             CommandKind.SPLIT, incident_id, body.actor, body.text, body.request_id, idempotency_key, **fields

@@ -184,7 +184,7 @@ async def test_unconfigured_unknown_incident_and_bad_form(projection: Projection
     body = form(recorded())
     async with chat_client(projection, recorder) as client:
         answer = await client.post(ROUTE, content=body, headers=signed(body))
-        assert answer.status_code == 503 and "RESPONDER_API_SLACK_SIGNING_SECRET" in answer.json()["detail"]
+        assert answer.status_code == 404 and "RESPONDER_API_SLACK_SIGNING_SECRET" in answer.json()["detail"]
     async with chat_client(projection, recorder, slack_signing_secret=SecretStr(SIGNING)) as client:
         unknown = form(recorded(value="inc-unknown"))
         assert (await client.post(ROUTE, content=unknown, headers=signed(unknown))).status_code == 200
@@ -249,7 +249,7 @@ async def test_callback_route_performs_the_action(projection: Projection) -> Non
 async def test_callbacks_off_without_a_secret(projection: Projection) -> None:
     token = issue(SecretStr(CALLBACK), "inc-1", "ack", expires=int(time.time()) + 60)
     async with chat_client(projection, Recorder()) as client:
-        assert (await client.post(f"/api/chat/callback/{token}")).status_code == 503
+        assert (await client.post(f"/api/chat/callback/{token}")).status_code == 404
 
 
 def test_chat_action_is_plain_data() -> None:

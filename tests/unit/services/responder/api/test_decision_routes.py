@@ -101,11 +101,11 @@ async def test_decision_commands(
         ("reassign", {"text": "nobody named"}, 422),
         ("severity", {"severity": "major"}, 422),  # a reason is required
         ("severity", {"severity": "urgent", "text": "x"}, 422),
-        ("merge", {"into": "inc-1"}, 422),
+        ("merge", {"into": "inc-1"}, 409),
         ("merge", {"into": "inc-nope"}, 404),
         ("merge", {"into": "../etc"}, 422),
-        ("split", {"anomaly_ids": ["an-not-there"]}, 422),
-        ("split", {"anomaly_ids": ["an-demo-cpu_percent"]}, 422),  # it would leave the incident empty
+        ("split", {"anomaly_ids": ["an-not-there"]}, 409),
+        ("split", {"anomaly_ids": ["an-demo-cpu_percent"]}, 409),  # it would leave the incident empty
     ],
 )
 async def test_bad_decisions_are_refused_with_a_message(
