@@ -252,6 +252,7 @@ class DemoServer(ThreadingHTTPServer):
     """Threading HTTP server holding the chaos state."""
 
     daemon_threads = True
+    request_queue_size = 128  # a real server's backlog; the default 5 drops probes while a slow fault piles requests up
 
     def __init__(self, address: tuple[str, int], chaos: Chaos, metrics: RedMetrics | None = None) -> None:
         super().__init__(address, DemoHandler)

@@ -51,6 +51,7 @@ class ScenarioResult:
     report_path: str | None = None
     anomalies: list[dict[str, Any]] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
+    severity_changes: list[str] = field(default_factory=list)
     wall_seconds: float = 0.0
 
     @property
@@ -73,6 +74,7 @@ class ScenarioResult:
             "report_path": self.report_path,
             "anomalies": self.anomalies,
             "missing": self.missing,
+            "severity_changes": self.severity_changes,
             "wall_seconds": round(self.wall_seconds, 1),
         }
 
@@ -137,7 +139,10 @@ class ChainTracker:
             case _ if inc is None:
                 return
             case ev.IncidentUpdated() | ev.IncidentEscalated() if event.data.incident.incident_id == inc:
-                r.severity, self.followed_problem = event.data.incident.severity.value, event.data.incident.problem
+                severity = event.data.incident.severity.value
+                if severity != r.severity:
+                    r.severity_changes.append(f"{event.time.isoformat()} {r.severity} -> {severity}: {event.data.reason}")
+                r.severity, self.followed_problem = severity, event.data.incident.problem
             case ev.NotificationDelivered() if event.data.incident_id == inc:
                 self._mark("notification", event.time)
             case ev.RecoveryStepStarted() if event.data.incident_id == inc:
@@ -175,6 +180,7 @@ class ChainTracker:
         )
         r.incident_resolved = r.report_path = None
         r.rca_top_cause = None
+        r.severity_changes = []
         self._mark("incident_opened", event.time)
 
     @property

@@ -13,5 +13,6 @@ pytestmark = pytest.mark.e2e
 
 def test_slow_is_detected_recovered_and_explained(tmp_path: Path) -> None:
     result = run_and_check("slow", tmp_path / "stack", expect_signal=("latency",))
-    assert result.severity == "major"  # severe degradation; the restart's moment down is not paged as critical
+    # severe degradation; the restart's moment down is not paged as critical
+    assert result.severity == "major", result.severity_changes
     assert any(a["kind"] in ("degradation", "statistical") and "latency" in a["signal"] for a in result.anomalies)
