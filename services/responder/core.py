@@ -216,8 +216,11 @@ class Responder:
             if state is None:
                 log.warning("recovery event %s for unknown incident %s", event.type, event.data.incident_id)
                 return
-            decision = lifecycle.decide_recovery(state, event, now=self.clock())
+            now = self.clock()
+            decision = lifecycle.decide_recovery(state, event, now=now)
             await self.emit(decision.events)
+            if isinstance(event, ev.RecoveryVerified):
+                await self.emit(lifecycle.release_target_holds(self.book, event, now=now))
         await self.notify_owed()
 
     async def on_own_event(self, event: Own, _delivery: object = None) -> None:
@@ -230,10 +233,11 @@ class Responder:
         now = self.clock()
         async with self.lock:
             await self._release_silenced(now)
+            recovering_targets = self.book.recovering_targets()
             for state in list(self.book.incidents.values()):
                 if state.incident.status is IncidentStatus.RESOLVED or not self.owns(state.incident):
                     continue
-                recovering = state.incident.incident_id in self.book.recovering
+                recovering = state.incident.target in recovering_targets  # any recovery on it may explain an outage
                 await self.emit(clocks.decide_tick(state, now=now, policy=self.policy, recovering=recovering))
             await self.emit(self.oncall_changes(now))
         await self.notify_owed()

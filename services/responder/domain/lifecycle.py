@@ -470,6 +470,29 @@ def decide_recovery(state: IncidentState, event: ev.RecoveryEvent, *, now: datet
     return Decision([*events, escalated], outcome="escalated")
 
 
+def release_target_holds(book: Book, event: ev.RecoveryVerified, *, now: datetime) -> list[ev.IncidentEvent]:
+    """Drop the held rises of the target's other open incidents once a recovery of the target is verified.
+
+    Two incidents of one target (say latency and a throughput drop) can be open when one of them
+    restarts it: the moment down joins whichever incident it explains, not always the one whose
+    recovery caused it, and the verified recovery explains that outage too.
+    """
+    out: list[ev.IncidentEvent] = []
+    for state in book.incidents.values():
+        inc = state.incident
+        if inc.incident_id == event.data.incident_id or inc.target != event.data.target:
+            continue
+        if inc.status is IncidentStatus.RESOLVED or inc.held_severity is None:
+            continue
+        dropped = inc.model_copy(update=_CLEAR_HOLD | {"updated_at": now})
+        why = (
+            f"held {inc.held_severity.value} dropped: the outage was a recovery action on the target"
+            f" ({event.data.incident_id}, verified)"
+        )
+        out.append(transition(ev.IncidentUpdated, dropped, why, id_parts=("held", event.id), now=now, causation=event))
+    return out
+
+
 _CLEAR_HOLD: Final[dict[str, Any]] = {"held_severity": None, "held_reason": "", "held_until": None}
 
 

@@ -91,6 +91,10 @@ class Book:
         """Return the incidents not yet resolved."""
         return [self.incidents[i].incident for i in self.open_by_group.values() if i in self.incidents]
 
+    def recovering_targets(self) -> set[str]:
+        """Return the targets a recovery action is under way on (for any of their incidents)."""
+        return {self.incidents[i].incident.target for i in self.recovering if i in self.incidents}
+
 
 SNAPSHOT_EVENTS: Final = (ev.IncidentOpened, ev.IncidentUpdated, ev.IncidentAcknowledged, ev.IncidentResolved)
 

@@ -118,8 +118,9 @@ class Sim:
         for freed in lifecycle.silence_ended(self.book, now=at(t)):
             out += self._emit(lifecycle.decide_anomaly(self.book, freed, now=at(t), policy=self.policy).events)
             self.book.suppressed.pop(freed.data.anomaly_id, None)
+        recovering_targets = self.book.recovering_targets()
         for state in list(self.book.incidents.values()):
-            recovering = state.incident.incident_id in self.book.recovering
+            recovering = state.incident.target in recovering_targets
             out += self._emit(clocks.decide_tick(state, now=at(t), policy=self.policy, recovering=recovering))
         return out
 
@@ -139,6 +140,9 @@ class Sim:
             return lifecycle.Decision(outcome="tracked")
         decision = lifecycle.decide_recovery(self.book.incidents[event.data.incident_id], event, now=at(t))
         self._emit(decision.events)
+        if isinstance(event, ev.RecoveryVerified):
+            released = self._emit(lifecycle.release_target_holds(self.book, event, now=at(t)))
+            return lifecycle.Decision([*decision.events, *released], outcome=decision.outcome)
         return decision
 
     def silence(self, event: ev.SilenceEvent) -> None:

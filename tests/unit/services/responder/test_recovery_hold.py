@@ -85,3 +85,51 @@ def test_a_new_incident_from_an_outage_opens_critical_at_once() -> None:
     sim = Sim()
     sim.anomaly(anomaly("api", "http.up", **DOWN), t=0)  # type: ignore[arg-type]
     assert severity(sim) == "critical"
+
+
+def two_incidents() -> tuple[Sim, str, str]:
+    """A slow fault's two incidents on one target: latency (major) and a throughput drop (minor)."""
+    sim, latency = slow_incident()
+    sim.anomaly(anomaly("api", "http.requests_per_s", impact=m.Impact.PARTIAL_FUNCTION), t=0)
+    sim.tick(0)
+    (throughput,) = [i for i in sim.book.incidents if i != latency]
+    return sim, latency, throughput
+
+
+def step(cls: type[ev.Envelope[Any]], incident_id: str, t: float) -> ev.Envelope[Any]:
+    data = m.RecoveryProgress(
+        plan_id="p2", incident_id=incident_id, target="api", step=m.RecoveryStep(index=0, action="restart_process",
+                                                                                 target="api"),
+    )  # fmt: skip
+    return cls.create(data, source="/t", id_parts=(cls.event_type, t), time=at(t), subject=incident_id)
+
+
+def latency_severity(sim: Sim, incident_id: str) -> str:
+    return sim.book.incidents[incident_id].incident.severity.value
+
+
+def test_an_outage_dated_just_before_another_incidents_restart_is_held_and_dropped_on_its_verdict() -> None:
+    """Seen in the slow scenario: the down episode was dated 25 ms before the step (its scrape's start)."""
+    sim, latency, throughput = two_incidents()
+    sim.recovery(step(ev.RecoveryStepStarted, throughput, 1.0), t=1.0)
+    sim.recovery(step(ev.RecoveryStepCompleted, throughput, 1.1), t=1.1)
+    joined = sim.anomaly(anomaly("api", "http.up", t=0.975, **DOWN), t=1.2)  # type: ignore[arg-type]
+    assert "critical held" in joined.events[0].data.reason
+    assert updates(sim.tick(30)) == [] and latency_severity(sim, latency) == "major"  # a recovery runs on the target
+    sim.recovery(progress(ev.RecoveryVerified, throughput, 31), t=31)
+    sim.tick(200)
+    assert latency_severity(sim, latency) == "major"
+
+
+def test_a_held_rise_waits_for_a_recovery_of_another_incident_of_the_target_and_drops_on_its_verdict() -> None:
+    sim, latency, throughput = two_incidents()
+    sim.anomaly(anomaly("api", "http.up", t=1, **DOWN), t=1)  # type: ignore[arg-type]  # before any step is seen
+    assert sim.book.incidents[latency].incident.held_severity is m.Severity.CRITICAL
+    sim.recovery(step(ev.RecoveryStepStarted, throughput, 8), t=8)  # seen late: the wait (5 s) is over
+    assert updates(sim.tick(9)) == [] and latency_severity(sim, latency) == "major"
+    verified = sim.recovery(progress(ev.RecoveryVerified, throughput, 12), t=12)
+    assert any("held critical dropped: the outage was a recovery action on the target" in r for r in updates(
+        list(verified.events)))  # fmt: skip
+    assert sim.book.incidents[latency].incident.held_severity is None
+    sim.tick(200)
+    assert latency_severity(sim, latency) == "major"
