@@ -8,6 +8,7 @@ under ``/tmp`` (``pg_dir``), removed by ``stop``.
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import shutil
 import sys
@@ -105,8 +106,6 @@ def unavailable(haproxy_binary: Path = haproxy.HAPROXY) -> str | None:
 
 
 def _is_root() -> bool:
-    import os
-
     return os.geteuid() == 0
 
 
@@ -165,6 +164,8 @@ def stop(state: EstateState) -> None:
         pid = state.pids.get(name)
         if pid is not None and alive(pid):
             terminate(pid, timeout=5.0)
+        if pid is not None:
+            _reap(pid)
     pg, tool_log = Path(state.pg_bin), state.estate_dir / "logs" / "postgres-tools.log"
     tool_log.parent.mkdir(parents=True, exist_ok=True)
     for data in (state.standby_data, state.primary_data):
@@ -175,6 +176,14 @@ def stop(state: EstateState) -> None:
             shutil.copyfile(log, state.estate_dir / "logs" / log.name)
     shutil.rmtree(state.pg_dir, ignore_errors=True)
     (state.estate_dir / "estate.json").unlink(missing_ok=True)
+
+
+def _reap(pid: int) -> None:
+    """Collect the exit status of ``pid`` if this process started it (else it is another's to reap)."""
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass
 
 
 def parts(state: EstateState) -> dict[str, dict[str, object]]:
