@@ -7,6 +7,7 @@ under ``/tmp`` (``pg_dir``), removed by ``stop``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -180,10 +181,8 @@ def stop(state: EstateState) -> None:
 
 def _reap(pid: int) -> None:
     """Collect the exit status of ``pid`` if this process started it (else it is another's to reap)."""
-    try:
+    with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass
 
 
 def parts(state: EstateState) -> dict[str, dict[str, object]]:

@@ -1,4 +1,4 @@
-"""With the estate, the demo's settings reach the demo (and its restarts), and the collector scrapes the backup gauges."""
+"""With the estate, its settings reach the demo (and its restarts), and the collector scrapes the backup gauges."""
 
 from __future__ import annotations
 
@@ -60,3 +60,10 @@ def test_haproxy_sends_to_the_standby_only_when_the_primary_is_down() -> None:
         ("standby", "127.0.0.1:3", "backup"),
     ]
     assert "stats socket /tmp/x.sock mode 600 level admin" in text and "bind 127.0.0.1:1" in text
+
+
+def test_the_estate_is_skipped_with_a_reason_when_a_program_is_missing(tmp_path: Path) -> None:
+    from incidentctl.estate import runner
+
+    reason = runner.unavailable(tmp_path / "no-haproxy")
+    assert reason is not None and "HAProxy not found" in reason
