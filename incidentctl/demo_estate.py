@@ -18,12 +18,13 @@ from prometheus_client.registry import Collector
 
 from incidentctl.estate.backup_policy import AGE_METRIC, LAST_OK_METRIC, BackupStatus, backup_metrics
 from shared import metric_names as mn
+from shared.errors import StorageError
 
 DSN_ENV: Final = "IR_DEMO_DSN"
 BACKUP_STATUS_ENV: Final = "IR_DEMO_BACKUP_STATUS"
 
 
-class OrderNotStored(RuntimeError):
+class OrderNotStored(StorageError, RuntimeError):
     """Writing an order to the database failed (its cause: the driver's error)."""
 
 

@@ -17,6 +17,8 @@ from typing import Final
 import psycopg
 from psycopg import sql
 
+from shared.errors import CliError
+
 PROGRAMS: Final = ("initdb", "pg_ctl", "pg_basebackup", "pg_dump", "postgres")
 SERVER_USER: Final = "postgres"
 SUPERUSER: Final = "postgres"
@@ -28,7 +30,7 @@ ORDERS_DDL: Final = (
 )
 
 
-class PostgresError(RuntimeError):
+class PostgresError(CliError, RuntimeError):
     """A PostgreSQL program failed; the message carries its output's tail."""
 
 
