@@ -164,3 +164,20 @@ def test_a_failing_backup_shows_result_0_the_demo_logs_an_error_and_stop_leaves_
         runner.stop(state)
     assert estate_processes(state) == []
     assert not Path(state.pg_dir).exists() and not (state.estate_dir / "estate.json").exists()
+
+
+def test_a_failed_dump_leaves_no_file_keeps_the_old_dumps_and_says_why(tmp_path: Path) -> None:
+    from incidentctl.estate.scheduler import BackupJob, run_once
+
+    pg = postgres.bin_dir()
+    assert pg is not None
+    out = tmp_path / "backups"
+    out.mkdir()
+    old = [out / f"demo-2026010{d}T000000Z.dump" for d in range(1, 4)]
+    for path in old:
+        path.write_bytes(b"old")
+    job = BackupJob(out, out / "status.json", pg / "pg_dump", str(tmp_path), free_port(), keep=1, timeout_s=20)
+    status = run_once(job, now=1_800_000_000.0)
+    assert status.last_result == "failed" and status.last_ok_at is None and status.error
+    assert sorted(out.iterdir()) == sorted([*old, out / "status.json"])  # no partial file; retention not applied
+    assert read_status(out / "status.json") == status
