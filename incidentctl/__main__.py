@@ -52,7 +52,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     if running is not None:
         print(say("up_stale", root=root))
         stack.forget(running)
-    state = stack.start(root)
+    state = stack.start(root, estate=not args.no_estate)
     print(say("up_console", url=state.api_url, hint=token_hint(state)))
     print(say("up_demo", url=state.demo_url))
     if args.detach:
@@ -456,6 +456,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     up = sub.add_parser("up", help="start the embedded stack and show live incidents until Ctrl-C")
     up.add_argument("--detach", action="store_true", help="leave it running in the background")
+    up.add_argument(
+        "--no-estate",
+        action="store_true",
+        help="without the demo estate (PostgreSQL primary/standby, HAProxy, backups)",
+    )
     up.set_defaults(func=cmd_up)
     sub.add_parser("down", help="stop a stack left in the background").set_defaults(func=cmd_down)
     st = sub.add_parser(

@@ -38,7 +38,7 @@ OWN_PREFIXES: Final[dict[str, tuple[str, ...]]] = {
     "recovery": ("RECOVERY_",),
     "rca": ("RCA_",),
     "pager": ("PAGER_",),
-    "demo": (),
+    "demo": ("IR_DEMO_DSN", "IR_DEMO_BACKUP_STATUS"),  # the estate: its DSN (no password) and backup status
     "load": (),
 }
 """Each process's own settings; secrets such as the API token and channel keys are the responder's alone."""

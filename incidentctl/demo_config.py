@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 import secrets
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from incidentctl.embedded import EMBEDDED_IDEMPOTENCE
+from incidentctl.estate.backup_policy import PROM_TO_SIGNAL
 
 if TYPE_CHECKING:
     from incidentctl.stack import StackState
@@ -25,6 +26,8 @@ class DemoProcess:
     pidfile: Path
     log_file: Path
     cwd: Path
+    env: dict[str, str] = field(default_factory=dict)
+    """The estate's settings (``IR_DEMO_DSN``, ``IR_DEMO_BACKUP_STATUS``; no secret), empty without the estate."""
 
 
 DEMO_ESCALATION: Final[dict[str, Any]] = {
@@ -50,12 +53,12 @@ def api_token() -> str:
     return os.environ.get("IR_API_TOKEN") or secrets.token_urlsafe(24)
 
 
-def demo_process(root: Path, port: int) -> DemoProcess:
-    """Describe the demo service process of the stack under ``root``."""
+def demo_process(root: Path, port: int, env: dict[str, str] | None = None) -> DemoProcess:
+    """Describe the demo service process of the stack under ``root`` (``env``: the estate's settings)."""
     pidfile, log_file = root / "run" / "demo.pid", root / "logs" / "demo-app.log"
     argv = (sys.executable, "-m", "incidentctl.demo_service", "--port", str(port), "--log-file", str(log_file),
             "--pidfile", str(pidfile))  # fmt: skip
-    return DemoProcess(argv, pidfile, log_file, root)
+    return DemoProcess(argv, pidfile, log_file, root, dict(env or {}))
 
 
 def pager_process(root: Path, port: int) -> tuple[str, ...]:
@@ -118,8 +121,33 @@ def _pager_route(state: StackState) -> dict[str, Any]:
     return {"type": "webhook", "name": "pager", "url": state.pager_url, "secret": "pager", "backoff_s": 0.2}
 
 
+BACKUP_ENDPOINT: Final[dict[str, Any]] = {
+    "name": "backup",
+    "node": None,
+    "http": None,
+    "relabel": [
+        {"action": "keep", "source_labels": ["__name__"], "regex": "estate_backup_.*"},
+        *(
+            {"source_labels": ["__name__"], "regex": prom, "target_label": "__name__", "replacement": signal}
+            for prom, signal in PROM_TO_SIGNAL.items()
+        ),
+    ],
+    "metrics": [r"backup\..*"],
+}
+"""The estate's backup gauges on the demo's /metrics, published as ``backup.age_s`` and ``backup.last_ok``."""
+
+
 def service_configs(root: Path, state: StackState, demo: DemoProcess) -> dict[str, dict[str, Any]]:
     """YAML configuration of each service for the demo: the manual's rules on a seconds time scale."""
+    configs = _service_configs(root, state, demo)
+    if demo.env:
+        target = configs["collector"]["targets"][0]
+        target["exposition"].append({"url": state.demo_url + "/metrics", **BACKUP_ENDPOINT})
+        configs["recovery"]["managed_processes"][0]["env"] = dict(demo.env)  # restarted with its database
+    return configs
+
+
+def _service_configs(root: Path, state: StackState, demo: DemoProcess) -> dict[str, dict[str, Any]]:
     return {
         "collector": {
             "targets": [

@@ -7,6 +7,10 @@ with optional ``?duration_s=`` (default: until reset or restart), ``POST /chaos/
 ``http_request_duration_seconds`` histogram) in the Prometheus text format, or OpenMetrics when asked.
 ``error-burst`` takes ``?ratio=`` (default 1): that share of ``GET /`` fails with 500, evenly spread
 (``ratio=0.01``: exactly every hundredth request).
+
+With the estate (``IR_DEMO_DSN``), each ``GET /`` stores an order in PostgreSQL through HAProxy; a
+failed write is an ERROR line and a 500. With ``IR_DEMO_BACKUP_STATUS``, ``/metrics`` also carries
+the backup's age and last result (``incidentctl.demo_estate``).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client import exposition as text_exposition
 from prometheus_client.openmetrics import exposition as openmetrics_exposition
 
+from incidentctl.demo_estate import BACKUP_STATUS_ENV, DSN_ENV, BackupStatusCollector, OrderNotStored, OrderStore
 from incidentctl.json_http import reply_json
 from shared.errors import CliError
 
@@ -211,6 +216,13 @@ class DemoHandler(BaseHTTPRequestHandler):
                 self._reply(500, {"error": "payment backend unavailable"})
                 return
             token = do_work()
+            if self.server.orders is not None:
+                try:
+                    self.server.orders.add(token)
+                except OrderNotStored as exc:
+                    log.error("Order %s not stored: %s", token, exc)
+                    self._reply(500, {"error": "order not stored"})
+                    return
             self._reply(200, {"status": "ok", "token": token})
             log.info("GET / 200 %.1fms", (time.perf_counter() - started) * 1000)
         else:
@@ -254,10 +266,17 @@ class DemoServer(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 128  # a real server's backlog; the default 5 drops probes while a slow fault piles requests up
 
-    def __init__(self, address: tuple[str, int], chaos: Chaos, metrics: RedMetrics | None = None) -> None:
+    def __init__(
+        self,
+        address: tuple[str, int],
+        chaos: Chaos,
+        metrics: RedMetrics | None = None,
+        orders: OrderStore | None = None,
+    ) -> None:
         super().__init__(address, DemoHandler)
         self.chaos = chaos
         self.metrics = metrics or RedMetrics()
+        self.orders = orders
 
 
 def configure_logging(log_file: Path | None) -> None:
@@ -283,12 +302,19 @@ def main(argv: list[str] | None = None) -> None:
     if args.pidfile is not None:
         args.pidfile.parent.mkdir(parents=True, exist_ok=True)
         args.pidfile.write_text(f"{os.getpid()}\n", encoding="ascii")
-    server = DemoServer((args.host, args.port), Chaos())
+    metrics = RedMetrics()
+    if os.environ.get(BACKUP_STATUS_ENV):
+        metrics.registry.register(BackupStatusCollector(Path(os.environ[BACKUP_STATUS_ENV])))
+    dsn = os.environ.get(DSN_ENV)
+    orders = OrderStore(dsn) if dsn else None
+    server = DemoServer((args.host, args.port), Chaos(), metrics, orders)
     log.info("demo service listening on %s:%d pid=%d", args.host, args.port, os.getpid())
     try:
         server.serve_forever()
     finally:
         server.server_close()
+        if orders is not None:
+            orders.close()
 
 
 if __name__ == "__main__":

@@ -116,6 +116,9 @@ MESSAGES: Final[dict[str, dict[str, str]]] = {
         "sc_injecting": "injecting fault {fault} into {target}",
         "sc_starting": "starting embedded Kafka + Elasticsearch (noida-db) in {data} and the services, supervised",
         "sc_stopped": "stopped the stack (supervisor pid {pid})",
+        "sc_estate_skipped": "estate skipped: {reason}",
+        "sc_estate_started": "estate: PostgreSQL primary :{primary} and standby :{standby}, HAProxy :{proxy},"
+        " backups every {every:g}s into {backups} ({seconds:.1f}s)",
         "sc_ok": "ok",
         "sc_fault": "fault",
         "sc_target": "target",
@@ -253,6 +256,9 @@ MESSAGES: Final[dict[str, dict[str, str]]] = {
         "sc_injecting": "{target}에 {fault} 장애를 주입합니다",
         "sc_starting": "내장 Kafka + Elasticsearch (noida-db)를 {data}에서 시작하고 서비스를 감독 하에 시작합니다",
         "sc_stopped": "스택을 중지했습니다 (감독 프로세스 pid {pid})",
+        "sc_estate_skipped": "estate를 건너뜁니다: {reason}",
+        "sc_estate_started": "estate: PostgreSQL 주 서버 :{primary}, 대기 서버 :{standby}, HAProxy :{proxy},"
+        " {every:g}초마다 {backups}에 백업 ({seconds:.1f}초)",
         "sc_ok": "성공",
         "sc_fault": "장애",
         "sc_target": "대상",

@@ -108,8 +108,12 @@ def start(
     log: Callable[[str], None] = print,
     overrides: Mapping[str, Mapping[str, Any]] | None = None,
     instances: Mapping[str, int] | None = None,
+    estate: bool = False,
 ) -> StackState:
     """Start everything under ``root`` under a supervisor and wait until every service is ready.
+
+    ``estate`` also starts the demo estate (PostgreSQL primary + standby, HAProxy, backups; see
+    ``incidentctl.estate``) where its programs are installed, and the demo stores its orders there.
 
     ``overrides`` replaces top-level keys of a service's demo configuration (e.g. a benchmark
     that turns the statistical detector off: ``{"detector": {"statistical": {"enabled": False}}}``).
@@ -133,10 +137,10 @@ def start(
     )
     state.save()
     try:
-        demo = demo_config.demo_process(root, ports["demo"])
+        demo = demo_config.demo_process(root, ports["demo"], _start_estate(root, log) if estate else None)
         demo_log = root / "logs" / "demo.stdout.log"
         state.pids["demo"] = spawn(
-            demo.argv, log_file=demo_log, env=child_env("demo", os.environ), inherit_env=False
+            demo.argv, log_file=demo_log, env=child_env("demo", os.environ, demo.env), inherit_env=False
         ).pid
         configs = demo_config.service_configs(root, state, demo)
         for name, extra in (overrides or {}).items():
@@ -159,6 +163,22 @@ def start(
         stop(state, log=log)
         raise
     return state
+
+
+def _start_estate(root: Path, log: Callable[[str], None]) -> dict[str, str] | None:
+    """Start the estate if its programs are here; return the demo's settings for it (None: skipped)."""
+    from incidentctl.demo_estate import BACKUP_STATUS_ENV, DSN_ENV
+    from incidentctl.estate import runner
+
+    reason = runner.unavailable()
+    if reason is not None:
+        log(say("sc_estate_skipped", reason=reason))
+        return None
+    started = time.monotonic()
+    estate = runner.start(root)
+    log(say("sc_estate_started", primary=estate.primary_port, standby=estate.standby_port, proxy=estate.haproxy_port,
+            every=runner.BACKUP_INTERVAL_S, backups=estate.backups, seconds=time.monotonic() - started))  # fmt: skip
+    return {DSN_ENV: estate.dsn(), BACKUP_STATUS_ENV: str(estate.status_file)}
 
 
 STOP_ORDER: Final = ["load", "collector", "recovery", "detector", "responder", "rca", "pager", "noida-db"]
@@ -260,7 +280,17 @@ def stop(state: StackState, *, log: Callable[[str], None] = print) -> None:
     demo_pid = demo_config.current_demo_pid(state.path) or state.pids.get("demo")
     if demo_pid is not None and _runs(demo_pid, "incidentctl.demo_service"):
         terminate(demo_pid, timeout=8.0)
+    _stop_estate(state.path)
     forget(state)
+
+
+def _stop_estate(root: Path) -> None:
+    """Stop the estate started under ``root``, if one was (after the demo: it writes there)."""
+    from incidentctl.estate import runner
+
+    estate = runner.EstateState.load(root)
+    if estate is not None:
+        runner.stop(estate)
 
 
 def forget(state: StackState) -> None:

@@ -21,7 +21,17 @@ def gather(state: StackState, *, timeout_s: float = 2.0) -> list[dict[str, Any]]
         if service_of(name) in SERVICES:
             row["status"] = _service_status(state.ports[name], timeout_s)
         rows.append(row)
-    return rows
+    return rows + estate_rows(state)
+
+
+def estate_rows(state: StackState) -> list[dict[str, Any]]:
+    """One row per part of the estate (PostgreSQL primary and standby, HAProxy, backups), when one runs."""
+    from incidentctl.estate import runner
+
+    estate = runner.EstateState.load(state.path)
+    if estate is None:
+        return []
+    return [{"name": name, "restarts": 0, **part} for name, part in runner.parts(estate).items()]
 
 
 def _service_status(port: int, timeout_s: float) -> dict[str, Any] | None:

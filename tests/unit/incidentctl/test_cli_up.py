@@ -25,7 +25,7 @@ def test_up_over_a_stale_stack_clears_its_state_and_starts_afresh(
     stale.save()
     started: list[bool] = []
 
-    def fake_start(root: Path) -> StackState:
+    def fake_start(root: Path, *, estate: bool = False) -> StackState:
         started.append((root / "state.json").exists())
         return _state(tmp_path)
 

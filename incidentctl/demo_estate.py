@@ -1,0 +1,76 @@
+"""The demo service's part of the estate: orders stored in PostgreSQL, the backup status as Prometheus gauges.
+
+Both are off unless the stack sets ``IR_DEMO_DSN`` (a libpq connection string through HAProxy whose
+password comes from a ``passfile``) and ``IR_DEMO_BACKUP_STATUS`` (the backup scheduler's status file).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Final
+
+import psycopg
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from incidentctl.estate.backup_policy import AGE_METRIC, LAST_OK_METRIC, BackupStatus, backup_metrics
+from shared import metric_names as mn
+from shared.errors import StorageError
+
+DSN_ENV: Final = "IR_DEMO_DSN"
+BACKUP_STATUS_ENV: Final = "IR_DEMO_BACKUP_STATUS"
+
+
+class OrderNotStored(StorageError, RuntimeError):
+    """Writing an order to the database failed (its cause: the driver's error)."""
+
+
+class OrderStore:
+    """One kept connection (re-opened after a failure) that inserts a row into ``orders`` per order."""
+
+    def __init__(self, dsn: str) -> None:
+        self._dsn = dsn
+        self._conn: psycopg.Connection[tuple[object, ...]] | None = None
+        self._lock = threading.Lock()
+
+    def add(self, token: str) -> None:
+        """Insert one order; raise ``OrderNotStored`` when the database cannot take it."""
+        with self._lock:
+            try:
+                if self._conn is None or self._conn.closed:
+                    self._conn = psycopg.connect(self._dsn, autocommit=True)
+                self._conn.execute("INSERT INTO orders (token) VALUES (%s)", (token,))
+            except psycopg.Error as exc:
+                if self._conn is not None:
+                    self._conn.close()
+                self._conn = None
+                reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                raise OrderNotStored(f"{type(exc).__name__}: {reason}") from exc
+
+    def close(self) -> None:
+        """Close the connection."""
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+            self._conn = None
+
+
+class BackupStatusCollector(Collector):
+    """The backup status file as ``estate_backup_age_seconds`` and ``estate_backup_last_ok`` (none while absent)."""
+
+    def __init__(self, status_file: Path, clock: Callable[[], float] = time.time) -> None:
+        self.status_file = status_file
+        self.clock = clock
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        """Read the status file at each scrape."""
+        try:
+            status = BackupStatus.from_json(self.status_file.read_text())
+        except (OSError, ValueError, TypeError):
+            return
+        values = backup_metrics(status, now=self.clock())
+        yield GaugeMetricFamily(AGE_METRIC, "Seconds since the last good backup", value=values[mn.BACKUP_AGE])
+        yield GaugeMetricFamily(LAST_OK_METRIC, "1 if the last backup succeeded", value=values[mn.BACKUP_LAST_OK])
