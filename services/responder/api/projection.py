@@ -46,6 +46,7 @@ class _IncidentState:
     breached: bool = False
     last_reason: str = ""
     rca: m.RootCauseAnalysis | None = None
+    awaiting_approval: str = ""
 
 
 @dataclass
@@ -94,6 +95,17 @@ class Projection:
                 self._apply_silence(event)
             case ev.RootCauseIdentified() if event.data.incident_id in self._incidents:
                 self._incidents[event.data.incident_id].rca = event.data
+            case ev.RecoveryApprovalRequested() if event.data.incident_id in self._incidents:
+                a = event.data
+                self._incidents[
+                    a.incident_id
+                ].awaiting_approval = (
+                    f"{a.step.action} on {a.target} (no decision within {a.timeout_s:g}s: {a.default.value})"
+                )
+            case ev.RecoveryApproved() | ev.RecoveryDenied() | ev.RecoveryFailed() | ev.RecoveryVerified() if (
+                event.data.incident_id in self._incidents
+            ):
+                self._incidents[event.data.incident_id].awaiting_approval = ""
         if isinstance(event, ev.IncidentEvent):
             self._apply_transition(event)
         incident_id = _incident_of(event)
@@ -144,6 +156,11 @@ class Projection:
     def knows(self, incident_id: str) -> bool:
         """Tell whether any lifecycle event of this incident was applied."""
         return incident_id in self._incidents
+
+    def awaiting_approval(self, incident_id: str) -> str:
+        """The recovery step of the incident awaiting approval, described ("" when none)."""
+        state = self._incidents.get(incident_id)
+        return state.awaiting_approval if state is not None else ""
 
     def incidents(
         self,
@@ -254,6 +271,7 @@ class Projection:
             declared_by=inc.declared_by,
             has_report=bool(s.rca and s.rca.report_path),
             event_count=len(self._by_incident.get(inc.incident_id, ())),
+            awaiting_approval=s.awaiting_approval,
         )
 
 
