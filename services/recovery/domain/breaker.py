@@ -52,7 +52,7 @@ def breaker_state(
     started after the cool-down means the trial is under way, so the breaker stays open meanwhile.
     """
     last_ok = max(verified, default=float("-inf"))
-    recent = sorted(t for t in failures if t > last_ok and t <= now)
+    recent = sorted(t for t in failures if t > last_ok)
     if not recent:
         return BreakerVerdict(BreakerState.CLOSED, "closed")
     last = recent[-1]
