@@ -106,6 +106,7 @@ async def test_denied_step_never_runs_and_the_recovery_fails(harness: BusHarness
     assert runner.ran == []
     assert types(harness) == ["planned", "approval_requested", "denied", "failed"]
     failed = harness.published(RECOVERY)[-1]
+    assert isinstance(failed, ev.RecoveryFailed)
     assert failed.data.detail == "step restart_process not run: denied by ana: peak hour"
 
 
