@@ -645,7 +645,7 @@ def _decision_parsers(sub: Any) -> None:
             c.add_argument("severity", choices=(*SEVERITIES, "clear"))
         elif name == "merge":
             c.add_argument("--into", required=True, help="the incident that absorbs this one")
-        else:
+        elif name == "split":
             c.add_argument("anomaly_ids", nargs="+", metavar="anomaly_id")
             c.add_argument("--title", default="")
         c.add_argument("--reason", required=name in ("severity", "deny"), default="", help="why (kept on the timeline)")
