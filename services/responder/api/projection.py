@@ -46,7 +46,6 @@ class _IncidentState:
     breached: bool = False
     last_reason: str = ""
     rca: m.RootCauseAnalysis | None = None
-    awaiting_approval: str = ""
 
 
 @dataclass
@@ -70,6 +69,7 @@ class Projection:
     response_targets_s: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_TARGETS))
     _responses: dict[str, list[ev.Event]] = field(default_factory=lambda: defaultdict(list))
     _silences: dict[str, _SilenceState] = field(default_factory=dict)
+    _awaiting: dict[str, str] = field(default_factory=dict)  # incident id -> the step awaiting approval
     language: str = "en"
     """Language of the timeline sentences (``en`` or ``ko``), the API's ``language`` setting."""
 
@@ -95,17 +95,13 @@ class Projection:
                 self._apply_silence(event)
             case ev.RootCauseIdentified() if event.data.incident_id in self._incidents:
                 self._incidents[event.data.incident_id].rca = event.data
-            case ev.RecoveryApprovalRequested() if event.data.incident_id in self._incidents:
+            case ev.RecoveryApprovalRequested():  # kept even before the incident's own events (another topic)
                 a = event.data
-                self._incidents[
-                    a.incident_id
-                ].awaiting_approval = (
+                self._awaiting[a.incident_id] = (
                     f"{a.step.action} on {a.target} (no decision within {a.timeout_s:g}s: {a.default.value})"
                 )
-            case ev.RecoveryApproved() | ev.RecoveryDenied() | ev.RecoveryFailed() | ev.RecoveryVerified() if (
-                event.data.incident_id in self._incidents
-            ):
-                self._incidents[event.data.incident_id].awaiting_approval = ""
+            case ev.RecoveryApproved() | ev.RecoveryDenied() | ev.RecoveryFailed() | ev.RecoveryVerified():
+                self._awaiting.pop(event.data.incident_id, None)
         if isinstance(event, ev.IncidentEvent):
             self._apply_transition(event)
         incident_id = _incident_of(event)
@@ -159,8 +155,7 @@ class Projection:
 
     def awaiting_approval(self, incident_id: str) -> str:
         """The recovery step of the incident awaiting approval, described ("" when none)."""
-        state = self._incidents.get(incident_id)
-        return state.awaiting_approval if state is not None else ""
+        return self._awaiting.get(incident_id, "")
 
     def incidents(
         self,
@@ -271,7 +266,7 @@ class Projection:
             declared_by=inc.declared_by,
             has_report=bool(s.rca and s.rca.report_path),
             event_count=len(self._by_incident.get(inc.incident_id, ())),
-            awaiting_approval=s.awaiting_approval,
+            awaiting_approval=self._awaiting.get(inc.incident_id, ""),
         )
 
 
