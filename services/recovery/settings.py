@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Self
+from typing import ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from shared.models import ApprovalDefault, Severity
@@ -131,22 +131,28 @@ class RecoverySettings(ServiceSettings):
         30.0, gt=0, description="an external alert is confirmed only by a scrape of the target this recent"
     )
 
-    @model_validator(mode="after")
-    def _approvals_and_rollbacks_name_declared_actions(self) -> Self:
-        for target, policy in self.targets.items():
-            declared = self.declared_actions(target)
-            for section, names in (("approval", list(policy.approval)), ("rollback", list(policy.rollback))):
-                for name in names + (list(policy.rollback.values()) if section == "rollback" else []):
-                    if name not in declared:
-                        raise ValueError(
-                            f"targets.{target}.{section}: {name!r} is not an action declared for {target!r} "
-                            f"(declared: {', '.join(sorted(declared))})"
-                        )
-        return self
+    @field_validator("targets")
+    @classmethod
+    def _approvals_and_rollbacks_name_declared_actions(
+        cls, targets: dict[str, TargetPolicyConfig], info: ValidationInfo
+    ) -> dict[str, TargetPolicyConfig]:
+        processes, posts = info.data.get("managed_processes", []), info.data.get("http_actions", [])
+        for target, policy in targets.items():
+            declared = declared_actions(target, processes, posts)
+            named = [("approval", n) for n in policy.approval]
+            named += [("rollback", n) for pair in policy.rollback.items() for n in pair]
+            for section, name in named:
+                if name not in declared:
+                    raise ValueError(
+                        f"{target}.{section}: {name!r} is not an action declared for {target!r} "
+                        f"(declared: {', '.join(sorted(declared))})"
+                    )
+        return targets
 
-    def declared_actions(self, target: str) -> set[str]:
-        """Catalog names of the actions configured for ``target`` (``wait`` is always declared)."""
-        names = {"wait"}
-        names |= {"restart_process" for p in self.managed_processes if (p.target or p.name) == target}
-        names |= {f"http_post:{a.name}" for a in self.http_actions if a.target == target}
-        return names
+
+def declared_actions(target: str, processes: list[ManagedProcessConfig], posts: list[HttpActionConfig]) -> set[str]:
+    """Catalog names of the actions configured for ``target`` (``wait`` is always declared)."""
+    names = {"wait"}
+    names |= {"restart_process" for p in processes if (p.target or p.name) == target}
+    names |= {f"http_post:{a.name}" for a in posts if a.target == target}
+    return names
