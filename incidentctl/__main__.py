@@ -167,12 +167,14 @@ def decision_fields(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
             return "severity", {"severity": None if args.severity == "clear" else args.severity, "text": text}
         case "merge":
             return "merge", {"into": args.into, "text": text}
+        case "approve" | "deny":
+            return args.decision, {"text": text}
         case _:
             return "split", {"anomaly_ids": list(args.anomaly_ids), "title": args.title, "text": text}
 
 
 def cmd_decision(args: argparse.Namespace) -> int:
-    """Run ``incidentctl escalate|reassign|severity|merge|split``."""
+    """Run ``incidentctl escalate|reassign|severity|merge|split|approve|deny``."""
     from incidentctl import api_client
 
     path, fields = decision_fields(args)
@@ -633,6 +635,8 @@ def _decision_parsers(sub: Any) -> None:
         "severity": "override the severity with a reason ('clear' gives it back to the rules)",
         "merge": "merge an incident into another: it resolves as merged, its anomalies move",
         "split": "move anomalies of an incident to a new incident",
+        "approve": "approve the recovery step that awaits approval (recovery runs it once)",
+        "deny": "deny the recovery step that awaits approval (the recovery fails, the incident escalates)",
     }
     for name, text in helps.items():
         c = sub.add_parser(name, help=text)
@@ -646,10 +650,10 @@ def _decision_parsers(sub: Any) -> None:
             c.add_argument("severity", choices=(*SEVERITIES, "clear"))
         elif name == "merge":
             c.add_argument("--into", required=True, help="the incident that absorbs this one")
-        else:
+        elif name == "split":
             c.add_argument("anomaly_ids", nargs="+", metavar="anomaly_id")
             c.add_argument("--title", default="")
-        c.add_argument("--reason", required=name == "severity", default="", help="why (kept on the timeline)")
+        c.add_argument("--reason", required=name in ("severity", "deny"), default="", help="why (kept on the timeline)")
         c.add_argument("--actor", default=actor)
         c.set_defaults(func=cmd_decision, decision=name)
 

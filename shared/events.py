@@ -205,6 +205,27 @@ class RecoveryFailed(Envelope[m.RecoveryProgress]):
     event_type: ClassVar[str] = "dev.incidentctl.recovery.failed"
 
 
+class RecoveryApprovalRequested(Envelope[m.RecoveryApproval]):
+    """A recovery step waits for a person's approval (recorded before the wait; the default applies at timeout)."""
+
+    type: Literal["dev.incidentctl.recovery.approval_requested"] = "dev.incidentctl.recovery.approval_requested"
+    event_type: ClassVar[str] = "dev.incidentctl.recovery.approval_requested"
+
+
+class RecoveryApproved(Envelope[m.RecoveryApproval]):
+    """A step awaiting approval may run: approved by ``actor`` (or by the declared default at timeout)."""
+
+    type: Literal["dev.incidentctl.recovery.approved"] = "dev.incidentctl.recovery.approved"
+    event_type: ClassVar[str] = "dev.incidentctl.recovery.approved"
+
+
+class RecoveryDenied(Envelope[m.RecoveryApproval]):
+    """A step awaiting approval will not run: denied by ``actor`` (or by the declared default at timeout)."""
+
+    type: Literal["dev.incidentctl.recovery.denied"] = "dev.incidentctl.recovery.denied"
+    event_type: ClassVar[str] = "dev.incidentctl.recovery.denied"
+
+
 class RootCauseIdentified(Envelope[m.RootCauseAnalysis]):
     """RCA ranked the likely causes of an incident."""
 
@@ -324,6 +345,20 @@ class SplitRequested(Envelope[m.OperatorCommand]):
     event_type: ClassVar[str] = "dev.incidentctl.command.split"
 
 
+class ApproveRequested(Envelope[m.OperatorCommand]):
+    """An operator approved the recovery step of an incident that awaits approval."""
+
+    type: Literal["dev.incidentctl.command.approve"] = "dev.incidentctl.command.approve"
+    event_type: ClassVar[str] = "dev.incidentctl.command.approve"
+
+
+class DenyRequested(Envelope[m.OperatorCommand]):
+    """An operator denied the recovery step of an incident that awaits approval (``text``: why)."""
+
+    type: Literal["dev.incidentctl.command.deny"] = "dev.incidentctl.command.deny"
+    event_type: ClassVar[str] = "dev.incidentctl.command.deny"
+
+
 class FaultInjected(Envelope[m.FaultInjected]):
     """A chaos fault was injected (demo and game days)."""
 
@@ -350,7 +385,14 @@ IncidentEvent: TypeAlias = (
 )
 NotificationEvent: TypeAlias = NotificationDispatched | NotificationDelivered | NotificationFailed
 RecoveryEvent: TypeAlias = (
-    RecoveryPlanned | RecoveryStepStarted | RecoveryStepCompleted | RecoveryVerified | RecoveryFailed
+    RecoveryPlanned
+    | RecoveryStepStarted
+    | RecoveryStepCompleted
+    | RecoveryVerified
+    | RecoveryFailed
+    | RecoveryApprovalRequested
+    | RecoveryApproved
+    | RecoveryDenied
 )
 SilenceEvent: TypeAlias = SilenceCreated | SilenceExpired
 OnCallEvent: TypeAlias = ScheduleUpdated | OnCallHandedOff | OnCallGapStarted
@@ -358,7 +400,11 @@ DecisionEvent: TypeAlias = (
     DeclareRequested | EscalateRequested | ReassignRequested | SeverityRequested | MergeRequested | SplitRequested
 )
 """Operator decisions on incidents (applied by the responder's `domain.decisions`)."""
-CommandEvent: TypeAlias = AcknowledgeRequested | ResolveRequested | NoteRequested | RcaRequested | DecisionEvent
+ApprovalCommand: TypeAlias = ApproveRequested | DenyRequested
+"""Operator decisions on a recovery step awaiting approval (applied by the recovery service)."""
+CommandEvent: TypeAlias = (
+    AcknowledgeRequested | ResolveRequested | NoteRequested | RcaRequested | DecisionEvent | ApprovalCommand
+)
 
 Event: TypeAlias = (
     MetricsObserved

@@ -233,6 +233,27 @@ class RecoveryProgress(Payload):
     detail: str = ""
 
 
+class ApprovalDefault(StrEnum):
+    """What happens to a step awaiting approval when nobody decides before its timeout."""
+
+    APPROVE = "approve"
+    DENY = "deny"
+
+
+class RecoveryApproval(Payload):
+    """A recovery step that waits for a person: the request, or the decision (``actor`` and ``reason``)."""
+
+    plan_id: Identifier
+    incident_id: FileSafeId
+    target: Name
+    step: RecoveryStep
+    severity: Severity
+    timeout_s: float
+    default: ApprovalDefault
+    actor: str = ""
+    reason: str = ""
+
+
 class CauseCandidate(Payload):
     """One ranked root-cause candidate."""
 

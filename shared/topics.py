@@ -85,11 +85,13 @@ COMMANDS: Final[Topic[ev.CommandEvent]] = Topic(
         ev.SeverityRequested,
         ev.MergeRequested,
         ev.SplitRequested,
+        ev.ApproveRequested,
+        ev.DenyRequested,
     ),
     key="incident_id",
     producer="API / incidentctl",
-    doc="Operator requests (acknowledge, resolve, note, run RCA now) and decisions (declare, escalate, reassign, "
-    "override severity, merge, split).",
+    doc="Operator requests (acknowledge, resolve, note, run RCA now), decisions (declare, escalate, reassign, "
+    "override severity, merge, split) and approvals of recovery steps (approve, deny; read by recovery).",
 )
 SILENCES: Final[Topic[ev.SilenceEvent | ev.OnCallEvent]] = Topic(
     "responder.silences.v1",
@@ -107,10 +109,13 @@ RECOVERY: Final[Topic[ev.RecoveryEvent]] = Topic(
         ev.RecoveryStepCompleted,
         ev.RecoveryVerified,
         ev.RecoveryFailed,
+        ev.RecoveryApprovalRequested,
+        ev.RecoveryApproved,
+        ev.RecoveryDenied,
     ),
     key="incident_id",
     producer="recovery",
-    doc="Recovery plans, each catalog action before and after it runs, verification.",
+    doc="Recovery plans, each catalog action before and after it runs, verification, approvals of steps.",
 )
 RCA: Final[Topic[ev.RootCauseIdentified]] = Topic(
     "rca.results.v1",

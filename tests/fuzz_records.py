@@ -48,6 +48,9 @@ def _payload(kind: type[m.Payload]) -> m.Payload:
         m.RecoveryPlan: m.RecoveryPlan(plan_id="plan-1", incident_id="inc-1", target="demo", steps=(step,),
                                        rationale="down"),
         m.RecoveryProgress: m.RecoveryProgress(plan_id="plan-1", incident_id="inc-1", target="demo", step=step),
+        m.RecoveryApproval: m.RecoveryApproval(plan_id="plan-1", incident_id="inc-1", target="demo", step=step,
+                                               severity=m.Severity.CRITICAL, timeout_s=300.0,
+                                               default=m.ApprovalDefault.DENY, actor="a", reason="r"),
         m.RootCauseAnalysis: m.RootCauseAnalysis(
             incident_id="inc-1", target="demo", window_start=NOW, window_end=NOW, report_path="inc-1.md",
             ranking=(m.CauseCandidate(entity="demo", signal="process.up", score=1.0, evidence="exit"),)),

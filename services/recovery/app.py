@@ -67,6 +67,7 @@ class RecoveryRuntime:
         """Rebuild, connect and consume, then check verification deadlines every ``deadline_check_s``."""
         await self.rebuild()
         await self.service.start()
+        await self.handlers.resume_approvals()
         self.service.spawn(self._deadline_loop(), name="verification-deadlines")
         self.service.ready.set()
 
@@ -96,10 +97,11 @@ def register(bus: EventBus, handlers: RecoveryHandlers, settings: RecoverySettin
 
     Incidents are shared by the instances of one consumer group; every instance verifies with the
     scrapes of every target (a group of its own): a shared group would give the target's scrapes to
-    one instance and its verification to another.
+    one instance and its verification to another. Operators' approvals come on the commands topic.
     """
     incidents = bus.subscribe(topics.INCIDENTS, group_id=settings.group_id, handler=handlers.on_incident)
     bus.subscribe(topics.METRICS, group_id=f"{settings.group_id}-metrics", handler=handlers.on_metrics, broadcast=True)
+    bus.subscribe(topics.COMMANDS, group_id=f"{settings.group_id}-commands", handler=handlers.on_command)
     return incidents
 
 

@@ -16,6 +16,8 @@ from typing import Final, TypeAlias
 from prometheus_client import Counter
 
 from services.recovery.adapters.runner import ActionRunner
+from services.recovery.domain.approval import ApprovalRule, ApprovalStatus
+from services.recovery.domain.breaker import BreakerPolicy, breaker_state
 from services.recovery.domain.catalog import Catalog
 from services.recovery.domain.confirm import LatestScrape
 from services.recovery.domain.planner import plan_recovery
@@ -29,12 +31,13 @@ from services.recovery.domain.policy import (
 )
 from services.recovery.domain.rounds import TargetHealth
 from services.recovery.domain.verify import HealthPolicy, Verdict, expire, observe
+from services.recovery.gate import ApprovalGate
 from services.recovery.settings import RecoverySettings
 from services.recovery.state import RecoveryState
 from shared import events as ev
 from shared import metric_names as mn
 from shared.bus import Delivery, EventBus
-from shared.models import Incident, RecoveryPlan, RecoveryProgress, RecoveryStep
+from shared.models import Incident, RecoveryPlan, RecoveryProgress, RecoveryStep, Severity
 
 log = logging.getLogger(__name__)
 BASELINE_POINTS: Final = 120
@@ -64,6 +67,16 @@ class RecoveryHandlers:
         self.latency: dict[str, deque[LatencyPoint]] = {}
         self.health: dict[str, TargetHealth] = {}
         self.latest: dict[str, LatestScrape] = {}
+        self.breaker = BreakerPolicy(**settings.breaker.model_dump())
+        self.rollbacks = {t: dict(p.rollback) for t, p in settings.targets.items()}
+        rules = {
+            t: {
+                name: ApprovalRule(a.timeout_s, a.default, None if a.severities is None else frozenset(a.severities))
+                for name, a in p.approval.items()
+            }
+            for t, p in settings.targets.items()
+        }
+        self.gate = ApprovalGate(bus, state, rules, clock)
 
     async def on_incident(self, event: ev.IncidentEvent, delivery: Delivery | None = None) -> None:
         """Act on IncidentOpened/Updated; remember closed incidents."""
@@ -92,7 +105,7 @@ class RecoveryHandlers:
             plan = await self._plan(event, incident, round_, now)
             if plan is None:
                 return
-        await self._run_plan(plan, event, before=incident.opened_at.timestamp())
+        await self._run_plan(plan, event, before=incident.opened_at.timestamp(), severity=incident.severity)
 
     async def _plan(self, event: ev.Event, incident: Incident, round_: int, now: datetime) -> RecoveryPlan | None:
         cooldown = self.settings.cooldown
@@ -111,7 +124,11 @@ class RecoveryHandlers:
             latest=self.latest.get(incident.target),
             confirm_max_age_s=self.settings.confirm_max_age_s,
             health=self.policy,
-        )
+            breaker=breaker_state(
+                self.state.failures.get(incident.target, []), self.state.verified.get(incident.target, []),
+                self.state.actions.get(incident.target, []), now=now.timestamp(), policy=self.breaker,
+            ),
+        )  # fmt: skip
         if decision.plan is None:
             log.info("no recovery plan for %s: %s", incident.incident_id, decision.reason)
             if decision.escalate and self.settings.escalate_without_plan:
@@ -130,11 +147,17 @@ class RecoveryHandlers:
         self.state.apply(planned)
         return decision.plan
 
-    async def _run_plan(self, plan: RecoveryPlan, cause: ev.Event, *, before: float) -> None:
+    async def _run_plan(self, plan: RecoveryPlan, cause: ev.Event | None, *, before: float, severity: Severity) -> None:
         for step in plan.steps:
             started = self._progress_event(ev.RecoveryStepStarted, plan, step, cause, ok=True, detail="")
             if started.id in self.bus.published:
                 continue  # recorded before: it ran (or was running when we stopped): never run it twice
+            approval = await self.gate.check(plan, step, severity, cause)
+            if approval is not None and not approval.run:
+                if approval.status is not ApprovalStatus.PENDING:
+                    detail = f"step {step.action} not run: {approval.detail}"
+                    await self._conclude(plan, Verdict.FAILED, detail, cause)
+                return  # pending: a decision (on_command) or the timeout (check_deadlines) resumes the plan
             await self.bus.publish(started, key=plan.incident_id)
             self.state.apply(started)
             action = self.catalog.resolve(step.action, plan.target)
@@ -150,6 +173,37 @@ class RecoveryHandlers:
                 await self._conclude(plan, Verdict.FAILED, f"step {step.action} failed: {outcome.detail}", done)
                 return
         self.start_verification(plan, since=self.clock().timestamp(), before=before)  # the steps are done now
+
+    async def on_command(self, event: ev.CommandEvent, delivery: Delivery | None = None) -> None:
+        """Apply a person's approval or denial of the incident's step awaiting approval, then resume its plan."""
+        if not isinstance(event, ev.ApproveRequested | ev.DenyRequested):
+            return
+        cmd = event.data
+        awaiting = self.state.awaiting(cmd.incident_id)
+        if awaiting is None:
+            log.info("%s for %s: no step awaits approval", event.type, cmd.incident_id)
+            return
+        request, at = awaiting
+        if not self.gate.expired(request, at):  # after the timeout only the declared default applies
+            approved = isinstance(event, ev.ApproveRequested)
+            await self.gate.decide(request, approved=approved, actor=cmd.actor, reason=cmd.text, cause=event)
+        await self._resume(cmd.incident_id, event)
+
+    async def resume_approvals(self) -> None:
+        """Resume the plans of this instance's incidents that wait for approval (a decision or the timeout)."""
+        for plan in list(self.state.plans.values()):
+            waits = any(k[0] == plan.plan_id for k in self.state.approvals)
+            if waits and plan.plan_id not in self.state.concluded and self.owns(plan.incident_id):
+                await self._resume(plan.incident_id, None)
+
+    async def _resume(self, incident_id: str, cause: ev.Event | None) -> None:
+        plan = self.state.plans.get(incident_id)
+        requests = [r for (p, _), (r, _) in self.state.approvals.items() if plan is not None and p == plan.plan_id]
+        if plan is None or not requests or plan.plan_id in self.state.concluded:
+            return
+        incident = self.state.incidents.get(incident_id)
+        before = incident.opened_at.timestamp() if incident is not None else self.clock().timestamp()
+        await self._run_plan(plan, cause, before=before, severity=requests[0].severity)
 
     def start_verification(self, plan: RecoveryPlan, *, since: float, before: float) -> None:
         """Wait for fresh healthy scrapes of the target after ``since`` (latency baseline: before ``before``)."""
@@ -183,6 +237,8 @@ class RecoveryHandlers:
             if verdict is not None:
                 plan = self.state.plans[incident_id]
                 detail = f"{updated.streak} healthy scrapes; last: {updated.last_reason}"
+                if verdict is Verdict.FAILED:
+                    detail += await self._rollback(plan)
                 await self._conclude(plan, verdict, detail, event)
         if not health.healthy:
             await self._recover_again(data.target, event, now=now)
@@ -196,13 +252,45 @@ class RecoveryHandlers:
                 await self._handle_open(cause, incident, now=now)
 
     async def check_deadlines(self) -> None:
-        """Fail verifications whose deadline passed without enough healthy scrapes."""
+        """Fail verifications whose deadline passed; apply the declared default to approvals nobody gave in time."""
         now = self.clock().timestamp()
         for incident_id, pending in list(self.state.pending.items()):
             if expire(pending, now=now) is Verdict.FAILED:
                 plan = self.state.plans[incident_id]
                 detail = f"not healthy within {self.settings.verification.timeout_s:g}s: {pending.last_reason}"
-                await self._conclude(plan, Verdict.FAILED, detail, None)
+                await self._conclude(plan, Verdict.FAILED, detail + await self._rollback(plan), None)
+        for incident_id in list(self.state.plans):
+            awaiting = self.state.awaiting(incident_id)
+            if awaiting is not None and self.gate.expired(*awaiting) and self.owns(incident_id):
+                await self._resume(incident_id, None)
+
+    async def _rollback(self, plan: RecoveryPlan) -> str:
+        """Run, once each, the declared rollbacks of the plan's steps (last step first); say what ran."""
+        undo = self.rollbacks.get(plan.target, {})
+        said = []
+        for step in reversed(plan.steps):
+            name = undo.get(step.action)
+            if name is None:
+                continue
+            action = self.catalog.resolve(name, plan.target)
+            back = RecoveryStep(index=len(plan.steps) + step.index, action=name, target=plan.target,
+                                params=self.catalog.describe(action))  # fmt: skip
+            started = self._progress_event(
+                ev.RecoveryStepStarted, plan, back, None, ok=True, detail=f"rollback of {step.action}"
+            )
+            if started.id in self.bus.published:
+                said.append(f"{name} (ran before)")
+                continue
+            await self.bus.publish(started, key=plan.incident_id)
+            self.state.apply(started)
+            outcome = await self.runner.run(action)
+            done = self._progress_event(
+                ev.RecoveryStepCompleted, plan, back, started, ok=outcome.ok, detail=outcome.detail
+            )
+            await self.bus.publish(done, key=plan.incident_id)
+            self.state.apply(done)
+            said.append(f"{name} {'ok' if outcome.ok else f'failed: {outcome.detail}'}")
+        return f"; rolled back: {', '.join(said)}" if said else ""
 
     async def _conclude(self, plan: RecoveryPlan, verdict: Verdict, detail: str, cause: ev.Event | None) -> None:
         cls = ev.RecoveryVerified if verdict is Verdict.VERIFIED else ev.RecoveryFailed
@@ -242,7 +330,14 @@ class RecoveryHandlers:
         return event
 
     def _progress_event(
-        self, cls: type[Progress], plan: RecoveryPlan, step: RecoveryStep, cause: ev.Event, *, ok: bool, detail: str
+        self,
+        cls: type[Progress],
+        plan: RecoveryPlan,
+        step: RecoveryStep,
+        cause: ev.Event | None,
+        *,
+        ok: bool,
+        detail: str,
     ) -> Progress:
         progress = RecoveryProgress(
             plan_id=plan.plan_id, incident_id=plan.incident_id, target=plan.target, step=step, ok=ok, detail=detail

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from services.recovery.domain.approval import Decision
 from services.recovery.domain.catalog import RESTART_PROCESS
 from services.recovery.domain.verify import Verification
 from shared import events as ev
-from shared.models import Incident, IncidentStatus, RecoveryPlan
+from shared.models import Incident, IncidentStatus, RecoveryApproval, RecoveryPlan
+
+StepKey = tuple[str, int]  # (plan id, step index)
 
 
 @dataclass
@@ -22,6 +25,11 @@ class RecoveryState:
     closed_incidents: set[str] = field(default_factory=set)
     pending: dict[str, Verification] = field(default_factory=dict)
     incidents: dict[str, Incident] = field(default_factory=dict)  # the newest snapshot of each open incident
+    approvals: dict[StepKey, tuple[RecoveryApproval, float]] = field(default_factory=dict)  # requested, when
+    decisions: dict[StepKey, Decision] = field(default_factory=dict)  # the first decision on each request
+    acted: set[str] = field(default_factory=set)  # plans of which a step started
+    failures: dict[str, list[float]] = field(default_factory=dict)  # target -> when its recoveries failed
+    verified: dict[str, list[float]] = field(default_factory=dict)  # target -> when its recoveries were verified
 
     def apply(self, event: ev.RecoveryEvent | ev.IncidentEvent) -> None:
         """Fold one event of the recovery or incidents topic into the state."""
@@ -38,12 +46,22 @@ class RecoveryState:
             case ev.RecoveryStepStarted() if event.data.step is not None:
                 progress, step = event.data, event.data.step
                 self.actions.setdefault(progress.target, []).append(at)
+                self.acted.add(progress.plan_id)
                 if step.action == RESTART_PROCESS:
                     self.restarts.setdefault(progress.target, []).append(at)
             case ev.RecoveryStepCompleted():
                 self.steps_done_at[event.data.plan_id] = at
+            case ev.RecoveryApprovalRequested():
+                self.approvals.setdefault((event.data.plan_id, event.data.step.index), (event.data, at))
+            case ev.RecoveryApproved() | ev.RecoveryDenied():
+                a = event.data
+                approved = isinstance(event, ev.RecoveryApproved)
+                self.decisions.setdefault((a.plan_id, a.step.index), Decision(approved, a.actor, a.reason, at))
             case ev.RecoveryVerified() | ev.RecoveryFailed():
                 progress = event.data
+                if progress.plan_id in self.acted and progress.plan_id not in self.concluded:
+                    outcomes = self.verified if isinstance(event, ev.RecoveryVerified) else self.failures
+                    outcomes.setdefault(progress.target, []).append(at)
                 self.concluded.setdefault(progress.plan_id or f"no-plan:{progress.incident_id}", at)
                 pending = self.pending.get(progress.incident_id)
                 if pending is not None and pending.plan_id == progress.plan_id:
@@ -66,6 +84,14 @@ class RecoveryState:
     def verifying(self, target: str) -> str | None:
         """Return the incident whose recovery of ``target`` is being verified, if any."""
         return next((p.incident_id for p in self.pending.values() if p.target == target), None)
+
+    def awaiting(self, incident_id: str) -> tuple[RecoveryApproval, float] | None:
+        """The undecided approval request of the incident's latest plan (with when it was made), if any."""
+        plan = self.plans.get(incident_id)
+        if plan is None or plan.plan_id in self.concluded:
+            return None
+        found = [(k, v) for k, v in self.approvals.items() if k[0] == plan.plan_id and k not in self.decisions]
+        return max(found, key=lambda kv: kv[0][1])[1] if found else None
 
     def unfinished_plans(self) -> list[RecoveryPlan]:
         """Plans whose steps all ran but that were neither verified nor failed (resume verification)."""

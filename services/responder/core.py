@@ -176,8 +176,8 @@ class Responder:
 
     async def on_command(self, event: ev.CommandEvent, _delivery: object = None) -> None:
         """Apply an operator's acknowledge / resolve / note request, or a decision (`domain.decisions`)."""
-        if isinstance(event, ev.RcaRequested):
-            return
+        if isinstance(event, ev.RcaRequested | ev.ApproveRequested | ev.DenyRequested):
+            return  # for the RCA and recovery services
         if isinstance(
             event,
             ev.DeclareRequested

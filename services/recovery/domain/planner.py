@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from services.recovery.domain.breaker import BreakerState, BreakerVerdict
 from services.recovery.domain.catalog import RESTART_PROCESS, ActionNotDeclared, Catalog
 from services.recovery.domain.confirm import LatestScrape, external_action_allowed
 from services.recovery.domain.verify import HealthPolicy
@@ -84,6 +85,7 @@ def plan_recovery(
     latest: LatestScrape | None = None,
     confirm_max_age_s: float = 30.0,
     health: HealthPolicy = DEFAULT_HEALTH,
+    breaker: BreakerVerdict | None = None,
 ) -> PlanDecision:
     """Return the recovery plan for ``incident`` (pure: time and restart history are arguments).
 
@@ -93,7 +95,8 @@ def plan_recovery(
     within ``window_s``. An incident made only of external alerts gets a plan only if ``latest``
     (the target's newest scrape) confirms its problem class or its alert rules are allow-listed
     (`services.recovery.domain.confirm`); else no action and no escalation from here (the
-    responder has opened and paged it).
+    responder has opened and paged it). ``breaker`` is the target's circuit breaker
+    (`services.recovery.domain.breaker`): open, no plan and escalate; half-open, said in the rationale.
     """
     if SEVERITY_RANK[incident.severity] < SEVERITY_RANK[min_severity]:
         return PlanDecision(None, f"severity {incident.severity} below {min_severity}: no automatic recovery")
@@ -103,6 +106,8 @@ def plan_recovery(
     declared = catalog.declared(target)
     if not declared:
         return PlanDecision(None, f"no recovery action declared for target {target!r}", escalate=True)
+    if breaker is not None and breaker.state is BreakerState.OPEN:
+        return PlanDecision(None, breaker.reason, escalate=True)
     problem = problem_class(incident)
     allowed, why = external_action_allowed(
         incident, problem, latest, allowed_rules=catalog.external_rules.get(target, frozenset()), now=now,
@@ -140,7 +145,8 @@ def plan_recovery(
         target=target,
         steps=tuple(steps),
         rationale=f"{'' if round == 0 else f'round {round + 1}: '}problem {problem!r} on {target!r} "
-        f"(signals: {', '.join(incident.signals) or 'none'}): {' -> '.join(chosen)}",
+        f"(signals: {', '.join(incident.signals) or 'none'}): {' -> '.join(chosen)}"
+        f"{f'; {breaker.reason}' if breaker is not None and breaker.state is BreakerState.HALF_OPEN else ''}",
         round=round,
         covers=incident.anomaly_ids,
     )

@@ -27,6 +27,8 @@ class CommandKind(StrEnum):
     SEVERITY = "severity"
     MERGE = "merge"
     SPLIT = "split"
+    APPROVE = "approve"
+    DENY = "deny"
 
 
 COMMAND_EVENTS: Final[dict[CommandKind, type[ev.CommandEvent]]] = {
@@ -40,6 +42,8 @@ COMMAND_EVENTS: Final[dict[CommandKind, type[ev.CommandEvent]]] = {
     CommandKind.SEVERITY: ev.SeverityRequested,
     CommandKind.MERGE: ev.MergeRequested,
     CommandKind.SPLIT: ev.SplitRequested,
+    CommandKind.APPROVE: ev.ApproveRequested,
+    CommandKind.DENY: ev.DenyRequested,
 }
 
 

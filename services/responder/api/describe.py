@@ -44,6 +44,9 @@ _SENTENCES: Final[dict[str, dict[str, str]]] = {
         "rec_failed_step": "Recovery {step} failed{detail}",
         "rec_verified": "Recovery verified: {target} healthy{detail}",
         "rec_failed": "Recovery failed on {target}{detail}",
+        "approval": "Recovery {step} awaits approval ({severity}; no decision within {timeout}s: {default})",
+        "approved": "Recovery {step} approved by {actor}{reason}",
+        "denied": "Recovery {step} denied by {actor}{reason}",
     },
     "ko": {
         "notification": "{team}에 {channel}(으)로 보낸 {kind} 알림 {verb} (시도 {attempt}회){detail}",
@@ -73,6 +76,9 @@ _SENTENCES: Final[dict[str, dict[str, str]]] = {
         "rec_failed_step": "복구 {step} 실패{detail}",
         "rec_verified": "복구 검증: {target} 정상{detail}",
         "rec_failed": "복구 실패: {target}{detail}",
+        "approval": "복구 {step} 승인 대기 ({severity}; {timeout}초 안에 결정이 없으면 {default})",
+        "approved": "복구 {step} 승인: {actor}{reason}",
+        "denied": "복구 {step} 거부: {actor}{reason}",
     },
 }
 _KO_WORDS: Final[dict[str, str]] = {
@@ -82,7 +88,7 @@ _KO_WORDS: Final[dict[str, str]] = {
     "dispatched": "발송", "delivered": "전달", "failed": "실패",
     "acknowledge": "확인", "resolve": "해결", "note": "메모", "rca": "근본 원인 분석",
     "declare": "선언", "escalate": "상향", "reassign": "재배정", "severity": "심각도 변경", "merge": "병합",
-    "split": "분리",
+    "split": "분리", "approve": "복구 승인", "deny": "복구 거부",
     "created": "생성", "expired": "만료",
 }  # fmt: skip
 
@@ -129,6 +135,14 @@ def describe(event: ev.Event, lang: str = "en") -> str:
             "notification", kind=data.kind, team=data.team, channel=data.channel, verb=verb, attempt=data.attempt,
             detail=w.suffix(data.detail),
         )  # fmt: skip
+    if isinstance(data, m.RecoveryApproval):
+        step = w.say("step", index=data.step.index, action=data.step.action, target=data.step.target)
+        if isinstance(event, ev.RecoveryApprovalRequested):
+            default = w.word(data.default.value)
+            return w.say("approval", step=step, severity=w.word(data.severity), timeout=f"{data.timeout_s:g}",
+                         default=default)  # fmt: skip
+        verdict = "approved" if isinstance(event, ev.RecoveryApproved) else "denied"
+        return w.say(verdict, step=step, actor=data.actor, reason=w.suffix(data.reason))
     if isinstance(data, m.RecoveryPlan):
         steps = ", ".join(s.action for s in data.steps) or w.say("no_steps")
         return w.say("plan", steps=steps, rationale=w.text(data.rationale))

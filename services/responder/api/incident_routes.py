@@ -15,7 +15,9 @@ from services.responder.api.deps import ApiDeps
 from services.responder.api.requests import (
     AckRequest,
     ActorRequest,
+    ApprovalRequest,
     DeclareRequest,
+    DenyRequest,
     EscalateRequest,
     MergeRequest,
     NoteRequest,
@@ -189,6 +191,27 @@ def incident_router(deps: ApiDeps, *, read: Guard, write: Guard) -> APIRouter:
         )
 
     refusable = {**write_route, "responses": {409: {"model": ErrorBody, "description": "the decision is refused"}}}
+
+    def awaiting(incident_id: str) -> None:
+        if not projection.knows(incident_id):
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"unknown incident {incident_id}")
+        if not projection.awaiting_approval(incident_id):
+            raise HTTPException(REFUSED, f"no recovery step of {incident_id} awaits approval")
+
+    @router.post("/{incident_id}/approve", name="approve_recovery", **refusable)
+    async def approve(
+        incident_id: str, body: ApprovalRequest | None = None, idempotency_key: str | None = idempotency
+    ) -> CommandAccepted:
+        """Approve the recovery step awaiting approval: recovery runs it (once)."""
+        b = body or ApprovalRequest()
+        awaiting(incident_id)
+        return await submit(CommandKind.APPROVE, incident_id, b.actor, b.text, b.request_id, idempotency_key)
+
+    @router.post("/{incident_id}/deny", name="deny_recovery", **refusable)
+    async def deny(incident_id: str, body: DenyRequest, idempotency_key: str | None = idempotency) -> CommandAccepted:
+        """Deny the recovery step awaiting approval: the recovery fails and the incident escalates."""
+        awaiting(incident_id)
+        return await submit(CommandKind.DENY, incident_id, body.actor, body.text, body.request_id, idempotency_key)
 
     @router.post("/{incident_id}/merge", name="merge_incident", **refusable)
     async def merge(incident_id: str, body: MergeRequest, idempotency_key: str | None = idempotency) -> CommandAccepted:

@@ -69,6 +69,7 @@ class Projection:
     response_targets_s: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_TARGETS))
     _responses: dict[str, list[ev.Event]] = field(default_factory=lambda: defaultdict(list))
     _silences: dict[str, _SilenceState] = field(default_factory=dict)
+    _awaiting: dict[str, str] = field(default_factory=dict)  # incident id -> the step awaiting approval
     language: str = "en"
     """Language of the timeline sentences (``en`` or ``ko``), the API's ``language`` setting."""
 
@@ -94,6 +95,13 @@ class Projection:
                 self._apply_silence(event)
             case ev.RootCauseIdentified() if event.data.incident_id in self._incidents:
                 self._incidents[event.data.incident_id].rca = event.data
+            case ev.RecoveryApprovalRequested():  # kept even before the incident's own events (another topic)
+                a = event.data
+                self._awaiting[a.incident_id] = (
+                    f"{a.step.action} on {a.target} (no decision within {a.timeout_s:g}s: {a.default.value})"
+                )
+            case ev.RecoveryApproved() | ev.RecoveryDenied() | ev.RecoveryFailed() | ev.RecoveryVerified():
+                self._awaiting.pop(event.data.incident_id, None)
         if isinstance(event, ev.IncidentEvent):
             self._apply_transition(event)
         incident_id = _incident_of(event)
@@ -144,6 +152,10 @@ class Projection:
     def knows(self, incident_id: str) -> bool:
         """Tell whether any lifecycle event of this incident was applied."""
         return incident_id in self._incidents
+
+    def awaiting_approval(self, incident_id: str) -> str:
+        """The recovery step of the incident awaiting approval, described ("" when none)."""
+        return self._awaiting.get(incident_id, "")
 
     def incidents(
         self,
@@ -254,6 +266,7 @@ class Projection:
             declared_by=inc.declared_by,
             has_report=bool(s.rca and s.rca.report_path),
             event_count=len(self._by_incident.get(inc.incident_id, ())),
+            awaiting_approval=self._awaiting.get(inc.incident_id, ""),
         )
 
 

@@ -118,3 +118,17 @@ class SilenceRequest(Body):
     author: str = Field("api", min_length=1, max_length=200)
     reason: str = Field("", max_length=2000)
     request_id: str | None = Field(None, max_length=200, description=REQUEST_ID_DOC)
+
+
+class ApprovalRequest(Body):
+    """A decision on the recovery step awaiting approval: ``text`` says why (required to deny)."""
+
+    text: str = Field("", max_length=4000, description=REASON_DOC)
+    actor: str = Field("api", min_length=1, max_length=200)
+    request_id: str | None = Field(None, max_length=200, description=REQUEST_ID_DOC)
+
+
+class DenyRequest(ApprovalRequest):
+    """Deny the recovery step awaiting approval, with a reason."""
+
+    text: str = Field(min_length=1, max_length=4000, description=REASON_DOC)

@@ -52,6 +52,7 @@ class IncidentSummary(View):
     declared_by: str = ""
     has_report: bool = False
     event_count: int = 0
+    awaiting_approval: str = ""  # the recovery step waiting for a person's approval ("" when none)
 
 
 class TimelineEntry(View):

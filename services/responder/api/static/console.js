@@ -41,6 +41,8 @@
     "What happened (title)?": "무슨 일입니까 (제목)?",
     "Severity (critical, major, minor):": "심각도 (critical, major, minor):",
     "Impact (optional, e.g. security, data_loss):": "영향 (선택, 예: security, data_loss):",
+    "Approve recovery": "복구 승인", "Deny recovery": "복구 거부", "Awaiting approval": "승인 대기",
+    "Why deny this recovery step?": "이 복구 단계를 거부하는 이유:",
   };
   const LANG = (document.documentElement.lang || "en").toLowerCase().startsWith("ko") ? "ko" : "en";
   const tr = (text) => (LANG === "ko" && KO[text]) || text;
@@ -195,13 +197,16 @@
       ...(s.declared_by ? fact("Declared by", s.declared_by) : []),
       ...(s.assigned_team || s.assignee ? fact("Assigned to", [s.assigned_team, s.assignee].filter(Boolean).join(" / ")) : []),
       ...(s.severity_override ? fact("Severity set by hand", tr(s.severity_override)) : []),
-      ...(s.merged_into ? fact("Merged into", s.merged_into) : [])
+      ...(s.merged_into ? fact("Merged into", s.merged_into) : []),
+      ...(s.awaiting_approval ? fact("Awaiting approval", s.awaiting_approval) : [])
     );
     const resolved = s.status === "resolved";
     document.querySelector('[data-command="ack"]').disabled = resolved || s.status === "acknowledged";
     document.querySelector('[data-command="resolve"]').disabled = resolved;
     document.querySelector('[data-command="escalate"]').disabled = resolved;
     document.querySelector('[data-command="severity"]').disabled = resolved;
+    document.querySelector('[data-command="approve"]').hidden = !s.awaiting_approval;
+    document.querySelector('[data-command="deny"]').hidden = !s.awaiting_approval;
     const report = $("report-link");
     report.hidden = !s.has_report;
     report.href = "/api/incidents/" + encodeURIComponent(s.incident_id) + "/report?format=html";
@@ -294,6 +299,9 @@
       const why = window.prompt(tr("Why escalate to the next level now?"));
       if (why === null) return;
       body.text = why.trim();
+    } else if (kind === "deny") {
+      body.text = (window.prompt(tr("Why deny this recovery step?")) || "").trim();
+      if (!body.text) return;
     } else if (kind === "severity") {
       const wanted = (window.prompt(tr("New severity (critical, major, minor; clear gives it back to the rules):")) || "")
         .trim().toLowerCase();
