@@ -101,7 +101,9 @@ def register(bus: EventBus, handlers: RecoveryHandlers, settings: RecoverySettin
     """
     incidents = bus.subscribe(topics.INCIDENTS, group_id=settings.group_id, handler=handlers.on_incident)
     bus.subscribe(topics.METRICS, group_id=f"{settings.group_id}-metrics", handler=handlers.on_metrics, broadcast=True)
-    bus.subscribe(topics.COMMANDS, group_id=f"{settings.group_id}-commands", handler=handlers.on_command)
+    bus.subscribe(
+        topics.COMMANDS, group_id=f"{settings.group_id}-commands", handler=handlers.on_command, broadcast=True
+    )  # a decision reaches the instance that owns its incident
     return incidents
 
 

@@ -179,6 +179,8 @@ class RecoveryHandlers:
         if not isinstance(event, ev.ApproveRequested | ev.DenyRequested):
             return
         cmd = event.data
+        if not self.owns(cmd.incident_id):
+            return  # every instance sees every decision; the incident's owner applies it
         awaiting = self.state.awaiting(cmd.incident_id)
         if awaiting is None:
             log.info("%s for %s: no step awaits approval", event.type, cmd.incident_id)
