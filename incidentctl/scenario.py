@@ -141,7 +141,8 @@ class ChainTracker:
             case ev.IncidentUpdated() | ev.IncidentEscalated() if event.data.incident.incident_id == inc:
                 severity = event.data.incident.severity.value
                 if severity != r.severity:
-                    r.severity_changes.append(f"{event.time.isoformat()} {r.severity} -> {severity}: {event.data.reason}")
+                    change = f"{r.severity} -> {severity}: {event.data.reason}"
+                    r.severity_changes.append(f"{event.time.isoformat()} {change}")
                 r.severity, self.followed_problem = severity, event.data.incident.problem
             case ev.NotificationDelivered() if event.data.incident_id == inc:
                 self._mark("notification", event.time)

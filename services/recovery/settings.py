@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+import re
+from typing import ClassVar, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from shared.models import Severity
@@ -35,6 +36,87 @@ class HttpActionConfig(BaseModel):
     target: str
     url: str
     timeout_s: float = Field(5.0, gt=0)
+
+
+_HAPROXY_NAME = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+_PROGRAM_NAME = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
+
+
+def _absolute_socket(value: str) -> str:
+    if not value.startswith("/") or "\x00" in value:
+        raise ValueError("must be an absolute path to a unix socket")
+    return value
+
+
+def _haproxy_name(value: str) -> str:
+    if not _HAPROXY_NAME.fullmatch(value):
+        raise ValueError("must be an HAProxy name: letters, digits and _ . : - only")
+    return value
+
+
+class HaproxyFailoverConfig(BaseModel):
+    """Move a backend's traffic from its primary to its standby server (runtime API ``stats socket``, level admin).
+
+    Rollback (``failover:<name>:rollback``): primary ready, standby back to ``standby_state``.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    target: str
+    socket: str = Field(description="absolute path of HAProxy's stats socket (level admin)")
+    backend: str
+    primary: str
+    standby: str
+    primary_state: Literal["drain", "maint"] = "maint"
+    standby_state: Literal["drain", "maint"] = Field("maint", description="the standby's state after a rollback")
+    timeout_s: float = Field(5.0, gt=0)
+
+    _socket = field_validator("socket")(_absolute_socket)
+    _names = field_validator("backend", "primary", "standby")(_haproxy_name)
+
+    @model_validator(mode="after")
+    def _two_servers(self) -> Self:
+        if self.primary == self.standby:
+            raise ValueError("primary and standby must be different servers")
+        return self
+
+
+class HaproxyIsolateConfig(BaseModel):
+    """Take one HAProxy server out of rotation (maint); rollback (``isolate:<name>:rollback``) sets it ready."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    target: str
+    socket: str = Field(description="absolute path of HAProxy's stats socket (level admin)")
+    backend: str
+    server: str
+    timeout_s: float = Field(5.0, gt=0)
+
+    _socket = field_validator("socket")(_absolute_socket)
+    _names = field_validator("backend", "server")(_haproxy_name)
+
+
+class SupervisorProgramConfig(BaseModel):
+    """A program of a supervisord recovery may restart (XML-RPC over its ``unix_http_server`` socket)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    target: str
+    socket: str = Field(description="absolute path of supervisord's unix_http_server socket")
+    program: str = Field(description="supervisord program name (name or group:name)")
+    timeout_s: float = Field(30.0, gt=0)
+
+    _socket = field_validator("socket")(_absolute_socket)
+
+    @field_validator("program")
+    @classmethod
+    def _program_name(cls, value: str) -> str:
+        if not _PROGRAM_NAME.fullmatch(value):
+            raise ValueError("must be a supervisord program name: letters, digits and _ . : - only")
+        return value
 
 
 class TargetPolicyConfig(BaseModel):
@@ -89,6 +171,9 @@ class RecoverySettings(ServiceSettings):
     group_id: str = "recovery"
     managed_processes: list[ManagedProcessConfig] = Field(default_factory=list)
     http_actions: list[HttpActionConfig] = Field(default_factory=list)
+    failover_actions: list[HaproxyFailoverConfig] = Field(default_factory=list)
+    isolate_actions: list[HaproxyIsolateConfig] = Field(default_factory=list)
+    supervisor_actions: list[SupervisorProgramConfig] = Field(default_factory=list)
     targets: dict[str, TargetPolicyConfig] = Field(default_factory=dict)
     verification: VerificationConfig = Field(default_factory=VerificationConfig)
     cooldown: CooldownConfig = Field(default_factory=CooldownConfig)

@@ -1,4 +1,8 @@
-"""Run declared catalog actions: restart a managed process, POST to a declared URL, wait."""
+"""Run declared catalog actions: restart, POST, wait, HAProxy server states, supervisord restarts.
+
+HAProxy (failover, isolate and their rollbacks) goes through its runtime API socket and supervisord
+through XML-RPC on its unix socket, each behind a Protocol (`ServerControl`, `ProgramControl`).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,8 @@ import os
 import signal
 import subprocess
 import time
+import xmlrpc.client
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -15,7 +21,18 @@ from typing import Protocol
 import httpx
 import psutil
 
-from services.recovery.domain.catalog import Action, HttpPost, RestartProcess, Wait
+from services.recovery.adapters.haproxy import HaproxyApiError, HaproxyRuntimeApi, ServerControl, apply_changes
+from services.recovery.adapters.supervisor import ProgramControl, SupervisorRpc, restart_program
+from services.recovery.domain.catalog import (
+    Action,
+    Failover,
+    HttpPost,
+    Isolate,
+    RestartProcess,
+    SupervisorRestart,
+    Wait,
+)
+from services.recovery.domain.haproxy_state import ServersStateError
 from shared.files import write_private
 from shared.procenv import basic_env
 
@@ -65,11 +82,41 @@ def runs_command(pid: int, argv: tuple[str, ...]) -> bool:
     return bool(cmdline) and Path(cmdline[0]).name == Path(argv[0]).name
 
 
-class LocalRunner:
-    """Runs actions on the local host; children it spawns are reaped so their pids do not linger."""
+def haproxy_api(socket_path: str, timeout_s: float) -> ServerControl:
+    """The production HAProxy executor: its runtime API socket."""
+    return HaproxyRuntimeApi(socket_path, timeout_s=timeout_s)
 
-    def __init__(self) -> None:
+
+def supervisor_rpc(socket_path: str, timeout_s: float) -> ProgramControl:
+    """The production supervisord executor: XML-RPC over its unix socket."""
+    return SupervisorRpc(socket_path, timeout_s=timeout_s)
+
+
+_ACTION_FAILURES = (
+    OSError,
+    httpx.HTTPError,
+    psutil.Error,
+    HaproxyApiError,
+    ServersStateError,
+    xmlrpc.client.Error,
+    ValueError,
+)
+
+
+class LocalRunner:
+    """Runs actions on the local host; children it spawns are reaped so their pids do not linger.
+
+    ``haproxy`` and ``supervisor`` open the executor for a declared socket (and timeout).
+    """
+
+    def __init__(
+        self,
+        *,
+        haproxy: Callable[[str, float], ServerControl] = haproxy_api,
+        supervisor: Callable[[str, float], ProgramControl] = supervisor_rpc,
+    ) -> None:
         self._children: list[subprocess.Popen[bytes]] = []
+        self._haproxy, self._supervisor = haproxy, supervisor
 
     async def run(self, action: Action) -> StepOutcome:
         """Run ``action``; failures become a not-ok outcome with the reason."""
@@ -81,7 +128,14 @@ class LocalRunner:
             if isinstance(action, Wait):
                 await asyncio.sleep(action.seconds)
                 return StepOutcome(True, f"waited {action.seconds:g}s")
-        except (OSError, httpx.HTTPError, psutil.Error) as exc:
+            if isinstance(action, Failover | Isolate):
+                ok, detail = await apply_changes(self._haproxy(action.socket, action.timeout_s), action.changes())
+                return StepOutcome(ok, f"{action.action}: {detail}")
+            if isinstance(action, SupervisorRestart):
+                control = self._supervisor(action.socket, action.timeout_s)
+                ok, detail = await asyncio.to_thread(restart_program, control, action.program)
+                return StepOutcome(ok, detail)
+        except _ACTION_FAILURES as exc:
             return StepOutcome(False, f"{type(exc).__name__}: {exc}")
         return StepOutcome(False, f"unknown action {action!r}")
 
