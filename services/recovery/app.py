@@ -17,7 +17,9 @@ from services.recovery.domain.catalog import (
     Failover,
     HttpPost,
     Isolate,
+    PromoteStandby,
     RestartProcess,
+    RestoreBackup,
     SupervisorRestart,
     Wait,
 )
@@ -51,6 +53,10 @@ def build_catalog(settings: RecoverySettings) -> Catalog:
         actions.append(Isolate(**iso.model_dump()))
     for sup in settings.supervisor_actions:
         actions.append(SupervisorRestart(**sup.model_dump()))
+    for promote in settings.promote_actions:
+        actions.append(PromoteStandby(**promote.model_dump()))
+    for restore in settings.restore_actions:
+        actions.append(RestoreBackup(**restore.model_dump()))
     for target, policy in settings.targets.items():
         actions.append(Wait(target=target, seconds=policy.wait_s))
     remedies = {t: {k: tuple(v) for k, v in p.remedies.items()} for t, p in settings.targets.items()}

@@ -119,6 +119,54 @@ class SupervisorProgramConfig(BaseModel):
         return value
 
 
+_ENV_NAME = r"^[A-Z_][A-Z0-9_]{0,127}$"
+
+
+class PostgresPromoteConfig(BaseModel):
+    """A PostgreSQL standby recovery may promote (``SELECT pg_promote()``); its DSN is in ``dsn_env``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    target: str
+    dsn_env: str = Field(pattern=_ENV_NAME, description="name of the environment variable holding the DSN")
+    timeout_s: float = Field(60.0, ge=1)
+
+
+class PostgresRestoreConfig(BaseModel):
+    """Restore the newest valid ``pg_dump -Fc`` archive of ``backup_dir`` into the database of ``dsn_env``.
+
+    Candidates are validated with ``pg_restore --list`` first; the restore counts only when
+    ``verify_query``'s first value is at least ``verify_min``.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    target: str
+    dsn_env: str = Field(pattern=_ENV_NAME, description="name of the environment variable holding the DSN")
+    backup_dir: str
+    suffix: str = Field(".dump", pattern=r"^[A-Za-z0-9_.-]{1,32}$")
+    verify_query: str = Field(min_length=1, description="read-only query; its first value is compared")
+    verify_min: float
+    pg_restore: str = Field("pg_restore", description="pg_restore binary: a bare name (PATH) or an absolute path")
+    timeout_s: float = Field(600.0, gt=0)
+
+    @field_validator("backup_dir")
+    @classmethod
+    def _absolute_dir(cls, value: str) -> str:
+        if not value.startswith("/"):
+            raise ValueError("must be an absolute directory path")
+        return value
+
+    @field_validator("pg_restore")
+    @classmethod
+    def _binary(cls, value: str) -> str:
+        if "/" in value and not value.startswith("/"):
+            raise ValueError("must be a bare program name or an absolute path")
+        return value
+
+
 class TargetPolicyConfig(BaseModel):
     """Per-target choice of catalog actions per problem (``down``, ``cpu``, ``errors``, ``latency``...)."""
 
@@ -174,6 +222,8 @@ class RecoverySettings(ServiceSettings):
     failover_actions: list[HaproxyFailoverConfig] = Field(default_factory=list)
     isolate_actions: list[HaproxyIsolateConfig] = Field(default_factory=list)
     supervisor_actions: list[SupervisorProgramConfig] = Field(default_factory=list)
+    promote_actions: list[PostgresPromoteConfig] = Field(default_factory=list)
+    restore_actions: list[PostgresRestoreConfig] = Field(default_factory=list)
     targets: dict[str, TargetPolicyConfig] = Field(default_factory=dict)
     verification: VerificationConfig = Field(default_factory=VerificationConfig)
     cooldown: CooldownConfig = Field(default_factory=CooldownConfig)

@@ -27,6 +27,7 @@ from services.recovery.adapters.haproxy import HaproxyRuntimeApi
 from services.recovery.adapters.runner import LocalRunner
 from services.recovery.adapters.supervisor import SupervisorRpc
 from services.recovery.app import build_catalog
+from services.recovery.domain.catalog import SupervisorRestart
 from services.recovery.settings import RecoverySettings
 
 pytestmark = pytest.mark.integration
@@ -250,8 +251,5 @@ async def test_supervisor_restart_gives_a_new_running_pid() -> None:
             assert psutil.pid_exists(after.pid) and not psutil.pid_exists(first.pid)
             assert f"pid {first.pid} (RUNNING) -> {after.pid} (RUNNING)" in outcome.detail
 
-            missing = catalog.resolve("supervisor_restart:worker", "app").__class__(
-                name="x", target="app", socket=str(sock), program="nosuch"
-            )
-            refused = await LocalRunner().run(missing)
+            refused = await LocalRunner().run(SupervisorRestart("x", "app", str(sock), "nosuch"))
             assert not refused.ok and "BAD_NAME" in refused.detail

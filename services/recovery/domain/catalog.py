@@ -19,8 +19,19 @@ WAIT: Final = "wait"
 FAILOVER: Final = "failover"
 ISOLATE: Final = "isolate"
 SUPERVISOR_RESTART: Final = "supervisor_restart"
+PROMOTE_STANDBY: Final = "promote_standby"
+RESTORE_BACKUP: Final = "restore_backup"
 ROLLBACK_SUFFIX: Final = ":rollback"
-KINDS: Final = (RESTART_PROCESS, HTTP_POST, WAIT, FAILOVER, ISOLATE, SUPERVISOR_RESTART)
+KINDS: Final = (
+    RESTART_PROCESS,
+    HTTP_POST,
+    WAIT,
+    FAILOVER,
+    ISOLATE,
+    SUPERVISOR_RESTART,
+    PROMOTE_STANDBY,
+    RESTORE_BACKUP,
+)
 
 ServerState = Literal["ready", "drain", "maint"]
 """An HAProxy server's administrative state as the runtime API sets it."""
@@ -165,8 +176,46 @@ class SupervisorRestart:
         return f"{SUPERVISOR_RESTART}:{self.name}"
 
 
-HaproxyAction = Failover | Isolate
-Action = RestartProcess | HttpPost | Wait | Failover | Isolate | SupervisorRestart
+@dataclass(frozen=True)
+class PromoteStandby:
+    """Promote the PostgreSQL standby reached by the DSN in environment variable ``dsn_env`` (``pg_promote()``)."""
+
+    name: str
+    target: str
+    dsn_env: str
+    timeout_s: float = 60.0
+
+    @property
+    def action(self) -> str:
+        """Catalog name of this action."""
+        return f"{PROMOTE_STANDBY}:{self.name}"
+
+
+@dataclass(frozen=True)
+class RestoreBackup:
+    """Restore the newest valid ``pg_dump -Fc`` archive of ``backup_dir`` into the database of ``dsn_env``.
+
+    Each candidate (newest first) is validated with ``pg_restore --list`` before anything is touched;
+    after the restore ``verify_query`` must return a first value of at least ``verify_min``.
+    """
+
+    name: str
+    target: str
+    dsn_env: str
+    backup_dir: str
+    verify_query: str
+    verify_min: float
+    suffix: str = ".dump"
+    pg_restore: str = "pg_restore"
+    timeout_s: float = 600.0
+
+    @property
+    def action(self) -> str:
+        """Catalog name of this action."""
+        return f"{RESTORE_BACKUP}:{self.name}"
+
+
+Action = RestartProcess | HttpPost | Wait | Failover | Isolate | SupervisorRestart | PromoteStandby | RestoreBackup
 
 
 def rollback_of(action: Action) -> Action | None:
@@ -239,4 +288,8 @@ class Catalog:
             }
         if isinstance(action, SupervisorRestart):
             return {"socket": action.socket, "program": action.program}
+        if isinstance(action, PromoteStandby):
+            return {"dsn_env": action.dsn_env}  # the variable's name, never its value
+        if isinstance(action, RestoreBackup):
+            return {"dsn_env": action.dsn_env, "backup_dir": action.backup_dir, "verify_min": f"{action.verify_min:g}"}
         return {"seconds": f"{action.seconds:g}"}
