@@ -13,6 +13,9 @@ need chromium-driver command -v chromedriver
 need fonts-noto-cjk sh -c 'fc-list :lang=ko | grep -q .'  # Hangul drawn, not boxes
 need prometheus command -v promtool                   # compose Prometheus config and dashboard PromQL
 need prometheus-node-exporter sh -c 'command -v prometheus-node-exporter || test -x /usr/bin/prometheus-node-exporter'  # collector scrapes a real exporter
+need haproxy test -x /usr/sbin/haproxy                 # recovery failover/isolate through the runtime API
+need supervisor test -x /usr/bin/supervisord            # recovery supervisor_restart over XML-RPC
+need postgresql test -x /usr/lib/postgresql/15/bin/initdb  # recovery promote_standby, restore_backup
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
   echo "warning: cannot install ${missing[*]} (needs root and apt-get); tests that use them will skip or fail" >&2

@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Sequence
 from typing import Protocol
 
-from services.recovery.domain.catalog import ServerChange, ServerState
+from services.recovery.domain.catalog import RecoveryError, ServerChange, ServerState
 from services.recovery.domain.haproxy_state import (
     NAME,
     ServerStatus,
@@ -17,7 +17,7 @@ from services.recovery.domain.haproxy_state import (
 )
 
 
-class HaproxyApiError(RuntimeError):
+class HaproxyApiError(RecoveryError):
     """The runtime API refused a command (unknown server, too low a socket level...)."""
 
 

@@ -16,11 +16,11 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from services.recovery.domain.backups import BackupFile, backup_candidates, verification_verdict
-from services.recovery.domain.catalog import PromoteStandby, RestoreBackup
+from services.recovery.domain.catalog import PromoteStandby, RecoveryError, RestoreBackup
 from shared.procenv import basic_env
 
 
-class PostgresActionError(RuntimeError):
+class PostgresActionError(RecoveryError):
     """A PostgreSQL action could not run (missing DSN variable, pg_restore refused...)."""
 
 

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Final
 
-from services.recovery.domain.catalog import ServerChange, ServerState
+from services.recovery.domain.catalog import RecoveryError, ServerChange, ServerState
 
 NAME: Final = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 """An HAProxy proxy or server name as the runtime API accepts it (no spaces, no ``;``, no newline)."""
@@ -18,7 +18,7 @@ _MAINT_FLAGS: Final = 0x01 | 0x02 | 0x20 | 0x40  # FMAINT IMAINT RMAINT HMAINT
 _DRAIN_FLAGS: Final = 0x08 | 0x10  # FDRAIN IDRAIN
 
 
-class ServersStateError(ValueError):
+class ServersStateError(RecoveryError, ValueError):
     """The runtime API answered something that is not a ``show servers state`` table."""
 
 

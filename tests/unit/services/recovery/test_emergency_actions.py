@@ -1,12 +1,14 @@
-"""Emergency actions: HAProxy state parsing and verdicts, declared rollbacks, config errors located."""
+"""Emergency actions: HAProxy states, backup choice and verdicts, declared rollbacks, located config errors."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from services.recovery.app import build_catalog
+from services.recovery.domain.backups import BackupFile, backup_candidates, verification_verdict
 from services.recovery.domain.catalog import (
     Catalog,
     Failover,
@@ -132,6 +134,74 @@ def test_settings_build_the_new_kinds() -> None:
     ],
 )  # fmt: skip
 def test_a_bad_action_config_names_file_line_and_field(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, body: str, line: int, field: str, why: str
+) -> None:
+    path = tmp_path / "recovery.yaml"
+    path.write_text(body)
+    monkeypatch.setenv("IR_CONFIG_FILE", str(path))
+    with pytest.raises(ConfigError, match=rf"{path}:{line}: {field}: .*{why}"):
+        RecoverySettings.load()
+
+
+def test_backup_candidates_are_newest_first_and_never_partial() -> None:
+    listing = [
+        BackupFile("app-1.dump", 10, 100.0),
+        BackupFile("app-3.dump", 0, 300.0),  # empty: still being written
+        BackupFile("app-2.dump", 10, 200.0),
+        BackupFile("app-2b.dump", 10, 200.0),
+        BackupFile(".app-4.dump", 10, 400.0),
+        BackupFile("app-5.dump.partial", 10, 500.0),
+        BackupFile("notes.txt", 10, 600.0),
+    ]
+    assert [f.name for f in backup_candidates(listing, suffix=".dump")] == ["app-2b.dump", "app-2.dump", "app-1.dump"]
+    assert backup_candidates([], suffix=".dump") == []
+
+
+@pytest.mark.parametrize(
+    ("value", "ok", "detail"),
+    [
+        (100, True, "verification 100 >= 100"),
+        (Decimal("100.5"), True, "verification 100.5 >= 100"),
+        (99, False, "verification 99 < 100"),
+        (None, False, "verification returned None, not a number"),
+        (True, False, "verification returned True, not a number"),
+        ("many", False, "verification returned 'many', not a number"),
+        (float("nan"), False, "verification returned NaN"),
+    ],
+)
+def test_verification_verdict(value: object, ok: bool, detail: str) -> None:
+    assert verification_verdict(value, 100) == (ok, detail)
+
+
+def test_postgres_actions_show_the_variable_never_the_dsn() -> None:
+    settings = RecoverySettings(
+        promote_actions=[{"name": "db", "target": "db", "dsn_env": "DB_STANDBY_DSN"}],
+        restore_actions=[{"name": "app", "target": "db", "dsn_env": "APP_DSN", "backup_dir": "/var/backups/app",
+                          "verify_query": "SELECT count(*) FROM items", "verify_min": 1}],
+    )  # fmt: skip
+    catalog = build_catalog(settings)
+    promote = catalog.resolve("promote_standby:db", "db")
+    restore = catalog.resolve("restore_backup:app", "db")
+    assert catalog.describe(promote) == {"dsn_env": "DB_STANDBY_DSN"}
+    assert catalog.describe(restore) == {"dsn_env": "APP_DSN", "backup_dir": "/var/backups/app", "verify_min": "1"}
+    assert catalog.rollback_of(promote) is None and catalog.rollback_of(restore) is None
+
+
+@pytest.mark.parametrize(
+    ("body", "line", "field", "why"),
+    [
+        ("promote_actions:\n  - name: db\n    target: db\n    dsn_env: 'postgres://u:p@h/db'\n",
+         4, r"promote_actions\.0\.dsn_env", "pattern"),
+        ("restore_actions:\n  - name: app\n    target: db\n    dsn_env: APP_DSN\n    backup_dir: backups\n"
+         "    verify_query: SELECT 1\n    verify_min: 1\n", 5, r"restore_actions\.0\.backup_dir", "absolute"),
+        ("restore_actions:\n  - name: app\n    target: db\n    dsn_env: APP_DSN\n    backup_dir: /b\n"
+         "    verify_query: SELECT 1\n", 2, r"restore_actions\.0\.verify_min", "Field required"),
+        ("restore_actions:\n  - name: app\n    target: db\n    dsn_env: APP_DSN\n    backup_dir: /b\n"
+         "    verify_query: SELECT 1\n    verify_min: 1\n    pg_restore: bin/pg_restore\n", 8,
+         r"restore_actions\.0\.pg_restore", "bare program name"),
+    ],
+)  # fmt: skip
+def test_a_bad_postgres_action_config_names_file_line_and_field(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, body: str, line: int, field: str, why: str
 ) -> None:
     path = tmp_path / "recovery.yaml"
