@@ -15,6 +15,7 @@ need prometheus command -v promtool                   # compose Prometheus confi
 need prometheus-node-exporter sh -c 'command -v prometheus-node-exporter || test -x /usr/bin/prometheus-node-exporter'  # collector scrapes a real exporter
 need postgresql sh -c 'ls /usr/lib/postgresql/*/bin/pg_basebackup'  # the demo estate: primary, standby, pg_dump
 need haproxy test -x /usr/sbin/haproxy                 # the demo estate's TCP proxy in front of PostgreSQL
+need supervisor test -x /usr/bin/supervisord            # recovery supervisor_restart over XML-RPC
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
   echo "warning: cannot install ${missing[*]} (needs root and apt-get); tests that use them will skip or fail" >&2

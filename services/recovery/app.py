@@ -11,7 +11,18 @@ from faststream.asgi.types import ASGIApp
 from prometheus_client import Counter
 
 from services.recovery.adapters.runner import ActionRunner, LocalRunner
-from services.recovery.domain.catalog import Action, Catalog, HttpPost, RestartProcess, Wait
+from services.recovery.domain.catalog import (
+    Action,
+    Catalog,
+    Failover,
+    HttpPost,
+    Isolate,
+    PromoteStandby,
+    RestartProcess,
+    RestoreBackup,
+    SupervisorRestart,
+    Wait,
+)
 from services.recovery.handlers import RecoveryHandlers
 from services.recovery.settings import RecoverySettings
 from services.recovery.state import RecoveryState
@@ -36,6 +47,16 @@ def build_catalog(settings: RecoverySettings) -> Catalog:
         )  # fmt: skip
     for post in settings.http_actions:
         actions.append(HttpPost(name=post.name, target=post.target, url=post.url, timeout_s=post.timeout_s))
+    for fo in settings.failover_actions:
+        actions.append(Failover(**fo.model_dump()))
+    for iso in settings.isolate_actions:
+        actions.append(Isolate(**iso.model_dump()))
+    for sup in settings.supervisor_actions:
+        actions.append(SupervisorRestart(**sup.model_dump()))
+    for promote in settings.promote_actions:
+        actions.append(PromoteStandby(**promote.model_dump()))
+    for restore in settings.restore_actions:
+        actions.append(RestoreBackup(**restore.model_dump()))
     for target, policy in settings.targets.items():
         actions.append(Wait(target=target, seconds=policy.wait_s))
     remedies = {t: {k: tuple(v) for k, v in p.remedies.items()} for t, p in settings.targets.items()}

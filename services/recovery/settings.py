@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+import re
+from collections.abc import Mapping
+from typing import Any, ClassVar, Final, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from shared.models import ApprovalDefault, Severity
@@ -47,6 +49,135 @@ class ApprovalConfig(BaseModel):
     )
     timeout_s: float = Field(300.0, gt=0, description="how long the step waits for a decision")
     default: ApprovalDefault = Field(description="what happens when nobody decides in time: approve or deny")
+
+
+_HAPROXY_NAME = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+_PROGRAM_NAME = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
+
+
+def _absolute_socket(value: str) -> str:
+    if not value.startswith("/") or "\x00" in value:
+        raise ValueError("must be an absolute path to a unix socket")
+    return value
+
+
+def _haproxy_name(value: str) -> str:
+    if not _HAPROXY_NAME.fullmatch(value):
+        raise ValueError("must be an HAProxy name: letters, digits and _ . : - only")
+    return value
+
+
+class HaproxyFailoverConfig(BaseModel):
+    """Move a backend's traffic from its primary to its standby server (runtime API ``stats socket``, level admin).
+
+    Rollback (``failover:<name>:rollback``): primary ready, standby back to ``standby_state``.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    target: str
+    socket: str = Field(description="absolute path of HAProxy's stats socket (level admin)")
+    backend: str
+    primary: str
+    standby: str
+    primary_state: Literal["drain", "maint"] = "maint"
+    standby_state: Literal["drain", "maint"] = Field("maint", description="the standby's state after a rollback")
+    timeout_s: float = Field(5.0, gt=0)
+
+    _socket = field_validator("socket")(_absolute_socket)
+    _names = field_validator("backend", "primary", "standby")(_haproxy_name)
+
+    @model_validator(mode="after")
+    def _two_servers(self) -> Self:
+        if self.primary == self.standby:
+            raise ValueError("primary and standby must be different servers")
+        return self
+
+
+class HaproxyIsolateConfig(BaseModel):
+    """Take one HAProxy server out of rotation (maint); rollback (``isolate:<name>:rollback``) sets it ready."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    target: str
+    socket: str = Field(description="absolute path of HAProxy's stats socket (level admin)")
+    backend: str
+    server: str
+    timeout_s: float = Field(5.0, gt=0)
+
+    _socket = field_validator("socket")(_absolute_socket)
+    _names = field_validator("backend", "server")(_haproxy_name)
+
+
+class SupervisorProgramConfig(BaseModel):
+    """A program of a supervisord recovery may restart (XML-RPC over its ``unix_http_server`` socket)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    target: str
+    socket: str = Field(description="absolute path of supervisord's unix_http_server socket")
+    program: str = Field(description="supervisord program name (name or group:name)")
+    timeout_s: float = Field(30.0, gt=0)
+
+    _socket = field_validator("socket")(_absolute_socket)
+
+    @field_validator("program")
+    @classmethod
+    def _program_name(cls, value: str) -> str:
+        if not _PROGRAM_NAME.fullmatch(value):
+            raise ValueError("must be a supervisord program name: letters, digits and _ . : - only")
+        return value
+
+
+_ENV_NAME = r"^[A-Z_][A-Z0-9_]{0,127}$"
+
+
+class PostgresPromoteConfig(BaseModel):
+    """A PostgreSQL standby recovery may promote (``SELECT pg_promote()``); its DSN is in ``dsn_env``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    target: str
+    dsn_env: str = Field(pattern=_ENV_NAME, description="name of the environment variable holding the DSN")
+    timeout_s: float = Field(60.0, ge=1)
+
+
+class PostgresRestoreConfig(BaseModel):
+    """Restore the newest valid ``pg_dump -Fc`` archive of ``backup_dir`` into the database of ``dsn_env``.
+
+    Candidates are validated with ``pg_restore --list`` first; the restore counts only when
+    ``verify_query``'s first value is at least ``verify_min``.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    target: str
+    dsn_env: str = Field(pattern=_ENV_NAME, description="name of the environment variable holding the DSN")
+    backup_dir: str
+    suffix: str = Field(".dump", pattern=r"^[A-Za-z0-9_.-]{1,32}$")
+    verify_query: str = Field(min_length=1, description="read-only query; its first value is compared")
+    verify_min: float
+    pg_restore: str = Field("pg_restore", description="pg_restore binary: a bare name (PATH) or an absolute path")
+    timeout_s: float = Field(600.0, gt=0)
+
+    @field_validator("backup_dir")
+    @classmethod
+    def _absolute_dir(cls, value: str) -> str:
+        if not value.startswith("/"):
+            raise ValueError("must be an absolute directory path")
+        return value
+
+    @field_validator("pg_restore")
+    @classmethod
+    def _binary(cls, value: str) -> str:
+        if "/" in value and not value.startswith("/"):
+            raise ValueError("must be a bare program name or an absolute path")
+        return value
 
 
 class TargetPolicyConfig(BaseModel):
@@ -122,6 +253,11 @@ class RecoverySettings(ServiceSettings):
     group_id: str = "recovery"
     managed_processes: list[ManagedProcessConfig] = Field(default_factory=list)
     http_actions: list[HttpActionConfig] = Field(default_factory=list)
+    failover_actions: list[HaproxyFailoverConfig] = Field(default_factory=list)
+    isolate_actions: list[HaproxyIsolateConfig] = Field(default_factory=list)
+    supervisor_actions: list[SupervisorProgramConfig] = Field(default_factory=list)
+    promote_actions: list[PostgresPromoteConfig] = Field(default_factory=list)
+    restore_actions: list[PostgresRestoreConfig] = Field(default_factory=list)
     targets: dict[str, TargetPolicyConfig] = Field(default_factory=dict)
     verification: VerificationConfig = Field(default_factory=VerificationConfig)
     cooldown: CooldownConfig = Field(default_factory=CooldownConfig)
@@ -136,9 +272,8 @@ class RecoverySettings(ServiceSettings):
     def _approvals_and_rollbacks_name_declared_actions(
         cls, targets: dict[str, TargetPolicyConfig], info: ValidationInfo
     ) -> dict[str, TargetPolicyConfig]:
-        processes, posts = info.data.get("managed_processes", []), info.data.get("http_actions", [])
         for target, policy in targets.items():
-            declared = declared_actions(target, processes, posts)
+            declared = declared_actions(target, info.data)
             named = [("approval", n) for n in policy.approval]
             named += [("rollback", n) for pair in policy.rollback.items() for n in pair]
             for section, name in named:
@@ -150,9 +285,25 @@ class RecoverySettings(ServiceSettings):
         return targets
 
 
-def declared_actions(target: str, processes: list[ManagedProcessConfig], posts: list[HttpActionConfig]) -> set[str]:
-    """Catalog names of the actions configured for ``target`` (``wait`` is always declared)."""
+def declared_actions(target: str, sections: Mapping[str, Any]) -> set[str]:
+    """Catalog names of the actions the validated ``sections`` configure for ``target`` (``wait`` always)."""
     names = {"wait"}
-    names |= {"restart_process" for p in processes if (p.target or p.name) == target}
-    names |= {f"http_post:{a.name}" for a in posts if a.target == target}
+    names |= {"restart_process" for p in sections.get("managed_processes", []) if (p.target or p.name) == target}
+    names |= {f"http_post:{a.name}" for a in sections.get("http_actions", []) if a.target == target}
+    for section, kind, inverse in _NAMED_KINDS:
+        for action in sections.get(section, []):
+            if action.target == target:
+                names.add(f"{kind}:{action.name}")
+                if inverse:
+                    names.add(f"{kind}:{action.name}:rollback")
     return names
+
+
+_NAMED_KINDS: Final = (
+    ("failover_actions", "failover", True),
+    ("isolate_actions", "isolate", True),
+    ("supervisor_actions", "supervisor_restart", False),
+    ("promote_actions", "promote_standby", False),
+    ("restore_actions", "restore_backup", False),
+)
+"""Config section, catalog kind and whether the kind declares a rollback (`domain/catalog.py`)."""

@@ -1,4 +1,9 @@
-"""Run declared catalog actions: restart a managed process, POST to a declared URL, wait."""
+"""Run declared catalog actions: restart, POST, wait, HAProxy server states, supervisord, PostgreSQL.
+
+HAProxy (failover, isolate and their rollbacks) goes through its runtime API socket, supervisord
+through XML-RPC on its unix socket, PostgreSQL through psycopg and ``pg_restore``; each executor is
+behind a Protocol (`ServerControl`, `ProgramControl`, `Database`).
+"""
 
 from __future__ import annotations
 
@@ -8,14 +13,38 @@ import os
 import signal
 import subprocess
 import time
+import xmlrpc.client
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 import httpx
 import psutil
+import psycopg
 
-from services.recovery.domain.catalog import Action, HttpPost, RestartProcess, Wait
+from services.recovery.adapters.haproxy import HaproxyApiError, HaproxyRuntimeApi, ServerControl, apply_changes
+from services.recovery.adapters.postgres import (
+    Database,
+    LocalPostgres,
+    PostgresActionError,
+    dsn_from_env,
+    promote_standby,
+    restore_backup,
+)
+from services.recovery.adapters.supervisor import ProgramControl, SupervisorRpc, restart_program
+from services.recovery.domain.catalog import (
+    Action,
+    Failover,
+    HttpPost,
+    Isolate,
+    PromoteStandby,
+    RestartProcess,
+    RestoreBackup,
+    SupervisorRestart,
+    Wait,
+)
+from services.recovery.domain.haproxy_state import ServersStateError
 from shared.files import write_private
 from shared.procenv import basic_env
 
@@ -65,11 +94,50 @@ def runs_command(pid: int, argv: tuple[str, ...]) -> bool:
     return bool(cmdline) and Path(cmdline[0]).name == Path(argv[0]).name
 
 
-class LocalRunner:
-    """Runs actions on the local host; children it spawns are reaped so their pids do not linger."""
+def haproxy_api(socket_path: str, timeout_s: float) -> ServerControl:
+    """The production HAProxy executor: its runtime API socket."""
+    return HaproxyRuntimeApi(socket_path, timeout_s=timeout_s)
 
-    def __init__(self) -> None:
+
+def supervisor_rpc(socket_path: str, timeout_s: float) -> ProgramControl:
+    """The production supervisord executor: XML-RPC over its unix socket."""
+    return SupervisorRpc(socket_path, timeout_s=timeout_s)
+
+
+def local_postgres(dsn: str, pg_restore: str, timeout_s: float) -> Database:
+    """The production PostgreSQL executor: psycopg, and ``pg_restore`` as a child."""
+    return LocalPostgres(dsn, pg_restore=pg_restore, timeout_s=timeout_s)
+
+
+_ACTION_FAILURES = (
+    PostgresActionError,
+    psycopg.Error,
+    OSError,
+    httpx.HTTPError,
+    psutil.Error,
+    HaproxyApiError,
+    ServersStateError,
+    xmlrpc.client.Error,
+    ValueError,
+)
+
+
+class LocalRunner:
+    """Runs actions on the local host; children it spawns are reaped so their pids do not linger.
+
+    ``haproxy`` and ``supervisor`` open the executor for a declared socket (and timeout), ``postgres``
+    for a DSN (read from the variable the catalog names), the ``pg_restore`` binary and a timeout.
+    """
+
+    def __init__(
+        self,
+        *,
+        haproxy: Callable[[str, float], ServerControl] = haproxy_api,
+        supervisor: Callable[[str, float], ProgramControl] = supervisor_rpc,
+        postgres: Callable[[str, str, float], Database] = local_postgres,
+    ) -> None:
         self._children: list[subprocess.Popen[bytes]] = []
+        self._haproxy, self._supervisor, self._postgres = haproxy, supervisor, postgres
 
     async def run(self, action: Action) -> StepOutcome:
         """Run ``action``; failures become a not-ok outcome with the reason."""
@@ -81,7 +149,20 @@ class LocalRunner:
             if isinstance(action, Wait):
                 await asyncio.sleep(action.seconds)
                 return StepOutcome(True, f"waited {action.seconds:g}s")
-        except (OSError, httpx.HTTPError, psutil.Error) as exc:
+            if isinstance(action, Failover | Isolate):
+                ok, detail = await apply_changes(self._haproxy(action.socket, action.timeout_s), action.changes())
+                return StepOutcome(ok, f"{action.action}: {detail}")
+            if isinstance(action, SupervisorRestart):
+                control = self._supervisor(action.socket, action.timeout_s)
+                ok, detail = await asyncio.to_thread(restart_program, control, action.program)
+                return StepOutcome(ok, detail)
+            if isinstance(action, PromoteStandby):
+                db = self._postgres(dsn_from_env(action.dsn_env), "pg_restore", action.timeout_s)
+                return StepOutcome(*await promote_standby(db, action))
+            if isinstance(action, RestoreBackup):
+                db = self._postgres(dsn_from_env(action.dsn_env), action.pg_restore, action.timeout_s)
+                return StepOutcome(*await restore_backup(db, action))
+        except _ACTION_FAILURES as exc:
             return StepOutcome(False, f"{type(exc).__name__}: {exc}")
         return StepOutcome(False, f"unknown action {action!r}")
 

@@ -8,15 +8,33 @@ can therefore never become a command, a URL or a file path.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import Final
+from dataclasses import dataclass, field, replace
+from typing import Final, Literal
 
 from shared.errors import ActionError
 
 RESTART_PROCESS: Final = "restart_process"
 HTTP_POST: Final = "http_post"
 WAIT: Final = "wait"
-KINDS: Final = (RESTART_PROCESS, HTTP_POST, WAIT)
+FAILOVER: Final = "failover"
+ISOLATE: Final = "isolate"
+SUPERVISOR_RESTART: Final = "supervisor_restart"
+PROMOTE_STANDBY: Final = "promote_standby"
+RESTORE_BACKUP: Final = "restore_backup"
+ROLLBACK_SUFFIX: Final = ":rollback"
+KINDS: Final = (
+    RESTART_PROCESS,
+    HTTP_POST,
+    WAIT,
+    FAILOVER,
+    ISOLATE,
+    SUPERVISOR_RESTART,
+    PROMOTE_STANDBY,
+    RESTORE_BACKUP,
+)
+
+ServerState = Literal["ready", "drain", "maint"]
+"""An HAProxy server's administrative state as the runtime API sets it."""
 
 
 class RecoveryError(ActionError):
@@ -74,12 +92,145 @@ class Wait:
         return WAIT
 
 
-Action = RestartProcess | HttpPost | Wait
+@dataclass(frozen=True)
+class ServerChange:
+    """Set server ``backend/server`` of an HAProxy to ``state``."""
+
+    backend: str
+    server: str
+    state: ServerState
+
+
+@dataclass(frozen=True)
+class Failover:
+    """Move an HAProxy backend's traffic from ``primary`` to ``standby`` through the runtime API socket.
+
+    Forward: ``standby`` ready, then ``primary`` to ``primary_state`` (drain or maint). The rollback
+    (``rolled_back=True``) is the reverse: ``primary`` ready, then ``standby`` back to ``standby_state``.
+    """
+
+    name: str
+    target: str
+    socket: str
+    backend: str
+    primary: str
+    standby: str
+    primary_state: ServerState = "maint"
+    standby_state: ServerState = "maint"
+    timeout_s: float = 5.0
+    rolled_back: bool = False
+
+    @property
+    def action(self) -> str:
+        """Catalog name of this action (``failover:<name>``, its inverse ``failover:<name>:rollback``)."""
+        return f"{FAILOVER}:{self.name}{ROLLBACK_SUFFIX if self.rolled_back else ''}"
+
+    def changes(self) -> tuple[ServerChange, ...]:
+        """The server states to set, in order (the server taking traffic first, so one always serves)."""
+        if self.rolled_back:
+            return (
+                ServerChange(self.backend, self.primary, "ready"),
+                ServerChange(self.backend, self.standby, self.standby_state),
+            )
+        return (
+            ServerChange(self.backend, self.standby, "ready"),
+            ServerChange(self.backend, self.primary, self.primary_state),
+        )
+
+
+@dataclass(frozen=True)
+class Isolate:
+    """Take HAProxy server ``backend/server`` out of rotation (maint); its rollback puts it back (ready)."""
+
+    name: str
+    target: str
+    socket: str
+    backend: str
+    server: str
+    timeout_s: float = 5.0
+    rolled_back: bool = False
+
+    @property
+    def action(self) -> str:
+        """Catalog name of this action (``isolate:<name>``, its inverse ``isolate:<name>:rollback``)."""
+        return f"{ISOLATE}:{self.name}{ROLLBACK_SUFFIX if self.rolled_back else ''}"
+
+    def changes(self) -> tuple[ServerChange, ...]:
+        """The server state to set."""
+        return (ServerChange(self.backend, self.server, "ready" if self.rolled_back else "maint"),)
+
+
+@dataclass(frozen=True)
+class SupervisorRestart:
+    """Restart program ``program`` of the supervisord listening on the unix socket ``socket`` (XML-RPC)."""
+
+    name: str
+    target: str
+    socket: str
+    program: str
+    timeout_s: float = 30.0
+
+    @property
+    def action(self) -> str:
+        """Catalog name of this action."""
+        return f"{SUPERVISOR_RESTART}:{self.name}"
+
+
+@dataclass(frozen=True)
+class PromoteStandby:
+    """Promote the PostgreSQL standby reached by the DSN in environment variable ``dsn_env`` (``pg_promote()``)."""
+
+    name: str
+    target: str
+    dsn_env: str
+    timeout_s: float = 60.0
+
+    @property
+    def action(self) -> str:
+        """Catalog name of this action."""
+        return f"{PROMOTE_STANDBY}:{self.name}"
+
+
+@dataclass(frozen=True)
+class RestoreBackup:
+    """Restore the newest valid ``pg_dump -Fc`` archive of ``backup_dir`` into the database of ``dsn_env``.
+
+    Each candidate (newest first) is validated with ``pg_restore --list`` before anything is touched;
+    after the restore ``verify_query`` must return a first value of at least ``verify_min``.
+    """
+
+    name: str
+    target: str
+    dsn_env: str
+    backup_dir: str
+    verify_query: str
+    verify_min: float
+    suffix: str = ".dump"
+    pg_restore: str = "pg_restore"
+    timeout_s: float = 600.0
+
+    @property
+    def action(self) -> str:
+        """Catalog name of this action."""
+        return f"{RESTORE_BACKUP}:{self.name}"
+
+
+Action = RestartProcess | HttpPost | Wait | Failover | Isolate | SupervisorRestart | PromoteStandby | RestoreBackup
+
+
+def rollback_of(action: Action) -> Action | None:
+    """Return the declared inverse of ``action`` (None when it has none or is itself the inverse)."""
+    if isinstance(action, Failover | Isolate) and not action.rolled_back:
+        return replace(action, rolled_back=True)
+    return None
 
 
 @dataclass(frozen=True)
 class Catalog:
-    """Declared actions per target, keyed by catalog name (``restart_process``, ``http_post:<name>``, ``wait``)."""
+    """Declared actions per target, keyed by catalog name (``restart_process``, ``http_post:<name>``, ``wait``...).
+
+    Also ``failover:<name>``, ``isolate:<name>``, ``supervisor_restart:<name>``; inverses ``<kind>:<name>:rollback``.
+    """
 
     actions: Mapping[str, Mapping[str, Action]]
     remedies: Mapping[str, Mapping[str, tuple[str, ...]]] = field(default_factory=dict)
@@ -93,10 +244,16 @@ class Catalog:
         remedies: Mapping[str, Mapping[str, tuple[str, ...]]] | None = None,
         external_rules: Mapping[str, Iterable[str]] | None = None,
     ) -> Catalog:
-        """Index ``actions`` by target and name; a ``wait`` is implied for every target with an action."""
+        """Index ``actions`` by target and name; a ``wait`` is implied for every target with an action.
+
+        The inverse of an action that has one (`rollback_of`) is declared with it, under its own name.
+        """
         table: dict[str, dict[str, Action]] = {}
         for action in actions:
             table.setdefault(action.target, {})[action.action] = action
+            inverse = rollback_of(action)
+            if inverse is not None:
+                table[action.target][inverse.action] = inverse
         for target, declared in table.items():
             declared.setdefault(WAIT, Wait(target, 2.0))
         trusted = {t: frozenset(rules) for t, rules in (external_rules or {}).items()}
@@ -113,10 +270,26 @@ class Catalog:
             raise ActionNotDeclared(f"action {action!r} is not declared for target {target!r}")
         return found
 
+    def rollback_of(self, action: Action) -> Action | None:
+        """Return the declared inverse of ``action`` (the same object `resolve` gives by its name), or None."""
+        inverse = rollback_of(action)
+        return None if inverse is None else self.actions.get(action.target, {}).get(inverse.action)
+
     def describe(self, action: Action) -> dict[str, str]:
         """Return display parameters of ``action`` (for events and reports; never read back)."""
         if isinstance(action, RestartProcess):
             return {"process": action.name, "pidfile": action.pidfile}
         if isinstance(action, HttpPost):
             return {"url": action.url}
+        if isinstance(action, Failover | Isolate):
+            return {
+                "socket": action.socket,
+                "changes": ", ".join(f"{c.backend}/{c.server} {c.state}" for c in action.changes()),
+            }
+        if isinstance(action, SupervisorRestart):
+            return {"socket": action.socket, "program": action.program}
+        if isinstance(action, PromoteStandby):
+            return {"dsn_env": action.dsn_env}  # the variable's name, never its value
+        if isinstance(action, RestoreBackup):
+            return {"dsn_env": action.dsn_env, "backup_dir": action.backup_dir, "verify_min": f"{action.verify_min:g}"}
         return {"seconds": f"{action.seconds:g}"}

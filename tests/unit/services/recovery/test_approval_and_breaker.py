@@ -125,3 +125,18 @@ def test_approval_and_rollback_config_must_name_declared_actions() -> None:
         RecoverySettings(managed_processes=[demo], targets={"demo": {"approval": {"restart_process": {}}}})
     with pytest.raises(ValidationError, match=r"demo\.rollback"):
         RecoverySettings(managed_processes=[demo], targets={"demo": {"rollback": {"restart_process": "http_post:x"}}})
+
+
+def test_approval_and_rollback_may_name_the_emergency_actions() -> None:
+    failover = {"name": "db", "target": "db", "socket": "/run/haproxy.sock", "backend": "pg", "primary": "p",
+                "standby": "s"}  # fmt: skip
+    restore = {"name": "app", "target": "db", "dsn_env": "APP_DSN", "backup_dir": "/var/backups/app",
+               "verify_query": "SELECT count(*) FROM orders", "verify_min": 1}  # fmt: skip
+    ok = RecoverySettings(
+        failover_actions=[failover], restore_actions=[restore],
+        targets={"db": {"approval": {"failover:db": {"default": "deny"}, "restore_backup:app": {"default": "deny"}},
+                        "rollback": {"failover:db": "failover:db:rollback"}}},
+    )  # fmt: skip
+    assert set(ok.targets["db"].approval) == {"failover:db", "restore_backup:app"}
+    with pytest.raises(ValidationError, match=r"db\.approval: 'isolate:db' is not an action declared"):
+        RecoverySettings(failover_actions=[failover], targets={"db": {"approval": {"isolate:db": {"default": "deny"}}}})

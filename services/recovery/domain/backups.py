@@ -1,0 +1,45 @@
+"""Choose backup archives to restore and judge a restore's verification (pure)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class BackupFile:
+    """One entry of a backup directory listing."""
+
+    name: str
+    size: int
+    mtime: float
+
+
+def backup_candidates(listing: Iterable[BackupFile], *, suffix: str) -> list[BackupFile]:
+    """Return the archives worth trying, newest first (name breaks ties, the later name first).
+
+    Empty files, hidden or partial files (``.name``, ``*.partial``, ``*.tmp``) and names without
+    ``suffix`` are never candidates: a backup still being written must not be restored.
+    """
+    usable = [
+        f
+        for f in listing
+        if f.size > 0 and f.name.endswith(suffix) and not f.name.startswith(".") and "/" not in f.name
+    ]
+    return sorted(usable, key=lambda f: (f.mtime, f.name), reverse=True)
+
+
+def verification_verdict(value: object, minimum: float) -> tuple[bool, str]:
+    """Verdict of the verification query's first value: a number of at least ``minimum``."""
+    if isinstance(value, bool) or value is None:
+        return False, f"verification returned {value!r}, not a number"
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return False, f"verification returned {value!r}, not a number"
+    if math.isnan(number):
+        return False, "verification returned NaN"
+    if number >= minimum:
+        return True, f"verification {number:g} >= {minimum:g}"
+    return False, f"verification {number:g} < {minimum:g}"
