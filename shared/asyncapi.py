@@ -57,7 +57,7 @@ CONSUMERS: Final[dict[str, tuple[Consumer, ...]]] = {
         _API_FEED,
     ),
     "responder.notifications.v1": (Consumer("responder", BROADCAST), _API_FEED),
-    "responder.commands.v1": (Consumer("responder"), Consumer("rca"), Consumer("recovery"), _API_FEED),
+    "responder.commands.v1": (Consumer("responder"), Consumer("rca"), Consumer("recovery", BROADCAST), _API_FEED),
     "responder.silences.v1": (Consumer("responder", BROADCAST), _API_FEED),
     "recovery.actions.v1": (Consumer("collector"), Consumer("responder"), Consumer("rca"), _API_FEED),
     "rca.results.v1": (_API_FEED, Consumer("rca", REBUILD)),
