@@ -167,6 +167,36 @@ class PostgresRestoreConfig(BaseModel):
         return value
 
 
+_DNS_LABEL = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
+_DNS_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$"
+
+
+class KubeDeploymentConfig(BaseModel):
+    """A Kubernetes deployment and how to reach its API (``api_server`` empty: the in-cluster service account)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    target: str
+    namespace: str = Field(pattern=_DNS_LABEL)
+    deployment: str = Field(pattern=_DNS_SUBDOMAIN)
+    api_server: str = Field("", pattern=r"^(https?://[^\s]+)?$", description="API URL; empty: in-cluster")
+    token_env: str | None = Field(None, pattern=_ENV_NAME, description="variable holding the bearer token")
+    ca_file: str | None = None
+    timeout_s: float = Field(10.0, gt=0)
+
+
+class RolloutRestartConfig(KubeDeploymentConfig):
+    """``kubectl rollout restart deployment/<deployment>`` as a catalog action."""
+
+
+class ScaleConfig(KubeDeploymentConfig):
+    """Scale a deployment to ``replicas``; ``rollback_replicas`` declares its inverse (``scale:<name>:rollback``)."""
+
+    replicas: int = Field(ge=0)
+    rollback_replicas: int | None = Field(None, ge=0)
+
+
 class TargetPolicyConfig(BaseModel):
     """Per-target choice of catalog actions per problem (``down``, ``cpu``, ``errors``, ``latency``...)."""
 
@@ -224,6 +254,8 @@ class RecoverySettings(ServiceSettings):
     supervisor_actions: list[SupervisorProgramConfig] = Field(default_factory=list)
     promote_actions: list[PostgresPromoteConfig] = Field(default_factory=list)
     restore_actions: list[PostgresRestoreConfig] = Field(default_factory=list)
+    rollout_restart_actions: list[RolloutRestartConfig] = Field(default_factory=list)
+    scale_actions: list[ScaleConfig] = Field(default_factory=list)
     targets: dict[str, TargetPolicyConfig] = Field(default_factory=dict)
     verification: VerificationConfig = Field(default_factory=VerificationConfig)
     cooldown: CooldownConfig = Field(default_factory=CooldownConfig)
