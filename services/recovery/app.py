@@ -17,9 +17,12 @@ from services.recovery.domain.catalog import (
     Failover,
     HttpPost,
     Isolate,
+    KubeCluster,
     PromoteStandby,
     RestartProcess,
     RestoreBackup,
+    RolloutRestart,
+    Scale,
     SupervisorRestart,
     Wait,
 )
@@ -57,6 +60,11 @@ def build_catalog(settings: RecoverySettings) -> Catalog:
         actions.append(PromoteStandby(**promote.model_dump()))
     for restore in settings.restore_actions:
         actions.append(RestoreBackup(**restore.model_dump()))
+    for kube in (*settings.rollout_restart_actions, *settings.scale_actions):
+        fields = kube.model_dump()
+        cluster = KubeCluster(fields.pop("api_server"), fields.pop("token_env"), fields.pop("ca_file"))
+        kind = Scale if "replicas" in fields else RolloutRestart
+        actions.append(kind(cluster=cluster, **fields))
     for target, policy in settings.targets.items():
         actions.append(Wait(target=target, seconds=policy.wait_s))
     remedies = {t: {k: tuple(v) for k, v in p.remedies.items()} for t, p in settings.targets.items()}

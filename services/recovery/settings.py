@@ -180,6 +180,36 @@ class PostgresRestoreConfig(BaseModel):
         return value
 
 
+_DNS_LABEL = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
+_DNS_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$"
+
+
+class KubeDeploymentConfig(BaseModel):
+    """A Kubernetes deployment and how to reach its API (``api_server`` empty: the in-cluster service account)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    target: str
+    namespace: str = Field(pattern=_DNS_LABEL)
+    deployment: str = Field(pattern=_DNS_SUBDOMAIN)
+    api_server: str = Field("", pattern=r"^(https?://[^\s]+)?$", description="API URL; empty: in-cluster")
+    token_env: str | None = Field(None, pattern=_ENV_NAME, description="variable holding the bearer token")
+    ca_file: str | None = None
+    timeout_s: float = Field(10.0, gt=0)
+
+
+class RolloutRestartConfig(KubeDeploymentConfig):
+    """``kubectl rollout restart deployment/<deployment>`` as a catalog action."""
+
+
+class ScaleConfig(KubeDeploymentConfig):
+    """Scale a deployment to ``replicas``; ``rollback_replicas`` declares its inverse (``scale:<name>:rollback``)."""
+
+    replicas: int = Field(ge=0)
+    rollback_replicas: int | None = Field(None, ge=0)
+
+
 class TargetPolicyConfig(BaseModel):
     """Per-target choice of catalog actions per problem (``down``, ``cpu``, ``errors``, ``latency``...)."""
 
@@ -258,6 +288,8 @@ class RecoverySettings(ServiceSettings):
     supervisor_actions: list[SupervisorProgramConfig] = Field(default_factory=list)
     promote_actions: list[PostgresPromoteConfig] = Field(default_factory=list)
     restore_actions: list[PostgresRestoreConfig] = Field(default_factory=list)
+    rollout_restart_actions: list[RolloutRestartConfig] = Field(default_factory=list)
+    scale_actions: list[ScaleConfig] = Field(default_factory=list)
     targets: dict[str, TargetPolicyConfig] = Field(default_factory=dict)
     verification: VerificationConfig = Field(default_factory=VerificationConfig)
     cooldown: CooldownConfig = Field(default_factory=CooldownConfig)
@@ -290,20 +322,22 @@ def declared_actions(target: str, sections: Mapping[str, Any]) -> set[str]:
     names = {"wait"}
     names |= {"restart_process" for p in sections.get("managed_processes", []) if (p.target or p.name) == target}
     names |= {f"http_post:{a.name}" for a in sections.get("http_actions", []) if a.target == target}
-    for section, kind, inverse in _NAMED_KINDS:
+    for section, kind in _NAMED_KINDS:
         for action in sections.get(section, []):
             if action.target == target:
                 names.add(f"{kind}:{action.name}")
-                if inverse:
-                    names.add(f"{kind}:{action.name}:rollback")
+                if kind in ("failover", "isolate") or getattr(action, "rollback_replicas", None) is not None:
+                    names.add(f"{kind}:{action.name}:rollback")  # the kinds with a declared inverse
     return names
 
 
 _NAMED_KINDS: Final = (
-    ("failover_actions", "failover", True),
-    ("isolate_actions", "isolate", True),
-    ("supervisor_actions", "supervisor_restart", False),
-    ("promote_actions", "promote_standby", False),
-    ("restore_actions", "restore_backup", False),
+    ("failover_actions", "failover"),
+    ("isolate_actions", "isolate"),
+    ("supervisor_actions", "supervisor_restart"),
+    ("promote_actions", "promote_standby"),
+    ("restore_actions", "restore_backup"),
+    ("rollout_restart_actions", "rollout_restart"),
+    ("scale_actions", "scale"),
 )
-"""Config section, catalog kind and whether the kind declares a rollback (`domain/catalog.py`)."""
+"""Config section and catalog kind of the named actions (`domain/catalog.py`)."""

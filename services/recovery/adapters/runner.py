@@ -1,8 +1,9 @@
-"""Run declared catalog actions: restart, POST, wait, HAProxy server states, supervisord, PostgreSQL.
+"""Run declared catalog actions: restart, POST, wait, HAProxy, supervisord, PostgreSQL, Kubernetes.
 
 HAProxy (failover, isolate and their rollbacks) goes through its runtime API socket, supervisord
-through XML-RPC on its unix socket, PostgreSQL through psycopg and ``pg_restore``; each executor is
-behind a Protocol (`ServerControl`, `ProgramControl`, `Database`).
+through XML-RPC on its unix socket, PostgreSQL through psycopg and ``pg_restore``, Kubernetes
+through its official client; each executor is behind a Protocol (`ServerControl`,
+`ProgramControl`, `Database`, `DeploymentControl`).
 """
 
 from __future__ import annotations
@@ -22,8 +23,12 @@ from typing import Protocol
 import httpx
 import psutil
 import psycopg
+import urllib3
+from kubernetes import config as k8s_config
+from kubernetes.client.exceptions import OpenApiException
 
 from services.recovery.adapters.haproxy import HaproxyApiError, HaproxyRuntimeApi, ServerControl, apply_changes
+from services.recovery.adapters.kube import DeploymentControl, KubeDeployments, rollout_restart, scale
 from services.recovery.adapters.postgres import (
     Database,
     LocalPostgres,
@@ -38,9 +43,13 @@ from services.recovery.domain.catalog import (
     Failover,
     HttpPost,
     Isolate,
+    KubeCluster,
     PromoteStandby,
+    RecoveryError,
     RestartProcess,
     RestoreBackup,
+    RolloutRestart,
+    Scale,
     SupervisorRestart,
     Wait,
 )
@@ -109,7 +118,16 @@ def local_postgres(dsn: str, pg_restore: str, timeout_s: float) -> Database:
     return LocalPostgres(dsn, pg_restore=pg_restore, timeout_s=timeout_s)
 
 
+def kube_deployments(cluster: KubeCluster, timeout_s: float) -> DeploymentControl:
+    """The production Kubernetes executor: the official client's ``AppsV1Api``."""
+    return KubeDeployments(cluster, timeout_s=timeout_s)
+
+
 _ACTION_FAILURES = (
+    RecoveryError,
+    OpenApiException,
+    urllib3.exceptions.HTTPError,
+    k8s_config.ConfigException,
     PostgresActionError,
     psycopg.Error,
     OSError,
@@ -126,7 +144,8 @@ class LocalRunner:
     """Runs actions on the local host; children it spawns are reaped so their pids do not linger.
 
     ``haproxy`` and ``supervisor`` open the executor for a declared socket (and timeout), ``postgres``
-    for a DSN (read from the variable the catalog names), the ``pg_restore`` binary and a timeout.
+    for a DSN (read from the variable the catalog names), the ``pg_restore`` binary and a timeout,
+    ``kubernetes`` for a declared cluster and a timeout.
     """
 
     def __init__(
@@ -135,9 +154,11 @@ class LocalRunner:
         haproxy: Callable[[str, float], ServerControl] = haproxy_api,
         supervisor: Callable[[str, float], ProgramControl] = supervisor_rpc,
         postgres: Callable[[str, str, float], Database] = local_postgres,
+        kubernetes: Callable[[KubeCluster, float], DeploymentControl] = kube_deployments,
     ) -> None:
         self._children: list[subprocess.Popen[bytes]] = []
         self._haproxy, self._supervisor, self._postgres = haproxy, supervisor, postgres
+        self._kubernetes = kubernetes
 
     async def run(self, action: Action) -> StepOutcome:
         """Run ``action``; failures become a not-ok outcome with the reason."""
@@ -162,6 +183,12 @@ class LocalRunner:
             if isinstance(action, RestoreBackup):
                 db = self._postgres(dsn_from_env(action.dsn_env), action.pg_restore, action.timeout_s)
                 return StepOutcome(*await restore_backup(db, action))
+            if isinstance(action, RolloutRestart):
+                deployments = self._kubernetes(action.cluster, action.timeout_s)
+                return StepOutcome(True, await asyncio.to_thread(rollout_restart, deployments, action))
+            if isinstance(action, Scale):
+                deployments = self._kubernetes(action.cluster, action.timeout_s)
+                return StepOutcome(*await asyncio.to_thread(scale, deployments, action))
         except _ACTION_FAILURES as exc:
             return StepOutcome(False, f"{type(exc).__name__}: {exc}")
         return StepOutcome(False, f"unknown action {action!r}")

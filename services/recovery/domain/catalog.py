@@ -21,6 +21,8 @@ ISOLATE: Final = "isolate"
 SUPERVISOR_RESTART: Final = "supervisor_restart"
 PROMOTE_STANDBY: Final = "promote_standby"
 RESTORE_BACKUP: Final = "restore_backup"
+ROLLOUT_RESTART: Final = "rollout_restart"
+SCALE: Final = "scale"
 ROLLBACK_SUFFIX: Final = ":rollback"
 KINDS: Final = (
     RESTART_PROCESS,
@@ -31,6 +33,8 @@ KINDS: Final = (
     SUPERVISOR_RESTART,
     PROMOTE_STANDBY,
     RESTORE_BACKUP,
+    ROLLOUT_RESTART,
+    SCALE,
 )
 
 ServerState = Literal["ready", "drain", "maint"]
@@ -215,12 +219,78 @@ class RestoreBackup:
         return f"{RESTORE_BACKUP}:{self.name}"
 
 
-Action = RestartProcess | HttpPost | Wait | Failover | Isolate | SupervisorRestart | PromoteStandby | RestoreBackup
+@dataclass(frozen=True)
+class KubeCluster:
+    """How to reach a Kubernetes API: ``api_server`` with the token in ``token_env``; in-cluster when empty."""
+
+    api_server: str = ""
+    token_env: str | None = None
+    ca_file: str | None = None
+
+
+@dataclass(frozen=True)
+class RolloutRestart:
+    """``kubectl rollout restart``: stamp the deployment's pod template so its pods are replaced."""
+
+    name: str
+    target: str
+    namespace: str
+    deployment: str
+    cluster: KubeCluster = KubeCluster()
+    timeout_s: float = 10.0
+
+    @property
+    def action(self) -> str:
+        """Catalog name of this action."""
+        return f"{ROLLOUT_RESTART}:{self.name}"
+
+
+@dataclass(frozen=True)
+class Scale:
+    """Set a deployment's replicas to ``replicas``; the rollback (when ``rollback_replicas`` is declared) sets that."""
+
+    name: str
+    target: str
+    namespace: str
+    deployment: str
+    replicas: int
+    rollback_replicas: int | None = None
+    cluster: KubeCluster = KubeCluster()
+    timeout_s: float = 10.0
+    rolled_back: bool = False
+
+    @property
+    def action(self) -> str:
+        """Catalog name of this action (``scale:<name>``, its inverse ``scale:<name>:rollback``)."""
+        return f"{SCALE}:{self.name}{ROLLBACK_SUFFIX if self.rolled_back else ''}"
+
+    @property
+    def wanted(self) -> int:
+        """The replica count this action sets."""
+        if self.rolled_back and self.rollback_replicas is not None:
+            return self.rollback_replicas
+        return self.replicas
+
+
+Action = (
+    RestartProcess
+    | HttpPost
+    | Wait
+    | Failover
+    | Isolate
+    | SupervisorRestart
+    | PromoteStandby
+    | RestoreBackup
+    | RolloutRestart
+    | Scale
+)
 
 
 def rollback_of(action: Action) -> Action | None:
     """Return the declared inverse of ``action`` (None when it has none or is itself the inverse)."""
     if isinstance(action, Failover | Isolate) and not action.rolled_back:
+        return replace(action, rolled_back=True)
+    if isinstance(action, Scale) and not action.rolled_back and action.rollback_replicas is not None:
         return replace(action, rolled_back=True)
     return None
 
@@ -292,4 +362,8 @@ class Catalog:
             return {"dsn_env": action.dsn_env}  # the variable's name, never its value
         if isinstance(action, RestoreBackup):
             return {"dsn_env": action.dsn_env, "backup_dir": action.backup_dir, "verify_min": f"{action.verify_min:g}"}
+        if isinstance(action, RolloutRestart):
+            return {"deployment": f"{action.namespace}/{action.deployment}"}
+        if isinstance(action, Scale):
+            return {"deployment": f"{action.namespace}/{action.deployment}", "replicas": str(action.wanted)}
         return {"seconds": f"{action.seconds:g}"}

@@ -80,7 +80,7 @@ DEFAULTED: dict[str, str] = {
     "RECOVERY_MANAGED_PROCESSES": "none in containers: the platform restarts processes",
     **{
         f"RECOVERY_{kind}_ACTIONS": "none by default: the deployer declares its HAProxy/supervisord/PostgreSQL actions"
-        for kind in ("FAILOVER", "ISOLATE", "SUPERVISOR", "PROMOTE", "RESTORE")
+        for kind in ("FAILOVER", "ISOLATE", "SUPERVISOR", "PROMOTE", "RESTORE", "ROLLOUT_RESTART", "SCALE")
     },
     "RECOVERY_DEADLINE_CHECK_S": "1 s verification tick",
     "RECOVERY_CONFIRM_MAX_AGE_S": "30 s",

@@ -7,13 +7,18 @@ from pathlib import Path
 
 import pytest
 
+from services.recovery.adapters.kube import RESTARTED_AT, KubeActionError, restart_patch
+from services.recovery.adapters.kube import check_names as check_kube_names
 from services.recovery.app import build_catalog
 from services.recovery.domain.backups import BackupFile, backup_candidates, verification_verdict
 from services.recovery.domain.catalog import (
     Catalog,
     Failover,
     Isolate,
+    KubeCluster,
     RestartProcess,
+    RolloutRestart,
+    Scale,
     ServerChange,
     SupervisorRestart,
 )
@@ -206,6 +211,67 @@ def test_a_bad_postgres_action_config_names_file_line_and_field(
 ) -> None:
     path = tmp_path / "recovery.yaml"
     path.write_text(body)
+    monkeypatch.setenv("IR_CONFIG_FILE", str(path))
+    with pytest.raises(ConfigError, match=rf"{path}:{line}: {field}: .*{why}"):
+        RecoverySettings.load()
+
+
+def test_kubernetes_actions_from_settings() -> None:
+    cluster = {
+        "namespace": "shop",
+        "deployment": "web",
+        "api_server": "https://k8s.local:6443",
+        "token_env": "K8S_TOKEN",
+    }
+    settings = RecoverySettings(
+        rollout_restart_actions=[{"name": "web", "target": "web", **cluster}],
+        scale_actions=[
+            {"name": "out", "target": "web", "replicas": 6, "rollback_replicas": 3, **cluster},
+            {"name": "zero", "target": "web", "replicas": 0, **cluster},
+        ],
+    )
+    catalog = build_catalog(settings)
+    restart = catalog.resolve("rollout_restart:web", "web")
+    assert isinstance(restart, RolloutRestart)
+    assert restart.cluster == KubeCluster("https://k8s.local:6443", "K8S_TOKEN", None)
+    out = catalog.resolve("scale:out", "web")
+    back = catalog.rollback_of(out)
+    assert isinstance(back, Scale) and back is catalog.resolve("scale:out:rollback", "web") and back.wanted == 3
+    assert catalog.describe(back) == {"deployment": "shop/web", "replicas": "3"}
+    assert catalog.rollback_of(catalog.resolve("scale:zero", "web")) is None
+    assert catalog.rollback_of(restart) is None and catalog.describe(restart) == {"deployment": "shop/web"}
+
+
+def test_rollout_restart_patch_is_kubectls() -> None:
+    assert restart_patch("2026-12-05T22:00:00Z") == {
+        "spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: "2026-12-05T22:00:00Z"}}}}
+    }
+
+
+@pytest.mark.parametrize(
+    ("namespace", "deployment"), [("Shop", "web"), ("shop", "web/../x"), ("shop", "-web"), ("", "w")]
+)
+def test_kubernetes_names_are_checked_before_any_request(namespace: str, deployment: str) -> None:
+    with pytest.raises(KubeActionError, match="not a"):
+        check_kube_names(namespace, deployment)
+
+
+@pytest.mark.parametrize(
+    ("extra", "line", "field", "why"),
+    [
+        ("    namespace: Shop\n", 4, r"scale_actions\.0\.namespace", "pattern"),
+        ("    namespace: shop\n    replicas: -1\n", 5, r"scale_actions\.0\.replicas", "greater than or equal"),
+        ("    namespace: shop\n    replicas: 1\n    api_server: 'k8s.local; rm'\n", 6,
+         r"scale_actions\.0\.api_server", "pattern"),
+        ("    namespace: shop\n    replicas: 1\n    token_env: 'secret-token-value'\n", 6,
+         r"scale_actions\.0\.token_env", "pattern"),
+    ],
+)  # fmt: skip
+def test_a_bad_kubernetes_action_config_names_file_line_and_field(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, extra: str, line: int, field: str, why: str
+) -> None:
+    path = tmp_path / "recovery.yaml"
+    path.write_text("scale_actions:\n  - name: web\n    target: web\n" + extra + "    deployment: web\n")
     monkeypatch.setenv("IR_CONFIG_FILE", str(path))
     with pytest.raises(ConfigError, match=rf"{path}:{line}: {field}: .*{why}"):
         RecoverySettings.load()
