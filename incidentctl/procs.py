@@ -4,18 +4,57 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import signal
 import socket
 import subprocess
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Final
 
 import psutil
 
+LOWEST_PORT: Final = 10000
+_handed_out: set[int] = set()
+
+
+def ephemeral_range(path: Path = Path("/proc/sys/net/ipv4/ip_local_port_range")) -> tuple[int, int]:
+    """Return the kernel's range of ephemeral (outgoing connection) ports; Linux's default if unreadable."""
+    try:
+        low, high = (int(part) for part in path.read_text().split())
+    except (OSError, ValueError):
+        return 32768, 60999
+    return low, high
+
 
 def free_port() -> int:
-    """Return a TCP port that is free on loopback right now."""
+    """Return a TCP port that is free on loopback right now, below the kernel's ephemeral range.
+
+    A port is picked now and bound later by the child that gets it. Were it an ephemeral port, an
+    outgoing connection in between (a Kafka client, a PostgreSQL replica) could take it as its
+    source port, and the child would fail to bind for ever (seen: "rca not ready after 60 s",
+    ``[Errno 98] address already in use`` at every restart). Ports below the range are never
+    handed out by the kernel, and this process never hands one out twice.
+    """
+    low = ephemeral_range()[0]
+    if low <= LOWEST_PORT + 1000:  # an unusual kernel range: leave the choice to the kernel
+        return _kernel_port()
+    for _ in range(200):
+        port = random.randrange(LOWEST_PORT, low)
+        if port in _handed_out:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
+    return _kernel_port()
+
+
+def _kernel_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import psutil
 
+from incidentctl import procs
 from incidentctl.procs import alive, spawn, terminate_all
 
 
@@ -53,3 +54,16 @@ def test_terminate_all_kills_what_ignores_sigterm(tmp_path: Path) -> None:
         time.sleep(0.02)
     assert terminate_all([stubborn.pid], timeout=0.2) == [stubborn.pid]
     assert not alive(stubborn.pid)
+
+
+def test_free_ports_lie_below_the_ephemeral_range_and_are_never_handed_out_twice() -> None:
+    low, _ = procs.ephemeral_range()
+    ports = [procs.free_port() for _ in range(50)]
+    assert len(set(ports)) == 50
+    assert all(procs.LOWEST_PORT <= p < low for p in ports)
+
+
+def test_an_unreadable_port_range_is_linuxs_default(tmp_path: Path) -> None:
+    assert procs.ephemeral_range(tmp_path / "missing") == (32768, 60999)
+    (tmp_path / "range").write_text("40000\t50000\n")
+    assert procs.ephemeral_range(tmp_path / "range") == (40000, 50000)
