@@ -12,22 +12,11 @@ from prometheus_client import Counter
 
 from services.recovery.adapters.runner import ActionRunner, LocalRunner
 from services.recovery.domain.catalog import (
-    Action,
     Catalog,
-    Failover,
-    HttpPost,
-    Isolate,
-    KubeCluster,
-    PromoteStandby,
-    RestartProcess,
-    RestoreBackup,
-    RolloutRestart,
-    Scale,
-    SupervisorRestart,
     Wait,
 )
 from services.recovery.handlers import RecoveryHandlers
-from services.recovery.settings import RecoverySettings
+from services.recovery.settings import RecoverySettings, configured_actions
 from services.recovery.state import RecoveryState
 from shared import topics
 from shared.bus import EventBus
@@ -40,31 +29,7 @@ log = logging.getLogger(__name__)
 
 def build_catalog(settings: RecoverySettings) -> Catalog:
     """Turn the configured managed processes, HTTP actions and remedies into the action catalog."""
-    actions: list[Action] = []
-    for proc in settings.managed_processes:
-        actions.append(
-            RestartProcess(
-                name=proc.name, target=proc.target or proc.name, argv=tuple(proc.command), pidfile=proc.pidfile,
-                cwd=proc.cwd, env=dict(proc.env), log_file=proc.log_file, stop_timeout_s=proc.stop_timeout_s,
-            )
-        )  # fmt: skip
-    for post in settings.http_actions:
-        actions.append(HttpPost(name=post.name, target=post.target, url=post.url, timeout_s=post.timeout_s))
-    for fo in settings.failover_actions:
-        actions.append(Failover(**fo.model_dump()))
-    for iso in settings.isolate_actions:
-        actions.append(Isolate(**iso.model_dump()))
-    for sup in settings.supervisor_actions:
-        actions.append(SupervisorRestart(**sup.model_dump()))
-    for promote in settings.promote_actions:
-        actions.append(PromoteStandby(**promote.model_dump()))
-    for restore in settings.restore_actions:
-        actions.append(RestoreBackup(**restore.model_dump()))
-    for kube in (*settings.rollout_restart_actions, *settings.scale_actions):
-        fields = kube.model_dump()
-        cluster = KubeCluster(fields.pop("api_server"), fields.pop("token_env"), fields.pop("ca_file"))
-        kind = Scale if "replicas" in fields else RolloutRestart
-        actions.append(kind(cluster=cluster, **fields))
+    actions = configured_actions(dict(settings))
     for target, policy in settings.targets.items():
         actions.append(Wait(target=target, seconds=policy.wait_s))
     remedies = {t: {k: tuple(v) for k, v in p.remedies.items()} for t, p in settings.targets.items()}

@@ -9,6 +9,20 @@ from typing import Any, ClassVar, Final, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from services.recovery.domain.catalog import (
+    Action,
+    Failover,
+    HttpPost,
+    Isolate,
+    KubeCluster,
+    PromoteStandby,
+    RestartProcess,
+    RestoreBackup,
+    RolloutRestart,
+    Scale,
+    SupervisorRestart,
+    rollback_of,
+)
 from shared.models import ApprovalDefault, Severity
 from shared.settings import ServiceSettings
 
@@ -318,26 +332,43 @@ class RecoverySettings(ServiceSettings):
 
 
 def declared_actions(target: str, sections: Mapping[str, Any]) -> set[str]:
-    """Catalog names of the actions the validated ``sections`` configure for ``target`` (``wait`` always)."""
-    names = {"wait"}
-    names |= {"restart_process" for p in sections.get("managed_processes", []) if (p.target or p.name) == target}
-    names |= {f"http_post:{a.name}" for a in sections.get("http_actions", []) if a.target == target}
-    for section, kind in _NAMED_KINDS:
-        for action in sections.get(section, []):
-            if action.target == target:
-                names.add(f"{kind}:{action.name}")
-                if kind in ("failover", "isolate") or getattr(action, "rollback_replicas", None) is not None:
-                    names.add(f"{kind}:{action.name}:rollback")  # the kinds with a declared inverse
-    return names
+    """Catalog names of the actions the validated ``sections`` configure for ``target`` (``wait`` always).
+
+    The names come from the actions themselves (`configured_actions`) and their declared inverses,
+    so a new action kind is known here as soon as the catalog knows it.
+    """
+    own = [a for a in configured_actions(sections) if a.target == target]
+    inverses = [inverse for a in own if (inverse := rollback_of(a)) is not None]
+    return {"wait"} | {a.action for a in (*own, *inverses)}
 
 
-_NAMED_KINDS: Final = (
-    ("failover_actions", "failover"),
-    ("isolate_actions", "isolate"),
-    ("supervisor_actions", "supervisor_restart"),
-    ("promote_actions", "promote_standby"),
-    ("restore_actions", "restore_backup"),
-    ("rollout_restart_actions", "rollout_restart"),
-    ("scale_actions", "scale"),
+def configured_actions(sections: Mapping[str, Any]) -> list[Action]:
+    """The catalog actions that the configured sections (field name -> validated list) declare, waits aside."""
+    actions: list[Action] = [
+        RestartProcess(
+            name=proc.name, target=proc.target or proc.name, argv=tuple(proc.command), pidfile=proc.pidfile,
+            cwd=proc.cwd, env=dict(proc.env), log_file=proc.log_file, stop_timeout_s=proc.stop_timeout_s,
+        )
+        for proc in sections.get("managed_processes", [])
+    ]  # fmt: skip
+    actions += [
+        HttpPost(name=p.name, target=p.target, url=p.url, timeout_s=p.timeout_s)
+        for p in sections.get("http_actions", [])
+    ]
+    for section, kind in _SIMPLE_KINDS:
+        actions += [kind(**config.model_dump()) for config in sections.get(section, [])]
+    for kube in (*sections.get("rollout_restart_actions", []), *sections.get("scale_actions", [])):
+        fields = kube.model_dump()
+        cluster = KubeCluster(fields.pop("api_server"), fields.pop("token_env"), fields.pop("ca_file"))
+        actions.append((Scale if "replicas" in fields else RolloutRestart)(cluster=cluster, **fields))
+    return actions
+
+
+_SIMPLE_KINDS: Final[tuple[tuple[str, Any], ...]] = (
+    ("failover_actions", Failover),
+    ("isolate_actions", Isolate),
+    ("supervisor_actions", SupervisorRestart),
+    ("promote_actions", PromoteStandby),
+    ("restore_actions", RestoreBackup),
 )
-"""Config section and catalog kind of the named actions (`domain/catalog.py`)."""
+"""Config sections whose entries are their catalog action's fields, one to one."""
