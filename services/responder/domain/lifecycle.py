@@ -440,11 +440,8 @@ def decide_recovery(state: IncidentState, event: ev.RecoveryEvent, *, now: datet
             transition(ev.IncidentNoteAdded, inc, reason, id_parts=("recovery", event.id), now=now, causation=event)
         )
         if inc.held_severity is not None:
-            dropped = inc.model_copy(update=_CLEAR_HOLD | {"updated_at": now})
-            why = f"held {inc.held_severity.value} dropped: the outage was the recovery action itself"
-            events.append(
-                transition(ev.IncidentUpdated, dropped, why, id_parts=("held", event.id), now=now, causation=event)
-            )
+            itself = "the outage was the recovery action itself"
+            events.append(_drop_hold(inc, inc.held_severity, itself, event, now=now))
         return Decision(events, outcome="noted")
     if not isinstance(event, ev.RecoveryFailed):
         return Decision(outcome="ignored")
@@ -484,13 +481,18 @@ def release_target_holds(book: Book, event: ev.RecoveryVerified, *, now: datetim
             continue
         if inc.status is IncidentStatus.RESOLVED or inc.held_severity is None:
             continue
-        dropped = inc.model_copy(update=_CLEAR_HOLD | {"updated_at": now})
-        why = (
-            f"held {inc.held_severity.value} dropped: the outage was a recovery action on the target"
-            f" ({event.data.incident_id}, verified)"
-        )
-        out.append(transition(ev.IncidentUpdated, dropped, why, id_parts=("held", event.id), now=now, causation=event))
+        why = f"the outage was a recovery action on the target ({event.data.incident_id}, verified)"
+        out.append(_drop_hold(inc, inc.held_severity, why, event, now=now))
     return out
+
+
+def _drop_hold(
+    inc: Incident, held: Severity, why: str, event: ev.RecoveryVerified, *, now: datetime
+) -> ev.IncidentEvent:
+    """The incident without its ``held`` severity rise, and ``why`` it was dropped."""
+    dropped = inc.model_copy(update=_CLEAR_HOLD | {"updated_at": now})
+    reason = f"held {held.value} dropped: {why}"
+    return transition(ev.IncidentUpdated, dropped, reason, id_parts=("held", event.id), now=now, causation=event)
 
 
 _CLEAR_HOLD: Final[dict[str, Any]] = {"held_severity": None, "held_reason": "", "held_until": None}
