@@ -13,6 +13,7 @@ import os
 import secrets
 import shutil
 import sys
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Final
@@ -179,10 +180,16 @@ def stop(state: EstateState) -> None:
     (state.estate_dir / "estate.json").unlink(missing_ok=True)
 
 
-def _reap(pid: int) -> None:
-    """Collect the exit status of ``pid`` if this process started it (else it is another's to reap)."""
+def _reap(pid: int, *, timeout: float = 5.0) -> None:
+    """Collect the exit status of ``pid`` if this process started it (else it is another's to reap).
+
+    Waits up to ``timeout`` for it to exit: a process that has been signalled may not have exited
+    yet, and one polled too early stays a zombie (seen in CI: a haproxy zombie after stop).
+    """
+    deadline = time.monotonic() + timeout
     with contextlib.suppress(ChildProcessError):
-        os.waitpid(pid, os.WNOHANG)
+        while os.waitpid(pid, os.WNOHANG) == (0, 0) and time.monotonic() < deadline:
+            time.sleep(0.02)
 
 
 def parts(state: EstateState) -> dict[str, dict[str, object]]:
