@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Any, Final, NoReturn
 
+from incidentctl import chaos as chaos_faults
 from incidentctl.exits import NoStack, cli_lang, say
 
 DEFAULT_DIR = Path(".stack")
@@ -471,8 +472,8 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--json", action="store_true")
     st.set_defaults(func=cmd_status)
 
-    chaos = sub.add_parser("chaos", help="inject a fault into the demo service")
-    chaos.add_argument("fault", choices=["crash", "cpu-hog", "error-burst", "slow", "reset"])
+    chaos = sub.add_parser("chaos", help="inject a fault into the demo service or its estate")
+    chaos.add_argument("fault", choices=[*chaos_faults.FAULTS, *chaos_faults.ESTATE_FAULTS])
     chaos.add_argument("--ratio", type=float, help="error-burst: the share of requests that fail (default 1)")
     chaos.set_defaults(func=cmd_chaos)
 
@@ -526,7 +527,7 @@ def build_parser() -> argparse.ArgumentParser:
     scen = sub.add_parser("scenario", help="run a fault scenario headless")
     scen_sub = scen.add_subparsers(dest="scenario_cmd", required=True)
     run = scen_sub.add_parser("run")
-    run.add_argument("fault", choices=["crash", "cpu-hog", "error-burst", "slow"])
+    run.add_argument("fault", choices=chaos_faults.SCENARIO_FAULTS)
     run.add_argument("--json", action="store_true")
     run.add_argument("--timeout", type=float, default=170.0, help="seconds to wait for the chain after the fault")
     run.set_defaults(func=cmd_scenario)

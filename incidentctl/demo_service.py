@@ -32,7 +32,14 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client import exposition as text_exposition
 from prometheus_client.openmetrics import exposition as openmetrics_exposition
 
-from incidentctl.demo_estate import BACKUP_STATUS_ENV, DSN_ENV, BackupStatusCollector, OrderNotStored, OrderStore
+from incidentctl.demo_estate import (
+    BACKUP_STATUS_ENV,
+    DSN_ENV,
+    BackupStatusCollector,
+    OrderNotStored,
+    OrderRowsCollector,
+    OrderStore,
+)
 from incidentctl.json_http import reply_json
 from shared.errors import CliError
 
@@ -307,6 +314,10 @@ def main(argv: list[str] | None = None) -> None:
         metrics.registry.register(BackupStatusCollector(Path(os.environ[BACKUP_STATUS_ENV])))
     dsn = os.environ.get(DSN_ENV)
     orders = OrderStore(dsn) if dsn else None
+    if dsn:
+        metrics.registry.register(
+            OrderRowsCollector(OrderStore(dsn))
+        )  # its own connection: scrapes never wait on writes
     server = DemoServer((args.host, args.port), Chaos(), metrics, orders)
     log.info("demo service listening on %s:%d pid=%d", args.host, args.port, os.getpid())
     try:

@@ -117,7 +117,7 @@ class RecoveryHandlers:
             max_restarts=cooldown.max_restarts,
             window_s=cooldown.window_s,
             min_severity=self.settings.min_severity,
-            in_progress=self.state.verifying(incident.target),
+            in_progress=self.state.verifying(incident.target, below=incident),
             round=round_,
             action_times=self.state.actions.get(incident.target, []),
             max_actions=cooldown.max_actions,
