@@ -72,6 +72,7 @@ class ScenarioResult:
     approvals: list[str] = field(default_factory=list)
     fault_check: dict[str, Any] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+    incidents_seen: list[str] = field(default_factory=list)
     wall_seconds: float = 0.0
 
     @property
@@ -100,6 +101,7 @@ class ScenarioResult:
             "approvals": self.approvals,
             "fault_check": self.fault_check,
             "problems": self.problems,
+            "incidents_seen": self.incidents_seen,
             "wall_seconds": round(self.wall_seconds, 1),
         }
 
@@ -163,7 +165,11 @@ class ChainTracker:
                         }
                     )
             case ev.IncidentOpened() if event.data.incident.target == r.target:
-                if event.time >= self.injected_at and (inc is None or self._better(event.data.incident)):
+                opened = event.data.incident
+                seen = f"{opened.incident_id} {opened.problem} {opened.severity.value}: {opened.title[:80]}"
+                if event.time >= self.injected_at and seen not in r.incidents_seen:
+                    r.incidents_seen.append(seen)
+                if event.time >= self.injected_at and (inc is None or self._better(opened)):
                     self._follow(event)
             case _ if inc is None:
                 return

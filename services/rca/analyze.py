@@ -72,7 +72,7 @@ def analyse(
         [_candidate(c, hints.get(c.entity)) for c in ranked],
         dropped=[store.anomalies[a] for a in excluded if a in store.anomalies],
         kept=kept,
-        hints=hints,
+        hints=hints | strongest_hints(s for s in kept if s.anomaly.anomaly_id in incident.anomaly_ids),
     )
     return Analysis(window, tuple(ranking[:top]))
 
@@ -112,7 +112,7 @@ def demote(
     """Move candidates that name only signals of dropped anomalies (entity and signal) to the end.
 
     A candidate whose named signal is dropped but whose entity still has live detector evidence
-    (``hints``: its strongest kept anomaly) keeps its place, named by that evidence instead: a restart
+    (``hints``: its strongest kept anomaly, the incident's own first) keeps its place, named by it: a restart
     for another incident of the target must not hide the target's own cause (a table dropped while a
     restart answered the write errors it caused).
     """
