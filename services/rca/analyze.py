@@ -72,7 +72,7 @@ def analyse(
         [_candidate(c, hints.get(c.entity)) for c in ranked],
         dropped=[store.anomalies[a] for a in excluded if a in store.anomalies],
         kept=kept,
-        hints=hints | strongest_hints(s for s in kept if s.anomaly.anomaly_id in incident.anomaly_ids),
+        hints=strongest_hints(s for s in kept if s.anomaly.anomaly_id in incident.anomaly_ids),
     )
     return Analysis(window, tuple(ranking[:top]))
 
@@ -111,10 +111,11 @@ def demote(
 ) -> list[CauseCandidate]:
     """Move candidates that name only signals of dropped anomalies (entity and signal) to the end.
 
-    A candidate whose named signal is dropped but whose entity still has live detector evidence
-    (``hints``: its strongest kept anomaly, the incident's own first) keeps its place, named by it: a restart
-    for another incident of the target must not hide the target's own cause (a table dropped while a
-    restart answered the write errors it caused).
+    A candidate whose named signal is dropped but that has live evidence of this very incident
+    (``hints``: the strongest kept anomaly of the incident's own, per entity) keeps its place, named
+    by it: a restart for another incident of the target must not hide the target's own cause (a table
+    dropped while a restart answered the write errors it caused). Another entity's live anomalies do
+    not save it: they may be symptoms of this incident's cause.
     """
     live = {name for s in kept for name in _names(s)}
     gone = {name for s in dropped for name in _names(s)} - live

@@ -27,6 +27,7 @@ class RecoveryState:
     restarts: dict[str, list[float]] = field(default_factory=dict)
     actions: dict[str, list[float]] = field(default_factory=dict)  # target -> when each action started
     closed_incidents: set[str] = field(default_factory=set)
+    resolved_incidents: set[str] = field(default_factory=set)  # a step awaiting approval never runs after this
     pending: dict[str, Verification] = field(default_factory=dict)
     incidents: dict[str, Incident] = field(default_factory=dict)  # the newest snapshot of each open incident
     approvals: dict[StepKey, tuple[RecoveryApproval, float]] = field(default_factory=dict)  # requested, when
@@ -78,6 +79,8 @@ class RecoveryState:
         ):
             self.closed_incidents.add(incident.incident_id)
             self.incidents.pop(incident.incident_id, None)
+            if isinstance(event, ev.IncidentResolved) or incident.status is IncidentStatus.RESOLVED:
+                self.resolved_incidents.add(incident.incident_id)
         elif isinstance(event, ev.IncidentOpened | ev.IncidentUpdated):
             self.incidents[incident.incident_id] = incident
 
