@@ -207,21 +207,25 @@ class Responder:
         await self.notify_owed()
 
     async def on_recovery(self, event: ev.RecoveryEvent, _delivery: object = None) -> None:
-        """Track recovery under way; escalate when it failed; note a verified recovery."""
+        """Track recovery under way; escalate when it failed; note a verified recovery; ask for approvals."""
         async with self.lock:
-            self.fold(event)
-            if not isinstance(event, ev.RecoveryFailed | ev.RecoveryVerified):
+            self.fold(event)  # an approval request owes the paged teams a notice (sent below)
+            if isinstance(event, ev.RecoveryFailed | ev.RecoveryVerified):
+                await self._recovery_concluded(event)
+            elif not isinstance(event, ev.RecoveryApprovalRequested):
                 return
-            state = self.book.incidents.get(event.data.incident_id)
-            if state is None:
-                log.warning("recovery event %s for unknown incident %s", event.type, event.data.incident_id)
-                return
-            now = self.clock()
-            decision = lifecycle.decide_recovery(state, event, now=now)
-            await self.emit(decision.events)
-            if isinstance(event, ev.RecoveryVerified):
-                await self.emit(lifecycle.release_target_holds(self.book, event, now=now))
         await self.notify_owed()
+
+    async def _recovery_concluded(self, event: ev.RecoveryFailed | ev.RecoveryVerified) -> None:
+        state = self.book.incidents.get(event.data.incident_id)
+        if state is None:
+            log.warning("recovery event %s for unknown incident %s", event.type, event.data.incident_id)
+            return
+        now = self.clock()
+        decision = lifecycle.decide_recovery(state, event, now=now)
+        await self.emit(decision.events)
+        if isinstance(event, ev.RecoveryVerified):
+            await self.emit(lifecycle.release_target_holds(self.book, event, now=now))
 
     async def on_own_event(self, event: Own, _delivery: object = None) -> None:
         """Fold an incident / notification / silence event seen live (another instance or the API wrote it)."""

@@ -29,7 +29,7 @@ class BadPayload(DataError, ValueError):
 
 @dataclass(frozen=True, slots=True)
 class ChatAction:
-    """One button press: ``action`` (ack, escalate, resolve, note) on an incident, by ``actor``."""
+    """One button press: ``action`` (ack, escalate, resolve, note, approve, deny) on an incident, by ``actor``."""
 
     action: str
     incident_id: str
@@ -47,6 +47,10 @@ def command_of(action: ChatAction) -> tuple[CommandKind, str]:
             return CommandKind.RESOLVE, "resolved from chat"
         case "escalate":
             return CommandKind.ESCALATE, f"escalated by {action.actor} from chat"
+        case "approve":
+            return CommandKind.APPROVE, f"approved by {action.actor} from chat"
+        case "deny":
+            return CommandKind.DENY, f"denied by {action.actor} from chat"
         case _:
             return CommandKind.NOTE, f"note requested by {action.actor} from chat"
 
@@ -98,7 +102,16 @@ def ephemeral_reply(action: ChatAction, *, known: bool) -> str | None:
         return f"Escalation requested for {action.incident_id}: the next level is paged now."
     if action.action == "note":
         return f"Recorded on {action.incident_id}'s timeline that you asked for a note; add its text in the console."
+    if action.action == "approve":
+        return f"Approved: recovery runs {action.incident_id}'s waiting step (once)."
+    if action.action == "deny":
+        return f"Denied: {action.incident_id}'s waiting step will not run; the incident escalates."
     return None
+
+
+def nothing_awaits(incident_id: str) -> str:
+    """What an Approve or Deny press is told when no step of the incident awaits a decision."""
+    return f"No recovery step of {incident_id} awaits approval (decided, timed out or never asked): nothing was done."
 
 
 def slack_actor(user: Any) -> str:

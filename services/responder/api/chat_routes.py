@@ -22,6 +22,7 @@ from services.responder.api.chat import (
     ChatAction,
     command_of,
     ephemeral_reply,
+    nothing_awaits,
     request_id,
     slack_actions,
 )
@@ -30,7 +31,7 @@ from services.responder.api.deps import ApiDeps
 from services.responder.api.incident_routes import publish
 from services.responder.api.requests import Body
 from services.responder.api.views import CommandAccepted
-from services.responder.notify.callback import TokenRejected, check
+from services.responder.notify.callback import APPROVAL_ACTIONS, TokenRejected, check
 from services.responder.notify.slack import (
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
@@ -38,6 +39,7 @@ from services.responder.notify.slack import (
     escape,
     verify_slack,
 )
+from shared.errors import ActionError
 from shared.text import clean_line
 
 log = logging.getLogger(__name__)
@@ -66,16 +68,26 @@ SLACK_FORM: Final[dict[str, Any]] = {
 }
 
 
+class NothingAwaits(ActionError):
+    """An approve or deny pressed when no recovery step of the incident awaits a decision."""
+
+
 def chat_router(deps: ApiDeps) -> APIRouter:
     """Return the chat endpoints bound to ``deps``."""
     router = APIRouter(prefix="/api/chat", tags=["chat"])
     projection = deps.projection
 
     async def perform(action: ChatAction, text: str = "") -> CommandAccepted | None:
-        """Publish the command of ``action``; None when the incident is unknown."""
+        """Publish the command of ``action``; None when the incident is unknown.
+
+        Raises ``NothingAwaits`` for an approve or deny when no step of the incident awaits a decision.
+        """
         if not projection.knows(action.incident_id):
             deps.commands.labels(f"chat-{action.action}", "unknown-incident").inc()
             return None
+        if action.action in APPROVAL_ACTIONS and not projection.awaiting_approval(action.incident_id):
+            deps.commands.labels(f"chat-{action.action}", "nothing-awaits").inc()
+            raise NothingAwaits(nothing_awaits(action.incident_id))
         kind, default_text = command_of(action)
         event = command_event(
             kind,
@@ -134,10 +146,12 @@ def chat_router(deps: ApiDeps) -> APIRouter:
         for action in actions:
             try:
                 known = await perform(action) is not None
+                reply = ephemeral_reply(action, known=known)
+            except NothingAwaits as exc:
+                reply = str(exc)
             except ValueError:  # an incident id the command model refuses: nothing to act on
                 deps.commands.labels(f"chat-{action.action}", "invalid").inc()
-                known = False
-            reply = ephemeral_reply(action, known=known)
+                reply = ephemeral_reply(action, known=False)
             if reply and prefix and action.reply_to.startswith(prefix):  # only Slack's own hooks host
                 background.add_task(post_ephemeral, action.reply_to, reply)
         return Response(status_code=status.HTTP_200_OK)
@@ -149,7 +163,7 @@ def chat_router(deps: ApiDeps) -> APIRouter:
         responses={403: {"model": ErrorBody, "description": "forged, altered or expired callback token"}},
     )
     async def chat_callback(token: str, body: CallbackRequest | None = None) -> CommandAccepted:
-        """Perform the action a signed callback URL of a notification names (ack, escalate, resolve, note)."""
+        """Perform the action a signed callback URL of a notification names (ack, ..., approve, deny)."""
         secret = deps.settings.callback_secret
         if secret is None or not secret.get_secret_value():
             raise HTTPException(
@@ -169,7 +183,10 @@ def chat_router(deps: ApiDeps) -> APIRouter:
             f"chat:{clean_line(b.actor, limit=100)}",
             request_id("callback", token, b.actor, b.text),
         )
-        accepted = await perform(action, b.text if claims.action == "note" else "")
+        try:
+            accepted = await perform(action, b.text if claims.action == "note" else "")
+        except NothingAwaits as exc:
+            raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
         if accepted is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"unknown incident {claims.incident_id}")
         return accepted

@@ -19,6 +19,7 @@ class NoticeKind(StrEnum):
     PAGE = "page"
     ACKNOWLEDGE = "acknowledge"
     RESOLVE = "resolve"
+    APPROVAL = "approval"  # a recovery step awaits a person's approval (chat: Approve/Deny)
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,10 +212,26 @@ def fold_recovery_event(book: Book, event: ev.RecoveryEvent) -> None:
         while len(steps) > MAX_STEPS_PER_TARGET:
             del steps[next(iter(steps))]
     match event:
+        case ev.RecoveryApprovalRequested():
+            _ask_approval(book, event)
         case ev.RecoveryStepStarted():
             book.recovering.setdefault(incident_id, event.time)
         case ev.RecoveryVerified() | ev.RecoveryFailed():
             book.recovering.pop(incident_id, None)
+
+
+def _ask_approval(book: Book, event: ev.RecoveryApprovalRequested) -> None:
+    """Tell the teams paged about the incident that a step awaits approval (once per request)."""
+    state, request = book.incidents.get(event.data.incident_id), event.data
+    if state is None or state.resolved_at is not None or any(t.event_id == event.id for t in state.triggers):
+        return
+    reason = (
+        f"recovery step {request.step.action} on {request.target} awaits approval: approve or deny within "
+        f"{request.timeout_s:g}s, else it is {'approved' if request.default.value == 'approve' else 'denied'}"
+    )
+    teams = state.paged or (Team.L1,)
+    trigger = Trigger(event.id, NoticeKind.APPROVAL, teams, event.time, reason)
+    book.incidents[request.incident_id] = replace(state, triggers=(*state.triggers, trigger))
 
 
 def fold_silence_event(book: Book, event: ev.SilenceEvent) -> None:

@@ -24,7 +24,9 @@ from pydantic import SecretStr
 from shared.errors import DataError
 from shared.text import url_with_path
 
-CHAT_ACTIONS: Final = ("ack", "escalate", "resolve", "note")
+INCIDENT_ACTIONS: Final = ("ack", "escalate", "resolve", "note")
+APPROVAL_ACTIONS: Final = ("approve", "deny")
+CHAT_ACTIONS: Final = (*INCIDENT_ACTIONS, *APPROVAL_ACTIONS)
 CALLBACK_PATH: Final = "/api/chat/callback"
 DOMAIN: Final = b"incidentctl-chat-callback-v1:"  # a token's MAC never verifies anything else
 
@@ -94,8 +96,9 @@ class CallbackSigner:
     public_url: str
     ttl_s: float = 86400.0
 
-    def urls(self, incident_id: str, *, now: datetime) -> dict[str, str]:
-        """Return one signed callback URL per chat action on ``incident_id``."""
+    def urls(self, incident_id: str, *, now: datetime, approval: bool = False) -> dict[str, str]:
+        """Return one signed callback URL per chat action on ``incident_id`` (``approval``: approve and deny only)."""
         expires = int(now.timestamp() + self.ttl_s)
         base = self.public_url.rstrip("/") + CALLBACK_PATH
-        return {a: url_with_path(base, issue(self.secret, incident_id, a, expires)) for a in CHAT_ACTIONS}
+        actions = APPROVAL_ACTIONS if approval else INCIDENT_ACTIONS
+        return {a: url_with_path(base, issue(self.secret, incident_id, a, expires)) for a in actions}

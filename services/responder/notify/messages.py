@@ -14,6 +14,7 @@ Language = Literal["en", "ko"]
 CATALOG: Final[dict[str, dict[str, str]]] = {
     "en": {
         "page": "[{severity}] {title}",
+        "approval": "[{severity}] APPROVAL NEEDED {title}",
         "acknowledge": "[ACKNOWLEDGED] {title}",
         "resolve": "[RESOLVED] {title}",
         "critical": "CRITICAL",
@@ -32,6 +33,7 @@ CATALOG: Final[dict[str, dict[str, str]]] = {
     },
     "ko": {
         "page": "[{severity}] {title}",
+        "approval": "[{severity}] 승인 필요 {title}",
         "acknowledge": "[확인됨] {title}",
         "resolve": "[해결됨] {title}",
         "critical": "심각(Critical)",

@@ -23,6 +23,7 @@ PD_ACTION: Final[dict[NoticeKind, str]] = {
     NoticeKind.PAGE: "trigger",
     NoticeKind.ACKNOWLEDGE: "acknowledge",
     NoticeKind.RESOLVE: "resolve",
+    NoticeKind.APPROVAL: "trigger",  # the incident is still open: the same dedup key, no new PagerDuty incident
 }
 
 
@@ -34,7 +35,7 @@ def event_body(outbound: Outbound, routing_key: str) -> dict[str, Any]:
         "event_action": PD_ACTION[outbound.kind],
         "dedup_key": incident.incident_id,
     }
-    if outbound.kind is NoticeKind.PAGE:
+    if outbound.kind in (NoticeKind.PAGE, NoticeKind.APPROVAL):
         body["payload"] = {
             "summary": outbound.message.title[:1024],
             "source": clean_line(incident.target, limit=255),

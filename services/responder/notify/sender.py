@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from prometheus_client import CollectorRegistry, Counter
 
 from services.responder.domain.outbox import Notice, Outcome
+from services.responder.domain.state import NoticeKind
 from services.responder.notify.callback import CallbackSigner
 from services.responder.notify.channel import DeliveryFailed, Outbound, deliver
 from services.responder.notify.messages import Language, render
@@ -71,7 +72,9 @@ class Sender:
             console_url=self.console_url,
             runbook_template=self.runbook_template,
         )
-        actions = self.callbacks.urls(incident.incident_id, now=notice.trigger.at) if self.callbacks else {}
+        approval = notice.kind is NoticeKind.APPROVAL
+        signer = self.callbacks
+        actions = signer.urls(incident.incident_id, now=notice.trigger.at, approval=approval) if signer else {}
         outbound = Outbound(notice.notification_id, notice.kind, notice.team, incident, message, ref, actions)
         try:
             sent = await deliver(route.channel, outbound, route.retry)

@@ -23,6 +23,7 @@ import httpx
 from pydantic import SecretStr
 
 from services.responder.domain.state import NoticeKind
+from services.responder.notify.callback import APPROVAL_ACTIONS
 from services.responder.notify.channel import ChannelError, Outbound
 from shared.errors import DataError
 from shared.text import clean_line
@@ -38,12 +39,29 @@ ACTION_IDS: Final[dict[str, str]] = {
     "escalate": "incident_escalate",
     "resolve": "incident_resolve",
     "note": "incident_note",
+    "approve": "recovery_approve",
+    "deny": "recovery_deny",
 }
 """The button of each chat action (the ``action_id`` Slack sends back)."""
 
+
 BUTTON_LABELS: Final[dict[str, dict[str, str]]] = {
-    "en": {"ack": "Acknowledge", "escalate": "Escalate", "resolve": "Resolve", "note": "Add note"},
-    "ko": {"ack": "확인", "escalate": "에스컬레이션", "resolve": "해결", "note": "메모 추가"},
+    "en": {
+        "ack": "Acknowledge",
+        "escalate": "Escalate",
+        "resolve": "Resolve",
+        "note": "Add note",
+        "approve": "Approve",
+        "deny": "Deny",
+    },
+    "ko": {
+        "ack": "확인",
+        "escalate": "에스컬레이션",
+        "resolve": "해결",
+        "note": "메모 추가",
+        "approve": "승인",
+        "deny": "거부",
+    },
 }
 
 FINAL_ERRORS: Final = frozenset(
@@ -105,7 +123,10 @@ def blocks(outbound: Outbound) -> list[dict[str, Any]]:
     if outbound.kind is not NoticeKind.RESOLVE:
         labels = BUTTON_LABELS.get(message.language, BUTTON_LABELS["en"])
         buttons: list[dict[str, Any]] = []
+        approval = outbound.kind is NoticeKind.APPROVAL
         for action, action_id in ACTION_IDS.items():
+            if (action in APPROVAL_ACTIONS) != approval:
+                continue  # an approval notice has Approve/Deny only; the others never have them
             if action == "ack" and outbound.kind is NoticeKind.ACKNOWLEDGE:
                 continue  # already acknowledged
             button: dict[str, Any] = {
@@ -114,9 +135,9 @@ def blocks(outbound: Outbound) -> list[dict[str, Any]]:
                 "text": {"type": "plain_text", "text": labels[action]},
                 "value": incident_id,
             }
-            if action == "ack":
+            if action in ("ack", "approve"):
                 button["style"] = "primary"
-            elif action == "resolve":
+            elif action in ("resolve", "deny"):
                 button["style"] = "danger"
             buttons.append(button)
         out.append({"type": "actions", "block_id": f"incident:{incident_id}"[:255], "elements": buttons})

@@ -166,9 +166,10 @@ async def test_pagerduty_uses_incident_id_as_dedup_key_and_maps_actions() -> Non
         pd = PagerDutyChannel("pd", SecretStr("rk-123"), client, "http://pd.test/v2/enqueue")
         for kind in NoticeKind:
             await pd.send_once(outbound(kind))
-    assert [b["event_action"] for b in bodies] == ["trigger", "acknowledge", "resolve"]
+    assert [b["event_action"] for b in bodies] == ["trigger", "acknowledge", "resolve", "trigger"]
     assert len({b["dedup_key"] for b in bodies}) == 1 and bodies[0]["dedup_key"].startswith("inc-")
     assert bodies[0]["payload"]["severity"] == "critical"
+    assert "APPROVAL NEEDED" in bodies[3]["payload"]["summary"]  # an approval request: same incident, its summary
 
 
 class Flaky:

@@ -219,11 +219,15 @@ def test_callback_tokens_bind_incident_action_and_expiry() -> None:
 
 
 def test_signer_gives_one_url_per_action() -> None:
-    urls = CallbackSigner(SecretStr(CALLBACK), "https://ir.example/", ttl_s=60).urls("inc-1", now=at(100))
-    assert sorted(urls) == sorted(CHAT_ACTIONS)
+    signer = CallbackSigner(SecretStr(CALLBACK), "https://ir.example/", ttl_s=60)
+    urls = signer.urls("inc-1", now=at(100))
+    assert sorted(urls) == ["ack", "escalate", "note", "resolve"]
     assert all(u.startswith("https://ir.example/api/chat/callback/") for u in urls.values())
     token = urls["resolve"].rsplit("/", 1)[1]
     assert check(SecretStr(CALLBACK), token, now=NOW).action == "resolve"
+    approval = signer.urls("inc-1", now=at(100), approval=True)  # a step awaits approval: those two only
+    assert sorted(approval) == ["approve", "deny"] and {*urls, *approval} == set(CHAT_ACTIONS)
+    assert check(SecretStr(CALLBACK), approval["deny"].rsplit("/", 1)[1], now=NOW).action == "deny"
 
 
 async def test_callback_route_performs_the_action(projection: Projection) -> None:
@@ -265,3 +269,28 @@ def test_only_invisible_outcomes_are_confirmed_to_the_presser() -> None:
     assert "Escalation requested" in (ephemeral_reply(esc, known=True) or "")
     [note] = slack_actions(form(recorded(action_id="incident_note")))
     assert "note" in (ephemeral_reply(note, known=True) or "")
+
+
+async def test_approve_and_deny_from_chat_only_while_a_step_awaits(projection: Projection) -> None:
+    from shared import models as m
+
+    recorder = Recorder()
+    key = SecretStr(CALLBACK)
+    approve = issue(key, "inc-1", "approve", expires=int(NOW) + 60)
+    async with chat_client(projection, recorder, callback_secret=key, slack_signing_secret=SecretStr(SIGNING)) as c:
+        refused = await c.post(f"/api/chat/callback/{approve}", json={"actor": "lee"})
+        assert refused.status_code == 409 and "awaits approval" in refused.json()["detail"]
+        pressed = form(recorded(action_id="recovery_deny"))
+        assert (await c.post(ROUTE, content=pressed, headers=signed(pressed))).status_code == 200
+        assert recorder.events == []  # nothing awaited: neither press published a command
+        step = m.RecoveryStep(index=0, action="restart_process", target="api")
+        request = m.RecoveryApproval(
+            plan_id="plan-1", incident_id="inc-1", target="api", step=step, severity=m.Severity.CRITICAL,
+            timeout_s=60, default=m.ApprovalDefault.DENY,
+        )  # fmt: skip
+        projection.apply(ev.RecoveryApprovalRequested.create(request, source="/t", id_parts=("r",), time=at(3)))
+        assert (await c.post(f"/api/chat/callback/{approve}", json={"actor": "lee"})).status_code == 202
+        assert (await c.post(ROUTE, content=pressed, headers=signed(pressed))).status_code == 200
+    kinds = [(type(e).__name__, e.data.actor) for e, _ in recorder.events]
+    assert kinds == [("ApproveRequested", "chat:lee"), ("DenyRequested", "slack:dana.kim")]
+    assert ephemeral_reply(ChatAction("approve", "inc-1", "slack:x", "r"), known=True) is not None
