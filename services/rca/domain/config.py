@@ -42,6 +42,9 @@ class RcaConfig:
             symptom and follows right behind (below 1 for measurement noise).
         time_cover_share: the same for waiting time, lower: callers also wait on the callee's
             network leg, which its own latency shows at most in part (a delay on its link).
+        rise_cover_share: a leading symptom whose latency clearly rose is put behind a deeper
+            contender whose same latency rose no later by at least this share of its rise
+            (depth_cover.py: network delay and loss show on the callers); 0 turns it off.
         max_candidates: length of the returned ranking.
 
     """
@@ -67,4 +70,5 @@ class RcaConfig:
     impact_floor: float = 0.05
     cover_share: float = 0.8
     time_cover_share: float = 0.45
+    rise_cover_share: float = 0.3
     max_candidates: int = 50
