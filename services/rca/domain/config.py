@@ -20,6 +20,9 @@ class RcaConfig:
             so drifting or heavy-tailed columns do not look anomalous for doing what they always do.
         z_saturation: z-score at which the significance of a deviation stops growing.
         wrong_direction_weight: weight of a deviation in the harmless direction (latency falling).
+        transient_weight: share of a column's score that depends on its deviation persisting: the
+            score is scaled by 1 - transient_weight x (1 - persistence), persistence being the share
+            of samples from its first clear crossing to the window's end that stay beyond it.
         breadth_weight: weight of an entity's other deviating signals next to its best one.
         explained_weight: how much an entity's score shrinks when a neighbour's earlier or stronger
             deviation of the same shape explains it.
@@ -57,6 +60,7 @@ class RcaConfig:
     z_saturation: float = 300.0
     ratio_saturation: float = 100.0
     wrong_direction_weight: float = 0.5
+    transient_weight: float = 0.5
     breadth_weight: float = 0.15
     explained_weight: float = 0.5
     explained_floor: float = 0.3
