@@ -61,6 +61,8 @@ GRID: Final[dict[str, dict[str, float]]] = {
     "log_weight 2": {"log_weight": 2.0},
     "impact_weight 0.5": {"impact_weight": 0.5},
     "impact_weight 0.5, log_weight 2": {"impact_weight": 0.5, "log_weight": 2.0},
+    "rise_cover_share 0 (depth cover off)": {"rise_cover_share": 0.0},
+    "transient_weight 0 (persistence ignored)": {"transient_weight": 0.0},
 }
 
 

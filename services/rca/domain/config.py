@@ -20,6 +20,9 @@ class RcaConfig:
             so drifting or heavy-tailed columns do not look anomalous for doing what they always do.
         z_saturation: z-score at which the significance of a deviation stops growing.
         wrong_direction_weight: weight of a deviation in the harmless direction (latency falling).
+        transient_weight: share of a column's score that depends on its deviation persisting: the
+            score is scaled by 1 - transient_weight x (1 - persistence), persistence being the share
+            of samples from its first clear crossing to the window's end that stay beyond it.
         breadth_weight: weight of an entity's other deviating signals next to its best one.
         explained_weight: how much an entity's score shrinks when a neighbour's earlier or stronger
             deviation of the same shape explains it.
@@ -42,6 +45,9 @@ class RcaConfig:
             symptom and follows right behind (below 1 for measurement noise).
         time_cover_share: the same for waiting time, lower: callers also wait on the callee's
             network leg, which its own latency shows at most in part (a delay on its link).
+        rise_cover_share: a leading symptom whose latency clearly rose is put behind a deeper
+            contender whose same latency rose no later by at least this share of its rise
+            (depth_cover.py: network delay and loss show on the callers); 0 turns it off.
         max_candidates: length of the returned ranking.
 
     """
@@ -54,6 +60,7 @@ class RcaConfig:
     z_saturation: float = 300.0
     ratio_saturation: float = 100.0
     wrong_direction_weight: float = 0.5
+    transient_weight: float = 0.5
     breadth_weight: float = 0.15
     explained_weight: float = 0.5
     explained_floor: float = 0.3
@@ -67,4 +74,5 @@ class RcaConfig:
     impact_floor: float = 0.05
     cover_share: float = 0.8
     time_cover_share: float = 0.45
+    rise_cover_share: float = 0.3
     max_candidates: int = 50

@@ -92,6 +92,9 @@ def score_entities(case: Case, config: RcaConfig) -> list[EntityScore]:
         if share is not None:
             kept = config.explained_floor + (1.0 - config.explained_floor) * share
             result = replace(result, score=result.score * kept)
+        # A fault keeps going; a burst that came and went inside the window (a batch job) is weaker evidence.
+        kept = 1.0 - config.transient_weight * (1.0 - result.persistence)
+        result = replace(result, score=result.score * kept)
         by_entity.setdefault(entity, []).append(SignalScore(metric, kind, result))
     scores: list[EntityScore] = []
     for entity, signals in by_entity.items():

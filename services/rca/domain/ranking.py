@@ -11,9 +11,11 @@ conserves while relative deviations grow on callers (impact), and put a leading 
 behind a deeper one whose excess covers its own, in total and per request (conservation; depth from
 the topology, else from nested names and usual latency; busy threads count as the latency behind
 them, waiting.py), and likewise behind a candidate whose own fault-event counter (retransmits,
-drops, restarts) rose (fault_events); (4) add log evidence (new error templates) and the live
-detector's hints; (5) give a small bonus to a strong candidate that deviated clearly
-first; (6) write the evidence a human can check.
+drops, restarts) rose (fault_events), and a slow caller behind a deeper entity whose latency rose
+with it where no excess work ties them (depth_cover: network delay and loss show on the callers);
+(4) add log evidence (new error templates) and the live detector's hints, then put every symptom
+back behind its cause (its callers' timeout logs must not lift it above it); (5) give a small bonus
+to a strong candidate that deviated clearly first; (6) write the evidence a human can check.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from typing import Final
 from services.rca.domain.config import RcaConfig
 from services.rca.domain.conservation import apply_covers, apply_scores, find_covers
 from services.rca.domain.depth import depth_order
+from services.rca.domain.depth_cover import find_depth_covers
 from services.rca.domain.entity_score import EntityScore, sampling_interval, scan_start, score_entities
 from services.rca.domain.fault_events import find_event_causes
 from services.rca.domain.impact import excess_work, weigh_by_impact
@@ -176,7 +179,8 @@ def rank_causes(
     _add_stops(drafts, outages, config)
     _add_hints(drafts, hints, config)
     later = _stop_and_log_covers(drafts, logs, outages, metrics.notes, min_lead_s)
-    drafts = _cover_drafts(drafts, later)
+    # Log evidence and stops came after the metric covers: a symptom they lifted goes back behind its cause.
+    drafts = _cover_drafts(drafts, {**metrics.covers, **later})
     notes = _Notes(metrics.explanations, metrics.impact_notes, metrics.notes)
     return _rank(drafts, order, {*metrics.covers, *later}, notes, min_lead_s, config)
 
@@ -199,8 +203,13 @@ def _metric_findings(
         window_end=case.window_end,
     )
     entities, impact_notes = weigh_by_impact(entities, works, config)
-    covers = find_covers(entities, works, _deeper(case, start), onset_slack=interval, config=config)
+    deeper = _deeper(case, start)
+    covers = find_covers(entities, works, deeper, onset_slack=interval, config=config)
     notes = {a: f"a symptom of {b}, which sits deeper and added about as much or more" for a, b in covers.items()}
+    slow = find_depth_covers(entities, works, deeper, onset_slack=interval, config=config)
+    slow = {a: b for a, b in slow.items() if a not in covers}
+    notes.update({a: f"likely waiting on {b}, which sits deeper and slowed with it" for a, b in slow.items()})
+    covers = {**slow, **covers}
     events = find_event_causes(entities, lead_s=min_lead_s, config=config)
     notes.update({a: f"likely an effect of {b}'s own fault events" for a, b in events.items() if a not in covers})
     covers = {**events, **covers}

@@ -211,8 +211,9 @@ def test_clear_lead_is_reported_and_rewarded() -> None:
     ranking = rank_causes(make_case(cols, ts))
     assert ranking[0].entity == "auth"
     assert "80 s before any other entity" in ranking[0].evidence
-    # The slightly larger but later rise would win on magnitude alone.
-    without = rank_causes(make_case(cols, ts), config=RcaConfig(earliness_weight=0.0))
+    # The slightly larger but later rise would win on magnitude alone (the depth cover, which also
+    # puts the later rise behind the earlier one here, off).
+    without = rank_causes(make_case(cols, ts), config=RcaConfig(earliness_weight=0.0, rise_cover_share=0.0))
     assert without[0].entity == "gateway"
 
 
