@@ -22,7 +22,7 @@ from services.detector.domain.anomaly.kernel import StepResult
 from services.detector.domain.degradation import Baseline
 from services.detector.domain.evidence import Evidence, combine
 from services.detector.domain.perf import PerfConfig, observe_perf
-from services.detector.domain.rules import DEFAULT_RULES, RuleState, ThresholdRule, evaluate
+from services.detector.domain.rules import DEFAULT_RULES, FRESH, RuleState, ThresholdRule, evaluate
 from services.detector.domain.series import SeriesBank, StatisticalConfig
 from services.detector.domain.tracker import Emission, Episode, TrackerConfig, advance
 from shared.models import AnomalyKind, Impact, MetricsObserved
@@ -150,9 +150,7 @@ class TargetDetector:
         evidence: defaultdict[str, list[Evidence]] = defaultdict(list)
         max_gap = timedelta(seconds=max(scrape.interval_s, 1.0) * self.config.max_gap_intervals)
         for rule in self.watched_by:
-            state = evaluate(
-                rule, self.rules.get(rule.name, RuleState()), values.get(rule.metric), now=now, max_gap=max_gap
-            )
+            state = evaluate(rule, self.rules.get(rule.name, FRESH), values.get(rule.metric), now=now, max_gap=max_gap)
             self.rules[rule.name] = state
             if (found := rule_evidence(rule, state)) is not None:
                 evidence[found.signal].append(found)
