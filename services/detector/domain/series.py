@@ -280,10 +280,10 @@ class SeriesBank:
         for metric in present:
             if metric not in self.watches:
                 self.add(metric)
-        column = np.full(self.bank.n_series, np.nan)
+        row = [np.nan] * self.bank.n_series
         for metric in present:
-            column[self.watches[metric].index] = values[metric]
-        return column
+            row[self.watches[metric].index] = values[metric]
+        return np.array(row, dtype=float)
 
     def judge(
         self,

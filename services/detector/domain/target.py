@@ -43,9 +43,14 @@ class DetectionConfig:
 
 def sample_values(scrape: MetricsObserved) -> dict[str, float]:
     """Return one value per metric name, preferring the unlabelled sample."""
-    if not any(sample.labels for sample in scrape.samples):
-        return {sample.name: sample.value for sample in scrape.samples}
     values: dict[str, float] = {}
+    for sample in scrape.samples:
+        if sample.labels:
+            break
+        values[sample.name] = sample.value
+    else:
+        return values  # no labelled sample (the common case): one pass
+    values = {}
     for sample in sorted(scrape.samples, key=lambda s: bool(s.labels), reverse=True):
         values[sample.name] = sample.value
     return values
