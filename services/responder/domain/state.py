@@ -149,6 +149,11 @@ class OpenIndex:
 
     def refresh(self, book: Book, key: str) -> None:
         """Bring the entries of ``key`` in line with ``book.open_by_group`` and the incident open under it."""
+        incident_id = book.open_by_group.get(key)
+        if incident_id is not None and self.id_of.get(key) == incident_id:
+            state = book.incidents.get(incident_id)
+            if self.labels_of[key] == (tuple(state.incident.labels.items()) if state is not None else ()):
+                return  # the same incident, the same labels: nothing moves (most folds: an update)
         for item in self.labels_of.pop(key, ()):
             _discard(self.by_label, item, key)
         previous = self.id_of.pop(key, None)
