@@ -293,23 +293,36 @@ class SeriesBank:
         values: Mapping[str, float],
         config: StatisticalConfig,
         open_thresholds: Mapping[str, float] | None = None,
+        levels: list[float] | None = None,
     ) -> list[Evidence]:
-        """Turn a step's scores (this bank's columns start at ``offset``) into evidence of unusual series."""
+        """Turn a step's scores (this bank's columns start at ``offset``) into evidence of unusual series.
+
+        ``levels``: ``step_levels(result)`` when the caller judges many banks of one step.
+        """
         found = []
-        width = len(self.watches)
-        level = np.where(result.warming[offset : offset + width], 0.0, np.maximum(
-            result.score[offset : offset + width], result.severity[offset : offset + width])).tolist()  # fmt: skip
+        if levels is None:
+            width = len(self.watches)
+            level = step_levels(result, offset, offset + width)
+            start = 0
+        else:
+            level, start = levels, offset
         for metric in config.watched:
             if metric not in values:
                 continue
             watch = self.watches[metric]
-            if watch.idle and level[watch.index] < config.episodes.open_threshold:
+            if watch.idle and level[start + watch.index] < config.episodes.open_threshold:
                 continue  # nothing open and nothing to open (a raised threshold is higher still): no change
             own = _with_threshold(config, open_thresholds.get(metric)) if open_thresholds else config
             score = score_at(result, offset + watch.index, ts, values[metric])
             if (item := watch.judge(score, own)) is not None:
                 found.append(item)
         return found
+
+
+def step_levels(result: StepResult, start: int = 0, stop: int | None = None) -> list[float]:
+    """How unusual each series of a step is, from ``start`` to ``stop``: 0 while warming, else score or severity."""
+    part = slice(start, stop)
+    return np.where(result.warming[part], 0.0, np.maximum(result.score[part], result.severity[part])).tolist()  # type: ignore[no-any-return]
 
 
 def _with_threshold(config: StatisticalConfig, threshold: float | None) -> StatisticalConfig:

@@ -23,7 +23,7 @@ from services.detector.domain.degradation import Baseline
 from services.detector.domain.evidence import Evidence, combine
 from services.detector.domain.perf import PerfConfig, observe_perf
 from services.detector.domain.rules import DEFAULT_RULES, FRESH, RuleState, ThresholdRule, evaluate
-from services.detector.domain.series import SeriesBank, StatisticalConfig
+from services.detector.domain.series import SeriesBank, StatisticalConfig, step_levels
 from services.detector.domain.tracker import Emission, Episode, TrackerConfig, advance
 from shared.models import AnomalyKind, Impact, MetricsObserved
 
@@ -163,14 +163,17 @@ class TargetDetector:
         column = self.series.column(values, statistical) if statistical.enabled else None
         return Taken(now, values, evidence, column)
 
-    def finish(self, taken: Taken, result: StepResult | None, offset: int) -> list[Emission]:
+    def finish(
+        self, taken: Taken, result: StepResult | None, offset: int, levels: list[float] | None = None
+    ) -> list[Emission]:
         """Second half of ``observe``: statistical evidence, degradation, episodes.
 
-        ``result`` is the statistical step that scored this target's series, from column ``offset`` on.
+        ``result`` is the statistical step that scored this target's series, from column ``offset`` on
+        (``levels``: its ``step_levels``, when many targets share it).
         """
         now, values, evidence = taken.now, taken.values, taken.evidence
         if result is not None:
-            for found in self._statistical(now, values, result, offset):
+            for found in self._statistical(now, values, result, offset, levels):
                 evidence[found.signal].append(found)
         if self.config.perf.enabled:
             ongoing = self.perf_signal
@@ -181,7 +184,7 @@ class TargetDetector:
         return self._track(now, evidence)
 
     def _statistical(
-        self, now: datetime, values: Mapping[str, float], result: StepResult, offset: int
+        self, now: datetime, values: Mapping[str, float], result: StepResult, offset: int, levels: list[float] | None
     ) -> list[Evidence]:
         cfg = self.config.statistical
         ts, base = now.timestamp(), cfg.episodes.open_threshold
@@ -190,7 +193,7 @@ class TargetDetector:
             for signal, state in self.budgets.items()
             if fp_budget.raise_now(state, ts, cfg.budget) > 0.0
         }
-        return self.series.judge(result, offset, ts, values, cfg, raised)
+        return self.series.judge(result, offset, ts, values, cfg, raised, levels)
 
     def _track(self, now: datetime, evidence: Mapping[str, list[Evidence]]) -> list[Emission]:
         out: list[Emission] = []
@@ -245,8 +248,9 @@ def observe_together(
     ts = [item.now.timestamp() for _, item in scored]
     result, offsets = step_together(banks, ts, [item.column for _, item in scored if item.column is not None])
     offset_of = {id(detector): offset for (detector, _), offset in zip(scored, offsets, strict=True)}
+    levels = step_levels(result) if result is not None else None
     return [
-        detector.finish(item, result if id(detector) in offset_of else None, offset_of.get(id(detector), 0))
+        detector.finish(item, result if id(detector) in offset_of else None, offset_of.get(id(detector), 0), levels)
         if item is not None
         else []
         for (detector, _), item in zip(taking, taken, strict=True)
