@@ -1,7 +1,7 @@
 """Services against a bare consumer loop on the same broker and the same backlog, in one run.
 
 Usage: python bench/bench_service_throughput.py [--events 20000] [--targets 5000] [--profile production]
-       [--services detector,responder]
+       [--services detector,rca,responder,logs]
 
 Starts noida-db on a free port and, for each service, publishes a backlog of its input keyed by
 target, then consumes the whole backlog twice, each in a consumer group of its own:
@@ -15,7 +15,11 @@ broadcast group starts at the end of the topic, so the backlog is published once
 and its figure is a lower bound: it can go no faster than the backlog is written);
 responder: anomaly revisions (a target-down or
 threshold episode per target: detected, updated, resolved), which open, update and resolve
-incidents and owe notifications (sent to the log channel).
+incidents and owe notifications (sent to the log channel);
+logs: the live log analyzer on ``--events`` log documents in noida-db's Elasticsearch (synthetic
+service logs of ``bench_log_source.py``): its baseline is a bare scan of the same documents (point in
+time + search_after pages, as the analyzer reads them), the analyzer decodes each hit to a record,
+mines its template and feeds the pattern analysis.
 Prints events/s and CPU microseconds per event of each and the service's ratio to the baseline.
 The machine is shared and noisy: compare the ratio, not the absolute figures.
 """
@@ -34,13 +38,19 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from bench_log_source import T0 as LOG_T0
+from bench_log_source import synthetic_docs
+from elasticsearch import AsyncElasticsearch, helpers
 
 from incidentctl.embedded import start_broker
 from incidentctl.procs import terminate
+from services.detector.adapters.es_logs import ElasticsearchLogSource
 from services.detector.app import DetectorRuntime
 from services.detector.app import build as build_detector
+from services.detector.domain.logmining import PatternAnalyzer, TemplatedRecord, TemplateMiner
 from services.detector.handlers import MetricsHandler
 from services.detector.settings import DetectorSettings
 from services.rca.app import build as build_rca
@@ -189,6 +199,38 @@ async def rca_service(bootstrap: str, records: list[tuple[str, bytes]], reports:
         await runtime.stop()
 
 
+LOG_INDEX = "application-logs-bench"
+
+
+async def load_logs(url: str, docs: int) -> None:
+    client = AsyncElasticsearch(url, request_timeout=120)
+    try:
+        await helpers.async_bulk(client, synthetic_docs(LOG_INDEX, docs), chunk_size=5_000, refresh=True)
+    finally:
+        await client.close()
+
+
+async def scan_logs(url: str, *, analyse: bool) -> tuple[float, float, int]:
+    """Seconds, CPU seconds and documents of one scan of the log index; ``analyse``: through the analyzer."""
+    client = AsyncElasticsearch(url, request_timeout=120)
+    source = ElasticsearchLogSource(client, index=LOG_INDEX, page_size=5_000)
+    miner, analyzer = TemplateMiner(), PatternAnalyzer()
+    query = {"range": {"@timestamp": {"gte": LOG_T0.isoformat(), "lt": (LOG_T0 + timedelta(days=1)).isoformat()}}}
+    started, cpu, count = time.perf_counter(), time.process_time(), 0
+    try:
+        async for hit in source.scan_hits(query):
+            count += 1
+            if analyse:
+                record = source.to_record(hit)
+                match = miner.add(record.message)
+                analyzer.observe(TemplatedRecord(record.timestamp, record.level, record.service, match.template_id,
+                                                 match.template, record.message))  # fmt: skip
+    finally:
+        elapsed, used = time.perf_counter() - started, time.process_time() - cpu
+        await client.close()
+    return elapsed, used, count
+
+
 async def _drain(member: GroupMember, events: int) -> tuple[float, float]:
     while member.progress.handled == 0:
         await asyncio.sleep(0.005)
@@ -203,15 +245,24 @@ async def main() -> None:
     parser.add_argument("--events", type=int, default=20_000)
     parser.add_argument("--targets", type=int, default=5_000)
     parser.add_argument("--profile", choices=("production", "demo"), default="production")
-    parser.add_argument("--services", default="detector,rca,responder")
+    parser.add_argument("--services", default="detector,rca,responder,logs")
     args = parser.parse_args()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        broker = start_broker(Path(tmp) / "noida", Path(tmp) / "noida.log", elasticsearch=False)
+        logs = "logs" in args.services.split(",")
+        broker = start_broker(Path(tmp) / "noida", Path(tmp) / "noida.log", elasticsearch=logs)
         try:
             bootstrap = broker.kafka
             await ensure_topics(DetectorSettings(kafka_bootstrap_servers=bootstrap))
             for service in args.services.split(","):
+                if service == "logs":
+                    await load_logs(broker.elasticsearch, args.events)
+                    print(f"logs: {args.events} log documents in {LOG_INDEX}; noida-db Elasticsearch")
+                    *bare, _ = await scan_logs(broker.elasticsearch, analyse=False)
+                    *measured, _ = await scan_logs(broker.elasticsearch, analyse=True)
+                    rows += [("bare scan of the log index, baseline", *bare),
+                             ("live log analyzer (decode, mine, patterns)", *measured, bare[0])]  # fmt: skip
+                    continue
                 topic, records = (
                     (ANOMALIES, anomalies(args.events, args.targets))
                     if service == "responder"

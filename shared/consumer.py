@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
@@ -296,8 +297,12 @@ class _CountRevocations(ConsumerRebalanceListener):  # type: ignore[misc]
             await self.inner.on_partitions_assigned(assigned)
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def partition_of(key: str, partitions: int) -> int:
-    """The partition Kafka's default partitioner gives ``key`` (murmur2, as the Java client)."""
+    """The partition Kafka's default partitioner gives ``key`` (murmur2, as the Java client); remembered.
+
+    ``owns_key`` asks it for every open incident on every clock tick.
+    """
     return int(murmur2(key.encode()) & 0x7FFFFFFF) % partitions
 
 

@@ -12,12 +12,13 @@ Times that may lawfully be in the future (a silence's window, a hold's end) are 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Final, Generic, TypeVar
+from typing import Annotated, Final, Generic, Literal, TypeVar, get_args, get_origin
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from shared import events as ev
 from shared import models as m
@@ -93,6 +94,8 @@ def check_event(
     is still caught.
     """
     now_ms = int(now.timestamp() * 1000)
+    if _credible(event, record_time(record_time_ms), record_time(now_ms), max_skew=max_skew, max_age=max_age):
+        return None  # the common case, judged without building a reason; the loop below words the first failure
     for name, moment in observation_times(event):
         for reference in (record_time_ms, now_ms):
             reason = check_record_time(moment, reference, max_skew=max_skew, max_age=None)
@@ -163,14 +166,73 @@ def _summarise(exc: ValidationError) -> str:
     return "; ".join(f"{'.'.join(map(str, e['loc'])) or '(root)'}: {e['msg']}" for e in errs)[:1000]
 
 
+def _credible(
+    event: ev.Event,
+    written: datetime | None,
+    seen: datetime | None,
+    *,
+    max_skew: timedelta,
+    max_age: timedelta | None,
+) -> bool:
+    """Whether ``check_event`` finds nothing, given the record's time and the consumer's (``record_time`` of each)."""
+    for moment in (event.time, *_moments(event.data)):
+        if moment.tzinfo is None:
+            return False
+        if written is not None and (
+            moment - written > max_skew or (max_age is not None and written - moment > max_age)
+        ):
+            return False
+        if seen is not None and moment - seen > max_skew:
+            return False
+    return True
+
+
+def _moments(value: m.Payload) -> Iterator[datetime]:
+    """The times ``_payload_times`` yields, without their paths."""
+    for name, observed in _time_fields(type(value)):
+        field = getattr(value, name)
+        if observed and isinstance(field, datetime):
+            yield field
+        elif isinstance(field, m.Payload):
+            yield from _moments(field)
+
+
 def _payload_times(value: object, path: str) -> Iterator[tuple[str, datetime]]:
     if isinstance(value, m.Payload):
-        for name in type(value).model_fields:
+        for name, observed in _time_fields(type(value)):
             field = getattr(value, name)
-            if name in OBSERVATION_FIELDS and isinstance(field, datetime):
+            if observed and isinstance(field, datetime):
                 yield f"{path}.{name}", field
             elif isinstance(field, m.Payload):
                 yield from _payload_times(field, f"{path}.{name}")
+
+
+@functools.cache
+def _time_fields(cls: type[m.Payload]) -> tuple[tuple[str, bool], ...]:
+    """(name, is an observation field) of the fields of ``cls`` that may hold an observation time or a payload.
+
+    The others (strings, numbers, enums, containers of them) can hold neither, so skipping them
+    changes nothing; an annotation this cannot read counts as one that may hold a payload.
+    """
+    return tuple(
+        (name, name in OBSERVATION_FIELDS)
+        for name, info in cls.model_fields.items()
+        if name in OBSERVATION_FIELDS or _may_hold_payload(info.annotation)
+    )
+
+
+def _may_hold_payload(annotation: object) -> bool:
+    if annotation is Ellipsis or annotation is None or annotation is type(None):
+        return False
+    if isinstance(annotation, type) and not get_args(annotation):
+        return issubclass(annotation, BaseModel)
+    origin = get_origin(annotation)
+    if origin is Literal:
+        return False
+    args = get_args(annotation)
+    if origin is Annotated:
+        return _may_hold_payload(args[0])
+    return not args or any(_may_hold_payload(arg) for arg in args)
 
 
 def _ahead(later: datetime, earlier: datetime) -> str:

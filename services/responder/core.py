@@ -42,7 +42,8 @@ from services.responder.domain.windows import MaintenanceWindow
 from services.responder.notify.sender import Sender
 from services.responder.notify.smtp_mail import MailFailed, SmtpMailer
 from shared import events as ev
-from shared.bus import EventBus, RejectedEvent
+from shared.bus import EventBus, Received, RejectedEvent, Rejection
+from shared.ledger import Ledger
 from shared.models import Incident, IncidentStatus, OnCallChange, Severity, Team
 from shared.rebuild import Skipped, rebuild
 from shared.topics import INCIDENTS, NOTIFICATIONS, RECOVERY, SILENCES
@@ -58,6 +59,8 @@ Folded: TypeAlias = Own | ev.RecoveryEvent
 """Events the responder's state is a fold of: its own topics' and recovery's."""
 HANDOFF_LOOKBACK: Final = timedelta(hours=1)
 """Hand-offs and gaps this far before a tick are published if not yet (ids derive from schedule, team, time)."""
+GROUPED_CAPACITY: Final = 10_000
+"""Anomaly event ids ``on_anomalies`` remembers as decided: many fetches' worth (a retry is of the latest)."""
 GAP_HORIZON: Final = timedelta(days=7)
 """A gap this far ahead in the schedule of a team paged for Critical incidents is a warning at start."""
 
@@ -105,6 +108,7 @@ class Responder:
         self.mailer = mailer  # None: no status updates are sent (nor recorded as owed)
         self.updates = UpdateLog()  # opened / mitigated / resolved events, for stakeholders' e-mails
         self.lock = asyncio.Lock()
+        self.grouped = Ledger(capacity=GROUPED_CAPACITY)  # anomaly events decided (a retried batch skips them)
         self.sending: set[asyncio.Task[None]] = set()
         self.decisions = Counter(
             "ir_responder_decisions", "Decisions on inputs by outcome", ["input", "outcome"], registry=registry
@@ -169,10 +173,31 @@ class Responder:
     async def on_anomaly(self, event: ev.AnomalyEvent, _delivery: object = None) -> None:
         """Group an anomaly into an incident (or silence / inhibit it)."""
         async with self.lock:
-            decision = lifecycle.decide_anomaly(self.book, event, now=self.clock(), policy=self.policy)
-            await self.emit(decision.events)
-            fold_suppressed(self.book, event, silenced=decision.outcome.startswith("silenced"))
-        self.decisions.labels("anomaly", decision.outcome.split(" ")[0]).inc()
+            outcome = await self._group(event)
+        self.decisions.labels("anomaly", outcome).inc()
+
+    async def on_anomalies(self, items: list[Received[ev.AnomalyEvent]]) -> list[Rejection[ev.AnomalyEvent]]:
+        """Group a fetch of anomalies, in order, under one hold of the lock: ``on_anomaly`` for each.
+
+        Their events are sent unawaited and go out together when the bus flushes the batch. When
+        the bus runs a batch again after a failure, the anomalies an earlier attempt decided are
+        not decided again (``grouped``), so only the one that failed is retried, as one by one.
+        """
+        async with self.lock:
+            for item in items:
+                if item.event.id in self.grouped:
+                    continue
+                outcome = await self._group(item.event)
+                self.grouped.add(item.event.id)
+                self.decisions.labels("anomaly", outcome).inc()
+        return []
+
+    async def _group(self, event: ev.AnomalyEvent) -> str:
+        """Decide one anomaly and emit what it decides (call with the lock held); return the outcome's first word."""
+        decision = lifecycle.decide_anomaly(self.book, event, now=self.clock(), policy=self.policy)
+        await self.emit(decision.events)
+        fold_suppressed(self.book, event, silenced=decision.outcome.startswith("silenced"))
+        return decision.outcome.split(" ")[0]
 
     async def on_command(self, event: ev.CommandEvent, _delivery: object = None) -> None:
         """Apply an operator's acknowledge / resolve / note request, or a decision (`domain.decisions`)."""

@@ -13,12 +13,13 @@ def register(service: Service, responder: Responder, settings: ResponderSettings
     """Subscribe the responder's handlers; return the anomaly subscriber (its assignment decides ownership).
 
     Anomalies, commands and recovery outcomes are each shared by the instances of one consumer group
-    (one group per topic, so a member joining one does not rebalance the others); incidents,
-    notifications and silences are followed by every instance (groups of its own), so each
-    instance's view includes what the others and the API wrote.
+    (one group per topic, so a member joining one does not rebalance the others); anomalies are
+    taken a fetch at a time (``Responder.on_anomalies``). Incidents, notifications and silences are
+    followed by every instance (groups of its own), so each instance's view includes what the
+    others and the API wrote.
     """
     bus = service.bus
-    anomalies = bus.subscribe(ANOMALIES, group_id=settings.group_id, handler=responder.on_anomaly)
+    anomalies = bus.subscribe_batch(ANOMALIES, group_id=settings.group_id, handler=responder.on_anomalies)
     bus.subscribe(COMMANDS, group_id=f"{settings.group_id}.commands", handler=responder.on_command)
     bus.subscribe(RECOVERY, group_id=f"{settings.group_id}.recovery", handler=responder.on_recovery)
     for topic in (INCIDENTS, NOTIFICATIONS, SILENCES):

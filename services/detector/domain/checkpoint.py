@@ -46,7 +46,7 @@ def _parse_dt(value: str | None) -> datetime | None:
 
 
 def _rule_to_json(state: RuleState) -> dict[str, Any]:
-    return {f.name: (_dt(v) if isinstance(v := getattr(state, f.name), datetime) else v) for f in fields(state)}
+    return {f: (_dt(v) if isinstance(v := getattr(state, f), datetime) else v) for f in state._fields}
 
 
 def _rule_from_json(data: dict[str, Any]) -> RuleState:

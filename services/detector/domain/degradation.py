@@ -12,7 +12,7 @@ once a latency reaches `latency_ratio` times its baseline, or throughput falls t
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Final
 
@@ -141,8 +141,7 @@ def assess(
             previous = log_mean.get(sig, math.log(value))
             log_mean[sig] = previous + max(p.baseline_alpha, 1.0 / n) * (math.log(value) - previous)
             counts[sig] = n
-    new_state = replace(
-        state,
+    new_state = Baseline(
         log_mean=MappingProxyType(log_mean),
         counts=MappingProxyType(counts),
         run_start=run_start,

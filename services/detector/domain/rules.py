@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from fnmatch import fnmatchcase
-from typing import Final
+from typing import Final, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -99,9 +98,8 @@ class ThresholdRule(BaseModel):
         return impact
 
 
-@dataclass(frozen=True, slots=True)
-class RuleState:
-    """Where one rule stands on one target."""
+class RuleState(NamedTuple):
+    """Where one rule stands on one target (a named tuple: one is built per rule and scrape)."""
 
     active: bool = False
     breach_since: datetime | None = None
@@ -111,6 +109,10 @@ class RuleState:
     last_seen: datetime | None = None
     last_value: float | None = None
     peak: float | None = None
+
+
+FRESH: Final = RuleState()
+"""The state of a rule that has seen nothing yet."""
 
 
 def evaluate(

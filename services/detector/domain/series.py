@@ -284,10 +284,10 @@ class SeriesBank:
         for metric in present:
             if metric not in self.watches:
                 self.add(metric)
-        column = np.full(self.bank.n_series, np.nan)
+        row = [np.nan] * self.bank.n_series
         for metric in present:
-            column[self.watches[metric].index] = values[metric]
-        return column
+            row[self.watches[metric].index] = values[metric]
+        return np.array(row, dtype=float)
 
     def judge(
         self,
@@ -297,18 +297,26 @@ class SeriesBank:
         values: Mapping[str, float],
         config: StatisticalConfig,
         open_thresholds: Mapping[str, float] | None = None,
+        levels: list[float] | None = None,
     ) -> list[Evidence]:
-        """Turn a step's scores (this bank's columns start at ``offset``) into evidence of unusual series."""
+        """Turn a step's scores (this bank's columns start at ``offset``) into evidence of unusual series.
+
+        ``levels``: ``step_levels(result)`` when the caller judges many banks of one step.
+        """
         found = []
         width = len(self.watches)
         cols = slice(offset, offset + width)
         scores, raised_by = self._corroborated(result, cols, config)
-        level = np.where(result.warming[cols], 0.0, np.maximum(scores, result.severity[cols])).tolist()
+        if levels is None or bool((raised_by >= 0).any()):  # corroboration lifted a series: levels from its scores
+            level = np.where(result.warming[cols], 0.0, np.maximum(scores, result.severity[cols])).tolist()
+            start = 0
+        else:
+            level, start = levels, offset
         for metric in config.watched:
             if metric not in values:
                 continue
             watch = self.watches[metric]
-            if watch.idle and level[watch.index] < config.episodes.open_threshold:
+            if watch.idle and level[start + watch.index] < config.episodes.open_threshold:
                 continue  # nothing open and nothing to open (a raised threshold is higher still): no change
             own = _with_threshold(config, open_thresholds.get(metric)) if open_thresholds else config
             score = score_at(result, offset + watch.index, ts, values[metric])
@@ -340,6 +348,12 @@ class SeriesBank:
     def _metric_at(self, index: int) -> str:
         """Return the watched metric of bank column ``index``."""
         return next(metric for metric, watch in self.watches.items() if watch.index == index)
+
+
+def step_levels(result: StepResult, start: int = 0, stop: int | None = None) -> list[float]:
+    """How unusual each series of a step is, from ``start`` to ``stop``: 0 while warming, else score or severity."""
+    part = slice(start, stop)
+    return np.where(result.warming[part], 0.0, np.maximum(result.score[part], result.severity[part])).tolist()  # type: ignore[no-any-return]
 
 
 def _with_threshold(config: StatisticalConfig, threshold: float | None) -> StatisticalConfig:

@@ -22,8 +22,8 @@ from services.detector.domain.anomaly.kernel import StepResult
 from services.detector.domain.degradation import Baseline
 from services.detector.domain.evidence import Evidence, combine
 from services.detector.domain.perf import PerfConfig, observe_perf
-from services.detector.domain.rules import DEFAULT_RULES, RuleState, ThresholdRule, evaluate
-from services.detector.domain.series import SeriesBank, StatisticalConfig
+from services.detector.domain.rules import DEFAULT_RULES, FRESH, RuleState, ThresholdRule, evaluate
+from services.detector.domain.series import SeriesBank, StatisticalConfig, step_levels
 from services.detector.domain.tracker import Emission, Episode, TrackerConfig, advance
 from shared.models import AnomalyKind, Impact, MetricsObserved
 
@@ -43,9 +43,14 @@ class DetectionConfig:
 
 def sample_values(scrape: MetricsObserved) -> dict[str, float]:
     """Return one value per metric name, preferring the unlabelled sample."""
-    if not any(sample.labels for sample in scrape.samples):
-        return {sample.name: sample.value for sample in scrape.samples}
     values: dict[str, float] = {}
+    for sample in scrape.samples:
+        if sample.labels:
+            break
+        values[sample.name] = sample.value
+    else:
+        return values  # no labelled sample (the common case): one pass
+    values = {}
     for sample in sorted(scrape.samples, key=lambda s: bool(s.labels), reverse=True):
         values[sample.name] = sample.value
     return values
@@ -150,9 +155,7 @@ class TargetDetector:
         evidence: defaultdict[str, list[Evidence]] = defaultdict(list)
         max_gap = timedelta(seconds=max(scrape.interval_s, 1.0) * self.config.max_gap_intervals)
         for rule in self.watched_by:
-            state = evaluate(
-                rule, self.rules.get(rule.name, RuleState()), values.get(rule.metric), now=now, max_gap=max_gap
-            )
+            state = evaluate(rule, self.rules.get(rule.name, FRESH), values.get(rule.metric), now=now, max_gap=max_gap)
             self.rules[rule.name] = state
             if (found := rule_evidence(rule, state)) is not None:
                 evidence[found.signal].append(found)
@@ -160,14 +163,17 @@ class TargetDetector:
         column = self.series.column(values, statistical) if statistical.enabled else None
         return Taken(now, values, evidence, column)
 
-    def finish(self, taken: Taken, result: StepResult | None, offset: int) -> list[Emission]:
+    def finish(
+        self, taken: Taken, result: StepResult | None, offset: int, levels: list[float] | None = None
+    ) -> list[Emission]:
         """Second half of ``observe``: statistical evidence, degradation, episodes.
 
-        ``result`` is the statistical step that scored this target's series, from column ``offset`` on.
+        ``result`` is the statistical step that scored this target's series, from column ``offset`` on
+        (``levels``: its ``step_levels``, when many targets share it).
         """
         now, values, evidence = taken.now, taken.values, taken.evidence
         if result is not None:
-            for found in self._statistical(now, values, result, offset):
+            for found in self._statistical(now, values, result, offset, levels):
                 evidence[found.signal].append(found)
         if self.config.perf.enabled:
             ongoing = self.perf_signal
@@ -178,7 +184,7 @@ class TargetDetector:
         return self._track(now, evidence)
 
     def _statistical(
-        self, now: datetime, values: Mapping[str, float], result: StepResult, offset: int
+        self, now: datetime, values: Mapping[str, float], result: StepResult, offset: int, levels: list[float] | None
     ) -> list[Evidence]:
         cfg = self.config.statistical
         ts, base = now.timestamp(), cfg.episodes.open_threshold
@@ -187,7 +193,7 @@ class TargetDetector:
             for signal, state in self.budgets.items()
             if fp_budget.raise_now(state, ts, cfg.budget) > 0.0
         }
-        return self.series.judge(result, offset, ts, values, cfg, raised)
+        return self.series.judge(result, offset, ts, values, cfg, raised, levels)
 
     def _track(self, now: datetime, evidence: Mapping[str, list[Evidence]]) -> list[Emission]:
         out: list[Emission] = []
@@ -242,8 +248,9 @@ def observe_together(
     ts = [item.now.timestamp() for _, item in scored]
     result, offsets = step_together(banks, ts, [item.column for _, item in scored if item.column is not None])
     offset_of = {id(detector): offset for (detector, _), offset in zip(scored, offsets, strict=True)}
+    levels = step_levels(result) if result is not None else None
     return [
-        detector.finish(item, result if id(detector) in offset_of else None, offset_of.get(id(detector), 0))
+        detector.finish(item, result if id(detector) in offset_of else None, offset_of.get(id(detector), 0), levels)
         if item is not None
         else []
         for (detector, _), item in zip(taking, taken, strict=True)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from services.responder.domain.grouping import matches
 from services.responder.domain.policy import InhibitRule
+from services.responder.domain.state import Book
 from shared.models import Incident, IncidentStatus
 
 
@@ -36,7 +37,7 @@ def inhibited_by(
     services of that host and a Critical only its own service's Minor symptoms. An incident whose
     signals have all cleared (waiting to auto-resolve) inhibits nothing: what fires now is new.
     """
-    open_incidents = [i for i in incidents if i.status is not IncidentStatus.RESOLVED and i.active_fingerprints]
+    open_incidents = [i for i in incidents if _inhibits(i)]
     for rule in rules:
         if not matches(target_labels, rule.target):
             continue
@@ -47,6 +48,25 @@ def inhibited_by(
             if _source_matches(incident, rule.source):
                 return Inhibition(incident.incident_id, rule.name)
     return None
+
+
+def inhibited_in(book: Book, target_labels: Mapping[str, str], rules: Iterable[InhibitRule]) -> Inhibition | None:
+    """``inhibited_by`` over the book's open incidents, found through its label index (same answer, no scan)."""
+    for rule in rules:
+        if not matches(target_labels, rule.target):
+            continue
+        wanted = [(name, target_labels.get(name)) for name in rule.equal]
+        present = [(name, value) for name, value in wanted if value]
+        if len(present) != len(wanted):
+            continue  # an equal label the anomaly lacks can match no incident
+        for incident in book.open_sharing(present):
+            if _inhibits(incident) and _source_matches(incident, rule.source):
+                return Inhibition(incident.incident_id, rule.name)
+    return None
+
+
+def _inhibits(incident: Incident) -> bool:
+    return incident.status is not IncidentStatus.RESOLVED and bool(incident.active_fingerprints)
 
 
 def _sharing(incidents: list[Incident], wanted: list[tuple[str, str | None]]) -> list[Incident]:

@@ -15,11 +15,11 @@ from typing import Any, Final, TypeVar
 
 from services.responder.domain.escalation import current_level, next_team
 from services.responder.domain.grouping import anomaly_labels, group_key, incident_id_for
-from services.responder.domain.inhibition import inhibited_by
+from services.responder.domain.inhibition import inhibited_in
 from services.responder.domain.policy import ResponsePolicy
 from services.responder.domain.severity import Verdict, classify, is_higher
 from services.responder.domain.silences import silencing
-from services.responder.domain.state import Book, IncidentState
+from services.responder.domain.state import PROBLEM_SEP, Book, IncidentState
 from shared import events as ev
 from shared.models import Anomaly, AnomalyKind, Impact, Incident, IncidentStatus, IncidentTransition, Severity, Team
 from shared.problems import CRITICAL_CLASSES, explains, problem_class, signal_of, within_disruption
@@ -119,9 +119,7 @@ def decide_anomaly(book: Book, event: ev.AnomalyEvent, *, now: datetime, policy:
             book.incidents[open_id], event, verdict, now=now, policy=policy, hold=hold, caused=caused,
             problem=problem if promote else None,
         )  # fmt: skip
-    inhibition = inhibited_by(
-        book.open_incidents(), labels | {"severity": verdict.severity.value}, policy.inhibit_rules
-    )
+    inhibition = inhibited_in(book, labels | {"severity": verdict.severity.value}, policy.inhibit_rules)
     if inhibition is not None:
         source = book.incidents[inhibition.incident_id].incident
         reason = f"inhibited symptom ({inhibition.rule}): {evidence_line(anomaly)}"
@@ -134,10 +132,6 @@ def decide_anomaly(book: Book, event: ev.AnomalyEvent, *, now: datetime, policy:
     return _open(book, key, labels, event, verdict, now=now, policy=policy, problem=problem, caused=caused)
 
 
-PROBLEM_SEP: Final = ",problem="
-"""Separates a target's group key from the problem class in the key of a problem's incident."""
-
-
 def _home(book: Book, key: str, problem: str, policy: ResponsePolicy, *, caused: bool) -> tuple[str, bool] | None:
     """Return the open incident an anomaly of ``problem`` in group ``key`` joins, and whether it promotes it."""
     if not policy.grouping.split_by_problem:
@@ -145,8 +139,8 @@ def _home(book: Book, key: str, problem: str, policy: ResponsePolicy, *, caused:
         return (open_id, False) if open_id is not None else None
     found = [
         book.incidents[i].incident
-        for k, i in book.open_by_group.items()
-        if (k == key or k.startswith(key + PROBLEM_SEP)) and i in book.incidents
+        for i in (book.open_by_group[k] for k in book.open_keys_under(key))
+        if i in book.incidents
     ]
     if not found:
         return None

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
-from typing import Final
+from typing import Final, TypeVar
 
 from services.responder.domain.oncall import Roster, Schedule
 from services.responder.domain.silences import Mute, expire
 from shared import events as ev
 from shared.models import Incident, IncidentStatus, Severity, Silence, Team
+
+_K = TypeVar("_K")
 
 
 class NoticeKind(StrEnum):
@@ -59,6 +62,8 @@ class RecoveryWindow:
 
 MAX_STEPS_PER_TARGET: Final = 32
 MAX_SUPPRESSED: Final = 10_000
+PROBLEM_SEP: Final = ",problem="
+"""Separates a target's group key from the problem class in the key of a problem's incident."""
 
 
 class NotificationStatus(StrEnum):
@@ -87,14 +92,109 @@ class Book:
     roster: Roster = field(default_factory=Roster)
     oncall_events: set[str] = field(default_factory=set)
     anomaly_fingerprints: dict[str, str] = field(default_factory=dict)  # anomaly id → fingerprint, for splits
+    open_index: OpenIndex = field(default_factory=lambda: OpenIndex())
 
     def open_incidents(self) -> list[Incident]:
         """Return the incidents not yet resolved."""
         return [self.incidents[i].incident for i in self.open_by_group.values() if i in self.incidents]
 
+    def open_keys_under(self, key: str) -> list[str]:
+        """The keys of ``open_by_group`` equal to ``key`` or starting with ``key + PROBLEM_SEP``, in its order."""
+        return self.open_index.ordered(self.open_index.by_prefix.get(key, ()))
+
+    def open_sharing(self, wanted: Sequence[tuple[str, str]]) -> list[Incident]:
+        """The incidents of ``open_by_group`` whose labels hold every wanted value, in its order (all when none)."""
+        index = self.open_index
+        if not wanted:
+            keys: Iterable[str] = self.open_by_group
+        else:
+            buckets = sorted((index.by_label.get(item, set()) for item in wanted), key=len)
+            keys = index.ordered(set.intersection(*buckets))
+        ids = [self.open_by_group[k] for k in keys]
+        found = [self.incidents[i].incident for i in ids if i in self.incidents]
+        return [i for i in found if all(i.labels.get(name) == value for name, value in wanted)]
+
     def recovering_targets(self) -> set[str]:
         """Return the targets a recovery action is under way on (for any of their incidents)."""
         return {self.incidents[i].incident.target for i in self.recovering if i in self.incidents}
+
+
+@dataclass
+class OpenIndex:
+    """Indexes of ``Book.open_by_group`` (kept by ``fold_incident_event``) so a decision never scans every incident.
+
+    ``seq`` numbers each key when it enters ``open_by_group`` (a key already there keeps its place,
+    as in a dict), so sorting by it gives ``open_by_group``'s order exactly.
+    """
+
+    seq: dict[str, int] = field(default_factory=dict)
+    by_prefix: dict[str, set[str]] = field(default_factory=dict)
+    """Group key and each of its prefixes that end before a ``PROBLEM_SEP`` → the open keys."""
+    by_label: dict[tuple[str, str], set[str]] = field(default_factory=dict)
+    """(label, value) of the incident open under a key → the open keys."""
+    labels_of: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
+    id_of: dict[str, str] = field(default_factory=dict)
+    """Open key → the incident open under it (as indexed)."""
+    keys_of: dict[str, set[str]] = field(default_factory=dict)
+    """Incident id → the keys it is open under (an incident whose group key changed may hold an old one)."""
+    next_seq: int = 0
+
+    def ordered(self, keys: Iterable[str]) -> list[str]:
+        """``keys`` in the order of ``open_by_group``."""
+        return sorted(keys, key=self.seq.__getitem__)
+
+    def incident_folded(self, book: Book, incident_id: str, group_key: str) -> None:
+        """Refresh the keys an incident was open under and its group key, after it was folded."""
+        for key in {group_key, *self.keys_of.get(incident_id, ())}:
+            self.refresh(book, key)
+
+    def refresh(self, book: Book, key: str) -> None:
+        """Bring the entries of ``key`` in line with ``book.open_by_group`` and the incident open under it."""
+        incident_id = book.open_by_group.get(key)
+        if incident_id is not None and self.id_of.get(key) == incident_id:
+            state = book.incidents.get(incident_id)
+            if self.labels_of[key] == (tuple(state.incident.labels.items()) if state is not None else ()):
+                return  # the same incident, the same labels: nothing moves (most folds: an update)
+        for item in self.labels_of.pop(key, ()):
+            _discard(self.by_label, item, key)
+        previous = self.id_of.pop(key, None)
+        if previous is not None:
+            _discard(self.keys_of, previous, key)
+        incident_id = book.open_by_group.get(key)
+        if incident_id is None:
+            if self.seq.pop(key, None) is not None:
+                for prefix in _prefixes(key):
+                    _discard(self.by_prefix, prefix, key)
+            return
+        if key not in self.seq:
+            self.seq[key] = self.next_seq
+            self.next_seq += 1
+            for prefix in _prefixes(key):
+                self.by_prefix.setdefault(prefix, set()).add(key)
+        self.id_of[key] = incident_id
+        self.keys_of.setdefault(incident_id, set()).add(key)
+        state = book.incidents.get(incident_id)
+        items = tuple(state.incident.labels.items()) if state is not None else ()
+        self.labels_of[key] = items
+        for item in items:
+            self.by_label.setdefault(item, set()).add(key)
+
+
+def _prefixes(key: str) -> list[str]:
+    """``key`` and each prefix of it that ends where a ``PROBLEM_SEP`` starts."""
+    out, at = [key], key.find(PROBLEM_SEP)
+    while at >= 0:
+        out.append(key[:at])
+        at = key.find(PROBLEM_SEP, at + 1)
+    return out
+
+
+def _discard(index: dict[_K, set[str]], item: _K, key: str) -> None:
+    bucket = index.get(item)
+    if bucket is not None:
+        bucket.discard(key)
+        if not bucket:
+            del index[item]
 
 
 SNAPSHOT_EVENTS: Final = (ev.IncidentOpened, ev.IncidentUpdated, ev.IncidentAcknowledged, ev.IncidentResolved)
@@ -163,6 +263,7 @@ def fold_incident_event(book: Book, event: ev.IncidentEvent) -> IncidentState:
             del book.open_by_group[current.group_key]
     else:
         book.open_by_group[current.group_key] = current.incident_id
+    book.open_index.incident_folded(book, current.incident_id, current.group_key)
     latest = book.latest_by_group.get(current.group_key)
     if latest is None or book.incidents[latest].incident.opened_at <= current.opened_at:
         book.latest_by_group[current.group_key] = current.incident_id

@@ -158,3 +158,41 @@ def test_a_far_future_scrape_never_blinds_the_detector() -> None:
         scrape = metrics(t=t, **{"process.up": 0.0}).data
         emissions += detector.observe(scrape, received_at=at(t))
     assert any(e.anomaly.signal == "process.up" for e in emissions), "a real crash must still be detected"
+
+
+def _scan(
+    event: ev.Event, record_ms: int | None, *, now: datetime, max_skew: timedelta, max_age: timedelta | None
+) -> str | None:
+    """``check_event`` as specified: every observation time against each reference, one by one."""
+    from shared.edge import observation_times
+
+    for name, moment in observation_times(event):
+        for reference in (record_ms, int(now.timestamp() * 1000)):
+            if (reason := check_record_time(moment, reference, max_skew=max_skew)) is not None:
+                return f"{name}: {reason}"
+        if max_age is not None:
+            reason = check_record_time(moment, record_ms, max_skew=max_skew, max_age=max_age)
+            if reason is not None:
+                return f"{name}: {reason}"
+    return None
+
+
+@pytest.mark.parametrize("max_age", [None, timedelta(hours=1)])
+@pytest.mark.parametrize("record_offset_s", [None, -7200.0, -301.0, 0.0, 299.0, 301.0, 7200.0])
+@pytest.mark.parametrize("now_offset_s", [-400.0, 0.0, 400.0])
+def test_the_fast_verdict_equals_the_scan(
+    max_age: timedelta | None, record_offset_s: float | None, now_offset_s: float
+) -> None:
+    """The shortcut of ``check_event`` for credible events gives the scan's answer (nested payloads, both clocks)."""
+    events: list[ev.Event] = [
+        metrics(t=0.0),
+        anomaly(t=0.0),
+        anomaly(t=-3600.0),
+        transition(ev.IncidentOpened, incident(t=-900.0), t=0.0),
+        silence_created(),
+    ]
+    for event in events:
+        record_ms = None if record_offset_s is None else int((at(0.0).timestamp() + record_offset_s) * 1000)
+        now = at(0.0) + timedelta(seconds=now_offset_s)
+        expected = _scan(event, record_ms, now=now, max_skew=SKEW, max_age=max_age)
+        assert check_event(event, record_ms, now=now, max_skew=SKEW, max_age=max_age) == expected
