@@ -104,7 +104,10 @@ def cmd_chaos(args: argparse.Namespace) -> int:
     ratio = getattr(args, "ratio", None)
     if ratio is not None and (args.fault != "error-burst" or not 0.0 < ratio <= 1.0):
         raise ValueError(say("err_ratio"))
-    at = asyncio.run(inject_and_record(_stack_state(args), args.fault, ratio=ratio))
+    duration = getattr(args, "duration_s", None)
+    if duration is not None and (duration <= 0 or args.fault in ("crash", "reset")):
+        raise ValueError(say("err_duration"))
+    at = asyncio.run(inject_and_record(_stack_state(args), args.fault, ratio=ratio, duration_s=duration))
     print(say("chaos_injected", fault=args.fault, at=at.isoformat()))
     return 0
 
@@ -472,8 +475,11 @@ def build_parser() -> argparse.ArgumentParser:
     st.set_defaults(func=cmd_status)
 
     chaos = sub.add_parser("chaos", help="inject a fault into the demo service")
-    chaos.add_argument("fault", choices=["crash", "cpu-hog", "error-burst", "slow", "reset"])
+    chaos.add_argument(
+        "fault", choices=["crash", "cpu-hog", "error-burst", "slow", "auth-attack", "exfiltrate", "reset"]
+    )
     chaos.add_argument("--ratio", type=float, help="error-burst: the share of requests that fail (default 1)")
+    chaos.add_argument("--duration-s", type=float, help="how long the fault lasts (default: until reset)")
     chaos.set_defaults(func=cmd_chaos)
 
     inc = sub.add_parser("incidents", help="list incidents")

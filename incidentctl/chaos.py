@@ -8,7 +8,7 @@ import httpx
 
 from shared.errors import CliError
 
-FAULTS: Final = ("cpu-hog", "crash", "error-burst", "slow", "reset")
+FAULTS: Final = ("cpu-hog", "crash", "error-burst", "slow", "auth-attack", "exfiltrate", "reset")
 
 
 class ChaosError(CliError):

@@ -17,11 +17,19 @@ if TYPE_CHECKING:
 
 
 async def inject_and_record(
-    state: StackState, fault: str, *, target: str = DEMO_TARGET, ratio: float | None = None
+    state: StackState,
+    fault: str,
+    *,
+    target: str = DEMO_TARGET,
+    ratio: float | None = None,
+    duration_s: float | None = None,
 ) -> datetime:
-    """Inject ``fault`` (``ratio``: error-burst's share of failed requests) and publish ``FaultInjected``."""
+    """Inject ``fault`` (``ratio``: error-burst's share of failed requests; ``duration_s``: None until reset).
+
+    Publishes ``FaultInjected``.
+    """
     at = datetime.now(UTC)
-    detail = await asyncio.to_thread(inject, fault, state.demo_url, ratio=ratio)
+    detail = await asyncio.to_thread(inject, fault, state.demo_url, ratio=ratio, duration_s=duration_s)
     service = Service.create("incidentctl", state.settings())
     await service.broker.start()
     try:

@@ -9,8 +9,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
+from incidentctl.demo_security_config import merged, security_endpoint, security_recovery
 from incidentctl.embedded import EMBEDDED_IDEMPOTENCE
 from incidentctl.estate.backup_policy import PROM_TO_SIGNAL
+from incidentctl.estate.runner import EstateState
 
 if TYPE_CHECKING:
     from incidentctl.stack import StackState
@@ -144,7 +146,18 @@ def service_configs(root: Path, state: StackState, demo: DemoProcess) -> dict[st
         target = configs["collector"]["targets"][0]
         target["exposition"].append({"url": state.demo_url + "/metrics", **BACKUP_ENDPOINT})
         configs["recovery"]["managed_processes"][0]["env"] = dict(demo.env)  # restarted with its database
+        estate = EstateState.load(root)
+        if estate is not None and estate.public_url() is not None:  # the demo behind the public entrance
+            target["exposition"].append(security_endpoint(state.demo_url))
+            configs["recovery"] = merged(configs["recovery"], security_recovery(estate, DEMO_TARGET))
     return configs
+
+
+def public_url(state: StackState) -> str:
+    """Where the demo's users (the load generator, an attacker) reach it: HAProxy's public entrance, else directly."""
+    estate = EstateState.load(state.path)
+    found = estate.public_url() if estate is not None else None
+    return found or state.demo_url
 
 
 def _service_configs(root: Path, state: StackState, demo: DemoProcess) -> dict[str, dict[str, Any]]:

@@ -43,3 +43,6 @@ SCRAPE_DURATION: Final = "scrape.duration_ms"
 SCRAPE_SERIES: Final = "scrape.series"
 SCRAPE_CUT: Final = "scrape.samples_cut"
 """Selected series left out of the event by the endpoint's ``max_samples``."""
+
+AUTH_FAILURES: Final = "auth.failures_per_s"
+"""Failed logins a second at a target (the security signal whose stop verifies a containment)."""

@@ -1,4 +1,11 @@
-"""HAProxy of the estate: a TCP frontend to the PostgreSQL primary (the standby a ``backup`` server), a runtime API."""
+"""HAProxy of the estate: PostgreSQL behind a TCP frontend, the demo's public entrance and its egress, a runtime API.
+
+* ``pg_in`` (TCP): the PostgreSQL primary; the standby is a ``backup`` server.
+* ``web_in`` (HTTP): the demo's public entrance (backend ``demo``, server ``demo``): the load
+  generator and the attacks come in here, so taking ``demo/demo`` out of rotation isolates the demo.
+* ``egress_in`` (HTTP): the demo's only way out (backend ``egress``, server ``sink``): cutting
+  ``egress/sink`` stops an exfiltration.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +16,29 @@ HAPROXY: Final = Path("/usr/sbin/haproxy")
 BACKEND: Final = "pg"
 PRIMARY: Final = "primary"
 STANDBY: Final = "standby"
+WEB_BACKEND: Final = "demo"
+WEB_SERVER: Final = "demo"
+EGRESS_BACKEND: Final = "egress"
+EGRESS_SERVER: Final = "sink"
 
 
-def config(*, port: int, primary_port: int, standby_port: int, admin_socket: Path) -> str:
-    """The configuration: loopback frontend on ``port``; the standby takes traffic only when the primary is down."""
-    return f"""global
+def config(
+    *,
+    port: int,
+    primary_port: int,
+    standby_port: int,
+    admin_socket: Path,
+    web_port: int | None = None,
+    demo_port: int | None = None,
+    egress_port: int | None = None,
+    sink_port: int | None = None,
+) -> str:
+    """The configuration: loopback frontends; the standby takes traffic only when the primary is down.
+
+    The HTTP frontends are there when their ports are given (``web_port`` with ``demo_port``,
+    ``egress_port`` with ``sink_port``).
+    """
+    text = f"""global
     stats socket {admin_socket} mode 600 level admin
     stats timeout 30s
 
@@ -30,6 +55,28 @@ frontend {BACKEND}_in
 backend {BACKEND}
     server {PRIMARY} 127.0.0.1:{primary_port} check inter 1s fall 2 rise 2
     server {STANDBY} 127.0.0.1:{standby_port} check inter 1s fall 2 rise 2 backup
+"""
+    if web_port is not None and demo_port is not None:
+        text += _http_pair("web_in", web_port, WEB_BACKEND, WEB_SERVER, demo_port, forward_for=True)
+    if egress_port is not None and sink_port is not None:
+        text += _http_pair("egress_in", egress_port, EGRESS_BACKEND, EGRESS_SERVER, sink_port, forward_for=False)
+    return text
+
+
+def _http_pair(frontend: str, port: int, backend: str, server: str, server_port: int, *, forward_for: bool) -> str:
+    """An HTTP frontend and its one-server backend (no health check: a server in maint answers 503 at once)."""
+    forward = "    option forwardfor\n" if forward_for else ""
+    return f"""
+frontend {frontend}
+    mode http
+    bind 127.0.0.1:{port}
+    timeout client 30s
+{forward}    default_backend {backend}
+
+backend {backend}
+    mode http
+    timeout server 30s
+    server {server} 127.0.0.1:{server_port}
 """
 
 
