@@ -164,9 +164,9 @@ def attack_loop(url: str, active: Callable[[], bool], *, rate: float = ATTACK_RA
 
 def fake_records(size: int) -> bytes:
     """``size`` bytes of made-up customer records (CSV lines of `RECORD_BYTES`)."""
-    line = b"cust-%08d,Jane Doe,jane.doe@example.com,+82-10-0000-0000,Seoul".ljust(RECORD_BYTES - 1, b" ") + b"\n"
+    line = b"cust-%08d,Jane Doe,jane.doe@example.com,+82-10-0000-0000,Seoul"
     count = max(1, size // RECORD_BYTES)
-    return b"".join(line.replace(b"%08d", b"%08d" % i) for i in range(count))
+    return b"".join((line % i).ljust(RECORD_BYTES - 1, b" ") + b"\n" for i in range(count))
 
 
 class Egress:
