@@ -224,3 +224,12 @@ def test_haproxy_is_the_demo_s_public_entrance_and_its_egress() -> None:
     assert servers[2:] == [["server", "demo", "127.0.0.1:5"], ["server", "sink", "127.0.0.1:7"]]
     assert "bind 127.0.0.1:4" in text and "bind 127.0.0.1:6" in text and "option forwardfor" in text
     assert "web_in" not in haproxy.config(port=1, primary_port=2, standby_port=3, admin_socket=Path("/tmp/x.sock"))
+
+
+def test_the_demo_and_only_the_demo_gets_its_entrance_egress_and_login_settings() -> None:
+    from incidentctl.child_env import child_env
+
+    env = {sec.PUBLIC_URL_ENV: "http://p", sec.EGRESS_URL_ENV: "http://e/upload", sec.LOGIN_USER_ENV: "u",
+           sec.LOGIN_FILE_ENV: "/x/demo-login"}  # fmt: skip
+    assert child_env("demo", {}, env).items() >= env.items()
+    assert not set(env) & set(child_env("collector", {}, env)) and not set(env) & set(child_env("load", {}, env))
