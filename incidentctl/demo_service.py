@@ -40,7 +40,8 @@ from incidentctl.demo_estate import BACKUP_STATUS_ENV, DSN_ENV, BackupStatusColl
 from incidentctl.json_http import reply_json
 from shared.errors import CliError
 
-FAULTS: Final = ("cpu-hog", "crash", "error-burst", "slow", "auth-attack", "exfiltrate")
+SECURITY_FAULTS: Final = ("auth-attack", "exfiltrate")
+FAULTS: Final = ("cpu-hog", "crash", "error-burst", "slow", *SECURITY_FAULTS)
 SLOW_DELAY_S: Final = 1.5
 ERROR_LOG_PERIOD_S: Final = 0.5
 LOG_FORMAT: Final = "%(asctime)s %(levelname)s demo [%(threadName)s] %(message)s"
@@ -99,6 +100,8 @@ class Chaos:
         self.loops: dict[str, Callable[[], None]] = {"cpu-hog": self._hog, "error-burst": self._error_burst}
         """The faults that run in a background thread while active (the security faults add theirs)."""
         self.unavailable: dict[str, str] = {}
+        self.thread_names: dict[str, str] = {}
+        """A fault's thread name when not the fault's own (it is in every line the thread logs)."""
         """Faults this process cannot inject, and why (exfiltrate without an egress)."""
 
     def inject(self, fault: str, duration_s: float | None, *, ratio: float = 1.0) -> None:
@@ -109,7 +112,8 @@ class Chaos:
                 self._error_ratio, self._error_debt = ratio, 0.0
         running = self._threads.get(fault)
         if fault in self.loops and (running is None or not running.is_alive()):
-            self._threads[fault] = threading.Thread(target=self.loops[fault], name=fault, daemon=True)
+            name = self.thread_names.get(fault, fault)
+            self._threads[fault] = threading.Thread(target=self.loops[fault], name=name, daemon=True)
             self._threads[fault].start()
 
     def reset(self) -> None:
@@ -266,7 +270,10 @@ class DemoHandler(BaseHTTPRequestHandler):
             log.info("chaos reset")
             self._reply(200, {"fault": "reset", "pid": os.getpid()})
             return
-        log.info("chaos fault injected: %s duration_s=%s ratio=%s", name, duration, ratio)
+        # a security fault's name in the app's own log would tell the detector what it must find in the app's words
+        # (the chaos topic still records it): those are not logged at INFO
+        level = logging.DEBUG if name in SECURITY_FAULTS else logging.INFO
+        log.log(level, "chaos fault injected: %s duration_s=%s ratio=%s", name, duration, ratio)
         self._reply(200, {"fault": name, "duration_s": duration, "ratio": ratio, "pid": os.getpid()})
         if name == "crash":
             log.critical("crashing on request (chaos)")
@@ -326,11 +333,13 @@ def add_security_faults(chaos: Chaos, *, public_url: str, egress: sec.Egress | N
     """Give ``chaos`` the ``auth-attack`` loop (on ``public_url``) and ``exfiltrate`` (through ``egress``)."""
 
     def attack() -> None:
-        log.info("auth-attack started against %s", public_url)
+        log.debug("auth-attack started against %s", public_url)
         sent = sec.attack_loop(public_url, lambda: chaos.active("auth-attack"))
-        log.info("auth-attack stopped after %d attempts", sent)
+        log.debug("auth-attack stopped after %d attempts", sent)
 
     chaos.loops["auth-attack"] = attack
+    # an application's thread names: the detector must find the fault from the lines, not from its chaos name
+    chaos.thread_names |= {"auth-attack": "login-client", "exfiltrate": "export-worker"}
     if egress is None:
         chaos.unavailable["exfiltrate"] = f"no egress configured ({sec.EGRESS_URL_ENV})"
     else:
@@ -346,6 +355,8 @@ def configure_logging(log_file: Path | None) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.INFO)
+    for client in ("httpx", "httpcore"):  # its own outbound requests (egress, the attack) are no app log lines
+        logging.getLogger(client).setLevel(logging.WARNING)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -151,6 +151,7 @@ def test_an_auth_attack_reaches_the_demo_until_it_is_isolated_from_the_public_ro
         stopped = wait_for(lambda: settled(lambda: demo.counter("demo_auth_failures_total")), "no more failures")
         assert httpx.post(demo.url + "/login", data={"user": "x", "password": "y"}).status_code == 401  # still up
         assert demo.counter("demo_auth_failures_total") == stopped + 1  # only the direct one
+        assert "auth-attack" not in demo.log() and "HTTP Request" not in demo.log()  # the app's own words only
     finally:
         demo.chaos("reset")
         contain(demo.estate, PUBLIC_ISOLATE, undo=True)
@@ -171,6 +172,8 @@ def test_an_exfiltration_flows_through_the_egress_to_the_sink_until_the_egress_i
         wait_for(lambda: settled(demo.sink_bytes), "no more bytes at the sink")
         wait_for(lambda: "refused" in demo.log(), "the refused exports logged")
         assert wait_for(lambda: settled(lambda: demo.counter("demo_egress_bytes_total")), "the counter stops")
+        # the detector must find the leak in the application's words, not in a chaos name or the HTTP client's log
+        assert "exfiltrat" not in demo.log() and "HTTP Request" not in demo.log()
     finally:
         demo.chaos("reset")
         contain(demo.estate, EGRESS_ISOLATE, undo=True)

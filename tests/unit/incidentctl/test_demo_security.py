@@ -128,6 +128,7 @@ def test_exfiltrate_is_refused_without_an_egress_and_both_faults_are_known() -> 
     assert {"auth-attack", "exfiltrate"} <= set(FAULTS)
     assert "auth-attack" in chaos.loops and "exfiltrate" not in chaos.loops
     assert sec.EGRESS_URL_ENV in chaos.unavailable["exfiltrate"]
+    assert chaos.thread_names["auth-attack"] == "login-client"  # no fault name in the lines the thread logs
 
 
 @pytest.mark.parametrize(
