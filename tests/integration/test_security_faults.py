@@ -23,6 +23,7 @@ from incidentctl import demo_security as sec
 from incidentctl.demo_estate import DSN_ENV
 from incidentctl.demo_security_config import EGRESS_ISOLATE, PUBLIC_ISOLATE, security_recovery
 from incidentctl.estate import runner
+from incidentctl.estate.containment import auth_attack_contained, exfiltration_contained, reopen
 from incidentctl.procs import free_port, spawn, terminate, wait_for_port
 from services.recovery.adapters.runner import LocalRunner
 from services.recovery.app import build_catalog
@@ -145,6 +146,8 @@ def test_an_auth_attack_reaches_the_demo_until_it_is_isolated_from_the_public_ro
     demo.chaos("auth-attack", duration_s="60")
     try:
         wait_for(lambda: demo.counter("demo_auth_failures_total") >= start + 20, "a burst of failed logins")
+        contained, evidence = auth_attack_contained(demo.estate, demo.url, quiet_s=1.0)
+        assert not contained and evidence.startswith("demo/demo ready; public entrance answers 200"), evidence
         detail = contain(demo.estate, PUBLIC_ISOLATE)
         assert "demo/demo ready->maint" in detail
         assert httpx.get(public + "/", timeout=5).status_code == 503
@@ -152,6 +155,8 @@ def test_an_auth_attack_reaches_the_demo_until_it_is_isolated_from_the_public_ro
         assert httpx.post(demo.url + "/login", data={"user": "x", "password": "y"}).status_code == 401  # still up
         assert demo.counter("demo_auth_failures_total") == stopped + 1  # only the direct one
         assert "auth-attack" not in demo.log() and "HTTP Request" not in demo.log()  # the app's own words only
+        contained, evidence = auth_attack_contained(demo.estate, demo.url)
+        assert contained and evidence.startswith("demo/demo maint; public entrance answers 503"), evidence
     finally:
         demo.chaos("reset")
         contain(demo.estate, PUBLIC_ISOLATE, undo=True)
@@ -165,6 +170,7 @@ def test_an_exfiltration_flows_through_the_egress_to_the_sink_until_the_egress_i
         wait_for(lambda: demo.sink_bytes() >= start_sink + 8 * 2**20, "8 MiB at the sink")
         assert demo.counter("demo_egress_bytes_total") >= start_counter + 8 * 2**20
         wait_for(lambda: "bulk export of" in demo.log(), "a bulk-export line")
+        assert not exfiltration_contained(demo.estate, quiet_s=1.0)[0]
         line = next(x for x in demo.log().splitlines() if "bulk export of" in x)
         assert re.search(r"bulk export of \d+ customer records to external host 127\.0\.0\.1:\d+$", line), line
         detail = contain(demo.estate, EGRESS_ISOLATE)
@@ -174,6 +180,9 @@ def test_an_exfiltration_flows_through_the_egress_to_the_sink_until_the_egress_i
         assert wait_for(lambda: settled(lambda: demo.counter("demo_egress_bytes_total")), "the counter stops")
         # the detector must find the leak in the application's words, not in a chaos name or the HTTP client's log
         assert "exfiltrat" not in demo.log() and "HTTP Request" not in demo.log()
+        contained, evidence = exfiltration_contained(demo.estate)
+        assert contained and evidence.startswith("egress/sink maint; sink bytes"), evidence
     finally:
         demo.chaos("reset")
-        contain(demo.estate, EGRESS_ISOLATE, undo=True)
+        reopen(demo.estate)
+    assert exfiltration_contained(demo.estate, quiet_s=0.1)[1].startswith("egress/sink ready")
