@@ -36,11 +36,15 @@ import cv_folds as cf  # noqa: E402
 import nab_score as ns  # noqa: E402
 from bench_nab import load_published, load_series, rolling_zscore  # noqa: E402
 
-from services.detector.domain.anomaly import DetectorBank, DetectorConfig  # noqa: E402
+from services.detector.domain.anomaly import DetectorBank, DetectorConfig, corroborate  # noqa: E402
 
 PUBLISHED = ("ARTime", "numenta", "contextOSE", "knncad", "relativeEntropy", "twitterADVec", "windowedGaussian")
-CANDIDATES: dict[str, dict[str, float]] = {"defaults": {}}
-"""Detector settings the training folds choose between (DetectorConfig overrides); one = nothing to choose."""
+CANDIDATES: dict[str, dict[str, float | bool]] = {"corroborated": {}, "alone": {"corroborate": False}}
+"""Detector settings the training folds choose between (DetectorConfig overrides); one = nothing to choose.
+
+"alone" judges every series by itself; "corroborated" (the default) lets a series outside its own
+envelopes take a concurrent alert of another metric of its host (anomaly.corroborate). The rule
+has no constant; the training folds choose whether to use it."""
 OBJECTIVE = np.min if "--worst" in sys.argv else np.mean
 FoldFiles = Mapping[str, Sequence[ns.ScoredFile]]
 
@@ -52,18 +56,30 @@ def data_dir() -> Path:
     return Path(os.environ.get("IR_DATA_DIR", REPO.parent / "shared" / "data"))
 
 
+def host_groups(series: Sequence[cf.LabelledSeries]) -> np.ndarray:
+    """One integer per series: equal for the series of one host."""
+    ids: dict[str, int] = {}
+    return np.array([ids.setdefault(s.host or s.name, len(ids)) for s in series])
+
+
 def stream(series: Sequence[cf.LabelledSeries], config: DetectorConfig) -> tuple[list[np.ndarray], float]:
-    """Stream every series through one DetectorBank, row by row; return the scores and seconds taken."""
+    """Stream every series through one DetectorBank, row by row; return the scores and seconds taken.
+
+    With ``config.corroborate`` the series of one host are judged together, as the service judges
+    the metrics of one target.
+    """
     n_rows = max(len(s.values) for s in series)
     ts = np.full((n_rows, len(series)), np.nan)
     xs = np.full((n_rows, len(series)), np.nan)
     for j, s in enumerate(series):
         ts[: len(s.values), j], xs[: len(s.values), j] = s.epoch, s.values
     bank = DetectorBank(len(series), config)
+    groups = host_groups(series)
     scores = np.zeros((n_rows, len(series)))
     start = time.perf_counter()
     for i in range(n_rows):
-        scores[i] = bank.update(ts[i], xs[i]).score
+        result = bank.update(ts[i], xs[i])
+        scores[i] = corroborate(result, groups).score if config.corroborate else result.score
     return [scores[: len(s.values), j] for j, s in enumerate(series)], time.perf_counter() - start
 
 

@@ -9,6 +9,9 @@ covers exactly those training rows. The detector itself streams the whole series
 A metric's windows are the segments its interpretation label names (``metric_segments``),
 as labelled (not widened); touching segments are merged. Metrics named in no segment only
 count false positives, as NAB's no-anomaly files do.
+
+Each series names its host: an ASD series its server (19 metrics per host), a NAB series itself
+(NAB's series come from unrelated sources, one each).
 """
 
 from __future__ import annotations
@@ -46,12 +49,13 @@ class LabelledSeries:
     values: np.ndarray
     scored_from: int
     windows: tuple[tuple[int, int], ...]  # rows of the scored part
+    host: str = ""  # series of one host are judged together (see anomaly.corroborate); "" = the series alone
 
 
 def nab_series(nab: Path) -> list[LabelledSeries]:
     """The 43 NAB development series, scored whole (NAB's own probation applies)."""
     return [
-        LabelledSeries(s.name, NAB_FOLDS[s.name.split("/")[0]], s.epoch, s.values, 0, s.windows)
+        LabelledSeries(s.name, NAB_FOLDS[s.name.split("/")[0]], s.epoch, s.values, 0, s.windows, s.name)
         for s in load_series(nab)
     ]
 
@@ -86,5 +90,6 @@ def asd_series(asd: Path) -> list[LabelledSeries]:
             epoch, values = _read_gz(asd / server / f"{metric}.csv.gz")
             rows = [(round((a - ASD_T0) / ASD_STEP), round((b - ASD_T0) / ASD_STEP)) for a, b in segments]
             windows = _merge([(a - scored_from, b - scored_from) for a, b in rows])
-            out.append(LabelledSeries(f"{server}/{metric}", fold_of[server], epoch, values, scored_from, windows))
+            name = f"{server}/{metric}"
+            out.append(LabelledSeries(name, fold_of[server], epoch, values, scored_from, windows, server))
     return out

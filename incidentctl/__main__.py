@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Any, Final, NoReturn
 
+from incidentctl import chaos as chaos_faults
 from incidentctl.exits import NoStack, cli_lang, say
 
 DEFAULT_DIR = Path(".stack")
@@ -105,7 +106,7 @@ def cmd_chaos(args: argparse.Namespace) -> int:
     if ratio is not None and (args.fault != "error-burst" or not 0.0 < ratio <= 1.0):
         raise ValueError(say("err_ratio"))
     duration = getattr(args, "duration_s", None)
-    if duration is not None and (duration <= 0 or args.fault in ("crash", "reset")):
+    if duration is not None and (duration <= 0 or args.fault in ("crash", "reset", *chaos_faults.ESTATE_FAULTS)):
         raise ValueError(say("err_duration"))
     at = asyncio.run(inject_and_record(_stack_state(args), args.fault, ratio=ratio, duration_s=duration))
     print(say("chaos_injected", fault=args.fault, at=at.isoformat()))
@@ -474,10 +475,8 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--json", action="store_true")
     st.set_defaults(func=cmd_status)
 
-    chaos = sub.add_parser("chaos", help="inject a fault into the demo service")
-    chaos.add_argument(
-        "fault", choices=["crash", "cpu-hog", "error-burst", "slow", "auth-attack", "exfiltrate", "reset"]
-    )
+    chaos = sub.add_parser("chaos", help="inject a fault into the demo service or its estate")
+    chaos.add_argument("fault", choices=[*chaos_faults.FAULTS, *chaos_faults.ESTATE_FAULTS])
     chaos.add_argument("--ratio", type=float, help="error-burst: the share of requests that fail (default 1)")
     chaos.add_argument("--duration-s", type=float, help="how long the fault lasts (default: until reset)")
     chaos.set_defaults(func=cmd_chaos)
@@ -532,7 +531,7 @@ def build_parser() -> argparse.ArgumentParser:
     scen = sub.add_parser("scenario", help="run a fault scenario headless")
     scen_sub = scen.add_subparsers(dest="scenario_cmd", required=True)
     run = scen_sub.add_parser("run")
-    run.add_argument("fault", choices=["crash", "cpu-hog", "error-burst", "slow"])
+    run.add_argument("fault", choices=chaos_faults.SCENARIO_FAULTS)
     run.add_argument("--json", action="store_true")
     run.add_argument("--timeout", type=float, default=170.0, help="seconds to wait for the chain after the fault")
     run.set_defaults(func=cmd_scenario)

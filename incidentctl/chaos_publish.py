@@ -1,13 +1,15 @@
-"""Inject a chaos fault into the demo service and record it on the chaos topic."""
+"""Inject a chaos fault into the demo service or its estate and record it on the chaos topic."""
 
 from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from incidentctl.chaos import inject
-from incidentctl.demo_config import DEMO_TARGET
+from incidentctl.demo_config import DB_TARGET, DEMO_TARGET
+from incidentctl.estate import faults as estate_faults
+from incidentctl.estate.runner import EstateState
 from shared import events as ev
 from shared import models as m
 from shared.runtime import Service
@@ -16,20 +18,23 @@ if TYPE_CHECKING:
     from incidentctl.stack import StackState
 
 
+FAULT_TARGET: Final = {"primary-down": DB_TARGET}
+"""The target a fault strikes, where it is not the demo service itself."""
+
+
 async def inject_and_record(
-    state: StackState,
-    fault: str,
-    *,
-    target: str = DEMO_TARGET,
-    ratio: float | None = None,
-    duration_s: float | None = None,
+    state: StackState, fault: str, *, ratio: float | None = None, duration_s: float | None = None
 ) -> datetime:
     """Inject ``fault`` (``ratio``: error-burst's share of failed requests; ``duration_s``: None until reset).
 
     Publishes ``FaultInjected``.
     """
     at = datetime.now(UTC)
-    detail = await asyncio.to_thread(inject, fault, state.demo_url, ratio=ratio, duration_s=duration_s)
+    target = FAULT_TARGET.get(fault, DEMO_TARGET)
+    if fault in estate_faults.ESTATE_FAULTS:
+        detail: object = await asyncio.to_thread(estate_faults.inject, fault, EstateState.load(state.path))
+    else:
+        detail = await asyncio.to_thread(inject, fault, state.demo_url, ratio=ratio, duration_s=duration_s)
     service = Service.create("incidentctl", state.settings())
     await service.broker.start()
     try:

@@ -9,10 +9,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
+from incidentctl.demo_estate import ROWS_METRIC
 from incidentctl.demo_security_config import merged, security_endpoint, security_recovery
 from incidentctl.embedded import EMBEDDED_IDEMPOTENCE
+from incidentctl.estate import haproxy
 from incidentctl.estate.backup_policy import PROM_TO_SIGNAL
 from incidentctl.estate.runner import EstateState
+from shared import metric_names as mn
 
 if TYPE_CHECKING:
     from incidentctl.stack import StackState
@@ -116,6 +119,8 @@ def service_env(name: str, state: StackState, *, config_file: Path, pager_secret
         env["RESPONDER_SECRETS__PAGER"] = pager_secret
     if name == "collector":
         env["COLLECTOR_FALLBACK_WEBHOOK_SECRET"] = pager_secret
+    if name == "recovery":
+        env |= estate_recovery_env(state.path)
     return env
 
 
@@ -128,15 +133,15 @@ BACKUP_ENDPOINT: Final[dict[str, Any]] = {
     "node": None,
     "http": None,
     "relabel": [
-        {"action": "keep", "source_labels": ["__name__"], "regex": "estate_backup_.*"},
+        {"action": "keep", "source_labels": ["__name__"], "regex": "estate_.*"},
         *(
             {"source_labels": ["__name__"], "regex": prom, "target_label": "__name__", "replacement": signal}
-            for prom, signal in PROM_TO_SIGNAL.items()
+            for prom, signal in {**PROM_TO_SIGNAL, ROWS_METRIC: mn.DB_ROWS}.items()
         ),
     ],
-    "metrics": [r"backup\..*"],
+    "metrics": [r"backup\..*", r"db\.rows"],
 }
-"""The estate's backup gauges on the demo's /metrics, published as ``backup.age_s`` and ``backup.last_ok``."""
+"""The estate's gauges on the demo's /metrics: ``backup.age_s``, ``backup.last_ok`` and ``db.rows`` (orders)."""
 
 
 def service_configs(root: Path, state: StackState, demo: DemoProcess) -> dict[str, dict[str, Any]]:
@@ -147,9 +152,15 @@ def service_configs(root: Path, state: StackState, demo: DemoProcess) -> dict[st
         target["exposition"].append({"url": state.demo_url + "/metrics", **BACKUP_ENDPOINT})
         configs["recovery"]["managed_processes"][0]["env"] = dict(demo.env)  # restarted with its database
         estate = EstateState.load(root)
-        if estate is not None and estate.public_url() is not None:  # the demo behind the public entrance
-            target["exposition"].append(security_endpoint(state.demo_url))
-            configs["recovery"] = merged(configs["recovery"], security_recovery(estate, DEMO_TARGET))
+        if estate is not None:
+            configs["collector"]["targets"].append(
+                {"name": DB_TARGET, "url": estate.health_url, "probes_per_scrape": 2}
+            )
+            configs["recovery"] |= estate_recovery(estate)
+            configs["rca"]["call_graph_file"] = str(write_call_graph(root))
+            if estate.public_url() is not None:  # the demo behind the public entrance
+                target["exposition"].append(security_endpoint(state.demo_url))
+                configs["recovery"] = merged(configs["recovery"], security_recovery(estate, DEMO_TARGET))
     return configs
 
 
@@ -158,6 +169,75 @@ def public_url(state: StackState) -> str:
     estate = EstateState.load(state.path)
     found = estate.public_url() if estate is not None else None
     return found or state.demo_url
+
+
+def write_call_graph(root: Path) -> Path:
+    """The demo's call graph for RCA (the demo calls its database): a symptom of the caller is not the cause."""
+    path = root / "config" / "call_graph.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"caller,callee\n{DEMO_TARGET},{DB_TARGET}\n", encoding="utf-8")
+    return path
+
+
+DB_TARGET: Final = "demo-db"
+"""The demo's database service as one target: HAProxy's health frontend answers while a server is usable."""
+RECOVERY_DSN_ENV: Final = "RECOVERY_DEMO_DSN"
+"""The recovery service's connection to the demo database through HAProxy (restore; password from a passfile)."""
+RECOVERY_STANDBY_DSN_ENV: Final = "RECOVERY_STANDBY_DSN"
+"""The recovery service's superuser connection to the standby over its unix socket (promotion; no secret)."""
+EMERGENCY_REMEDIES: Final[dict[tuple[str, str], tuple[str, ...]]] = {
+    (DB_TARGET, "down"): ("promote_standby:db", "failover:db"),
+    (DEMO_TARGET, "data_loss"): ("restore_backup:orders",),
+}
+"""(target, problem class) -> the emergency actions recovery runs for it, in order, each approved first."""
+EMERGENCY_APPROVAL: Final[dict[str, Any]] = {"severities": ["critical"], "timeout_s": 60, "default": "deny"}
+"""Critical emergency actions wait for a person: approve or deny within a minute, else denied."""
+
+
+def estate_recovery(estate: EstateState) -> dict[str, Any]:
+    """Recovery's emergency actions on the estate: promote and fail over the database, restore the orders."""
+    return {
+        "promote_actions": [{"name": "db", "target": DB_TARGET, "dsn_env": RECOVERY_STANDBY_DSN_ENV, "timeout_s": 30}],
+        "failover_actions": [
+            {
+                "name": "db",
+                "target": DB_TARGET,
+                "socket": str(estate.admin_socket),
+                "backend": haproxy.BACKEND,
+                "primary": haproxy.PRIMARY,
+                "standby": haproxy.STANDBY,
+            }
+        ],
+        "restore_actions": [
+            {
+                "name": "orders",
+                "target": DEMO_TARGET,
+                "dsn_env": RECOVERY_DSN_ENV,
+                "backup_dir": str(estate.backups),
+                "require_tables": ["orders"],
+                "verify_query": "SELECT count(*) FROM orders",
+                "verify_min": 1,
+            }
+        ],
+        "targets": {
+            target: {
+                "remedies": {problem: list(actions)},
+                "approval": {action: EMERGENCY_APPROVAL for action in actions},
+            }
+            for (target, problem), actions in EMERGENCY_REMEDIES.items()
+        },
+    }
+
+
+def estate_recovery_env(root: Path) -> dict[str, str]:
+    """The recovery service's DSN variables for the estate under ``root`` (empty without one)."""
+    estate = EstateState.load(root)
+    if estate is None:
+        return {}
+    return {
+        RECOVERY_DSN_ENV: estate.dsn(),
+        RECOVERY_STANDBY_DSN_ENV: estate.superuser_dsn(estate.standby_port),
+    }
 
 
 def _service_configs(root: Path, state: StackState, demo: DemoProcess) -> dict[str, dict[str, Any]]:

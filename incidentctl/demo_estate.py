@@ -50,12 +50,45 @@ class OrderStore:
                 reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
                 raise OrderNotStored(f"{type(exc).__name__}: {reason}") from exc
 
+    def count(self) -> int | None:
+        """Rows in ``orders`` now: 0 when the table is gone, None when the database cannot be asked."""
+        with self._lock:
+            try:
+                if self._conn is None or self._conn.closed:
+                    self._conn = psycopg.connect(self._dsn, autocommit=True)
+                row = self._conn.execute("SELECT count(*) FROM orders").fetchone()
+            except psycopg.errors.UndefinedTable:
+                return 0  # the table was dropped: none of its rows can be read
+            except psycopg.Error:
+                if self._conn is not None:
+                    self._conn.close()
+                self._conn = None
+                return None
+            count = None if row is None else row[0]
+            return count if isinstance(count, int) else None
+
     def close(self) -> None:
         """Close the connection."""
         with self._lock:
             if self._conn is not None:
                 self._conn.close()
             self._conn = None
+
+
+ROWS_METRIC: Final = "estate_orders_rows"
+
+
+class OrderRowsCollector(Collector):
+    """The ``orders`` row count as ``estate_orders_rows`` at each scrape (none while the database is unreachable)."""
+
+    def __init__(self, store: OrderStore) -> None:
+        self.store = store
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        """Count the rows at each scrape."""
+        rows = self.store.count()
+        if rows is not None:
+            yield GaugeMetricFamily(ROWS_METRIC, "Rows in the orders table (0 when it is gone)", value=rows)
 
 
 class BackupStatusCollector(Collector):

@@ -36,7 +36,14 @@ from prometheus_client import exposition as text_exposition
 from prometheus_client.openmetrics import exposition as openmetrics_exposition
 
 from incidentctl import demo_security as sec
-from incidentctl.demo_estate import BACKUP_STATUS_ENV, DSN_ENV, BackupStatusCollector, OrderNotStored, OrderStore
+from incidentctl.demo_estate import (
+    BACKUP_STATUS_ENV,
+    DSN_ENV,
+    BackupStatusCollector,
+    OrderNotStored,
+    OrderRowsCollector,
+    OrderStore,
+)
 from incidentctl.json_http import reply_json
 from shared.errors import CliError
 
@@ -376,6 +383,10 @@ def main(argv: list[str] | None = None) -> None:
         metrics.registry.register(BackupStatusCollector(Path(os.environ[BACKUP_STATUS_ENV])))
     dsn = os.environ.get(DSN_ENV)
     orders = OrderStore(dsn) if dsn else None
+    if dsn:
+        metrics.registry.register(
+            OrderRowsCollector(OrderStore(dsn))
+        )  # its own connection: scrapes never wait on writes
     egress_url, stop = os.environ.get(sec.EGRESS_URL_ENV), threading.Event()
     egress = sec.Egress(egress_url, metrics.security) if egress_url else None
     chaos = Chaos()

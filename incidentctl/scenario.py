@@ -7,23 +7,36 @@ import contextlib
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
-from incidentctl import stack
-from incidentctl.chaos_publish import inject_and_record
-from incidentctl.demo_config import DEMO_TARGET
+from incidentctl import api_client, stack
+from incidentctl.chaos import ESTATE_FAULTS, SCENARIO_FAULTS
+from incidentctl.chaos_publish import FAULT_TARGET, inject_and_record
+from incidentctl.demo_config import DEMO_TARGET, EMERGENCY_REMEDIES
+from incidentctl.estate.backup_policy import BackupStatus
+from incidentctl.estate.runner import EstateState
 from incidentctl.exits import rjust, say
+from incidentctl.fault_checks import FAULT_CHECKS
 from shared import events as ev
 from shared import topics
 from shared.events import Event
 from shared.models import Incident
 from shared.replay import follow
 
-FAULTS: Final = ("crash", "cpu-hog", "error-burst", "slow")
-FAULT_PROBLEM: Final = {"crash": "down", "cpu-hog": "cpu", "error-burst": "errors", "slow": "latency"}
+FAULTS: Final = SCENARIO_FAULTS
+FAULT_PROBLEM: Final = {
+    "crash": "down",
+    "cpu-hog": "cpu",
+    "error-burst": "errors",
+    "slow": "latency",
+    "data-loss": "data_loss",
+    "primary-down": "down",
+}
 """The problem class (`shared.problems`) of the incident each fault should open."""
+CRITICAL_TEAMS: Final = ("L1", "L2")
+"""Who a Critical incident pages at once (the manual: L1 and L2 together, L3 after the response target)."""
 MILESTONES: Final = (
     "fault_injected",
     "first_anomaly",
@@ -33,6 +46,8 @@ MILESTONES: Final = (
     "recovery_verified",
     "rca_published",
 )
+EMERGENCY_MILESTONES: Final = ("approved", "fault_checked")
+"""Besides `MILESTONES`, for a fault of the estate: the emergency action approved, the fresh check passed."""
 WARMUP_SCRAPES: Final = 10
 
 
@@ -52,12 +67,18 @@ class ScenarioResult:
     anomalies: list[dict[str, Any]] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     severity_changes: list[str] = field(default_factory=list)
+    paged_teams: list[str] = field(default_factory=list)
+    actions_run: dict[str, int] = field(default_factory=dict)
+    approvals: list[str] = field(default_factory=list)
+    fault_check: dict[str, Any] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+    incidents_seen: list[str] = field(default_factory=list)
     wall_seconds: float = 0.0
 
     @property
     def ok(self) -> bool:
-        """True when the whole chain happened."""
-        return not self.missing
+        """True when the whole chain happened, as the fault's class requires."""
+        return not self.missing and not self.problems
 
     def to_json(self) -> dict[str, Any]:
         """Render for ``--json``."""
@@ -75,6 +96,12 @@ class ScenarioResult:
             "anomalies": self.anomalies,
             "missing": self.missing,
             "severity_changes": self.severity_changes,
+            "paged_teams": self.paged_teams,
+            "actions_run": self.actions_run,
+            "approvals": self.approvals,
+            "fault_check": self.fault_check,
+            "problems": self.problems,
+            "incidents_seen": self.incidents_seen,
             "wall_seconds": round(self.wall_seconds, 1),
         }
 
@@ -98,6 +125,10 @@ class ChainTracker:
         self.times: dict[str, datetime] = {"fault_injected": injected_at}
         self.seen: list[Event] = []
         self.followed_problem: str | None = None
+        self.milestones = MILESTONES + (EMERGENCY_MILESTONES if result.fault in ESTATE_FAULTS else ())
+        self.awaiting: dict[tuple[str, int], str] = {}
+        """Steps of the followed incident awaiting approval: (plan id, step index) -> action."""
+        self._counted: set[str] = set()
 
     def _mark(self, milestone: str, at: datetime) -> None:
         self.times[milestone] = min(at, self.times.get(milestone, at))
@@ -134,7 +165,11 @@ class ChainTracker:
                         }
                     )
             case ev.IncidentOpened() if event.data.incident.target == r.target:
-                if event.time >= self.injected_at and (inc is None or self._better(event.data.incident)):
+                opened = event.data.incident
+                seen = f"{opened.incident_id} {opened.problem} {opened.severity.value}: {opened.title[:80]}"
+                if event.time >= self.injected_at and seen not in r.incidents_seen:
+                    r.incidents_seen.append(seen)
+                if event.time >= self.injected_at and (inc is None or self._better(opened)):
                     self._follow(event)
             case _ if inc is None:
                 return
@@ -146,8 +181,23 @@ class ChainTracker:
                 r.severity, self.followed_problem = severity, event.data.incident.problem
             case ev.NotificationDelivered() if event.data.incident_id == inc:
                 self._mark("notification", event.time)
+                if event.data.team not in r.paged_teams:
+                    r.paged_teams.append(event.data.team)
+            case ev.RecoveryApprovalRequested() if event.data.incident_id == inc:
+                self.awaiting[(event.data.plan_id, event.data.step.index)] = event.data.step.action
+            case ev.RecoveryApproved() | ev.RecoveryDenied() if event.data.incident_id == inc:
+                self.awaiting.pop((event.data.plan_id, event.data.step.index), None)
+                verdict = "approved" if isinstance(event, ev.RecoveryApproved) else "denied"
+                entry = f"{event.data.step.action} {verdict} by {event.data.actor or '?'}"
+                if entry not in r.approvals:
+                    r.approvals.append(entry)
+                if verdict == "approved":
+                    self._mark("approved", event.time)
             case ev.RecoveryStepStarted() if event.data.incident_id == inc:
                 self._mark("recovery_started", event.time)
+                if event.data.step is not None and event.id not in self._counted:
+                    self._counted.add(event.id)
+                    r.actions_run[event.data.step.action] = r.actions_run.get(event.data.step.action, 0) + 1
             case ev.RecoveryVerified() if event.data.incident_id == inc:
                 self._mark("recovery_verified", event.time)
             case ev.IncidentResolved() if event.data.incident.incident_id == inc:
@@ -181,23 +231,51 @@ class ChainTracker:
         )
         r.incident_resolved = r.report_path = None
         r.rca_top_cause = None
-        r.severity_changes = []
+        r.severity_changes, r.paged_teams, r.actions_run, r.approvals = [], [], {}, []
+        self.times.pop("approved", None)
+        self.awaiting.clear()
+        self._counted.clear()
         self._mark("incident_opened", event.time)
+
+    def mark_checked(self, at: datetime) -> None:
+        """The fault's own fresh check passed at ``at``."""
+        self._mark("fault_checked", at)
 
     @property
     def complete(self) -> bool:
         """True once every milestone was seen."""
-        return all(m in self.times for m in MILESTONES)
+        return all(m in self.times for m in self.milestones)
 
     def finish(self) -> ScenarioResult:
-        """Write timestamps and what is missing into the result."""
-        r = self.result
-        r.timestamps = {m: self.times[m].isoformat() for m in MILESTONES if m in self.times}
+        """Write timestamps, what is missing and what went otherwise than the fault's class requires."""
+        r, milestones = self.result, self.milestones
+        r.timestamps = {m: self.times[m].isoformat() for m in milestones if m in self.times}
         r.seconds_after_fault = {
-            m: round((self.times[m] - self.injected_at).total_seconds(), 2) for m in MILESTONES if m in self.times
+            m: round((self.times[m] - self.injected_at).total_seconds(), 2) for m in milestones if m in self.times
         }
-        r.missing = [m for m in MILESTONES if m not in self.times]
+        r.missing = [m for m in milestones if m not in self.times]
+        r.problems = emergency_problems(r) if r.fault in ESTATE_FAULTS else []
         return r
+
+
+def emergency_problems(result: ScenarioResult) -> list[str]:
+    """What a Critical fault's chain lacks besides milestones (an empty list when nothing).
+
+    Critical severity, L1 and L2 paged, the RCA naming the struck target, each emergency action run once.
+    """
+    problems = []
+    if result.severity != "critical":
+        problems.append(f"severity {result.severity}, not critical")
+    problems += [f"{team} not paged" for team in CRITICAL_TEAMS if team not in result.paged_teams]
+    cause = (result.rca_top_cause or {}).get("entity")
+    if cause != result.target:
+        problems.append(f"RCA names {cause}, not {result.target}")
+    expected = EMERGENCY_REMEDIES.get((result.target, FAULT_PROBLEM[result.fault]), ())
+    for action in expected:
+        runs = result.actions_run.get(action, 0)
+        if runs != 1:
+            problems.append(f"{action} ran {runs} times, not once")
+    return problems
 
 
 async def _wait_for_warmup(state: stack.StackState, *, timeout_s: float) -> None:
@@ -210,18 +288,85 @@ async def _wait_for_warmup(state: stack.StackState, *, timeout_s: float) -> None
                     return
 
 
+async def _wait_for_fresh_backup(state: stack.StackState, *, timeout_s: float) -> None:
+    """Wait for a good backup taken from now on (the first one, at start, holds no orders yet)."""
+    estate = EstateState.load(state.path)
+    if estate is None:
+        return
+    since = time.time()
+    async with asyncio.timeout(timeout_s):
+        while True:
+            with contextlib.suppress(OSError, ValueError, TypeError):
+                status = BackupStatus.from_json(estate.status_file.read_text())
+                if status.last_ok_at is not None and status.last_ok_at >= since:
+                    return
+            await asyncio.sleep(0.5)
+
+
+class Operator:
+    """The person a scenario stands in for: approves each emergency step of the followed incident, once."""
+
+    def __init__(self, state: stack.StackState) -> None:
+        self.state = state
+        self.sent: set[tuple[str, int]] = set()
+
+    async def approve(self, tracker: ChainTracker) -> None:
+        """Approve what awaits approval through the API (retried while the responder has not seen the request)."""
+        incident = tracker.result.incident_id
+        for key, action in list(tracker.awaiting.items()):
+            if incident is None or key in self.sent:
+                continue
+            self.sent.add(key)
+            text = f"scenario {tracker.result.fault}: approve {action}"
+            for _ in range(20):
+                try:
+                    await asyncio.to_thread(
+                        api_client.decide, self.state.api_url, incident, "approve",
+                        token=self.state.api_token, actor="scenario-operator", text=text,
+                    )  # fmt: skip
+                    break
+                except api_client.ApiError as exc:
+                    if exc.status != 409:
+                        raise
+                    await asyncio.sleep(0.5)
+
+
+class FaultCheck:
+    """The fault's fresh check (`incidentctl.fault_checks`), run once recovery was verified, at most once a second."""
+
+    def __init__(self, state: stack.StackState, fault: str) -> None:
+        self.check, self.estate = FAULT_CHECKS.get(fault), EstateState.load(state.path)
+        self.last = 0.0
+
+    async def run(self, tracker: ChainTracker) -> None:
+        """Check when due; mark the milestone when it passes."""
+        if self.check is None or self.estate is None or "fault_checked" in tracker.times:
+            return
+        if "recovery_verified" not in tracker.times or time.monotonic() - self.last < 1.0:
+            return
+        self.last = time.monotonic()
+        passed, detail = await asyncio.to_thread(self.check, self.estate)
+        tracker.result.fault_check = {"passed": passed, **detail}
+        if passed:
+            tracker.mark_checked(datetime.now(UTC))
+
+
 async def _drive(
     state: stack.StackState, result: ScenarioResult, *, timeout_s: float, log: Callable[[str], None]
 ) -> None:
     await _wait_for_warmup(state, timeout_s=min(60.0, timeout_s / 2))
-    log(say("sc_injecting", fault=result.fault, target=DEMO_TARGET))
+    if result.fault == "data-loss":
+        await _wait_for_fresh_backup(state, timeout_s=90.0)
+    log(say("sc_injecting", fault=result.fault, target=result.target))
     injected_at = await inject_and_record(state, result.fault)
-    tracker = ChainTracker(result, injected_at)
+    tracker, operator, check = ChainTracker(result, injected_at), Operator(state), FaultCheck(state, result.fault)
     names = [t.name for t in topics.ALL_TOPICS if t.events]
     with contextlib.suppress(TimeoutError):
         async with asyncio.timeout(timeout_s):
             async for _, event in follow(state.settings(), names):
                 tracker.observe(event)
+                await operator.approve(tracker)
+                await check.run(tracker)
                 if tracker.complete:
                     break
     tracker.finish()
@@ -239,8 +384,8 @@ def run(
     if fault not in FAULTS:
         raise ValueError(f"unknown fault {fault!r}; choose one of {', '.join(FAULTS)}")
     started = time.monotonic()
-    result = ScenarioResult(fault=fault)
-    state = stack.start(root, log=log, overrides=overrides)
+    result = ScenarioResult(fault=fault, target=FAULT_TARGET.get(fault, DEMO_TARGET))
+    state = stack.start(root, log=log, overrides=overrides, estate=fault in ESTATE_FAULTS)
     try:
         asyncio.run(_drive(state, result, timeout_s=timeout_s, log=log))
     finally:

@@ -1,6 +1,13 @@
-"""HAProxy of the estate: PostgreSQL behind a TCP frontend, the demo's public entrance and its egress, a runtime API.
+"""HAProxy of the estate: PostgreSQL behind a TCP frontend, a health frontend, the demo's entrance and egress.
 
-* ``pg_in`` (TCP): the PostgreSQL primary; the standby is a ``backup`` server.
+The standby starts ``disabled`` (maintenance): it is read-only until promoted, so HAProxy must not
+send writes to it by itself. Failover is an action (the runtime API enables it once it is promoted).
+The health frontend answers ``GET`` with 200 while the backend has a usable server and closes the
+connection without an answer when none is left (a new one, and a kept-alive one at its next request),
+so a watcher sees the database service as down, not as erroring.
+
+With the demo behind the estate (issue 17's security faults):
+
 * ``web_in`` (HTTP): the demo's public entrance (backend ``demo``, server ``demo``): the load
   generator and the attacks come in here, so taking ``demo/demo`` out of rotation isolates the demo.
 * ``egress_in`` (HTTP): the demo's only way out (backend ``egress``, server ``sink``): cutting
@@ -27,15 +34,16 @@ def config(
     port: int,
     primary_port: int,
     standby_port: int,
+    health_port: int,
     admin_socket: Path,
     web_port: int | None = None,
     demo_port: int | None = None,
     egress_port: int | None = None,
     sink_port: int | None = None,
 ) -> str:
-    """The configuration: loopback frontends; the standby takes traffic only when the primary is down.
+    """The configuration: the database frontend on ``port``, the health frontend on ``health_port``.
 
-    The HTTP frontends are there when their ports are given (``web_port`` with ``demo_port``,
+    The demo's HTTP frontends are there when their ports are given (``web_port`` with ``demo_port``,
     ``egress_port`` with ``sink_port``).
     """
     text = f"""global
@@ -54,7 +62,15 @@ frontend {BACKEND}_in
 
 backend {BACKEND}
     server {PRIMARY} 127.0.0.1:{primary_port} check inter 1s fall 2 rise 2
-    server {STANDBY} 127.0.0.1:{standby_port} check inter 1s fall 2 rise 2 backup
+    server {STANDBY} 127.0.0.1:{standby_port} check inter 1s fall 2 rise 1 disabled
+
+frontend {BACKEND}_health
+    mode http
+    bind 127.0.0.1:{health_port}
+    timeout client 5s
+    tcp-request connection reject if {{ nbsrv({BACKEND}) lt 1 }}
+    http-request reject if {{ nbsrv({BACKEND}) lt 1 }}
+    http-request return status 200 content-type text/plain string "{BACKEND}: a server is up"
 """
     if web_port is not None and demo_port is not None:
         text += _http_pair("web_in", web_port, WEB_BACKEND, WEB_SERVER, demo_port, forward_for=True)

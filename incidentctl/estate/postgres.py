@@ -106,14 +106,25 @@ def server_log(data: Path) -> Path:
 
 
 def stop_server(pg: Path, data: Path, *, log: Path) -> None:
-    """``pg_ctl stop -m fast`` (a server that is not running is no error)."""
-    if not (data / "postmaster.pid").exists():
+    """``pg_ctl stop -m fast`` (a server that is not running is no error, nor one that was killed)."""
+    pid = server_pid(data)
+    if pid is None or not _running(pid):
         return
     try:
         _run([str(pg / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "-t", "30", "stop"], log=log)
     except PostgresError:
         if (data / "postmaster.pid").exists():
             _run([str(pg / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"], log=log)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def server_pid(data: Path) -> int | None:

@@ -36,6 +36,7 @@ class EstateState:
     primary_port: int
     standby_port: int
     haproxy_port: int
+    health_port: int
     pids: dict[str, int] = field(default_factory=dict)
     demo_port: int | None = None
     """The demo service behind the public frontend (None: no HTTP frontends)."""
@@ -96,6 +97,15 @@ class EstateState:
         """The backup scheduler's status file."""
         return self.backups / "status.json"
 
+    @property
+    def health_url(self) -> str:
+        """HAProxy's health frontend of the database service (refused while no server is usable)."""
+        return f"http://127.0.0.1:{self.health_port}/health"
+
+    def superuser_dsn(self, port: int, dbname: str = postgres.DATABASE) -> str:
+        """A local superuser connection to one server over its unix socket (trusted locally; no secret)."""
+        return f"host={self.socket_dir} port={port} dbname={dbname} user={postgres.SUPERUSER} connect_timeout=3"
+
     def dsn(self) -> str:
         """The app's connection through HAProxy; the password is read from ``passfile``, never carried here."""
         return (f"host=127.0.0.1 port={self.haproxy_port} dbname={postgres.DATABASE} user={postgres.APP_USER} "
@@ -146,7 +156,8 @@ def start(
     if pg is None:
         raise RuntimeError("PostgreSQL programs not found")
     root = root.resolve()
-    state = EstateState(str(root), str(pg), str(postgres.private_dir("ir-pg-")), free_port(), free_port(), free_port())
+    state = EstateState(str(root), str(pg), str(postgres.private_dir("ir-pg-")), free_port(), free_port(), free_port(),
+                        free_port())  # fmt: skip
     if demo_port is not None:
         state.demo_port, state.web_port, state.egress_port, state.sink_port = demo_port, *(free_port() for _ in "wes")
     logs = state.estate_dir / "logs"
@@ -175,16 +186,17 @@ def start(
             wait_for_port(state.sink_port, timeout=15.0, proc=sink_proc)
         config = state.estate_dir / "haproxy.cfg"
         config.write_text(haproxy.config(port=state.haproxy_port, primary_port=state.primary_port,
-                                         standby_port=state.standby_port, admin_socket=state.admin_socket,
-                                         web_port=state.web_port, demo_port=state.demo_port,
-                                         egress_port=state.egress_port, sink_port=state.sink_port))  # fmt: skip
+                                         standby_port=state.standby_port, health_port=state.health_port,
+                                         admin_socket=state.admin_socket, web_port=state.web_port,
+                                         demo_port=state.demo_port, egress_port=state.egress_port,
+                                         sink_port=state.sink_port))  # fmt: skip
         proxy = spawn(haproxy.argv(haproxy_binary, config), log_file=logs / "haproxy.log")
         state.pids["haproxy"] = proxy.pid
         state.save()
         wait_for_port(state.haproxy_port, timeout=15.0, proc=proxy)
         backup = [sys.executable, "-m", "incidentctl.estate.scheduler", "--out", str(state.backups),
                   "--status", str(state.status_file), "--pg-dump", str(pg / "pg_dump"),
-                  "--host", str(state.socket_dir), "--port", str(state.primary_port),
+                  "--host", str(state.socket_dir), "--port", str(state.primary_port), "--port", str(state.standby_port),
                   "--interval-s", f"{backup_interval_s:g}", "--keep", str(keep)]  # fmt: skip
         state.pids["backup"] = spawn(backup, log_file=logs / "backup.log").pid
         state.save()

@@ -1,7 +1,10 @@
 """The backup scheduler: ``pg_dump -Fc`` of the demo database every N seconds, retention, an atomic status file.
 
 Run: ``python -m incidentctl.estate.scheduler --out DIR --status FILE --interval-s 30 --keep 5 --pg-dump BIN
---host SOCKET_DIR --port P``. The connection is the server's unix socket (trusted locally): no secret is needed.
+--host SOCKET_DIR --port P [--port P2]``. The connection is the server's unix socket (trusted locally): no secret
+is needed. With several ports the servers are tried in order, the first dump that succeeds counts: after a
+failover the surviving server (a promoted standby, or a hot standby still in recovery) is backed up, not
+the dead primary.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ class BackupJob:
     status_file: Path
     pg_dump: Path
     host: str
-    port: int
+    ports: tuple[int, ...]
     keep: int
     database: str = DATABASE
     timeout_s: float = 120.0
@@ -43,10 +46,21 @@ def read_status(path: Path) -> BackupStatus | None:
 
 
 def dump(job: BackupJob, *, at: float) -> tuple[Path, str]:
+    """Dump from the first server that answers; return the file and, when every server failed, their errors."""
+    errors = []
+    for port in job.ports:
+        file, error = _dump_from(job, port, at=at)
+        if not error:
+            return file, ""
+        errors.append(f"port {port}: {error}")
+    return job.out / dump_name(job.database, at), "; ".join(errors)
+
+
+def _dump_from(job: BackupJob, port: int, *, at: float) -> tuple[Path, str]:
     """Dump into a temporary file and rename it when pg_dump succeeded; return the file and pg_dump's error."""
     final = job.out / dump_name(job.database, at)
     partial = final.with_suffix(".partial")
-    argv = [str(job.pg_dump), "-Fc", "-h", job.host, "-p", str(job.port), "-U", SUPERUSER, "-f", str(partial),
+    argv = [str(job.pg_dump), "-Fc", "-h", job.host, "-p", str(port), "-U", SUPERUSER, "-f", str(partial),
             job.database]  # fmt: skip
     try:
         result = subprocess.run(argv, capture_output=True, text=True, timeout=job.timeout_s, stdin=subprocess.DEVNULL)
@@ -85,12 +99,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--status", type=Path, required=True)
     parser.add_argument("--pg-dump", type=Path, required=True)
     parser.add_argument("--host", required=True)
-    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--port", type=int, action="append", required=True, help="a server; repeat: tried in order")
     parser.add_argument("--interval-s", type=float, default=30.0)
     parser.add_argument("--keep", type=int, default=5)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s backup %(message)s")
-    job = BackupJob(args.out, args.status, args.pg_dump, args.host, args.port, args.keep)
+    job = BackupJob(args.out, args.status, args.pg_dump, args.host, tuple(args.port), args.keep)
     while True:
         started = time.monotonic()
         run_once(job, now=time.time())

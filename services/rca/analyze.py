@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -72,6 +72,7 @@ def analyse(
         [_candidate(c, hints.get(c.entity)) for c in ranked],
         dropped=[store.anomalies[a] for a in excluded if a in store.anomalies],
         kept=kept,
+        hints=strongest_hints(s for s in kept if s.anomaly.anomaly_id in incident.anomaly_ids),
     )
     return Analysis(window, tuple(ranking[:top]))
 
@@ -102,15 +103,32 @@ def _finished_by(incident: Incident, at: datetime) -> bool:
 
 
 def demote(
-    ranking: list[CauseCandidate], *, dropped: Iterable[StoredAnomaly], kept: Iterable[StoredAnomaly]
+    ranking: list[CauseCandidate],
+    *,
+    dropped: Iterable[StoredAnomaly],
+    kept: Iterable[StoredAnomaly],
+    hints: Mapping[str, StoredAnomaly] | None = None,
 ) -> list[CauseCandidate]:
-    """Move candidates that name only signals of dropped anomalies (entity and signal) to the end."""
+    """Move candidates that name only signals of dropped anomalies (entity and signal) to the end.
+
+    A candidate whose named signal is dropped but that has live evidence of this very incident
+    (``hints``: the strongest kept anomaly of the incident's own, per entity) keeps its place, named
+    by it: a restart for another incident of the target must not hide the target's own cause (a table
+    dropped while a restart answered the write errors it caused). Another entity's live anomalies do
+    not save it: they may be symptoms of this incident's cause.
+    """
     live = {name for s in kept for name in _names(s)}
     gone = {name for s in dropped for name in _names(s)} - live
-    first = [c for c in ranking if (c.entity, c.signal) not in gone]
-    last = [
-        c.model_copy(update={"evidence": f"{c.evidence}; {DEMOTED}"}) for c in ranking if (c.entity, c.signal) in gone
-    ]
+    first, last = [], []
+    for c in ranking:
+        hint = (hints or {}).get(c.entity)
+        if (c.entity, c.signal) not in gone:
+            first.append(c)
+        elif hint is not None:
+            evidence = f"flagged by the live detector: {hint.anomaly.summary}; its {c.signal}: {DEMOTED}"
+            first.append(c.model_copy(update={"signal": hint.display_signal, "evidence": evidence}))
+        else:
+            last.append(c.model_copy(update={"evidence": f"{c.evidence}; {DEMOTED}"}))
     return first + last
 
 

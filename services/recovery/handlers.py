@@ -118,7 +118,7 @@ class RecoveryHandlers:
             max_restarts=cooldown.max_restarts,
             window_s=cooldown.window_s,
             min_severity=self.settings.min_severity,
-            in_progress=self.state.verifying(incident.target),
+            in_progress=self.state.verifying(incident.target, below=incident),
             round=round_,
             action_times=self.state.actions.get(incident.target, []),
             max_actions=cooldown.max_actions,
@@ -203,6 +203,10 @@ class RecoveryHandlers:
         plan = self.state.plans.get(incident_id)
         requests = [r for (p, _), (r, _) in self.state.approvals.items() if plan is not None and p == plan.plan_id]
         if plan is None or not requests or plan.plan_id in self.state.concluded:
+            return
+        if incident_id in self.state.resolved_incidents:  # an approval that comes after the end runs nothing
+            detail = f"steps awaiting approval not run: incident {incident_id} was resolved first"
+            await self._conclude(plan, Verdict.FAILED, detail, cause)
             return
         incident = self.state.incidents.get(incident_id)
         before = incident.opened_at.timestamp() if incident is not None else self.clock().timestamp()

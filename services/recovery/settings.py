@@ -163,8 +163,9 @@ class PostgresPromoteConfig(BaseModel):
 class PostgresRestoreConfig(BaseModel):
     """Restore the newest valid ``pg_dump -Fc`` archive of ``backup_dir`` into the database of ``dsn_env``.
 
-    Candidates are validated with ``pg_restore --list`` first; the restore counts only when
-    ``verify_query``'s first value is at least ``verify_min``.
+    Candidates are validated with ``pg_restore --list`` first (and skipped when they lack the rows of a
+    table of ``require_tables``); the restore counts only when ``verify_query``'s first value is at
+    least ``verify_min``.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -176,6 +177,9 @@ class PostgresRestoreConfig(BaseModel):
     suffix: str = Field(".dump", pattern=r"^[A-Za-z0-9_.-]{1,32}$")
     verify_query: str = Field(min_length=1, description="read-only query; its first value is compared")
     verify_min: float
+    require_tables: tuple[str, ...] = Field(
+        (), description="tables (name or schema.name) whose rows a candidate archive must hold"
+    )
     pg_restore: str = Field("pg_restore", description="pg_restore binary: a bare name (PATH) or an absolute path")
     timeout_s: float = Field(600.0, gt=0)
 

@@ -8,9 +8,13 @@ from services.recovery.domain.approval import Decision
 from services.recovery.domain.catalog import RESTART_PROCESS
 from services.recovery.domain.verify import Verification
 from shared import events as ev
-from shared.models import Incident, IncidentStatus, RecoveryApproval, RecoveryPlan
+from shared.models import SEVERITY_RANK, Incident, IncidentStatus, RecoveryApproval, RecoveryPlan
 
 StepKey = tuple[str, int]  # (plan id, step index)
+
+
+def _rank(incident: Incident) -> int:
+    return SEVERITY_RANK[incident.severity]
 
 
 @dataclass
@@ -23,6 +27,7 @@ class RecoveryState:
     restarts: dict[str, list[float]] = field(default_factory=dict)
     actions: dict[str, list[float]] = field(default_factory=dict)  # target -> when each action started
     closed_incidents: set[str] = field(default_factory=set)
+    resolved_incidents: set[str] = field(default_factory=set)  # a step awaiting approval never runs after this
     pending: dict[str, Verification] = field(default_factory=dict)
     incidents: dict[str, Incident] = field(default_factory=dict)  # the newest snapshot of each open incident
     approvals: dict[StepKey, tuple[RecoveryApproval, float]] = field(default_factory=dict)  # requested, when
@@ -74,6 +79,8 @@ class RecoveryState:
         ):
             self.closed_incidents.add(incident.incident_id)
             self.incidents.pop(incident.incident_id, None)
+            if isinstance(event, ev.IncidentResolved) or incident.status is IncidentStatus.RESOLVED:
+                self.resolved_incidents.add(incident.incident_id)
         elif isinstance(event, ev.IncidentOpened | ev.IncidentUpdated):
             self.incidents[incident.incident_id] = incident
 
@@ -81,9 +88,24 @@ class RecoveryState:
         """When the plan's round was verified or failed (None while it runs or is verified)."""
         return None if plan is None else self.concluded.get(plan.plan_id)
 
-    def verifying(self, target: str) -> str | None:
-        """Return the incident whose recovery of ``target`` is being verified, if any."""
-        return next((p.incident_id for p in self.pending.values() if p.target == target), None)
+    def verifying(self, target: str, *, below: Incident | None = None) -> str | None:
+        """Return the incident whose recovery of ``target`` is being verified, if any.
+
+        With ``below``, a verification of a less severe incident does not count: a Critical incident's
+        emergency action must not wait a minute for a restart answering a Minor symptom to be judged.
+        """
+        for pending in self.pending.values():
+            if pending.target != target:
+                continue
+            other = self.incidents.get(pending.incident_id)
+            if (
+                below is not None
+                and other is not None
+                and SEVERITY_RANK[other.severity] < SEVERITY_RANK[below.severity]
+            ):
+                continue
+            return pending.incident_id
+        return None
 
     def awaiting(self, incident_id: str) -> tuple[RecoveryApproval, float] | None:
         """The undecided approval request of the incident's latest plan (with when it was made), if any."""

@@ -176,7 +176,7 @@ def test_a_failed_dump_leaves_no_file_keeps_the_old_dumps_and_says_why(tmp_path:
     old = [out / f"demo-2026010{d}T000000Z.dump" for d in range(1, 4)]
     for path in old:
         path.write_bytes(b"old")
-    job = BackupJob(out, out / "status.json", pg / "pg_dump", str(tmp_path), free_port(), keep=1, timeout_s=20)
+    job = BackupJob(out, out / "status.json", pg / "pg_dump", str(tmp_path), (free_port(),), keep=1, timeout_s=20)
     status = run_once(job, now=1_800_000_000.0)
     assert status.last_result == "failed" and status.last_ok_at is None and status.error
     assert sorted(out.iterdir()) == sorted([*old, out / "status.json"])  # no partial file; retention not applied

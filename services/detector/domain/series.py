@@ -12,6 +12,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.detector.domain.anomaly import DetectorBank, DetectorConfig, Score, explain, format_value
+from services.detector.domain.anomaly.corroborate import raise_scores
 from services.detector.domain.anomaly.detector import score_at
 from services.detector.domain.anomaly.kernel import StepResult
 from services.detector.domain.budget import EpisodeBudget
@@ -173,6 +174,9 @@ class SeriesWatch:
     hold: Hold | None = None
     streak: int = 0
     pending: Hold | None = None
+    corroborated_by: str = ""
+    """The metric whose concurrent alert opened this series' episode (see `anomaly.corroborate`); "" if
+    its own samples did. Shown in the explanation; not checkpointed (a restart drops the note only)."""
 
     @property
     def idle(self) -> bool:
@@ -297,8 +301,9 @@ class SeriesBank:
         """Turn a step's scores (this bank's columns start at ``offset``) into evidence of unusual series."""
         found = []
         width = len(self.watches)
-        level = np.where(result.warming[offset : offset + width], 0.0, np.maximum(
-            result.score[offset : offset + width], result.severity[offset : offset + width])).tolist()  # fmt: skip
+        cols = slice(offset, offset + width)
+        scores, raised_by = self._corroborated(result, cols, config)
+        level = np.where(result.warming[cols], 0.0, np.maximum(scores, result.severity[cols])).tolist()
         for metric in config.watched:
             if metric not in values:
                 continue
@@ -307,9 +312,34 @@ class SeriesBank:
                 continue  # nothing open and nothing to open (a raised threshold is higher still): no change
             own = _with_threshold(config, open_thresholds.get(metric)) if open_thresholds else config
             score = score_at(result, offset + watch.index, ts, values[metric])
-            if (item := watch.judge(score, own)) is not None:
-                found.append(item)
+            if raised_by[watch.index] >= 0:
+                if strength(score) < own.episodes.open_threshold <= scores[watch.index]:
+                    watch.corroborated_by = self._metric_at(int(raised_by[watch.index]))
+                score = replace(score, score=float(scores[watch.index]))
+            item = watch.judge(score, own)
+            if item is None:
+                watch.corroborated_by = "" if watch.idle else watch.corroborated_by
+                continue
+            if by := watch.corroborated_by:
+                summary = f"{item.summary}; flagged because {by} alerted at the same time"
+                item = replace(item, summary=summary, labels={**item.labels, "corroborated_by": by})
+            found.append(item)
         return found
+
+    def _corroborated(
+        self, result: StepResult, cols: slice, config: StatisticalConfig
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Return the target's scores corroborated across its series (`anomaly.corroborate`) and who raised each."""
+        scores = result.score[cols]
+        width = scores.size
+        if not config.detector.corroborate or width < 2:
+            return scores, np.full(width, -1)
+        usable = result.valid[cols] & ~result.warming[cols]
+        return raise_scores(scores, result.severity[cols], usable, np.zeros(width, dtype=np.int64))
+
+    def _metric_at(self, index: int) -> str:
+        """Return the watched metric of bank column ``index``."""
+        return next(metric for metric, watch in self.watches.items() if watch.index == index)
 
 
 def _with_threshold(config: StatisticalConfig, threshold: float | None) -> StatisticalConfig:

@@ -15,7 +15,13 @@ from typing import Protocol
 import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from services.recovery.domain.backups import BackupFile, backup_candidates, verification_verdict
+from services.recovery.domain.backups import (
+    BackupFile,
+    archive_tables,
+    backup_candidates,
+    missing_tables,
+    verification_verdict,
+)
 from services.recovery.domain.catalog import PromoteStandby, RecoveryError, RestoreBackup
 from shared.procenv import basic_env
 
@@ -39,8 +45,8 @@ class Database(Protocol):
         """The first column of the first row of ``query`` (None without rows)."""
         ...
 
-    async def archive_valid(self, path: Path) -> tuple[bool, str]:
-        """Whether ``path`` is a readable archive (``pg_restore --list``), with the reason when not."""
+    async def archive_valid(self, path: Path, require_tables: tuple[str, ...] = ()) -> tuple[bool, str]:
+        """Whether ``path`` is a readable archive (``pg_restore --list``) holding those tables' rows, and why."""
         ...
 
     async def restore(self, path: Path) -> None:
@@ -84,13 +90,18 @@ class LocalPostgres:
             row = await cursor.fetchone()
             return None if row is None else row[0]
 
-    async def archive_valid(self, path: Path) -> tuple[bool, str]:
-        """``pg_restore --list``: a readable custom-format archive with a table of contents."""
+    async def archive_valid(self, path: Path, require_tables: tuple[str, ...] = ()) -> tuple[bool, str]:
+        """``pg_restore --list``: a readable custom-format archive with a table of contents and those tables."""
         code, out = await self._run("--list", str(path), with_db=False)
         if code != 0:
             return False, out.strip().splitlines()[-1] if out.strip() else f"pg_restore --list exited {code}"
         entries = [line for line in out.splitlines() if line and not line.startswith(";")]
-        return (True, f"{len(entries)} entries") if entries else (False, "empty archive")
+        if not entries:
+            return False, "empty archive"
+        missing = missing_tables(archive_tables(out), require_tables)
+        if missing:
+            return False, f"no rows of {', '.join(missing)}"
+        return True, f"{len(entries)} entries"
 
     async def restore(self, path: Path) -> None:
         """``pg_restore --clean --if-exists --single-transaction --exit-on-error --no-owner``."""
@@ -153,12 +164,15 @@ async def restore_backup(db: Database, action: RestoreBackup) -> tuple[bool, str
     rejected: list[str] = []
     for candidate in candidates:
         path = directory / candidate.name
-        valid, why = await db.archive_valid(path)
+        valid, why = await db.archive_valid(path, action.require_tables)
         if not valid:
             rejected.append(f"{candidate.name} ({why})")
             continue
         await db.restore(path)
-        ok, verdict = verification_verdict(await db.scalar(action.verify_query), action.verify_min)
+        try:
+            ok, verdict = verification_verdict(await db.scalar(action.verify_query), action.verify_min)
+        except psycopg.Error as exc:
+            ok, verdict = False, f"verification query failed: {type(exc).__name__}: {str(exc).strip()[:200]}"
         skipped = f"; skipped {', '.join(rejected)}" if rejected else ""
         return ok, f"{action.action}: restored {candidate.name} ({why}); {verdict}{skipped}"
     return False, f"{action.action}: no valid backup: {', '.join(rejected)}; nothing restored"

@@ -43,3 +43,26 @@ def verification_verdict(value: object, minimum: float) -> tuple[bool, str]:
     if number >= minimum:
         return True, f"verification {number:g} >= {minimum:g}"
     return False, f"verification {number:g} < {minimum:g}"
+
+
+def archive_tables(toc: str) -> frozenset[str]:
+    """The tables whose rows an archive holds, as ``schema.table``, from ``pg_restore --list`` output.
+
+    A data entry reads ``3312; 0 16390 TABLE DATA public orders demo``: the schema and the name follow
+    ``TABLE DATA``. Comment lines (``;``) and other entries are ignored.
+    """
+    found = set()
+    for line in toc.splitlines():
+        if line.startswith(";"):
+            continue
+        words = line.split()
+        for i in range(len(words) - 3):
+            if words[i] == "TABLE" and words[i + 1] == "DATA":
+                found.add(f"{words[i + 2]}.{words[i + 3]}")
+                break
+    return frozenset(found)
+
+
+def missing_tables(held: frozenset[str], required: Iterable[str]) -> list[str]:
+    """The ``required`` tables (``name`` means ``public.name``) an archive holding ``held`` lacks."""
+    return [t for t in required if (t if "." in t else f"public.{t}") not in held]

@@ -199,8 +199,10 @@ class PromoteStandby:
 class RestoreBackup:
     """Restore the newest valid ``pg_dump -Fc`` archive of ``backup_dir`` into the database of ``dsn_env``.
 
-    Each candidate (newest first) is validated with ``pg_restore --list`` before anything is touched;
-    after the restore ``verify_query`` must return a first value of at least ``verify_min``.
+    Each candidate (newest first) is validated with ``pg_restore --list`` before anything is touched (the
+    dry run: readable, and holding the rows of every table of ``require_tables``: a dump taken after the
+    table was dropped is not a good backup of it); after the restore ``verify_query`` must return a first
+    value of at least ``verify_min``.
     """
 
     name: str
@@ -209,6 +211,7 @@ class RestoreBackup:
     backup_dir: str
     verify_query: str
     verify_min: float
+    require_tables: tuple[str, ...] = ()
     suffix: str = ".dump"
     pg_restore: str = "pg_restore"
     timeout_s: float = 600.0

@@ -162,3 +162,19 @@ async def test_breaker_opens_after_failed_recoveries_and_escalates(harness: BusH
     assert len(runner.ran) == 2
     refused = harness.published(RECOVERY)[-1]
     assert isinstance(refused, ev.RecoveryFailed) and refused.data.detail.startswith("circuit open: 2 failed")
+
+
+async def test_an_approval_after_the_incident_was_resolved_runs_nothing(harness: BusHarness) -> None:
+    runner, clock = FakeRunner(), Clock()
+    await recovery(harness, runner, clock)
+    await harness.feed(INCIDENTS, opened())
+    inc = opened().data.incident.model_copy(update={"status": m.IncidentStatus.RESOLVED})
+    resolved = ev.IncidentResolved.create(
+        m.IncidentTransition(incident=inc, reason="fixed by hand"), source="/t", id_parts=("r",),
+        correlationid=inc.incident_id,
+    )  # fmt: skip
+    await harness.feed(INCIDENTS, resolved)
+    await harness.feed(COMMANDS, command(ev.ApproveRequested, "late"))
+    assert runner.ran == []
+    failed = harness.published(RECOVERY)[-1]
+    assert isinstance(failed, ev.RecoveryFailed) and "was resolved first" in failed.data.detail

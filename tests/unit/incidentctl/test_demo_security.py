@@ -179,7 +179,7 @@ def test_with_the_estate_s_entrance_the_demo_is_watched_for_both_and_recovery_is
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("IR_CONFIG_FILE", raising=False)
-    estate = EstateState(str(tmp_path), "/usr/lib/postgresql/15/bin", "/tmp/ir-pg-x", 5, 6, 7, demo_port=4,
+    estate = EstateState(str(tmp_path), "/usr/lib/postgresql/15/bin", "/tmp/ir-pg-x", 5, 6, 7, 11, demo_port=4,
                          web_port=8, egress_port=9, sink_port=10)  # fmt: skip
     estate.estate_dir.mkdir()
     estate.save()
@@ -191,11 +191,10 @@ def test_with_the_estate_s_entrance_the_demo_is_watched_for_both_and_recovery_is
     assert [e.name for e in endpoints] == ["metrics", "backup", "security"]
     recovery = RecoverySettings.model_validate(configs["recovery"])
     policy = recovery.targets["demo"]
-    assert policy.remedies == {"security": ["isolate:demo-public"], "leak": ["isolate:demo-egress"]}
-    assert {n: (a.timeout_s, a.default, a.severities) for n, a in policy.approval.items()} == {
-        "isolate:demo-public": (60, "deny", ["critical"]),
-        "isolate:demo-egress": (60, "deny", ["critical"]),
-    }
+    assert policy.remedies["security"] == ["isolate:demo-public"] and policy.remedies["leak"] == ["isolate:demo-egress"]
+    assert "data_loss" in policy.remedies  # the estate's own emergency actions are kept beside them
+    approvals = {n: (a.timeout_s, a.default, a.severities) for n, a in policy.approval.items()}
+    assert approvals["isolate:demo-public"] == approvals["isolate:demo-egress"] == (60, "deny", ["critical"])
     assert policy.rollback == {}  # containment fails closed
     assert [(i.backend, i.server) for i in recovery.isolate_actions] == [
         (haproxy.WEB_BACKEND, haproxy.WEB_SERVER),
@@ -219,12 +218,13 @@ def test_merging_joins_targets_and_lists_and_replaces_the_rest() -> None:
 
 
 def test_haproxy_is_the_demo_s_public_entrance_and_its_egress() -> None:
-    text = haproxy.config(port=1, primary_port=2, standby_port=3, admin_socket=Path("/tmp/x.sock"), web_port=4,
-                          demo_port=5, egress_port=6, sink_port=7)  # fmt: skip
+    text = haproxy.config(port=1, primary_port=2, standby_port=3, health_port=8, admin_socket=Path("/tmp/x.sock"),
+                          web_port=4, demo_port=5, egress_port=6, sink_port=7)  # fmt: skip
     servers = [line.split()[:3] for line in text.splitlines() if line.strip().startswith("server ")]
     assert servers[2:] == [["server", "demo", "127.0.0.1:5"], ["server", "sink", "127.0.0.1:7"]]
     assert "bind 127.0.0.1:4" in text and "bind 127.0.0.1:6" in text and "option forwardfor" in text
-    assert "web_in" not in haproxy.config(port=1, primary_port=2, standby_port=3, admin_socket=Path("/tmp/x.sock"))
+    plain = haproxy.config(port=1, primary_port=2, standby_port=3, health_port=8, admin_socket=Path("/tmp/x.sock"))
+    assert "web_in" not in plain and "egress_in" not in plain
 
 
 def test_the_demo_and_only_the_demo_gets_its_entrance_egress_and_login_settings() -> None:

@@ -52,13 +52,14 @@ def test_only_the_demo_gets_the_estate_settings() -> None:
     assert DSN_ENV not in child_env("collector", parent, ESTATE_ENV)
 
 
-def test_haproxy_sends_to_the_standby_only_when_the_primary_is_down() -> None:
-    text = haproxy.config(port=1, primary_port=2, standby_port=3, admin_socket=Path("/tmp/x.sock"))
+def test_haproxy_keeps_the_read_only_standby_out_until_failover_and_has_a_health_frontend() -> None:
+    text = haproxy.config(port=1, primary_port=2, standby_port=3, health_port=4, admin_socket=Path("/tmp/x.sock"))
     servers = [line.split() for line in text.splitlines() if line.strip().startswith("server ")]
     assert [(s[1], s[2], s[-1]) for s in servers] == [
         ("primary", "127.0.0.1:2", "2"),
-        ("standby", "127.0.0.1:3", "backup"),
+        ("standby", "127.0.0.1:3", "disabled"),
     ]
+    assert "bind 127.0.0.1:4" in text and "tcp-request connection reject if { nbsrv(pg) lt 1 }" in text
     assert "stats socket /tmp/x.sock mode 600 level admin" in text and "bind 127.0.0.1:1" in text
 
 

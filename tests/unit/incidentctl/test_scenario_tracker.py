@@ -69,3 +69,51 @@ def test_a_crash_follows_its_down_incident_not_an_errors_incident_opened_a_momen
     assert result.incident_id == "inc-1" and result.severity == "critical"
     assert result.seconds_after_fault["incident_opened"] == 2.0
     assert result.seconds_after_fault["recovery_started"] == 3.0
+
+
+DB_INCIDENT = INCIDENT.model_copy(update={"incident_id": "inc-db", "target": "demo-db", "problem": "down"})
+
+
+ApprovalEvent = ev.RecoveryApprovalRequested | ev.RecoveryApproved | ev.RecoveryDenied
+
+
+def _approval(
+    kind: type[ev.RecoveryApprovalRequested] | type[ev.RecoveryApproved], index: int, action: str, t: float
+) -> ApprovalEvent:
+    step = m.RecoveryStep(index=index, action=action, target="demo-db")
+    actor = "" if kind is ev.RecoveryApprovalRequested else "op"
+    data = m.RecoveryApproval(plan_id="p", incident_id="inc-db", target="demo-db", step=step,
+                              severity=m.Severity.CRITICAL, timeout_s=60, default=m.ApprovalDefault.DENY,
+                              actor=actor)  # fmt: skip
+    return kind.create(data, source="/t", id_parts=(kind.__name__, index), time=at(t))
+
+
+def _db_step(action: str, index: int, t: float, key: str) -> ev.RecoveryStepStarted:
+    data = m.RecoveryProgress(plan_id="p", incident_id="inc-db", target="demo-db",
+                              step=m.RecoveryStep(index=index, action=action, target="demo-db"))  # fmt: skip
+    return ev.RecoveryStepStarted.create(data, source="/t", id_parts=(key,), time=at(t))
+
+
+def test_an_estate_fault_waits_on_approval_and_its_check_and_counts_each_action_once() -> None:
+    tracker = ChainTracker(ScenarioResult(fault="primary-down", target="demo-db"), at(0))
+    tracker.observe(_opened(DB_INCIDENT, 2))
+    tracker.observe(_approval(ev.RecoveryApprovalRequested, 0, "promote_standby:db", 2.5))
+    assert tracker.awaiting == {("p", 0): "promote_standby:db"}
+    tracker.observe(_approval(ev.RecoveryApproved, 0, "promote_standby:db", 3))
+    assert tracker.awaiting == {}
+    for event in (_db_step("promote_standby:db", 0, 3.1, "a"), _db_step("promote_standby:db", 0, 3.1, "a"),
+                  _db_step("failover:db", 1, 3.2, "b"), _db_step("failover:db", 1, 3.9, "c")):  # fmt: skip
+        tracker.observe(event)  # "a" twice: a redelivered record is one run; "c": a second run
+    result = tracker.finish()
+    assert result.approvals == ["promote_standby:db approved by op"]
+    assert result.actions_run == {"promote_standby:db": 1, "failover:db": 2}
+    assert "approved" not in result.missing and "fault_checked" in result.missing
+    assert "failover:db ran 2 times, not once" in result.problems
+    assert {"L1 not paged", "L2 not paged", "RCA names None, not demo-db"} <= set(result.problems)
+    assert not result.ok
+
+
+def test_a_crash_needs_no_approval_nor_check() -> None:
+    tracker = ChainTracker(ScenarioResult(fault="crash"), at(0))
+    tracker.observe(opened())
+    assert "approved" not in tracker.finish().missing and tracker.result.problems == []

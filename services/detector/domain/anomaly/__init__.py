@@ -2,6 +2,7 @@
 
 from .bank import DetectorBank
 from .config import DetectorConfig
+from .corroborate import corroborate
 from .detector import Direction, Score, SeriesDetector
 from .explain import explain, format_value
 from .kernel import StepResult
@@ -13,6 +14,7 @@ __all__ = [
     "Score",
     "SeriesDetector",
     "StepResult",
+    "corroborate",
     "explain",
     "format_value",
 ]

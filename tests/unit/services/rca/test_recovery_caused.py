@@ -58,3 +58,24 @@ def test_the_restart_s_blink_and_the_finished_burst_are_never_the_top_cause() ->
     for c in ranking:
         if c.signal == "http.up":
             assert DEMOTED in c.evidence
+
+
+def test_a_target_whose_restart_blink_is_dropped_keeps_its_place_named_by_its_live_evidence() -> None:
+    from services.rca.analyze import demote, strongest_hints
+
+    store = WindowStore()
+    store.add_anomaly(anomaly_event("http.up", t=FAULT_AT + 1).data)  # the restart's blink: dropped
+    store.add_anomaly(anomaly_event("db.rows", t=FAULT_AT).data)  # the table dropped: live
+    blink, rows = store.anomalies["an-demo-http.up"], store.anomalies["an-demo-db.rows"]
+    ranking = [
+        m.CauseCandidate(entity="demo", signal="http.up", score=9.0, evidence="http.up fell"),
+        m.CauseCandidate(entity="vm", signal="host.load1", score=1.0, evidence="load fell"),
+        m.CauseCandidate(entity="other", signal="http.up", score=0.5, evidence="blink"),
+    ]
+    other_blink = store.anomalies["an-demo-http.up"].anomaly.model_copy(update={"target": "other"})
+    store.add_anomaly(other_blink.model_copy(update={"anomaly_id": "an-other-http.up"}))
+    dropped = [blink, store.anomalies["an-other-http.up"]]
+    result = demote(ranking, dropped=dropped, kept=[rows], hints=strongest_hints([rows]))
+    assert [(c.entity, c.signal) for c in result] == [("demo", "db.rows"), ("vm", "host.load1"), ("other", "http.up")]
+    assert "db.rows anomalous" in result[0].evidence and DEMOTED in result[0].evidence
+    assert DEMOTED in result[2].evidence  # no live evidence of its own: to the end

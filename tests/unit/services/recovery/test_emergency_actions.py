@@ -275,3 +275,23 @@ def test_a_bad_kubernetes_action_config_names_file_line_and_field(
     monkeypatch.setenv("IR_CONFIG_FILE", str(path))
     with pytest.raises(ConfigError, match=rf"{path}:{line}: {field}: .*{why}"):
         RecoverySettings.load()
+
+
+TOC = """;
+; Archive created at 2026-12-06 02:25:29 UTC
+;     dbname: demo
+215; 1259 16390 TABLE public orders demo
+214; 1259 16389 SEQUENCE public orders_id_seq demo
+3312; 0 16390 TABLE DATA public orders demo
+3313; 0 16400 TABLE DATA audit events demo
+"""
+
+
+def test_an_archive_holds_the_rows_of_the_tables_its_data_entries_name() -> None:
+    from services.recovery.domain.backups import archive_tables, missing_tables
+
+    held = archive_tables(TOC)
+    assert held == {"public.orders", "audit.events"}
+    assert missing_tables(held, ["orders", "audit.events"]) == []
+    assert missing_tables(held, ["customers", "public.orders", "audit.orders"]) == ["customers", "audit.orders"]
+    assert archive_tables(";\n; TABLE DATA public orders demo\n") == frozenset()  # a comment is no entry

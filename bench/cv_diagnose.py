@@ -1,0 +1,166 @@
+"""Where the detector loses points in cross-validation: misses, late hits, false positives, threshold transfer.
+
+Usage: python bench/cv_diagnose.py [DATA_DIR] [--alone]   (default $IR_DATA_DIR or ../shared/data)
+
+``--alone`` judges every series by itself (no corroboration across a host's series).
+
+Streams every series once (as bench_detector_cv.py does), takes each held-out fold's standard-profile
+threshold as cross-validation chooses it (on the other folds only), and per fold prints:
+
+- windows, and how many a row at or above that threshold hits (first hit: median position in the
+  window, 0 = its first row; NAB rewards early hits);
+- the misses split by why: *quiet* (every view stayed inside its record envelope: severity 0 all
+  window long), *suppressed* (a view left its envelope, but the after-alert suppression held the
+  score at 0) or *below* (the score rose, but not to the threshold);
+- false-positive rows on series with windows and on series without any;
+- the fold's score at the CV threshold and at its own best threshold. The latter is a DIAGNOSTIC
+  only (chosen on the held-out fold itself, never a result): the gap between the two is what the
+  threshold loses in transfer, the rest is what the scores' ranking loses;
+- for ASD folds, how many missed windows were hit on another metric of the same server in the same
+  labelled segment (a server-level view would have had them).
+
+Nothing here chooses a constant; it only reads the scores.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import bench_detector_cv as cv
+import cv_folds as cf
+import nab_score as ns
+
+from services.detector.domain.anomaly import DetectorBank, DetectorConfig, corroborate
+
+STANDARD = ns.PROFILES[0]
+
+
+@dataclass(frozen=True)
+class Streamed:
+    """Score (suppressed) and severity (unsuppressed) of every row of one series."""
+
+    score: np.ndarray
+    severity: np.ndarray
+
+
+def stream(series: Sequence[cf.LabelledSeries], config: DetectorConfig) -> list[Streamed]:
+    """Stream every series through one DetectorBank row by row, keeping score and severity.
+
+    With ``config.corroborate`` the scores are corroborated across each host's series, as
+    bench_detector_cv.py does.
+    """
+    n_rows = max(len(s.values) for s in series)
+    ts = np.full((n_rows, len(series)), np.nan)
+    xs = np.full((n_rows, len(series)), np.nan)
+    for j, s in enumerate(series):
+        ts[: len(s.values), j], xs[: len(s.values), j] = s.epoch, s.values
+    bank = DetectorBank(len(series), config)
+    groups = cv.host_groups(series)
+    score, severity = np.zeros((n_rows, len(series))), np.zeros((n_rows, len(series)))
+    for i in range(n_rows):
+        result = bank.update(ts[i], xs[i])
+        if config.corroborate:
+            result = corroborate(result, groups)
+        score[i], severity[i] = result.score, result.severity
+    return [Streamed(score[: len(s.values), j], severity[: len(s.values), j]) for j, s in enumerate(series)]
+
+
+@dataclass
+class FoldReport:
+    """Counts of one held-out fold at its cross-validated threshold."""
+
+    windows: int = 0
+    hit: int = 0
+    quiet: int = 0
+    suppressed: int = 0
+    below: int = 0
+    fp_windowed: int = 0
+    fp_windowless: int = 0
+    server_hit: int = 0  # missed, but hit on another metric of the same server in the same segment
+    positions: list[float] | None = None
+
+
+def _segment_key(s: cf.LabelledSeries, a: int, b: int) -> tuple[str, int, int]:
+    return (s.name.split("/")[0], a, b)
+
+
+def diagnose(series: Sequence[cf.LabelledSeries], out: Sequence[Streamed], fold: str, theta: float) -> FoldReport:
+    """Count hits, misses by cause and false positives of one fold at threshold ``theta``."""
+    rep = FoldReport(positions=[])
+    hit_segments: set[tuple[str, int, int]] = set()
+    missed: list[tuple[str, int, int]] = []
+    for s, o in zip(series, out, strict=True):
+        if s.fold != fold:
+            continue
+        score, severity = o.score[s.scored_from :], o.severity[s.scored_from :]
+        start = ns.probation_rows(len(score))
+        fires = np.zeros(len(score), dtype=bool)
+        fires[start:] = score[start:] >= theta
+        inside = np.zeros(len(score), dtype=bool)
+        for a, b in s.windows:
+            inside[a : b + 1] = True
+            rep.windows += 1
+            rows = np.flatnonzero(fires[a : b + 1])
+            if rows.size:
+                rep.hit += 1
+                rep.positions.append(rows[0] / (b - a + 1))
+                hit_segments.add(_segment_key(s, a, b))
+                continue
+            missed.append(_segment_key(s, a, b))
+            if not np.any(severity[a : b + 1] > 0):
+                rep.quiet += 1
+            elif not np.any(score[a : b + 1] > 0):
+                rep.suppressed += 1
+            else:
+                rep.below += 1
+        n_fp = int(np.count_nonzero(fires & ~inside))
+        if s.windows:
+            rep.fp_windowed += n_fp
+        else:
+            rep.fp_windowless += n_fp
+    rep.server_hit = sum(key in hit_segments for key in missed) if fold.startswith("asd") else 0
+    return rep
+
+
+def main() -> int:
+    root = cv.data_dir()
+    series = cf.nab_series(root / "nab") + cf.asd_series(root / "asd")
+    folds = list(dict.fromkeys(s.fold for s in series))
+    start = time.perf_counter()
+    config = DetectorConfig(corroborate="--alone" not in sys.argv)
+    out = stream(series, config)
+    how = "corroborated across each host's series" if config.corroborate else "each series alone"
+    print(f"{len(series)} series streamed in {time.perf_counter() - start:.1f} s ({how})")
+    files = cv.by_fold(series, [o.score for o in out])
+    picks = cv.cross_validate({"defaults": files}, folds)["standard"]
+    print(
+        "\n| held-out fold | CV threshold | windows | hit | median first-hit position | missed: quiet / "
+        "suppressed / below | missed but hit on same server | FP rows (series with / without windows) "
+        "| CV score | own-threshold score (diagnostic) |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for fold in folds:
+        score_cv, _, theta = picks[fold]
+        rep = diagnose(series, out, fold, theta)
+        own = ns.optimise_threshold(files[fold], STANDARD)
+        position = f"{np.median(rep.positions):.2f}" if rep.positions else "-"
+        server = str(rep.server_hit) if fold.startswith("asd") else "-"
+        print(
+            f"| {fold} | {theta:.3f} | {rep.windows} | {rep.hit} | {position} | "
+            f"{rep.quiet} / {rep.suppressed} / {rep.below} | {server} | {rep.fp_windowed} / {rep.fp_windowless} "
+            f"| {score_cv:.2f} | {own.normalised:.2f} (at {own.threshold:.3f}) |"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

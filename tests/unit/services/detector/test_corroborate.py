@@ -1,0 +1,107 @@
+"""Corroboration: a series barely outside its envelopes takes a concurrent alert of its host's other series."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pytest
+
+from services.detector.domain.anomaly import DetectorBank, DetectorConfig, corroborate
+from services.detector.domain.anomaly.corroborate import raise_scores, strongest_other
+from services.detector.domain.perf import PerfConfig
+from services.detector.domain.series import StatisticalConfig
+from services.detector.domain.target import DetectionConfig, TargetDetector
+from services.detector.domain.tracker import Change, Emission, TrackerConfig
+from shared.models import MetricSample, MetricsObserved
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_strongest_other_is_the_best_other_member_of_the_group(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 12))
+    groups, score = rng.integers(0, 4, n), rng.choice([0.0, 0.3, 0.5, 0.9], n)
+    best, who = strongest_other(score, groups)
+    for i in range(n):
+        others = [j for j in range(n) if j != i and groups[j] == groups[i]]
+        if not others:
+            assert (best[i], who[i]) == (0.0, -1)
+        else:
+            assert best[i] == max(score[j] for j in others) and who[i] in others and score[who[i]] == best[i]
+
+
+def test_only_series_outside_their_envelopes_are_raised() -> None:
+    score, severity = np.array([0.9, 0.0, 0.0, 0.2]), np.array([0.9, 0.3, 0.0, 0.3])
+    usable = np.array([True, True, True, False])
+    raised, by = raise_scores(score, severity, usable, np.zeros(4, dtype=np.int64))
+    assert raised.tolist() == [0.9, 0.9, 0.0, 0.2]  # inside its envelopes (2) or not usable (3): untouched
+    assert by.tolist() == [-1, 0, -1, -1]
+
+
+def test_a_series_alone_on_its_host_is_never_changed() -> None:
+    rng = np.random.default_rng(1)
+    bank = DetectorBank(3, DetectorConfig(warmup_samples=5))
+    for i in range(200):
+        values = rng.normal(0, 1, 3) + (40.0 if i == 150 else 0.0)
+        result = bank.update(np.full(3, 60.0 * i), values)
+        assert np.array_equal(corroborate(result, np.arange(3)).score, result.score)
+
+
+def _run(corroborated: bool, bump: float) -> list[Emission]:
+    """A CPU hog on a web host, with the host's p95 latency rising a little at the same time."""
+    config = DetectionConfig(
+        rules=(),
+        statistical=StatisticalConfig(detector=DetectorConfig(warmup_samples=20, corroborate=corroborated)),
+        perf=PerfConfig(enabled=False),
+        tracker=TrackerConfig(close_delay_s=6),
+    )
+    detector, rng, out = TargetDetector("web", config), random.Random(3), []
+    for i in range(400):
+        cpu, latency = 20 + rng.gauss(0, 1), 200 + rng.gauss(0, 20)
+        if i >= 380:
+            cpu, latency = 95.0, 200 + bump
+        samples = (
+            MetricSample(name="host.cpu_percent", value=cpu),
+            MetricSample(name="http.latency_p95_ms", value=latency),
+        )
+        at = T0 + timedelta(seconds=15 * i)
+        out += detector.observe(
+            MetricsObserved(target="web", host="h", observed_at=at, interval_s=15.0, samples=samples)
+        )
+    return out
+
+
+def _detected(out: list[Emission], signal: str) -> list[Emission]:
+    return [e for e in out if e.change is Change.DETECTED and e.anomaly.signal == signal]
+
+
+def test_a_weak_rise_is_flagged_with_a_concurrent_alert_and_the_explanation_says_so() -> None:
+    alone, together = _run(False, 55.0), _run(True, 55.0)
+    assert _detected(alone, "host.cpu_percent") and not _detected(alone, "http.latency_p95_ms")
+    [latency] = _detected(together, "http.latency_p95_ms")
+    assert "flagged because host.cpu_percent alerted at the same time" in latency.anomaly.summary
+
+
+def test_a_rise_strong_enough_alone_carries_no_corroboration_note() -> None:
+    [latency] = _detected(_run(True, 150.0), "http.latency_p95_ms")
+    assert "alerted at the same time" not in latency.anomaly.summary
+
+
+def _host_scores(values: np.ndarray) -> np.ndarray:
+    bank, out = DetectorBank(values.shape[1], DetectorConfig(warmup_samples=10)), []
+    for i, row in enumerate(values):
+        out.append(corroborate(bank.update(np.full(row.size, 60.0 * i), row), np.zeros(row.size, dtype=np.int64)).score)
+    return np.array(out)
+
+
+def test_corroborated_scores_are_causal_a_first_half_rerun_gives_the_same_scores() -> None:
+    rng = np.random.default_rng(7)
+    values = rng.normal(0, 1, (300, 4))
+    values[200:205] += np.array([30.0, 2.5, 0.0, 1.0])  # one series alerts, others move a little
+    whole = _host_scores(values)
+    assert np.array_equal(_host_scores(values[:150]), whole[:150])
+    assert np.array_equal(_host_scores(values[:250]), whole[:250])
+    assert (whole[200:205, 1:] > 0).any()  # the concurrent moves were raised
