@@ -83,3 +83,25 @@ def reopen(estate: EstateState) -> None:
     api = HaproxyRuntimeApi(str(estate.admin_socket))
     for backend, server in ((haproxy.WEB_BACKEND, haproxy.WEB_SERVER), (haproxy.EGRESS_BACKEND, haproxy.EGRESS_SERVER)):
         asyncio.run(api.set_state(backend, server, "ready"))
+
+
+def attack_contained_check(estate: EstateState) -> tuple[bool, dict[str, object]]:
+    """`auth_attack_contained` as a scenario's fresh check (``incidentctl.fault_checks``)."""
+    if estate.demo_port is None:
+        return False, {"error": "the demo is not behind the estate's public entrance"}
+    try:
+        passed, evidence = auth_attack_contained(estate, f"http://127.0.0.1:{estate.demo_port}")
+    except (httpx.HTTPError, ValueError, OSError) as exc:
+        return False, {"error": f"{type(exc).__name__}: {str(exc)[:200]}"}
+    return passed, {"evidence": evidence}
+
+
+def egress_cut_check(estate: EstateState) -> tuple[bool, dict[str, object]]:
+    """`exfiltration_contained` as a scenario's fresh check (``incidentctl.fault_checks``)."""
+    if estate.sink_port is None:
+        return False, {"error": "the demo has no egress through the estate"}
+    try:
+        passed, evidence = exfiltration_contained(estate)
+    except (httpx.HTTPError, ValueError, OSError) as exc:
+        return False, {"error": f"{type(exc).__name__}: {str(exc)[:200]}"}
+    return passed, {"evidence": evidence}

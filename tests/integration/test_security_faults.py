@@ -24,6 +24,7 @@ from incidentctl.demo_estate import DSN_ENV
 from incidentctl.demo_security_config import EGRESS_ISOLATE, PUBLIC_ISOLATE, security_recovery
 from incidentctl.estate import runner
 from incidentctl.estate.containment import auth_attack_contained, exfiltration_contained, reopen
+from incidentctl.fault_checks import FAULT_CHECKS
 from incidentctl.procs import free_port, spawn, terminate, wait_for_port
 from services.recovery.adapters.runner import LocalRunner
 from services.recovery.app import build_catalog
@@ -157,6 +158,7 @@ def test_an_auth_attack_reaches_the_demo_until_it_is_isolated_from_the_public_ro
         assert "auth-attack" not in demo.log() and "HTTP Request" not in demo.log()  # the app's own words only
         contained, evidence = auth_attack_contained(demo.estate, demo.url)
         assert contained and evidence.startswith("demo/demo maint; public entrance answers 503"), evidence
+        assert FAULT_CHECKS["auth-attack"](demo.estate)[0]  # the scenario's fresh check
     finally:
         demo.chaos("reset")
         contain(demo.estate, PUBLIC_ISOLATE, undo=True)
@@ -182,7 +184,10 @@ def test_an_exfiltration_flows_through_the_egress_to_the_sink_until_the_egress_i
         assert "exfiltrat" not in demo.log() and "HTTP Request" not in demo.log()
         contained, evidence = exfiltration_contained(demo.estate)
         assert contained and evidence.startswith("egress/sink maint; sink bytes"), evidence
+        assert FAULT_CHECKS["exfiltrate"](demo.estate)[0]  # the scenario's fresh check
     finally:
         demo.chaos("reset")
         reopen(demo.estate)
     assert exfiltration_contained(demo.estate, quiet_s=0.1)[1].startswith("egress/sink ready")
+    passed, detail = FAULT_CHECKS["exfiltrate"](demo.estate)
+    assert not passed and str(detail["evidence"]).startswith("egress/sink ready"), detail
