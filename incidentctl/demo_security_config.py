@@ -1,9 +1,10 @@
 """The demo stack's configuration for the security faults (issue 17): the signals they leave, their containment.
 
 * Collector: the demo's ``demo_auth_failures_total`` is published as ``auth.failures_per_s`` (the
-  security signal the recovery verifier checks), and ``demo_egress_bytes_total`` is relabelled into
-  node-exporter's ``node_network_transmit_bytes_total`` (device ``egress``), so it becomes
-  ``host.net_sent_bytes_per_s``, the series whose learned level the detector's leak rule watches.
+  security signal the recovery verifier checks), and ``demo_egress_bytes_total`` as
+  ``net.sent_bytes_per_s``, the demo's own outbound traffic, whose learned level the detector's leak
+  rule watches as it does the host's ``host.net_sent_bytes_per_s`` (a target-level name: the RCA
+  then names the demo, not its host, as the entity whose traffic rose).
 * Recovery: ``isolate:demo-public`` takes the demo out of HAProxy's public rotation (security),
   ``isolate:demo-egress`` cuts its egress (leak); both wait for a person on a Critical incident
   (60 s, denied by default). No rollback is declared: containment fails closed, a person re-opens.
@@ -20,7 +21,8 @@ from incidentctl.estate.runner import EstateState
 
 AUTH_FAILURES_SERIES: Final = "auth.failures_total"
 """Published as a rate by the collector: ``auth.failures_per_s`` (``shared.metric_names.AUTH_FAILURES``)."""
-EGRESS_DEVICE: Final = "egress"
+EGRESS_SERIES: Final = "net.sent_bytes_total"
+"""Published as a rate by the collector: ``net.sent_bytes_per_s`` (``shared.metric_names.NET_SENT``)."""
 PUBLIC_ISOLATE: Final = "demo-public"
 EGRESS_ISOLATE: Final = "demo-egress"
 CONTAINMENT_APPROVAL: Final[dict[str, Any]] = {"severities": ["critical"], "timeout_s": 60, "default": "deny"}
@@ -35,18 +37,7 @@ def security_endpoint(demo_url: str) -> dict[str, Any]:
         "http": None,
         "relabel": [
             {"action": "keep", "source_labels": [name], "regex": f"{AUTH_FAILURES_METRIC}|{EGRESS_BYTES_METRIC}"},
-            {
-                "source_labels": [name],
-                "regex": EGRESS_BYTES_METRIC,
-                "target_label": "device",
-                "replacement": EGRESS_DEVICE,
-            },
-            {
-                "source_labels": [name],
-                "regex": EGRESS_BYTES_METRIC,
-                "target_label": name,
-                "replacement": "node_network_transmit_bytes_total",
-            },
+            {"source_labels": [name], "regex": EGRESS_BYTES_METRIC, "target_label": name, "replacement": EGRESS_SERIES},
             {
                 "source_labels": [name],
                 "regex": AUTH_FAILURES_METRIC,
@@ -54,7 +45,8 @@ def security_endpoint(demo_url: str) -> dict[str, Any]:
                 "replacement": AUTH_FAILURES_SERIES,
             },
         ],
-        "metrics": [AUTH_FAILURES_SERIES.replace(".", r"\.")],
+        "node": None,
+        "metrics": [AUTH_FAILURES_SERIES.replace(".", r"\."), EGRESS_SERIES.replace(".", r"\.")],
     }
 
 

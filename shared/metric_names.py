@@ -10,6 +10,8 @@ HOST_DISK: Final = "host.disk_percent"
 HOST_LOAD1: Final = "host.load1"
 HOST_NET_SENT: Final = "host.net_sent_bytes_per_s"
 HOST_NET_RECV: Final = "host.net_recv_bytes_per_s"
+NET_SENT: Final = "net.sent_bytes_per_s"
+"""A target's own outbound traffic (an application's egress counter), where ``host.*`` is the whole host's."""
 
 PROCESS_UP: Final = "process.up"
 PROCESS_CPU: Final = "process.cpu_percent"

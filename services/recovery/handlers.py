@@ -30,7 +30,7 @@ from services.recovery.domain.policy import (
     verification_for,
 )
 from services.recovery.domain.rounds import TargetHealth
-from services.recovery.domain.verify import HealthPolicy, Verdict, expire, observe
+from services.recovery.domain.verify import HealthPolicy, Verdict, expire, observe, outbound
 from services.recovery.gate import ApprovalGate
 from services.recovery.settings import RecoverySettings
 from services.recovery.state import RecoveryState
@@ -238,8 +238,8 @@ class RecoveryHandlers:
             self.latest[data.target] = LatestScrape(at, values)
         if mn.HTTP_LATENCY_P95 in values:
             history.append((at, values[mn.HTTP_LATENCY_P95]))
-        if mn.HOST_NET_SENT in values:
-            self.net_sent.setdefault(data.target, deque(maxlen=BASELINE_POINTS)).append((at, values[mn.HOST_NET_SENT]))
+        if (sent := outbound(values)) is not None:
+            self.net_sent.setdefault(data.target, deque(maxlen=BASELINE_POINTS)).append((at, sent[1]))
         for incident_id, pending in list(self.state.pending.items()):
             if pending.target != data.target:
                 continue

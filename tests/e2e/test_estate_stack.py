@@ -71,7 +71,7 @@ def test_up_starts_the_estate_the_collector_reports_its_backup_and_down_stops_al
         assert samples[mn.BACKUP_LAST_OK] == 1.0 and 0.0 <= samples[mn.BACKUP_AGE] < 120.0
         # the security faults' signals: failed logins (none yet) and the demo's egress through HAProxy to the sink
         assert asyncio.run(first_backup_sample(StackState.load(root), prefix="auth."))[mn.AUTH_FAILURES] == 0.0
-        sent = asyncio.run(first_backup_sample(StackState.load(root), prefix="host.net_sent"))[mn.HOST_NET_SENT]
+        sent = asyncio.run(first_backup_sample(StackState.load(root), prefix="net.sent"))[mn.NET_SENT]
         assert 0.0 < sent < 2.0**20  # the steady sync, not an exfiltration
     finally:
         stopped = cli("down", root=root)

@@ -7,8 +7,9 @@ passes first, recovery failed and the incident must be escalated.
 
 A contained Critical incident is verified by a fresh signal of its own class, not by the mere
 absence of events: a security incident needs scrapes that carry ``auth.failures_per_s`` and show it
-below a small rate; a leak needs ``host.net_sent_bytes_per_s`` back near its pre-incident level
-(`CONTAINMENT_SIGNALS`). A scrape without the class's signal does not count.
+below a small rate; a leak needs the target's outbound traffic (``net.sent_bytes_per_s``, else
+``host.net_sent_bytes_per_s``) back near its pre-incident level (`CONTAINMENT_SIGNALS`). A scrape
+without the class's signal does not count.
 """
 
 from __future__ import annotations
@@ -21,8 +22,18 @@ from typing import Final
 
 from shared import metric_names as mn
 
-CONTAINMENT_SIGNALS: Final = {"security": (mn.AUTH_FAILURES,), "leak": (mn.HOST_NET_SENT,)}
-"""The fresh signals a verification of each Critical class needs in every scrape it counts."""
+OUTBOUND: Final = (mn.NET_SENT, mn.HOST_NET_SENT)
+"""A target's outbound traffic: its own egress where it reports one, else its host's."""
+CONTAINMENT_SIGNALS: Final[dict[str, tuple[tuple[str, ...], ...]]] = {
+    "security": ((mn.AUTH_FAILURES,),),
+    "leak": (OUTBOUND,),
+}
+"""The fresh signals a verification of each Critical class needs in every scrape it counts (one of each group)."""
+
+
+def outbound(scrape: Mapping[str, float]) -> tuple[str, float] | None:
+    """The scrape's outbound-traffic signal and value (`OUTBOUND`, first present), or None."""
+    return next(((name, scrape[name]) for name in OUTBOUND if name in scrape), None)
 
 
 class Verdict(StrEnum):
@@ -61,11 +72,11 @@ class Verification:
     last_reason: str = "no fresh scrape yet"
     baseline_net_sent: float | None = None
     """Pre-incident outbound traffic (bytes/s): a leak is contained when it is back near this."""
-    required: tuple[str, ...] = ()
-    """Signals every counted scrape must carry (`CONTAINMENT_SIGNALS` of the incident's class)."""
+    required: tuple[tuple[str, ...], ...] = ()
+    """Signals every counted scrape must carry, one of each group (`CONTAINMENT_SIGNALS` of the incident's class)."""
 
 
-def containment_signals(problem: str) -> tuple[str, ...]:
+def containment_signals(problem: str) -> tuple[tuple[str, ...], ...]:
     """The fresh signals that show an incident of class ``problem`` contained (none for other classes)."""
     return CONTAINMENT_SIGNALS.get(problem, ())
 
@@ -87,16 +98,16 @@ def assess(
     baseline_p95_ms: float | None,
     *,
     baseline_net_sent: float | None = None,
-    required: Sequence[str] = (),
+    required: Sequence[Sequence[str]] = (),
 ) -> tuple[bool, str]:
     """Return (healthy, reason) for one scrape; a scrape with no health signal at all is not healthy.
 
-    ``required`` signals must be in the scrape; failed logins at ``auth_failures_max_per_s`` or more,
+    One signal of each ``required`` group must be in the scrape; failed logins at ``auth_failures_max_per_s`` or more,
     or outbound traffic far above ``baseline_net_sent`` (`net_sent_limit`), are not healthy.
     """
-    missing = [name for name in required if name not in scrape]
+    missing = [" or ".join(group) for group in required if not any(name in scrape for name in group)]
     if missing:
-        return False, f"no fresh {', '.join(missing)} in scrape"
+        return False, f"no fresh {'; '.join(missing)} in scrape"
     checks = 0
     for name in (mn.PROCESS_UP, mn.HTTP_UP):
         if name in scrape:
@@ -115,10 +126,11 @@ def assess(
             return False, f"{mn.HTTP_LATENCY_P95}={scrape[mn.HTTP_LATENCY_P95]:.4g} >= {limit:.4g}"
     if mn.AUTH_FAILURES in scrape and scrape[mn.AUTH_FAILURES] >= policy.auth_failures_max_per_s:
         return False, f"{mn.AUTH_FAILURES}={scrape[mn.AUTH_FAILURES]:.3g}"
-    if mn.HOST_NET_SENT in scrape and baseline_net_sent is not None:
+    sent = outbound(scrape)
+    if sent is not None and baseline_net_sent is not None:
         limit = net_sent_limit(baseline_net_sent, policy)
-        if scrape[mn.HOST_NET_SENT] >= limit:
-            return False, f"{mn.HOST_NET_SENT}={scrape[mn.HOST_NET_SENT]:.4g} >= {limit:.4g}"
+        if sent[1] >= limit:
+            return False, f"{sent[0]}={sent[1]:.4g} >= {limit:.4g}"
     return True, "healthy"
 
 
