@@ -105,7 +105,10 @@ def cmd_chaos(args: argparse.Namespace) -> int:
     ratio = getattr(args, "ratio", None)
     if ratio is not None and (args.fault != "error-burst" or not 0.0 < ratio <= 1.0):
         raise ValueError(say("err_ratio"))
-    at = asyncio.run(inject_and_record(_stack_state(args), args.fault, ratio=ratio))
+    duration = getattr(args, "duration_s", None)
+    if duration is not None and (duration <= 0 or args.fault in ("crash", "reset", *chaos_faults.ESTATE_FAULTS)):
+        raise ValueError(say("err_duration"))
+    at = asyncio.run(inject_and_record(_stack_state(args), args.fault, ratio=ratio, duration_s=duration))
     print(say("chaos_injected", fault=args.fault, at=at.isoformat()))
     return 0
 
@@ -475,6 +478,7 @@ def build_parser() -> argparse.ArgumentParser:
     chaos = sub.add_parser("chaos", help="inject a fault into the demo service or its estate")
     chaos.add_argument("fault", choices=[*chaos_faults.FAULTS, *chaos_faults.ESTATE_FAULTS])
     chaos.add_argument("--ratio", type=float, help="error-burst: the share of requests that fail (default 1)")
+    chaos.add_argument("--duration-s", type=float, help="how long the fault lasts (default: until reset)")
     chaos.set_defaults(func=cmd_chaos)
 
     inc = sub.add_parser("incidents", help="list incidents")

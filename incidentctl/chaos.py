@@ -8,7 +8,7 @@ import httpx
 
 from shared.errors import CliError
 
-FAULTS: Final = ("cpu-hog", "crash", "error-burst", "slow", "reset")
+FAULTS: Final = ("cpu-hog", "crash", "error-burst", "slow", "auth-attack", "exfiltrate", "reset")
 """Faults the demo service injects into itself (``/chaos/<fault>``)."""
 ESTATE_FAULTS: Final = ("data-loss", "primary-down")
 """Faults of the demo's estate (`incidentctl.estate.faults`): a table dropped, the primary database killed."""

@@ -22,14 +22,19 @@ FAULT_TARGET: Final = {"primary-down": DB_TARGET}
 """The target a fault strikes, where it is not the demo service itself."""
 
 
-async def inject_and_record(state: StackState, fault: str, *, ratio: float | None = None) -> datetime:
-    """Inject ``fault`` (``ratio``: error-burst's share of failed requests) and publish ``FaultInjected``."""
+async def inject_and_record(
+    state: StackState, fault: str, *, ratio: float | None = None, duration_s: float | None = None
+) -> datetime:
+    """Inject ``fault`` (``ratio``: error-burst's share of failed requests; ``duration_s``: None until reset).
+
+    Publishes ``FaultInjected``.
+    """
     at = datetime.now(UTC)
     target = FAULT_TARGET.get(fault, DEMO_TARGET)
     if fault in estate_faults.ESTATE_FAULTS:
         detail: object = await asyncio.to_thread(estate_faults.inject, fault, EstateState.load(state.path))
     else:
-        detail = await asyncio.to_thread(inject, fault, state.demo_url, ratio=ratio)
+        detail = await asyncio.to_thread(inject, fault, state.demo_url, ratio=ratio, duration_s=duration_s)
     service = Service.create("incidentctl", state.settings())
     await service.broker.start()
     try:

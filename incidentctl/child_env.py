@@ -38,7 +38,8 @@ OWN_PREFIXES: Final[dict[str, tuple[str, ...]]] = {
     "recovery": ("RECOVERY_",),
     "rca": ("RCA_",),
     "pager": ("PAGER_",),
-    "demo": ("IR_DEMO_DSN", "IR_DEMO_BACKUP_STATUS"),  # the estate: its DSN (no password) and backup status
+    # the estate: its DSN (no password), backup status, public and egress URLs, the login user and password file
+    "demo": ("IR_DEMO_DSN", "IR_DEMO_BACKUP_STATUS", "IR_DEMO_PUBLIC_URL", "IR_DEMO_EGRESS_URL", "IR_DEMO_LOGIN_"),
     "load": (),
 }
 """Each process's own settings; secrets such as the API token and channel keys are the responder's alone."""

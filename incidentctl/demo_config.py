@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from incidentctl.demo_estate import ROWS_METRIC
+from incidentctl.demo_security_config import merged, security_endpoint, security_recovery
 from incidentctl.embedded import EMBEDDED_IDEMPOTENCE
 from incidentctl.estate import haproxy
 from incidentctl.estate.backup_policy import PROM_TO_SIGNAL
@@ -157,7 +158,17 @@ def service_configs(root: Path, state: StackState, demo: DemoProcess) -> dict[st
             )
             configs["recovery"] |= estate_recovery(estate)
             configs["rca"]["call_graph_file"] = str(write_call_graph(root))
+            if estate.public_url() is not None:  # the demo behind the public entrance
+                target["exposition"].append(security_endpoint(state.demo_url))
+                configs["recovery"] = merged(configs["recovery"], security_recovery(estate, DEMO_TARGET))
     return configs
+
+
+def public_url(state: StackState) -> str:
+    """Where the demo's users (the load generator, an attacker) reach it: HAProxy's public entrance, else directly."""
+    estate = EstateState.load(state.path)
+    found = estate.public_url() if estate is not None else None
+    return found or state.demo_url
 
 
 def write_call_graph(root: Path) -> Path:

@@ -1,4 +1,4 @@
-"""The watched demo service: a small HTTP app whose faults (crash, cpu-hog, error-burst, slow) are real.
+"""The watched demo service: a small HTTP app whose faults (crash, cpu-hog, error-burst, slow...) are real.
 
 Run: ``python -m incidentctl.demo_service --port P --log-file F --pidfile PF``. Endpoints: ``GET /``
 (a little work, 200), ``GET /healthz``, ``GET /chaos`` (active faults), ``POST /chaos/<fault>``
@@ -7,6 +7,9 @@ with optional ``?duration_s=`` (default: until reset or restart), ``POST /chaos/
 ``http_request_duration_seconds`` histogram) in the Prometheus text format, or OpenMetrics when asked.
 ``error-burst`` takes ``?ratio=`` (default 1): that share of ``GET /`` fails with 500, evenly spread
 (``ratio=0.01``: exactly every hundredth request).
+
+``POST /login`` (user and password, form or JSON) and the security faults ``auth-attack`` and
+``exfiltrate`` are in ``incidentctl.demo_security``.
 
 With the estate (``IR_DEMO_DSN``), each ``GET /`` stores an order in PostgreSQL through HAProxy; a
 failed write is an ERROR line and a 500. With ``IR_DEMO_BACKUP_STATUS``, ``/metrics`` also carries
@@ -32,6 +35,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client import exposition as text_exposition
 from prometheus_client.openmetrics import exposition as openmetrics_exposition
 
+from incidentctl import demo_security as sec
 from incidentctl.demo_estate import (
     BACKUP_STATUS_ENV,
     DSN_ENV,
@@ -43,7 +47,8 @@ from incidentctl.demo_estate import (
 from incidentctl.json_http import reply_json
 from shared.errors import CliError
 
-FAULTS: Final = ("cpu-hog", "crash", "error-burst", "slow")
+SECURITY_FAULTS: Final = ("auth-attack", "exfiltrate")
+FAULTS: Final = ("cpu-hog", "crash", "error-burst", "slow", *SECURITY_FAULTS)
 SLOW_DELAY_S: Final = 1.5
 ERROR_LOG_PERIOD_S: Final = 0.5
 LOG_FORMAT: Final = "%(asctime)s %(levelname)s demo [%(threadName)s] %(message)s"
@@ -55,7 +60,7 @@ class UpstreamUnavailable(CliError, RuntimeError):
     """The (simulated) payment backend answered 503."""
 
 
-ROUTES: Final = frozenset({"/", "/healthz", "/chaos"})
+ROUTES: Final = frozenset({"/", "/healthz", "/chaos", "/login"})
 _openmetrics_latest: Callable[[CollectorRegistry], bytes] = openmetrics_exposition.generate_latest
 
 
@@ -73,6 +78,8 @@ class RedMetrics:
         for status in ("200", "500"):  # present from the start: the first failure is an increase, not a new series
             self.requests.labels("GET", "/", status)
         self.latency.labels("GET", "/")
+        self.requests.labels("POST", "/login", "401")
+        self.security = sec.SecurityMetrics(self.registry)
 
     def observe(self, method: str, path: str, status: int, seconds: float) -> None:
         """Count one answered request (``/metrics`` itself is not counted)."""
@@ -97,6 +104,12 @@ class Chaos:
         self._lock = threading.Lock()
         self._error_ratio = 1.0
         self._error_debt = 0.0
+        self.loops: dict[str, Callable[[], None]] = {"cpu-hog": self._hog, "error-burst": self._error_burst}
+        """The faults that run in a background thread while active (the security faults add theirs)."""
+        self.unavailable: dict[str, str] = {}
+        self.thread_names: dict[str, str] = {}
+        """A fault's thread name when not the fault's own (it is in every line the thread logs)."""
+        """Faults this process cannot inject, and why (exfiltrate without an egress)."""
 
     def inject(self, fault: str, duration_s: float | None, *, ratio: float = 1.0) -> None:
         """Start ``fault`` (crash is handled by the caller); ``ratio``: the share of requests error-burst fails."""
@@ -104,10 +117,10 @@ class Chaos:
             self._until[fault] = None if duration_s is None else self.clock() + duration_s
             if fault == "error-burst":
                 self._error_ratio, self._error_debt = ratio, 0.0
-        loops = {"cpu-hog": self._hog, "error-burst": self._error_burst}
         running = self._threads.get(fault)
-        if fault in loops and (running is None or not running.is_alive()):
-            self._threads[fault] = threading.Thread(target=loops[fault], name=fault, daemon=True)
+        if fault in self.loops and (running is None or not running.is_alive()):
+            name = self.thread_names.get(fault, fault)
+            self._threads[fault] = threading.Thread(target=self.loops[fault], name=name, daemon=True)
             self._threads[fault].start()
 
     def reset(self) -> None:
@@ -236,8 +249,11 @@ class DemoHandler(BaseHTTPRequestHandler):
             self._reply(404, {"error": "not found"})
 
     def do_POST(self) -> None:
-        """Serve ``/chaos/<fault>`` and ``/chaos/reset``."""
+        """Serve ``/login``, ``/chaos/<fault>`` and ``/chaos/reset``."""
         parts = urlsplit(self.path)
+        if parts.path == "/login":
+            self._login()
+            return
         name = parts.path.removeprefix("/chaos/")
         if not parts.path.startswith("/chaos/") or (name not in FAULTS and name != "reset"):
             self._reply(404, {"error": f"unknown fault; one of {[*FAULTS, 'reset']}"})
@@ -253,18 +269,49 @@ class DemoHandler(BaseHTTPRequestHandler):
             self._reply(400, {"error": "ratio must be in (0, 1]"})
             return
         chaos = self.server.chaos
+        if name in chaos.unavailable:
+            self._reply(409, {"error": f"{name}: {chaos.unavailable[name]}"})
+            return
         if name == "reset":
             chaos.reset()
             log.info("chaos reset")
             self._reply(200, {"fault": "reset", "pid": os.getpid()})
             return
-        log.info("chaos fault injected: %s duration_s=%s ratio=%s", name, duration, ratio)
+        # a security fault's name in the app's own log would tell the detector what it must find in the app's words
+        # (the chaos topic still records it): those are not logged at INFO
+        level = logging.DEBUG if name in SECURITY_FAULTS else logging.INFO
+        log.log(level, "chaos fault injected: %s duration_s=%s ratio=%s", name, duration, ratio)
         self._reply(200, {"fault": name, "duration_s": duration, "ratio": ratio, "pid": os.getpid()})
         if name == "crash":
             log.critical("crashing on request (chaos)")
             logging.shutdown()
             os._exit(1)
         chaos.inject(name, duration, ratio=ratio)
+
+    def _login(self) -> None:
+        """Check a user and password; a failure is logged (user and client address), counted and a 401."""
+        try:
+            length = int(self.headers.get("content-length", "0"))
+        except ValueError:
+            length = -1
+        if not 0 <= length <= sec.MAX_LOGIN_BODY:
+            self.close_connection = True
+            self._reply(400, {"error": f"a body of at most {sec.MAX_LOGIN_BODY} bytes is required"})
+            return
+        try:
+            user, password = sec.parse_login(self.rfile.read(length), self.headers.get("content-type", ""))
+        except sec.LoginRejected as exc:
+            self._reply(400, {"error": str(exc)})
+            return
+        credential = self.server.credential
+        if credential is not None and credential.matches(user, password):
+            log.info("login succeeded for user %s", sec.sanitize_user(user))
+            self._reply(200, {"status": "ok"})
+            return
+        ip = sec.client_ip(self.client_address[0], self.headers.get("x-forwarded-for"))
+        log.warning("authentication failed for user %s from %s", sec.sanitize_user(user), ip)
+        self.server.metrics.security.auth_failures.inc()
+        self._reply(401, {"error": "authentication failed"})
 
 
 class DemoServer(ThreadingHTTPServer):
@@ -279,11 +326,31 @@ class DemoServer(ThreadingHTTPServer):
         chaos: Chaos,
         metrics: RedMetrics | None = None,
         orders: OrderStore | None = None,
+        credential: sec.Credential | None = None,
     ) -> None:
         super().__init__(address, DemoHandler)
         self.chaos = chaos
         self.metrics = metrics or RedMetrics()
         self.orders = orders
+        self.credential = credential
+        """The one valid login (None: every login fails)."""
+
+
+def add_security_faults(chaos: Chaos, *, public_url: str, egress: sec.Egress | None) -> None:
+    """Give ``chaos`` the ``auth-attack`` loop (on ``public_url``) and ``exfiltrate`` (through ``egress``)."""
+
+    def attack() -> None:
+        log.debug("auth-attack started against %s", public_url)
+        sent = sec.attack_loop(public_url, lambda: chaos.active("auth-attack"))
+        log.debug("auth-attack stopped after %d attempts", sent)
+
+    chaos.loops["auth-attack"] = attack
+    # an application's thread names: the detector must find the fault from the lines, not from its chaos name
+    chaos.thread_names |= {"auth-attack": "login-client", "exfiltrate": "export-worker"}
+    if egress is None:
+        chaos.unavailable["exfiltrate"] = f"no egress configured ({sec.EGRESS_URL_ENV})"
+    else:
+        chaos.loops["exfiltrate"] = lambda: egress.exfiltrate_loop(lambda: chaos.active("exfiltrate"))
 
 
 def configure_logging(log_file: Path | None) -> None:
@@ -295,6 +362,8 @@ def configure_logging(log_file: Path | None) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.INFO)
+    for client in ("httpx", "httpcore"):  # its own outbound requests (egress, the attack) are no app log lines
+        logging.getLogger(client).setLevel(logging.WARNING)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -318,11 +387,19 @@ def main(argv: list[str] | None = None) -> None:
         metrics.registry.register(
             OrderRowsCollector(OrderStore(dsn))
         )  # its own connection: scrapes never wait on writes
-    server = DemoServer((args.host, args.port), Chaos(), metrics, orders)
+    egress_url, stop = os.environ.get(sec.EGRESS_URL_ENV), threading.Event()
+    egress = sec.Egress(egress_url, metrics.security) if egress_url else None
+    chaos = Chaos()
+    public_url = os.environ.get(sec.PUBLIC_URL_ENV) or f"http://{args.host}:{args.port}"
+    add_security_faults(chaos, public_url=public_url, egress=egress)
+    server = DemoServer((args.host, args.port), chaos, metrics, orders, sec.credential_from(os.environ))
+    if egress is not None:
+        threading.Thread(target=egress.sync_loop, args=(stop,), name="egress-sync", daemon=True).start()
     log.info("demo service listening on %s:%d pid=%d", args.host, args.port, os.getpid())
     try:
         server.serve_forever()
     finally:
+        stop.set()
         server.server_close()
         if orders is not None:
             orders.close()

@@ -169,6 +169,8 @@ MESSAGES: Final[dict[str, dict[str, str]]] = {
         "asyncapi_wrote": "wrote {path}",
         # the CLI's own one-line errors (the text `explain` wraps)
         "err_ratio": "--ratio goes with error-burst, in (0, 1]: e.g. incidentctl chaos error-burst --ratio 0.01",
+        "err_duration": "--duration-s is a positive number of seconds, not for crash or reset: "
+        "e.g. incidentctl chaos auth-attack --duration-s 60",
         "err_no_folder": "no folder {folder} to write {name} into; create it or pick another --out",
         "err_speed": "--speed {speed}: give virtual seconds per wall second, above 0 and at most 1000",
         "err_into_topics": "--into re-drives the recorded metrics of a window: give --from/--to, not topics",
@@ -314,6 +316,8 @@ MESSAGES: Final[dict[str, dict[str, str]]] = {
         "detect_scored": "{rows}행을 평가했습니다 -> {output}",
         "asyncapi_wrote": "{path}에 썼습니다",
         "err_ratio": "--ratio는 error-burst에만, (0, 1] 범위로 씁니다: 예) incidentctl chaos error-burst --ratio 0.01",
+        "err_duration": "--duration-s는 양수 초이며 crash, reset에는 쓰지 않습니다: "
+        "예) incidentctl chaos auth-attack --duration-s 60",
         "err_no_folder": "{name}을(를) 쓸 폴더 {folder}가 없습니다: 만들거나 다른 --out을 지정하십시오",
         "err_speed": "--speed {speed}: 실제 1초당 가상 초를 0보다 크고 1000 이하로 지정하십시오",
         "err_into_topics": "--into는 시간 구간의 기록된 메트릭을 재전송합니다: "

@@ -12,6 +12,7 @@ from typing import Any, Final
 
 import psycopg
 
+from incidentctl.estate.containment import attack_contained_check, egress_cut_check
 from incidentctl.estate.runner import EstateState
 
 Check = Callable[[EstateState], tuple[bool, dict[str, Any]]]
@@ -42,5 +43,10 @@ def traffic_via_standby(estate: EstateState) -> tuple[bool, dict[str, Any]]:
     return port == estate.standby_port and not in_recovery and written is not None, detail
 
 
-FAULT_CHECKS: Final[dict[str, Check]] = {"data-loss": rows_restored, "primary-down": traffic_via_standby}
+FAULT_CHECKS: Final[dict[str, Check]] = {
+    "data-loss": rows_restored,
+    "primary-down": traffic_via_standby,
+    "auth-attack": attack_contained_check,  # the demo out of public rotation, failed logins stopped
+    "exfiltrate": egress_cut_check,  # the egress cut, the sink receives nothing more
+}
 """The fresh check each estate fault's scenario runs after the recovery was verified."""

@@ -137,7 +137,8 @@ def start(
     )
     state.save()
     try:
-        demo = demo_config.demo_process(root, ports["demo"], _start_estate(root, log) if estate else None)
+        demo_env = _start_estate(root, log, ports["demo"]) if estate else None
+        demo = demo_config.demo_process(root, ports["demo"], demo_env)
         demo_log = root / "logs" / "demo.stdout.log"
         state.pids["demo"] = spawn(
             demo.argv, log_file=demo_log, env=child_env("demo", os.environ, demo.env), inherit_env=False
@@ -165,8 +166,12 @@ def start(
     return state
 
 
-def _start_estate(root: Path, log: Callable[[str], None]) -> dict[str, str] | None:
-    """Start the estate if its programs are here; return the demo's settings for it (None: skipped)."""
+def _start_estate(root: Path, log: Callable[[str], None], demo_port: int) -> dict[str, str] | None:
+    """Start the estate if its programs are here; return the demo's settings for it (None: skipped).
+
+    HAProxy becomes the demo's public entrance and its egress (to the estate's sink).
+    """
+    from incidentctl import demo_security as sec
     from incidentctl.demo_estate import BACKUP_STATUS_ENV, DSN_ENV
     from incidentctl.estate import runner
 
@@ -175,10 +180,17 @@ def _start_estate(root: Path, log: Callable[[str], None]) -> dict[str, str] | No
         log(say("sc_estate_skipped", reason=reason))
         return None
     started = time.monotonic()
-    estate = runner.start(root)
+    estate = runner.start(root, demo_port=demo_port)
     log(say("sc_estate_started", primary=estate.primary_port, standby=estate.standby_port, proxy=estate.haproxy_port,
             every=runner.BACKUP_INTERVAL_S, backups=estate.backups, seconds=time.monotonic() - started))  # fmt: skip
-    return {DSN_ENV: estate.dsn(), BACKUP_STATUS_ENV: str(estate.status_file)}
+    return {
+        DSN_ENV: estate.dsn(),
+        BACKUP_STATUS_ENV: str(estate.status_file),
+        sec.PUBLIC_URL_ENV: estate.public_url() or "",
+        sec.EGRESS_URL_ENV: estate.egress_url() or "",
+        sec.LOGIN_USER_ENV: sec.DEMO_USER,
+        sec.LOGIN_FILE_ENV: str(estate.login_file),
+    }
 
 
 STOP_ORDER: Final = ["load", "collector", "recovery", "detector", "responder", "rca", "pager", "noida-db"]
@@ -218,7 +230,7 @@ def _process_specs(
             env=child_env("pager", os.environ, {"PAGER_WEBHOOK_SECRET": pager_secret}),
         ),
     ]
-    load = demo_config.load_process(state.demo_url)
+    load = demo_config.load_process(demo_config.public_url(state))
     if load is not None:  # steady real traffic on the demo, so its error rate is measured on real requests
         specs.append(ProcessSpec("load", list(load), str(logs / "load.log"), env=child_env("load", os.environ)))
     for service in SERVICES:

@@ -38,6 +38,24 @@ class EstateState:
     haproxy_port: int
     health_port: int
     pids: dict[str, int] = field(default_factory=dict)
+    demo_port: int | None = None
+    """The demo service behind the public frontend (None: no HTTP frontends)."""
+    web_port: int | None = None
+    egress_port: int | None = None
+    sink_port: int | None = None
+
+    @property
+    def login_file(self) -> Path:
+        """The demo's one valid login password (0600), written when the demo is behind the estate."""
+        return self.estate_dir / "demo-login"
+
+    def public_url(self) -> str | None:
+        """The demo's public entrance through HAProxy (``web_in``), or None without one."""
+        return None if self.web_port is None else f"http://127.0.0.1:{self.web_port}"
+
+    def egress_url(self) -> str | None:
+        """The demo's way out through HAProxy (``egress_in``) to the sink, or None without one."""
+        return None if self.egress_port is None else f"http://127.0.0.1:{self.egress_port}/upload"
 
     @property
     def estate_dir(self) -> Path:
@@ -127,14 +145,21 @@ def start(
     backup_interval_s: float = BACKUP_INTERVAL_S,
     keep: int = BACKUP_KEEP,
     haproxy_binary: Path = haproxy.HAPROXY,
+    demo_port: int | None = None,
 ) -> EstateState:
-    """Start primary, standby, HAProxy and the backup scheduler under ``root``; stop what started on failure."""
+    """Start primary, standby, HAProxy and the backup scheduler under ``root``; stop what started on failure.
+
+    With ``demo_port`` (where the demo service will listen), HAProxy is also the demo's public
+    entrance and its egress, and the egress sink runs (see `haproxy.config`).
+    """
     pg = postgres.bin_dir()
     if pg is None:
         raise RuntimeError("PostgreSQL programs not found")
     root = root.resolve()
     state = EstateState(str(root), str(pg), str(postgres.private_dir("ir-pg-")), free_port(), free_port(), free_port(),
                         free_port())  # fmt: skip
+    if demo_port is not None:
+        state.demo_port, state.web_port, state.egress_port, state.sink_port = demo_port, *(free_port() for _ in "wes")
     logs = state.estate_dir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     state.backups.mkdir(parents=True, exist_ok=True)
@@ -152,10 +177,19 @@ def start(
         postgres.make_standby(pg, state.standby_data, primary_port=state.primary_port, port=state.standby_port,
                               socket_dir=state.socket_dir, log=tool_log)  # fmt: skip
         postgres.start_server(pg, state.standby_data, log=tool_log)
+        if state.sink_port is not None:
+            write_private(state.login_file, secrets.token_urlsafe(18) + "\n")
+            sink = [sys.executable, "-m", "incidentctl.estate.sink", "--port", str(state.sink_port)]
+            sink_proc = spawn(sink, log_file=logs / "sink.log")
+            state.pids["sink"] = sink_proc.pid
+            state.save()
+            wait_for_port(state.sink_port, timeout=15.0, proc=sink_proc)
         config = state.estate_dir / "haproxy.cfg"
         config.write_text(haproxy.config(port=state.haproxy_port, primary_port=state.primary_port,
                                          standby_port=state.standby_port, health_port=state.health_port,
-                                         admin_socket=state.admin_socket))  # fmt: skip
+                                         admin_socket=state.admin_socket, web_port=state.web_port,
+                                         demo_port=state.demo_port, egress_port=state.egress_port,
+                                         sink_port=state.sink_port))  # fmt: skip
         proxy = spawn(haproxy.argv(haproxy_binary, config), log_file=logs / "haproxy.log")
         state.pids["haproxy"] = proxy.pid
         state.save()
@@ -174,7 +208,7 @@ def start(
 
 def stop(state: EstateState) -> None:
     """Stop the scheduler, HAProxy, the standby and the primary; remove the private folder."""
-    for name in ("backup", "haproxy"):
+    for name in ("backup", "haproxy", "sink"):
         pid = state.pids.get(name)
         if pid is not None and alive(pid):
             terminate(pid, timeout=5.0)
@@ -212,6 +246,8 @@ def parts(state: EstateState) -> dict[str, dict[str, object]]:
         pid = postgres.server_pid(data)
         out[name] = {"pid": pid, "port": port, "running": pid is not None and alive(pid)}
     ports: dict[str, int | None] = {"haproxy": state.haproxy_port, "backup": None}
+    if "sink" in state.pids:
+        ports["sink"] = state.sink_port
     for name, listen in ports.items():
         found = state.pids.get(name)
         out[name] = {"pid": found, "port": listen, "running": found is not None and alive(found)}

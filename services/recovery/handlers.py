@@ -20,7 +20,7 @@ from services.recovery.domain.approval import ApprovalRule, ApprovalStatus
 from services.recovery.domain.breaker import BreakerPolicy, breaker_state
 from services.recovery.domain.catalog import Catalog
 from services.recovery.domain.confirm import LatestScrape
-from services.recovery.domain.planner import plan_recovery
+from services.recovery.domain.planner import plan_recovery, problem_class
 from services.recovery.domain.policy import (
     LatencyPoint,
     Skip,
@@ -30,7 +30,7 @@ from services.recovery.domain.policy import (
     verification_for,
 )
 from services.recovery.domain.rounds import TargetHealth
-from services.recovery.domain.verify import HealthPolicy, Verdict, expire, observe
+from services.recovery.domain.verify import HealthPolicy, Verdict, expire, observe, outbound
 from services.recovery.gate import ApprovalGate
 from services.recovery.settings import RecoverySettings
 from services.recovery.state import RecoveryState
@@ -65,6 +65,7 @@ class RecoveryHandlers:
         self.clock = clock
         self.policy = HealthPolicy(**settings.verification.model_dump())
         self.latency: dict[str, deque[LatencyPoint]] = {}
+        self.net_sent: dict[str, deque[LatencyPoint]] = {}
         self.health: dict[str, TargetHealth] = {}
         self.latest: dict[str, LatestScrape] = {}
         self.breaker = BreakerPolicy(**settings.breaker.model_dump())
@@ -221,6 +222,8 @@ class RecoveryHandlers:
             before=before,
             history=self.latency.get(plan.target, ()),
             timeout_s=self.settings.verification.timeout_s,
+            net_sent=self.net_sent.get(plan.target, ()),
+            problem=problem_class(incident) if (incident := self.state.incidents.get(plan.incident_id)) else "",
         )
 
     async def on_metrics(self, event: ev.MetricsObserved, delivery: Delivery | None = None) -> None:
@@ -235,6 +238,8 @@ class RecoveryHandlers:
             self.latest[data.target] = LatestScrape(at, values)
         if mn.HTTP_LATENCY_P95 in values:
             history.append((at, values[mn.HTTP_LATENCY_P95]))
+        if (sent := outbound(values)) is not None:
+            self.net_sent.setdefault(data.target, deque(maxlen=BASELINE_POINTS)).append((at, sent[1]))
         for incident_id, pending in list(self.state.pending.items()):
             if pending.target != data.target:
                 continue

@@ -259,6 +259,9 @@ class VerificationConfig(BaseModel):
     cpu_percent_max: float = 90.0
     latency_factor: float = 2.0
     latency_floor_ms: float = 500.0
+    auth_failures_max_per_s: float = Field(0.5, gt=0, description="failed logins a second, at most (security)")
+    net_sent_factor: float = Field(2.0, ge=1, description="leak: outbound traffic under this x its baseline")
+    net_sent_floor_bytes_per_s: float = Field(2.0**20, ge=0, description="...or under its baseline plus this")
 
 
 class CooldownConfig(BaseModel):

@@ -33,8 +33,8 @@ def cli(*args: str, root: Path, timeout: float = 180.0) -> subprocess.CompletedP
     return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=env, stdin=subprocess.DEVNULL)
 
 
-async def first_backup_sample(state: StackState, timeout: float = 60.0) -> dict[str, float]:
-    """The backup samples of the demo target in the first metrics event that carries them."""
+async def first_backup_sample(state: StackState, timeout: float = 60.0, prefix: str = "backup.") -> dict[str, float]:
+    """The samples (named ``prefix``...) of the demo target in the first metrics event that carries them."""
     consumer = AIOKafkaConsumer(bootstrap_servers=state.kafka, enable_auto_commit=False)
     await consumer.start()
     try:
@@ -48,10 +48,10 @@ async def first_backup_sample(state: StackState, timeout: float = 60.0) -> dict[
                     data = parse_event(record.value).data
                     if getattr(data, "target", None) != DEMO_TARGET:
                         continue
-                    found = {s.name: s.value for s in data.samples if s.name.startswith("backup.")}
+                    found = {s.name: s.value for s in data.samples if s.name.startswith(prefix)}
                     if found:
                         return found
-        raise AssertionError(f"no backup samples of {DEMO_TARGET} within {timeout}s")
+        raise AssertionError(f"no {prefix}* samples of {DEMO_TARGET} within {timeout}s")
     finally:
         await consumer.stop()
 
@@ -66,9 +66,13 @@ def test_up_starts_the_estate_the_collector_reports_its_backup_and_down_stops_al
         assert estate is not None
         status = cli("status", "--json", root=root, timeout=30)
         rows = {row["name"]: row for row in json.loads(status.stdout)}
-        assert all(rows[name]["running"] for name in ("pg-primary", "pg-standby", "haproxy", "backup"))
+        assert all(rows[name]["running"] for name in ("pg-primary", "pg-standby", "haproxy", "backup", "sink"))
         samples = asyncio.run(first_backup_sample(StackState.load(root)))
         assert samples[mn.BACKUP_LAST_OK] == 1.0 and 0.0 <= samples[mn.BACKUP_AGE] < 120.0
+        # the security faults' signals: failed logins (none yet) and the demo's egress through HAProxy to the sink
+        assert asyncio.run(first_backup_sample(StackState.load(root), prefix="auth."))[mn.AUTH_FAILURES] == 0.0
+        sent = asyncio.run(first_backup_sample(StackState.load(root), prefix="net.sent"))[mn.NET_SENT]
+        assert 0.0 < sent < 2.0**20  # the steady sync, not an exfiltration
     finally:
         stopped = cli("down", root=root)
     assert stopped.returncode == 0, stopped.stdout + stopped.stderr

@@ -1,13 +1,33 @@
-"""Host-wide resource usage from psutil."""
+"""Host-wide resource usage from psutil (network: the interfaces other than loopback, as node-exporter's mapping)."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
+from typing import Final, Protocol
 
 import psutil
 
 from services.collector.domain.rates import CounterReading, counter_rate
 from services.collector.domain.samples import HostReading
+
+LOOPBACK: Final = frozenset({"lo"})
+
+
+class NicCounters(Protocol):
+    """What psutil reports per network interface (``snetio``)."""
+
+    @property
+    def bytes_sent(self) -> int: ...
+
+    @property
+    def bytes_recv(self) -> int: ...
+
+
+def off_host_bytes(per_nic: Mapping[str, NicCounters], *, loopback: frozenset[str] = LOOPBACK) -> tuple[float, float]:
+    """Bytes sent and received over the host's interfaces, loopback left out (its traffic never leaves the host)."""
+    nics = [c for name, c in per_nic.items() if name not in loopback]
+    return float(sum(c.bytes_sent for c in nics)), float(sum(c.bytes_recv for c in nics))
 
 
 class PsutilHostSampler:
@@ -21,9 +41,9 @@ class PsutilHostSampler:
 
     def read(self) -> HostReading:
         """Take one reading (non-blocking)."""
-        net = psutil.net_io_counters()
+        total_sent, total_recv = off_host_bytes(psutil.net_io_counters(pernic=True))
         now = time.monotonic()
-        sent, recv = CounterReading(float(net.bytes_sent), now), CounterReading(float(net.bytes_recv), now)
+        sent, recv = CounterReading(total_sent, now), CounterReading(total_recv, now)
         reading = HostReading(
             cpu_percent=psutil.cpu_percent(interval=None),
             memory_percent=psutil.virtual_memory().percent,

@@ -32,6 +32,7 @@ DEFAULT_WATCHED: Final = MappingProxyType(
         mn.HTTP_ERROR_RATE: "up",
         mn.HTTP_THROUGHPUT: "down",
         mn.HOST_NET_SENT: "up",
+        mn.NET_SENT: "up",
         mn.DB_ROWS: "down",
     }
 )
@@ -48,6 +49,7 @@ DEFAULT_MIN_DELTA: Final = MappingProxyType(
         mn.HTTP_ERROR_RATE: 0.005,
         mn.HTTP_THROUGHPUT: 1.0,
         mn.HOST_NET_SENT: 8.0 * 2**20,
+        mn.NET_SENT: 8.0 * 2**20,
         mn.DB_ROWS: 100.0,
     }
 )
@@ -76,6 +78,7 @@ class CriticalSeries(BaseModel):
 DEFAULT_CRITICAL: Final = MappingProxyType(
     {
         mn.HOST_NET_SENT: CriticalSeries(problem="leak", ratio=10.0, what="outbound traffic"),
+        mn.NET_SENT: CriticalSeries(problem="leak", ratio=10.0, what="outbound traffic"),
         mn.DB_ROWS: CriticalSeries(problem="data_loss", ratio=2.0, what="row count"),
     }
 )

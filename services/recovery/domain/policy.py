@@ -19,7 +19,7 @@ from typing import Final
 
 from services.recovery.domain.confirm import LatestScrape
 from services.recovery.domain.rounds import TargetHealth, next_round
-from services.recovery.domain.verify import HealthPolicy, Verification, assess, baseline_latency
+from services.recovery.domain.verify import HealthPolicy, Verification, assess, baseline_latency, containment_signals
 from shared.models import Incident, RecoveryPlan
 
 RECOVERY_LABEL: Final = "recovery"
@@ -93,13 +93,23 @@ def scrape_health(
 
 
 def verification_for(
-    plan: RecoveryPlan, *, since: float, before: float, history: Iterable[LatencyPoint], timeout_s: float
+    plan: RecoveryPlan,
+    *,
+    since: float,
+    before: float,
+    history: Iterable[LatencyPoint],
+    timeout_s: float,
+    net_sent: Iterable[LatencyPoint] = (),
+    problem: str = "",
 ) -> Verification:
     """Return the pending verification of ``plan``: scrapes after ``since`` count, until ``timeout_s`` later.
 
-    The latency baseline is taken from the points observed before ``before`` (the incident's start).
+    The latency and outbound-traffic baselines are taken from the points observed before ``before``
+    (the incident's start); the incident's ``problem`` class names the fresh signals it needs.
     """
     return Verification(
+        baseline_net_sent=baseline_before(net_sent, before=before),
+        required=containment_signals(problem),
         plan_id=plan.plan_id,
         incident_id=plan.incident_id,
         target=plan.target,
