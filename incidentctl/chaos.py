@@ -12,7 +12,11 @@ FAULTS: Final = ("cpu-hog", "crash", "error-burst", "slow", "auth-attack", "exfi
 """Faults the demo service injects into itself (``/chaos/<fault>``)."""
 ESTATE_FAULTS: Final = ("data-loss", "primary-down")
 """Faults of the demo's estate (`incidentctl.estate.faults`): a table dropped, the primary database killed."""
-SCENARIO_FAULTS: Final = ("crash", "cpu-hog", "error-burst", "slow", *ESTATE_FAULTS)
+SECURITY_FAULTS: Final = ("auth-attack", "exfiltrate")
+"""Faults the demo injects that need the estate: its public entrance and egress run through HAProxy."""
+CRITICAL_FAULTS: Final = (*ESTATE_FAULTS, *SECURITY_FAULTS)
+"""Faults of the manual's Critical class: their scenarios run the estate and an approved emergency action."""
+SCENARIO_FAULTS: Final = ("crash", "cpu-hog", "error-burst", "slow", *CRITICAL_FAULTS)
 """Faults with an end-to-end scenario (``incidentctl scenario run``)."""
 
 

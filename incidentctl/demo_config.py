@@ -10,7 +10,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from incidentctl.demo_estate import ROWS_METRIC
-from incidentctl.demo_security_config import merged, security_endpoint, security_recovery
+from incidentctl.demo_security_config import (
+    CONTAINMENT_REMEDIES,
+    EMERGENCY_APPROVAL,
+    merged,
+    security_endpoint,
+    security_recovery,
+)
 from incidentctl.embedded import EMBEDDED_IDEMPOTENCE
 from incidentctl.estate import haproxy
 from incidentctl.estate.backup_policy import PROM_TO_SIGNAL
@@ -190,8 +196,14 @@ EMERGENCY_REMEDIES: Final[dict[tuple[str, str], tuple[str, ...]]] = {
     (DEMO_TARGET, "data_loss"): ("restore_backup:orders",),
 }
 """(target, problem class) -> the emergency actions recovery runs for it, in order, each approved first."""
-EMERGENCY_APPROVAL: Final[dict[str, Any]] = {"severities": ["critical"], "timeout_s": 60, "default": "deny"}
-"""Critical emergency actions wait for a person: approve or deny within a minute, else denied."""
+
+
+def emergency_actions(target: str, problem: str) -> tuple[str, ...]:
+    """The emergency actions the demo stack declares for ``problem`` on ``target`` (containment included)."""
+    found = EMERGENCY_REMEDIES.get((target, problem))
+    if found is not None:
+        return found
+    return CONTAINMENT_REMEDIES.get(problem, ()) if target == DEMO_TARGET else ()
 
 
 def estate_recovery(estate: EstateState) -> dict[str, Any]:

@@ -25,7 +25,13 @@ EGRESS_SERIES: Final = "net.sent_bytes_total"
 """Published as a rate by the collector: ``net.sent_bytes_per_s`` (``shared.metric_names.NET_SENT``)."""
 PUBLIC_ISOLATE: Final = "demo-public"
 EGRESS_ISOLATE: Final = "demo-egress"
-CONTAINMENT_APPROVAL: Final[dict[str, Any]] = {"severities": ["critical"], "timeout_s": 60, "default": "deny"}
+EMERGENCY_APPROVAL: Final[dict[str, Any]] = {"severities": ["critical"], "timeout_s": 60, "default": "deny"}
+"""Critical emergency actions wait for a person: approve or deny within a minute, else denied."""
+CONTAINMENT_REMEDIES: Final[dict[str, tuple[str, ...]]] = {
+    "security": (f"isolate:{PUBLIC_ISOLATE}",),
+    "leak": (f"isolate:{EGRESS_ISOLATE}",),
+}
+"""Problem class -> the containment actions of the demo (each approved first)."""
 
 
 def security_endpoint(demo_url: str) -> dict[str, Any]:
@@ -72,11 +78,8 @@ def security_recovery(estate: EstateState, target: str) -> dict[str, Any]:
         ],
         "targets": {
             target: {
-                "remedies": {"security": [f"isolate:{PUBLIC_ISOLATE}"], "leak": [f"isolate:{EGRESS_ISOLATE}"]},
-                "approval": {
-                    f"isolate:{PUBLIC_ISOLATE}": CONTAINMENT_APPROVAL,
-                    f"isolate:{EGRESS_ISOLATE}": CONTAINMENT_APPROVAL,
-                },
+                "remedies": {problem: list(actions) for problem, actions in CONTAINMENT_REMEDIES.items()},
+                "approval": {a: EMERGENCY_APPROVAL for actions in CONTAINMENT_REMEDIES.values() for a in actions},
             }
         },
     }

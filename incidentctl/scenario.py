@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any, Final
 
 from incidentctl import api_client, stack
-from incidentctl.chaos import ESTATE_FAULTS, SCENARIO_FAULTS
+from incidentctl.chaos import CRITICAL_FAULTS, SCENARIO_FAULTS
 from incidentctl.chaos_publish import FAULT_TARGET, inject_and_record
-from incidentctl.demo_config import DEMO_TARGET, EMERGENCY_REMEDIES
+from incidentctl.demo_config import DEMO_TARGET, emergency_actions
 from incidentctl.estate.backup_policy import BackupStatus
 from incidentctl.estate.runner import EstateState
 from incidentctl.exits import rjust, say
@@ -33,6 +33,8 @@ FAULT_PROBLEM: Final = {
     "slow": "latency",
     "data-loss": "data_loss",
     "primary-down": "down",
+    "auth-attack": "security",
+    "exfiltrate": "leak",
 }
 """The problem class (`shared.problems`) of the incident each fault should open."""
 CRITICAL_TEAMS: Final = ("L1", "L2")
@@ -47,7 +49,7 @@ MILESTONES: Final = (
     "rca_published",
 )
 EMERGENCY_MILESTONES: Final = ("approved", "fault_checked")
-"""Besides `MILESTONES`, for a fault of the estate: the emergency action approved, the fresh check passed."""
+"""Besides `MILESTONES`, for a Critical fault: the emergency action approved, the fresh check passed."""
 WARMUP_SCRAPES: Final = 10
 
 
@@ -125,7 +127,7 @@ class ChainTracker:
         self.times: dict[str, datetime] = {"fault_injected": injected_at}
         self.seen: list[Event] = []
         self.followed_problem: str | None = None
-        self.milestones = MILESTONES + (EMERGENCY_MILESTONES if result.fault in ESTATE_FAULTS else ())
+        self.milestones = MILESTONES + (EMERGENCY_MILESTONES if result.fault in CRITICAL_FAULTS else ())
         self.awaiting: dict[tuple[str, int], str] = {}
         """Steps of the followed incident awaiting approval: (plan id, step index) -> action."""
         self._counted: set[str] = set()
@@ -254,7 +256,7 @@ class ChainTracker:
             m: round((self.times[m] - self.injected_at).total_seconds(), 2) for m in milestones if m in self.times
         }
         r.missing = [m for m in milestones if m not in self.times]
-        r.problems = emergency_problems(r) if r.fault in ESTATE_FAULTS else []
+        r.problems = emergency_problems(r) if r.fault in CRITICAL_FAULTS else []
         return r
 
 
@@ -270,7 +272,7 @@ def emergency_problems(result: ScenarioResult) -> list[str]:
     cause = (result.rca_top_cause or {}).get("entity")
     if cause != result.target:
         problems.append(f"RCA names {cause}, not {result.target}")
-    expected = EMERGENCY_REMEDIES.get((result.target, FAULT_PROBLEM[result.fault]), ())
+    expected = emergency_actions(result.target, FAULT_PROBLEM[result.fault])
     for action in expected:
         runs = result.actions_run.get(action, 0)
         if runs != 1:
@@ -385,7 +387,7 @@ def run(
         raise ValueError(f"unknown fault {fault!r}; choose one of {', '.join(FAULTS)}")
     started = time.monotonic()
     result = ScenarioResult(fault=fault, target=FAULT_TARGET.get(fault, DEMO_TARGET))
-    state = stack.start(root, log=log, overrides=overrides, estate=fault in ESTATE_FAULTS)
+    state = stack.start(root, log=log, overrides=overrides, estate=fault in CRITICAL_FAULTS)
     try:
         asyncio.run(_drive(state, result, timeout_s=timeout_s, log=log))
     finally:

@@ -3,7 +3,10 @@
 ``primary-down``: the primary database dies; the database service is down (Critical), L1 and L2 are
 paged at once, promote + failover run once each after the operator's approval, writes flow through
 the former standby. ``data-loss``: the orders table is dropped; the row count collapses (Critical data
-loss), the restore runs once after approval and the rows are back.
+loss), the restore runs once after approval and the rows are back. ``auth-attack``: a burst of failed
+logins through the public entrance (Critical security), ``isolate:demo-public`` after approval, the
+failed logins stop. ``exfiltrate``: customer records streamed to an outside host (Critical leak),
+``isolate:demo-egress`` after approval, the sink receives nothing more.
 """
 
 from __future__ import annotations
@@ -46,3 +49,18 @@ def test_data_loss_restores_the_rows_from_the_last_good_backup(tmp_path: Path) -
     assert result.actions_run == {"restore_backup:orders": 1}
     assert result.fault_check["passed"] and result.fault_check["orders_rows"] > 0
     assert any(a["signal"] == "db.rows" and "row count" in a["summary"] for a in result.anomalies), result.anomalies
+
+
+def test_auth_attack_takes_the_demo_out_of_public_rotation(tmp_path: Path) -> None:
+    result = run_critical("auth-attack", tmp_path / "stack")
+    assert result.actions_run == {"isolate:demo-public": 1}
+    assert result.rca_top_cause is not None and "authentication failed" in str(result.rca_top_cause)
+    assert result.fault_check["passed"] and "maint" in result.fault_check["evidence"]
+
+
+def test_exfiltrate_cuts_the_egress(tmp_path: Path) -> None:
+    result = run_critical("exfiltrate", tmp_path / "stack")
+    assert result.actions_run == {"isolate:demo-egress": 1}
+    top = str(result.rca_top_cause)
+    assert "bulk export" in top or "net.sent_bytes_per_s" in top, top
+    assert result.fault_check["passed"] and "egress/sink maint" in result.fault_check["evidence"]
