@@ -14,7 +14,6 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TypeVar
 
 import httpx
 import pytest
@@ -29,24 +28,12 @@ from incidentctl.procs import free_port, spawn, terminate, wait_for_port
 from services.recovery.adapters.runner import LocalRunner
 from services.recovery.app import build_catalog
 from services.recovery.settings import RecoverySettings
+from tests.integration.test_estate import REPO, wait_for
 
 pytestmark = [
     pytest.mark.integration,
     pytest.mark.skipif(runner.unavailable() is not None, reason=f"estate programs missing: {runner.unavailable()}"),
 ]
-
-REPO = Path(__file__).resolve().parents[2]
-T = TypeVar("T")
-
-
-def wait_for(probe: Callable[[], T | None], what: str, timeout: float = 30.0) -> T:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = probe()
-        if found:
-            return found
-        time.sleep(0.2)
-    raise AssertionError(f"not within {timeout}s: {what}")
 
 
 class Demo:
