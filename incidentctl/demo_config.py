@@ -227,6 +227,7 @@ def estate_recovery(estate: EstateState) -> dict[str, Any]:
                 "dsn_env": RECOVERY_DSN_ENV,
                 "backup_dir": str(estate.backups),
                 "require_tables": ["orders"],
+                "checksum_table": "orders",
                 "verify_query": "SELECT count(*) FROM orders",
                 "verify_min": 1,
             }

@@ -180,6 +180,10 @@ class PostgresRestoreConfig(BaseModel):
     require_tables: tuple[str, ...] = Field(
         (), description="tables (name or schema.name) whose rows a candidate archive must hold"
     )
+    checksum_table: str = Field(
+        "", pattern=r"^([A-Za-z_][A-Za-z0-9_]{0,62}(\.[A-Za-z_][A-Za-z0-9_]{0,62})?)?$",
+        description="a table whose archived rows must all be back after the restore (compared row by row)",
+    )  # fmt: skip
     pg_restore: str = Field("pg_restore", description="pg_restore binary: a bare name (PATH) or an absolute path")
     timeout_s: float = Field(600.0, gt=0)
 

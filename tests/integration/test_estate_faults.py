@@ -126,6 +126,7 @@ async def test_data_loss_is_seen_as_zero_rows_and_the_restore_skips_the_dump_wit
         outcome = await LocalRunner().run(catalog.resolve("restore_backup:orders", "demo"))
         assert outcome.ok, outcome.detail
         assert "skipped" in outcome.detail and "verification 25 >= 1" in outcome.detail
+        assert "orders: all 25 archived rows back (checksum " in outcome.detail
         ok, detail = rows_restored(estate)
         assert ok and detail["orders_rows"] == 25, detail
         wait_for(lambda: "estate_orders_rows 25.0" in httpx.get(f"http://127.0.0.1:{port}/metrics").text, "rows seen")

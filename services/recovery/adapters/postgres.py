@@ -13,13 +13,16 @@ from pathlib import Path
 from typing import Protocol
 
 import psycopg
+from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from services.recovery.domain.backups import (
     BackupFile,
+    archive_copy_rows,
     archive_tables,
     backup_candidates,
     missing_tables,
+    rows_verdict,
     verification_verdict,
 )
 from services.recovery.domain.catalog import PromoteStandby, RecoveryError, RestoreBackup
@@ -51,6 +54,14 @@ class Database(Protocol):
 
     async def restore(self, path: Path) -> None:
         """Restore ``path`` into the database (clean first, one transaction)."""
+        ...
+
+    async def archived_rows(self, path: Path, table: str) -> list[str]:
+        """The rows of ``table`` in the archive, as COPY text lines."""
+        ...
+
+    async def table_rows(self, table: str) -> list[str]:
+        """The rows of ``table`` in the database now, as COPY text lines."""
         ...
 
 
@@ -112,6 +123,26 @@ class LocalPostgres:
             last = out.strip().splitlines()[-1] if out.strip() else ""
             raise PostgresActionError(f"pg_restore exited {code}: {last}")
 
+    async def archived_rows(self, path: Path, table: str) -> list[str]:
+        """``pg_restore --data-only --table=T -f -``: the archive's COPY rows of the table."""
+        schema, _, name = table.rpartition(".")
+        scope = ("--schema", schema) if schema else ()
+        code, out = await self._run("--data-only", *scope, "--table", name, "-f", "-", str(path), with_db=False)
+        if code != 0:
+            raise PostgresActionError(f"pg_restore --data-only exited {code}")
+        return archive_copy_rows(out)
+
+    async def table_rows(self, table: str) -> list[str]:
+        """``COPY table TO STDOUT`` (text format, the same the archive holds)."""
+        ident = sql.Identifier(*table.split("."))
+        chunks: list[bytes] = []
+        async with await psycopg.AsyncConnection.connect(self._dsn) as conn:
+            await conn.set_read_only(True)
+            async with conn.cursor().copy(sql.SQL("COPY {} TO STDOUT").format(ident)) as copy:
+                async for chunk in copy:
+                    chunks.append(bytes(chunk))
+        return b"".join(chunks).decode().splitlines()
+
     async def _run(self, *args: str, with_db: bool) -> tuple[int, str]:
         env = basic_env(os.environ)
         argv = [self._pg_restore]
@@ -171,6 +202,10 @@ async def restore_backup(db: Database, action: RestoreBackup) -> tuple[bool, str
         await db.restore(path)
         try:
             ok, verdict = verification_verdict(await db.scalar(action.verify_query), action.verify_min)
+            if ok and action.checksum_table:
+                archived = await db.archived_rows(path, action.checksum_table)
+                ok, same = rows_verdict(archived, await db.table_rows(action.checksum_table))
+                verdict = f"{verdict}; {action.checksum_table}: {same}"
         except psycopg.Error as exc:
             ok, verdict = False, f"verification query failed: {type(exc).__name__}: {str(exc).strip()[:200]}"
         skipped = f"; skipped {', '.join(rejected)}" if rejected else ""

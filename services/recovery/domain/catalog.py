@@ -202,7 +202,8 @@ class RestoreBackup:
     Each candidate (newest first) is validated with ``pg_restore --list`` before anything is touched (the
     dry run: readable, and holding the rows of every table of ``require_tables``: a dump taken after the
     table was dropped is not a good backup of it); after the restore ``verify_query`` must return a first
-    value of at least ``verify_min``.
+    value of at least ``verify_min``, and with ``checksum_table`` every row of that table in the archive
+    must be back, byte for byte (rows written since may be there too).
     """
 
     name: str
@@ -212,6 +213,7 @@ class RestoreBackup:
     verify_query: str
     verify_min: float
     require_tables: tuple[str, ...] = ()
+    checksum_table: str = ""
     suffix: str = ".dump"
     pg_restore: str = "pg_restore"
     timeout_s: float = 600.0

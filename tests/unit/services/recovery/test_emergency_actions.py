@@ -295,3 +295,28 @@ def test_an_archive_holds_the_rows_of_the_tables_its_data_entries_name() -> None
     assert missing_tables(held, ["orders", "audit.events"]) == []
     assert missing_tables(held, ["customers", "public.orders", "audit.orders"]) == ["customers", "audit.orders"]
     assert archive_tables(";\n; TABLE DATA public orders demo\n") == frozenset()  # a comment is no entry
+
+
+SCRIPT = """--
+-- PostgreSQL database dump
+--
+COPY public.orders (id, token, created_at) FROM stdin;
+1\ta\t2026-12-06 02:25:01+00
+2\tb\t2026-12-06 02:25:02+00
+\\.
+
+--
+"""
+
+
+def test_a_restore_is_checked_row_by_row_against_its_archive() -> None:
+    from services.recovery.domain.backups import archive_copy_rows, rows_verdict
+
+    archived = archive_copy_rows(SCRIPT)
+    assert archived == ["1\ta\t2026-12-06 02:25:01+00", "2\tb\t2026-12-06 02:25:02+00"]
+    later = "3\tc\t2026-12-06 02:27:00+00"
+    ok, detail = rows_verdict(archived, [later, *reversed(archived)])  # any order; rows written since are fine
+    assert ok and detail.startswith("all 2 archived rows back (checksum ")
+    ok, detail = rows_verdict(archived, [archived[0], "2\tB\t2026-12-06 02:25:02+00"])  # one row changed
+    assert not ok and detail.startswith("1 of 2 archived rows not back")
+    assert rows_verdict([], [])[0] and archive_copy_rows("no copy here") == []
