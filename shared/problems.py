@@ -80,6 +80,17 @@ def explains(cause: str, symptom: str) -> bool:
     return cause == symptom or symptom in EXPLAINS.get(cause, frozenset())
 
 
+def recovery_may_cause(signal: str, impact: Impact, labels: Mapping[str, str] | None = None) -> bool:
+    """Whether a recovery action could bring such an anomaly about (its target down, errors, slowness).
+
+    Never one of the Critical classes: a restart or a failover does not drop a table, send data out
+    or fail logins. Such an anomaly dated in a step's disruption window is the fault's, not the
+    cure's (a table dropped while a restart answered the write errors it caused: seen in the
+    data-loss scenario, whose Critical anomaly had joined the restart's incident silently).
+    """
+    return problem_class(signal, impact, labels) not in CRITICAL_CLASSES
+
+
 def within_disruption(since: datetime, started: datetime, ended: datetime | None, window_s: float) -> bool:
     """Return True if an episode that began at ``since`` lies in a recovery step's disruption window.
 

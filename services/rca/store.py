@@ -10,7 +10,7 @@ from datetime import datetime
 from shared import events as ev
 from shared import metric_names as mn
 from shared.models import Anomaly, AnomalyKind, MetricsObserved
-from shared.problems import within_disruption
+from shared.problems import recovery_may_cause, within_disruption
 
 
 def entity_of(target: str, host: str, metric: str) -> str:
@@ -71,9 +71,12 @@ class WindowStore:
         """Tell whether an anomaly began during a recovery step on its target (or its disruption window after).
 
         What a restart does to its target (a moment down, errors while it starts) is the cure's
-        doing: never a root cause (the same rule as the responder's `caused_by_recovery`).
+        doing: never a root cause (the same rule as the responder's `caused_by_recovery`). A
+        Critical-class anomaly never is (`shared.problems.recovery_may_cause`).
         """
         a = stored.anomaly
+        if not recovery_may_cause(a.signal, a.impact, a.labels):
+            return False
         return any(
             within_disruption(a.since, start, end, self.disruption_s)
             for start, end in self.recovery_steps.get(a.target, {}).values()

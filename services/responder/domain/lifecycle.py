@@ -22,7 +22,14 @@ from services.responder.domain.silences import silencing
 from services.responder.domain.state import PROBLEM_SEP, Book, IncidentState
 from shared import events as ev
 from shared.models import Anomaly, AnomalyKind, Impact, Incident, IncidentStatus, IncidentTransition, Severity, Team
-from shared.problems import CRITICAL_CLASSES, explains, problem_class, signal_of, within_disruption
+from shared.problems import (
+    CRITICAL_CLASSES,
+    explains,
+    problem_class,
+    recovery_may_cause,
+    signal_of,
+    within_disruption,
+)
 
 SOURCE: Final = "/services/responder"
 GROUP_LABELS: Final = ("service", "host", "target", "scope")
@@ -165,8 +172,13 @@ def _problem_firing(inc: Incident) -> bool:
 
 
 def caused_by_recovery(book: Book, anomaly: Anomaly, policy: ResponsePolicy) -> bool:
-    """Return True if ``anomaly`` began during a recovery step on its target (or its disruption window after)."""
+    """Return True if ``anomaly`` began during a recovery step on its target (or its disruption window after).
+
+    A Critical-class anomaly never is (`shared.problems.recovery_may_cause`).
+    """
     window = policy.grouping.recovery_disruption_s
+    if not recovery_may_cause(anomaly.signal, anomaly.impact, anomaly.labels):
+        return False
     return any(
         within_disruption(anomaly.since, step.started, step.ended, window)
         for step in book.recovery_steps.get(anomaly.target, {}).values()

@@ -108,3 +108,27 @@ def test_an_outage_after_a_cured_slowdown_is_a_new_incident_not_a_promotion() ->
     sim.anomaly(anomaly("api", "http.up", t=10, impact=m.Impact.SERVICE_DOWN), t=10)
     problems = sorted(s.incident.problem for s in sim.book.incidents.values())
     assert problems == ["down", "latency"]
+
+
+def test_data_loss_during_a_restart_is_the_fault_s_own_critical_incident() -> None:
+    sim = Sim()
+    sim.anomaly(anomaly("api", "http.error_rate", t=0), t=0)  # the dropped table's write errors
+    iid = sim.only().incident.incident_id
+    sim.recovery(step(ev.RecoveryStepStarted, iid, 1), t=1)  # a restart for them
+    sim.recovery(step(ev.RecoveryStepCompleted, iid, 2), t=2)
+    rows = anomaly("api", "db.rows", t=2.5, impact=m.Impact.DATA_LOSS)  # the row count collapsed
+    sim.anomaly(rows, t=3)
+    opened = sim.of_type(ev.IncidentOpened)
+    assert len(opened) == 2, "a restart does not drop a table: not the cure's doing"
+    loss = opened[-1].data.incident
+    assert (loss.problem, loss.severity, loss.recovery_caused) == ("data_loss", m.Severity.CRITICAL, ())
+
+
+def test_only_the_non_critical_classes_can_be_a_recovery_s_doing() -> None:
+    from shared.problems import recovery_may_cause
+
+    assert recovery_may_cause("http.up", m.Impact.SERVICE_DOWN)
+    assert recovery_may_cause("http.error_rate", m.Impact.PARTIAL_FUNCTION)
+    assert not recovery_may_cause("db.rows", m.Impact.DATA_LOSS)
+    assert not recovery_may_cause("log:t1", m.Impact.PARTIAL_FUNCTION, {"problem": "security"})
+    assert not recovery_may_cause("net.sent_bytes_per_s", m.Impact.PARTIAL_FUNCTION, {"problem": "leak"})
