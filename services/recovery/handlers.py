@@ -38,6 +38,7 @@ from shared import events as ev
 from shared import metric_names as mn
 from shared.bus import Delivery, EventBus
 from shared.models import Incident, RecoveryPlan, RecoveryProgress, RecoveryStep, Severity
+from shared.problems import CRITICAL_CLASSES
 
 log = logging.getLogger(__name__)
 BASELINE_POINTS: Final = 120
@@ -118,7 +119,7 @@ class RecoveryHandlers:
             max_restarts=cooldown.max_restarts,
             window_s=cooldown.window_s,
             min_severity=self.settings.min_severity,
-            in_progress=self.state.verifying(incident.target, below=incident),
+            in_progress=self.state.verifying(incident.target, below=incident if _emergency(incident) else None),
             round=round_,
             action_times=self.state.actions.get(incident.target, []),
             max_actions=cooldown.max_actions,
@@ -357,3 +358,12 @@ class RecoveryHandlers:
             progress, source=self.bus.source, id_parts=(plan.plan_id, step.index), correlationid=plan.incident_id,
             causation=cause, subject=plan.target,
         )  # fmt: skip
+
+
+def _emergency(incident: Incident) -> bool:
+    """A Critical class (security, leak, data loss) has emergency remedies of its own, which need not wait.
+
+    Any other incident waits while another incident's recovery of the target is verified, whatever
+    its severity: its remedy is the same kind of action (a second restart would be one too many).
+    """
+    return incident.problem in CRITICAL_CLASSES

@@ -92,7 +92,8 @@ class RecoveryState:
         """Return the incident whose recovery of ``target`` is being verified, if any.
 
         With ``below``, a verification of a less severe incident does not count: a Critical incident's
-        emergency action must not wait a minute for a restart answering a Minor symptom to be judged.
+        emergency action must not wait a minute for a restart answering a Major symptom to be judged
+        (the handlers pass it for the Critical classes only, whose remedies differ from a restart).
         """
         for pending in self.pending.values():
             if pending.target != target:

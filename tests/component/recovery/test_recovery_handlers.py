@@ -237,3 +237,28 @@ async def test_an_incident_that_waited_on_another_s_verification_gets_its_own_re
     assert len(runner.ran) == 2
     planned = [e.data.incident_id for e in harness.published(RECOVERY) if isinstance(e, ev.RecoveryPlanned)]
     assert planned == ["inc-demo", "inc-demo-cpu"]
+
+
+def critical(incident_id: str, problem: str, signal: str) -> ev.IncidentOpened:
+    inc = opened().data.incident.model_copy(
+        update={"incident_id": incident_id, "severity": m.Severity.CRITICAL, "problem": problem, "signals": (signal,)}
+    )
+    data = m.IncidentTransition(incident=inc, reason="opened")
+    return ev.IncidentOpened.create(data, source="/t", id_parts=(incident_id,), correlationid=incident_id)
+
+
+async def test_only_an_emergency_class_goes_past_another_incident_s_verification(harness: BusHarness) -> None:
+    runner = FakeRunner()
+    settings = RecoverySettings(verification={"healthy_scrapes": 2, "timeout_s": 30.0})
+    service = Service.create("recovery", settings)
+    remedies = {"demo": {"data_loss": ("restart_process",), "down": ("restart_process",)}}
+    catalog = Catalog.build(CATALOG.actions["demo"].values(), remedies)
+    register(service.bus, RecoveryHandlers(settings, service.bus, catalog, runner, RecoveryState()), settings)
+    await harness.attach(service.bus)
+    await harness.feed(INCIDENTS, opened())  # Major: restarted, now being verified
+    await harness.feed(INCIDENTS, critical("inc-down", "down", "http.up"))  # the same remedy: waits
+    assert len(runner.ran) == 1
+    await harness.feed(INCIDENTS, critical("inc-loss", "data_loss", "db.rows"))  # its own remedy: at once
+    assert len(runner.ran) == 2
+    planned = [e.data.incident_id for e in harness.published(RECOVERY) if isinstance(e, ev.RecoveryPlanned)]
+    assert planned == ["inc-demo", "inc-loss"]
