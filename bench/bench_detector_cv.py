@@ -62,8 +62,10 @@ def host_groups(series: Sequence[cf.LabelledSeries]) -> np.ndarray:
     return np.array([ids.setdefault(s.host or s.name, len(ids)) for s in series])
 
 
-def stream(series: Sequence[cf.LabelledSeries], config: DetectorConfig) -> tuple[list[np.ndarray], float]:
-    """Stream every series through one DetectorBank, row by row; return the scores and seconds taken.
+def stream_all(
+    series: Sequence[cf.LabelledSeries], config: DetectorConfig
+) -> tuple[list[np.ndarray], list[np.ndarray], float]:
+    """Stream every series through one DetectorBank, row by row; return scores, severities and seconds taken.
 
     With ``config.corroborate`` the series of one host are judged together, as the service judges
     the metrics of one target.
@@ -75,12 +77,22 @@ def stream(series: Sequence[cf.LabelledSeries], config: DetectorConfig) -> tuple
         ts[: len(s.values), j], xs[: len(s.values), j] = s.epoch, s.values
     bank = DetectorBank(len(series), config)
     groups = host_groups(series)
-    scores = np.zeros((n_rows, len(series)))
+    scores, severities = np.zeros((n_rows, len(series))), np.zeros((n_rows, len(series)))
     start = time.perf_counter()
     for i in range(n_rows):
         result = bank.update(ts[i], xs[i])
-        scores[i] = corroborate(result, groups).score if config.corroborate else result.score
-    return [scores[: len(s.values), j] for j, s in enumerate(series)], time.perf_counter() - start
+        if config.corroborate:
+            result = corroborate(result, groups)
+        scores[i], severities[i] = result.score, result.severity
+    seconds = time.perf_counter() - start
+    cut = [slice(0, len(s.values)) for s in series]
+    return [scores[c, j] for j, c in enumerate(cut)], [severities[c, j] for j, c in enumerate(cut)], seconds
+
+
+def stream(series: Sequence[cf.LabelledSeries], config: DetectorConfig) -> tuple[list[np.ndarray], float]:
+    """Scores of every series (`stream_all`) and the seconds taken."""
+    scores, _, seconds = stream_all(series, config)
+    return scores, seconds
 
 
 def by_fold(series: Sequence[cf.LabelledSeries], scores: Sequence[np.ndarray]) -> dict[str, list[ns.ScoredFile]]:

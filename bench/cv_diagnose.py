@@ -39,7 +39,7 @@ import bench_detector_cv as cv
 import cv_folds as cf
 import nab_score as ns
 
-from services.detector.domain.anomaly import DetectorBank, DetectorConfig, corroborate
+from services.detector.domain.anomaly import DetectorConfig
 
 STANDARD = ns.PROFILES[0]
 
@@ -53,25 +53,9 @@ class Streamed:
 
 
 def stream(series: Sequence[cf.LabelledSeries], config: DetectorConfig) -> list[Streamed]:
-    """Stream every series through one DetectorBank row by row, keeping score and severity.
-
-    With ``config.corroborate`` the scores are corroborated across each host's series, as
-    bench_detector_cv.py does.
-    """
-    n_rows = max(len(s.values) for s in series)
-    ts = np.full((n_rows, len(series)), np.nan)
-    xs = np.full((n_rows, len(series)), np.nan)
-    for j, s in enumerate(series):
-        ts[: len(s.values), j], xs[: len(s.values), j] = s.epoch, s.values
-    bank = DetectorBank(len(series), config)
-    groups = cv.host_groups(series)
-    score, severity = np.zeros((n_rows, len(series))), np.zeros((n_rows, len(series)))
-    for i in range(n_rows):
-        result = bank.update(ts[i], xs[i])
-        if config.corroborate:
-            result = corroborate(result, groups)
-        score[i], severity[i] = result.score, result.severity
-    return [Streamed(score[: len(s.values), j], severity[: len(s.values), j]) for j, s in enumerate(series)]
+    """Score and severity of every series, as bench_detector_cv.py streams them (`stream_all`)."""
+    scores, severities, _ = cv.stream_all(series, config)
+    return [Streamed(sc, sv) for sc, sv in zip(scores, severities, strict=True)]
 
 
 @dataclass
