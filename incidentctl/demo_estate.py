@@ -36,17 +36,25 @@ class OrderStore:
         self._conn: psycopg.Connection[tuple[object, ...]] | None = None
         self._lock = threading.Lock()
 
+    def _run(self, query: str, params: tuple[object, ...] = ()) -> tuple[object, ...] | None:
+        """Run ``query`` on the kept connection (opened when needed, dropped after a failure); its first row."""
+        try:
+            if self._conn is None or self._conn.closed:
+                self._conn = psycopg.connect(self._dsn, autocommit=True)
+            cursor = self._conn.execute(query.encode(), params)
+            return cursor.fetchone() if cursor.description else None
+        except psycopg.Error:
+            if self._conn is not None:
+                self._conn.close()
+            self._conn = None
+            raise
+
     def add(self, token: str) -> None:
         """Insert one order; raise ``OrderNotStored`` when the database cannot take it."""
         with self._lock:
             try:
-                if self._conn is None or self._conn.closed:
-                    self._conn = psycopg.connect(self._dsn, autocommit=True)
-                self._conn.execute("INSERT INTO orders (token) VALUES (%s)", (token,))
+                self._run("INSERT INTO orders (token) VALUES (%s)", (token,))
             except psycopg.Error as exc:
-                if self._conn is not None:
-                    self._conn.close()
-                self._conn = None
                 reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
                 raise OrderNotStored(f"{type(exc).__name__}: {reason}") from exc
 
@@ -54,15 +62,10 @@ class OrderStore:
         """Rows in ``orders`` now: 0 when the table is gone, None when the database cannot be asked."""
         with self._lock:
             try:
-                if self._conn is None or self._conn.closed:
-                    self._conn = psycopg.connect(self._dsn, autocommit=True)
-                row = self._conn.execute("SELECT count(*) FROM orders").fetchone()
+                row = self._run("SELECT count(*) FROM orders")
             except psycopg.errors.UndefinedTable:
                 return 0  # the table was dropped: none of its rows can be read
             except psycopg.Error:
-                if self._conn is not None:
-                    self._conn.close()
-                self._conn = None
                 return None
             count = None if row is None else row[0]
             return count if isinstance(count, int) else None

@@ -17,6 +17,7 @@ from typing import Final
 import psycopg
 from psycopg import sql
 
+from incidentctl.procs import alive
 from shared.errors import CliError
 
 PROGRAMS: Final = ("initdb", "pg_ctl", "pg_basebackup", "pg_dump", "postgres")
@@ -108,23 +109,13 @@ def server_log(data: Path) -> Path:
 def stop_server(pg: Path, data: Path, *, log: Path) -> None:
     """``pg_ctl stop -m fast`` (a server that is not running is no error, nor one that was killed)."""
     pid = server_pid(data)
-    if pid is None or not _running(pid):
+    if pid is None or not alive(pid):
         return
     try:
         _run([str(pg / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "-t", "30", "stop"], log=log)
     except PostgresError:
         if (data / "postmaster.pid").exists():
             _run([str(pg / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"], log=log)
-
-
-def _running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def server_pid(data: Path) -> int | None:
