@@ -11,7 +11,7 @@ from typing import Final, TypeVar
 from services.responder.domain.oncall import Roster, Schedule
 from services.responder.domain.silences import Mute, expire
 from shared import events as ev
-from shared.models import Incident, IncidentStatus, Severity, Silence, Team
+from shared.models import ApprovalDefault, Incident, IncidentStatus, Severity, Silence, Team
 
 _K = TypeVar("_K")
 
@@ -328,7 +328,7 @@ def _ask_approval(book: Book, event: ev.RecoveryApprovalRequested) -> None:
         return
     reason = (
         f"recovery step {request.step.action} on {request.target} awaits approval: approve or deny within "
-        f"{request.timeout_s:g}s, else it is {'approved' if request.default.value == 'approve' else 'denied'}"
+        f"{request.timeout_s:g}s, else it is {'approved' if request.default is ApprovalDefault.APPROVE else 'denied'}"
     )
     teams = state.paged or (Team.L1,)
     trigger = Trigger(event.id, NoticeKind.APPROVAL, teams, event.time, reason)
