@@ -106,7 +106,11 @@ class _SinkHandler(BaseHTTPRequestHandler):
             body = json.loads(raw) if raw else {}
         except ValueError:
             body = {"raw": raw.decode(errors="replace")}
-        key = self.headers.get("X-Idempotency-Key") or str(body.get("notification_id", ""))
+        key = (
+            self.headers.get("X-Idempotency-Key")  # a page
+            or self.headers.get("Idempotency-Key")  # a recovery step
+            or str(body.get("notification_id", ""))
+        )
         with self.server.lock:
             self.server.received.append(Received(self.path, time.time(), key, body))
         self.send_response(200)

@@ -55,18 +55,23 @@ async def rebuild(
     *,
     inputs: Sequence[Topic[E]] = (),
     clock: Clock = utcnow,
+    skip_known: bool = False,
 ) -> Rebuilt:
     """Replay the last ``rebuild_window_records`` records per partition of ``own_topics`` and ``inputs``.
 
     Every event the edge admits (allowed on its topic, credible times) goes to ``fold``; the ids of
     those on ``own_topics`` (the service's outputs) also go into ``bus.published``, so nothing is
     emitted twice after a restart. The others, and those ``fold`` fails on, are skipped and logged:
-    a bad record is never a reason to fail start-up.
+    a bad record is never a reason to fail start-up. With ``skip_known``, events of ``own_topics``
+    already in ``bus.published`` are not folded again (a catch-up on a running service, whose state
+    holds them).
     """
     settings = bus.settings
     topics = (*own_topics, *inputs)
     replayed = _replay(settings, topics, tail=settings.rebuild_window_records)
-    return await fold_replayed(replayed, fold, own=own_topics, ledger=bus.published, settings=settings, clock=clock)
+    return await fold_replayed(
+        replayed, fold, own=own_topics, ledger=bus.published, settings=settings, clock=clock, skip_known=skip_known
+    )
 
 
 async def _replay(
@@ -85,6 +90,7 @@ async def fold_replayed(
     ledger: Ledger,
     settings: ServiceSettings,
     clock: Clock = utcnow,
+    skip_known: bool = False,
 ) -> Rebuilt:
     """The fold of ``rebuild`` over any stream of (topic, record, event)."""
     rebuilt = Rebuilt()
@@ -101,8 +107,8 @@ async def fold_replayed(
         if isinstance(verdict, Refused):
             reason: str | None = verdict.reason
         else:
-            if topic.name in for_ledger:
-                ledger.add(verdict.event.id)
+            if topic.name in for_ledger and not ledger.add(verdict.event.id) and skip_known:
+                continue  # folded before
             reason = _folded(fold, verdict.event)
         if reason is None:
             rebuilt.applied += 1

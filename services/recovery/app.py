@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from aiokafka import ConsumerRebalanceListener, TopicPartition
 from faststream.asgi.types import ASGIApp
 from prometheus_client import Counter
 
@@ -48,14 +49,18 @@ class RecoveryRuntime:
     closers: tuple[Callable[[], None], ...] = ()  # close what ``build`` opened (not the injected runner)
 
     async def rebuild(self) -> int:
-        """Fold the recovery and incidents topics into the state, resume verifications; return the events applied."""
+        """Fold the recovery and incidents topics into the state, resume verifications; return the events applied.
+
+        Recovery events folded before (this instance's own) are skipped, so it also serves as the
+        catch-up when incidents' partitions move here (`CatchUpOnAssign`).
+        """
         bus, state = self.service.bus, self.state
-        count = (await rebuild(bus, (topics.RECOVERY,), state.apply, inputs=(topics.INCIDENTS,))).applied
+        rebuilt = await rebuild(bus, (topics.RECOVERY,), state.apply, inputs=(topics.INCIDENTS,), skip_known=True)
         for plan in state.unfinished_plans():
             since = state.steps_done_at[plan.plan_id]
             self.handlers.start_verification(plan, since=since, before=since)
-        log.info("recovery state rebuilt from %d events; %d verifications resumed", count, len(state.pending))
-        return count
+        log.info("recovery state rebuilt from %d events; %d verifications pending", rebuilt.applied, len(state.pending))
+        return rebuilt.applied
 
     async def start(self) -> None:
         """Rebuild, connect and consume, then check verification deadlines every ``deadline_check_s``."""
@@ -86,14 +91,39 @@ class RecoveryRuntime:
         return runtime_app(self)
 
 
-def register(bus: EventBus, handlers: RecoveryHandlers, settings: RecoverySettings) -> GroupMember:
+class CatchUpOnAssign(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Before an instance handles incidents whose partitions just moved to it, fold what the others did.
+
+    Without it, an incident redelivered (or updated) after its owner died would be planned and run
+    again by the instance that takes it over: that one's state ends where its start-up rebuild did.
+    """
+
+    def __init__(self, catch_up: Callable[[], Awaitable[int]]) -> None:
+        self.catch_up = catch_up
+
+    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        """Nothing to hand over: every step was recorded on the recovery topic before it ran."""
+
+    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        try:
+            await self.catch_up()
+        except Exception:  # the broker is away: the handlers' own checks remain
+            log.exception("catching up with the recovery topic after an assignment failed")
+
+
+def register(
+    bus: EventBus, handlers: RecoveryHandlers, settings: RecoverySettings, *, listener: CatchUpOnAssign | None = None
+) -> GroupMember:
     """Subscribe the recovery handlers; return the incidents subscriber (its assignment decides ownership).
 
-    Incidents are shared by the instances of one consumer group; every instance verifies with the
-    scrapes of every target (a group of its own): a shared group would give the target's scrapes to
-    one instance and its verification to another. Operators' approvals come on the commands topic.
+    Incidents are shared by the instances of one consumer group (``listener`` catches up on each
+    assignment); every instance verifies with the scrapes of every target (a group of its own): a
+    shared group would give the target's scrapes to one instance and its verification to another.
+    Operators' approvals come on the commands topic.
     """
-    incidents = bus.subscribe(topics.INCIDENTS, group_id=settings.group_id, handler=handlers.on_incident)
+    incidents = bus.subscribe(
+        topics.INCIDENTS, group_id=settings.group_id, handler=handlers.on_incident, listener=listener
+    )
     bus.subscribe(topics.METRICS, group_id=f"{settings.group_id}-metrics", handler=handlers.on_metrics, broadcast=True)
     bus.subscribe(
         topics.COMMANDS, group_id=f"{settings.group_id}-commands", handler=handlers.on_command, broadcast=True
@@ -134,5 +164,6 @@ def build(
     handlers = RecoveryHandlers(
         settings, bus, build_catalog(settings), runner, state, owns=owns, actions=actions, clock=clock or utcnow
     )
-    incidents = register(bus, handlers, settings)
-    return RecoveryRuntime(service, settings, state, handlers, tuple(closers))
+    incidents = register(bus, handlers, settings, listener=CatchUpOnAssign(lambda: runtime.rebuild()))
+    runtime = RecoveryRuntime(service, settings, state, handlers, tuple(closers))
+    return runtime

@@ -163,7 +163,7 @@ class RecoveryHandlers:
             await self.bus.publish(started, key=plan.incident_id)
             self.state.apply(started)
             action = self.catalog.resolve(step.action, plan.target)
-            outcome = await self.runner.run(action)
+            outcome = await self.runner.run(action, key=started.id)
             if self.actions is not None:
                 self.actions.labels(step.action, "ok" if outcome.ok else "failed").inc()
             done = self._progress_event(
@@ -295,7 +295,7 @@ class RecoveryHandlers:
                 continue
             await self.bus.publish(started, key=plan.incident_id)
             self.state.apply(started)
-            outcome = await self.runner.run(action)
+            outcome = await self.runner.run(action, key=started.id)
             done = self._progress_event(
                 ev.RecoveryStepCompleted, plan, back, started, ok=outcome.ok, detail=outcome.detail
             )

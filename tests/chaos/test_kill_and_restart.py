@@ -56,5 +56,5 @@ def test_no_page_is_sent_twice_and_no_action_runs_twice(runs: Runs) -> None:
     _, disturbed, figures = runs
     assert figures["duplicates"] == {"pages_same_id": 0, "pages_same_message": 0, "actions_repeated": 0}, [
         (p.at, p.key, p.body.get("kind"), p.body.get("team"), p.body.get("title")) for p in disturbed.pages
-    ]
+    ] + [(a.at, a.key, a.path) for a in disturbed.actions]
     assert figures["actions"] == figures["baseline_actions"] == len(PLAN.faults)

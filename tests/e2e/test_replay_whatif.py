@@ -87,10 +87,13 @@ def _replay(
     kafka: str, source_prefix: str, *args: str, cwd: Path, extra_env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "TOPIC_PREFIX": source_prefix, "KAFKA_BOOTSTRAP_SERVERS": kafka, **(extra_env or {})}
-    return subprocess.run(
-        [sys.executable, "-m", "incidentctl", "replay", *args], capture_output=True, text=True, env=env, cwd=cwd,
-        timeout=240,
-    )  # fmt: skip
+    try:  # a guard against a hang, not a timing check: the replay's own waits (join, settle, RCA) add up to ~4 min
+        return subprocess.run(
+            [sys.executable, "-m", "incidentctl", "replay", *args], capture_output=True, text=True, env=env, cwd=cwd,
+            timeout=480,
+        )  # fmt: skip
+    except subprocess.TimeoutExpired as exc:
+        raise AssertionError(f"the replay did not end within {exc.timeout:.0f}s; its stderr: {exc.stderr!r}") from None
 
 
 def _rows(table: str, aspect: str) -> list[str]:

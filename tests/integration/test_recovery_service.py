@@ -203,3 +203,48 @@ async def test_service_restart_and_redelivery_never_restart_twice(
     found = await recovery_events(settings)
     assert sum(isinstance(e, ev.RecoveryStepStarted) for e in found) == 1
     assert read_pid(pidfile) == first_pid and is_alive(first_pid)
+
+
+async def test_an_incident_taken_over_from_the_instance_that_ran_its_step_is_not_run_again(
+    kafka_bootstrap: str, unique: str, managed: Any, tmp_path: Path
+) -> None:
+    """Two instances in one group; the one that ran the incident's step leaves; the other takes it over.
+
+    The survivor's start-up rebuild predates the step, so only its catch-up on assignment tells it
+    the step ran: the incident delivered again (as after its owner's crash) must not restart twice.
+    """
+    pidfile, proc, seen = managed
+    base = settings_for(kafka_bootstrap, unique, pidfile, tmp_path)
+    await ensure_topics(base)
+    runtimes = {n: build(base.model_copy(update={"instance_id": n, "http_port": free_port()})) for n in ("r1", "r2")}
+    serving = {n: running(r.settings, lambda _s, r=r: r) for n, r in runtimes.items()}
+    for context in serving.values():
+        await context.__aenter__()
+    try:
+        event = opened()
+        await send(base, event)
+
+        async def step_started() -> list[ev.Envelope[Any]]:
+            return [e for e in await recovery_events(base) if isinstance(e, ev.RecoveryStepStarted)]
+
+        started = (await until(step_started, what="the restart step"))[0]
+        await until(lambda: read_pid(pidfile) not in (None, proc.pid), what="the restarted process")
+        seen.add(read_pid(pidfile) or proc.pid)
+        ran = next(n for n, r in runtimes.items() if started.id in r.service.bus.published)
+        await serving.pop(ran).__aexit__(None, None, None)
+        (survivor,) = (runtimes[n] for n in serving)
+        incident_id = event.data.incident.incident_id
+        await until(lambda: survivor.handlers.owns(incident_id), what="the survivor to take the incident over")
+        await send(base, event)  # delivered again, to the instance that did not run it
+        probe = opened("other")  # no action declared: answered with RecoveryFailed once processed
+        await send(base, probe, key=incident_id)  # same partition, behind the redelivered incident
+
+        async def probe_done() -> bool:
+            return any(e.correlationid == "inc-other" for e in await recovery_events(base))
+
+        await until(probe_done, what="the survivor to handle both")
+    finally:
+        for context in serving.values():
+            await context.__aexit__(None, None, None)
+    found = await recovery_events(base)
+    assert sum(isinstance(e, ev.RecoveryStepStarted) for e in found) == 1, [type(e).__name__ for e in found]

@@ -71,8 +71,12 @@ class StepOutcome:
 class ActionRunner(Protocol):
     """Runs one declared action (the only way recovery touches the outside world)."""
 
-    async def run(self, action: Action) -> StepOutcome:
-        """Run ``action`` and report how it went (never raises for an action's own failure)."""
+    async def run(self, action: Action, *, key: str = "") -> StepOutcome:
+        """Run ``action`` and report how it went (never raises for an action's own failure).
+
+        ``key`` names the step (its started event's id): the same for every attempt at one step, so
+        an endpoint that honours ``Idempotency-Key`` drops a second call of a step run twice.
+        """
         ...
 
 
@@ -160,13 +164,13 @@ class LocalRunner:
         self._haproxy, self._supervisor, self._postgres = haproxy, supervisor, postgres
         self._kubernetes = kubernetes
 
-    async def run(self, action: Action) -> StepOutcome:
+    async def run(self, action: Action, *, key: str = "") -> StepOutcome:
         """Run ``action``; failures become a not-ok outcome with the reason."""
         try:
             if isinstance(action, RestartProcess):
                 return await asyncio.to_thread(self._restart, action)
             if isinstance(action, HttpPost):
-                return await self._post(action)
+                return await self._post(action, key)
             if isinstance(action, Wait):
                 await asyncio.sleep(action.seconds)
                 return StepOutcome(True, f"waited {action.seconds:g}s")
@@ -246,8 +250,9 @@ class LocalRunner:
     def _reap(self) -> None:
         self._children = [c for c in self._children if c.poll() is None]
 
-    async def _post(self, action: HttpPost) -> StepOutcome:
+    async def _post(self, action: HttpPost, key: str) -> StepOutcome:
+        headers = {"Idempotency-Key": key} if key else {}
         async with httpx.AsyncClient(timeout=action.timeout_s) as client:
-            response = await client.post(action.url)
+            response = await client.post(action.url, headers=headers)
         ok = response.status_code < 400
         return StepOutcome(ok, f"POST {action.url} -> {response.status_code}")

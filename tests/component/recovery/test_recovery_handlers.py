@@ -29,7 +29,7 @@ class FakeRunner:
         self.ran: list[Action] = []
         self.ok = ok
 
-    async def run(self, action: Action) -> StepOutcome:
+    async def run(self, action: Action, *, key: str = "") -> StepOutcome:
         self.ran.append(action)
         return StepOutcome(self.ok, "done")
 
