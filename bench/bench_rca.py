@@ -63,6 +63,8 @@ GRID: Final[dict[str, dict[str, float]]] = {
     "impact_weight 0.5, log_weight 2": {"impact_weight": 0.5, "log_weight": 2.0},
     "rise_cover_share 0 (depth cover off)": {"rise_cover_share": 0.0},
     "transient_weight 0 (persistence ignored)": {"transient_weight": 0.0},
+    "rise_cover_share 0.15": {"rise_cover_share": 0.15},
+    "rise_cover_share 0.15, log_weight 2": {"rise_cover_share": 0.15, "log_weight": 2.0},
 }
 
 

@@ -284,14 +284,23 @@ def _level_ratio(peak: float, baseline: float, level: float) -> float:
 
 
 def _onset(column: _Column, z_raw: FloatArray, sign: int, config: RcaConfig) -> tuple[float | None, float]:
-    """Return when the deviation first passed `onset_z` in the window, and its persistence from then (ColumnScore)."""
+    """Return when the deviation began to hold in the window, and its persistence from then (ColumnScore).
+
+    The onset is the first crossing of `onset_z` that the next sample confirms (or the window's last
+    sample): a lone noise spike before the fault would otherwise date it, and a symptom would seem to
+    lead its cause. Without a confirmed crossing the first crossing counts.
+    """
     scan_idx = column.scan_idx
     above = np.flatnonzero(np.abs(z_raw[scan_idx]) * (np.sign(z_raw[scan_idx]) == sign) >= config.onset_z)
     hist_idx = column.hist_idx
     # A deviation already under way before the search window cannot be timed: no onset then.
     ongoing = hist_idx.size > 0 and z_raw[hist_idx[-1]] * sign >= config.onset_z
-    onset = float(column.timestamps[scan_idx[above[0]]]) if above.size and not ongoing else None
-    persistence = above.size / (scan_idx.size - above[0]) if above.size else 0.0
+    if not above.size:
+        return None, 0.0
+    held = np.flatnonzero(np.diff(above) == 1)
+    first = int(above[held[0]]) if held.size else int(above[-1]) if above[-1] == scan_idx.size - 1 else int(above[0])
+    onset = float(column.timestamps[scan_idx[first]]) if not ongoing else None
+    persistence = int(np.sum(above >= first)) / (scan_idx.size - first)
     return onset, persistence
 
 
