@@ -211,54 +211,28 @@ class GroupMember:
         self.progress.last_poll = time.monotonic()
 
     async def _consume(self) -> None:
-        """Fetch and handle batches; each batch's outputs are flushed and its offsets committed in the background.
-
-        Batch N's flush and commit overlap the handling of batch N+1 (the broker's acknowledgement is
-        a round trip the loop would otherwise wait for), and N+1's finish starts only once N's is done:
-        offsets are still committed in order, each after its own batch's outputs are acknowledged. A
-        finish that fails (outputs not acknowledged) ends the loop before another batch is committed.
-        """
         consumer = self.consumer
         assert consumer is not None
-        finishing: asyncio.Task[None] | None = None
-        try:
-            while True:
-                batch = await consumer.getmany(timeout_ms=POLL_MS, max_records=MAX_RECORDS)
-                self.progress.last_poll = time.monotonic()
-                if not batch:
-                    if finishing is not None and finishing.done():
-                        done, finishing = finishing, None
-                        await done  # raises what the flush raised: not committed, the member rejoins
-                    continue
-                generation = self._revocations.count
-                records = [record for part in batch.values() for record in part]
-                await self.on_records(records)
-                self.progress.handled += len(records)
-                self.progress.last_poll = time.monotonic()
-                self.progress.last_handled_at = time.time()
-                if finishing is not None:
-                    done, finishing = finishing, None
-                    await done
-                finishing = asyncio.create_task(self._finish(consumer, batch, generation))
-        finally:
-            if finishing is not None and not finishing.done():
-                finishing.cancel()  # stopping: that batch is not committed and comes again
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await finishing
-
-    async def _finish(
-        self, consumer: AIOKafkaConsumer, batch: dict[TopicPartition, list[ConsumerRecord[Any, Any]]], generation: int
-    ) -> None:
-        """Wait for the batch's outputs (``on_batch_done``), then commit its offsets unless its partitions moved."""
-        await self.on_batch_done()
-        if self._revocations.count != generation:
-            log.info("partitions of %s revoked mid-batch; its records are redelivered to their owner", self.topic)
-            return  # the commit would fail: the group has moved on to a new generation
-        offsets = {tp: OffsetAndMetadata(part[-1].offset + 1, "") for tp, part in batch.items()}
-        try:
-            await consumer.commit(offsets)
-        except KafkaError as exc:  # a rebalance took the partitions: the next owner redoes the batch (deduped)
-            log.warning("commit after a batch on %s failed (%s); it will be redelivered", self.topic, exc)
+        while True:
+            batch = await consumer.getmany(timeout_ms=POLL_MS, max_records=MAX_RECORDS)
+            self.progress.last_poll = time.monotonic()
+            if not batch:
+                continue
+            generation = self._revocations.count
+            records = [record for part in batch.values() for record in part]
+            await self.on_records(records)
+            self.progress.handled += len(records)
+            self.progress.last_poll = time.monotonic()
+            self.progress.last_handled_at = time.time()
+            await self.on_batch_done()
+            if self._revocations.count != generation:
+                log.info("partitions of %s revoked mid-batch; its records are redelivered to their owner", self.topic)
+                continue  # the commit would fail: the group has moved on to a new generation
+            offsets = {tp: OffsetAndMetadata(part[-1].offset + 1, "") for tp, part in batch.items()}
+            try:
+                await consumer.commit(offsets)
+            except KafkaError as exc:  # a rebalance took the partitions: the next owner redoes the batch (deduped)
+                log.warning("commit after a batch on %s failed (%s); it will be redelivered", self.topic, exc)
 
     async def _measure_lag(self) -> None:
         """Lag per assigned partition from the group's committed offsets and the log end, idle or not.
