@@ -10,6 +10,7 @@ classes ``security``, ``leak`` and ``data_loss`` come from the anomaly itself: i
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Final
@@ -59,6 +60,12 @@ def problem_class(signal: str, impact: Impact, labels: Mapping[str, str] | None 
         return labelled
     if impact in CRITICAL_BY_IMPACT:
         return CRITICAL_BY_IMPACT[impact]
+    return _signal_class(signal)
+
+
+@functools.lru_cache(maxsize=1 << 12)
+def _signal_class(signal: str) -> str:
+    """The class a signal's name tells (remembered: the responder asks for every anomaly, twice)."""
     name = signal.lower()
     if name.rsplit(".", 1)[-1] == "up":
         return "down"

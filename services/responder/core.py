@@ -61,6 +61,8 @@ HANDOFF_LOOKBACK: Final = timedelta(hours=1)
 """Hand-offs and gaps this far before a tick are published if not yet (ids derive from schedule, team, time)."""
 GROUPED_CAPACITY: Final = 10_000
 """Anomaly event ids ``on_anomalies`` remembers as decided: many fetches' worth (a retry is of the latest)."""
+FOLDED_CAPACITY: Final = 100_000
+"""Ids of events folded that ``has_folded`` remembers: the view of its own topics runs seconds behind at most."""
 GAP_HORIZON: Final = timedelta(days=7)
 """A gap this far ahead in the schedule of a team paged for Critical incidents is a warning at start."""
 
@@ -109,10 +111,12 @@ class Responder:
         self.updates = UpdateLog()  # opened / mitigated / resolved events, for stakeholders' e-mails
         self.lock = asyncio.Lock()
         self.grouped = Ledger(capacity=GROUPED_CAPACITY)  # anomaly events decided (a retried batch skips them)
+        self.folded = Ledger(capacity=FOLDED_CAPACITY)  # events folded (their copy on the view is passed over)
         self.sending: set[asyncio.Task[None]] = set()
         self.decisions = Counter(
             "ir_responder_decisions", "Decisions on inputs by outcome", ["input", "outcome"], registry=registry
         )
+        self._decision_children: dict[tuple[str, str], Counter] = {}
         self.skipped_records: list[Skipped] = []
         self.skipped = Counter(
             "ir_responder_rebuild_skipped", "Records skipped (and dead-lettered) while rebuilding", registry=registry
@@ -158,6 +162,11 @@ class Responder:
             fold_silence_event(self.book, event)
         else:
             fold_recovery_event(self.book, event)
+        self.folded.add(event.id)
+
+    def has_folded(self, event_id: str) -> bool:
+        """Whether the event ``event_id`` is folded already (emitted here, or seen): a second fold changes nothing."""
+        return event_id in self.folded
 
     async def emit(self, events: Iterable[ev.IncidentEvent | ev.NotificationEvent | ev.OnCallEvent]) -> None:
         """Send events keyed by their incident (or silence) and fold them in.
@@ -189,8 +198,15 @@ class Responder:
                     continue
                 outcome = await self._group(item.event)
                 self.grouped.add(item.event.id)
-                self.decisions.labels("anomaly", outcome).inc()
+                self._decided("anomaly", outcome).inc()
         return []
+
+    def _decided(self, kind: str, outcome: str) -> Counter:
+        """The ``decisions`` child of one input kind and outcome, looked up once (the label lookup takes a lock)."""
+        child = self._decision_children.get((kind, outcome))
+        if child is None:
+            child = self._decision_children[kind, outcome] = self.decisions.labels(kind, outcome)
+        return child
 
     async def _group(self, event: ev.AnomalyEvent) -> str:
         """Decide one anomaly and emit what it decides (call with the lock held); return the outcome's first word."""

@@ -16,7 +16,7 @@ def register(service: Service, responder: Responder, settings: ResponderSettings
     (one group per topic, so a member joining one does not rebalance the others); anomalies are
     taken a fetch at a time (``Responder.on_anomalies``). Incidents, notifications and silences are
     followed by every instance (groups of its own), so each instance's view includes what the
-    others and the API wrote.
+    others and the API wrote; the copies of what it emitted itself (folded at once) are passed over.
     """
     bus = service.bus
     anomalies = bus.subscribe_batch(ANOMALIES, group_id=settings.group_id, handler=responder.on_anomalies)
@@ -24,5 +24,5 @@ def register(service: Service, responder: Responder, settings: ResponderSettings
     bus.subscribe(RECOVERY, group_id=f"{settings.group_id}.recovery", handler=responder.on_recovery)
     for topic in (INCIDENTS, NOTIFICATIONS, SILENCES):
         view_group = f"{settings.group_id}.view.{settings.instance_id}.{topic.name}"
-        bus.subscribe(topic, group_id=view_group, handler=responder.on_own_event)
+        bus.subscribe(topic, group_id=view_group, handler=responder.on_own_event, has=responder.has_folded)
     return anomalies

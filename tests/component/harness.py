@@ -83,6 +83,8 @@ class BusHarness:
         self._tokens = 0
         self._in_flight: dict[str, int | None] = {}  # correlation id -> partition the publish named
         self._acknowledged: dict[str, Record] = {}  # correlation id -> record, until the publish returns
+        self.acks_held: asyncio.Event | None = None  # see hold_acks
+        self._late_acks: set[asyncio.Task[None]] = set()
 
     async def __aenter__(self) -> BusHarness:
         return self
@@ -248,6 +250,11 @@ class BusHarness:
         finally:
             self._failures.remove(failure)
 
+    def hold_acks(self) -> asyncio.Event:
+        """From now on a ``send``'s acknowledgement waits until the returned event is set (the record is logged)."""
+        self.acks_held = asyncio.Event()
+        return self.acks_held
+
     def on_publish(self, topic: Topic[Event], action: OnPublish) -> None:
         """Run ``action`` during every publish to ``topic``, before the broker acknowledges it."""
         self._on_publish[topic.name].append(action)
@@ -312,10 +319,23 @@ class BusHarness:
             await call_next(cmd)  # the test broker: to the recording subscriber
             record = self._acknowledged.pop(correlation)
             tp = TopicPartition(record.topic, record.partition)
-            outcome.set_result(
-                RecordMetadata(record.topic, record.partition, tp, record.offset, record.timestamp, 0, 0)
-            )
+            metadata = RecordMetadata(record.topic, record.partition, tp, record.offset, record.timestamp, 0, 0)
+            if cmd.no_confirm and self.acks_held is not None:
+                self._ack_later(outcome, metadata, self.acks_held)
+            else:
+                outcome.set_result(metadata)
         return outcome if cmd.no_confirm else await outcome
+
+    def _ack_later(
+        self, outcome: asyncio.Future[RecordMetadata], metadata: RecordMetadata, gate: asyncio.Event
+    ) -> None:
+        async def ack() -> None:
+            await gate.wait()
+            outcome.set_result(metadata)
+
+        task = asyncio.create_task(ack())
+        self._late_acks.add(task)
+        task.add_done_callback(self._late_acks.discard)
 
     def _middleware(self, msg: Any, /, *, context: ContextRepo) -> BaseMiddleware[KafkaPublishCommand, Any]:
         return _Acknowledge(self, msg, context=context)

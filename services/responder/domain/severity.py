@@ -33,7 +33,7 @@ def classify(
     """
     impact = labels.get("impact", "")
     for rule in rules:
-        if rule.impacts and impact not in {i.value for i in rule.impacts}:
+        if rule.impacts and impact not in rule.impacts:  # ``Impact`` is a StrEnum: equal to its value
             continue
         if not matches(labels, rule.match):
             continue

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
-from typing import Final, TypeVar
+from typing import Any, Final, TypeVar
 
 from services.responder.domain.oncall import Roster, Schedule
 from services.responder.domain.silences import Mute, expire
@@ -212,13 +212,11 @@ def apply_incident(state: IncidentState | None, event: ev.IncidentEvent) -> Inci
         state = IncidentState(incident=incident)
     if event.id in state.applied:
         return state
-    applied = state.applied | {event.id}
+    changes: dict[str, Any] = {"applied": state.applied | {event.id}}  # one ``replace``: it is the fold's cost
     if event.causationid is not None:
-        state = replace(state, decided=state.decided | {event.causationid})
+        changes["decided"] = state.decided | {event.causationid}
     if isinstance(event, SNAPSHOT_EVENTS):
-        state = replace(state, incident=incident, applied=applied)
-    else:
-        state = replace(state, applied=applied)
+        changes["incident"] = incident
     match event:
         case ev.IncidentEscalated() if transition.team is not None:
             severity = transition.incident.severity
@@ -226,18 +224,18 @@ def apply_incident(state: IncidentState | None, event: ev.IncidentEvent) -> Inci
             paged = state.paged if transition.team in state.paged else (*state.paged, transition.team)
             trigger = Trigger(event.id, NoticeKind.PAGE, (transition.team,), event.time, transition.reason)
             fired = state.fired | {step_key, paged_key(severity, transition.team)}
-            return replace(state, fired=fired, paged=paged, triggers=(*state.triggers, trigger))
+            changes |= {"fired": fired, "paged": paged, "triggers": (*state.triggers, trigger)}
         case ev.ResponseTargetBreached():
-            return replace(state, breached=state.breached | {incident.severity})
+            changes["breached"] = state.breached | {incident.severity}
         case ev.IncidentAcknowledged():
             trigger = Trigger(event.id, NoticeKind.ACKNOWLEDGE, state.paged, event.time, transition.reason)
-            return replace(state, acknowledged_by=transition.actor, triggers=(*state.triggers, trigger))
+            changes |= {"acknowledged_by": transition.actor, "triggers": (*state.triggers, trigger)}
         case ev.IncidentResolved():
             trigger = Trigger(event.id, NoticeKind.RESOLVE, state.paged, event.time, transition.reason)
-            return replace(state, resolved_at=event.time, triggers=(*state.triggers, trigger))
+            changes |= {"resolved_at": event.time, "triggers": (*state.triggers, trigger)}
         case ev.IncidentNoteAdded():
-            return replace(state, notes=(*state.notes, transition.reason))
-    return state
+            changes["notes"] = (*state.notes, transition.reason)
+    return replace(state, **changes)
 
 
 def paged_key(severity: Severity, team: Team) -> str:
