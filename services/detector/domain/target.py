@@ -8,6 +8,7 @@ last one processed are ignored, so a redelivered scrape after a restart changes 
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -53,6 +54,12 @@ def sample_values(scrape: MetricsObserved) -> dict[str, float]:
     for sample in sorted(scrape.samples, key=lambda s: bool(s.labels), reverse=True):
         values[sample.name] = sample.value
     return values
+
+
+@functools.lru_cache(maxsize=64)
+def _max_gap(interval_s: float, intervals: float) -> timedelta:
+    """The longest silence a rule's sustain survives for scrapes ``interval_s`` apart (remembered)."""
+    return timedelta(seconds=max(interval_s, 1.0) * intervals)
 
 
 def rule_evidence(rule: ThresholdRule, state: RuleState) -> Evidence | None:
@@ -154,7 +161,7 @@ class TargetDetector:
         self.last_observed, self.host = now, scrape.host
         values = sample_values(scrape)
         evidence: defaultdict[str, list[Evidence]] = defaultdict(list)
-        max_gap = timedelta(seconds=max(scrape.interval_s, 1.0) * self.config.max_gap_intervals)
+        max_gap = _max_gap(scrape.interval_s, self.config.max_gap_intervals)
         rules = self.rules
         for rule in self.watched_by:
             state = rules.get(rule.name, FRESH)
