@@ -62,12 +62,13 @@ class MetricsHandler:
         """
         await self.restored.wait()
         received_at = self.clock()
+        horizon = received_at + timedelta(seconds=self.config.max_future_s)
         rejected: list[Rejection[ev.MetricsObserved]] = []
         waves: list[list[tuple[Scrape, TargetDetector]]] = []
         depth: dict[str, int] = {}
         for item in items:
             scrape = item.event.data
-            if (reason := self._refusal(scrape, received_at)) is not None:
+            if (reason := _refusal(scrape, received_at, horizon)) is not None:
                 rejected.append(Rejection(item, reason))
                 continue
             detector = self.targets.get(scrape.target)
@@ -97,15 +98,6 @@ class MetricsHandler:
                                     key=detector.target)  # fmt: skip
                 emitted.add(detector.target)
         return emitted
-
-    def _refusal(self, scrape: MetricsObserved, received_at: datetime) -> str | None:
-        if not scrape.target:
-            return "metrics without a target"
-        if scrape.observed_at.tzinfo is None:
-            return "observed_at has no timezone"
-        if scrape.observed_at > received_at + timedelta(seconds=self.config.max_future_s):
-            return f"observed_at {scrape.observed_at.isoformat()} is ahead of {received_at.isoformat()}"
-        return None
 
     async def _checkpoint_due(self, handled: dict[str, TargetDetector], emitted: set[str]) -> None:
         """Checkpoint the handled targets that emitted or whose interval is over (and are still ours)."""
@@ -191,6 +183,17 @@ class MetricsHandler:
     async def flush(self) -> None:
         """Checkpoint every target with unsaved changes."""
         await self.save_all(list(self.dirty))
+
+
+def _refusal(scrape: MetricsObserved, received_at: datetime, horizon: datetime) -> str | None:
+    """Why a scrape can never be processed (``horizon``: the latest credible time), or None."""
+    if not scrape.target:
+        return "metrics without a target"
+    if scrape.observed_at.tzinfo is None:
+        return "observed_at has no timezone"
+    if scrape.observed_at > horizon:
+        return f"observed_at {scrape.observed_at.isoformat()} is ahead of {received_at.isoformat()}"
+    return None
 
 
 def _seen_until(detector: TargetDetector) -> float:

@@ -94,16 +94,33 @@ def _badness(signal: str, ratio: float, policy: DegradationPolicy) -> float:
     return ratio / policy.latency_ratio
 
 
+_NONE: Final[MappingProxyType[str, float]] = MappingProxyType({})
+
+
 def assess(
     state: Baseline, sample: PerfSample, policy: DegradationPolicy | None = None
 ) -> tuple[Baseline, DegradationStatus]:
     """Compare one sample with the target's baseline; return the new state and the status."""
-    p = policy or DegradationPolicy()
+    new_state, status = _assess(state, sample, policy or DegradationPolicy(), always=True)
+    assert status is not None
+    return new_state, status
+
+
+def assess_degraded(
+    state: Baseline, sample: PerfSample, policy: DegradationPolicy
+) -> tuple[Baseline, DegradationStatus | None]:
+    """``assess``, with the status only while the target is degraded (None otherwise, built for nothing)."""
+    return _assess(state, sample, policy, always=False)
+
+
+def _assess(
+    state: Baseline, sample: PerfSample, p: DegradationPolicy, *, always: bool
+) -> tuple[Baseline, DegradationStatus | None]:
+    measured = [(sig, value) for sig in SIGNALS if (value := sample.get(sig)) is not None]
     ratios: dict[str, float] = {}
     baseline: dict[str, float] = {}
-    for sig in SIGNALS:
-        value = sample.get(sig)
-        if value is not None and state.counts.get(sig, 0) >= p.warmup_samples:
+    for sig, value in measured:
+        if state.counts.get(sig, 0) >= p.warmup_samples:
             base = math.exp(state.log_mean[sig])
             baseline[sig] = base
             ratios[sig] = value / base if base > 0 else (math.inf if value > 0 else 1.0)
@@ -123,19 +140,18 @@ def assess(
     elif degraded and good_streak >= p.recover_samples:
         degraded, run_start = False, None
     since = run_start if degraded else None
-    if run_start is None:
-        signal_since: dict[str, float] = {}
-    else:
-        signal_since = dict(state.signal_since)
+    signal_since = _NONE
+    if run_start is not None:
+        starts = dict(state.signal_since)
         for sig, ratio in ratios.items():
             if _badness(sig, ratio, p) >= 1.0:
-                signal_since.setdefault(sig, sample.ts)
+                starts.setdefault(sig, sample.ts)
+        signal_since = MappingProxyType(starts)
 
     log_mean, counts = dict(state.log_mean), dict(state.counts)
     if not degraded and not bad:
-        for sig in SIGNALS:
-            value = sample.get(sig)
-            if value is None or value <= 0:
+        for sig, value in measured:
+            if value <= 0:
                 continue
             n = counts.get(sig, 0) + 1
             previous = log_mean.get(sig, math.log(value))
@@ -148,8 +164,10 @@ def assess(
         bad_streak=bad_streak,
         good_streak=good_streak,
         degraded=degraded,
-        signal_since=MappingProxyType(signal_since),
+        signal_since=signal_since,
     )
+    if not (always or degraded):
+        return new_state, None
     status = DegradationStatus(
         ts=sample.ts,
         degraded=degraded,
@@ -159,7 +177,7 @@ def assess(
         ratios=MappingProxyType(ratios),
         baseline=MappingProxyType(baseline),
         warming_up=not ratios,
-        signal_since=MappingProxyType(signal_since if degraded else {}),
+        signal_since=signal_since if degraded else _NONE,
     )
     return new_state, status
 

@@ -7,7 +7,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Final
 
-from services.detector.domain.degradation import Baseline, DegradationPolicy, DegradationStatus, PerfSample, assess
+from services.detector.domain.degradation import (
+    Baseline,
+    DegradationPolicy,
+    DegradationStatus,
+    PerfSample,
+    assess_degraded,
+)
 from services.detector.domain.evidence import Evidence
 from shared import metric_names as mn
 from shared.models import AnomalyKind, Impact
@@ -70,8 +76,8 @@ def observe_perf(
     sample = perf_sample(now, values)
     if sample is None:
         return baseline, None
-    baseline, status = assess(baseline, sample, config.policy)
-    if not status.degraded or status.signal is None or status.since is None:
+    baseline, status = assess_degraded(baseline, sample, config.policy)
+    if status is None or status.signal is None or status.since is None:
         return baseline, None
     worst = status.signal
     if ongoing is not None:

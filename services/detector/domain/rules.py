@@ -121,6 +121,8 @@ def evaluate(
     """Advance ``state`` with one sample (``None`` = the metric was missing from this scrape)."""
     if value is None:
         return state
+    if not state.active and not _COMPARE[rule.op](value, rule.value):  # the common case: quiet, nothing pending
+        return RuleState(False, None, 0, state.active_since, state.clear_since, now, value, None)
     gap = state.last_seen is not None and now - state.last_seen > max_gap
     active, active_since, clear_since = state.active, state.active_since, state.clear_since
     if rule.breached(value):

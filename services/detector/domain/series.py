@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from types import MappingProxyType
@@ -274,59 +274,53 @@ class SeriesBank:
             return []
         ts = now.timestamp()
         result = self.bank.update(np.full(self.bank.n_series, ts), column)
-        return self.judge(result, 0, ts, values, config, open_thresholds)
+        return self.judge(judged_step(result, [self.bank.n_series], config), 0, ts, values, config, open_thresholds)
 
     def column(self, values: Mapping[str, float], config: StatisticalConfig) -> np.ndarray | None:
         """Return a scrape's value of each watched series, in bank order (NaN where absent); None if none is.
 
         Starts watching the metrics seen for the first time.
         """
-        present = [m for m in config.watched if m in values]
+        present = [metric for metric in config.watched if metric in values]
         if not present:
             return None
-        for metric in present:
-            if metric not in self.watches:
-                self.add(metric)
+        watches = self.watches
+        if new := [metric for metric in present if metric not in watches]:  # one bank resize for all
+            for metric, index in zip(new, self.bank.add_series(len(new)), strict=True):
+                watches[metric] = SeriesWatch(metric, index)
         row = [np.nan] * self.bank.n_series
         for metric in present:
-            row[self.watches[metric].index] = values[metric]
+            row[watches[metric].index] = values[metric]
         return np.array(row, dtype=float)
 
     def judge(
         self,
-        result: StepResult,
+        step: JudgedStep,
         offset: int,
         ts: float,
         values: Mapping[str, float],
         config: StatisticalConfig,
         open_thresholds: Mapping[str, float] | None = None,
-        levels: list[float] | None = None,
     ) -> list[Evidence]:
-        """Turn a step's scores (this bank's columns start at ``offset``) into evidence of unusual series.
-
-        ``levels``: ``step_levels(result)`` when the caller judges many banks of one step.
-        """
+        """Turn a judged step's scores (this bank's columns start at ``offset``) into evidence of unusual series."""
         found = []
-        width = len(self.watches)
-        cols = slice(offset, offset + width)
-        scores, raised_by = self._corroborated(result, cols, config)
-        if levels is None or bool((raised_by >= 0).any()):  # corroboration lifted a series: levels from its scores
-            level = np.where(result.warming[cols], 0.0, np.maximum(scores, result.severity[cols])).tolist()
-            start = 0
-        else:
-            level, start = levels, offset
+        levels, threshold = step.levels, config.episodes.open_threshold
         for metric in config.watched:
-            if metric not in values:
+            value = values.get(metric)
+            if value is None:
                 continue
             watch = self.watches[metric]
-            if watch.idle and level[start + watch.index] < config.episodes.open_threshold:
+            col = offset + watch.index
+            if levels[col] < threshold and watch.idle:
                 continue  # nothing open and nothing to open (a raised threshold is higher still): no change
             own = _with_threshold(config, open_thresholds.get(metric)) if open_thresholds else config
-            score = score_at(result, offset + watch.index, ts, values[metric])
-            if raised_by[watch.index] >= 0:
-                if strength(score) < own.episodes.open_threshold <= scores[watch.index]:
-                    watch.corroborated_by = self._metric_at(int(raised_by[watch.index]))
-                score = replace(score, score=float(scores[watch.index]))
+            score = score_at(step.result, col, ts, value)
+            raised_by = int(step.raised_by[col])
+            if raised_by >= 0:
+                corroborated = float(step.scores[col])
+                if strength(score) < own.episodes.open_threshold <= corroborated:
+                    watch.corroborated_by = self._metric_at(raised_by - offset)
+                score = replace(score, score=corroborated)
             item = watch.judge(score, own)
             if item is None:
                 watch.corroborated_by = "" if watch.idle else watch.corroborated_by
@@ -337,26 +331,37 @@ class SeriesBank:
             found.append(item)
         return found
 
-    def _corroborated(
-        self, result: StepResult, cols: slice, config: StatisticalConfig
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Return the target's scores corroborated across its series (`anomaly.corroborate`) and who raised each."""
-        scores = result.score[cols]
-        width = scores.size
-        if not config.detector.corroborate or width < 2:
-            return scores, np.full(width, -1)
-        usable = result.valid[cols] & ~result.warming[cols]
-        return raise_scores(scores, result.severity[cols], usable, np.zeros(width, dtype=np.int64))
-
     def _metric_at(self, index: int) -> str:
         """Return the watched metric of bank column ``index``."""
         return next(metric for metric, watch in self.watches.items() if watch.index == index)
 
 
-def step_levels(result: StepResult, start: int = 0, stop: int | None = None) -> list[float]:
-    """How unusual each series of a step is, from ``start`` to ``stop``: 0 while warming, else score or severity."""
-    part = slice(start, stop)
-    return np.where(result.warming[part], 0.0, np.maximum(result.score[part], result.severity[part])).tolist()  # type: ignore[no-any-return]
+@dataclass(frozen=True, slots=True)
+class JudgedStep:
+    """One statistical step over the series of one or more targets, ready for each target to judge."""
+
+    result: StepResult
+    scores: np.ndarray
+    """Each series' score corroborated across its own target's series (`anomaly.corroborate`)."""
+    raised_by: np.ndarray
+    """Column of the series whose alert raised each series' score (-1: not raised)."""
+    levels: list[float]
+    """How unusual each series is: 0 while warming, else its corroborated score or its severity."""
+
+
+def judged_step(result: StepResult, widths: Sequence[int], config: StatisticalConfig) -> JudgedStep:
+    """Corroborate a step's scores within each target at once; ``widths[i]``: target ``i``'s series, in column order.
+
+    The same as corroborating each target's columns alone: a series is only ever raised by one of its own target.
+    """
+    size = result.score.size
+    if config.detector.corroborate and size > 1:
+        groups = np.repeat(np.arange(len(widths), dtype=np.int64), widths)
+        scores, raised_by = raise_scores(result.score, result.severity, result.valid & ~result.warming, groups)
+    else:
+        scores, raised_by = result.score, np.full(size, -1)
+    levels = np.where(result.warming, 0.0, np.maximum(scores, result.severity)).tolist()
+    return JudgedStep(result, scores, raised_by, levels)
 
 
 def _with_threshold(config: StatisticalConfig, threshold: float | None) -> StatisticalConfig:

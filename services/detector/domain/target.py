@@ -8,6 +8,7 @@ last one processed are ignored, so a redelivered scrape after a restart changes 
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -18,12 +19,11 @@ import numpy as np
 
 from services.detector.domain import budget as fp_budget
 from services.detector.domain.anomaly.bank import step_together
-from services.detector.domain.anomaly.kernel import StepResult
 from services.detector.domain.degradation import Baseline
 from services.detector.domain.evidence import Evidence, combine
 from services.detector.domain.perf import PerfConfig, observe_perf
 from services.detector.domain.rules import DEFAULT_RULES, FRESH, RuleState, ThresholdRule, evaluate
-from services.detector.domain.series import SeriesBank, StatisticalConfig, step_levels
+from services.detector.domain.series import JudgedStep, SeriesBank, StatisticalConfig, judged_step
 from services.detector.domain.tracker import Emission, Episode, TrackerConfig, advance
 from shared.models import AnomalyKind, Impact, MetricsObserved
 
@@ -54,6 +54,12 @@ def sample_values(scrape: MetricsObserved) -> dict[str, float]:
     for sample in sorted(scrape.samples, key=lambda s: bool(s.labels), reverse=True):
         values[sample.name] = sample.value
     return values
+
+
+@functools.lru_cache(maxsize=64)
+def _max_gap(interval_s: float, intervals: float) -> timedelta:
+    """The longest silence a rule's sustain survives for scrapes ``interval_s`` apart (remembered)."""
+    return timedelta(seconds=max(interval_s, 1.0) * intervals)
 
 
 def rule_evidence(rule: ThresholdRule, state: RuleState) -> Evidence | None:
@@ -114,6 +120,7 @@ class TargetDetector:
         self.target = target
         self.config = config
         self.watched_by = tuple(rule for rule in config.rules if rule.applies_to(target))
+        self._max_future = timedelta(seconds=config.max_future_s)
         self.host = ""
         self.last_observed: datetime | None = None
         self.rules: dict[str, RuleState] = {}
@@ -136,14 +143,15 @@ class TargetDetector:
             return []
         if taken.column is not None:
             ts = np.full(taken.column.size, taken.now.timestamp())
-            return self.finish(taken, self.series.bank.update(ts, taken.column), 0)
+            result = self.series.bank.update(ts, taken.column)
+            return self.finish(taken, judged_step(result, [taken.column.size], self.config.statistical), 0)
         return self.finish(taken, None, 0)
 
     def take(self, scrape: MetricsObserved, *, received_at: datetime | None = None) -> Taken | None:
         """First half of ``observe``: the threshold rules; None if the scrape is skipped (not newer, or future)."""
         now = scrape.observed_at
         if received_at is not None:
-            horizon = received_at + timedelta(seconds=self.config.max_future_s)
+            horizon = received_at + self._max_future
             if now > horizon:
                 return None
             if self.last_observed is not None and self.last_observed > horizon:
@@ -153,27 +161,27 @@ class TargetDetector:
         self.last_observed, self.host = now, scrape.host
         values = sample_values(scrape)
         evidence: defaultdict[str, list[Evidence]] = defaultdict(list)
-        max_gap = timedelta(seconds=max(scrape.interval_s, 1.0) * self.config.max_gap_intervals)
+        max_gap = _max_gap(scrape.interval_s, self.config.max_gap_intervals)
+        rules = self.rules
         for rule in self.watched_by:
-            state = evaluate(rule, self.rules.get(rule.name, FRESH), values.get(rule.metric), now=now, max_gap=max_gap)
-            self.rules[rule.name] = state
-            if (found := rule_evidence(rule, state)) is not None:
+            state = rules.get(rule.name, FRESH)
+            if (value := values.get(rule.metric)) is not None:  # a missing sample changes no rule (``evaluate``)
+                state = evaluate(rule, state, value, now=now, max_gap=max_gap)
+            rules[rule.name] = state
+            if state.active and (found := rule_evidence(rule, state)) is not None:
                 evidence[found.signal].append(found)
         statistical = self.config.statistical
         column = self.series.column(values, statistical) if statistical.enabled else None
         return Taken(now, values, evidence, column)
 
-    def finish(
-        self, taken: Taken, result: StepResult | None, offset: int, levels: list[float] | None = None
-    ) -> list[Emission]:
+    def finish(self, taken: Taken, step: JudgedStep | None, offset: int) -> list[Emission]:
         """Second half of ``observe``: statistical evidence, degradation, episodes.
 
-        ``result`` is the statistical step that scored this target's series, from column ``offset`` on
-        (``levels``: its ``step_levels``, when many targets share it).
+        ``step`` is the statistical step that scored this target's series, from column ``offset`` on.
         """
         now, values, evidence = taken.now, taken.values, taken.evidence
-        if result is not None:
-            for found in self._statistical(now, values, result, offset, levels):
+        if step is not None:
+            for found in self._statistical(now, values, step, offset):
                 evidence[found.signal].append(found)
         if self.config.perf.enabled:
             ongoing = self.perf_signal
@@ -183,9 +191,7 @@ class TargetDetector:
                 evidence[perf.signal].append(perf)
         return self._track(now, evidence)
 
-    def _statistical(
-        self, now: datetime, values: Mapping[str, float], result: StepResult, offset: int, levels: list[float] | None
-    ) -> list[Evidence]:
+    def _statistical(self, now: datetime, values: Mapping[str, float], step: JudgedStep, offset: int) -> list[Evidence]:
         cfg = self.config.statistical
         ts, base = now.timestamp(), cfg.episodes.open_threshold
         raised = {
@@ -193,7 +199,7 @@ class TargetDetector:
             for signal, state in self.budgets.items()
             if fp_budget.raise_now(state, ts, cfg.budget) > 0.0
         }
-        return self.series.judge(result, offset, ts, values, cfg, raised, levels)
+        return self.series.judge(step, offset, ts, values, cfg, raised)
 
     def _track(self, now: datetime, evidence: Mapping[str, list[Evidence]]) -> list[Emission]:
         out: list[Emission] = []
@@ -248,9 +254,11 @@ def observe_together(
     ts = [item.now.timestamp() for _, item in scored]
     result, offsets = step_together(banks, ts, [item.column for _, item in scored if item.column is not None])
     offset_of = {id(detector): offset for (detector, _), offset in zip(scored, offsets, strict=True)}
-    levels = step_levels(result) if result is not None else None
+    step = None
+    if result is not None:
+        step = judged_step(result, [bank.n_series for bank in banks], scored[0][0].config.statistical)
     return [
-        detector.finish(item, result if id(detector) in offset_of else None, offset_of.get(id(detector), 0), levels)
+        detector.finish(item, step if id(detector) in offset_of else None, offset_of.get(id(detector), 0))
         if item is not None
         else []
         for (detector, _), item in zip(taking, taken, strict=True)

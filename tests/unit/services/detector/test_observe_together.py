@@ -66,3 +66,41 @@ def test_a_target_twice_in_one_step_is_refused() -> None:
     a, b = scrapes("svc", random.Random(1), 2, fault_at=99)
     with pytest.raises(ValueError, match="only once"):
         observe_together([(detector, a), (detector, b)])
+
+
+def corroborating_scrapes(target: str, rng: random.Random, count: int) -> list[MetricsObserved]:
+    """Scrapes whose faults move one metric far and others a little (corroboration lifts the little ones)."""
+    n = int(target.rsplit("-", 1)[1])
+    out = []
+    for i in range(count):
+        faulty = (i // 37 + n) % 4 == 0 and i % 37 > 20
+        mild = 1.0 + rng.random() * (1.5 if faulty else 0.1)
+        values = {
+            mn.HOST_CPU: 95.0 if faulty and n % 2 else rng.gauss(30, 3),
+            mn.HOST_MEMORY: rng.gauss(50, 1) * (mild if n % 3 == 0 else 1),
+            mn.PROCESS_CPU: rng.gauss(10, 2) * mild,
+            mn.HTTP_LATENCY_P95: abs(rng.gauss(80, 8)) * (8 if faulty and n % 5 == 1 else mild),
+            mn.HTTP_THROUGHPUT: abs(rng.gauss(40, 4)) / mild,
+        }
+        samples = tuple(MetricSample(name=k, value=v) for k, v in values.items() if rng.random() > 0.03)
+        at = T0 + timedelta(seconds=2 * i)
+        out.append(MetricsObserved(target=target, host="h", observed_at=at, interval_s=2.0, samples=samples))
+    return out
+
+
+def test_corroboration_across_a_step_stays_within_each_target() -> None:
+    rng = random.Random(5)
+    config = DetectionConfig()
+    names = [f"svc-{n}" for n in range(12)]
+    streams = {name: corroborating_scrapes(name, rng, 300) for name in names}
+    alone = {name: TargetDetector(name, config) for name in names}
+    together = {name: TargetDetector(name, config) for name in names}
+    expected, got = [], []
+    for i in range(300):
+        for name in names:
+            expected += alone[name].observe(streams[name][i])
+        for emissions in observe_together([(together[name], streams[name][i]) for name in names]):
+            got += emissions
+    assert any("corroborated_by" in e.anomaly.labels for e in expected)  # the case under test happens
+    assert got == expected
+    assert [dumps_target(together[n]) for n in names] == [dumps_target(alone[n]) for n in names]
