@@ -22,6 +22,9 @@ from shared.models import MetricsObserved
 log = logging.getLogger(__name__)
 
 TARGET_KEY: Final = "target:"
+OWED_CHECKPOINT_ATTEMPTS: Final = 3
+"""Writes of a checkpoint that holds a new revision before the batch's offsets are committed anyway."""
+OWED_CHECKPOINT_BACKOFF_S: Final = 0.5
 Scrape: TypeAlias = Received[ev.MetricsObserved]
 
 
@@ -46,6 +49,7 @@ class MetricsHandler:
         self.partition_of: dict[str, int] = {}
         self.saved_at: dict[str, float] = {}
         self.dirty: set[str] = set()
+        self.owed: set[str] = set()  # emitted a revision its stored checkpoint does not hold yet
         # Closed while checkpoints of newly assigned partitions load: aiokafka starts fetching them as
         # the rebalance listener runs, and a scrape handled before its target's checkpoint is loaded
         # would be lost when the older checkpoint replaced the state it had just updated.
@@ -100,21 +104,33 @@ class MetricsHandler:
         return emitted
 
     async def _checkpoint_due(self, handled: dict[str, TargetDetector], emitted: set[str]) -> None:
-        """Checkpoint the handled targets that emitted or whose interval is over (and are still ours)."""
+        """Checkpoint the handled targets that emitted or whose interval is over (and are still ours).
+
+        A target that emitted stays owed until its checkpoint is stored: the batch's offsets are
+        committed when this returns, and a successor restoring a checkpoint without the open
+        episode would never close it. So a failed write of an owed one is retried here (holding
+        the commit back), and on every later batch until it is stored.
+        """
         now = time.monotonic()
-        due = []
+        self.owed = {t for t in self.owed | emitted if t in self.targets and t in self.dirty}
+        due = set(self.owed)
         for target, detector in handled.items():
             if self.targets.get(target) is not detector:
                 continue  # its partition was revoked meanwhile: the state went to the next owner
             # A target's interval starts when this instance takes it: a backlog of new targets does not
             # write one checkpoint per target at once (revoke and stop save whatever is dirty).
             last_saved = self.saved_at.setdefault(target, now)
-            if target in emitted or now - last_saved >= self.checkpoint_s:
-                due.append(target)
-        try:
-            await self.save_all(due)
-        except StateStoreError as exc:  # detection goes on; the next batch tries again
-            log.warning("checkpoint of %d targets failed: %s", len(due), exc)
+            if now - last_saved >= self.checkpoint_s:
+                due.add(target)
+        for attempt in range(1, OWED_CHECKPOINT_ATTEMPTS + 1):
+            try:
+                await self.save_all(due)
+                return
+            except StateStoreError as exc:  # detection goes on; the next batch tries again
+                log.warning("checkpoint of %d targets failed (attempt %d): %s", len(due), attempt, exc)
+                if not due & self.owed or attempt == OWED_CHECKPOINT_ATTEMPTS:
+                    return
+                await asyncio.sleep(OWED_CHECKPOINT_BACKOFF_S * attempt)
 
     async def save_all(self, targets: Iterable[str]) -> None:
         """Checkpoint the given targets with unsaved changes, each on the state partition matching its metrics one.
@@ -135,6 +151,7 @@ class MetricsHandler:
         for target in wanted:
             self.saved_at[target] = now
             self.dirty.discard(target)
+            self.owed.discard(target)
 
     async def restore(self, partitions: Iterable[int] | None = None) -> int:
         """Load the checkpoints of the targets on the given metrics partitions (all when None).
@@ -179,6 +196,7 @@ class MetricsHandler:
         for target in leaving:
             self.targets.pop(target, None)
             self.partition_of.pop(target, None)
+            self.owed.discard(target)
 
     async def flush(self) -> None:
         """Checkpoint every target with unsaved changes."""

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from services.detector.adapters.state_store import StateStoreError
 from services.detector.app import register
 from services.detector.domain.perf import PerfConfig
 from services.detector.domain.rules import ThresholdRule
@@ -54,6 +55,26 @@ class SlowStore:
 
     async def partition_count(self) -> int:
         return 3
+
+
+class FailingStore(SlowStore):
+    """A checkpoint store whose next ``failures`` flushes fail (the broker did not take the writes)."""
+
+    def __init__(self, failures: int) -> None:
+        super().__init__()
+        self.release.set()
+        self.failures = failures
+        self.staged: dict[str, bytes] = {}
+
+    async def put(self, key: str, value: bytes, *, partition: int | None = None) -> None:
+        self.staged[key] = value
+
+    async def flush(self) -> None:
+        staged, self.staged = self.staged, {}
+        if self.failures:
+            self.failures -= 1
+            raise StateStoreError("the broker did not acknowledge")
+        self.values.update(staged)
 
 
 async def detector(harness: BusHarness, store: SlowStore | None = None, **settings: Any) -> MetricsHandler:
@@ -131,6 +152,31 @@ async def test_a_checkpoint_never_replaces_a_newer_state(harness: BusHarness) ->
     await harness.feed(METRICS, cpu(2, 5.0))
     await harness.assign(METRICS, [DEMO_PARTITION])  # the checkpoint holds t=0
     assert live.targets["demo"].last_observed == cpu(2, 5.0).data.observed_at
+
+
+@pytest.mark.parametrize("failures", [1, 3])
+async def test_a_revision_is_in_a_stored_checkpoint_before_the_next_batch_is_done(
+    harness: BusHarness, failures: int
+) -> None:
+    """A failed checkpoint of a target that emitted is retried before the commit, then on every batch.
+
+    Otherwise the batch's offsets are committed with the open episode in no checkpoint, and the
+    target's next owner (after a kill) would never close it.
+    """
+    store = FailingStore(failures)
+    live = await detector(harness, store)
+    live.checkpoint_s = 3600.0  # no checkpoint falls due by its interval
+    await harness.feed(METRICS, cpu(0, 99.0))  # opens an episode: its checkpoint write fails `failures` times
+    assert [type(e).__name__ for e in harness.published(ANOMALIES)] == ["AnomalyDetected"]
+    await harness.feed(METRICS, cpu(2, 99.0))  # nothing new to emit
+    await harness.detach(live.bus)  # killed: the partition moves to a new instance, which restores
+    successor = await detector(harness, store)
+    await harness.assign(METRICS, [DEMO_PARTITION])
+    cool = [cpu(t, 5.0) for t in range(10, 200, 10)]  # an episode closes 120 s after its signal cleared
+    for scrape in cool:
+        await harness.feed(METRICS, scrape)
+    assert successor.targets["demo"].last_observed == cool[-1].data.observed_at
+    assert [type(e).__name__ for e in harness.published(ANOMALIES)] == ["AnomalyDetected", "AnomalyResolved"]
 
 
 async def test_a_scrape_dated_far_ahead_is_rejected_and_later_scrapes_still_count(harness: BusHarness) -> None:
