@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -27,6 +28,8 @@ log = logging.getLogger(__name__)
 
 CONTENT_TYPE: Final = "application/cloudevents+json; charset=utf-8"
 HANDLER_ATTEMPTS: Final = 3
+RECENT_CAPACITY: Final = 10_000
+"""Acknowledged events the bus keeps, newest last, to send again after a broker outage (``resend_recent``)."""
 # A dead letter carries the original bytes plus headers; above this size it keeps a prefix and says so,
 # since the original plus headers could exceed what a broker accepts (noida-db: ~1,000,000 bytes).
 DLQ_MAX_VALUE_BYTES: Final = 900_000
@@ -107,6 +110,7 @@ class EventBus:
         self.published = Ledger()
         self.seen = Ledger()
         self._unacked: dict[str, tuple[asyncio.Future[Any], Event, str]] = {}
+        self.recent: deque[tuple[float, Event, str]] = deque(maxlen=RECENT_CAPACITY)  # (acknowledged at, event, key)
         self._failed: list[tuple[Event, str]] = []
 
     async def publish(self, event: Event, *, key: str, partition: int | None = None) -> bool:
@@ -114,7 +118,7 @@ class EventBus:
         if event.id in self.published or event.id in self._unacked:
             return False
         await self._produce(event, key, partition=partition, confirm=True)
-        self._acknowledged(event)
+        self._acknowledged(event, key)
         return True
 
     async def send(self, event: Event, *, key: str) -> bool:
@@ -128,6 +132,20 @@ class EventBus:
         future = await self._produce(event, key, confirm=False)
         self._unacked[event.id] = (future, event, key)
         return True
+
+    async def resend_recent(self, within_s: float) -> int:
+        """Send again every event acknowledged in the last ``within_s`` seconds; return how many.
+
+        For after a broker outage: a broker that dies right after acknowledging may come back
+        without those records (noida-db did, in the chaos run). The ids are unchanged, so a consumer
+        that got the first copy drops the second. Call ``flush`` to wait for them.
+        """
+        since = time.monotonic() - within_s
+        again = [(event, key) for at, event, key in self.recent if at >= since]
+        for event, key in again:
+            if event.id not in self._unacked:
+                self._unacked[event.id] = (await self._produce(event, key, confirm=False), event, key)
+        return len(again)
 
     async def flush(self) -> None:
         """Wait until every event queued by ``send`` is acknowledged; raise PublishFailed if some were not.
@@ -154,7 +172,7 @@ class EventBus:
             if isinstance(result, BaseException):
                 self._failed.append((event, key))
             else:
-                self._acknowledged(event)
+                self._acknowledged(event, key)
         if failed:
             raise PublishFailed(f"{failed} of {len(pending)} events not acknowledged; kept to resend")
 
@@ -175,8 +193,9 @@ class EventBus:
         )
         return sent
 
-    def _acknowledged(self, event: Event) -> None:
+    def _acknowledged(self, event: Event, key: str) -> None:
         self.published.add(event.id)
+        self.recent.append((time.monotonic(), event, key))
         self.metrics.counted_out(topic_of(type(event)).name, event.type).inc()
 
     def subscribe(
