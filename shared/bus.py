@@ -20,6 +20,7 @@ from shared.edge import Refused, admit
 from shared.errors import BrokerError, EventError
 from shared.events import Event, encode_event
 from shared.ledger import Ledger
+from shared.replay import replay
 from shared.settings import ServiceSettings
 from shared.telemetry import ServiceMetrics
 from shared.topics import Topic, topic_of
@@ -29,7 +30,8 @@ log = logging.getLogger(__name__)
 CONTENT_TYPE: Final = "application/cloudevents+json; charset=utf-8"
 HANDLER_ATTEMPTS: Final = 3
 RECENT_CAPACITY: Final = 10_000
-"""Acknowledged events the bus keeps, newest last, to send again after a broker outage (``resend_recent``)."""
+"""Acknowledged events the bus keeps, newest last, to check after a broker outage (``resend_missing``)."""
+TAIL_FACTOR: Final = 4
 # A dead letter carries the original bytes plus headers; above this size it keeps a prefix and says so,
 # since the original plus headers could exceed what a broker accepts (noida-db: ~1,000,000 bytes).
 DLQ_MAX_VALUE_BYTES: Final = 900_000
@@ -133,19 +135,26 @@ class EventBus:
         self._unacked[event.id] = (future, event, key)
         return True
 
-    async def resend_recent(self, within_s: float) -> int:
-        """Send again every event acknowledged in the last ``within_s`` seconds; return how many.
+    async def resend_missing(self, within_s: float) -> int:
+        """Send again the events acknowledged in the last ``within_s`` seconds that are not on their topics now.
 
         For after a broker outage: a broker that dies right after acknowledging may come back
-        without those records (noida-db did, in the chaos run). The ids are unchanged, so a consumer
-        that got the first copy drops the second. Call ``flush`` to wait for them.
+        without those records (noida-db does). Only the missing ones go out again, same ids: an old
+        copy of one that survived would land after newer events and read as the latest. Call
+        ``flush`` to wait for them; return how many were queued.
         """
         since = time.monotonic() - within_s
-        again = [(event, key) for at, event, key in self.recent if at >= since]
-        for event, key in again:
+        recent = [(event, key) for at, event, key in self.recent if at >= since]
+        if not recent:
+            return 0
+        names = sorted({self.prefix + topic_of(type(event)).name for event, _ in recent})
+        tail = TAIL_FACTOR * len(recent)  # per partition: other writers' records are interleaved
+        present = {event.id async for _, event in replay(self.settings, names, tail=tail)}
+        missing = [(event, key) for event, key in recent if event.id not in present]
+        for event, key in missing:
             if event.id not in self._unacked:
                 self._unacked[event.id] = (await self._produce(event, key, confirm=False), event, key)
-        return len(again)
+        return len(missing)
 
     async def flush(self) -> None:
         """Wait until every event queued by ``send`` is acknowledged; raise PublishFailed if some were not.

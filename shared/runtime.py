@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from typing import Any, Final, Protocol, TypeVar
 
 import uvicorn
+from aiokafka.errors import KafkaError
 from faststream.asgi import AsgiResponse, get
 from faststream.asgi.types import ASGIApp, Receive, Scope, Send
 from faststream.kafka import KafkaBroker
@@ -47,12 +48,13 @@ GC_THRESHOLDS: Final = (100_000, 10, 100)
 async def resend_after_outage(
     service: Service, *, every_s: float = OUTAGE_PING_S, within_s: float = RESEND_WITHIN_S
 ) -> None:
-    """Ping the broker every ``every_s``; when it answers again after it did not, resend the last ``within_s`` s.
+    """Ping the broker every ``every_s``; when it answers again after it did not, resend what it lost.
 
     A broker that is killed right after acknowledging a write may come back without it: the chaos
     run lost an incident's resolution that way on noida-db (its pages had gone out; on the topic it
     stayed open for good). Services fold what they publish into their state and never publish it
-    again, so the bus sends it again, same ids (``EventBus.resend_recent``).
+    again, so the bus sends again, same ids, what it published in the last ``within_s`` seconds and
+    is no longer on its topic (``EventBus.resend_missing``).
     """
     away = False
     while True:
@@ -63,13 +65,14 @@ async def resend_after_outage(
         if not away:
             continue
         away = False
-        count = await service.bus.resend_recent(within_s)
-        log.warning("the broker is back; %d events published in the %gs before it went away sent again", count,
-                    within_s)  # fmt: skip
         try:
+            count = await service.bus.resend_missing(within_s)
+            if count:
+                log.warning("the broker came back without %d events published in the %gs before; sent again", count,
+                            within_s)  # fmt: skip
             await service.bus.flush()
-        except PublishFailed as exc:  # kept by the bus: the next flush sends them
-            log.warning("events sent again after the outage not all acknowledged yet: %s", exc)
+        except (PublishFailed, KafkaError, OSError) as exc:  # the next outage's end tries again; flush resends
+            log.warning("checking what the broker lost in the outage failed: %s", exc)
 
 
 def dump_tasks_on_signal(signum: int = signal.SIGUSR1) -> None:
