@@ -191,10 +191,11 @@ def case_lines(items: list[Item]) -> list[str]:
     return lines
 
 
-def main(argv: list[str]) -> int:
-    args = list(argv[1:])
-    flags = {f for f in ("--cases", "--robustness") if f in args}
-    args = [a for a in args if a not in flags]
+def case_sources(args: list[str]) -> tuple[dict[str, list[Item]], int]:
+    """The development sources and the simulated ones, and the seed; takes ``--count N`` / ``--seed S`` out of ``args``.
+
+    The data folder is ``args[0]``, else ``IR_DATA_DIR``, else ``../shared/data``.
+    """
     count, seed = 30, SEED
     for opt in ("--count", "--seed"):
         if opt in args:
@@ -203,8 +204,15 @@ def main(argv: list[str]) -> int:
             count, seed = (value, seed) if opt == "--count" else (count, value)
             del args[at : at + 2]
     default = os.environ.get("IR_DATA_DIR", str(REPO.parent / "shared" / "data"))
-    rca_dir = Path(args[0] if args else default) / "rca"
-    sources = {**load_dev_sources(rca_dir), **simulated_sources(seed, count)}
+    sources = {**load_dev_sources(Path(args[0] if args else default) / "rca"), **simulated_sources(seed, count)}
+    return sources, seed
+
+
+def main(argv: list[str]) -> int:
+    args = list(argv[1:])
+    flags = {f for f in ("--cases", "--robustness") if f in args}
+    args = [a for a in args if a not in flags]
+    sources, seed = case_sources(args)
     print(f"Sources: {', '.join(f'{s} ({len(i)})' for s, i in sources.items())}; simulator seed {seed}")
     print()
     print("\n".join(loso_table(sources)))

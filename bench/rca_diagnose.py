@@ -7,7 +7,6 @@ Usage: python bench/rca_diagnose.py [DATA_DIR] [--seed S] [--count N] [--misses]
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -17,8 +16,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from dataclasses import replace  # noqa: E402
 
-from bench_rca import SEED, ours  # noqa: E402
-from rca_eval import Item, evaluate, load_dev_sources, simulated_sources, summary  # noqa: E402
+from bench_rca import case_sources, ours  # noqa: E402
+from rca_eval import Item, evaluate, summary  # noqa: E402
 
 from incidentctl.rca_cmd import LogAnalyzerMiner  # noqa: E402
 from services.rca.domain import RcaConfig, rank_causes  # noqa: E402
@@ -48,15 +47,7 @@ def main(argv: list[str]) -> int:
         overrides[key] = float(value)
         del args[at : at + 2]
     config = replace(RcaConfig(), **overrides)
-    count, seed = 30, SEED
-    for opt in ("--count", "--seed"):
-        if opt in args:
-            at = args.index(opt)
-            value = int(args[at + 1])
-            count, seed = (value, seed) if opt == "--count" else (count, value)
-            del args[at : at + 2]
-    default = os.environ.get("IR_DATA_DIR", str(REPO.parent / "shared" / "data"))
-    sources = {**load_dev_sources(Path(args[0] if args else default) / "rca"), **simulated_sources(seed, count)}
+    sources, seed = case_sources(args)
     by_fault: dict[str, list[float]] = {}
     pooled: list[float] = []
     for src, items in sources.items():
