@@ -96,19 +96,25 @@ class CatchUpOnAssign(ConsumerRebalanceListener):  # type: ignore[misc]
 
     Without it, an incident redelivered (or updated) after its owner died would be planned and run
     again by the instance that takes it over: that one's state ends where its start-up rebuild did.
+    aiokafka fetches the new partitions while this listener runs, so the handlers wait on ``gate``
+    (cleared for the catch-up) before they act.
     """
 
-    def __init__(self, catch_up: Callable[[], Awaitable[int]]) -> None:
+    def __init__(self, catch_up: Callable[[], Awaitable[int]], gate: asyncio.Event) -> None:
         self.catch_up = catch_up
+        self.gate = gate
 
     async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
         """Nothing to hand over: every step was recorded on the recovery topic before it ran."""
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        self.gate.clear()
         try:
             await self.catch_up()
         except Exception:  # the broker is away: the handlers' own checks remain
             log.exception("catching up with the recovery topic after an assignment failed")
+        finally:
+            self.gate.set()
 
 
 def register(
@@ -164,6 +170,7 @@ def build(
     handlers = RecoveryHandlers(
         settings, bus, build_catalog(settings), runner, state, owns=owns, actions=actions, clock=clock or utcnow
     )
-    incidents = register(bus, handlers, settings, listener=CatchUpOnAssign(lambda: runtime.rebuild()))
+    catch_up = CatchUpOnAssign(lambda: runtime.rebuild(), handlers.caught_up)
+    incidents = register(bus, handlers, settings, listener=catch_up)
     runtime = RecoveryRuntime(service, settings, state, handlers, tuple(closers))
     return runtime

@@ -7,6 +7,7 @@ steps are done, the moment from which verification counts) and passes ``now`` to
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import deque
 from collections.abc import Callable
@@ -79,9 +80,12 @@ class RecoveryHandlers:
             for t, p in settings.targets.items()
         }
         self.gate = ApprovalGate(bus, state, rules, clock)
+        self.caught_up = asyncio.Event()  # cleared while the state catches up after an assignment
+        self.caught_up.set()
 
     async def on_incident(self, event: ev.IncidentEvent, delivery: Delivery | None = None) -> None:
         """Act on IncidentOpened/Updated; remember closed incidents."""
+        await self.caught_up.wait()
         self.state.apply(event)
         if isinstance(event, ev.IncidentOpened | ev.IncidentUpdated):
             await self._handle_open(event, event.data.incident, now=self.clock())
@@ -180,6 +184,7 @@ class RecoveryHandlers:
         """Apply a person's approval or denial of the incident's step awaiting approval, then resume its plan."""
         if not isinstance(event, ev.ApproveRequested | ev.DenyRequested):
             return
+        await self.caught_up.wait()
         cmd = event.data
         if not self.owns(cmd.incident_id):
             return  # every instance sees every decision; the incident's owner applies it
@@ -229,6 +234,7 @@ class RecoveryHandlers:
 
     async def on_metrics(self, event: ev.MetricsObserved, delivery: Delivery | None = None) -> None:
         """Feed a scrape to the baseline and to any pending verification of its target."""
+        await self.caught_up.wait()
         now = self.clock()
         data = event.data
         values = {s.name: s.value for s in data.samples}

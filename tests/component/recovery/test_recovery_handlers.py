@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -89,6 +90,19 @@ async def test_plan_run_verify_and_no_repeat_on_redelivery(harness: BusHarness) 
     assert types(harness)[-1] == "verified"
     step_ids = [e.id for e in harness.published(RECOVERY) if isinstance(e, ev.RecoveryStepStarted)]
     assert len(step_ids) == 1
+
+
+async def test_an_incident_waits_while_the_state_catches_up_after_an_assignment(harness: BusHarness) -> None:
+    """aiokafka fetches a newly assigned partition while the catch-up runs: nothing acts before it ends."""
+    runner = FakeRunner()
+    handlers = await recovery(harness, runner)
+    handlers.caught_up.clear()  # as `CatchUpOnAssign` does while it folds the other instances' events
+    delivery = asyncio.create_task(harness.feed(INCIDENTS, opened()))
+    await asyncio.sleep(0.05)
+    assert not delivery.done() and runner.ran == [] and handlers.state.plans == {}
+    handlers.caught_up.set()
+    await delivery
+    assert len(runner.ran) == 1
 
 
 async def test_restarted_service_with_warm_ledger_does_not_run_again(harness: BusHarness) -> None:
