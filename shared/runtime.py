@@ -23,56 +23,24 @@ from datetime import UTC, datetime
 from typing import Any, Final, Protocol, TypeVar
 
 import uvicorn
-from aiokafka.errors import KafkaError
 from faststream.asgi import AsgiResponse, get
 from faststream.asgi.types import ASGIApp, Receive, Scope, Send
 from faststream.kafka import KafkaBroker
 from prometheus_client import make_asgi_app
 
 from shared.broker import make_broker
-from shared.bus import EventBus, PublishFailed
+from shared.bus import EventBus
 from shared.config_file import ConfigError
 from shared.consumer import MemberConfig
 from shared.heartbeat import heartbeat_event, publish_heartbeats, say_goodbye, service_status
+from shared.outage import resend_after_outage
 from shared.settings import ServiceSettings
 from shared.telemetry import ServiceMetrics
 from shared.text import CleanLogArgs
 
 log = logging.getLogger(__name__)
-OUTAGE_PING_S: Final = 1.0
-RESEND_WITHIN_S: Final = 30.0
 Hook = Callable[[], Awaitable[None]]
 GC_THRESHOLDS: Final = (100_000, 10, 100)
-
-
-async def resend_after_outage(
-    service: Service, *, every_s: float = OUTAGE_PING_S, within_s: float = RESEND_WITHIN_S
-) -> None:
-    """Ping the broker every ``every_s``; when it answers again after it did not, resend what it lost.
-
-    A broker that is killed right after acknowledging a write may come back without it: the chaos
-    run lost an incident's resolution that way on noida-db (its pages had gone out; on the topic it
-    stayed open for good). Services fold what they publish into their state and never publish it
-    again, so the bus sends again, same ids, what it published in the last ``within_s`` seconds and
-    is no longer on its topic (``EventBus.resend_missing``).
-    """
-    away = False
-    while True:
-        await asyncio.sleep(every_s)
-        if not await service.broker.ping(timeout=every_s):
-            away = True
-            continue
-        if not away:
-            continue
-        away = False
-        try:
-            count = await service.bus.resend_missing(within_s)
-            if count:
-                log.warning("the broker came back without %d events published in the %gs before; sent again", count,
-                            within_s)  # fmt: skip
-            await service.bus.flush()
-        except (PublishFailed, KafkaError, OSError) as exc:  # the next outage's end tries again; flush resends
-            log.warning("checking what the broker lost in the outage failed: %s", exc)
 
 
 def dump_tasks_on_signal(signum: int = signal.SIGUSR1) -> None:
