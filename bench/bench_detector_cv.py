@@ -63,7 +63,8 @@ BASELINE: dict[str, tuple[float, float, float]] = {
     "asd omi-9..12": (47.73, 34.06, 52.90),
 }
 """Held-out figures of this bench at commit d7511e8 (corroboration by the strongest other alert, uncapped;
-standard / low FP / low FN), measured on the same data, shown beside today's for comparison."""
+standard / low FP / low FN; chosen by the training folds' mean, not ``--worst``), measured 2026-12-06 on the
+same data and shown beside today's for comparison."""
 OBJECTIVE = np.min if "--worst" in sys.argv else np.mean
 FoldFiles = Mapping[str, Sequence[ns.ScoredFile]]
 
