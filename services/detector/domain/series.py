@@ -357,7 +357,9 @@ def judged_step(result: StepResult, widths: Sequence[int], config: StatisticalCo
     size = result.score.size
     if config.detector.corroborate and size > 1:
         groups = np.repeat(np.arange(len(widths), dtype=np.int64), widths)
-        scores, raised_by = raise_scores(result.score, result.severity, result.valid & ~result.warming, groups)
+        scores, raised_by = raise_scores(
+            result.score, result.severity, result.valid & ~result.warming, groups, config.detector.corroborate_cap
+        )
     else:
         scores, raised_by = result.score, np.full(size, -1)
     levels = np.where(result.warming, 0.0, np.maximum(scores, result.severity)).tolist()

@@ -36,9 +36,11 @@ class DetectorConfig:
         trend_margin: half-ranges the trend view must pass its envelope by before it counts.
         trend_cap: most half-ranges the trend view can add (it confirms, it does not re-alert).
         counter: the input is a monotonically increasing counter: score its per-second rate.
-        corroborate: a series whose sample leaves its own envelopes takes the strongest concurrent
-            alert of another series of the same host (see `corroborate`); applied by the callers
-            that know the hosts (the service per target, the cross-validation bench per server).
+        corroborate: a series whose sample leaves its own envelopes takes the concurrent alerts of
+            other series of the same host (see `corroborate`); applied by the callers that know
+            the hosts (the service per target, the cross-validation bench per server).
+        corroborate_cap: a corroborated series is raised to at most this many times its own
+            strength. The cross-validation bench lets the training folds choose it.
 
     """
 
@@ -65,3 +67,4 @@ class DetectorConfig:
     trend_cap: float = 1.0
     counter: bool = False
     corroborate: bool = True
+    corroborate_cap: float = 2.0

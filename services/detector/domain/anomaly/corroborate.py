@@ -1,13 +1,16 @@
-"""Corroboration across the series of one host: weak evidence that coincides with an alert elsewhere.
+"""Corroboration across the series of one host: weak evidence that coincides with alerts elsewhere.
 
 A fault on a server rarely shows in one metric alone. In the metrics that show it less, the sample
-often leaves its own record envelopes only slightly (a low score), while another metric of the same
-host alerts strongly at the same moment. Judged alone, each series must either miss those weak
-departures or page for every such wiggle. Judged together, a series whose own sample is outside its
-envelopes (severity > 0) takes the strongest alert that another series of its host raises at the
-same step. A series inside all its envelopes is never raised, and a host with one series is never
-changed, so nothing here needs a constant: the rule only lets one series' evidence vouch for
-another's at the same timestamp. Pure and causal: it reads one step's results, nothing earlier.
+often leaves its own record envelopes only slightly (a low score), while other metrics of the same
+host alert at the same moment. Judged alone, each series must either miss those weak departures or
+page for every such wiggle. Judged together, a series whose own sample is outside its envelopes
+(severity > 0) takes the host's concurrent evidence: the two strongest alerts that other series of
+its host raise at the same step, combined as independent evidence (1 - (1 - a)(1 - b): two metrics
+alerting together say more than one). It takes that evidence only up to ``cap_ratio`` times its own
+strength (score 1 - (1 - severity) ** cap_ratio): a series that barely leaves its envelopes is lifted
+a little, not to the host's strongest alert, so a host-wide alert does not page for every metric
+that happened to wiggle. A series inside all its envelopes is never raised, and a host with one
+series is never changed. Pure and causal: it reads one step's results, nothing earlier.
 """
 
 from __future__ import annotations
@@ -19,41 +22,55 @@ import numpy as np
 from .kernel import StepResult
 
 
-def strongest_other(score: np.ndarray, groups: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per series, the highest score of another series of its group and that series' index (-1: none)."""
+def strongest_others(score: np.ndarray, groups: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per series, the two highest scores of other series of its group (0: none) and the first one's index (-1)."""
     n = score.size
     order = np.lexsort((-score, groups))  # by group, then score from highest
     g_sorted = groups[order]
     starts = np.flatnonzero(np.concatenate(([True], g_sorted[1:] != g_sorted[:-1])))
     sizes = np.diff(np.append(starts, n))
-    first = np.repeat(order[starts], sizes)  # per sorted position: its group's top series
-    second_pos = np.where(sizes > 1, starts + 1, starts)
-    second = np.repeat(order[second_pos], sizes)
-    has_other = np.repeat(sizes > 1, sizes)
-    top = np.empty(n, dtype=np.int64)
-    runner = np.empty(n, dtype=np.int64)
-    top[order], runner[order] = first, second
-    other = np.where(top == np.arange(n), runner, top)
-    alone = np.empty(n, dtype=bool)
-    alone[order] = ~has_other
-    other = np.where(alone, -1, other)
-    return np.where(other >= 0, score[np.maximum(other, 0)], 0.0), other
+    rank = np.empty(n, dtype=np.int64)
+    rank[order] = np.arange(n) - np.repeat(starts, sizes)  # 0 = its group's top series
+    size = np.empty(n, dtype=np.int64)
+    size[order] = np.repeat(sizes, sizes)
+    start = np.empty(n, dtype=np.int64)
+    start[order] = np.repeat(starts, sizes)
+
+    def at(k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The score and index of each series' group member at rank ``k`` (0, -1 where there is none)."""
+        ok = k < size
+        idx = np.where(ok, order[np.minimum(start + k, n - 1)], -1)
+        return np.where(ok, score[np.maximum(idx, 0)], 0.0), idx
+
+    first_rank = np.where(rank == 0, 1, 0)  # the best other: the top, or the runner-up for the top itself
+    second_rank = np.where(rank <= 1, 2, 1)
+    best, best_idx = at(first_rank)
+    runner, _ = at(second_rank)
+    return best, runner, best_idx
+
+
+def strongest_other(score: np.ndarray, groups: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per series, the highest score of another series of its group and that series' index (-1: none)."""
+    best, _, idx = strongest_others(score, groups)
+    return best, idx
 
 
 def raise_scores(
-    score: np.ndarray, severity: np.ndarray, usable: np.ndarray, groups: np.ndarray
+    score: np.ndarray, severity: np.ndarray, usable: np.ndarray, groups: np.ndarray, cap_ratio: float
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Return the corroborated scores and, per series, the series whose alert raised it (-1: not raised).
+    """Return the corroborated scores and, per series, the series whose alert raised it most (-1: not raised).
 
     ``usable`` marks the series whose sample counts (valid, past warm-up); ``groups[i]`` names
-    series ``i``'s host (equal ids: same host).
+    series ``i``'s host (equal ids: same host); ``cap_ratio`` bounds the raise (module docstring).
     """
-    other_score, other = strongest_other(score, np.asarray(groups))
-    raised = (severity > 0) & usable & (other_score > score)
-    return np.where(raised, other_score, score), np.where(raised, other, -1)
+    best, runner, other = strongest_others(score, np.asarray(groups))
+    evidence = 1.0 - (1.0 - best) * (1.0 - runner)
+    lifted = np.minimum(evidence, 1.0 - (1.0 - severity) ** cap_ratio)
+    raised = (severity > 0) & usable & (lifted > score)
+    return np.where(raised, lifted, score), np.where(raised, other, -1)
 
 
-def corroborate(result: StepResult, groups: np.ndarray) -> StepResult:
-    """Return the step result with each series outside its envelopes raised to its host's strongest other alert."""
-    score, _ = raise_scores(result.score, result.severity, result.valid & ~result.warming, groups)
+def corroborate(result: StepResult, groups: np.ndarray, cap_ratio: float) -> StepResult:
+    """Return the step result with each series outside its envelopes raised by its host's concurrent alerts."""
+    score, _ = raise_scores(result.score, result.severity, result.valid & ~result.warming, groups, cap_ratio)
     return replace(result, score=score)

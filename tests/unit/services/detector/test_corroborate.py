@@ -36,9 +36,23 @@ def test_strongest_other_is_the_best_other_member_of_the_group(seed: int) -> Non
 def test_only_series_outside_their_envelopes_are_raised() -> None:
     score, severity = np.array([0.9, 0.0, 0.0, 0.2]), np.array([0.9, 0.3, 0.0, 0.3])
     usable = np.array([True, True, True, False])
-    raised, by = raise_scores(score, severity, usable, np.zeros(4, dtype=np.int64))
-    assert raised.tolist() == [0.9, 0.9, 0.0, 0.2]  # inside its envelopes (2) or not usable (3): untouched
+    raised, by = raise_scores(score, severity, usable, np.zeros(4, dtype=np.int64), cap_ratio=1e9)
+    assert raised[[0, 2, 3]].tolist() == [0.9, 0.0, 0.2]  # inside its envelopes (2) or not usable (3): untouched
+    assert raised[1] == pytest.approx(1 - 0.1 * 0.8)  # the two other alerts (0.9 and 0.2) together
     assert by.tolist() == [-1, 0, -1, -1]
+
+
+def test_two_concurrent_alerts_lift_more_than_one() -> None:
+    usable, groups = np.ones(3, dtype=bool), np.zeros(3, dtype=np.int64)
+    one, _ = raise_scores(np.array([0.6, 0.0, 0.0]), np.array([0.6, 0.5, 0.0]), usable, groups, cap_ratio=1e9)
+    two, _ = raise_scores(np.array([0.6, 0.0, 0.5]), np.array([0.6, 0.5, 0.5]), usable, groups, cap_ratio=1e9)
+    assert one[1] == pytest.approx(0.6) and two[1] == pytest.approx(1 - 0.4 * 0.5)
+
+
+def test_the_raise_is_capped_at_a_multiple_of_the_series_own_strength() -> None:
+    score, severity = np.array([0.99, 0.0]), np.array([0.99, 0.1])
+    raised, _ = raise_scores(score, severity, np.ones(2, dtype=bool), np.zeros(2, dtype=np.int64), cap_ratio=2.0)
+    assert raised[1] == pytest.approx(1 - 0.9**2)  # score of twice its own strength, not the host's 0.99
 
 
 def test_a_series_alone_on_its_host_is_never_changed() -> None:
@@ -47,7 +61,7 @@ def test_a_series_alone_on_its_host_is_never_changed() -> None:
     for i in range(200):
         values = rng.normal(0, 1, 3) + (40.0 if i == 150 else 0.0)
         result = bank.update(np.full(3, 60.0 * i), values)
-        assert np.array_equal(corroborate(result, np.arange(3)).score, result.score)
+        assert np.array_equal(corroborate(result, np.arange(3), 2.0).score, result.score)
 
 
 def _run(corroborated: bool, bump: float) -> list[Emission]:
@@ -93,7 +107,8 @@ def test_a_rise_strong_enough_alone_carries_no_corroboration_note() -> None:
 def _host_scores(values: np.ndarray) -> np.ndarray:
     bank, out = DetectorBank(values.shape[1], DetectorConfig(warmup_samples=10)), []
     for i, row in enumerate(values):
-        out.append(corroborate(bank.update(np.full(row.size, 60.0 * i), row), np.zeros(row.size, dtype=np.int64)).score)
+        result = bank.update(np.full(row.size, 60.0 * i), row)
+        out.append(corroborate(result, np.zeros(row.size, dtype=np.int64), 2.0).score)
     return np.array(out)
 
 
