@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from math import isfinite
 from types import MappingProxyType
 from typing import Final
 
@@ -116,16 +117,19 @@ def assess_degraded(
 def _assess(
     state: Baseline, sample: PerfSample, p: DegradationPolicy, *, always: bool
 ) -> tuple[Baseline, DegradationStatus | None]:
-    measured = [(sig, value) for sig in SIGNALS if (value := sample.get(sig)) is not None]
+    values = (sample.p50, sample.p95, sample.p99, sample.throughput)  # SIGNALS' order; as ``sample.get`` filters
+    measured = [(sig, v) for sig, v in zip(SIGNALS, values, strict=True) if v is not None and v >= 0 and isfinite(v)]
     ratios: dict[str, float] = {}
     baseline: dict[str, float] = {}
+    counts_of, warmup = state.counts.get, p.warmup_samples
     for sig, value in measured:
-        if state.counts.get(sig, 0) >= p.warmup_samples:
+        if counts_of(sig, 0) >= warmup:
             base = math.exp(state.log_mean[sig])
             baseline[sig] = base
             ratios[sig] = value / base if base > 0 else (math.inf if value > 0 else 1.0)
-    worst = max(ratios, key=lambda s: _badness(s, ratios[s], p), default=None)
-    bad = worst is not None and _badness(worst, ratios[worst], p) >= 1.0
+    badness = {sig: _badness(sig, ratio, p) for sig, ratio in ratios.items()}
+    worst = max(badness, key=badness.__getitem__, default=None)
+    bad = worst is not None and badness[worst] >= 1.0
 
     if bad:
         bad_streak, good_streak = state.bad_streak + 1, 0
@@ -143,8 +147,8 @@ def _assess(
     signal_since = _NONE
     if run_start is not None:
         starts = dict(state.signal_since)
-        for sig, ratio in ratios.items():
-            if _badness(sig, ratio, p) >= 1.0:
+        for sig, how_bad in badness.items():
+            if how_bad >= 1.0:
                 starts.setdefault(sig, sample.ts)
         signal_since = MappingProxyType(starts)
 
@@ -154,8 +158,9 @@ def _assess(
             if value <= 0:
                 continue
             n = counts.get(sig, 0) + 1
-            previous = log_mean.get(sig, math.log(value))
-            log_mean[sig] = previous + max(p.baseline_alpha, 1.0 / n) * (math.log(value) - previous)
+            logged = math.log(value)
+            previous = log_mean.get(sig, logged)
+            log_mean[sig] = previous + max(p.baseline_alpha, 1.0 / n) * (logged - previous)
             counts[sig] = n
     new_state = Baseline(
         log_mean=MappingProxyType(log_mean),

@@ -47,10 +47,14 @@ class PerfConfig:
 
 def perf_sample(now: datetime, values: Mapping[str, float]) -> PerfSample | None:
     """Build the degradation engine's sample from one scrape (None when nothing was measured)."""
-    picked = {sig: values.get(metric) for sig, metric in METRIC_OF.items()}
-    if all(v is None for v in picked.values()):
+    get = values.get
+    p50, p95, p99, throughput = get(_P50), get(_P95), get(_P99), get(_THROUGHPUT)
+    if p50 is None and p95 is None and p99 is None and throughput is None:
         return None
-    return PerfSample(ts=now.timestamp(), **picked)
+    return PerfSample(now.timestamp(), p50, p95, p99, throughput)
+
+
+_P50, _P95, _P99, _THROUGHPUT = (METRIC_OF[sig] for sig in ("p50", "p95", "p99", "throughput"))
 
 
 def badness(signal: str, ratio: float) -> float:
