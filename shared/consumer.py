@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 POLL_MS: Final = 1000
 MAX_RECORDS: Final = 500
 RETRY_MAX_S: Final = 10.0
+MEMBERSHIP_CHECK_S: Final = 5.0  # ``still_member`` gives up (answers no) after this long
 GHOST_AFTER_S: Final = 3.0  # a fetch that has not come back for this long may be a rejoin stuck on a ghost
 
 RecordsHandler = Callable[[list[ConsumerRecord[Any, Any]]], Awaitable[None]]
@@ -111,6 +112,7 @@ class GroupMember:
         self.consumer: AIOKafkaConsumer | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._revocations = _CountRevocations(listener)
+        self._commit_lock = asyncio.Lock()  # the batch's commit and ``still_member``'s never interleave
 
     @property
     def revocations(self) -> int:
@@ -123,10 +125,46 @@ class GroupMember:
         return self._revocations
 
     def assigned_partitions(self) -> set[int]:
-        """Partitions of the topic this member holds now (empty while not joined)."""
-        if self.consumer is None or not self.progress.joined:
+        """Partitions of the topic this member holds now (empty while not joined or while rebalancing).
+
+        aiokafka keeps reporting the previous assignment during a rejoin; by then another member may
+        hold those partitions already, so from revocation to the next assignment this member holds none.
+        """
+        if self.consumer is None or not self.progress.joined or self._revocations.rebalancing:
             return set()
         return {tp.partition for tp in self.consumer.assignment() if tp.topic == self.topic}
+
+    async def still_member(self) -> bool:
+        """Whether the broker still counts this member in the generation that gave it its partitions.
+
+        The check is a commit of the offsets already committed (nothing moves): the broker refuses
+        it once a newer generation exists, which a member learns otherwise only at its next
+        heartbeat, seconds later. Call it before a side effect that only a partition's owner may
+        cause; a refusal (or no broker) means "not now", and the owner's next turn decides again.
+        """
+        consumer = self.consumer
+        if consumer is None or not self.assigned_partitions():
+            return False
+        async with self._commit_lock:
+            try:
+                offsets = await asyncio.wait_for(self._committed_offsets(consumer), MEMBERSHIP_CHECK_S)
+                if offsets:
+                    await asyncio.wait_for(consumer.commit(offsets), MEMBERSHIP_CHECK_S)
+            except (KafkaError, AssertionError, RuntimeError, TimeoutError) as exc:
+                log.info("%s on %s: not a member of the current generation (%s)", self.group_id, self.topic, exc)
+                return False
+        return bool(self.assigned_partitions())
+
+    async def _committed_offsets(self, consumer: AIOKafkaConsumer) -> dict[TopicPartition, OffsetAndMetadata]:
+        """The committed offset of every assigned partition (the log start where none is committed yet)."""
+        tps = [tp for tp in consumer.assignment() if tp.topic == self.topic]
+        offsets: dict[TopicPartition, OffsetAndMetadata] = {}
+        for tp in tps:
+            committed = await consumer.committed(tp)
+            if committed is None:
+                committed = (await consumer.beginning_offsets([tp]))[tp]
+            offsets[tp] = OffsetAndMetadata(committed, "")
+        return offsets
 
     def owns_key(self, key: str, default_partitions: int) -> bool:
         """Whether records keyed ``key`` land on a partition this member holds (Kafka's default partitioner)."""
@@ -230,7 +268,8 @@ class GroupMember:
                 continue  # the commit would fail: the group has moved on to a new generation
             offsets = {tp: OffsetAndMetadata(part[-1].offset + 1, "") for tp, part in batch.items()}
             try:
-                await consumer.commit(offsets)
+                async with self._commit_lock:
+                    await consumer.commit(offsets)
             except KafkaError as exc:  # a rebalance took the partitions: the next owner redoes the batch (deduped)
                 log.warning("commit after a batch on %s failed (%s); it will be redelivered", self.topic, exc)
 
@@ -286,15 +325,20 @@ class _CountRevocations(ConsumerRebalanceListener):  # type: ignore[misc]
     def __init__(self, inner: ConsumerRebalanceListener | None) -> None:
         self.inner = inner
         self.count = 0
+        self.rebalancing = False  # from a revocation until the subscriber's listener has taken the assignment
 
     async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
         self.count += 1
+        self.rebalancing = True
         if self.inner is not None:
             await self.inner.on_partitions_revoked(revoked)
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
-        if self.inner is not None:
-            await self.inner.on_partitions_assigned(assigned)
+        try:
+            if self.inner is not None:
+                await self.inner.on_partitions_assigned(assigned)
+        finally:
+            self.rebalancing = False
 
 
 @functools.lru_cache(maxsize=1 << 16)

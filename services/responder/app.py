@@ -126,7 +126,8 @@ def build(
         """Whether the incident's target key falls in an anomaly partition assigned to this instance.
 
         Anomalies are keyed by target, so the instance that consumes an incident's anomalies also runs
-        its clocks and notifications; during a rebalance nobody owns it for a moment (late, never twice).
+        its clocks and notifications; during a rebalance nobody owns it for a moment (late, never twice),
+        and before a page goes out the broker confirms the assignment is current (``still_member``).
         ``anomalies`` is the subscription registered just below, before anything can ask.
         """
         return anomalies.owns_key(incident.target, ANOMALIES.partitions)
@@ -145,6 +146,7 @@ def build(
         sender,
         clock=clock or utcnow,
         owns=owns,
+        still_owner=lambda: anomalies.still_member(),
         notify_max_age_s=settings.notify_max_age_s,
         registry=service.metrics.registry,
         roster=roster,

@@ -52,6 +52,7 @@ log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 Owns = Callable[[Incident], bool]
+StillOwner = Callable[[], Awaitable[bool]]
 OWN_TOPICS: Final = (INCIDENTS, NOTIFICATIONS, SILENCES)
 Own: TypeAlias = ev.IncidentEvent | ev.NotificationEvent | ev.SilenceEvent | ev.OnCallEvent
 """Events of the responder's own topics."""
@@ -72,12 +73,19 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+async def _always() -> bool:
+    """``still_owner`` of a responder alone: nobody else can hold its incidents."""
+    return True
+
+
 class Responder:
     """State (``book``) rebuilt from the responder's topics, decisions of the pure core, and their effects.
 
     One lock serialises decisions (handlers and the clock loop), so each decision sees the fold of
     every event decided before it. ``owns`` tells whether this instance runs an incident's clocks
-    and notifications (its anomaly partition is assigned here), so two instances never both do.
+    and notifications (its anomaly partition is assigned here), so two instances never both do;
+    before anything is sent to a person ``still_owner`` asks the broker whether that assignment is
+    still current (a member learns of a newer one only at its next heartbeat).
     Notifications flow one way: the responder decides what is owed and records it, ``sender``
     only sends a notice and returns the outcome, which the responder records (``notify_owed``).
     """
@@ -90,6 +98,7 @@ class Responder:
         *,
         clock: Clock = utcnow,
         owns: Owns = lambda _incident: True,
+        still_owner: StillOwner = _always,
         notify_max_age_s: float = 3600.0,
         registry: CollectorRegistry | None = None,
         roster: Roster | None = None,
@@ -102,6 +111,7 @@ class Responder:
         self.sender = sender
         self.clock = clock
         self.owns = owns
+        self.still_owner = still_owner
         self.notify_max_age_s = notify_max_age_s
         self.book = Book(roster=roster or Roster())
         for window in windows:  # windows mute where silences do (`silences.silencing`)
@@ -135,6 +145,23 @@ class Responder:
         self.skipped.inc(len(rebuilt.skipped))
         self.skipped_records += rebuilt.skipped
         await self.settle_unknown()
+        return rebuilt.applied
+
+    async def catch_up(self) -> int:
+        """Fold the events of the own topics' tails not folded yet; return how many (anomaly partitions moved here).
+
+        The view of the own topics runs behind: without this, an instance handed a dead or
+        rebalanced owner's incidents would not yet know the pages that owner recorded, and send them
+        again. Holds the lock, so no decision is taken on a half-caught-up book.
+        """
+
+        def fold_new(event: Folded) -> None:
+            if not self.has_folded(event.id):
+                self.fold(event)
+
+        async with self.lock:
+            rebuilt = await rebuild(self.bus, OWN_TOPICS, fold_new, clock=self.clock, skip_known=True)
+        self.skipped.inc(len(rebuilt.skipped))
         return rebuilt.applied
 
     async def dead_letter_skipped(self) -> int:
@@ -357,9 +384,11 @@ class Responder:
             owed = owed_by_book(
                 self.book, self.sender.channels, owns=self.owns, now=now, max_age_s=self.notify_max_age_s
             )
+            mails = self._owed_mails(now)
+            if (owed or mails) and not await self.still_owner():
+                return []  # a newer assignment exists: its owner (maybe this instance again) sends them
             for notice in owed:
                 await self.emit([dispatch_record(notice, now=now)])
-            mails = self._owed_mails(now)
             for mail in mails:
                 state = self.book.incidents[mail.incident_id]
                 await self.emit([mail_record(ev.NotificationDispatched, mail, state, now=now, detail=mail.channel)])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -29,12 +30,17 @@ SECRET = "s3cr3t-hmac-key-for-tests"
 QUICK = RetryPolicy(attempts=2, backoff_s=0, timeout_s=0.05)
 
 
+async def _yes() -> bool:
+    return True
+
+
 async def responder(
     harness: BusHarness,
     channels: dict[m.Team, dict[str, Any]],
     *,
     settings: ResponderSettings | None = None,
     retry: RetryPolicy = QUICK,
+    still_owner: Callable[[], Awaitable[bool]] | None = None,
 ) -> Responder:
     """A responder instance: subscribed as the service subscribes it, on a bus of the harness, its clock at 0."""
     settings = settings or ResponderSettings()
@@ -42,7 +48,8 @@ async def responder(
     routes = {
         team: {name: Route(channel, retry) for name, channel in chans.items()} for team, chans in channels.items()
     }
-    core = Responder(service.bus, policy(), Sender(routes, console_url="http://c"), clock=lambda: at(0))
+    sender = Sender(routes, console_url="http://c")
+    core = Responder(service.bus, policy(), sender, clock=lambda: at(0), still_owner=still_owner or _yes)
     register(service, core, settings)
     await harness.attach(service.bus)
     return core
@@ -96,6 +103,25 @@ async def test_a_notification_is_never_sent_twice_redelivery_replay_or_restart(h
     await again.tick()
     await again.drain()
     assert len(good.sent) == 1 and emitted(harness, by=again) == []
+
+
+async def test_an_instance_whose_assignment_is_no_longer_current_records_and_sends_nothing(
+    harness: BusHarness,
+) -> None:
+    good, current = Recorder("good"), False
+
+    async def still_owner() -> bool:
+        return current
+
+    core = await responder(harness, {m.Team.L1: {"good": good}}, still_owner=still_owner)
+    await harness.feed(ANOMALIES, anomaly("api"))
+    await core.tick()
+    await core.drain()
+    assert good.sent == [] and harness.published(NOTIFICATIONS) == []  # the current owner sends it
+    current = True  # the assignment came back here
+    await core.tick()
+    await core.drain()
+    assert len(good.sent) == 1
 
 
 async def test_dispatched_without_outcome_is_reported_unknown_and_not_resent(harness: BusHarness) -> None:
