@@ -23,9 +23,10 @@ from services.detector.domain.degradation import Baseline
 from services.detector.domain.evidence import Evidence, combine
 from services.detector.domain.perf import PerfConfig, observe_perf
 from services.detector.domain.rules import DEFAULT_RULES, FRESH, RuleState, ThresholdRule, evaluate
+from services.detector.domain.scrape import ScrapeView
 from services.detector.domain.series import JudgedStep, SeriesBank, StatisticalConfig, judged_step
 from services.detector.domain.tracker import Emission, Episode, TrackerConfig, advance
-from shared.models import AnomalyKind, Impact, MetricsObserved
+from shared.models import AnomalyKind, Impact
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +42,7 @@ class DetectionConfig:
     """A scrape dated further than this ahead of when it was received is ignored (it would blind the target)."""
 
 
-def sample_values(scrape: MetricsObserved) -> dict[str, float]:
+def sample_values(scrape: ScrapeView) -> dict[str, float]:
     """Return one value per metric name, preferring the unlabelled sample."""
     values: dict[str, float] = {}
     for sample in scrape.samples:
@@ -130,7 +131,7 @@ class TargetDetector:
         self.episodes: dict[str, Episode] = {}
         self.budgets: dict[str, fp_budget.BudgetState] = {}
 
-    def observe(self, scrape: MetricsObserved, *, received_at: datetime | None = None) -> list[Emission]:
+    def observe(self, scrape: ScrapeView, *, received_at: datetime | None = None) -> list[Emission]:
         """Process one scrape of this target; return the anomaly revisions to publish.
 
         With ``received_at`` (the consumer's clock), a scrape dated more than ``max_future_s`` ahead
@@ -147,7 +148,7 @@ class TargetDetector:
             return self.finish(taken, judged_step(result, [taken.column.size], self.config.statistical), 0)
         return self.finish(taken, None, 0)
 
-    def take(self, scrape: MetricsObserved, *, received_at: datetime | None = None) -> Taken | None:
+    def take(self, scrape: ScrapeView, *, received_at: datetime | None = None) -> Taken | None:
         """First half of ``observe``: the threshold rules; None if the scrape is skipped (not newer, or future)."""
         now = scrape.observed_at
         if received_at is not None:
@@ -235,7 +236,7 @@ class TargetDetector:
 
 
 def observe_together(
-    taking: Sequence[tuple[TargetDetector, MetricsObserved]], *, received_at: datetime | None = None
+    taking: Sequence[tuple[TargetDetector, ScrapeView]], *, received_at: datetime | None = None
 ) -> list[list[Emission]]:
     """``observe`` for many targets, one scrape each, with one statistical step over all their series.
 
