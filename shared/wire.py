@@ -20,7 +20,7 @@ from typing import Annotated, Final, Literal
 import msgspec
 
 from shared import events as ev
-from shared.models import ID_PATTERN, MAX_ID, MAX_ITEMS, MAX_TEXT, NAME_PATTERN
+from shared.models import ID_PATTERN, MAX_ID, MAX_ITEMS, MAX_TEXT
 
 _TIME: Final = re.compile(
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?(Z|[+-][0-9]{2}:[0-9]{2})"
@@ -30,7 +30,8 @@ _TIME: Final = re.compile(
 _Text = Annotated[str, msgspec.Meta(max_length=MAX_TEXT)]
 _Id = Annotated[str, msgspec.Meta(max_length=MAX_ID, pattern=ID_PATTERN)]
 _EventId = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_ID, pattern=ID_PATTERN)]
-_Name = Annotated[str, msgspec.Meta(max_length=MAX_ID, pattern=NAME_PATTERN)]
+_Name = Annotated[str, msgspec.Meta(max_length=MAX_ID)]
+"""``models.Name``: its pattern (no control character) holds for every string of a record ``decode_scrape`` reads."""
 _Float = Annotated[float, msgspec.Meta(ge=-sys.float_info.max, le=sys.float_info.max)]
 _Time = Annotated[str, msgspec.Meta(max_length=MAX_ID)]
 
@@ -94,12 +95,13 @@ def decode_scrape(raw: bytes) -> ScrapeEvent | None:
 
     The record times are not judged here (``edge.credible``).
     """
-    if not raw.isascii() or b"\\" in raw:  # no escapes, no multi-byte text: nothing to read differently
-        return None
+    if not raw.isascii() or b"\\" in raw or b"\x7f" in raw:
+        return None  # no escape, no multi-byte text, no control character (JSON strings hold no other raw)
     try:
         wire = _DECODER.decode(raw)
         data = wire.data
-        observed_at, time = _utc(data.observed_at), _utc(wire.time)
+        observed_at = _utc(data.observed_at)
+        time = observed_at if wire.time == data.observed_at else _utc(wire.time)  # the collector's are one
     except (msgspec.ValidationError, msgspec.DecodeError, ValueError, OverflowError):
         return None
     scrape = Scrape(data.target, data.host, observed_at, data.interval_s, data.samples)

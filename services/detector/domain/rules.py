@@ -122,7 +122,7 @@ def evaluate(
     if value is None:
         return state
     if not state.active and not _COMPARE[rule.op](value, rule.value):  # the common case: quiet, nothing pending
-        return RuleState(False, None, 0, state.active_since, state.clear_since, now, value, None)
+        return quiet(state, value, now)
     gap = state.last_seen is not None and now - state.last_seen > max_gap
     active, active_since, clear_since = state.active, state.active_since, state.clear_since
     if rule.breached(value):
@@ -144,6 +144,16 @@ def evaluate(
         if now - clear_since >= timedelta(seconds=rule.clear_s):
             return RuleState(last_seen=now, last_value=value)
     return RuleState(active, since, samples, active_since, clear_since, now, value, peak)
+
+
+def quiet(state: RuleState, value: float, now: datetime) -> RuleState:
+    """What ``evaluate`` gives for a rule that is not active and a value on its good side (nothing pending)."""
+    return RuleState(False, None, 0, state.active_since, state.clear_since, now, value, None)
+
+
+def breach_test(rule: ThresholdRule) -> tuple[Callable[[float, float], bool], float]:
+    """The comparison and limit of ``rule.breached``: ``compare(value, limit)`` is True on the bad side."""
+    return _COMPARE[rule.op], rule.value
 
 
 def _worse(rule: ThresholdRule, peak: float | None, value: float) -> float:

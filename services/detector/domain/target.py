@@ -22,7 +22,15 @@ from services.detector.domain.anomaly.bank import step_together
 from services.detector.domain.degradation import Baseline
 from services.detector.domain.evidence import Evidence, combine
 from services.detector.domain.perf import PerfConfig, observe_perf
-from services.detector.domain.rules import DEFAULT_RULES, FRESH, RuleState, ThresholdRule, evaluate
+from services.detector.domain.rules import (
+    DEFAULT_RULES,
+    FRESH,
+    RuleState,
+    ThresholdRule,
+    breach_test,
+    evaluate,
+    quiet,
+)
 from services.detector.domain.scrape import ScrapeView
 from services.detector.domain.series import JudgedStep, SeriesBank, StatisticalConfig, judged_step
 from services.detector.domain.tracker import Emission, Episode, TrackerConfig, advance
@@ -121,6 +129,7 @@ class TargetDetector:
         self.target = target
         self.config = config
         self.watched_by = tuple(rule for rule in config.rules if rule.applies_to(target))
+        self._checks = tuple((rule, rule.name, rule.metric, *breach_test(rule)) for rule in self.watched_by)
         self._max_future = timedelta(seconds=config.max_future_s)
         self.host = ""
         self.last_observed: datetime | None = None
@@ -163,12 +172,15 @@ class TargetDetector:
         values = sample_values(scrape)
         evidence: defaultdict[str, list[Evidence]] = defaultdict(list)
         max_gap = _max_gap(scrape.interval_s, self.config.max_gap_intervals)
-        rules = self.rules
-        for rule in self.watched_by:
-            state = rules.get(rule.name, FRESH)
-            if (value := values.get(rule.metric)) is not None:  # a missing sample changes no rule (``evaluate``)
-                state = evaluate(rule, state, value, now=now, max_gap=max_gap)
-            rules[rule.name] = state
+        rules, value_of = self.rules, values.get
+        for rule, name, metric, breached, limit in self._checks:
+            state = rules.get(name, FRESH)
+            if (value := value_of(metric)) is not None:  # a missing sample changes no rule (``evaluate``)
+                if state.active or breached(value, limit):
+                    state = evaluate(rule, state, value, now=now, max_gap=max_gap)
+                else:  # ``evaluate``'s common case, without the call
+                    state = quiet(state, value, now)
+            rules[name] = state
             if state.active and (found := rule_evidence(rule, state)) is not None:
                 evidence[found.signal].append(found)
         statistical = self.config.statistical

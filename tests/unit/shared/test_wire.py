@@ -55,8 +55,9 @@ def scrape(**data: object) -> dict[str, object]:
     return doc
 
 
-def test_a_valid_scrape_takes_the_fast_path() -> None:
-    raw = json.dumps(scrape(observed_at="2026-06-01T21:00:00.5+09:00")).encode()
+@pytest.mark.parametrize("observed_at", ["2026-06-01T21:00:00.5+09:00", "2026-06-01T12:00:00Z"])
+def test_a_valid_scrape_takes_the_fast_path(observed_at: str) -> None:
+    raw = json.dumps(scrape(observed_at=observed_at) | {"time": observed_at}).encode()
     view = decode_scrape(raw)
     assert view is not None
     assert_same(view, ev.parse_event(raw))
@@ -82,6 +83,13 @@ def test_what_it_is_not_sure_of_goes_the_schemas_way(data: dict[str, object]) ->
     doc = scrape(**data)
     raw = json.dumps(doc, ensure_ascii=False).encode().replace(b"\\\\u006d", b"\\u006d")
     assert decode_scrape(raw) is None
+
+
+def test_a_raw_control_character_is_not_decoded() -> None:
+    raw = json.dumps(scrape(target="demo")).encode().replace(b'"demo"', b'"de\x01mo"')
+    assert decode_scrape(raw) is None
+    with pytest.raises(ValidationError):
+        ev.MetricsObserved.model_validate_json(raw)
 
 
 @pytest.mark.parametrize("field,value", [("id", ""), ("id", " bad"), ("type", "dev.incidentctl.anomaly.detected")])
