@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 import time
@@ -323,18 +324,27 @@ class EventBus:
     ) -> list[tuple[ConsumerRecord[Any, Any], Received[V]]]:
         """``_admit`` for a batch, each record decoded by ``fast`` where it is sure, else the full way."""
         max_skew, max_age = self.settings.max_event_skew, self.settings.max_event_age
-        admitted = []
+        admitted: list[tuple[ConsumerRecord[Any, Any], Received[V]]] = []
+        counted: collections.Counter[str] = collections.Counter()  # counted in once per batch (a lock each)
+        duplicates = 0
         for record in records:
             view = fast.decode(record.value or b"") if _undecodable_header(record) is None else None
             if view is not None and credible(
                 fast.moments(view), record.timestamp, now=datetime.now(UTC), max_skew=max_skew, max_age=max_age
             ):
-                received = self._received(topic, view, record)
-            else:
-                event = await self._admit(topic, record)
-                received = None if event is None else Received(fast.view(event.event), event.delivery)
-            if received is not None:
-                admitted.append((record, received))
+                if not self.seen.add(view.id):
+                    duplicates += 1
+                    continue
+                counted[view.type] += 1
+                admitted.append((record, Received(view, _delivery(record))))
+                continue
+            event = await self._admit(topic, record)
+            if event is not None:
+                admitted.append((record, Received(fast.view(event.event), event.delivery)))
+        for event_type, count in counted.items():
+            self.metrics.counted_in(topic.name, event_type).inc(count)
+        if duplicates:
+            self.metrics.duplicates.labels(topic.name).inc(duplicates)
         return admitted
 
     def _member(
@@ -410,7 +420,7 @@ class EventBus:
             self.metrics.duplicates.labels(topic.name).inc()
             return None
         self.metrics.counted_in(topic.name, event.type).inc()
-        return Received(event, Delivery(record.topic, record.partition, record.offset, record.key))
+        return Received(event, _delivery(record))
 
     async def _dispatch_batch(
         self, topic: Topic[E], admitted: list[tuple[ConsumerRecord[Any, Any], Received[V]]], handler: BatchHandler[V]
@@ -480,6 +490,10 @@ class EventBus:
             headers["dlq_truncated_from"] = str(len(value))
             value = value[:DLQ_MAX_VALUE_BYTES]
         await self.broker.publish(value, self.prefix + topic.dlq, key=record.key, headers=headers)
+
+
+def _delivery(record: ConsumerRecord[Any, Any]) -> Delivery:
+    return Delivery(record.topic, record.partition, record.offset, record.key)
 
 
 def _direct_producer(broker: KafkaBroker) -> AIOKafkaProducer | None:
