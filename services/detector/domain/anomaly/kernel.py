@@ -281,10 +281,19 @@ def _score(
 def _view_strengths(feats: np.ndarray, env: _Envelopes, settling: np.ndarray, cfg: DetectorConfig) -> np.ndarray:
     """Return each view's strength, 1 + gain × its excess in envelope half-ranges (0 inside the envelope)."""
     centre, hi2, lo2 = env.centre, env.hi2, env.lo2
-    eps = _EPS_ABS + _EPS_REL * np.abs(centre)
+    eps = np.abs(centre)
+    eps *= _EPS_REL
+    eps += _EPS_ABS  # in place, as in _fold_envelopes
     with np.errstate(invalid="ignore", divide="ignore"):
-        excess = 0.5 * np.maximum((feats - hi2) / (hi2 - centre + eps), (lo2 - feats) / (centre - lo2 + eps))
-    excess = np.maximum(excess, 0.0)
+        above, below = feats - hi2, lo2 - feats
+        upper, lower = hi2 - centre, centre - lo2
+        upper += eps
+        lower += eps
+        above /= upper  # (feats - hi2) / (hi2 - centre + eps)
+        below /= lower  # (lo2 - feats) / (centre - lo2 + eps)
+        excess = np.maximum(above, below, out=above)
+        excess *= 0.5
+    np.maximum(excess, 0.0, out=excess)
     excess[L.F_TREND] = np.clip(excess[L.F_TREND] - cfg.trend_margin, 0.0, cfg.trend_cap)
     excess[L.SLOW_VIEWS] = np.where(settling, 0.0, excess[L.SLOW_VIEWS])
     return np.where(excess > 0, 1.0 + cfg.gain * excess, 0.0)
@@ -298,20 +307,36 @@ def _fold_envelopes(
     The centres move towards the sample, the records shrink towards the new centres over the time
     passed and then take the sample; the drift and trend envelopes take only part of it.
     """
+    # In place where a temporary would be (the same operations in the same order, so the same bits):
+    # these are (K, series) arrays, and a fresh one per operation was most of the step's time.
     a = np.maximum(cfg.baseline_alpha, 1.0 / n1)
-    centre_new = env.centre + a * (feats - env.centre)
+    centre_new = feats - env.centre
+    centre_new *= a
+    centre_new += env.centre  # centre + a × (feats - centre)
     shrink = 0.5 ** (dt / cfg.envelope_half_life_s)
-    h1, h2, l1, l2 = (centre_new + (e - centre_new) * shrink for e in (env.hi1, env.hi2, env.lo1, env.lo2))
+    shrunk = []
+    for record in (env.hi1, env.hi2, env.lo1, env.lo2):
+        moved = record - centre_new
+        moved *= shrink
+        moved += centre_new  # centre_new + (record - centre_new) × shrink
+        shrunk.append(moved)
+    h1, h2, l1, l2 = shrunk
     follow = np.ones((L.K, feats.shape[1]))
     follow[L.F_DRIFT] = np.where(settling, 1.0, cfg.drift_follow)
     follow[L.F_TREND] = np.where(settling, 1.0, cfg.trend_follow)  # a creeping trend must not drag its envelope
+    second_hi = np.minimum(h1, feats)
+    second_lo = np.maximum(l1, feats)
     taken = (
         np.maximum(h1, feats),
-        np.maximum(h2, np.minimum(h1, feats)),
+        np.maximum(h2, second_hi, out=second_hi),
         np.minimum(l1, feats),
-        np.minimum(l2, np.maximum(l1, feats)),
+        np.minimum(l2, second_lo, out=second_lo),
     )
-    return [centre_new, *(old + follow * (v - old) for old, v in zip((h1, h2, l1, l2), taken, strict=True))]
+    for old, new in zip(shrunk, taken, strict=True):
+        new -= old
+        new *= follow
+        new += old  # old + follow × (taken - old)
+    return [centre_new, *taken]
 
 
 def _write_state(
