@@ -27,6 +27,10 @@ following freely, until the slow level has seen one time constant of samples: be
 only measure its start-up. After an alert the score is suppressed until the strength doubles or
 the suppression fades (30-sample half-life), so one episode gives one alert, not a stream.
 Everything is causal: a sample is scored against the state before it, then folded in.
+
+One more view is not scored here: the jump's size against the two largest jumps of a recent
+horizon (a 3-day half-life; `_recent_jump`). Alone it would fire all day; `corroborate` weighs it
+by the share of the host's series that jump past their recent records in the same step.
 """
 
 from __future__ import annotations
@@ -56,6 +60,7 @@ class StepResult:
     warming: np.ndarray  # bool
     seasonal: np.ndarray  # bool: expected/band come from the hour-of-day profile
     feature: np.ndarray  # int: index into layout.FEATURES of the strongest view
+    recent: np.ndarray  # [0, 1]: the recent jump view's severity (used only by corroboration)
 
 
 def counter_rate(state: np.ndarray, ts: np.ndarray, raw: np.ndarray) -> np.ndarray:
@@ -152,6 +157,7 @@ def step(state: np.ndarray, ts: np.ndarray, x: np.ndarray, config: DetectorConfi
     feats = _views(state, rows[L.ENV_CENTRE], x, first, levels, season)
     env = _Envelopes(*(np.where(first, feats, state[r]) for r in rows))
     score = _score(state[L.SUPPRESS], feats, env, n, settling, cols, cfg)
+    recent, recent_hi1, recent_hi2 = _recent_jump(state, feats[L.F_SPIKE], levels.dt, score.warming, cfg)
     n1 = n + 1.0
     blocks = _fold_envelopes(feats, env, n1, levels.dt, settling, cfg)
     # Every value above was computed from the old state; only now is the state overwritten.
@@ -159,8 +165,9 @@ def step(state: np.ndarray, ts: np.ndarray, x: np.ndarray, config: DetectorConfi
     writes += [(L.N, n1), (L.T_FIRST, levels.t_first), (L.T_PREV, ts), (L.FAST, levels.fast_new)]
     writes += [(L.VOL, levels.vol_new), (L.X_PREV, x), (L.SLOW, levels.slow_new), (L.SRES, season.residual_smooth)]
     writes += [(L.SUPPRESS, score.suppress_new), (L.RUN, levels.run)]
+    writes += [(L.RECENT_HI1, recent_hi1), (L.RECENT_HI2, recent_hi2)]
     _write_state(state, valid, writes, season, cols)
-    return _result(valid, x, score, levels.fast, season, env, cfg)
+    return _result(valid, x, score, recent, levels.fast, season, env, cfg)
 
 
 def _usable_sample(
@@ -290,6 +297,28 @@ def _view_strengths(feats: np.ndarray, env: _Envelopes, settling: np.ndarray, cf
     return np.where(excess > 0, 1.0 + cfg.gain * excess, 0.0)
 
 
+def _recent_jump(
+    state: np.ndarray, jump: np.ndarray, dt: np.ndarray, warming: np.ndarray, cfg: DetectorConfig
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return the recent jump view's strength and its new records (largest, second largest).
+
+    The view watches the size of the jump from the previous sample against the two largest jumps
+    of a recent horizon (records shrinking towards 0 with a `recent_half_life_s` half-life), so an
+    early huge jump does not hide later modest ones for a month. Its strength, 1 + gain × the
+    excess over the second record in units of that record (0 inside it, or while warming), is
+    scored only through corroboration: a jump that is large for the last few days is common on
+    its own, and means something when the host's other series jump with it.
+    """
+    size = np.abs(jump)
+    hi1, hi2 = state[L.RECENT_HI1], state[L.RECENT_HI2]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        excess = np.maximum((size - hi2) / (hi2 + _EPS_ABS), 0.0)
+    strength = np.where(warming | (excess <= 0), 0.0, 1.0 + cfg.gain * excess)
+    shrink = 0.5 ** (dt / cfg.recent_half_life_s)
+    hi1, hi2 = hi1 * shrink, hi2 * shrink
+    return strength, np.maximum(hi1, size), np.maximum(hi2, np.minimum(hi1, size))
+
+
 def _fold_envelopes(
     feats: np.ndarray, env: _Envelopes, n1: np.ndarray, dt: np.ndarray, settling: np.ndarray, cfg: DetectorConfig
 ) -> list[np.ndarray]:
@@ -333,6 +362,7 @@ def _result(
     valid: np.ndarray,
     x: np.ndarray,
     score: _Score,
+    recent: np.ndarray,
     fast: np.ndarray,
     season: _Season,
     env: _Envelopes,
@@ -356,4 +386,5 @@ def _result(
         warming=score.warming,
         seasonal=seasonal & valid,
         feature=score.feature,
+        recent=np.where(valid, 1.0 - 0.5 ** (recent / half), 0.0),
     )
