@@ -61,7 +61,7 @@ class DetectorBank:
 
     def loads_all(self, data: bytes, rows: int) -> None:
         """Restore every series from ``dumps_all`` output; ValueError if it does not fit this bank."""
-        v2 = rows == self.state_rows - 2  # written before the recent jump records (layout.from_v2)
+        v2 = rows == self.state_rows - len(layout.RECENT_ROWS)  # before the recent jump records (layout.from_v2)
         if (rows != self.state_rows and not v2) or len(data) != 8 * rows * self.n_series:
             raise ValueError("detector state does not match this detector version/configuration")
         state = np.frombuffer(data, dtype="<f8").reshape(self.n_series, rows).T

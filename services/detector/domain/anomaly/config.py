@@ -44,9 +44,9 @@ class DetectorConfig:
         corroborate_recent: corroboration also weighs each series' recent jump view by the share of
             its host's other series that set a recent jump record in the same step (see
             `corroborate`); a series alone, or with corroboration off, never uses that view.
-        recent_half_life_s: time for the recent jump records to shrink halfway to 0: the horizon
-            over which a jump counts as unusually large. The cross-validation bench lets the
-            training folds choose it.
+        recent_half_life_s: time for the recent jump records to shrink halfway to 0 once they have
+            held for a seasonal period: the horizon over which a jump counts as unusually large.
+            The cross-validation bench lets the training folds choose it.
 
     """
 

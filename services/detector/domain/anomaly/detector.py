@@ -67,7 +67,7 @@ def encode_state(column: np.ndarray) -> bytes:
 def decode_state(data: bytes, config: DetectorConfig) -> np.ndarray:
     """Parse `encode_state` output, checking it fits `config`'s layout."""
     magic, size = _HEADER.unpack_from(data)
-    fields = layout.n_fields(config) - (2 if magic == _MAGIC_V2 else 0)
+    fields = layout.n_fields(config) - (len(layout.RECENT_ROWS) if magic == _MAGIC_V2 else 0)
     if magic not in (_MAGIC, _MAGIC_V2) or size != fields or len(data) != _HEADER.size + 8 * size:
         raise ValueError("detector state does not match this detector version/configuration")
     column = np.frombuffer(data, dtype="<f8", offset=_HEADER.size).astype(np.float64)

@@ -55,7 +55,7 @@ def _as_v2(detector: TargetDetector) -> TargetDetector:
     """The same target with its recent jump records as an upgrade from detector state v2 sets them."""
     bank = detector.series.bank
     state = bank._state
-    v2 = np.delete(state, [layout.RECENT_HI1, layout.RECENT_HI2], axis=0)
+    v2 = np.delete(state, list(layout.RECENT_ROWS), axis=0)
     state[:] = layout.from_v2(v2, bank._config)
     return detector
 
@@ -71,7 +71,7 @@ def test_a_format_1_checkpoint_of_the_previous_version_loads_the_same_state() ->
 def test_a_format_2_checkpoint_with_v2_series_states_upgrades_them() -> None:
     detector = learned()
     bank = detector.series.bank
-    v2_rows = np.delete(bank._state, [layout.RECENT_HI1, layout.RECENT_HI2], axis=0)
+    v2_rows = np.delete(bank._state, list(layout.RECENT_ROWS), axis=0)
     blob = dumps_target(detector)
     raw = zlib.decompress(blob)
     _, head_len, _ = struct.unpack_from("<4sII", raw)
