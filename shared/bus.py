@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Final, Generic, TypeAlias, TypeVar
+from typing import Any, Final, Generic, Protocol, TypeAlias, TypeVar, overload
 
 from aiokafka import AIOKafkaProducer, ConsumerRebalanceListener, ConsumerRecord
 from faststream.kafka import KafkaBroker
 
 from shared.consumer import GroupMember, MemberConfig
-from shared.edge import Refused, admit
+from shared.edge import Refused, admit, credible
 from shared.errors import BrokerError, EventError
 from shared.events import Event, encode_event
 from shared.ledger import Ledger
@@ -47,31 +48,58 @@ class Delivery:
     key: bytes | None
 
 
+class Identified(Protocol):
+    """What the bus reads of an admitted event: its id (redeliveries are dropped by it) and its type (counted)."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def type(self) -> str: ...
+
+
 E = TypeVar("E", bound=Event)
-E_co = TypeVar("E_co", bound=Event, covariant=True)
+V = TypeVar("V", bound=Identified)
+I_co = TypeVar("I_co", bound=Identified, covariant=True)
 
 Handler: TypeAlias = Callable[[E, Delivery], Awaitable[None]]
 """Handles one admitted event of a topic whose events are ``E``."""
 
 
 @dataclass(frozen=True, slots=True)
-class Received(Generic[E_co]):
-    """One admitted event of a batch, with where it came from."""
+class Received(Generic[I_co]):
+    """One admitted event of a batch (or the view a ``FastAdmission`` gives of it), with where it came from."""
 
-    event: E_co
+    event: I_co
     delivery: Delivery
 
 
 @dataclass(frozen=True, slots=True)
-class Rejection(Generic[E_co]):
+class Rejection(Generic[I_co]):
     """A batch handler's verdict that one event can never be processed (it goes to the dead-letter topic)."""
 
-    item: Received[E_co]
+    item: Received[I_co]
     reason: str
 
 
-BatchHandler: TypeAlias = Callable[[list[Received[E]]], Awaitable[list[Rejection[E]]]]
+BatchHandler: TypeAlias = Callable[[list[Received[V]]], Awaitable[list[Rejection[V]]]]
 """Handles every admitted event of one fetch at once, in order; returns the ones it rejects."""
+
+
+@dataclass(frozen=True, slots=True)
+class FastAdmission(Generic[E, V]):
+    """A cheaper way in for the records of a hot topic: decoded straight to what its batch handler reads.
+
+    The edge stays the judge: a record ``decode`` is not sure of goes the full way (schema, edge
+    checks, dead letter with the schema's reason) and its event reaches the handler as ``view`` of it.
+    """
+
+    decode: Callable[[bytes], V | None]
+    """The record's view if the full schema certainly admits it, with the same values; else None."""
+    moments: Callable[[V], Iterable[datetime]]
+    """The view's observation times (``edge.observation_times`` of its event), judged as the edge judges them."""
+    view: Callable[[E], V]
+    """What the handler reads of an event the full way admitted."""
 
 
 class PublishFailed(BrokerError):
@@ -242,6 +270,7 @@ class EventBus:
         member = self._member(topic, group_id, on_records, listener=listener, broadcast=broadcast)
         return member
 
+    @overload
     def subscribe_batch(
         self,
         topic: Topic[E],
@@ -249,21 +278,74 @@ class EventBus:
         group_id: str,
         handler: BatchHandler[E],
         listener: ConsumerRebalanceListener | None = None,
+    ) -> GroupMember: ...
+
+    @overload
+    def subscribe_batch(
+        self,
+        topic: Topic[E],
+        *,
+        group_id: str,
+        handler: BatchHandler[V],
+        listener: ConsumerRebalanceListener | None = None,
+        fast: FastAdmission[E, V],
+    ) -> GroupMember: ...
+
+    def subscribe_batch(
+        self,
+        topic: Topic[E],
+        *,
+        group_id: str,
+        handler: BatchHandler[Any],
+        listener: ConsumerRebalanceListener | None = None,
+        fast: FastAdmission[E, Any] | None = None,
     ) -> GroupMember:
         """Register ``handler`` for the admitted events of each fetch on ``topic``, all at once.
 
         The handler runs the engine over the whole batch and may ``send`` its outputs without
         waiting: the bus flushes them before the batch's offsets are committed. A batch that fails
         ``HANDLER_ATTEMPTS`` times is handled again one event at a time, so only the events that
-        still fail go to the dead-letter topic.
+        still fail go to the dead-letter topic. With ``fast``, records are decoded its way first
+        (see ``FastAdmission``) and the handler reads views.
         """
 
         async def on_records(records: list[ConsumerRecord[Any, Any]]) -> None:
-            admitted = [(record, item) for record in records if (item := await self._admit(topic, record)) is not None]
+            if fast is None:
+                admitted = [(r, item) for r in records if (item := await self._admit(topic, r)) is not None]
+            else:
+                admitted = await self._admit_fast(topic, records, fast)
             if admitted:
                 await self._dispatch_batch(topic, admitted, handler)
 
         return self._member(topic, group_id, on_records, listener=listener, broadcast=False)
+
+    async def _admit_fast(
+        self, topic: Topic[E], records: list[ConsumerRecord[Any, Any]], fast: FastAdmission[E, V]
+    ) -> list[tuple[ConsumerRecord[Any, Any], Received[V]]]:
+        """``_admit`` for a batch, each record decoded by ``fast`` where it is sure, else the full way."""
+        max_skew, max_age = self.settings.max_event_skew, self.settings.max_event_age
+        admitted: list[tuple[ConsumerRecord[Any, Any], Received[V]]] = []
+        counted: collections.Counter[str] = collections.Counter()  # counted in once per batch (a lock each)
+        duplicates = 0
+        for record in records:
+            view = fast.decode(record.value or b"") if _undecodable_header(record) is None else None
+            if view is not None and credible(
+                fast.moments(view), record.timestamp, now=datetime.now(UTC), max_skew=max_skew, max_age=max_age
+            ):
+                if not self.seen.add(view.id):
+                    duplicates += 1
+                    continue
+                counted[view.type] += 1
+                admitted.append((record, Received(view, _delivery(record))))
+                continue
+            event = await self._admit(topic, record)
+            if event is not None:
+                admitted.append((record, Received(fast.view(event.event), event.delivery)))
+        for event_type, count in counted.items():
+            self.metrics.counted_in(topic.name, event_type).inc(count)
+        if duplicates:
+            self.metrics.duplicates.labels(topic.name).inc(duplicates)
+        return admitted
 
     def _member(
         self,
@@ -330,15 +412,18 @@ class EventBus:
         if isinstance(verdict, Refused):
             await self.dead_letter(topic, record, verdict.reason)
             return None
-        event = verdict.event
+        return self._received(topic, verdict.event, record)
+
+    def _received(self, topic: Topic[E], event: V, record: ConsumerRecord[Any, Any]) -> Received[V] | None:
+        """``event`` as admitted from ``record``, or None if it is a redelivery (counted either way)."""
         if not self.seen.add(event.id):
             self.metrics.duplicates.labels(topic.name).inc()
             return None
         self.metrics.counted_in(topic.name, event.type).inc()
-        return Received(event, Delivery(record.topic, record.partition, record.offset, record.key))
+        return Received(event, _delivery(record))
 
     async def _dispatch_batch(
-        self, topic: Topic[E], admitted: list[tuple[ConsumerRecord[Any, Any], Received[E]]], handler: BatchHandler[E]
+        self, topic: Topic[E], admitted: list[tuple[ConsumerRecord[Any, Any], Received[V]]], handler: BatchHandler[V]
     ) -> None:
         """Run ``handler`` on a batch with bounded retries; a batch that keeps failing is split into single events.
 
@@ -405,6 +490,10 @@ class EventBus:
             headers["dlq_truncated_from"] = str(len(value))
             value = value[:DLQ_MAX_VALUE_BYTES]
         await self.broker.publish(value, self.prefix + topic.dlq, key=record.key, headers=headers)
+
+
+def _delivery(record: ConsumerRecord[Any, Any]) -> Delivery:
+    return Delivery(record.topic, record.partition, record.offset, record.key)
 
 
 def _direct_producer(broker: KafkaBroker) -> AIOKafkaProducer | None:

@@ -13,7 +13,7 @@ Times that may lawfully be in the future (a silence's window, a hold's end) are 
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Final, Generic, Literal, TypeVar, get_args, get_origin
@@ -93,9 +93,9 @@ def check_event(
     consumer's clock), so a record without a broker time, or a producer that forged one far ahead,
     is still caught.
     """
-    now_ms = int(now.timestamp() * 1000)
-    if _credible(event, record_time(record_time_ms), record_time(now_ms), max_skew=max_skew, max_age=max_age):
+    if credible((event.time, *_moments(event.data)), record_time_ms, now=now, max_skew=max_skew, max_age=max_age):
         return None  # the common case, judged without building a reason; the loop below words the first failure
+    now_ms = int(now.timestamp() * 1000)
     for name, moment in observation_times(event):
         for reference in (record_time_ms, now_ms):
             reason = check_record_time(moment, reference, max_skew=max_skew, max_age=None)
@@ -166,16 +166,20 @@ def _summarise(exc: ValidationError) -> str:
     return "; ".join(f"{'.'.join(map(str, e['loc'])) or '(root)'}: {e['msg']}" for e in errs)[:1000]
 
 
-def _credible(
-    event: ev.Event,
-    written: datetime | None,
-    seen: datetime | None,
+def credible(
+    moments: Iterable[datetime],
+    record_time_ms: int | None,
     *,
+    now: datetime,
     max_skew: timedelta,
-    max_age: timedelta | None,
+    max_age: timedelta | None = None,
 ) -> bool:
-    """Whether ``check_event`` finds nothing, given the record's time and the consumer's (``record_time`` of each)."""
-    for moment in (event.time, *_moments(event.data)):
+    """Whether ``check_event`` finds nothing wrong with an event whose observation times are ``moments``.
+
+    ``moments``: the envelope's time and every observation time of the payload (``observation_times``).
+    """
+    written, seen = record_time(record_time_ms), record_time(int(now.timestamp() * 1000))
+    for moment in moments:
         if moment.tzinfo is None:
             return False
         if written is not None and (

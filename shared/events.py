@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, ClassVar, Final, Generic, Literal, Self, TypeAlias, TypeVar, get_args
+from typing import Annotated, ClassVar, Final, Generic, Literal, Protocol, Self, TypeAlias, TypeVar, get_args
 
 from pydantic import BaseModel, Field, TypeAdapter
 
@@ -15,6 +15,16 @@ SCHEMA_VERSION: Final = 1
 TYPE_PREFIX: Final = "dev.incidentctl."
 
 D = TypeVar("D", bound=m.Payload)
+
+
+class Cause(Protocol):
+    """What an event takes from the event that caused it: its id and its correlation id."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def correlationid(self) -> str | None: ...
 
 
 class Envelope(BaseModel, Generic[D]):
@@ -51,7 +61,7 @@ class Envelope(BaseModel, Generic[D]):
         time: datetime | None = None,
         subject: str | None = None,
         correlationid: str | None = None,
-        causation: Event | None = None,
+        causation: Cause | None = None,
     ) -> Self:
         """Build an event whose id is derived from its type and ``id_parts`` (idempotent on replay)."""
         return cls(
@@ -66,7 +76,7 @@ class Envelope(BaseModel, Generic[D]):
         )
 
 
-def _inherit(causation: Event | None) -> str | None:
+def _inherit(causation: Cause | None) -> str | None:
     return causation.correlationid if causation is not None else None
 
 

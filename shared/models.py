@@ -26,13 +26,16 @@ def to_utc(value: datetime) -> datetime:
 UtcDatetime = Annotated[AwareDatetime, AfterValidator(to_utc)]
 """A point in time with its zone, normalised to UTC; a zone-less time is rejected."""
 
-Identifier = Annotated[str, Field(max_length=MAX_ID, pattern=r"^([A-Za-z0-9][A-Za-z0-9._:@/+=-]*)?$")]
+ID_PATTERN: Final = r"^([A-Za-z0-9][A-Za-z0-9._:@/+=-]*)?$"
+NAME_PATTERN: Final = r"^[^\x00-\x1f\x7f]*$"
+
+Identifier = Annotated[str, Field(max_length=MAX_ID, pattern=ID_PATTERN)]
 """An id from an event: printable, no spaces, no leading separator (empty where none applies)."""
 
 FileSafeId = Annotated[str, Field(min_length=1, max_length=MAX_ID, pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*$")]
 """An id that may become a file name (incident ids): letters, digits, ``_`` and ``-`` only."""
 
-Name = Annotated[str, Field(max_length=MAX_ID, pattern=r"^[^\x00-\x1f\x7f]*$")]
+Name = Annotated[str, Field(max_length=MAX_ID, pattern=NAME_PATTERN)]
 """A short name (target, host, channel): bounded, no control characters."""
 
 STRICT: Final = ConfigDict(

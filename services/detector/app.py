@@ -9,7 +9,7 @@ from faststream.asgi.types import ASGIApp
 
 from services.detector.adapters.es_logs import ElasticsearchLogSource, LogFields, LogSource
 from services.detector.adapters.state_store import KafkaStateStore, StateStore
-from services.detector.handlers import MetricsHandler, RestoreOnAssign
+from services.detector.handlers import FAST_SCRAPES, MetricsHandler, RestoreOnAssign
 from services.detector.log_loop import LogLoop
 from services.detector.settings import DetectorSettings
 from shared.bus import EventBus
@@ -68,7 +68,9 @@ class DetectorRuntime:
 def register(bus: EventBus, handler: MetricsHandler, settings: DetectorSettings) -> GroupMember:
     """Subscribe ``handler`` to the metrics topic in batches; its targets' checkpoints follow the assignment."""
     listener = RestoreOnAssign(handler, settings.topic_prefix + METRICS.name)
-    return bus.subscribe_batch(METRICS, group_id=settings.group_id, handler=handler.on_metrics, listener=listener)
+    return bus.subscribe_batch(
+        METRICS, group_id=settings.group_id, handler=handler.on_metrics, listener=listener, fast=FAST_SCRAPES
+    )
 
 
 def build(

@@ -17,7 +17,7 @@ EVENT_OF: Final[dict[Change, type[ev.AnomalyEvent]]] = {
 }
 
 
-def to_event(emission: Emission, *, source: str, time: datetime, causation: ev.Event | None = None) -> ev.AnomalyEvent:
+def to_event(emission: Emission, *, source: str, time: datetime, causation: ev.Cause | None = None) -> ev.AnomalyEvent:
     """Wrap an anomaly revision in its event; the id derives from (anomaly id, revision)."""
     anomaly = emission.anomaly
     return EVENT_OF[emission.change].create(
@@ -31,7 +31,7 @@ def to_event(emission: Emission, *, source: str, time: datetime, causation: ev.E
 
 
 async def publish_emissions(
-    bus: EventBus, emissions: Iterable[Emission], *, time: datetime, causation: ev.Event | None = None
+    bus: EventBus, emissions: Iterable[Emission], *, time: datetime, causation: ev.Cause | None = None
 ) -> int:
     """Publish anomaly revisions keyed by target; return how many were new."""
     sent = 0

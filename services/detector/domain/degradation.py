@@ -119,17 +119,18 @@ def _assess(
 ) -> tuple[Baseline, DegradationStatus | None]:
     values = (sample.p50, sample.p95, sample.p99, sample.throughput)  # SIGNALS' order; as ``sample.get`` filters
     measured = [(sig, v) for sig, v in zip(SIGNALS, values, strict=True) if v is not None and v >= 0 and isfinite(v)]
-    ratios: dict[str, float] = {}
-    baseline: dict[str, float] = {}
-    counts_of, warmup = state.counts.get, p.warmup_samples
+    compared: list[tuple[str, float, float, float]] = []  # (signal, baseline, ratio, badness) past warm-up
+    worst, worst_badness = None, 0.0  # the first signal of the highest badness, as ``max`` picks it
+    counts_of, log_means, warmup = state.counts.get, state.log_mean, p.warmup_samples
     for sig, value in measured:
         if counts_of(sig, 0) >= warmup:
-            base = math.exp(state.log_mean[sig])
-            baseline[sig] = base
-            ratios[sig] = value / base if base > 0 else (math.inf if value > 0 else 1.0)
-    badness = {sig: _badness(sig, ratio, p) for sig, ratio in ratios.items()}
-    worst = max(badness, key=badness.__getitem__, default=None)
-    bad = worst is not None and badness[worst] >= 1.0
+            base = math.exp(log_means[sig])
+            ratio = value / base if base > 0 else (math.inf if value > 0 else 1.0)
+            how_bad = _badness(sig, ratio, p)
+            if worst is None or how_bad > worst_badness:
+                worst, worst_badness = sig, how_bad
+            compared.append((sig, base, ratio, how_bad))
+    bad = worst is not None and worst_badness >= 1.0
 
     if bad:
         bad_streak, good_streak = state.bad_streak + 1, 0
@@ -147,7 +148,7 @@ def _assess(
     signal_since = _NONE
     if run_start is not None:
         starts = dict(state.signal_since)
-        for sig, how_bad in badness.items():
+        for sig, _, _, how_bad in compared:
             if how_bad >= 1.0:
                 starts.setdefault(sig, sample.ts)
         signal_since = MappingProxyType(starts)
@@ -160,7 +161,8 @@ def _assess(
             n = counts.get(sig, 0) + 1
             logged = math.log(value)
             previous = log_mean.get(sig, logged)
-            log_mean[sig] = previous + max(p.baseline_alpha, 1.0 / n) * (logged - previous)
+            alpha = 1.0 / n
+            log_mean[sig] = previous + (alpha if alpha > p.baseline_alpha else p.baseline_alpha) * (logged - previous)
             counts[sig] = n
     new_state = Baseline(
         log_mean=MappingProxyType(log_mean),
@@ -173,6 +175,7 @@ def _assess(
     )
     if not (always or degraded):
         return new_state, None
+    ratios = {sig: ratio for sig, _, ratio, _ in compared}
     status = DegradationStatus(
         ts=sample.ts,
         degraded=degraded,
@@ -180,7 +183,7 @@ def _assess(
         signal=worst if (bad or degraded) else None,
         ratio=ratios[worst] if worst is not None else 1.0,
         ratios=MappingProxyType(ratios),
-        baseline=MappingProxyType(baseline),
+        baseline=MappingProxyType({sig: base for sig, base, _, _ in compared}),
         warming_up=not ratios,
         signal_since=signal_since if degraded else _NONE,
     )

@@ -10,6 +10,7 @@ clear a rule: a silent collector must not resolve an outage. A gap longer than t
 
 from __future__ import annotations
 
+import functools
 import operator
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -121,11 +122,12 @@ def evaluate(
     """Advance ``state`` with one sample (``None`` = the metric was missing from this scrape)."""
     if value is None:
         return state
-    if not state.active and not _COMPARE[rule.op](value, rule.value):  # the common case: quiet, nothing pending
-        return RuleState(False, None, 0, state.active_since, state.clear_since, now, value, None)
+    breached = _COMPARE[rule.op](value, rule.value)  # ``rule.breached(value)``
+    if not state.active and not breached:  # the common case: quiet, nothing pending
+        return quiet(state, value, now)
     gap = state.last_seen is not None and now - state.last_seen > max_gap
     active, active_since, clear_since = state.active, state.active_since, state.clear_since
-    if rule.breached(value):
+    if breached:
         since = state.breach_since if state.breach_since is not None and not gap else now
         same = since == state.breach_since
         samples = state.breach_samples + 1 if same else 1
@@ -134,16 +136,32 @@ def evaluate(
     else:
         since, samples, peak = None, 0, _worse(rule, state.peak, value) if active else None
     if not active:
-        held = since is not None and now - since >= timedelta(seconds=rule.sustain_s)
+        held = since is not None and now - since >= _span(rule.sustain_s)
         if held and samples >= rule.sustain_samples:
             active, active_since, clear_since = True, since, None
     elif not rule.cleared(value):
         clear_since = None
     else:
         clear_since = clear_since if clear_since is not None and not gap else now
-        if now - clear_since >= timedelta(seconds=rule.clear_s):
+        if now - clear_since >= _span(rule.clear_s):
             return RuleState(last_seen=now, last_value=value)
     return RuleState(active, since, samples, active_since, clear_since, now, value, peak)
+
+
+@functools.lru_cache(maxsize=256)
+def _span(seconds: float) -> timedelta:
+    """``timedelta(seconds=seconds)``, remembered (a rule's sustain and clear times, for every sample)."""
+    return timedelta(seconds=seconds)
+
+
+def quiet(state: RuleState, value: float, now: datetime) -> RuleState:
+    """What ``evaluate`` gives for a rule that is not active and a value on its good side (nothing pending)."""
+    return RuleState(False, None, 0, state.active_since, state.clear_since, now, value, None)
+
+
+def breach_test(rule: ThresholdRule) -> tuple[Callable[[float, float], bool], float]:
+    """The comparison and limit of ``rule.breached``: ``compare(value, limit)`` is True on the bad side."""
+    return _COMPARE[rule.op], rule.value
 
 
 def _worse(rule: ThresholdRule, peak: float | None, value: float) -> float:

@@ -357,8 +357,11 @@ def judged_step(result: StepResult, widths: Sequence[int], config: StatisticalCo
     size = result.score.size
     if config.detector.corroborate and size > 1:
         groups = np.repeat(np.arange(len(widths), dtype=np.int64), widths)
+        detector = config.detector
+        recent = result.recent if detector.corroborate_recent else None
+        usable = result.valid & ~result.warming
         scores, raised_by = raise_scores(
-            result.score, result.severity, result.valid & ~result.warming, groups, config.detector.corroborate_cap
+            result.score, result.severity, usable, groups, detector.corroborate_cap, recent
         )
     else:
         scores, raised_by = result.score, np.full(size, -1)

@@ -22,10 +22,19 @@ from services.detector.domain.anomaly.bank import step_together
 from services.detector.domain.degradation import Baseline
 from services.detector.domain.evidence import Evidence, combine
 from services.detector.domain.perf import PerfConfig, observe_perf
-from services.detector.domain.rules import DEFAULT_RULES, FRESH, RuleState, ThresholdRule, evaluate
+from services.detector.domain.rules import (
+    DEFAULT_RULES,
+    FRESH,
+    RuleState,
+    ThresholdRule,
+    breach_test,
+    evaluate,
+    quiet,
+)
+from services.detector.domain.scrape import ScrapeView
 from services.detector.domain.series import JudgedStep, SeriesBank, StatisticalConfig, judged_step
 from services.detector.domain.tracker import Emission, Episode, TrackerConfig, advance
-from shared.models import AnomalyKind, Impact, MetricsObserved
+from shared.models import AnomalyKind, Impact
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +50,7 @@ class DetectionConfig:
     """A scrape dated further than this ahead of when it was received is ignored (it would blind the target)."""
 
 
-def sample_values(scrape: MetricsObserved) -> dict[str, float]:
+def sample_values(scrape: ScrapeView) -> dict[str, float]:
     """Return one value per metric name, preferring the unlabelled sample."""
     values: dict[str, float] = {}
     for sample in scrape.samples:
@@ -120,6 +129,7 @@ class TargetDetector:
         self.target = target
         self.config = config
         self.watched_by = tuple(rule for rule in config.rules if rule.applies_to(target))
+        self._checks = tuple((rule, rule.name, rule.metric, *breach_test(rule)) for rule in self.watched_by)
         self._max_future = timedelta(seconds=config.max_future_s)
         self.host = ""
         self.last_observed: datetime | None = None
@@ -130,7 +140,7 @@ class TargetDetector:
         self.episodes: dict[str, Episode] = {}
         self.budgets: dict[str, fp_budget.BudgetState] = {}
 
-    def observe(self, scrape: MetricsObserved, *, received_at: datetime | None = None) -> list[Emission]:
+    def observe(self, scrape: ScrapeView, *, received_at: datetime | None = None) -> list[Emission]:
         """Process one scrape of this target; return the anomaly revisions to publish.
 
         With ``received_at`` (the consumer's clock), a scrape dated more than ``max_future_s`` ahead
@@ -147,7 +157,7 @@ class TargetDetector:
             return self.finish(taken, judged_step(result, [taken.column.size], self.config.statistical), 0)
         return self.finish(taken, None, 0)
 
-    def take(self, scrape: MetricsObserved, *, received_at: datetime | None = None) -> Taken | None:
+    def take(self, scrape: ScrapeView, *, received_at: datetime | None = None) -> Taken | None:
         """First half of ``observe``: the threshold rules; None if the scrape is skipped (not newer, or future)."""
         now = scrape.observed_at
         if received_at is not None:
@@ -162,12 +172,15 @@ class TargetDetector:
         values = sample_values(scrape)
         evidence: defaultdict[str, list[Evidence]] = defaultdict(list)
         max_gap = _max_gap(scrape.interval_s, self.config.max_gap_intervals)
-        rules = self.rules
-        for rule in self.watched_by:
-            state = rules.get(rule.name, FRESH)
-            if (value := values.get(rule.metric)) is not None:  # a missing sample changes no rule (``evaluate``)
-                state = evaluate(rule, state, value, now=now, max_gap=max_gap)
-            rules[rule.name] = state
+        rules, value_of = self.rules, values.get
+        for rule, name, metric, breached, limit in self._checks:
+            state = rules.get(name, FRESH)
+            if (value := value_of(metric)) is not None:  # a missing sample changes no rule (``evaluate``)
+                if state.active or breached(value, limit):
+                    state = evaluate(rule, state, value, now=now, max_gap=max_gap)
+                else:  # ``evaluate``'s common case, without the call
+                    state = quiet(state, value, now)
+            rules[name] = state
             if state.active and (found := rule_evidence(rule, state)) is not None:
                 evidence[found.signal].append(found)
         statistical = self.config.statistical
@@ -235,7 +248,7 @@ class TargetDetector:
 
 
 def observe_together(
-    taking: Sequence[tuple[TargetDetector, MetricsObserved]], *, received_at: datetime | None = None
+    taking: Sequence[tuple[TargetDetector, ScrapeView]], *, received_at: datetime | None = None
 ) -> list[list[Emission]]:
     """``observe`` for many targets, one scrape each, with one statistical step over all their series.
 

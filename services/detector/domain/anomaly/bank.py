@@ -61,9 +61,11 @@ class DetectorBank:
 
     def loads_all(self, data: bytes, rows: int) -> None:
         """Restore every series from ``dumps_all`` output; ValueError if it does not fit this bank."""
-        if rows != self.state_rows or len(data) != 8 * rows * self.n_series:
+        v2 = rows == self.state_rows - len(layout.RECENT_ROWS)  # before the recent jump records (layout.from_v2)
+        if (rows != self.state_rows and not v2) or len(data) != 8 * rows * self.n_series:
             raise ValueError("detector state does not match this detector version/configuration")
-        self._state[:] = np.frombuffer(data, dtype="<f8").reshape(self.n_series, rows).T
+        state = np.frombuffer(data, dtype="<f8").reshape(self.n_series, rows).T
+        self._state[:] = layout.from_v2(state, self._config) if v2 else state
 
     def detector(self, i: int) -> SeriesDetector:
         """Return a standalone copy of series `i`'s detector."""

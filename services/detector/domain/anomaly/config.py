@@ -41,6 +41,12 @@ class DetectorConfig:
             the hosts (the service per target, the cross-validation bench per server).
         corroborate_cap: a corroborated series is raised to at most this many times its own
             strength. The cross-validation bench lets the training folds choose it.
+        corroborate_recent: corroboration also weighs each series' recent jump view by the share of
+            its host's other series that set a recent jump record in the same step (see
+            `corroborate`); a series alone, or with corroboration off, never uses that view.
+        recent_half_life_s: time for the recent jump records to shrink halfway to 0 once they have
+            held for a seasonal period: the horizon over which a jump counts as unusually large.
+            The cross-validation bench lets the training folds choose it.
 
     """
 
@@ -68,3 +74,5 @@ class DetectorConfig:
     counter: bool = False
     corroborate: bool = True
     corroborate_cap: float = 2.0
+    corroborate_recent: bool = True
+    recent_half_life_s: float = 3 * DAY_S

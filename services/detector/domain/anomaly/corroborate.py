@@ -11,6 +11,15 @@ strength (score 1 - (1 - severity) ** cap_ratio): a series that barely leaves it
 a little, not to the host's strongest alert, so a host-wide alert does not page for every metric
 that happened to wiggle. A series inside all its envelopes is never raised, and a host with one
 series is never changed. Pure and causal: it reads one step's results, nothing earlier.
+
+The long-horizon envelopes miss one kind of host fault: a synchronous dip of a few per cent in
+several metrics, months after a huge jump set their records. Each series therefore also keeps a
+recent jump view (kernel: its jump against the two largest jumps of the last few days), which is
+too common to score alone. Here it is weighed by the host: a series that sets a recent jump record
+scores 1 - (1 - recent) ** share, where share is the fraction of its host's other usable series
+that set one in the same step (its strength times the share, in the kernel's units). A jump
+alone on its host counts for nothing, a jump that the whole host makes counts fully; the share
+is scale-free and has no constant. The score is the higher of this and the capped raise above.
 """
 
 from __future__ import annotations
@@ -55,22 +64,51 @@ def strongest_other(score: np.ndarray, groups: np.ndarray) -> tuple[np.ndarray, 
     return best, idx
 
 
+def host_share(flag: np.ndarray, usable: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """Per series, the share of the other usable series of its group that are flagged (0: no other)."""
+    group = groups if groups.size and groups.min() >= 0 else np.unique(groups, return_inverse=True)[1]
+    counted, flagged = usable.astype(float), (flag & usable).astype(float)
+    others = np.bincount(group, weights=counted)[group] - counted
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(others > 0, (np.bincount(group, weights=flagged)[group] - flagged) / others, 0.0)
+
+
 def raise_scores(
-    score: np.ndarray, severity: np.ndarray, usable: np.ndarray, groups: np.ndarray, cap_ratio: float
+    score: np.ndarray,
+    severity: np.ndarray,
+    usable: np.ndarray,
+    groups: np.ndarray,
+    cap_ratio: float,
+    recent: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Return the corroborated scores and, per series, the series whose alert raised it most (-1: not raised).
 
     ``usable`` marks the series whose sample counts (valid, past warm-up); ``groups[i]`` names
     series ``i``'s host (equal ids: same host); ``cap_ratio`` bounds the raise (module docstring).
+    ``recent``, the recent jump view's severities (`StepResult.recent`), adds the host's joint jump
+    (module docstring); None leaves it out.
     """
-    best, runner, other = strongest_others(score, np.asarray(groups))
+    groups = np.asarray(groups)
+    best, runner, other = strongest_others(score, groups)
     evidence = 1.0 - (1.0 - best) * (1.0 - runner)
     lifted = np.minimum(evidence, 1.0 - (1.0 - severity) ** cap_ratio)
     raised = (severity > 0) & usable & (lifted > score)
-    return np.where(raised, lifted, score), np.where(raised, other, -1)
+    out, by = np.where(raised, lifted, score), np.where(raised, other, -1)
+    if recent is None:
+        return out, by
+    jumped = usable & (recent > 0)
+    if not jumped.any():  # the common step: no recent record anywhere
+        return out, by
+    joint = np.where(jumped, 1.0 - (1.0 - recent) ** host_share(jumped, usable, groups), 0.0)
+    wins = joint > out
+    if not wins.any():
+        return out, by
+    _, leader = strongest_other(np.where(jumped, recent, 0.0), groups)
+    return np.where(wins, joint, out), np.where(wins, leader, by)
 
 
-def corroborate(result: StepResult, groups: np.ndarray, cap_ratio: float) -> StepResult:
-    """Return the step result with each series outside its envelopes raised by its host's concurrent alerts."""
-    score, _ = raise_scores(result.score, result.severity, result.valid & ~result.warming, groups, cap_ratio)
+def corroborate(result: StepResult, groups: np.ndarray, cap_ratio: float, recent: bool = True) -> StepResult:
+    """Return the step result with each series raised by its host's concurrent alerts (and joint jumps)."""
+    usable = result.valid & ~result.warming
+    score, _ = raise_scores(result.score, result.severity, usable, groups, cap_ratio, result.recent if recent else None)
     return replace(result, score=score)

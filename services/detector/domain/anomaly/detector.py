@@ -13,7 +13,8 @@ from .config import DetectorConfig
 from .kernel import StepResult, step
 
 Direction = Literal["up", "down", "none"]
-_MAGIC: Final = b"SDv2"  # v2: robust levels, shift view
+_MAGIC: Final = b"SDv3"  # v2: robust levels, shift view; v3: recent jump records
+_MAGIC_V2: Final = b"SDv2"  # still read (`layout.from_v2`)
 _HEADER: Final = struct.Struct("<4sH")
 _DIRECTIONS: Final[dict[int, Direction]] = {1: "up", -1: "down", 0: "none"}
 
@@ -66,9 +67,11 @@ def encode_state(column: np.ndarray) -> bytes:
 def decode_state(data: bytes, config: DetectorConfig) -> np.ndarray:
     """Parse `encode_state` output, checking it fits `config`'s layout."""
     magic, size = _HEADER.unpack_from(data)
-    if magic != _MAGIC or size != layout.n_fields(config) or len(data) != _HEADER.size + 8 * size:
+    fields = layout.n_fields(config) - (len(layout.RECENT_ROWS) if magic == _MAGIC_V2 else 0)
+    if magic not in (_MAGIC, _MAGIC_V2) or size != fields or len(data) != _HEADER.size + 8 * size:
         raise ValueError("detector state does not match this detector version/configuration")
-    return np.frombuffer(data, dtype="<f8", offset=_HEADER.size).astype(np.float64)
+    column = np.frombuffer(data, dtype="<f8", offset=_HEADER.size).astype(np.float64)
+    return layout.from_v2(column[:, None], config)[:, 0] if magic == _MAGIC_V2 else column
 
 
 class SeriesDetector:

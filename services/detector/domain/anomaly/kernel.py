@@ -27,6 +27,10 @@ following freely, until the slow level has seen one time constant of samples: be
 only measure its start-up. After an alert the score is suppressed until the strength doubles or
 the suppression fades (30-sample half-life), so one episode gives one alert, not a stream.
 Everything is causal: a sample is scored against the state before it, then folded in.
+
+One more view is not scored here: the jump's size against the two largest jumps of a recent
+horizon (held a day, then a 3-day half-life; `_recent_jump`). Alone it would fire all day; `corroborate` weighs it
+by the share of the host's series that jump past their recent records in the same step.
 """
 
 from __future__ import annotations
@@ -56,6 +60,7 @@ class StepResult:
     warming: np.ndarray  # bool
     seasonal: np.ndarray  # bool: expected/band come from the hour-of-day profile
     feature: np.ndarray  # int: index into layout.FEATURES of the strongest view
+    recent: np.ndarray  # [0, 1]: the recent jump view's severity (used only by corroboration)
 
 
 def counter_rate(state: np.ndarray, ts: np.ndarray, raw: np.ndarray) -> np.ndarray:
@@ -152,6 +157,7 @@ def step(state: np.ndarray, ts: np.ndarray, x: np.ndarray, config: DetectorConfi
     feats = _views(state, rows[L.ENV_CENTRE], x, first, levels, season)
     env = _Envelopes(*(np.where(first, feats, state[r]) for r in rows))
     score = _score(state[L.SUPPRESS], feats, env, n, settling, cols, cfg)
+    recent, records = _recent_jump(state, feats[L.F_SPIKE], ts, score.warming, cfg)
     n1 = n + 1.0
     blocks = _fold_envelopes(feats, env, n1, levels.dt, settling, cfg)
     # Every value above was computed from the old state; only now is the state overwritten.
@@ -159,8 +165,9 @@ def step(state: np.ndarray, ts: np.ndarray, x: np.ndarray, config: DetectorConfi
     writes += [(L.N, n1), (L.T_FIRST, levels.t_first), (L.T_PREV, ts), (L.FAST, levels.fast_new)]
     writes += [(L.VOL, levels.vol_new), (L.X_PREV, x), (L.SLOW, levels.slow_new), (L.SRES, season.residual_smooth)]
     writes += [(L.SUPPRESS, score.suppress_new), (L.RUN, levels.run)]
+    writes += [*zip(L.RECENT_ROWS, records, strict=True)]
     _write_state(state, valid, writes, season, cols)
-    return _result(valid, x, score, levels.fast, season, env, cfg)
+    return _result(valid, x, score, recent, levels.fast, season, env, cfg)
 
 
 def _usable_sample(
@@ -281,13 +288,55 @@ def _score(
 def _view_strengths(feats: np.ndarray, env: _Envelopes, settling: np.ndarray, cfg: DetectorConfig) -> np.ndarray:
     """Return each view's strength, 1 + gain × its excess in envelope half-ranges (0 inside the envelope)."""
     centre, hi2, lo2 = env.centre, env.hi2, env.lo2
-    eps = _EPS_ABS + _EPS_REL * np.abs(centre)
+    eps = np.abs(centre)
+    eps *= _EPS_REL
+    eps += _EPS_ABS  # in place, as in _fold_envelopes
     with np.errstate(invalid="ignore", divide="ignore"):
-        excess = 0.5 * np.maximum((feats - hi2) / (hi2 - centre + eps), (lo2 - feats) / (centre - lo2 + eps))
-    excess = np.maximum(excess, 0.0)
+        above, below = feats - hi2, lo2 - feats
+        upper, lower = hi2 - centre, centre - lo2
+        upper += eps
+        lower += eps
+        above /= upper  # (feats - hi2) / (hi2 - centre + eps)
+        below /= lower  # (lo2 - feats) / (centre - lo2 + eps)
+        excess = np.maximum(above, below, out=above)
+        excess *= 0.5
+    np.maximum(excess, 0.0, out=excess)
     excess[L.F_TREND] = np.clip(excess[L.F_TREND] - cfg.trend_margin, 0.0, cfg.trend_cap)
     excess[L.SLOW_VIEWS] = np.where(settling, 0.0, excess[L.SLOW_VIEWS])
     return np.where(excess > 0, 1.0 + cfg.gain * excess, 0.0)
+
+
+def _recent_jump(
+    state: np.ndarray, jump: np.ndarray, ts: np.ndarray, warming: np.ndarray, cfg: DetectorConfig
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Return the recent jump view's strength and its new records (largest, its time, second, its time).
+
+    The view watches the size of the jump from the previous sample against the two largest jumps
+    of a recent horizon, so an early huge jump does not hide later modest ones for a month. A
+    record holds for one seasonal period, then fades towards 0 with a `recent_half_life_s`
+    half-life: a jump that recurs every day at the same size stays inside yesterday's records.
+    Its strength, 1 + gain × the excess over the second record in units of that record (0 inside
+    it, or while warming), is scored only through corroboration: a jump that is large for the last
+    few days is common on its own, and means something when the host's other series jump with it.
+    """
+    size = np.abs(jump)
+    v1, t1, v2, t2 = (state[r] for r in L.RECENT_ROWS)
+    rate = -1.0 / cfg.recent_half_life_s
+    e1 = v1 * np.exp2(rate * np.maximum(ts - t1 - cfg.season_period_s, 0.0))
+    e2 = v2 * np.exp2(rate * np.maximum(ts - t2 - cfg.season_period_s, 0.0))
+    swap = e2 > e1  # the older record faded below the newer one
+    hi, t_hi, e_hi = np.where(swap, v2, v1), np.where(swap, t2, t1), np.maximum(e1, e2)
+    lo, t_lo, e_lo = np.where(swap, v1, v2), np.where(swap, t1, t2), np.minimum(e1, e2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        excess = np.maximum((size - e_lo) / (e_lo + _EPS_ABS), 0.0)
+    strength = np.where(warming | (excess <= 0), 0.0, 1.0 + cfg.gain * excess)
+    top, mid = size >= e_hi, (size < e_hi) & (size > e_lo)
+    return strength, [
+        np.where(top, size, hi),
+        np.where(top, ts, t_hi),
+        np.where(top, hi, np.where(mid, size, lo)),
+        np.where(top, t_hi, np.where(mid, ts, t_lo)),
+    ]
 
 
 def _fold_envelopes(
@@ -298,20 +347,36 @@ def _fold_envelopes(
     The centres move towards the sample, the records shrink towards the new centres over the time
     passed and then take the sample; the drift and trend envelopes take only part of it.
     """
+    # In place where a temporary would be (the same operations in the same order, so the same bits):
+    # these are (K, series) arrays, and a fresh one per operation was most of the step's time.
     a = np.maximum(cfg.baseline_alpha, 1.0 / n1)
-    centre_new = env.centre + a * (feats - env.centre)
+    centre_new = feats - env.centre
+    centre_new *= a
+    centre_new += env.centre  # centre + a × (feats - centre)
     shrink = 0.5 ** (dt / cfg.envelope_half_life_s)
-    h1, h2, l1, l2 = (centre_new + (e - centre_new) * shrink for e in (env.hi1, env.hi2, env.lo1, env.lo2))
+    shrunk = []
+    for record in (env.hi1, env.hi2, env.lo1, env.lo2):
+        moved = record - centre_new
+        moved *= shrink
+        moved += centre_new  # centre_new + (record - centre_new) × shrink
+        shrunk.append(moved)
+    h1, h2, l1, l2 = shrunk
     follow = np.ones((L.K, feats.shape[1]))
     follow[L.F_DRIFT] = np.where(settling, 1.0, cfg.drift_follow)
     follow[L.F_TREND] = np.where(settling, 1.0, cfg.trend_follow)  # a creeping trend must not drag its envelope
+    second_hi = np.minimum(h1, feats)
+    second_lo = np.maximum(l1, feats)
     taken = (
         np.maximum(h1, feats),
-        np.maximum(h2, np.minimum(h1, feats)),
+        np.maximum(h2, second_hi, out=second_hi),
         np.minimum(l1, feats),
-        np.minimum(l2, np.maximum(l1, feats)),
+        np.minimum(l2, second_lo, out=second_lo),
     )
-    return [centre_new, *(old + follow * (v - old) for old, v in zip((h1, h2, l1, l2), taken, strict=True))]
+    for old, new in zip(shrunk, taken, strict=True):
+        new -= old
+        new *= follow
+        new += old  # old + follow × (taken - old)
+    return [centre_new, *taken]
 
 
 def _write_state(
@@ -333,6 +398,7 @@ def _result(
     valid: np.ndarray,
     x: np.ndarray,
     score: _Score,
+    recent: np.ndarray,
     fast: np.ndarray,
     season: _Season,
     env: _Envelopes,
@@ -356,4 +422,5 @@ def _result(
         warming=score.warming,
         seasonal=seasonal & valid,
         feature=score.feature,
+        recent=np.where(valid, 1.0 - 0.5 ** (recent / half), 0.0),
     )

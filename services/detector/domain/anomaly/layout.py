@@ -21,7 +21,12 @@ SUPPRESS: Final = 8  # after-alert suppression level (raw strength units)
 C_PREV: Final = 9  # counter mode: previous raw counter reading
 C_T: Final = 10  # counter mode: its timestamp (NaN before the first)
 RUN: Final = 11  # signed count of consecutive samples beyond the fast level's clip (+ above, - below)
-N_SCALARS: Final = 12
+RECENT_HI1: Final = 12  # the largest jump |x_t - x_{t-1}| of the recent horizon, as it was set
+RECENT_T1: Final = 13  # when it was set (it fades after a seasonal period)
+RECENT_HI2: Final = 14  # the second largest: the recent jump view's edge
+RECENT_T2: Final = 15
+N_SCALARS: Final = 16
+RECENT_ROWS: Final = (RECENT_HI1, RECENT_T1, RECENT_HI2, RECENT_T2)
 
 # Features watched by record envelopes (order matters only for explanations).
 FEATURES: Final = (
@@ -37,6 +42,7 @@ FEATURES: Final = (
 )
 K: Final = len(FEATURES)
 F_VALUE: Final = 0
+F_SPIKE: Final = 1  # the jump from the previous sample
 F_SEASONAL: Final = 4
 F_DRIFT: Final = 6
 F_TREND: Final = 7
@@ -73,4 +79,22 @@ def new_state(config: DetectorConfig, n_series: int) -> np.ndarray:
     """Return a fresh (fields, series) state with nothing learned."""
     state = np.zeros((n_fields(config), n_series))
     state[C_T] = np.nan
+    return state
+
+
+def from_v2(old: np.ndarray, config: DetectorConfig) -> np.ndarray:
+    """Return the state of a version-2 checkpoint, (fields - 4, series), in this layout.
+
+    Version 2 had no recent jump records: they start as the spike view's records of the long
+    horizon (largest jumps either way), set at the last sample. Those are at least as large as the
+    recent ones, so an upgraded detector does not take every jump for a new record; they fade to
+    the recent horizon from there.
+    """
+    state = np.insert(old, [RECENT_HI1] * len(RECENT_ROWS), 0.0, axis=0)
+    spike = env_offset(config) + F_SPIKE
+    hi1, hi2 = state[spike + ENV_HI1 * K], state[spike + ENV_HI2 * K]
+    lo1, lo2 = state[spike + ENV_LO1 * K], state[spike + ENV_LO2 * K]
+    state[RECENT_HI1] = np.maximum(np.abs(hi1), np.abs(lo1))
+    state[RECENT_HI2] = np.minimum(state[RECENT_HI1], np.maximum(np.abs(hi2), np.abs(lo2)))
+    state[RECENT_T1] = state[RECENT_T2] = state[T_PREV]
     return state

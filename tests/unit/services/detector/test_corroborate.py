@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from services.detector.domain.anomaly import DetectorBank, DetectorConfig, corroborate
-from services.detector.domain.anomaly.corroborate import raise_scores, strongest_other
+from services.detector.domain.anomaly.corroborate import host_share, raise_scores, strongest_other
 from services.detector.domain.perf import PerfConfig
 from services.detector.domain.series import StatisticalConfig
 from services.detector.domain.target import DetectionConfig, TargetDetector
@@ -120,3 +120,70 @@ def test_corroborated_scores_are_causal_a_first_half_rerun_gives_the_same_scores
     assert np.array_equal(_host_scores(values[:150]), whole[:150])
     assert np.array_equal(_host_scores(values[:250]), whole[:250])
     assert (whole[200:205, 1:] > 0).any()  # the concurrent moves were raised
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_host_share_is_the_flagged_share_of_the_other_usable_series_of_the_group(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 12))
+    groups, flag, usable = rng.integers(-2, 3, n), rng.random(n) < 0.5, rng.random(n) < 0.8
+    share = host_share(flag, usable, groups)
+    for i in range(n):
+        others = [j for j in range(n) if j != i and groups[j] == groups[i] and usable[j]]
+        expected = sum(bool(flag[j]) for j in others) / len(others) if others else 0.0
+        assert share[i] == pytest.approx(expected)
+
+
+def test_a_joint_recent_jump_is_weighted_by_the_share_of_the_host_that_jumped() -> None:
+    score, severity = np.zeros(4), np.zeros(4)  # every series inside its long-horizon envelopes
+    recent, usable = np.array([0.8, 0.8, 0.8, 0.0]), np.ones(4, dtype=bool)
+    raised, by = raise_scores(score, severity, usable, np.zeros(4, dtype=np.int64), 2.0, recent)
+    assert raised[:3] == pytest.approx(1 - 0.2 ** (2 / 3))  # two of its three others jumped too
+    assert raised[3] == 0.0 and by[3] == -1  # no recent record of its own: never raised
+    assert set(by[:3].tolist()) <= {0, 1, 2} and all(by[i] != i for i in range(3))
+    alone, _ = raise_scores(score, severity, usable, np.arange(4), 2.0, recent)
+    assert np.array_equal(alone, score)  # a series alone on its host: no share, no raise
+    without, _ = raise_scores(score, severity, usable, np.zeros(4, dtype=np.int64), 2.0)
+    assert np.array_equal(without, score)
+
+
+def _modest_joint_jump(recent: bool, at: int) -> tuple[np.ndarray, np.ndarray]:
+    """Three smooth series with two huge joint dips early and a modest joint dip at row ``at`` (5-min rows)."""
+    rng = np.random.default_rng(5)
+    rows, n = at + 5, 3
+    values = np.cumsum(rng.normal(0, 0.01, (rows, n)), axis=0)
+    values[[300, 600]] -= 5.0  # two huge early dips: records of jumps down and up for a month
+    values[at] -= 0.5  # a one-row dip ten times smaller: inside the long-horizon envelopes
+    bank, config = DetectorBank(n, DetectorConfig(warmup_samples=50)), DetectorConfig()
+    scores, severities = [], []
+    for i, row in enumerate(values):
+        result = bank.update(np.full(n, 300.0 * i), row)
+        scores.append(corroborate(result, np.zeros(n, dtype=np.int64), config.corroborate_cap, recent).score)
+        severities.append(result.severity)
+    return np.array(scores), np.array(severities)
+
+
+def test_a_modest_joint_jump_after_a_huge_one_is_found_through_the_recent_horizon() -> None:
+    at = 600 + 288 * 20  # twenty days (over six recent half-lives) after the huge dips
+    with_recent, severity = _modest_joint_jump(True, at)
+    without, _ = _modest_joint_jump(False, at)
+    assert np.all(severity[at] < 0.5) and np.all(without[at] < 0.5)  # the long horizon dwarfs it
+    assert np.all(with_recent[at] > 0.9)  # each series jumped past its recent records, with the others
+
+
+def test_recent_jump_records_follow_the_recent_horizon_only() -> None:
+    config = DetectorConfig(warmup_samples=5)
+    bank = DetectorBank(1, config)
+    day = 288
+    values = np.zeros(40 * day)
+    values[100:] = 10.0  # one huge jump
+    for k in range(20, 40):  # then a jump of 1 every day from day 20 on, up and back down
+        values[k * day : k * day + 3] += 1.0
+    recent = [bank.update(np.array([300.0 * i]), np.array([v])).recent[0] for i, v in enumerate(values)]
+    assert recent[20 * day] > 0.9  # after 20 days the recent records have forgotten the huge jump
+    # yesterday's jumps hold for a day: a daily jump of the same size is not a new record
+    assert max(recent[k * day + j] for k in range(21, 40) for j in (0, 3)) == 0.0
+    values[35 * day] += 0.5  # a bigger one is
+    bank = DetectorBank(1, config)
+    recent = [bank.update(np.array([300.0 * i]), np.array([v])).recent[0] for i, v in enumerate(values)]
+    assert recent[35 * day] > 0.5
