@@ -17,7 +17,7 @@ from services.responder.domain.escalation import current_level, next_team
 from services.responder.domain.grouping import anomaly_labels, group_key, incident_id_for
 from services.responder.domain.inhibition import inhibited_in
 from services.responder.domain.policy import ResponsePolicy
-from services.responder.domain.severity import Verdict, classify, is_higher
+from services.responder.domain.severity import Verdict, classifier, is_higher
 from services.responder.domain.silences import silencing
 from services.responder.domain.state import PROBLEM_SEP, Book, IncidentState
 from shared import events as ev
@@ -100,18 +100,21 @@ def decide_anomaly(book: Book, event: ev.AnomalyEvent, *, now: datetime, policy:
     never changing its title or raising its severity.
     """
     anomaly: Anomaly = event.data
-    labels = anomaly_labels(anomaly)
-    verdict = classify(labels, policy.severity_rules, default=policy.default_severity)
     known = book.incident_of_anomaly.get(anomaly.anomaly_id)
-    if known is not None and known in book.incidents:
-        state = book.incidents[known]
+    state = book.incidents.get(known) if known is not None else None
+    if state is not None:
         if state.incident.status is IncidentStatus.RESOLVED:
             return Decision(outcome="incident already resolved")
+        if isinstance(event, ev.AnomalyResolved):
+            return _cleared(state, event, now=now, policy=policy)
+        verdict = classifier(policy.severity_rules, policy.default_severity)(anomaly_labels(anomaly))
         if anomaly.anomaly_id in state.incident.recovery_caused:
             verdict = replace(verdict, severity=state.incident.severity)
         return _revise(state, event, verdict, now=now, policy=policy, hold=_may_hold(anomaly, policy))
     if isinstance(event, ev.AnomalyResolved):
         return Decision(outcome="resolved anomaly of no incident")
+    labels = anomaly_labels(anomaly)
+    verdict = classifier(policy.severity_rules, policy.default_severity)(labels)
     silence = silencing(book.silences.values(), labels, now)
     if silence is not None:
         return Decision(outcome=f"silenced by {silence.silence_id}")
@@ -309,22 +312,7 @@ def _revise(
     anomaly: Anomaly = event.data
     inc = state.incident
     if isinstance(event, ev.AnomalyResolved):
-        if anomaly.fingerprint not in inc.active_fingerprints:
-            return Decision(outcome="signal already clear")
-        active = tuple(f for f in inc.active_fingerprints if f != anomaly.fingerprint)
-        cleared = now if not active else None
-        update: dict[str, Any] = {"active_fingerprints": active, "cleared_at": cleared, "updated_at": now}
-        reason = f"signal cleared: {anomaly.fingerprint}"
-        if active and inc.title_fingerprint == anomaly.fingerprint:
-            update |= _title_from_active(inc, active)
-            reason += f"; the incident is now about: {update.get('title', inc.title)}"
-        incident = inc.model_copy(update=update)
-        if cleared is not None:
-            reason += f"; every signal clear, auto-resolve after {policy.auto_resolve_after_s:g}s"
-        cleared_event = transition(
-            ev.IncidentUpdated, incident, reason, id_parts=("event", event.id), now=now, causation=event
-        )
-        return Decision([cleared_event], outcome="signal cleared")
+        return _cleared(state, event, now=now, policy=policy)
     refired = anomaly.fingerprint not in inc.active_fingerprints
     raised = inc.severity_override is None and is_higher(verdict.severity, inc.severity)  # an override sticks
     if hold and raised and inc.held_severity is not None and not is_higher(verdict.severity, inc.held_severity):
@@ -342,6 +330,28 @@ def _revise(
     incident = inc.model_copy(update=update)
     revised = transition(ev.IncidentUpdated, incident, reason, id_parts=("event", event.id), now=now, causation=event)
     return Decision([revised], outcome="revised")
+
+
+def _cleared(state: IncidentState, event: ev.AnomalyResolved, *, now: datetime, policy: ResponsePolicy) -> Decision:
+    """An anomaly of an open incident resolved: its signal is clear (the incident clears when all are)."""
+    anomaly: Anomaly = event.data
+    inc = state.incident
+    if anomaly.fingerprint not in inc.active_fingerprints:
+        return Decision(outcome="signal already clear")
+    active = tuple(f for f in inc.active_fingerprints if f != anomaly.fingerprint)
+    cleared = now if not active else None
+    update: dict[str, Any] = {"active_fingerprints": active, "cleared_at": cleared, "updated_at": now}
+    reason = f"signal cleared: {anomaly.fingerprint}"
+    if active and inc.title_fingerprint == anomaly.fingerprint:
+        update |= _title_from_active(inc, active)
+        reason += f"; the incident is now about: {update.get('title', inc.title)}"
+    incident = inc.model_copy(update=update)
+    if cleared is not None:
+        reason += f"; every signal clear, auto-resolve after {policy.auto_resolve_after_s:g}s"
+    cleared_event = transition(
+        ev.IncidentUpdated, incident, reason, id_parts=("event", event.id), now=now, causation=event
+    )
+    return Decision([cleared_event], outcome="signal cleared")
 
 
 def _title_from_active(inc: Incident, active: tuple[str, ...]) -> dict[str, Any]:

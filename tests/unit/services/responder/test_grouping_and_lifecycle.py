@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+from dataclasses import replace
+
+from services.responder.domain.state import IncidentState, NoticeKind, Trigger, apply_incident
 from shared import events as ev
 from shared import models as m
 from tests.unit.services.responder.helpers import Sim, anomaly, command, policy
@@ -106,3 +109,26 @@ def test_incident_carries_evidence_since_and_labels() -> None:
     inc = sim.only().incident
     assert inc.labels["service"] == "api" and inc.labels["host"] == "h1"
     assert "observed 900ms" in inc.evidence[0] and "since" in inc.evidence[0]
+
+
+def test_an_opened_or_updated_fold_keeps_every_other_part_of_the_incident_s_state() -> None:
+    """``apply_incident`` builds the state of a snapshot-only event positionally: the same as ``replace``."""
+    sim = Sim()
+    opened = sim.anomaly(anomaly("api"), t=0).events[0]
+    updated = sim.anomaly(anomaly("api", episode="2"), t=1).events[0]
+    assert isinstance(opened, ev.IncidentOpened) and isinstance(updated, ev.IncidentUpdated)
+    every = IncidentState(
+        incident=opened.data.incident, fired=frozenset({"f"}), paged=(m.Team.L1,),
+        breached=frozenset({m.Severity.MAJOR}), applied=frozenset({opened.id}),
+        triggers=(Trigger("t", NoticeKind.PAGE, (m.Team.L1,), updated.time, "r"),),
+        decided=frozenset({"c"}), notes=("n",), acknowledged_by="x", resolved_at=updated.time,
+    )  # fmt: skip
+    folded = apply_incident(every, updated)
+    assert updated.causationid is not None
+    assert folded == replace(
+        every,
+        incident=updated.data.incident,
+        applied=every.applied | {updated.id},
+        decided=every.decided | {updated.causationid},
+    )
+    assert apply_incident(folded, updated) is folded
