@@ -28,6 +28,7 @@ from shared.topics import Topic, topic_of
 log = logging.getLogger(__name__)
 
 CONTENT_TYPE: Final = "application/cloudevents+json; charset=utf-8"
+CONTENT_TYPE_HEADER: Final = ("content-type", CONTENT_TYPE.encode())
 HANDLER_ATTEMPTS: Final = 3
 RECENT_CAPACITY: Final = 10_000
 """Acknowledged events the bus keeps, newest last, to check after a broker outage (``resend_missing``)."""
@@ -114,6 +115,7 @@ class EventBus:
         self._unacked: dict[str, tuple[asyncio.Future[Any], Event, str]] = {}
         self.recent: deque[tuple[float, Event, str]] = deque(maxlen=RECENT_CAPACITY)  # (acknowledged at, event, key)
         self._failed: list[tuple[Event, str]] = []
+        self._routes: dict[type[Event], _Route] = {}
 
     async def publish(self, event: Event, *, key: str, partition: int | None = None) -> bool:
         """Publish ``event`` on its topic unless it was published before; return True once acknowledged."""
@@ -172,6 +174,8 @@ class EventBus:
         pending = list(self._unacked.values())
         results = await asyncio.gather(*(future for future, _, _ in pending), return_exceptions=True)
         failed = 0
+        acknowledged_at = time.monotonic()
+        counted: dict[tuple[type[Event], str], int] = {}  # events out by class and type, counted once per flush
         for (future, event, key), result in zip(pending, results, strict=True):
             failed += isinstance(result, BaseException)
             entry = self._unacked.get(event.id)
@@ -181,31 +185,44 @@ class EventBus:
             if isinstance(result, BaseException):
                 self._failed.append((event, key))
             else:
-                self._acknowledged(event, key)
+                self.published.add(event.id)
+                self.recent.append((acknowledged_at, event, key))
+                counted[type(event), event.type] = counted.get((type(event), event.type), 0) + 1
+        for (event_type, type_name), count in counted.items():
+            self.metrics.counted_out(self._route(event_type).name, type_name).inc(count)
         if failed:
             raise PublishFailed(f"{failed} of {len(pending)} events not acknowledged; kept to resend")
 
     async def _produce(
         self, event: Event, key: str, *, partition: int | None = None, confirm: bool
     ) -> asyncio.Future[Any]:
-        topic = self.prefix + topic_of(type(event)).name
-        headers = {"content-type": CONTENT_TYPE, "ce_type": event.type, "ce_id": event.id}
+        route = self._route(type(event))
         producer = None if confirm else _direct_producer(self.broker)
         if producer is not None:
-            encoded = [(name, value.encode()) for name, value in headers.items()]
+            headers = [CONTENT_TYPE_HEADER, route.type_header, ("ce_id", event.id.encode())]
             queued: asyncio.Future[Any] = await producer.send(
-                topic, encode_event(event), key=key.encode(), partition=partition, headers=encoded
+                route.topic, encode_event(event), key=key.encode(), partition=partition, headers=headers
             )
             return queued
         sent: asyncio.Future[Any] = await self.broker.publish(
-            encode_event(event), topic, key=key.encode(), partition=partition, headers=headers, no_confirm=not confirm
-        )
+            encode_event(event), route.topic, key=key.encode(), partition=partition,
+            headers={"content-type": CONTENT_TYPE, "ce_type": event.type, "ce_id": event.id}, no_confirm=not confirm,
+        )  # fmt: skip
         return sent
+
+    def _route(self, event_type: type[Event]) -> _Route:
+        """Where events of ``event_type`` go (its topic, with this bus's prefix) and their ``ce_type`` header."""
+        route = self._routes.get(event_type)
+        if route is None:
+            name = topic_of(event_type).name
+            route = _Route(name, self.prefix + name, ("ce_type", event_type.event_type.encode()))
+            self._routes[event_type] = route
+        return route
 
     def _acknowledged(self, event: Event, key: str) -> None:
         self.published.add(event.id)
         self.recent.append((time.monotonic(), event, key))
-        self.metrics.counted_out(topic_of(type(event)).name, event.type).inc()
+        self.metrics.counted_out(self._route(type(event)).name, event.type).inc()
 
     def subscribe(
         self,
@@ -405,6 +422,15 @@ class EventBus:
             headers["dlq_truncated_from"] = str(len(value))
             value = value[:DLQ_MAX_VALUE_BYTES]
         await self.broker.publish(value, self.prefix + topic.dlq, key=record.key, headers=headers)
+
+
+@dataclass(frozen=True, slots=True)
+class _Route:
+    """Where the events of one class are published: the topic's name, with the bus's prefix, and their type header."""
+
+    name: str
+    topic: str
+    type_header: tuple[str, bytes]
 
 
 def _direct_producer(broker: KafkaBroker) -> AIOKafkaProducer | None:
