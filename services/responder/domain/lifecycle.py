@@ -84,7 +84,8 @@ def evidence_line(anomaly: Anomaly) -> str:
 
 
 def _with_evidence(evidence: tuple[str, ...], anomaly: Anomaly, limit: int) -> tuple[str, ...]:
-    kept = tuple(e for e in evidence if not e.startswith(anomaly.fingerprint + ": "))
+    own = anomaly.fingerprint + ": "
+    kept = tuple(e for e in evidence if not e.startswith(own))
     return (*kept, evidence_line(anomaly))[-limit:]
 
 
