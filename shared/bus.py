@@ -18,7 +18,7 @@ from faststream.kafka import KafkaBroker
 from shared.consumer import GroupMember, MemberConfig
 from shared.edge import Refused, admit
 from shared.errors import BrokerError, EventError
-from shared.events import Event, encode_event
+from shared.events import Event, encode_event, parse_event
 from shared.ledger import Ledger
 from shared.replay import replay
 from shared.settings import ServiceSettings
@@ -112,8 +112,12 @@ class EventBus:
         self.members: list[GroupMember] = []
         self.published = Ledger()
         self.seen = Ledger()
-        self._unacked: dict[str, tuple[asyncio.Future[Any], Event, str]] = {}
-        self.recent: deque[tuple[float, Event, str]] = deque(maxlen=RECENT_CAPACITY)  # (acknowledged at, event, key)
+        self._unacked: dict[
+            str, tuple[asyncio.Future[Any], Event, str, bytes]
+        ] = {}  # id -> (future, event, key, bytes)
+        # (acknowledged at, id, class, key, the bytes sent): bytes, not the event, so the garbage collector
+        # has no object graph of each of the last RECENT_CAPACITY events to walk
+        self.recent: deque[tuple[float, str, type[Event], str, bytes]] = deque(maxlen=RECENT_CAPACITY)
         self._failed: list[tuple[Event, str]] = []
         self._routes: dict[type[Event], _Route] = {}
 
@@ -121,8 +125,8 @@ class EventBus:
         """Publish ``event`` on its topic unless it was published before; return True once acknowledged."""
         if event.id in self.published or event.id in self._unacked:
             return False
-        await self._produce(event, key, partition=partition, confirm=True)
-        self._acknowledged(event, key)
+        _, value = await self._produce(event, key, partition=partition, confirm=True)
+        self._acknowledged(event, key, value)
         return True
 
     async def send(self, event: Event, *, key: str) -> bool:
@@ -133,8 +137,8 @@ class EventBus:
         """
         if event.id in self.published or event.id in self._unacked:
             return False
-        future = await self._produce(event, key, confirm=False)
-        self._unacked[event.id] = (future, event, key)
+        future, value = await self._produce(event, key, confirm=False)
+        self._unacked[event.id] = (future, event, key, value)
         return True
 
     async def resend_missing(self, within_s: float) -> int:
@@ -146,16 +150,18 @@ class EventBus:
         ``flush`` to wait for them; return how many were queued.
         """
         since = time.monotonic() - within_s
-        recent = [(event, key) for at, event, key in self.recent if at >= since]
+        recent = [(event_id, cls, key, value) for at, event_id, cls, key, value in self.recent if at >= since]
         if not recent:
             return 0
-        names = sorted({self.prefix + topic_of(type(event)).name for event, _ in recent})
+        names = sorted({self._route(cls).topic for _, cls, _, _ in recent})
         tail = TAIL_FACTOR * len(recent)  # per partition: other writers' records are interleaved
         present = {event.id async for _, event in replay(self.settings, names, tail=tail)}
-        missing = [(event, key) for event, key in recent if event.id not in present]
-        for event, key in missing:
-            if event.id not in self._unacked:
-                self._unacked[event.id] = (await self._produce(event, key, confirm=False), event, key)
+        missing = [(event_id, key, value) for event_id, _, key, value in recent if event_id not in present]
+        for event_id, key, value in missing:
+            if event_id not in self._unacked:
+                event = parse_event(value)  # the same bytes go out; the event is kept should they fail again
+                future, _ = await self._produce(event, key, confirm=False, encoded=value)
+                self._unacked[event_id] = (future, event, key, value)
         return len(missing)
 
     async def flush(self) -> None:
@@ -172,11 +178,11 @@ class EventBus:
         if not self._unacked:
             return
         pending = list(self._unacked.values())
-        results = await asyncio.gather(*(future for future, _, _ in pending), return_exceptions=True)
+        results = await asyncio.gather(*(future for future, _, _, _ in pending), return_exceptions=True)
         failed = 0
         acknowledged_at = time.monotonic()
         counted: dict[tuple[type[Event], str], int] = {}  # events out by class and type, counted once per flush
-        for (future, event, key), result in zip(pending, results, strict=True):
+        for (future, event, key, value), result in zip(pending, results, strict=True):
             failed += isinstance(result, BaseException)
             entry = self._unacked.get(event.id)
             if entry is None or entry[0] is not future:
@@ -186,7 +192,7 @@ class EventBus:
                 self._failed.append((event, key))
             else:
                 self.published.add(event.id)
-                self.recent.append((acknowledged_at, event, key))
+                self.recent.append((acknowledged_at, event.id, type(event), key, value))
                 counted[type(event), event.type] = counted.get((type(event), event.type), 0) + 1
         for (event_type, type_name), count in counted.items():
             self.metrics.counted_out(self._route(event_type).name, type_name).inc(count)
@@ -194,21 +200,23 @@ class EventBus:
             raise PublishFailed(f"{failed} of {len(pending)} events not acknowledged; kept to resend")
 
     async def _produce(
-        self, event: Event, key: str, *, partition: int | None = None, confirm: bool
-    ) -> asyncio.Future[Any]:
+        self, event: Event, key: str, *, partition: int | None = None, confirm: bool, encoded: bytes | None = None
+    ) -> tuple[asyncio.Future[Any], bytes]:
+        """Send ``event`` (as ``encoded`` when given: its bytes sent before); return the send's future and the bytes."""
         route = self._route(type(event))
+        value = encode_event(event) if encoded is None else encoded
         producer = None if confirm else _direct_producer(self.broker)
         if producer is not None:
             headers = [CONTENT_TYPE_HEADER, route.type_header, ("ce_id", event.id.encode())]
             queued: asyncio.Future[Any] = await producer.send(
-                route.topic, encode_event(event), key=key.encode(), partition=partition, headers=headers
+                route.topic, value, key=key.encode(), partition=partition, headers=headers
             )
-            return queued
+            return queued, value
         sent: asyncio.Future[Any] = await self.broker.publish(
-            encode_event(event), route.topic, key=key.encode(), partition=partition,
+            value, route.topic, key=key.encode(), partition=partition,
             headers={"content-type": CONTENT_TYPE, "ce_type": event.type, "ce_id": event.id}, no_confirm=not confirm,
         )  # fmt: skip
-        return sent
+        return sent, value
 
     def _route(self, event_type: type[Event]) -> _Route:
         """Where events of ``event_type`` go (its topic, with this bus's prefix) and their ``ce_type`` header."""
@@ -219,9 +227,9 @@ class EventBus:
             self._routes[event_type] = route
         return route
 
-    def _acknowledged(self, event: Event, key: str) -> None:
+    def _acknowledged(self, event: Event, key: str, value: bytes) -> None:
         self.published.add(event.id)
-        self.recent.append((time.monotonic(), event, key))
+        self.recent.append((time.monotonic(), event.id, type(event), key, value))
         self.metrics.counted_out(self._route(type(event)).name, event.type).inc()
 
     def subscribe(
