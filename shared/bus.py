@@ -178,7 +178,7 @@ class EventBus:
         if not self._unacked:
             return
         pending = list(self._unacked.values())
-        results = await asyncio.gather(*(future for future, _, _, _ in pending), return_exceptions=True)
+        results = await _outcomes([future for future, _, _, _ in pending])
         failed = 0
         acknowledged_at = time.monotonic()
         counted: dict[tuple[type[Event], str], int] = {}  # events out by class and type, counted once per flush
@@ -430,6 +430,26 @@ class EventBus:
             headers["dlq_truncated_from"] = str(len(value))
             value = value[:DLQ_MAX_VALUE_BYTES]
         await self.broker.publish(value, self.prefix + topic.dlq, key=record.key, headers=headers)
+
+
+async def _outcomes(futures: list[asyncio.Future[Any]]) -> list[Any]:
+    """Each future's result, or its exception (``CancelledError`` if cancelled), once all are done.
+
+    ``gather(..., return_exceptions=True)`` without its task and callback per future: a batch's
+    sends are acknowledged together, so after the first wait the rest are done already. Unlike
+    ``gather``, cancelling the flush cancels none of the sends (aiokafka sends a cancelled one anyway).
+    """
+    outcomes: list[Any] = []
+    for sent in futures:
+        future = sent if isinstance(sent, asyncio.Future) else asyncio.ensure_future(sent)  # as ``gather`` takes it
+        if not future.done():
+            await asyncio.wait((future,))
+        if future.cancelled():
+            outcomes.append(asyncio.CancelledError())
+        else:
+            exc = future.exception()
+            outcomes.append(future.result() if exc is None else exc)
+    return outcomes
 
 
 @dataclass(frozen=True, slots=True)
