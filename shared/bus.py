@@ -19,7 +19,7 @@ from faststream.kafka import KafkaBroker
 from shared.consumer import GroupMember, MemberConfig
 from shared.edge import Refused, admit, credible
 from shared.errors import BrokerError, EventError
-from shared.events import Event, encode_event
+from shared.events import Event, encode_event, parse_event
 from shared.ledger import Ledger
 from shared.replay import replay
 from shared.settings import ServiceSettings
@@ -29,6 +29,7 @@ from shared.topics import Topic, topic_of
 log = logging.getLogger(__name__)
 
 CONTENT_TYPE: Final = "application/cloudevents+json; charset=utf-8"
+CONTENT_TYPE_HEADER: Final = ("content-type", CONTENT_TYPE.encode())
 HANDLER_ATTEMPTS: Final = 3
 RECENT_CAPACITY: Final = 10_000
 """Acknowledged events the bus keeps, newest last, to check after a broker outage (``resend_missing``)."""
@@ -139,16 +140,21 @@ class EventBus:
         self.members: list[GroupMember] = []
         self.published = Ledger()
         self.seen = Ledger()
-        self._unacked: dict[str, tuple[asyncio.Future[Any], Event, str]] = {}
-        self.recent: deque[tuple[float, Event, str]] = deque(maxlen=RECENT_CAPACITY)  # (acknowledged at, event, key)
+        self._unacked: dict[
+            str, tuple[asyncio.Future[Any], Event, str, bytes]
+        ] = {}  # id -> (future, event, key, bytes)
+        # (acknowledged at, id, class, key, the bytes sent): bytes, not the event, so the garbage collector
+        # has no object graph of each of the last RECENT_CAPACITY events to walk
+        self.recent: deque[tuple[float, str, type[Event], str, bytes]] = deque(maxlen=RECENT_CAPACITY)
         self._failed: list[tuple[Event, str]] = []
+        self._routes: dict[type[Event], _Route] = {}
 
     async def publish(self, event: Event, *, key: str, partition: int | None = None) -> bool:
         """Publish ``event`` on its topic unless it was published before; return True once acknowledged."""
         if event.id in self.published or event.id in self._unacked:
             return False
-        await self._produce(event, key, partition=partition, confirm=True)
-        self._acknowledged(event, key)
+        _, value = await self._produce(event, key, partition=partition, confirm=True)
+        self._acknowledged(event, key, value)
         return True
 
     async def send(self, event: Event, *, key: str) -> bool:
@@ -159,8 +165,8 @@ class EventBus:
         """
         if event.id in self.published or event.id in self._unacked:
             return False
-        future = await self._produce(event, key, confirm=False)
-        self._unacked[event.id] = (future, event, key)
+        future, value = await self._produce(event, key, confirm=False)
+        self._unacked[event.id] = (future, event, key, value)
         return True
 
     async def resend_missing(self, within_s: float) -> int:
@@ -172,16 +178,18 @@ class EventBus:
         ``flush`` to wait for them; return how many were queued.
         """
         since = time.monotonic() - within_s
-        recent = [(event, key) for at, event, key in self.recent if at >= since]
+        recent = [(event_id, cls, key, value) for at, event_id, cls, key, value in self.recent if at >= since]
         if not recent:
             return 0
-        names = sorted({self.prefix + topic_of(type(event)).name for event, _ in recent})
+        names = sorted({self._route(cls).topic for _, cls, _, _ in recent})
         tail = TAIL_FACTOR * len(recent)  # per partition: other writers' records are interleaved
         present = {event.id async for _, event in replay(self.settings, names, tail=tail)}
-        missing = [(event, key) for event, key in recent if event.id not in present]
-        for event, key in missing:
-            if event.id not in self._unacked:
-                self._unacked[event.id] = (await self._produce(event, key, confirm=False), event, key)
+        missing = [(event_id, key, value) for event_id, _, key, value in recent if event_id not in present]
+        for event_id, key, value in missing:
+            if event_id not in self._unacked:
+                event = parse_event(value)  # the same bytes go out; the event is kept should they fail again
+                future, _ = await self._produce(event, key, confirm=False, encoded=value)
+                self._unacked[event_id] = (future, event, key, value)
         return len(missing)
 
     async def flush(self) -> None:
@@ -198,9 +206,11 @@ class EventBus:
         if not self._unacked:
             return
         pending = list(self._unacked.values())
-        results = await asyncio.gather(*(future for future, _, _ in pending), return_exceptions=True)
+        results = await _outcomes([future for future, _, _, _ in pending])
         failed = 0
-        for (future, event, key), result in zip(pending, results, strict=True):
+        acknowledged_at = time.monotonic()
+        counted: dict[tuple[type[Event], str], int] = {}  # events out by class and type, counted once per flush
+        for (future, event, key, value), result in zip(pending, results, strict=True):
             failed += isinstance(result, BaseException)
             entry = self._unacked.get(event.id)
             if entry is None or entry[0] is not future:
@@ -209,31 +219,46 @@ class EventBus:
             if isinstance(result, BaseException):
                 self._failed.append((event, key))
             else:
-                self._acknowledged(event, key)
+                self.published.add(event.id)
+                self.recent.append((acknowledged_at, event.id, type(event), key, value))
+                counted[type(event), event.type] = counted.get((type(event), event.type), 0) + 1
+        for (event_type, type_name), count in counted.items():
+            self.metrics.counted_out(self._route(event_type).name, type_name).inc(count)
         if failed:
             raise PublishFailed(f"{failed} of {len(pending)} events not acknowledged; kept to resend")
 
     async def _produce(
-        self, event: Event, key: str, *, partition: int | None = None, confirm: bool
-    ) -> asyncio.Future[Any]:
-        topic = self.prefix + topic_of(type(event)).name
-        headers = {"content-type": CONTENT_TYPE, "ce_type": event.type, "ce_id": event.id}
+        self, event: Event, key: str, *, partition: int | None = None, confirm: bool, encoded: bytes | None = None
+    ) -> tuple[asyncio.Future[Any], bytes]:
+        """Send ``event`` (as ``encoded`` when given: its bytes sent before); return the send's future and the bytes."""
+        route = self._route(type(event))
+        value = encode_event(event) if encoded is None else encoded
         producer = None if confirm else _direct_producer(self.broker)
         if producer is not None:
-            encoded = [(name, value.encode()) for name, value in headers.items()]
+            headers = [CONTENT_TYPE_HEADER, route.type_header, ("ce_id", event.id.encode())]
             queued: asyncio.Future[Any] = await producer.send(
-                topic, encode_event(event), key=key.encode(), partition=partition, headers=encoded
+                route.topic, value, key=key.encode(), partition=partition, headers=headers
             )
-            return queued
+            return queued, value
         sent: asyncio.Future[Any] = await self.broker.publish(
-            encode_event(event), topic, key=key.encode(), partition=partition, headers=headers, no_confirm=not confirm
-        )
-        return sent
+            value, route.topic, key=key.encode(), partition=partition,
+            headers={"content-type": CONTENT_TYPE, "ce_type": event.type, "ce_id": event.id}, no_confirm=not confirm,
+        )  # fmt: skip
+        return sent, value
 
-    def _acknowledged(self, event: Event, key: str) -> None:
+    def _route(self, event_type: type[Event]) -> _Route:
+        """Where events of ``event_type`` go (its topic, with this bus's prefix) and their ``ce_type`` header."""
+        route = self._routes.get(event_type)
+        if route is None:
+            name = topic_of(event_type).name
+            route = _Route(name, self.prefix + name, ("ce_type", event_type.event_type.encode()))
+            self._routes[event_type] = route
+        return route
+
+    def _acknowledged(self, event: Event, key: str, value: bytes) -> None:
         self.published.add(event.id)
-        self.recent.append((time.monotonic(), event, key))
-        self.metrics.counted_out(topic_of(type(event)).name, event.type).inc()
+        self.recent.append((time.monotonic(), event.id, type(event), key, value))
+        self.metrics.counted_out(self._route(type(event)).name, event.type).inc()
 
     def subscribe(
         self,
@@ -494,6 +519,35 @@ class EventBus:
 
 def _delivery(record: ConsumerRecord[Any, Any]) -> Delivery:
     return Delivery(record.topic, record.partition, record.offset, record.key)
+
+
+async def _outcomes(futures: list[asyncio.Future[Any]]) -> list[Any]:
+    """Each future's result, or its exception (``CancelledError`` if cancelled), once all are done.
+
+    ``gather(..., return_exceptions=True)`` without its task and callback per future: a batch's
+    sends are acknowledged together, so after the first wait the rest are done already. Unlike
+    ``gather``, cancelling the flush cancels none of the sends (aiokafka sends a cancelled one anyway).
+    """
+    outcomes: list[Any] = []
+    for sent in futures:
+        future = sent if isinstance(sent, asyncio.Future) else asyncio.ensure_future(sent)  # as ``gather`` takes it
+        if not future.done():
+            await asyncio.wait((future,))
+        if future.cancelled():
+            outcomes.append(asyncio.CancelledError())
+        else:
+            exc = future.exception()
+            outcomes.append(future.result() if exc is None else exc)
+    return outcomes
+
+
+@dataclass(frozen=True, slots=True)
+class _Route:
+    """Where the events of one class are published: the topic's name, with the bus's prefix, and their type header."""
+
+    name: str
+    topic: str
+    type_header: tuple[str, bytes]
 
 
 def _direct_producer(broker: KafkaBroker) -> AIOKafkaProducer | None:

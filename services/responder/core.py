@@ -179,10 +179,10 @@ class Responder:
     def fold(self, event: Folded) -> None:
         """Apply an incident, notification, silence, on-call or recovery event to the book."""
         self.updates.observe(event)
-        if isinstance(event, ev.OnCallEvent):
-            fold_oncall_event(self.book, event)
-        elif isinstance(event, ev.IncidentEvent):
+        if isinstance(event, ev.IncidentEvent):  # first: nearly every event folded is one
             fold_incident_event(self.book, event)
+        elif isinstance(event, ev.OnCallEvent):
+            fold_oncall_event(self.book, event)
         elif isinstance(event, ev.NotificationEvent):
             fold_notification_event(self.book, event)
         elif isinstance(event, ev.SilenceEvent):
@@ -219,13 +219,19 @@ class Responder:
         the bus runs a batch again after a failure, the anomalies an earlier attempt decided are
         not decided again (``grouped``), so only the one that failed is retried, as one by one.
         """
+        outcomes: dict[str, int] = {}
         async with self.lock:
-            for item in items:
-                if item.event.id in self.grouped:
-                    continue
-                outcome = await self._group(item.event)
-                self.grouped.add(item.event.id)
-                self._decided("anomaly", outcome).inc()
+            try:
+                for item in items:
+                    event = item.event
+                    if event.id in self.grouped:
+                        continue
+                    outcome = await self._group(event)
+                    self.grouped.add(event.id)
+                    outcomes[outcome] = outcomes.get(outcome, 0) + 1
+            finally:  # counted once per outcome and fetch (each ``inc`` takes the counter's lock)
+                for outcome, count in outcomes.items():
+                    self._decided("anomaly", outcome).inc(count)
         return []
 
     def _decided(self, kind: str, outcome: str) -> Counter:
@@ -238,9 +244,10 @@ class Responder:
     async def _group(self, event: ev.AnomalyEvent) -> str:
         """Decide one anomaly and emit what it decides (call with the lock held); return the outcome's first word."""
         decision = lifecycle.decide_anomaly(self.book, event, now=self.clock(), policy=self.policy)
-        await self.emit(decision.events)
+        if decision.events:
+            await self.emit(decision.events)
         fold_suppressed(self.book, event, silenced=decision.outcome.startswith("silenced"))
-        return decision.outcome.split(" ")[0]
+        return decision.outcome.partition(" ")[0]
 
     async def on_command(self, event: ev.CommandEvent, _delivery: object = None) -> None:
         """Apply an operator's acknowledge / resolve / note request, or a decision (`domain.decisions`)."""

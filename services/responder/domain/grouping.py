@@ -16,19 +16,22 @@ def anomaly_labels(anomaly: Anomaly) -> dict[str, str]:
     target), ``target``, ``host``, ``signal``, ``kind``, ``impact``, ``fingerprint`` and
     ``scope`` (``host`` for host scrapes ``host:<name>``, else ``service``).
     """
-    scope = "host" if anomaly.target.startswith(HOST_TARGET_PREFIX) else "service"
-    host = anomaly.host or (anomaly.target.removeprefix(HOST_TARGET_PREFIX) if scope == "host" else "")
+    target = anomaly.target
+    scope = "host" if target.startswith(HOST_TARGET_PREFIX) else "service"
+    host = anomaly.host or (target.removeprefix(HOST_TARGET_PREFIX) if scope == "host" else "")
     derived = {
-        "service": anomaly.target,
-        "target": anomaly.target,
+        "service": target,
+        "target": target,
         "host": host,
         "signal": anomaly.signal,
-        "kind": anomaly.kind.value,
-        "impact": anomaly.impact.value,
+        "kind": anomaly.kind._value_,  # ``_value_``: the member's value without the ``value`` property's call
+        "impact": anomaly.impact._value_,
         "fingerprint": anomaly.fingerprint,
         "scope": scope,
     }
-    return derived | dict(anomaly.labels)
+    if anomaly.labels:
+        derived.update(anomaly.labels)
+    return derived
 
 
 def group_key(labels: Mapping[str, str], group_by: Sequence[str]) -> str:

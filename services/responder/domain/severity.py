@@ -45,6 +45,45 @@ def classify(
     return Verdict(default, "default", f"{default.value}: no rule matched impact {impact or 'none'} (default)")
 
 
+class Classifier:
+    """``classify`` by one list of rules, each verdict remembered by the labels the rules read.
+
+    A verdict depends on the ``impact`` label, the ``problem_reason`` label and the labels the
+    rules' matchers name, nothing else: anomalies of one kind on many targets share one verdict.
+    """
+
+    def __init__(self, rules: Sequence[SeverityRule], default: Severity) -> None:
+        self.rules = rules
+        self.default = default
+        self.read = tuple(sorted({name for rule in rules for name in rule.match}))
+        self.verdicts: dict[tuple[str | None, ...], Verdict] = {}
+
+    def __call__(self, labels: Mapping[str, str]) -> Verdict:
+        """The verdict ``classify`` gives ``labels``."""
+        key = (labels.get("impact"), labels.get(PROBLEM_REASON), *[labels.get(name) for name in self.read])
+        verdict = self.verdicts.get(key)
+        if verdict is None:
+            if len(self.verdicts) >= CLASSIFIER_MEMORY:
+                self.verdicts.clear()
+            verdict = self.verdicts[key] = classify(labels, self.rules, default=self.default)
+        return verdict
+
+
+CLASSIFIER_MEMORY: Final = 4096
+"""Verdicts one ``Classifier`` remembers (label combinations the rules tell apart; past it, it starts over)."""
+_CLASSIFIERS: dict[int, Classifier] = {}
+
+
+def classifier(rules: Sequence[SeverityRule], default: Severity) -> Classifier:
+    """The ``Classifier`` of ``rules`` and ``default`` (one per list of rules: a policy's, built once)."""
+    found = _CLASSIFIERS.get(id(rules))
+    if found is None or found.rules is not rules or found.default is not default:
+        if len(_CLASSIFIERS) >= 64:
+            _CLASSIFIERS.clear()
+        found = _CLASSIFIERS[id(rules)] = Classifier(rules, default)
+    return found
+
+
 def is_higher(a: Severity, b: Severity) -> bool:
     """Return True if ``a`` is strictly more severe than ``b``."""
     return SEVERITY_RANK[a] > SEVERITY_RANK[b]

@@ -198,6 +198,8 @@ def _discard(index: dict[_K, set[str]], item: _K, key: str) -> None:
 
 
 SNAPSHOT_EVENTS: Final = (ev.IncidentOpened, ev.IncidentUpdated, ev.IncidentAcknowledged, ev.IncidentResolved)
+_SNAPSHOT_ONLY: Final = frozenset({ev.IncidentOpened, ev.IncidentUpdated})
+"""Events whose fold only replaces the snapshot and records the event and its cause (no clock, no trigger)."""
 
 
 def apply_incident(state: IncidentState | None, event: ev.IncidentEvent) -> IncidentState:
@@ -212,6 +214,12 @@ def apply_incident(state: IncidentState | None, event: ev.IncidentEvent) -> Inci
         state = IncidentState(incident=incident)
     if event.id in state.applied:
         return state
+    if type(event) in _SNAPSHOT_ONLY:  # most folds (opened, updated): a new snapshot, built without ``replace``
+        decided = state.decided if event.causationid is None else state.decided | {event.causationid}
+        return IncidentState(
+            incident, state.fired, state.paged, state.breached, state.triggers, state.applied | {event.id},
+            decided, state.notes, state.acknowledged_by, state.resolved_at,
+        )  # fmt: skip
     changes: dict[str, Any] = {"applied": state.applied | {event.id}}  # one ``replace``: it is the fold's cost
     if event.causationid is not None:
         changes["decided"] = state.decided | {event.causationid}

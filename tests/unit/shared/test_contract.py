@@ -27,6 +27,13 @@ def test_round_trip_keeps_type_and_payload() -> None:
     assert parsed == event
 
 
+def test_encoding_is_the_compact_json_of_the_event_without_nones() -> None:
+    events = [factories.anomaly(score=0.7), factories.metrics("svc", cpu=1.5)]
+    events.append(factories.anomaly(score=0.1).model_copy(update={"subject": "cafe-\u00e9-\u2603-\U0001f525"}))
+    for event in events:
+        assert ev.encode_event(event) == event.model_dump_json(exclude_none=True).encode()
+
+
 def test_derived_ids_are_deterministic_and_distinct() -> None:
     a, b = factories.anomaly(t=1), factories.anomaly(t=2)
     assert a.id == b.id  # same episode, same revision, same type: same fact

@@ -1,8 +1,12 @@
 from __future__ import annotations
 
+from dataclasses import replace
+
+from services.responder.domain.lifecycle import SOURCE, transition
+from services.responder.domain.state import IncidentState, NoticeKind, Trigger, apply_incident
 from shared import events as ev
 from shared import models as m
-from tests.unit.services.responder.helpers import Sim, anomaly, command, policy
+from tests.unit.services.responder.helpers import Sim, anomaly, at, command, policy
 
 
 def test_storm_on_one_service_is_one_incident_updated_not_many() -> None:
@@ -106,3 +110,45 @@ def test_incident_carries_evidence_since_and_labels() -> None:
     inc = sim.only().incident
     assert inc.labels["service"] == "api" and inc.labels["host"] == "h1"
     assert "observed 900ms" in inc.evidence[0] and "since" in inc.evidence[0]
+
+
+def test_an_opened_or_updated_fold_keeps_every_other_part_of_the_incident_s_state() -> None:
+    """``apply_incident`` builds the state of a snapshot-only event positionally: the same as ``replace``."""
+    sim = Sim()
+    opened = sim.anomaly(anomaly("api"), t=0).events[0]
+    updated = sim.anomaly(anomaly("api", episode="2"), t=1).events[0]
+    assert isinstance(opened, ev.IncidentOpened) and isinstance(updated, ev.IncidentUpdated)
+    every = IncidentState(
+        incident=opened.data.incident, fired=frozenset({"f"}), paged=(m.Team.L1,),
+        breached=frozenset({m.Severity.MAJOR}), applied=frozenset({opened.id}),
+        triggers=(Trigger("t", NoticeKind.PAGE, (m.Team.L1,), updated.time, "r"),),
+        decided=frozenset({"c"}), notes=("n",), acknowledged_by="x", resolved_at=updated.time,
+    )  # fmt: skip
+    folded = apply_incident(every, updated)
+    assert updated.causationid is not None
+    assert folded == replace(
+        every,
+        incident=updated.data.incident,
+        applied=every.applied | {updated.id},
+        decided=every.decided | {updated.causationid},
+    )
+    assert apply_incident(folded, updated) is folded
+
+
+def test_a_transition_is_the_event_create_builds() -> None:
+    sim = Sim()
+    opened = sim.anomaly(anomaly("api"), t=0).events[0]
+    incident = opened.data.incident
+    cause = anomaly("api", episode="2")
+    for causation, team, step in ((cause, None, None), (None, m.Team.L2, 1)):
+        built = transition(
+            ev.IncidentEscalated, incident, "why", id_parts=("x", 1), now=at(5), causation=causation, team=team,
+            step=step,
+        )  # fmt: skip
+        data = m.IncidentTransition(incident=incident, reason="why", actor="responder", team=team, escalation_step=step)
+        created = ev.IncidentEscalated.create(
+            data, source=SOURCE, id_parts=(incident.incident_id, "x", 1), time=at(5), subject=incident.incident_id,
+            correlationid=incident.incident_id, causation=causation,
+        )  # fmt: skip
+        assert built == created and built.model_fields_set == created.model_fields_set
+        assert ev.encode_event(built) == ev.encode_event(created)

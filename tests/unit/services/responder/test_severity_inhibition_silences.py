@@ -4,7 +4,7 @@ import pytest
 
 from services.responder.domain.grouping import anomaly_labels
 from services.responder.domain.policy import MANUAL_SEVERITY_RULES, SeverityRule
-from services.responder.domain.severity import classify
+from services.responder.domain.severity import classifier, classify
 from shared import events as ev
 from shared import models as m
 from tests.unit.services.responder.helpers import Sim, anomaly, at, policy, silence
@@ -38,6 +38,24 @@ def test_rules_are_overridable_and_first_match_wins() -> None:
     labels = anomaly_labels(anomaly(impact=m.Impact.SLIGHT_DEGRADATION, labels={"team": "payments"}).data)
     assert classify(labels, rules).severity is m.Severity.CRITICAL
     assert classify({"impact": "unknown"}, rules, default=m.Severity.MAJOR).rule == "default"
+
+
+def test_the_classifier_remembers_verdicts_by_the_labels_the_rules_read_and_gives_classify_s() -> None:
+    rules = (
+        SeverityRule(name="payments-critical", severity=m.Severity.CRITICAL, match={"team": "payments"}, reason="pay"),
+        SeverityRule(name="any-tier", severity=m.Severity.MAJOR, match={"tier": "*"}),
+        *MANUAL_SEVERITY_RULES,
+    )
+    judge = classifier(rules, m.Severity.MAJOR)
+    assert classifier(rules, m.Severity.MAJOR) is judge and classifier(rules, m.Severity.MINOR) is not judge
+    cases = [
+        anomaly_labels(anomaly(impact=impact, labels=labels).data)
+        for impact in m.Impact
+        for labels in ({}, {"team": "payments"}, {"team": "web"}, {"tier": "1"}, {"problem_reason": "why"})
+    ]
+    cases += [{"impact": "unknown"}, {}, {"impact": ""}, {"impact": "service_down", "team": "payments"}]
+    for labels in cases * 2:  # the second time from memory
+        assert judge(labels) == classify(labels, rules, default=m.Severity.MAJOR), labels
 
 
 def test_severity_rises_as_incident_grows_and_the_change_is_an_event() -> None:
