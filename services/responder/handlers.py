@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from typing import Final
 
 from aiokafka import ConsumerRebalanceListener, TopicPartition
 
@@ -13,6 +15,9 @@ from shared.runtime import Service
 from shared.topics import ANOMALIES, COMMANDS, INCIDENTS, NOTIFICATIONS, RECOVERY, SILENCES
 
 log = logging.getLogger(__name__)
+
+CATCH_UP_LIMIT_S: Final = 30.0
+"""A hand-over's catch-up gives up after this long (a broker gone mid-read would hold the lock for good)."""
 
 
 def register(service: Service, responder: Responder, settings: ResponderSettings) -> GroupMember:
@@ -54,8 +59,8 @@ class HandOver(ConsumerRebalanceListener):  # type: ignore[misc]
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
         try:
-            caught_up = await self.responder.catch_up()
-        except Exception:  # the broker is away: the view catches up as it reads on
+            caught_up = await asyncio.wait_for(self.responder.catch_up(), CATCH_UP_LIMIT_S)
+        except Exception:  # the broker is away (or went away mid-read): the view catches up as it reads on
             log.exception("catching up with the responder's topics after an assignment failed")
             return
         log.info("anomaly partitions %s assigned; caught up with %d events", sorted(tp.partition for tp in assigned),
