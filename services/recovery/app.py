@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from aiokafka import ConsumerRebalanceListener, TopicPartition
 from faststream.asgi.types import ASGIApp
 from prometheus_client import Counter
 
@@ -22,6 +21,7 @@ from services.recovery.state import RecoveryState
 from shared import topics
 from shared.bus import EventBus
 from shared.consumer import GroupMember
+from shared.handover import CatchUpOnAssign
 from shared.rebuild import Clock, rebuild, utcnow
 from shared.runtime import Service, runtime_app
 
@@ -91,32 +91,6 @@ class RecoveryRuntime:
         return runtime_app(self)
 
 
-class CatchUpOnAssign(ConsumerRebalanceListener):  # type: ignore[misc]
-    """Before an instance handles incidents whose partitions just moved to it, fold what the others did.
-
-    Without it, an incident redelivered (or updated) after its owner died would be planned and run
-    again by the instance that takes it over: that one's state ends where its start-up rebuild did.
-    aiokafka fetches the new partitions while this listener runs, so the handlers wait on ``gate``
-    (cleared for the catch-up) before they act.
-    """
-
-    def __init__(self, catch_up: Callable[[], Awaitable[int]], gate: asyncio.Event) -> None:
-        self.catch_up = catch_up
-        self.gate = gate
-
-    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
-        """Nothing to hand over: every step was recorded on the recovery topic before it ran."""
-
-    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
-        self.gate.clear()
-        try:
-            await self.catch_up()
-        except Exception:  # the broker is away: the handlers' own checks remain
-            log.exception("catching up with the recovery topic after an assignment failed")
-        finally:
-            self.gate.set()
-
-
 def register(
     bus: EventBus, handlers: RecoveryHandlers, settings: RecoverySettings, *, listener: CatchUpOnAssign | None = None
 ) -> GroupMember:
@@ -170,7 +144,7 @@ def build(
     handlers = RecoveryHandlers(
         settings, bus, build_catalog(settings), runner, state, owns=owns, actions=actions, clock=clock or utcnow
     )
-    catch_up = CatchUpOnAssign(lambda: runtime.rebuild(), handlers.caught_up)
+    catch_up = CatchUpOnAssign(lambda: runtime.rebuild(), gate=handlers.caught_up)
     incidents = register(bus, handlers, settings, listener=catch_up)
     runtime = RecoveryRuntime(service, settings, state, handlers, tuple(closers))
     return runtime

@@ -2,22 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-import logging
-from typing import Final
-
-from aiokafka import ConsumerRebalanceListener, TopicPartition
-
 from services.responder.core import Responder
 from services.responder.settings import ResponderSettings
 from shared.consumer import GroupMember
+from shared.handover import CatchUpOnAssign
 from shared.runtime import Service
 from shared.topics import ANOMALIES, COMMANDS, INCIDENTS, NOTIFICATIONS, RECOVERY, SILENCES
-
-log = logging.getLogger(__name__)
-
-CATCH_UP_LIMIT_S: Final = 30.0
-"""A hand-over's catch-up gives up after this long (a broker gone mid-read would hold the lock for good)."""
 
 
 def register(service: Service, responder: Responder, settings: ResponderSettings) -> GroupMember:
@@ -30,8 +20,9 @@ def register(service: Service, responder: Responder, settings: ResponderSettings
     others and the API wrote; the copies of what it emitted itself (folded at once) are passed over.
     """
     bus = service.bus
+    hand_over = CatchUpOnAssign(responder.catch_up, hold=responder.lock)  # its dispatches known before it pages
     anomalies = bus.subscribe_batch(
-        ANOMALIES, group_id=settings.group_id, handler=responder.on_anomalies, listener=HandOver(responder)
+        ANOMALIES, group_id=settings.group_id, handler=responder.on_anomalies, listener=hand_over
     )
     bus.subscribe(COMMANDS, group_id=f"{settings.group_id}.commands", handler=responder.on_command)
     bus.subscribe(RECOVERY, group_id=f"{settings.group_id}.recovery", handler=responder.on_recovery)
@@ -39,29 +30,3 @@ def register(service: Service, responder: Responder, settings: ResponderSettings
         view_group = f"{settings.group_id}.view.{settings.instance_id}.{topic.name}"
         bus.subscribe(topic, group_id=view_group, handler=responder.on_own_event, has=responder.has_folded)
     return anomalies
-
-
-class HandOver(ConsumerRebalanceListener):  # type: ignore[misc]
-    """Hand incidents between instances when anomaly partitions move, so no page is sent by both.
-
-    On revocation, a dispatch under way (decided with the lock held) is recorded before the
-    partitions go; on assignment, the own topics' tails are folded before this instance owns the
-    incidents (the member holds no partitions until this listener returns), so the pages the
-    previous owner recorded are known here.
-    """
-
-    def __init__(self, responder: Responder) -> None:
-        self.responder = responder
-
-    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
-        async with self.responder.lock:
-            pass
-
-    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
-        try:
-            caught_up = await asyncio.wait_for(self.responder.catch_up(), CATCH_UP_LIMIT_S)
-        except Exception:  # the broker is away (or went away mid-read): the view catches up as it reads on
-            log.exception("catching up with the responder's topics after an assignment failed")
-            return
-        log.info("anomaly partitions %s assigned; caught up with %d events", sorted(tp.partition for tp in assigned),
-                 caught_up)  # fmt: skip
