@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime
+
 import pytest
+from aiokafka import ConsumerRecord
 
 from services.responder.core import Responder
 from services.responder.handlers import register
@@ -10,6 +14,7 @@ from services.responder.notify.sender import Sender
 from services.responder.settings import ResponderSettings
 from shared import events as ev
 from shared import models as m
+from shared.edge import Refused, admit
 from shared.runtime import Service
 from shared.topics import ANOMALIES, INCIDENTS
 from tests.component.harness import BusHarness
@@ -70,3 +75,33 @@ async def test_a_batch_run_again_after_a_failure_decides_nothing_twice(harness: 
     await harness.feed(ANOMALIES, anomaly("a", t=0), cleared, anomaly("b", t=0))
     assert summary(harness) == [("opened", "a"), ("updated", "a"), ("opened", "b")]
     assert len(core.book.incidents) == 2
+
+
+async def test_a_record_the_edge_refuses_is_dead_lettered_with_its_reason_and_the_rest_decided(
+    harness: BusHarness,
+) -> None:
+    """Refused records (schema, topic, time) among good ones: each dead letter gives the edge's reason."""
+    await start(harness)
+    good = anomaly("a", t=0)
+    doc = json.loads(ev.encode_event(good))
+    future = json.dumps(doc | {"id": "ahead", "time": "2099-01-01T00:00:00Z"}).encode()
+    bad_score = json.dumps(doc | {"id": "bad-score", "data": doc["data"] | {"score": 2}}).encode()
+    foreign = ev.encode_event(ev.MetricsObserved.create(
+        m.MetricsObserved(target="a", host="h", observed_at=at(0), interval_s=2.0, samples=()),
+        source="/test", id_parts=("x",), time=at(0),
+    ))  # fmt: skip
+    now_ms = int(datetime.now(UTC).timestamp() * 1000)
+    refused = [b"\xff", future, bad_score, foreign]
+    records = [ConsumerRecord(ANOMALIES.name, 0, i, now_ms, 0, b"a", raw, None, len(raw), 1, [])
+               for i, raw in enumerate(refused)]  # fmt: skip
+    await harness.deliver(ANOMALIES, records)
+    await harness.feed(ANOMALIES, good)
+    settings = ResponderSettings()
+    expected = []
+    for raw in refused:
+        verdict = admit(raw, now_ms, allowed=ANOMALIES.events, now=datetime.now(UTC), max_skew=settings.max_event_skew)
+        assert isinstance(verdict, Refused)
+        expected.append(verdict.reason)
+    reasons = [dict(r.headers)["dlq_reason"].decode() for r in harness.dead_letters(ANOMALIES)]
+    assert [r.split(" after the record's")[0] for r in reasons] == [r.split(" after the record's")[0] for r in expected]
+    assert summary(harness) == [("opened", "a")]
