@@ -1,4 +1,4 @@
-"""A fast path for the hottest record of the contract: collector scrapes decoded by msgspec, not pydantic.
+"""A fast path for the hottest records of the contract: scrapes and anomalies decoded by msgspec, not pydantic.
 
 A scrape is a dozen small objects; the pydantic schema (``shared.models``) validates one in about
 13 us, msgspec decodes it in under 3. The structs here mirror ``events.MetricsObserved`` with
@@ -8,6 +8,9 @@ anywhere, a time in another spelling than RFC 3339's with at most microseconds, 
 failed) it returns None for, and the schema judges the record as before: a malformed scrape is
 still refused by the schema, with the schema's reason. tests/unit/shared/test_wire.py checks the
 mirror against the schema on generated records.
+
+Anomalies (the responder's input) the same way (``decode_anomaly``): the schema validates one in
+about 7 us, this in under 4.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from typing import Annotated, Final, Literal
 import msgspec
 
 from shared import events as ev
-from shared.models import ID_PATTERN, MAX_ID, MAX_ITEMS, MAX_TEXT
+from shared.models import ID_PATTERN, MAX_ID, MAX_ITEMS, MAX_TEXT, AnomalyKind, Impact
 
 _TIME: Final = re.compile(
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?(Z|[+-][0-9]{2}:[0-9]{2})"
@@ -113,3 +116,103 @@ def _utc(text: str) -> datetime:
     if _TIME.fullmatch(text) is None:
         raise ValueError(text)
     return datetime.fromisoformat(text).astimezone(UTC)
+
+
+class _WireAnomaly(msgspec.Struct, frozen=True, gc=False):
+    anomaly_id: _Id
+    fingerprint: _Text
+    kind: AnomalyKind
+    target: _Name
+    signal: _Text
+    impact: Impact
+    score: Annotated[float, msgspec.Meta(ge=0.0, le=1.0)]
+    since: _Time
+    last_seen: _Time
+    summary: _Text
+    host: _Name = ""
+    observed: _Float | None = None
+    expected: _Float | None = None
+    threshold: _Float | None = None
+    unit: _Text = ""
+    direction: _Text = "up"
+    revision: int = 1
+    labels: Annotated[dict[_Text, _Text], msgspec.Meta(max_length=MAX_ITEMS)] = {}
+    samples: Annotated[tuple[_Text, ...], msgspec.Meta(max_length=MAX_ITEMS)] = ()
+
+
+class _WireAnomalyEvent(msgspec.Struct, frozen=True, gc=False):
+    id: _EventId
+    source: Annotated[str, msgspec.Meta(max_length=MAX_ID)]
+    type: Literal[
+        "dev.incidentctl.anomaly.detected", "dev.incidentctl.anomaly.updated", "dev.incidentctl.anomaly.resolved"
+    ]
+    time: _Time
+    data: _WireAnomaly
+    specversion: Literal["1.0"] = "1.0"
+    subject: _Name | None = None
+    datacontenttype: Literal["application/json"] = "application/json"
+    schemaversion: int = ev.SCHEMA_VERSION
+    correlationid: _Id | None = None
+    causationid: _Id | None = None
+
+
+class Anomaly(msgspec.Struct, frozen=True, gc=False):
+    """One anomaly episode's revision (the fields of ``models.Anomaly``, times in UTC)."""
+
+    anomaly_id: str
+    fingerprint: str
+    kind: AnomalyKind
+    target: str
+    host: str
+    signal: str
+    impact: Impact
+    score: float
+    observed: float | None
+    expected: float | None
+    threshold: float | None
+    unit: str
+    direction: str
+    since: datetime
+    last_seen: datetime
+    revision: int
+    summary: str
+    labels: dict[str, str]
+    samples: tuple[str, ...]
+
+
+class AnomalyEvent(msgspec.Struct, frozen=True, gc=False):
+    """An anomaly event as the responder reads it: what it needs of ``events.AnomalyEvent``."""
+
+    id: str
+    type: str
+    time: datetime
+    subject: str | None
+    correlationid: str | None
+    causationid: str | None
+    data: Anomaly
+
+
+_ANOMALY_DECODER: Final = msgspec.json.Decoder(_WireAnomalyEvent)
+
+
+def decode_anomaly(raw: bytes) -> AnomalyEvent | None:
+    """The anomaly event in ``raw`` if the schema certainly admits it with these values, else None (let it judge).
+
+    As ``decode_scrape``; the record times are not judged here (``edge.credible``).
+    """
+    if not raw.isascii() or b"\\" in raw or b"\x7f" in raw:
+        return None  # as ``decode_scrape``
+    try:
+        wire = _ANOMALY_DECODER.decode(raw)
+        data = wire.data
+        since = _utc(data.since)
+        last_seen = since if data.last_seen == data.since else _utc(data.last_seen)  # each spelling read once
+        time = last_seen if wire.time == data.last_seen else since if wire.time == data.since else _utc(wire.time)
+    except (msgspec.ValidationError, msgspec.DecodeError, ValueError, OverflowError):
+        return None
+    anomaly = Anomaly(
+        data.anomaly_id, data.fingerprint, data.kind, data.target, data.host, data.signal, data.impact, data.score,
+        data.observed, data.expected, data.threshold, data.unit, data.direction, since, last_seen, data.revision,
+        data.summary, data.labels, data.samples,
+    )  # fmt: skip
+    return AnomalyEvent(wire.id, wire.type, time, wire.subject, wire.correlationid, wire.causationid, anomaly)

@@ -11,6 +11,7 @@ from typing import Any, Final, TypeAlias
 from prometheus_client import CollectorRegistry, Counter
 
 from services.responder.domain import clocks, decisions, lifecycle
+from services.responder.domain.anomaly import AnomalyEventView
 from services.responder.domain.oncall import Roster, gaps, handoffs
 from services.responder.domain.outbox import (
     Notice,
@@ -206,13 +207,13 @@ class Responder:
             await self.bus.send(event, key=key)
             self.fold(event)
 
-    async def on_anomaly(self, event: ev.AnomalyEvent, _delivery: object = None) -> None:
+    async def on_anomaly(self, event: AnomalyEventView, _delivery: object = None) -> None:
         """Group an anomaly into an incident (or silence / inhibit it)."""
         async with self.lock:
             outcome = await self._group(event)
         self.decisions.labels("anomaly", outcome).inc()
 
-    async def on_anomalies(self, items: list[Received[ev.AnomalyEvent]]) -> list[Rejection[ev.AnomalyEvent]]:
+    async def on_anomalies(self, items: list[Received[AnomalyEventView]]) -> list[Rejection[AnomalyEventView]]:
         """Group a fetch of anomalies, in order, under one hold of the lock: ``on_anomaly`` for each.
 
         Their events are sent unawaited and go out together when the bus flushes the batch. When
@@ -241,7 +242,7 @@ class Responder:
             child = self._decision_children[kind, outcome] = self.decisions.labels(kind, outcome)
         return child
 
-    async def _group(self, event: ev.AnomalyEvent) -> str:
+    async def _group(self, event: AnomalyEventView) -> str:
         """Decide one anomaly and emit what it decides (call with the lock held); return the outcome's first word."""
         decision = lifecycle.decide_anomaly(self.book, event, now=self.clock(), policy=self.policy)
         if decision.events:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Final
 
-from pydantic import ValidationError
-
 from services.responder.core import Responder
+from services.responder.domain.anomaly import AnomalyEventView
 from services.responder.settings import ResponderSettings
 from shared import events as ev
+from shared import wire
 from shared.bus import FastAdmission
 from shared.consumer import GroupMember
 from shared.handover import CatchUpOnAssign
@@ -17,31 +17,19 @@ from shared.runtime import Service
 from shared.topics import ANOMALIES, COMMANDS, INCIDENTS, NOTIFICATIONS, RECOVERY, SILENCES
 
 
-def parsed_anomaly(raw: bytes) -> ev.AnomalyEvent | None:
-    """The anomaly event in ``raw`` as the schema parses it; None where the schema refuses it or it is no anomaly.
-
-    A None goes the bus's full way, which parses it again and dead-letters it with the schema's reason.
-    """
-    try:
-        event = ev.parse_event(raw)
-    except (ValidationError, ValueError, TypeError, RecursionError):
-        return None
-    return event if isinstance(event, ANOMALIES.events) else None
-
-
-def anomaly_moments(event: ev.AnomalyEvent) -> tuple[datetime, datetime, datetime]:
+def anomaly_moments(event: AnomalyEventView) -> tuple[datetime, datetime, datetime]:
     """``edge.observation_times`` of an anomaly event: its time, and its anomaly's start and last sighting."""
     return event.time, event.data.since, event.data.last_seen
 
 
-def _as_is(event: ev.AnomalyEvent) -> ev.AnomalyEvent:
+def _as_view(event: ev.AnomalyEvent) -> AnomalyEventView:
     return event
 
 
-FAST_ANOMALIES: Final[FastAdmission[ev.AnomalyEvent, ev.AnomalyEvent]] = FastAdmission(
-    decode=parsed_anomaly, moments=anomaly_moments, view=_as_is
+FAST_ANOMALIES: Final[FastAdmission[ev.AnomalyEvent, AnomalyEventView]] = FastAdmission(
+    decode=wire.decode_anomaly, moments=anomaly_moments, view=_as_view
 )
-"""Anomalies parsed once and judged in a batch: the edge's checks on their three times, counted per fetch."""
+"""Anomalies decoded by msgspec where the schema would certainly admit them (``shared.wire``), a fetch at once."""
 
 
 def register(service: Service, responder: Responder, settings: ResponderSettings) -> GroupMember:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from services.responder.domain.anomaly import AnomalyView
 from shared.ids import derive_id
 from shared.metric_names import HOST_TARGET_PREFIX
-from shared.models import Anomaly
 
 
-def anomaly_labels(anomaly: Anomaly) -> dict[str, str]:
+def anomaly_labels(anomaly: AnomalyView) -> dict[str, str]:
     """Return the labels rules match on: the anomaly's own labels plus derived ones.
 
     Derived labels (an explicit label of the same name wins): ``service`` (defaults to the

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Final, TypeVar
 
+from services.responder.domain.anomaly import AnomalyEventView, AnomalyView, is_resolved
 from services.responder.domain.escalation import current_level, next_team
 from services.responder.domain.grouping import anomaly_labels, group_key, incident_id_for
 from services.responder.domain.inhibition import inhibited_in
@@ -22,7 +23,7 @@ from services.responder.domain.silences import silencing
 from services.responder.domain.state import PROBLEM_SEP, Book, IncidentState
 from shared import events as ev
 from shared.ids import derive_id
-from shared.models import Anomaly, AnomalyKind, Impact, Incident, IncidentStatus, IncidentTransition, Severity, Team
+from shared.models import AnomalyKind, Impact, Incident, IncidentStatus, IncidentTransition, Severity, Team
 from shared.problems import (
     CRITICAL_CLASSES,
     explains,
@@ -52,7 +53,7 @@ def transition(
     *,
     id_parts: tuple[object, ...],
     now: datetime,
-    causation: ev.Event | None = None,
+    causation: ev.Cause | None = None,
     actor: str = "responder",
     team: Team | None = None,
     step: int | None = None,
@@ -85,7 +86,7 @@ def transition(
 _TRANSITION: Final = IncidentTransition.__pydantic_validator__
 
 
-def evidence_line(anomaly: Anomaly) -> str:
+def evidence_line(anomaly: AnomalyView) -> str:
     """Describe one anomaly as evidence: what, how far from normal, since when."""
     parts = [f"{anomaly.fingerprint}: {anomaly.summary}"]
     unit = anomaly.unit
@@ -99,13 +100,13 @@ def evidence_line(anomaly: Anomaly) -> str:
     return "; ".join(parts)
 
 
-def _with_evidence(evidence: tuple[str, ...], anomaly: Anomaly, limit: int) -> tuple[str, ...]:
+def _with_evidence(evidence: tuple[str, ...], anomaly: AnomalyView, limit: int) -> tuple[str, ...]:
     own = anomaly.fingerprint + ": "
     kept = tuple(e for e in evidence if not e.startswith(own))
     return (*kept, evidence_line(anomaly))[-limit:]
 
 
-def decide_anomaly(book: Book, event: ev.AnomalyEvent, *, now: datetime, policy: ResponsePolicy) -> Decision:
+def decide_anomaly(book: Book, event: AnomalyEventView, *, now: datetime, policy: ResponsePolicy) -> Decision:
     """Decide what an anomaly event does: revise its incident, join an open one, open one, or nothing.
 
     With ``split_by_problem`` a target has one open incident per problem class: an anomaly joins
@@ -116,19 +117,19 @@ def decide_anomaly(book: Book, event: ev.AnomalyEvent, *, now: datetime, policy:
     this project caused (`caused_by_recovery`) joins an open incident of its target as it is,
     never changing its title or raising its severity.
     """
-    anomaly: Anomaly = event.data
+    anomaly = event.data
     known = book.incident_of_anomaly.get(anomaly.anomaly_id)
     state = book.incidents.get(known) if known is not None else None
     if state is not None:
         if state.incident.status is IncidentStatus.RESOLVED:
             return Decision(outcome="incident already resolved")
-        if isinstance(event, ev.AnomalyResolved):
+        if is_resolved(event):
             return _cleared(state, event, now=now, policy=policy)
         verdict = classifier(policy.severity_rules, policy.default_severity)(anomaly_labels(anomaly))
         if anomaly.anomaly_id in state.incident.recovery_caused:
             verdict = replace(verdict, severity=state.incident.severity)
         return _revise(state, event, verdict, now=now, policy=policy, hold=_may_hold(anomaly, policy))
-    if isinstance(event, ev.AnomalyResolved):
+    if is_resolved(event):
         return Decision(outcome="resolved anomaly of no incident")
     labels = anomaly_labels(anomaly)
     verdict = classifier(policy.severity_rules, policy.default_severity)(labels)
@@ -191,7 +192,7 @@ def _problem_firing(inc: Incident) -> bool:
     return not inc.title_fingerprint or inc.title_fingerprint in inc.active_fingerprints
 
 
-def caused_by_recovery(book: Book, anomaly: Anomaly, policy: ResponsePolicy) -> bool:
+def caused_by_recovery(book: Book, anomaly: AnomalyView, policy: ResponsePolicy) -> bool:
     """Return True if ``anomaly`` began during a recovery step on its target (or its disruption window after).
 
     A Critical-class anomaly never is (`shared.problems.recovery_may_cause`).
@@ -205,7 +206,7 @@ def caused_by_recovery(book: Book, anomaly: Anomaly, policy: ResponsePolicy) -> 
     )
 
 
-def silence_ended(book: Book, *, now: datetime) -> list[ev.AnomalyEvent]:
+def silence_ended(book: Book, *, now: datetime) -> list[AnomalyEventView]:
     """Return the muted anomalies still firing that no silence mutes at ``now`` (oldest first).
 
     A silence or maintenance window that ends, or is expired early, hands what still fires under
@@ -219,7 +220,7 @@ def silence_ended(book: Book, *, now: datetime) -> list[ev.AnomalyEvent]:
     return sorted(freed, key=lambda e: (e.data.since, e.data.anomaly_id))
 
 
-def _may_hold(anomaly: Anomaly, policy: ResponsePolicy) -> bool:
+def _may_hold(anomaly: AnomalyView, policy: ResponsePolicy) -> bool:
     """Tell whether a severity rise that ``anomaly`` calls for waits before it applies.
 
     A restart takes the target down for a moment; raising the incident to Critical for that would
@@ -235,7 +236,7 @@ def _open(
     book: Book,
     key: str,
     labels: dict[str, str],
-    event: ev.AnomalyEvent,
+    event: AnomalyEventView,
     verdict: Verdict,
     *,
     now: datetime,
@@ -243,7 +244,7 @@ def _open(
     problem: str = "",
     caused: bool = False,
 ) -> Decision:
-    anomaly: Anomaly = event.data
+    anomaly = event.data
     previous = book.latest_by_group.get(key)
     group_labels = {k: labels[k] for k in (*GROUP_LABELS, *policy.grouping.group_by) if labels.get(k)}
     incident = Incident(
@@ -279,7 +280,7 @@ def _open(
 
 def _join(
     state: IncidentState,
-    event: ev.AnomalyEvent,
+    event: AnomalyEventView,
     verdict: Verdict,
     *,
     now: datetime,
@@ -289,7 +290,7 @@ def _join(
     problem: str | None = None,
 ) -> Decision:
     """Add an anomaly to an open incident; ``problem``: the incident now is about that class (promote)."""
-    anomaly: Anomaly = event.data
+    anomaly = event.data
     inc = state.incident
     update = _firing(inc, anomaly, now=now, policy=policy) | {
         "anomaly_ids": (*inc.anomaly_ids, anomaly.anomaly_id),
@@ -319,16 +320,16 @@ CAUSED_WORDS: Final = "began during a recovery action on the target: caused by t
 
 def _revise(
     state: IncidentState,
-    event: ev.AnomalyEvent,
+    event: AnomalyEventView,
     verdict: Verdict,
     *,
     now: datetime,
     policy: ResponsePolicy,
     hold: bool = False,
 ) -> Decision:
-    anomaly: Anomaly = event.data
+    anomaly = event.data
     inc = state.incident
-    if isinstance(event, ev.AnomalyResolved):
+    if is_resolved(event):
         return _cleared(state, event, now=now, policy=policy)
     refired = anomaly.fingerprint not in inc.active_fingerprints
     raised = inc.severity_override is None and is_higher(verdict.severity, inc.severity)  # an override sticks
@@ -349,9 +350,9 @@ def _revise(
     return Decision([revised], outcome="revised")
 
 
-def _cleared(state: IncidentState, event: ev.AnomalyResolved, *, now: datetime, policy: ResponsePolicy) -> Decision:
+def _cleared(state: IncidentState, event: AnomalyEventView, *, now: datetime, policy: ResponsePolicy) -> Decision:
     """An anomaly of an open incident resolved: its signal is clear (the incident clears when all are)."""
-    anomaly: Anomaly = event.data
+    anomaly = event.data
     inc = state.incident
     if anomaly.fingerprint not in inc.active_fingerprints:
         return Decision(outcome="signal already clear")
@@ -384,7 +385,7 @@ def _title_from_active(inc: Incident, active: tuple[str, ...]) -> dict[str, Any]
     return {}
 
 
-def _firing(inc: Incident, anomaly: Anomaly, *, now: datetime, policy: ResponsePolicy) -> dict[str, Any]:
+def _firing(inc: Incident, anomaly: AnomalyView, *, now: datetime, policy: ResponsePolicy) -> dict[str, Any]:
     """Return the update every firing anomaly makes to its incident: signal active again, evidence, impact."""
     return {
         "active_fingerprints": _add(inc.active_fingerprints, anomaly.fingerprint),
@@ -395,7 +396,7 @@ def _firing(inc: Incident, anomaly: Anomaly, *, now: datetime, policy: ResponseP
     }
 
 
-def _raise(verdict: Verdict, anomaly: Anomaly, now: datetime) -> dict[str, Any]:
+def _raise(verdict: Verdict, anomaly: AnomalyView, now: datetime) -> dict[str, Any]:
     return {
         "severity": verdict.severity,
         "severity_reason": verdict.reason,

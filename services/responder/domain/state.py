@@ -8,6 +8,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Final, TypeVar
 
+from services.responder.domain.anomaly import AnomalyEventView, is_resolved
 from services.responder.domain.oncall import Roster, Schedule
 from services.responder.domain.silences import Mute, expire
 from shared import events as ev
@@ -88,7 +89,7 @@ class Book:
     message_refs: dict[tuple[str, Team, str], str] = field(default_factory=dict)  # (incident, team, channel)
     recovering: dict[str, datetime] = field(default_factory=dict)
     recovery_steps: dict[str, dict[str, RecoveryWindow]] = field(default_factory=dict)
-    suppressed: dict[str, ev.AnomalyEvent] = field(default_factory=dict)
+    suppressed: dict[str, AnomalyEventView] = field(default_factory=dict)
     roster: Roster = field(default_factory=Roster)
     oncall_events: set[str] = field(default_factory=set)
     anomaly_fingerprints: dict[str, str] = field(default_factory=dict)  # anomaly id → fingerprint, for splits
@@ -366,7 +367,7 @@ def fold_oncall_event(book: Book, event: ev.OnCallEvent) -> None:
             book.oncall_events.add(event.id)
 
 
-def fold_suppressed(book: Book, event: ev.AnomalyEvent, *, silenced: bool) -> None:
+def fold_suppressed(book: Book, event: AnomalyEventView, *, silenced: bool) -> None:
     """Remember a firing anomaly a silence muted (its newest event); forget it once it resolves.
 
     Also remembers every anomaly's fingerprint (the newest ``MAX_SUPPRESSED``), for splits.
@@ -379,7 +380,7 @@ def fold_suppressed(book: Book, event: ev.AnomalyEvent, *, silenced: bool) -> No
     book.anomaly_fingerprints[anomaly_id] = event.data.fingerprint
     while len(book.anomaly_fingerprints) > MAX_SUPPRESSED:
         del book.anomaly_fingerprints[next(iter(book.anomaly_fingerprints))]
-    if isinstance(event, ev.AnomalyResolved):
+    if is_resolved(event):
         book.suppressed.pop(anomaly_id, None)
     elif silenced:
         book.suppressed.pop(anomaly_id, None)

@@ -1,63 +1,43 @@
-"""The responder's way in for anomalies (``handlers.FAST_ANOMALIES``): what it admits, the edge admits alike."""
+"""The responder's way in for anomalies (``handlers.FAST_ANOMALIES``): the edge's times, the schema's events alike."""
 
 from __future__ import annotations
 
-import json
-from datetime import timedelta
-
 import pytest
-from hypothesis import given
 
-from services.responder.handlers import anomaly_moments, parsed_anomaly
+from services.responder.domain import lifecycle
+from services.responder.domain.state import Book, fold_incident_event, fold_suppressed
+from services.responder.handlers import FAST_ANOMALIES, anomaly_moments
 from shared import events as ev
-from shared.edge import Admitted, Refused, admit, credible, observation_times
-from shared.topics import ANOMALIES
-from tests.fuzz_records import NOW, NOW_MS, record_times, records, seed_document
-
-SKEW = timedelta(minutes=5)
-
-
-@given(raw=records(ANOMALIES), record_time_ms=record_times())
-def test_what_the_fast_way_admits_the_edge_admits_with_equal_values(raw: bytes, record_time_ms: int | None) -> None:
-    verdict = admit(raw, record_time_ms, allowed=ANOMALIES.events, now=NOW, max_skew=SKEW)
-    event = parsed_anomaly(raw)
-    if event is None:
-        assert isinstance(verdict, Refused) or not isinstance(verdict.event, ANOMALIES.events)
-        return
-    fast = credible(anomaly_moments(event), record_time_ms, now=NOW, max_skew=SKEW)
-    assert fast == isinstance(verdict, Admitted)
-    if isinstance(verdict, Admitted):
-        assert verdict.event == event
-        assert type(verdict.event) is type(event)
+from shared.edge import observation_times
+from shared.wire import decode_anomaly
+from tests.fuzz_records import seed_document
+from tests.unit.services.responder.helpers import anomaly, at, policy
 
 
 @pytest.mark.parametrize("cls", [ev.AnomalyDetected, ev.AnomalyUpdated, ev.AnomalyResolved])
 def test_the_moments_are_the_edges_observation_times(cls: type[ev.AnomalyEvent]) -> None:
-    event = parsed_anomaly(seed_document(cls).encode())
-    assert event is not None and type(event) is cls
-    assert list(anomaly_moments(event)) == [moment for _, moment in observation_times(event)]
+    event = ev.parse_event(seed_document(cls))
+    assert isinstance(event, cls)
+    assert list(anomaly_moments(FAST_ANOMALIES.view(event))) == [moment for _, moment in observation_times(event)]
+    view = decode_anomaly(seed_document(cls).encode())
+    assert view is not None and anomaly_moments(view) == anomaly_moments(event)
 
 
-@pytest.mark.parametrize(
-    "raw",
-    [
-        seed_document(ev.IncidentOpened).encode(),  # valid, but no anomaly: "does not belong on this topic"
-        seed_document(ev.MetricsObserved).encode(),
-        b'{"not": "an event"}',
-        b"\xff\xfe",
-        b"",
-        json.dumps(json.loads(seed_document(ev.AnomalyDetected)) | {"id": ""}).encode(),
-    ],
-)
-def test_what_the_edge_refuses_is_left_to_it(raw: bytes) -> None:
-    assert parsed_anomaly(raw) is None
-    assert isinstance(admit(raw, NOW_MS, allowed=ANOMALIES.events, now=NOW, max_skew=SKEW), Refused)
-
-
-def test_a_score_out_of_range_is_left_to_the_edge() -> None:
-    doc = json.loads(seed_document(ev.AnomalyDetected))
-    doc["data"]["score"] = 2
-    raw = json.dumps(doc).encode()
-    assert parsed_anomaly(raw) is None
-    verdict = admit(raw, NOW_MS, allowed=ANOMALIES.events, now=NOW, max_skew=SKEW)
-    assert isinstance(verdict, Refused) and "score" in verdict.reason
+def test_a_view_decides_what_the_schemas_event_decides() -> None:
+    """The same anomalies, as views and as the schema's events, into two books: the same events out."""
+    cleared = anomaly("api", "latency", t=2, revision=2, cls=ev.AnomalyResolved)
+    events = [anomaly("api", "latency", t=0), anomaly("api", "errors", t=1), cleared, anomaly("db", "latency", t=3)]
+    out: list[list[bytes]] = []
+    for as_view in (False, True):
+        book, encoded = Book(), []
+        for event in events:
+            seen = decode_anomaly(ev.encode_event(event)) if as_view else event
+            assert seen is not None
+            decision = lifecycle.decide_anomaly(book, seen, now=at(5), policy=policy())
+            for emitted in decision.events:
+                encoded.append(ev.encode_event(emitted))
+                fold_incident_event(book, emitted)
+            fold_suppressed(book, seen, silenced=decision.outcome.startswith("silenced"))
+        out.append(encoded)
+    assert out[0] == out[1]
+    assert len(out[0]) >= 3
