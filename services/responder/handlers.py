@@ -37,7 +37,8 @@ def register(service: Service, responder: Responder, settings: ResponderSettings
 
     Anomalies, commands and recovery outcomes are each shared by the instances of one consumer group
     (one group per topic, so a member joining one does not rebalance the others); anomalies are
-    taken a fetch at a time (``Responder.on_anomalies``). Incidents, notifications and silences are
+    taken a fetch at a time (``Responder.on_anomalies``), decoded by msgspec where the schema would certainly
+    admit them (``FAST_ANOMALIES``). Incidents, notifications and silences are
     followed by every instance (groups of its own), so each instance's view includes what the
     others and the API wrote; the copies of what it emitted itself (folded at once) are passed over.
     """
