@@ -45,6 +45,7 @@ CANDIDATES: dict[str, dict[str, float | bool]] = {
     "corroborated, cap 2, recent jumps 7 d": {"recent_half_life_s": 7 * DAY_S},
     "corroborated, cap 1.5, recent jumps 3 d": {"corroborate_cap": 1.5},
     "corroborated, cap 3, recent jumps 3 d": {"corroborate_cap": 3.0},
+    "corroborated, cap 2, recent jumps 3 d, flagged jumps whole": {"recent_discount_flagged": False},
     "corroborated, cap 2": {"corroborate_recent": False},
     "alone": {"corroborate": False},
 }
@@ -53,9 +54,11 @@ CANDIDATES: dict[str, dict[str, float | bool]] = {
 "alone" judges every series by itself; "corroborated" lets a series outside its own envelopes take
 the concurrent alerts of its host's other metrics, up to a cap of its own strength, and with "recent
 jumps" also weighs a series' jump against the largest jumps of a recent horizon by the share of its
-host's other metrics that set such a record in the same step (anomaly.corroborate). The training
-folds choose whether to corroborate, the cap and the horizon (the service's defaults, cap 2 and
-3 days, are the middle ones)."""
+host's other metrics that set such a record in the same step (anomaly.corroborate); "flagged jumps
+whole" lets a jump larger than any of the long horizon set the recent records in full (the default
+takes it only in part: records set during an anomaly do not define normal). The training
+folds choose whether to corroborate, the cap, the horizon and the records' rule (the service's
+defaults, cap 2 and 3 days, are the middle ones)."""
 BASELINE_COMMIT = "ca05814"
 BASELINE: dict[str, tuple[float, float, float]] = {
     "nab artificial": (88.57, 83.53, 92.99),

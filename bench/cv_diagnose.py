@@ -12,7 +12,9 @@ threshold as cross-validation chooses it (on the other folds only), and per fold
 - the misses split by why: *quiet* (every view stayed inside its record envelope: severity 0 all
   window long), *suppressed* (a view left its envelope, but the after-alert suppression held the
   score at 0) or *below* (the score rose, but not to the threshold);
-- false-positive rows on series with windows and on series without any;
+- false-positive rows on series with windows and on series without any, and all of them split by
+  what put the row over the threshold: the series' own score, the capped raise by its host's
+  concurrent alerts, or the host's joint recent jump (`anomaly.corroborate`);
 - the fold's score at the CV threshold and at its own best threshold. The latter is a DIAGNOSTIC
   only (chosen on the held-out fold itself, never a result): the gap between the two is what the
   threshold loses in transfer, the rest is what the scores' ranking loses;
@@ -39,23 +41,45 @@ import bench_detector_cv as cv
 import cv_folds as cf
 import nab_score as ns
 
-from services.detector.domain.anomaly import DetectorConfig
+from services.detector.domain.anomaly import DetectorBank, DetectorConfig
+from services.detector.domain.anomaly.corroborate import raise_scores
 
 STANDARD = ns.PROFILES[0]
 
 
 @dataclass(frozen=True)
 class Streamed:
-    """Score (suppressed) and severity (unsuppressed) of every row of one series."""
+    """Score (suppressed) and severity (unsuppressed) of every row of one series, and where the score came from.
+
+    ``own``: the series' score alone; ``capped``: with the capped raise by its host's concurrent
+    alerts but without the joint recent jump. ``score`` is the full corroborated score.
+    """
 
     score: np.ndarray
     severity: np.ndarray
+    own: np.ndarray
+    capped: np.ndarray
 
 
 def stream(series: Sequence[cf.LabelledSeries], config: DetectorConfig) -> list[Streamed]:
-    """Score and severity of every series, as bench_detector_cv.py streams them (`stream_all`)."""
-    scores, severities, _ = cv.stream_all(series, config)
-    return [Streamed(sc, sv) for sc, sv in zip(scores, severities, strict=True)]
+    """Score and severity of every series, as bench_detector_cv.py streams them (`stream_all`), with their sources."""
+    n_rows = max(len(s.values) for s in series)
+    ts, xs = np.full((n_rows, len(series)), np.nan), np.full((n_rows, len(series)), np.nan)
+    for j, s in enumerate(series):
+        ts[: len(s.values), j], xs[: len(s.values), j] = s.epoch, s.values
+    bank, groups = DetectorBank(len(series), config), cv.host_groups(series)
+    rows = {name: np.zeros((n_rows, len(series))) for name in ("score", "severity", "own", "capped")}
+    for i in range(n_rows):
+        result = bank.update(ts[i], xs[i])
+        rows["own"][i] = rows["capped"][i] = rows["score"][i] = result.score
+        rows["severity"][i] = result.severity
+        if config.corroborate:
+            usable = result.valid & ~result.warming
+            cap = config.corroborate_cap
+            rows["capped"][i], _ = raise_scores(result.score, result.severity, usable, groups, cap)
+            recent = result.recent if config.corroborate_recent else None
+            rows["score"][i], _ = raise_scores(result.score, result.severity, usable, groups, cap, recent)
+    return [Streamed(*(rows[k][: len(s.values), j] for k in rows)) for j, s in enumerate(series)]
 
 
 @dataclass
@@ -69,6 +93,9 @@ class FoldReport:
     below: int = 0
     fp_windowed: int = 0
     fp_windowless: int = 0
+    fp_own: int = 0  # false-positive rows whose own score was over the threshold
+    fp_capped: int = 0  # ... lifted over it by the capped raise (host's concurrent alerts)
+    fp_joint: int = 0  # ... lifted over it by the host's joint recent jump only
     server_hit: int = 0  # missed, but hit on another metric of the same server in the same segment
     positions: list[float] | None = None
 
@@ -106,7 +133,12 @@ def diagnose(series: Sequence[cf.LabelledSeries], out: Sequence[Streamed], fold:
                 rep.suppressed += 1
             else:
                 rep.below += 1
-        n_fp = int(np.count_nonzero(fires & ~inside))
+        false = fires & ~inside
+        n_fp = int(np.count_nonzero(false))
+        own, capped = o.own[s.scored_from :] >= theta, o.capped[s.scored_from :] >= theta
+        rep.fp_own += int(np.count_nonzero(false & own))
+        rep.fp_capped += int(np.count_nonzero(false & ~own & capped))
+        rep.fp_joint += int(np.count_nonzero(false & ~capped))
         if s.windows:
             rep.fp_windowed += n_fp
         else:
@@ -129,9 +161,9 @@ def main() -> int:
     print(
         "\n| held-out fold | CV threshold | windows | hit | median first-hit position | missed: quiet / "
         "suppressed / below | missed but hit on same server | FP rows (series with / without windows) "
-        "| CV score | own-threshold score (diagnostic) |"
+        "| FP rows by source (own / capped raise / joint jump) | CV score | own-threshold score (diagnostic) |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for fold in folds:
         score_cv, _, theta = picks[fold]
         rep = diagnose(series, out, fold, theta)
@@ -141,7 +173,8 @@ def main() -> int:
         print(
             f"| {fold} | {theta:.3f} | {rep.windows} | {rep.hit} | {position} | "
             f"{rep.quiet} / {rep.suppressed} / {rep.below} | {server} | {rep.fp_windowed} / {rep.fp_windowless} "
-            f"| {score_cv:.2f} | {own.normalised:.2f} (at {own.threshold:.3f}) |"
+            f"| {rep.fp_own} / {rep.fp_capped} / {rep.fp_joint} | {score_cv:.2f} "
+            f"| {own.normalised:.2f} (at {own.threshold:.3f}) |"
         )
     return 0
 

@@ -47,6 +47,10 @@ class DetectorConfig:
         recent_half_life_s: time for the recent jump records to shrink halfway to 0 once they have
             held for a seasonal period: the horizon over which a jump counts as unusually large.
             The cross-validation bench lets the training folds choose it.
+        recent_discount_flagged: a jump larger than the largest of the long horizon enters the recent
+            jump records only in part, the less the further it passes that top (records set during
+            an anomaly do not define normal; `kernel._discounted`); off: every jump enters whole.
+            The cross-validation bench lets the training folds choose it.
 
     """
 
@@ -76,3 +80,4 @@ class DetectorConfig:
     corroborate_cap: float = 2.0
     corroborate_recent: bool = True
     recent_half_life_s: float = 3 * DAY_S
+    recent_discount_flagged: bool = True

@@ -30,7 +30,9 @@ Everything is causal: a sample is scored against the state before it, then folde
 
 One more view is not scored here: the jump's size against the two largest jumps of a recent
 horizon (held a day, then a 3-day half-life; `_recent_jump`). Alone it would fire all day; `corroborate` weighs it
-by the share of the host's series that jump past their recent records in the same step.
+by the share of the host's series that jump past their recent records in the same step. Records
+set during an anomaly should not define normal: a jump larger than any of the long horizon
+enters the recent records only in part, and the view obeys the after-alert suppression too.
 """
 
 from __future__ import annotations
@@ -141,6 +143,7 @@ class _Score:
     warming: np.ndarray  # bool
     alert: np.ndarray  # the strength where it fires past the suppression, else 0
     suppress_new: np.ndarray
+    suppress: np.ndarray  # the suppression level before the sample, decayed to it
 
 
 def step(state: np.ndarray, ts: np.ndarray, x: np.ndarray, config: DetectorConfig) -> StepResult:
@@ -157,7 +160,7 @@ def step(state: np.ndarray, ts: np.ndarray, x: np.ndarray, config: DetectorConfi
     feats = _views(state, rows[L.ENV_CENTRE], x, first, levels, season)
     env = _Envelopes(*(np.where(first, feats, state[r]) for r in rows))
     score = _score(state[L.SUPPRESS], feats, env, n, settling, cols, cfg)
-    recent, records = _recent_jump(state, feats[L.F_SPIKE], ts, score.warming, cfg)
+    recent, records = _recent_jump(state, feats[L.F_SPIKE], ts, score, env, cfg)
     n1 = n + 1.0
     blocks = _fold_envelopes(feats, env, n1, levels.dt, settling, cfg)
     # Every value above was computed from the old state; only now is the state overwritten.
@@ -282,6 +285,7 @@ def _score(
         warming=warming,
         alert=np.where(fire, strength, 0.0),
         suppress_new=np.where(fire, strength, suppress),
+        suppress=suppress,
     )
 
 
@@ -307,7 +311,7 @@ def _view_strengths(feats: np.ndarray, env: _Envelopes, settling: np.ndarray, cf
 
 
 def _recent_jump(
-    state: np.ndarray, jump: np.ndarray, ts: np.ndarray, warming: np.ndarray, cfg: DetectorConfig
+    state: np.ndarray, jump: np.ndarray, ts: np.ndarray, score: _Score, env: _Envelopes, cfg: DetectorConfig
 ) -> tuple[np.ndarray, list[np.ndarray]]:
     """Return the recent jump view's strength and its new records (largest, its time, second, its time).
 
@@ -316,8 +320,16 @@ def _recent_jump(
     record holds for one seasonal period, then fades towards 0 with a `recent_half_life_s`
     half-life: a jump that recurs every day at the same size stays inside yesterday's records.
     Its strength, 1 + gain × the excess over the second record in units of that record (0 inside
-    it, or while warming), is scored only through corroboration: a jump that is large for the last
-    few days is common on its own, and means something when the host's other series jump with it.
+    it, while warming, or while the after-alert suppression holds the series, as it holds the
+    scored views), is scored only through corroboration: a jump that is large for the last few
+    days is common on its own, and means something when the host's other series jump with it.
+
+    Records set during an anomaly should not define normal (`recent_discount_flagged`): a jump
+    larger than the largest of the long horizon (the spike view's top record, either way) enters
+    the recent records with only 1 / (1 + gain × its excess over that top) of its excess over
+    the edge, so an outage's jumps do not mask the modest jumps of the next days. A jump within
+    the long horizon's top enters whole (no step at the top: the weight is 1 there); so does
+    any jump while warming up.
     """
     size = np.abs(jump)
     v1, t1, v2, t2 = (state[r] for r in L.RECENT_ROWS)
@@ -329,7 +341,10 @@ def _recent_jump(
     lo, t_lo, e_lo = np.where(swap, v1, v2), np.where(swap, t1, t2), np.minimum(e1, e2)
     with np.errstate(invalid="ignore", divide="ignore"):
         excess = np.maximum((size - e_lo) / (e_lo + _EPS_ABS), 0.0)
-    strength = np.where(warming | (excess <= 0), 0.0, 1.0 + cfg.gain * excess)
+    strength = np.where(score.warming | (excess <= 0), 0.0, 1.0 + cfg.gain * excess)
+    strength = np.where(strength > score.suppress * cfg.refire_ratio, strength, 0.0)
+    if cfg.recent_discount_flagged:
+        size = _discounted(size, e_lo, env, score.warming, cfg)
     top, mid = size >= e_hi, (size < e_hi) & (size > e_lo)
     return strength, [
         np.where(top, size, hi),
@@ -337,6 +352,22 @@ def _recent_jump(
         np.where(top, hi, np.where(mid, size, lo)),
         np.where(top, t_hi, np.where(mid, ts, t_lo)),
     ]
+
+
+def _discounted(
+    size: np.ndarray, edge: np.ndarray, env: _Envelopes, warming: np.ndarray, cfg: DetectorConfig
+) -> np.ndarray:
+    """Return the jump sizes as the recent records take them: past the long horizon's top, only in part.
+
+    The top is the largest jump either way of the spike view's long-horizon records; the excess
+    over it is in units of it (as the recent view measures its own), and the part of the size
+    beyond the recent edge that enters is 1 / (1 + gain × that excess in half-ranges).
+    """
+    top = np.maximum(np.abs(env.hi1[L.F_SPIKE]), np.abs(env.lo1[L.F_SPIKE]))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        over = np.maximum(0.5 * (size - top) / (top + _EPS_ABS), 0.0)
+    weight = np.where(warming, 1.0, 1.0 / (1.0 + cfg.gain * over))
+    return np.where(size > edge, edge + weight * (size - edge), size)
 
 
 def _fold_envelopes(

@@ -187,3 +187,33 @@ def test_recent_jump_records_follow_the_recent_horizon_only() -> None:
     bank = DetectorBank(1, config)
     recent = [bank.update(np.array([300.0 * i]), np.array([v])).recent[0] for i, v in enumerate(values)]
     assert recent[35 * day] > 0.5
+
+
+def _recent_after_a_step(discount: bool) -> tuple[list[float], int]:
+    """One smooth series, a dip far deeper than any jump it has had (an outage), and a modest step two days later."""
+    day, outage = 288, 3000
+    values = np.cumsum(np.random.default_rng(7).normal(0, 0.01, outage + 2 * day + 5))
+    values[outage : outage + 3] -= 5.0  # ~100 times its usual jumps, down and back up: two recent records
+    values[outage + 2 * day :] += 0.5  # ten times smaller: masked if the outage's jumps set both records
+    bank = DetectorBank(1, DetectorConfig(warmup_samples=50, recent_discount_flagged=discount))
+    recent = [bank.update(np.array([300.0 * i]), np.array([v])).recent[0] for i, v in enumerate(values)]
+    return recent, outage + 2 * day
+
+
+def test_a_jump_past_the_long_horizons_top_does_not_set_the_recent_records() -> None:
+    recent, at = _recent_after_a_step(True)
+    masked, _ = _recent_after_a_step(False)
+    assert masked[at] == 0.0  # taken whole, the outage's jumps hide the modest one for days
+    # the first of them passed the long horizon's top and entered in part: the recent edge (the
+    # second record) stays near the usual jumps, and the modest jump is a recent record
+    assert recent[at] > 0.9
+
+
+def test_the_recent_jump_view_is_held_by_the_after_alert_suppression() -> None:
+    values = np.cumsum(np.random.default_rng(3).normal(0, 0.01, 400))
+    values[300] += 1.0  # a one-row spike: an alert, then the jump back at row 301
+    bank = DetectorBank(1, DetectorConfig(warmup_samples=50))
+    results = [bank.update(np.array([300.0 * i]), np.array([v])) for i, v in enumerate(values)]
+    assert results[300].score[0] > 0.9 and results[300].recent[0] > 0.9  # the spike alerts and is a recent record
+    assert results[301].severity[0] > 0.0  # the jump back leaves the envelopes too,
+    assert results[301].score[0] == 0.0 and results[301].recent[0] == 0.0  # and is suppressed in both views
