@@ -73,7 +73,8 @@ class DetectorBank:
     def add_series(self, count: int = 1) -> range:
         """Add `count` fresh series; return their indices."""
         start = self.n_series
-        self._set_columns(np.concatenate([self._cols, self._pool.allocate(count)]))
+        added = self._pool.allocate(count)
+        self._set_columns(np.concatenate([self._cols, added]) if start else added)
         return range(start, start + count)
 
     def dumps_series(self, i: int) -> bytes:

@@ -24,10 +24,12 @@ class StatePool:
     def __init__(self, config: DetectorConfig | None = None, capacity: int = 0) -> None:
         self.config = config or DetectorConfig()
         self._fresh = layout.new_state(self.config, 1)
-        self.state = np.empty((self._fresh.shape[0], capacity))
-        self._next = 0  # columns from here on were never handed out
+        self.state = np.empty((self._fresh.shape[0], 0))
+        self._next = 0  # columns from here on were never handed out, and hold fresh state
         self._free: list[int] = []  # handed out before and taken back, largest first
         self._returned: list[np.ndarray] = []  # taken back since the last allocation
+        if capacity:
+            self._grow(capacity)
 
     @property
     def capacity(self) -> int:
@@ -56,12 +58,11 @@ class StatePool:
         new = count - len(reused)
         if self._next + new > self.capacity:
             self._grow(self._next + new)
-        cols = np.array(reused[::-1] + list(range(self._next, self._next + new)), dtype=np.intp)
+        if reused:
+            reused.reverse()
+            self.state[:, reused] = self._fresh  # never used ones are fresh already
+        cols = np.array(reused + list(range(self._next, self._next + new)), dtype=np.intp)
         self._next += new
-        if not reused and new:
-            self.state[:, cols[0] : cols[0] + new] = self._fresh
-        elif count:
-            self.state[:, cols] = self._fresh
         return cols
 
     def give_back(self, cols: np.ndarray) -> None:
@@ -71,6 +72,7 @@ class StatePool:
     def _grow(self, needed: int) -> None:
         bigger = np.empty((self.state.shape[0], max(needed, 2 * self.capacity)))
         bigger[:, : self._next] = self.state[:, : self._next]
+        bigger[:, self._next :] = self._fresh  # in one pass: cheaper than column by column later
         self.state = bigger
 
 
@@ -79,4 +81,4 @@ def run_start(cols: np.ndarray) -> int:
     if cols.size == 0:
         return -1
     start = int(cols[0])
-    return start if int(cols[-1]) - start == cols.size - 1 and (np.diff(cols) == 1).all() else -1
+    return start if cols.tolist() == list(range(start, start + cols.size)) else -1
