@@ -16,7 +16,7 @@ from .pool import StatePool, run_start
 
 MAX_RUNS: Final = 4
 """Banks of one pool whose columns make at most this many runs are stepped in place, one kernel call
-per run (about 0.2 ms each); more are gathered into one step and scattered back."""
+per run (about 0.2 ms each); more are gathered into one step and moved to one run."""
 
 
 class DetectorBank:
@@ -27,7 +27,7 @@ class DetectorBank:
     the pool when the bank is gone.
     """
 
-    __slots__ = ("_cols", "_config", "_pool", "_start", "n_series")
+    __slots__ = ("__weakref__", "_cols", "_config", "_pool", "_start", "n_series")
 
     def __init__(self, n_series: int, config: DetectorConfig | None = None, pool: StatePool | None = None) -> None:
         self._config = config or (pool.config if pool is not None else DetectorConfig())
@@ -37,6 +37,7 @@ class DetectorBank:
             raise ValueError("a bank and its state pool must share one detector config")
         self._pool = pool
         self._set_columns(pool.allocate(n_series))
+        pool.admit(self)
 
     def __del__(self) -> None:
         cols = getattr(self, "_cols", None)
@@ -47,6 +48,15 @@ class DetectorBank:
         self._cols = cols
         self._start = run_start(cols)  # -1: not one run
         self.n_series = int(cols.size)
+
+    @property
+    def columns(self) -> np.ndarray:
+        """The pool columns of its series, in series order."""
+        return self._cols
+
+    def move_columns(self, cols: np.ndarray) -> None:
+        """Take ``cols`` as its columns (the pool moved its state there; see `StatePool.relocate`)."""
+        self._cols, self._start = cols, int(cols[0]) if cols.size else -1
 
     @property
     def _state(self) -> np.ndarray:
@@ -115,7 +125,7 @@ def step_together(
     ``ts[i]`` is the time of bank ``i``'s samples, ``columns[i]`` its values (NaN: none). Returns the
     combined result and where each bank's series start in it (None when there is no bank). Banks of
     one pool are stepped in the pool's array: in place when their columns make a few runs in this
-    order (`MAX_RUNS`), else gathered and scattered back by index.
+    order (`MAX_RUNS`), else gathered, stepped and moved to one new run in this order.
     """
     if not banks:
         return None, []
@@ -143,7 +153,7 @@ def step_together(
     cols = np.concatenate([bank._cols for bank in banks])
     state = pool.state[:, cols]
     result = step(state, times, values, config)
-    pool.state[:, cols] = state
+    pool.relocate(banks, state)  # in this order: the next step over them is in place
     return result, offsets
 
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from services.detector.domain.anomaly import DetectorBank, DetectorConfig, layout
-from services.detector.domain.anomaly.bank import MAX_RUNS, step_together
+from services.detector.domain.anomaly.bank import MAX_RUNS, _runs, step_together
 from services.detector.domain.anomaly.pool import StatePool, run_start
 from services.detector.domain.checkpoint import dumps_target, loads_target
 from services.detector.domain.target import DetectionConfig, TargetDetector, observe_together
@@ -122,6 +122,44 @@ def test_a_step_over_shared_columns_equals_a_step_over_banks_of_their_own(order:
         assert all(same(getattr(got, name), getattr(want, name)) for name in got.__dataclass_fields__)
     assert all(a.dumps_all() == b.dumps_all() for a, b in zip(shared, alone, strict=True))
     assert MAX_RUNS >= 3  # "a few runs" is stepped in place
+
+
+def test_banks_stepped_out_of_order_move_to_one_run_in_that_order() -> None:
+    rng = random.Random(4)
+    pool = StatePool(DetectorConfig(warmup_samples=5))
+    shared, alone = bank_runs(rng, pool, [rng.randint(1, 9) for _ in range(30)])
+    order = rng.sample(range(30), 12)
+    assert _runs([shared[i] for i in order]) is None
+    for t in range(30, 34):
+        values = [np.array([rng.gauss(10, 1) for _ in range(alone[i].n_series)]) for i in order]
+        step_together([shared[i] for i in order], [2.0 * t] * len(order), values)
+        step_together([alone[i] for i in order], [2.0 * t] * len(order), values)
+        runs = _runs([shared[i] for i in order])
+        assert runs is not None and len(runs) == 1  # moved on the first step, in place after
+    assert all(a.dumps_all() == b.dumps_all() for a, b in zip(shared, alone, strict=True))
+    owned = np.concatenate([bank.columns for bank in shared])
+    assert np.unique(owned).size == owned.size and pool.live == owned.size
+
+
+def test_steps_in_ever_new_orders_pack_the_array_instead_of_growing_it() -> None:
+    rng = random.Random(6)
+    pool = StatePool(DetectorConfig(warmup_samples=5))
+    shared, alone = bank_runs(rng, pool, [rng.randint(1, 9) for _ in range(40)])
+    live = peak = sum(bank.n_series for bank in shared)
+    for t in range(30, 90):
+        order = rng.sample(range(40), rng.randint(5, 40))
+        values = [np.array([rng.gauss(10, 1) for _ in range(alone[i].n_series)]) for i in order]
+        step_together([shared[i] for i in order], [2.0 * t] * len(order), values)
+        step_together([alone[i] for i in order], [2.0 * t] * len(order), values)
+        if t % 10 == 0:  # a target leaves, another comes
+            gone = rng.randrange(len(shared))
+            del shared[gone], alone[gone]
+            shared.append(DetectorBank(5, pool.config, pool))
+            alone.append(DetectorBank(5, pool.config))
+            live = sum(bank.n_series for bank in shared)
+            peak = max(peak, live)
+        assert pool.capacity <= 2 * peak and pool.live == live
+    assert all(a.dumps_all() == b.dumps_all() for a, b in zip(shared, alone, strict=True))
 
 
 def scrape(target: str, rng: random.Random, i: int, late: bool) -> MetricsObserved:
