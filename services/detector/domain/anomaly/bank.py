@@ -124,8 +124,8 @@ def step_together(
 
     ``ts[i]`` is the time of bank ``i``'s samples, ``columns[i]`` its values (NaN: none). Returns the
     combined result and where each bank's series start in it (None when there is no bank). Banks of
-    one pool are stepped in the pool's array: in place when their columns make a few runs in this
-    order (`MAX_RUNS`), else gathered, stepped and moved to one new run in this order.
+    one pool are stepped in the pool's array, in its column order: in place when their columns make
+    a few runs (`MAX_RUNS`), else gathered, stepped and moved to one new run.
     """
     if not banks:
         return None, []
@@ -142,19 +142,43 @@ def step_together(
         for bank, start, width in zip(banks, offsets, widths, strict=True):
             bank._pool.state[:, bank._cols] = state[:, start : start + width]
         return result, offsets
+    order = sorted(range(len(banks)), key=lambda i: banks[i]._start)
+    if order == list(range(len(banks))):
+        return _step_in_pool(pool, banks, times, values, config), offsets
+    # In the pool's column order (each series is stepped alone, so the order changes no result).
+    index, sized = np.asarray(order), np.asarray(widths)[order]
+    perm = np.arange(times.size) + np.repeat(np.asarray(offsets)[index] - (np.cumsum(sized) - sized), sized)
+    result = _step_in_pool(pool, [banks[i] for i in order], times[perm], values[perm], config)
+    return _unpermuted(result, perm), offsets
+
+
+def _step_in_pool(
+    pool: StatePool, banks: Sequence[DetectorBank], times: np.ndarray, values: np.ndarray, config: DetectorConfig
+) -> StepResult:
+    """Step banks of ``pool``: in place, run by run, if their columns make few runs; else gathered and moved."""
     runs = _runs(banks)
-    if runs is not None:  # in place, one kernel call per run
+    if runs is not None:
         parts, at = [], 0
         for start, stop in runs:
             end = at + stop - start
             parts.append(step(pool.state[:, start:stop], times[at:end], values[at:end], config))
             at = end
-        return (parts[0] if len(parts) == 1 else _joined(parts)), offsets
-    cols = np.concatenate([bank._cols for bank in banks])
-    state = pool.state[:, cols]
+        return parts[0] if len(parts) == 1 else _joined(parts)
+    state = pool.state[:, np.concatenate([bank._cols for bank in banks])]
     result = step(state, times, values, config)
-    pool.relocate(banks, state)  # in this order: the next step over them is in place
-    return result, offsets
+    pool.relocate(banks, state)  # to one run: the next step over them is in place
+    return result
+
+
+def _unpermuted(result: StepResult, perm: np.ndarray) -> StepResult:
+    """``result`` of series ``perm[0], perm[1], ...`` in the order of series 0, 1, ..."""
+    fields_out = []
+    for f in fields(StepResult):
+        stepped = getattr(result, f.name)
+        out = np.empty_like(stepped)
+        out[perm] = stepped
+        fields_out.append(out)
+    return StepResult(*fields_out)
 
 
 def _runs(banks: Sequence[DetectorBank]) -> list[tuple[int, int]] | None:

@@ -124,18 +124,24 @@ def test_a_step_over_shared_columns_equals_a_step_over_banks_of_their_own(order:
     assert MAX_RUNS >= 3  # "a few runs" is stepped in place
 
 
-def test_banks_stepped_out_of_order_move_to_one_run_in_that_order() -> None:
+def test_banks_on_scattered_columns_move_to_one_run_and_are_stepped_in_place_in_any_order() -> None:
     rng = random.Random(4)
     pool = StatePool(DetectorConfig(warmup_samples=5))
     shared, alone = bank_runs(rng, pool, [rng.randint(1, 9) for _ in range(30)])
-    order = rng.sample(range(30), 12)
-    assert _runs([shared[i] for i in order]) is None
-    for t in range(30, 34):
+    chosen = rng.sample(range(30), 12)
+    assert _runs(sorted((shared[i] for i in chosen), key=lambda b: int(b.columns[0]))) is None
+    used = []
+    for t in range(30, 36):
+        order = rng.sample(chosen, len(chosen))  # the same targets, in another order each time
         values = [np.array([rng.gauss(10, 1) for _ in range(alone[i].n_series)]) for i in order]
-        step_together([shared[i] for i in order], [2.0 * t] * len(order), values)
-        step_together([alone[i] for i in order], [2.0 * t] * len(order), values)
-        runs = _runs([shared[i] for i in order])
-        assert runs is not None and len(runs) == 1  # moved on the first step, in place after
+        got, _ = step_together([shared[i] for i in order], [2.0 * t] * len(order), values)
+        want, _ = step_together([alone[i] for i in order], [2.0 * t] * len(order), values)
+        assert got is not None and want is not None
+        assert all(same(getattr(got, name), getattr(want, name)) for name in got.__dataclass_fields__)
+        runs = _runs(sorted((shared[i] for i in chosen), key=lambda b: int(b.columns[0])))
+        assert runs is not None and len(runs) == 1  # moved on the first step
+        used.append(pool._next)
+    assert len(set(used)) == 1  # in place after the first: no further move
     assert all(a.dumps_all() == b.dumps_all() for a, b in zip(shared, alone, strict=True))
     owned = np.concatenate([bank.columns for bank in shared])
     assert np.unique(owned).size == owned.size and pool.live == owned.size
