@@ -62,13 +62,14 @@ class DetectorBank:
     def _state(self) -> np.ndarray:
         """The (fields, series) state: a view into the pool while the columns are one run, else a copy."""
         if self._start >= 0:
-            return self._pool.state[:, self._start : self._start + self.n_series]
-        return self._pool.state[:, self._cols]
+            return self._pool.state[self._start : self._start + self.n_series].T
+        rows: np.ndarray = self._pool.state[self._cols]
+        return rows.T
 
     @property
     def state_bytes_per_series(self) -> int:
         """Bytes of live state per series."""
-        return int(self._pool.state.shape[0] * self._pool.state.itemsize)
+        return int(self._pool.state.shape[1] * self._pool.state.itemsize)
 
     def update(self, ts: np.ndarray, values: np.ndarray) -> StepResult:
         """Score one sample per series (NaN value = no sample for that series) and learn from it."""
@@ -77,7 +78,7 @@ class DetectorBank:
             return step(self._state, ts, values, self._config)
         state = self._state
         result = step(state, ts, values, self._config)
-        self._pool.state[:, self._cols] = state
+        self._pool.state[self._cols] = state.T
         return result
 
     def add_series(self, count: int = 1) -> range:
@@ -89,16 +90,16 @@ class DetectorBank:
 
     def dumps_series(self, i: int) -> bytes:
         """Checkpoint series `i` (the same bytes `SeriesDetector.dumps` gives)."""
-        return encode_state(self._pool.state[:, self._cols[i]])
+        return encode_state(self._pool.state[self._cols[i]])
 
     def loads_series(self, i: int, data: bytes) -> None:
         """Restore series `i` from a checkpoint."""
-        self._pool.state[:, self._cols[i]] = decode_state(data, self._config)
+        self._pool.state[self._cols[i]] = decode_state(data, self._config)
 
     @property
     def state_rows(self) -> int:
         """Floats of state per series."""
-        return int(self._pool.state.shape[0])
+        return int(self._pool.state.shape[1])
 
     def dumps_all(self) -> bytes:
         """Checkpoint every series: their state columns one after the other, little-endian float64."""
@@ -110,7 +111,7 @@ class DetectorBank:
         if (rows != self.state_rows and not v2) or len(data) != 8 * rows * self.n_series:
             raise ValueError("detector state does not match this detector version/configuration")
         state = np.frombuffer(data, dtype="<f8").reshape(self.n_series, rows).T
-        self._pool.state[:, self._cols] = layout.from_v2(state, self._config) if v2 else state
+        self._pool.state[self._cols] = (layout.from_v2(state, self._config) if v2 else state).T
 
     def detector(self, i: int) -> SeriesDetector:
         """Return a standalone copy of series `i`'s detector."""
@@ -140,7 +141,7 @@ def step_together(
         state = np.concatenate([bank._state for bank in banks], axis=1)
         result = step(state, times, values, config)
         for bank, start, width in zip(banks, offsets, widths, strict=True):
-            bank._pool.state[:, bank._cols] = state[:, start : start + width]
+            bank._pool.state[bank._cols] = state[:, start : start + width].T
         return result, offsets
     order = sorted(range(len(banks)), key=lambda i: banks[i]._start)
     if order == list(range(len(banks))):
@@ -161,12 +162,12 @@ def _step_in_pool(
         parts, at = [], 0
         for start, stop in runs:
             end = at + stop - start
-            parts.append(step(pool.state[:, start:stop], times[at:end], values[at:end], config))
+            parts.append(step(pool.state[start:stop].T, times[at:end], values[at:end], config))
             at = end
         return parts[0] if len(parts) == 1 else _joined(parts)
-    state = pool.state[:, np.concatenate([bank._cols for bank in banks])]
-    result = step(state, times, values, config)
-    pool.relocate(banks, state)  # to one run: the next step over them is in place
+    rows = pool.state[np.concatenate([bank._cols for bank in banks])]
+    result = step(rows.T, times, values, config)
+    pool.relocate(banks, rows)  # to one run: the next step over them is in place
     return result
 
 

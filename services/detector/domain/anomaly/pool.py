@@ -1,8 +1,10 @@
 """One state array for the detector banks of many targets: columns handed out, taken back and reused.
 
-A bank's series are columns of its pool's ``(fields, capacity)`` array (`layout`). A step over
-many banks of one pool then works on their columns in place when they make a few runs of
-consecutive columns, instead of joining each bank's own array and copying it back. Banks stepped
+A bank's series are "columns" of its pool's array: rows of a ``(capacity, fields)`` array, each
+series' state contiguous, which the kernel sees transposed as `layout`'s ``(fields, series)``. A
+step over many banks of one pool then works on their columns in place when they make a few runs of
+consecutive columns, instead of joining each bank's own array and copying it back; a gather of
+scattered ones copies whole series. Banks stepped
 in another order are gathered, stepped and moved together to one new run (`relocate`), so the
 next step over them in that order is in place too.
 
@@ -45,8 +47,8 @@ class StatePool:
 
     def __init__(self, config: DetectorConfig | None = None, capacity: int = 0) -> None:
         self.config = config or DetectorConfig()
-        self._fresh = layout.new_state(self.config, 1)
-        self.state = np.empty((self._fresh.shape[0], 0))
+        self._fresh = layout.new_state(self.config, 1)[:, 0]
+        self.state = np.empty((0, self._fresh.size))
         self._next = 0  # columns from here on were never handed out, and hold fresh state
         self._free: list[int] = []  # handed out before and taken back, largest first
         self._returned: list[np.ndarray] = []  # taken back since the last allocation
@@ -57,7 +59,7 @@ class StatePool:
     @property
     def capacity(self) -> int:
         """Columns the array holds, live or not."""
-        return int(self.state.shape[1])
+        return int(self.state.shape[0])
 
     @property
     def live(self) -> int:
@@ -80,7 +82,7 @@ class StatePool:
         if reused:
             del self._free[-len(reused) :]
             reused.reverse()
-            self.state[:, reused] = self._fresh  # never used ones are fresh already
+            self.state[reused] = self._fresh  # never used ones are fresh already
         new = count - len(reused)
         if self._next + new > self.capacity:
             self._grow(self._next + new)
@@ -89,13 +91,13 @@ class StatePool:
         return cols
 
     def relocate(self, tenants: Sequence[Tenant], state: np.ndarray) -> None:
-        """Move ``tenants`` to one new run of columns, in this order, holding ``state`` (their new state)."""
-        count = int(state.shape[1])
+        """Move ``tenants`` to one new run of columns, in this order, holding ``state`` (a row per series)."""
+        count = int(state.shape[0])
         if self._next + count > self.capacity:  # no room for the run: pack, with them last
             self._compact(tenants, state)
             return
         start = self._next
-        self.state[:, start : start + count] = state
+        self.state[start : start + count] = state
         self._next += count
         for tenant in tenants:
             old = tenant.columns
@@ -134,12 +136,12 @@ class StatePool:
         tenants = [*rest, *last]
         cols = [t.columns for t in tenants]  # strong references: no tenant goes away meanwhile
         joined = np.concatenate(cols) if cols else np.empty(0, dtype=np.intp)
-        kept = joined.size - (last_state.shape[1] if last_state is not None else 0)
+        kept = joined.size - (last_state.shape[0] if last_state is not None else 0)
         packed = np.empty_like(self.state)
-        packed[:, :kept] = self.state[:, joined[:kept]]
+        packed[:kept] = self.state[joined[:kept]]
         if last_state is not None:
-            packed[:, kept : joined.size] = last_state
-        packed[:, joined.size :] = self._fresh
+            packed[kept : joined.size] = last_state
+        packed[joined.size :] = self._fresh
         self.state, self._next, self._free = packed, int(joined.size), []
         self._returned.clear()
         start = 0
@@ -148,9 +150,9 @@ class StatePool:
             start += old.size
 
     def _grow(self, needed: int) -> None:
-        bigger = np.empty((self.state.shape[0], max(needed, 2 * self.capacity)))
-        bigger[:, : self._next] = self.state[:, : self._next]
-        bigger[:, self._next :] = self._fresh  # in one pass: cheaper than column by column later
+        bigger = np.empty((max(needed, 2 * self.capacity), self._fresh.size))
+        bigger[: self._next] = self.state[: self._next]
+        bigger[self._next :] = self._fresh  # in one pass: cheaper than column by column later
         self.state = bigger
 
 
