@@ -32,7 +32,7 @@ class DetectorBank:
     def __init__(self, n_series: int, config: DetectorConfig | None = None, pool: StatePool | None = None) -> None:
         self._config = config or (pool.config if pool is not None else DetectorConfig())
         if pool is None:
-            pool = StatePool(self._config, n_series)
+            pool = StatePool(self._config, n_series, series_major=False)
         elif pool.config is not self._config and pool.config != self._config:
             raise ValueError("a bank and its state pool must share one detector config")
         self._pool = pool

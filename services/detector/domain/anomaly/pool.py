@@ -4,7 +4,8 @@ A bank's series are "columns" of its pool's array: rows of a ``(capacity, fields
 series' state contiguous, which the kernel sees transposed as `layout`'s ``(fields, series)``. A
 step over many banks of one pool then works on their columns in place when they make a few runs of
 consecutive columns, instead of joining each bank's own array and copying it back; a gather of
-scattered ones copies whole series. Banks stepped
+scattered ones copies whole series. (A bank's own pool keeps each field contiguous instead: the
+kernel is fastest on that.) Banks stepped
 in another order are gathered, stepped and moved together to one new run (`relocate`), so the
 next step over them in that order is in place too.
 
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Literal, Protocol
 
 import numpy as np
 
@@ -43,12 +44,15 @@ class Tenant(Protocol):
 class StatePool:
     """Detector state columns of many banks in one array (see the module docstring)."""
 
-    __slots__ = ("_free", "_fresh", "_next", "_returned", "_tenants", "config", "state")
+    __slots__ = ("_free", "_fresh", "_next", "_order", "_returned", "_tenants", "config", "state")
 
-    def __init__(self, config: DetectorConfig | None = None, capacity: int = 0) -> None:
+    def __init__(self, config: DetectorConfig | None = None, capacity: int = 0, *, series_major: bool = True) -> None:
         self.config = config or DetectorConfig()
         self._fresh = layout.new_state(self.config, 1)[:, 0]
-        self.state = np.empty((0, self._fresh.size))
+        # Series-major memory (each series' state contiguous) makes gathers of scattered series cheap;
+        # field-major memory makes steps over one run cheaper still, for a pool of one bank.
+        self._order: Literal["C", "F"] = "C" if series_major else "F"
+        self.state = np.empty((0, self._fresh.size), order=self._order)
         self._next = 0  # columns from here on were never handed out, and hold fresh state
         self._free: list[int] = []  # handed out before and taken back, largest first
         self._returned: list[np.ndarray] = []  # taken back since the last allocation
@@ -150,7 +154,7 @@ class StatePool:
             start += old.size
 
     def _grow(self, needed: int) -> None:
-        bigger = np.empty((max(needed, 2 * self.capacity), self._fresh.size))
+        bigger = np.empty((max(needed, 2 * self.capacity), self._fresh.size), order=self._order)
         bigger[: self._next] = self.state[: self._next]
         bigger[self._next :] = self._fresh  # in one pass: cheaper than column by column later
         self.state = bigger
