@@ -12,6 +12,7 @@ from typing import Final, Protocol, TypeAlias
 from aiokafka import ConsumerRebalanceListener, TopicPartition
 
 from services.detector.adapters.state_store import StateStore, StateStoreError
+from services.detector.domain.anomaly.pool import StatePool
 from services.detector.domain.checkpoint import CheckpointError, dumps_target, loads_target
 from services.detector.domain.scrape import ScrapeView
 from services.detector.domain.target import DetectionConfig, TargetDetector, observe_together
@@ -83,6 +84,9 @@ class MetricsHandler:
         self.store = store
         self.checkpoint_s = checkpoint_s
         self.targets: dict[str, TargetDetector] = {}
+        # Every target's statistical state in one array: a wave's step reads and writes it in place.
+        # A forgotten target's columns go back to the pool when its detector is gone.
+        self.pool = StatePool(config.statistical.detector)
         self.partition_of: dict[str, int] = {}
         self.saved_at: dict[str, float] = {}
         self.dirty: set[str] = set()
@@ -114,7 +118,7 @@ class MetricsHandler:
                 continue
             detector = self.targets.get(scrape.target)
             if detector is None:
-                detector = self.targets[scrape.target] = TargetDetector(scrape.target, self.config)
+                detector = self.targets[scrape.target] = TargetDetector(scrape.target, self.config, self.pool)
             self.partition_of[scrape.target] = item.delivery.partition
             n = depth[scrape.target] = depth.get(scrape.target, -1) + 1
             if n == len(waves):
@@ -214,7 +218,7 @@ class MetricsHandler:
                 continue
             target = key.removeprefix(TARGET_KEY)
             try:
-                loaded = loads_target(value, self.config)
+                loaded = loads_target(value, self.config, self.pool)
             except CheckpointError as exc:
                 log.warning("ignoring checkpoint %s: %s", key, exc)
                 continue

@@ -19,6 +19,7 @@ from types import MappingProxyType
 from typing import Any, Final
 
 from services.detector.domain.anomaly import Score
+from services.detector.domain.anomaly.pool import StatePool
 from services.detector.domain.budget import BudgetState
 from services.detector.domain.degradation import SIGNALS, Baseline
 from services.detector.domain.episodes import EpisodeState
@@ -108,13 +109,16 @@ def dumps_target(detector: TargetDetector) -> bytes:
     return zlib.compress(header + head + bank.dumps_all(), 1)
 
 
-def loads_target(data: bytes, config: DetectionConfig) -> TargetDetector:
-    """Rebuild a target's detector from ``dumps_target`` output (either format); raise CheckpointError if unreadable."""
+def loads_target(data: bytes, config: DetectionConfig, pool: StatePool | None = None) -> TargetDetector:
+    """Rebuild a target's detector from ``dumps_target`` output (either format); raise CheckpointError if unreadable.
+
+    ``pool``: where its statistical state goes (see `TargetDetector`).
+    """
     try:
         raw = zlib.decompress(data)
         if raw.startswith(_MAGIC):
-            return _loads_v2(raw, config)
-        return _loads_v1(json.loads(raw), config)
+            return _loads_v2(raw, config, pool)
+        return _loads_v1(json.loads(raw), config, pool)
     except (zlib.error, KeyError, TypeError, ValueError, IndexError, struct.error) as exc:
         raise CheckpointError(f"unreadable checkpoint: {type(exc).__name__}: {exc}") from exc
 
@@ -123,10 +127,10 @@ def _score(row: list[Any] | None) -> Score | None:
     return Score(*row) if row is not None else None
 
 
-def _loads_v2(raw: bytes, config: DetectionConfig) -> TargetDetector:
+def _loads_v2(raw: bytes, config: DetectionConfig, pool: StatePool | None) -> TargetDetector:
     _, head_len, rows = _HEADER.unpack_from(raw)
     doc = json.loads(raw[_HEADER.size : _HEADER.size + head_len])
-    detector = TargetDetector(doc["target"], config)
+    detector = TargetDetector(doc["target"], config, pool)
     detector.host = doc["host"]
     detector.last_observed = _parse_dt(doc["last_observed"])
     detector.rules = {n: _rule_from_json(s) for n, s in doc["rules"].items()}
@@ -150,11 +154,11 @@ def _loads_v2(raw: bytes, config: DetectionConfig) -> TargetDetector:
     return detector
 
 
-def _loads_v1(doc: dict[str, Any], config: DetectionConfig) -> TargetDetector:
+def _loads_v1(doc: dict[str, Any], config: DetectionConfig, pool: StatePool | None) -> TargetDetector:
     """Read a format-1 checkpoint (compressed JSON, series in base64)."""
     if doc.get("format") != 1:
         raise CheckpointError(f"unknown checkpoint format {doc.get('format')!r}")
-    detector = TargetDetector(doc["target"], config)
+    detector = TargetDetector(doc["target"], config, pool)
     detector.host = doc["host"]
     detector.last_observed = _parse_dt(doc["last_observed"])
     detector.rules = {n: _rule_from_json(s) for n, s in doc["rules"].items()}

@@ -15,6 +15,7 @@ from services.detector.domain.anomaly import DetectorBank, DetectorConfig, Score
 from services.detector.domain.anomaly.corroborate import raise_scores
 from services.detector.domain.anomaly.detector import score_at
 from services.detector.domain.anomaly.kernel import StepResult
+from services.detector.domain.anomaly.pool import StatePool
 from services.detector.domain.budget import EpisodeBudget
 from services.detector.domain.episodes import EpisodePolicy, EpisodeState, strength, track_episode
 from services.detector.domain.evidence import Evidence
@@ -244,10 +245,13 @@ class SeriesWatch:
 
 
 class SeriesBank:
-    """The statistical watches of one target: one detector column per metric, advanced in one step."""
+    """The statistical watches of one target: one detector column per metric, advanced in one step.
 
-    def __init__(self, config: DetectorConfig) -> None:
-        self.bank = DetectorBank(0, config)
+    The columns live in ``pool`` when given (shared by the targets of one handler), else in the bank's own.
+    """
+
+    def __init__(self, config: DetectorConfig, pool: StatePool | None = None) -> None:
+        self.bank = DetectorBank(0, config, pool)
         self.watches: dict[str, SeriesWatch] = {}
 
     def __len__(self) -> int:

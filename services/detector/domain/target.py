@@ -19,6 +19,7 @@ import numpy as np
 
 from services.detector.domain import budget as fp_budget
 from services.detector.domain.anomaly.bank import step_together
+from services.detector.domain.anomaly.pool import StatePool
 from services.detector.domain.degradation import Baseline
 from services.detector.domain.evidence import Evidence, combine
 from services.detector.domain.perf import PerfConfig, observe_perf
@@ -123,9 +124,13 @@ class Taken:
 
 
 class TargetDetector:
-    """Rule states, statistical watches, degradation baseline and open episodes of one target."""
+    """Rule states, statistical watches, degradation baseline and open episodes of one target.
 
-    def __init__(self, target: str, config: DetectionConfig) -> None:
+    ``pool``: where the statistical state lives, shared by the targets stepped together (see
+    `observe_together`); None: a pool of this target's own.
+    """
+
+    def __init__(self, target: str, config: DetectionConfig, pool: StatePool | None = None) -> None:
         self.target = target
         self.config = config
         self.watched_by = tuple(rule for rule in config.rules if rule.applies_to(target))
@@ -134,7 +139,7 @@ class TargetDetector:
         self.host = ""
         self.last_observed: datetime | None = None
         self.rules: dict[str, RuleState] = {}
-        self.series = SeriesBank(config.statistical.detector)
+        self.series = SeriesBank(config.statistical.detector, pool)
         self.baseline = Baseline()
         self.perf_signal: str | None = None
         self.episodes: dict[str, Episode] = {}
