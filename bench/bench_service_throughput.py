@@ -1,7 +1,7 @@
 """Services against a bare consumer loop on the same broker and the same backlog, in one run.
 
 Usage: python bench/bench_service_throughput.py [--events 20000] [--targets 5000] [--profile production]
-       [--services detector,rca,responder,logs]
+       [--services detector,rca,responder,logs] [--rounds 1]
 
 Starts noida-db on a free port and, for each service, publishes a backlog of its input keyed by
 target, then consumes the whole backlog twice, each in a consumer group of its own:
@@ -21,7 +21,8 @@ service logs of ``bench_log_source.py``): its baseline is a bare scan of the sam
 time + search_after pages, as the analyzer reads them), the analyzer decodes each hit to a record,
 mines its template and feeds the pattern analysis.
 Prints events/s and CPU microseconds per event of each and the service's ratio to the baseline.
-The machine is shared and noisy: compare the ratio, not the absolute figures.
+The machine is shared and noisy: compare the ratio, not the absolute figures. ``--rounds N`` repeats
+the whole run N times, each on a fresh broker, and prints every round's ratio and the median.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import argparse
 import asyncio
 import json
 import random
+import statistics
 import sys
 import tempfile
 import time
@@ -240,14 +242,13 @@ async def _drain(member: GroupMember, events: int) -> tuple[float, float]:
     return time.perf_counter() - started, time.process_time() - cpu
 
 
-async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--events", type=int, default=20_000)
-    parser.add_argument("--targets", type=int, default=5_000)
-    parser.add_argument("--profile", choices=("production", "demo"), default="production")
-    parser.add_argument("--services", default="detector,rca,responder,logs")
-    args = parser.parse_args()
-    rows = []
+Row = tuple[str, float, float, float | None]
+"""A consumer's name, seconds and CPU seconds for the backlog, and its baseline's seconds (None: it is one)."""
+
+
+async def one_round(args: argparse.Namespace) -> list[Row]:
+    """Every service of ``args.services`` and its baseline on a fresh noida-db, one after the other."""
+    rows: list[Row] = []
     with tempfile.TemporaryDirectory() as tmp:
         logs = "logs" in args.services.split(",")
         broker = start_broker(Path(tmp) / "noida", Path(tmp) / "noida.log", elasticsearch=logs)
@@ -258,10 +259,10 @@ async def main() -> None:
                 if service == "logs":
                     await load_logs(broker.elasticsearch, args.events)
                     print(f"logs: {args.events} log documents in {LOG_INDEX}; noida-db Elasticsearch")
-                    *bare, _ = await scan_logs(broker.elasticsearch, analyse=False)
-                    *measured, _ = await scan_logs(broker.elasticsearch, analyse=True)
-                    rows += [("bare scan of the log index, baseline", *bare),
-                             ("live log analyzer (decode, mine, patterns)", *measured, bare[0])]  # fmt: skip
+                    scan, scan_cpu, _ = await scan_logs(broker.elasticsearch, analyse=False)
+                    took, took_cpu, _ = await scan_logs(broker.elasticsearch, analyse=True)
+                    rows += [("bare scan of the log index, baseline", scan, scan_cpu, None),
+                             ("live log analyzer (decode, mine, patterns)", took, took_cpu, scan)]  # fmt: skip
                     continue
                 topic, records = (
                     (ANOMALIES, anomalies(args.events, args.targets))
@@ -279,13 +280,54 @@ async def main() -> None:
                     measured = await rca_service(bootstrap, records, Path(tmp) / "reports")
                 else:
                     measured = await responder_service(bootstrap, args.events)
-                rows += [(f"bare loop on {topic.name}, baseline", *bare), (f"{service} service", *measured, bare[0])]
+                rows += [(f"bare loop on {topic.name}, baseline", *bare, None),
+                         (f"{service} service", *measured, bare[0])]  # fmt: skip
         finally:
             terminate(broker.process.pid)
+    return rows
+
+
+def _ratio(row: Row) -> float:
+    """The consumer's speed as a share of its baseline's (1 for a baseline)."""
+    _, seconds, _, baseline = row
+    return 1.0 if baseline is None else baseline / seconds
+
+
+def print_round(rows: list[Row], events: int) -> None:
     print(f"{'consumer':<48} {'events/s':>10} {'CPU us/event':>13} {'ratio':>7}")
-    for name, seconds, cpu, *baseline in rows:
-        ratio = f"{baseline[0] / seconds:>7.3f}" if baseline else f"{1:>7.3f}"
-        print(f"{name:<48} {args.events / seconds:>10,.0f} {cpu / args.events * 1e6:>13,.0f} {ratio}")
+    for row in rows:
+        name, seconds, cpu, _ = row
+        print(f"{name:<48} {events / seconds:>10,.0f} {cpu / events * 1e6:>13,.0f} {_ratio(row):>7.3f}")
+
+
+def print_spread(rounds: list[list[Row]], events: int) -> None:
+    """Each service's ratio and CPU per event over the rounds: every value, then the median."""
+    print(f"\nover {len(rounds)} rounds (each a fresh broker, baseline and service side by side):")
+    for index, (name, _, _, baseline) in enumerate(rounds[0]):
+        if baseline is None:
+            continue
+        ratios = sorted(_ratio(r[index]) for r in rounds)
+        cpus = sorted(r[index][2] / events * 1e6 for r in rounds)
+        print(f"{name:<48} ratio {' '.join(f'{x:.2f}' for x in ratios)}  median {statistics.median(ratios):.2f}; "
+              f"CPU us/event median {statistics.median(cpus):,.0f}")  # fmt: skip
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=20_000)
+    parser.add_argument("--targets", type=int, default=5_000)
+    parser.add_argument("--profile", choices=("production", "demo"), default="production")
+    parser.add_argument("--services", default="detector,rca,responder,logs")
+    parser.add_argument("--rounds", type=int, default=1, help="repeat on a fresh broker; prints the spread")
+    args = parser.parse_args()
+    rounds = []
+    for number in range(1, args.rounds + 1):
+        if args.rounds > 1:
+            print(f"-- round {number} of {args.rounds}")
+        rounds.append(await one_round(args))
+        print_round(rounds[-1], args.events)
+    if args.rounds > 1:
+        print_spread(rounds, args.events)
 
 
 if __name__ == "__main__":
