@@ -41,12 +41,14 @@ from services.detector.domain.anomaly.config import DAY_S  # noqa: E402
 
 PUBLISHED = ("ARTime", "numenta", "contextOSE", "knncad", "relativeEntropy", "twitterADVec", "windowedGaussian")
 CANDIDATES: dict[str, dict[str, float | bool]] = {
-    "corroborated, cap 2, recent jumps 3 d": {},
-    "corroborated, cap 2, recent jumps 7 d": {"recent_half_life_s": 7 * DAY_S},
-    "corroborated, cap 1.5, recent jumps 3 d": {"corroborate_cap": 1.5},
-    "corroborated, cap 3, recent jumps 3 d": {"corroborate_cap": 3.0},
-    "corroborated, cap 2, recent jumps 3 d, flagged jumps whole": {"recent_discount_flagged": False},
-    "corroborated, cap 2": {"corroborate_recent": False},
+    "corroborated, cap 2, share^0.5, recent jumps 3 d": {},
+    "corroborated, cap 2, share^0.5, recent jumps 7 d": {"recent_half_life_s": 7 * DAY_S},
+    "corroborated, cap 1.5, share^0.5, recent jumps 3 d": {"corroborate_cap": 1.5},
+    "corroborated, cap 3, share^0.5, recent jumps 3 d": {"corroborate_cap": 3.0},
+    "corroborated, cap 2, share^0.5, recent jumps 3 d, flagged jumps whole": {"recent_discount_flagged": False},
+    "corroborated, cap 2, share^0, recent jumps 3 d": {"corroborate_share_power": 0.0},
+    "corroborated, cap 2, share^1, recent jumps 3 d": {"corroborate_share_power": 1.0},
+    "corroborated, cap 2, share^0.5": {"corroborate_recent": False},
     "alone": {"corroborate": False},
 }
 """Detector settings the training folds choose between (DetectorConfig overrides); one = nothing to choose.
@@ -56,9 +58,11 @@ the concurrent alerts of its host's other metrics, up to a cap of its own streng
 jumps" also weighs a series' jump against the largest jumps of a recent horizon by the share of its
 host's other metrics that set such a record in the same step (anomaly.corroborate); "flagged jumps
 whole" lets a jump larger than any of the long horizon set the recent records in full (the default
-takes it only in part: records set during an anomaly do not define normal). The training
-folds choose whether to corroborate, the cap, the horizon and the records' rule (the service's
-defaults, cap 2 and 3 days, are the middle ones)."""
+takes it only in part: records set during an anomaly do not define normal); "share^p" weighs the
+host's alerts by the share of its other metrics that leave their envelopes at that step, to the
+power p (0: taken whole, as before). The training folds choose whether to corroborate, the cap,
+the share's power, the horizon and the records' rule (the service's defaults, cap 2, power 0.5 and
+3 days, are the middle ones)."""
 BASELINE_COMMIT = "ca05814"
 BASELINE: dict[str, tuple[float, float, float]] = {
     "nab artificial": (88.57, 83.53, 92.99),
@@ -110,7 +114,8 @@ def stream_all(
     for i in range(n_rows):
         result = bank.update(ts[i], xs[i])
         if config.corroborate:
-            result = corroborate(result, groups, config.corroborate_cap, config.corroborate_recent)
+            cap, power = config.corroborate_cap, config.corroborate_share_power
+            result = corroborate(result, groups, cap, config.corroborate_recent, power)
         scores[i], severities[i] = result.score, result.severity
     seconds = time.perf_counter() - start
     cut = [slice(0, len(s.values)) for s in series]

@@ -2,7 +2,9 @@
 
 Usage: python bench/cv_diagnose.py [DATA_DIR] [--alone]   (default $IR_DATA_DIR or ../shared/data)
 
-``--alone`` judges every series by itself (no corroboration across a host's series).
+``--alone`` judges every series by itself (no corroboration across a host's series);
+``--share-power=P`` weighs the host's alerts by the share of its series that depart, to the power P
+(default: the service's, `DetectorConfig.corroborate_share_power`; 0: the evidence taken whole).
 
 Streams every series once (as bench_detector_cv.py does), takes each held-out fold's standard-profile
 threshold as cross-validation chooses it (on the other folds only), and per fold prints:
@@ -29,7 +31,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -75,10 +77,10 @@ def stream(series: Sequence[cf.LabelledSeries], config: DetectorConfig) -> list[
         rows["severity"][i] = result.severity
         if config.corroborate:
             usable = result.valid & ~result.warming
-            cap = config.corroborate_cap
-            rows["capped"][i], _ = raise_scores(result.score, result.severity, usable, groups, cap)
+            cap, power = config.corroborate_cap, config.corroborate_share_power
+            rows["capped"][i], _ = raise_scores(result.score, result.severity, usable, groups, cap, None, power)
             recent = result.recent if config.corroborate_recent else None
-            rows["score"][i], _ = raise_scores(result.score, result.severity, usable, groups, cap, recent)
+            rows["score"][i], _ = raise_scores(result.score, result.severity, usable, groups, cap, recent, power)
     return [Streamed(*(rows[k][: len(s.values), j] for k in rows)) for j, s in enumerate(series)]
 
 
@@ -153,6 +155,9 @@ def main() -> int:
     folds = list(dict.fromkeys(s.fold for s in series))
     start = time.perf_counter()
     config = DetectorConfig(corroborate="--alone" not in sys.argv)
+    for arg in sys.argv[1:]:
+        if arg.startswith("--share-power="):
+            config = replace(config, corroborate_share_power=float(arg.split("=", 1)[1]))
     out = stream(series, config)
     how = "corroborated across each host's series" if config.corroborate else "each series alone"
     print(f"{len(series)} series streamed in {time.perf_counter() - start:.1f} s ({how})")

@@ -365,7 +365,13 @@ def judged_step(result: StepResult, widths: Sequence[int], config: StatisticalCo
         recent = result.recent if detector.corroborate_recent else None
         usable = result.valid & ~result.warming
         scores, raised_by = raise_scores(
-            result.score, result.severity, usable, groups, detector.corroborate_cap, recent
+            result.score,
+            result.severity,
+            usable,
+            groups,
+            detector.corroborate_cap,
+            recent,
+            detector.corroborate_share_power,
         )
     else:
         scores, raised_by = result.score, np.full(size, -1)

@@ -41,6 +41,10 @@ class DetectorConfig:
             the hosts (the service per target, the cross-validation bench per server).
         corroborate_cap: a corroborated series is raised to at most this many times its own
             strength. The cross-validation bench lets the training folds choose it.
+        corroborate_share_power: the host's evidence counts as 1 - (1 - evidence) ** (share ** this),
+            share being the fraction of the series' other series outside their envelopes at that
+            step (see `corroborate`); 0 takes it whole. The cross-validation bench lets the
+            training folds choose it (0, 0.5 or 1; the default is the middle one).
         corroborate_recent: corroboration also weighs each series' recent jump view by the share of
             its host's other series that set a recent jump record in the same step (see
             `corroborate`); a series alone, or with corroboration off, never uses that view.
@@ -78,6 +82,7 @@ class DetectorConfig:
     counter: bool = False
     corroborate: bool = True
     corroborate_cap: float = 2.0
+    corroborate_share_power: float = 0.5
     corroborate_recent: bool = True
     recent_half_life_s: float = 3 * DAY_S
     recent_discount_flagged: bool = True

@@ -12,6 +12,14 @@ a little, not to the host's strongest alert, so a host-wide alert does not page 
 that happened to wiggle. A series inside all its envelopes is never raised, and a host with one
 series is never changed. Pure and causal: it reads one step's results, nothing earlier.
 
+The host's evidence is also weighed by how much of the host departs with it: it counts as
+1 - (1 - evidence) ** (share ** share_power), where share is the fraction of the series' other
+usable series that are outside their own envelopes at that step (the same scale-free share as the
+joint jump view below). A lone alert on one metric (often a false one) barely lifts the metrics that
+happen to wiggle with it; a fault that moves much of the host lifts them nearly fully. share_power 0
+takes the evidence whole (the share ignored), 1 weighs it by the share itself; the
+cross-validation bench lets the training folds choose it.
+
 The long-horizon envelopes miss one kind of host fault: a synchronous dip of a few per cent in
 several metrics, months after a huge jump set their records. Each series therefore also keeps a
 recent jump view (kernel: its jump against the two largest jumps of the last few days), which is
@@ -80,17 +88,22 @@ def raise_scores(
     groups: np.ndarray,
     cap_ratio: float,
     recent: np.ndarray | None = None,
+    share_power: float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Return the corroborated scores and, per series, the series whose alert raised it most (-1: not raised).
 
     ``usable`` marks the series whose sample counts (valid, past warm-up); ``groups[i]`` names
     series ``i``'s host (equal ids: same host); ``cap_ratio`` bounds the raise (module docstring).
     ``recent``, the recent jump view's severities (`StepResult.recent`), adds the host's joint jump
-    (module docstring); None leaves it out.
+    (module docstring); None leaves it out. ``share_power`` weighs the evidence by the share of the
+    host that departs with the series (module docstring; 0: taken whole).
     """
     groups = np.asarray(groups)
     best, runner, other = strongest_others(score, groups)
     evidence = 1.0 - (1.0 - best) * (1.0 - runner)
+    if share_power > 0.0:
+        departing = host_share(severity > 0, usable, groups)
+        evidence = 1.0 - (1.0 - evidence) ** (departing**share_power)
     lifted = np.minimum(evidence, 1.0 - (1.0 - severity) ** cap_ratio)
     raised = (severity > 0) & usable & (lifted > score)
     out, by = np.where(raised, lifted, score), np.where(raised, other, -1)
@@ -107,8 +120,11 @@ def raise_scores(
     return np.where(wins, joint, out), np.where(wins, leader, by)
 
 
-def corroborate(result: StepResult, groups: np.ndarray, cap_ratio: float, recent: bool = True) -> StepResult:
+def corroborate(
+    result: StepResult, groups: np.ndarray, cap_ratio: float, recent: bool = True, share_power: float = 0.0
+) -> StepResult:
     """Return the step result with each series raised by its host's concurrent alerts (and joint jumps)."""
     usable = result.valid & ~result.warming
-    score, _ = raise_scores(result.score, result.severity, usable, groups, cap_ratio, result.recent if recent else None)
+    joint = result.recent if recent else None
+    score, _ = raise_scores(result.score, result.severity, usable, groups, cap_ratio, joint, share_power)
     return replace(result, score=score)

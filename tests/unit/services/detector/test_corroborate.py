@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -11,7 +12,7 @@ import pytest
 from services.detector.domain.anomaly import DetectorBank, DetectorConfig, corroborate
 from services.detector.domain.anomaly.corroborate import host_share, raise_scores, strongest_other
 from services.detector.domain.perf import PerfConfig
-from services.detector.domain.series import StatisticalConfig
+from services.detector.domain.series import StatisticalConfig, judged_step
 from services.detector.domain.target import DetectionConfig, TargetDetector
 from services.detector.domain.tracker import Change, Emission, TrackerConfig
 from shared.models import MetricSample, MetricsObserved
@@ -217,3 +218,51 @@ def test_the_recent_jump_view_is_held_by_the_after_alert_suppression() -> None:
     assert results[300].score[0] > 0.9 and results[300].recent[0] > 0.9  # the spike alerts and is a recent record
     assert results[301].severity[0] > 0.0  # the jump back leaves the envelopes too,
     assert results[301].score[0] == 0.0 and results[301].recent[0] == 0.0  # and is suppressed in both views
+
+
+def test_a_lone_alert_lifts_less_than_one_the_host_shares() -> None:
+    usable, groups = np.ones(5, dtype=bool), np.zeros(5, dtype=np.int64)
+    score = np.array([0.9, 0.0, 0.0, 0.0, 0.0])
+    lone = np.array([0.9, 0.3, 0.0, 0.0, 0.0])  # only the alerting series departs besides series 1
+    shared = np.array([0.9, 0.3, 0.1, 0.1, 0.1])  # the whole host departs with it
+    whole, _ = raise_scores(score, lone, usable, groups, cap_ratio=1e9)
+    weighed, by = raise_scores(score, lone, usable, groups, cap_ratio=1e9, share_power=1.0)
+    assert whole[1] == pytest.approx(0.9)  # power 0 (default): the evidence taken whole
+    assert weighed[1] == pytest.approx(1 - 0.1 ** (1 / 4)) and by[1] == 0  # one of its four others departs
+    softer, _ = raise_scores(score, lone, usable, groups, cap_ratio=1e9, share_power=0.5)
+    assert weighed[1] < softer[1] < whole[1]
+    host_wide, _ = raise_scores(score, shared, usable, groups, cap_ratio=1e9, share_power=1.0)
+    assert host_wide[1] == pytest.approx(0.9)  # every other series departs: the evidence counts whole
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_the_share_only_ever_weakens_the_raise(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(2, 12))
+    groups, usable = rng.integers(0, 3, n), rng.random(n) < 0.8
+    severity = rng.choice([0.0, 0.2, 0.5, 0.9], n)
+    score = np.where(rng.random(n) < 0.5, severity, 0.0)  # some suppressed
+    whole, _ = raise_scores(score, severity, usable, groups, 2.0)
+    for power in (0.5, 1.0):
+        weighed, _ = raise_scores(score, severity, usable, groups, 2.0, None, power)
+        assert np.all(weighed <= whole + 1e-12) and np.all(weighed >= score)
+
+
+def test_the_service_weighs_the_hosts_evidence_with_the_configured_power() -> None:
+    bank = DetectorBank(5, DetectorConfig(warmup_samples=2))
+    for i in range(3):
+        result = bank.update(np.full(5, 60.0 * i), np.zeros(5))
+    lone = replace(
+        result,
+        valid=np.ones(5, dtype=bool),
+        warming=np.zeros(5, dtype=bool),
+        score=np.array([0.9, 0.0, 0.0, 0.0, 0.0]),
+        severity=np.array([0.9, 0.3, 0.0, 0.0, 0.0]),
+        recent=np.zeros(5),
+    )
+
+    def raised(power: float) -> float:
+        config = StatisticalConfig(detector=DetectorConfig(corroborate_cap=1e9, corroborate_share_power=power))
+        return float(judged_step(lone, [5], config).scores[1])
+
+    assert raised(0.0) == pytest.approx(0.9) and raised(1.0) == pytest.approx(1 - 0.1 ** (1 / 4))
