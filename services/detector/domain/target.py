@@ -9,11 +9,11 @@ last one processed are ignored, so a redelivered scrape after a restart changes 
 from __future__ import annotations
 
 import functools
-from operator import attrgetter
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from operator import attrgetter
 from typing import Final
 
 import numpy as np
