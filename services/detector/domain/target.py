@@ -13,7 +13,6 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from operator import attrgetter
 from typing import Final
 
 import numpy as np
@@ -52,16 +51,17 @@ class DetectionConfig:
     """A scrape dated further than this ahead of when it was received is ignored (it would blind the target)."""
 
 
-_labels_of, _name_of, _value_of = attrgetter("labels"), attrgetter("name"), attrgetter("value")
-
-
 def sample_values(scrape: ScrapeView) -> dict[str, float]:
     """Return one value per metric name, preferring the unlabelled sample."""
-    samples = scrape.samples
-    if not any(map(_labels_of, samples)):  # no labelled sample (the common case): one pass in C
-        return dict(zip(map(_name_of, samples), map(_value_of, samples), strict=True))
     values: dict[str, float] = {}
-    for sample in sorted(samples, key=lambda s: bool(s.labels), reverse=True):
+    for sample in scrape.samples:
+        if sample.labels:
+            break
+        values[sample.name] = sample.value
+    else:
+        return values  # no labelled sample (the common case): one pass
+    values = {}
+    for sample in sorted(scrape.samples, key=lambda s: bool(s.labels), reverse=True):
         values[sample.name] = sample.value
     return values
 
