@@ -293,6 +293,9 @@ class SeriesBank:
         if new := [metric for metric in present if metric not in watches]:  # one bank resize for all
             for metric, index in zip(new, self.bank.add_series(len(new)), strict=True):
                 watches[metric] = SeriesWatch(metric, index)
+        by_column = self._by_column()
+        if len(present) == len(by_column):  # every series is present (the common case): read in column order
+            return np.array([values[watch.metric] for watch in by_column], dtype=float)
         row = [np.nan] * self.bank.n_series
         for metric in present:
             row[watches[metric].index] = values[metric]
