@@ -168,8 +168,9 @@ def _assess(
                 starts.setdefault(sig, ts)
         signal_since = MappingProxyType(starts)
 
-    log_mean, counts = dict(state.log_mean), dict(state.counts)
+    learned, seen = state.log_mean, state.counts  # frozen while degraded or bad: kept as they are
     if not degraded and not bad:
+        log_mean, counts, floor = dict(learned), dict(seen), p.baseline_alpha
         for sig, value in measured:
             if value <= 0:
                 continue
@@ -177,17 +178,10 @@ def _assess(
             logged = math.log(value)
             previous = log_mean.get(sig, logged)
             alpha = 1.0 / n
-            log_mean[sig] = previous + (alpha if alpha > p.baseline_alpha else p.baseline_alpha) * (logged - previous)
+            log_mean[sig] = previous + (alpha if alpha > floor else floor) * (logged - previous)
             counts[sig] = n
-    new_state = Baseline(
-        log_mean=MappingProxyType(log_mean),
-        counts=MappingProxyType(counts),
-        run_start=run_start,
-        bad_streak=bad_streak,
-        good_streak=good_streak,
-        degraded=degraded,
-        signal_since=signal_since,
-    )
+        learned, seen = MappingProxyType(log_mean), MappingProxyType(counts)
+    new_state = Baseline(learned, seen, run_start, bad_streak, good_streak, degraded, signal_since)
     if not (always or degraded):
         return new_state, None
     ratios = {sig: ratio for sig, _, ratio, _ in compared}

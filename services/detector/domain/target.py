@@ -218,6 +218,8 @@ class TargetDetector:
     def _statistical(self, now: datetime, values: Mapping[str, float], step: JudgedStep, offset: int) -> list[Evidence]:
         cfg = self.config.statistical
         ts, base = now.timestamp(), cfg.episodes.open_threshold
+        if not self.budgets:  # no statistical episode yet: no threshold raised
+            return self.series.judge(step, offset, ts, values, cfg)
         raised = {
             signal: fp_budget.open_threshold(state, base, ts, cfg.budget)
             for signal, state in self.budgets.items()
@@ -227,6 +229,8 @@ class TargetDetector:
 
     def _track(self, now: datetime, evidence: Mapping[str, list[Evidence]]) -> list[Emission]:
         out: list[Emission] = []
+        if not evidence and not self.episodes:
+            return out  # no signal to advance (the common case)
         for signal in sorted(set(evidence) | set(self.episodes)):
             found, tracker = self._budget(signal, combine(evidence.get(signal, ())), now)
             emission = advance(
