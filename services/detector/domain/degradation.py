@@ -15,7 +15,7 @@ import math
 from dataclasses import dataclass, field
 from math import isfinite
 from types import MappingProxyType
-from typing import Final
+from typing import Final, TypeAlias
 
 LATENCY_SIGNALS: Final = ("p50", "p95", "p99")
 SIGNALS: Final = (*LATENCY_SIGNALS, "throughput")
@@ -102,7 +102,7 @@ def assess(
     state: Baseline, sample: PerfSample, policy: DegradationPolicy | None = None
 ) -> tuple[Baseline, DegradationStatus]:
     """Compare one sample with the target's baseline; return the new state and the status."""
-    new_state, status = _assess(state, sample, policy or DegradationPolicy(), always=True)
+    new_state, status = _assess(state, sample.ts, _values_of(sample), policy or DegradationPolicy(), always=True)
     assert status is not None
     return new_state, status
 
@@ -111,13 +111,28 @@ def assess_degraded(
     state: Baseline, sample: PerfSample, policy: DegradationPolicy
 ) -> tuple[Baseline, DegradationStatus | None]:
     """``assess``, with the status only while the target is degraded (None otherwise, built for nothing)."""
-    return _assess(state, sample, policy, always=False)
+    return _assess(state, sample.ts, _values_of(sample), policy, always=False)
+
+
+def assess_degraded_at(
+    state: Baseline, ts: float, values: Measured, policy: DegradationPolicy
+) -> tuple[Baseline, DegradationStatus | None]:
+    """``assess_degraded`` of ``PerfSample(ts, *values)``, without building the sample."""
+    return _assess(state, ts, values, policy, always=False)
+
+
+Measured: TypeAlias = tuple[float | None, float | None, float | None, float | None]
+"""A sample's p50, p95, p99 and throughput (SIGNALS' order; None: not measured)."""
+
+
+def _values_of(sample: PerfSample) -> Measured:
+    return sample.p50, sample.p95, sample.p99, sample.throughput
 
 
 def _assess(
-    state: Baseline, sample: PerfSample, p: DegradationPolicy, *, always: bool
+    state: Baseline, ts: float, values: Measured, p: DegradationPolicy, *, always: bool
 ) -> tuple[Baseline, DegradationStatus | None]:
-    values = (sample.p50, sample.p95, sample.p99, sample.throughput)  # SIGNALS' order; as ``sample.get`` filters
+    # filtered as ``PerfSample.get`` filters
     measured = [(sig, v) for sig, v in zip(SIGNALS, values, strict=True) if v is not None and v >= 0 and isfinite(v)]
     compared: list[tuple[str, float, float, float]] = []  # (signal, baseline, ratio, badness) past warm-up
     worst, worst_badness = None, 0.0  # the first signal of the highest badness, as ``max`` picks it
@@ -135,7 +150,7 @@ def _assess(
     if bad:
         bad_streak, good_streak = state.bad_streak + 1, 0
         continuing = (state.bad_streak > 0 or state.degraded) and state.run_start is not None
-        run_start = state.run_start if continuing else sample.ts
+        run_start = state.run_start if continuing else ts
     else:
         bad_streak, good_streak = 0, state.good_streak + 1
         run_start = state.run_start if state.degraded else None
@@ -150,11 +165,12 @@ def _assess(
         starts = dict(state.signal_since)
         for sig, _, _, how_bad in compared:
             if how_bad >= 1.0:
-                starts.setdefault(sig, sample.ts)
+                starts.setdefault(sig, ts)
         signal_since = MappingProxyType(starts)
 
-    log_mean, counts = dict(state.log_mean), dict(state.counts)
+    learned, seen = state.log_mean, state.counts  # frozen while degraded or bad: kept as they are
     if not degraded and not bad:
+        log_mean, counts, floor = dict(learned), dict(seen), p.baseline_alpha
         for sig, value in measured:
             if value <= 0:
                 continue
@@ -162,22 +178,15 @@ def _assess(
             logged = math.log(value)
             previous = log_mean.get(sig, logged)
             alpha = 1.0 / n
-            log_mean[sig] = previous + (alpha if alpha > p.baseline_alpha else p.baseline_alpha) * (logged - previous)
+            log_mean[sig] = previous + (alpha if alpha > floor else floor) * (logged - previous)
             counts[sig] = n
-    new_state = Baseline(
-        log_mean=MappingProxyType(log_mean),
-        counts=MappingProxyType(counts),
-        run_start=run_start,
-        bad_streak=bad_streak,
-        good_streak=good_streak,
-        degraded=degraded,
-        signal_since=signal_since,
-    )
+        learned, seen = MappingProxyType(log_mean), MappingProxyType(counts)
+    new_state = Baseline(learned, seen, run_start, bad_streak, good_streak, degraded, signal_since)
     if not (always or degraded):
         return new_state, None
     ratios = {sig: ratio for sig, _, ratio, _ in compared}
     status = DegradationStatus(
-        ts=sample.ts,
+        ts=ts,
         degraded=degraded,
         since=since,
         signal=worst if (bad or degraded) else None,

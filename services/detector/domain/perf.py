@@ -12,7 +12,7 @@ from services.detector.domain.degradation import (
     DegradationPolicy,
     DegradationStatus,
     PerfSample,
-    assess_degraded,
+    assess_degraded_at,
 )
 from services.detector.domain.evidence import Evidence
 from shared import metric_names as mn
@@ -55,6 +55,7 @@ def perf_sample(now: datetime, values: Mapping[str, float]) -> PerfSample | None
 
 
 _P50, _P95, _P99, _THROUGHPUT = (METRIC_OF[sig] for sig in ("p50", "p95", "p99", "throughput"))
+_UNMEASURED: Final = (None, None, None, None)
 
 
 def badness(signal: str, ratio: float) -> float:
@@ -77,10 +78,11 @@ def observe_perf(
     ``ongoing`` is the signal of the degradation already being reported: it is kept for the rest of
     the run, so a run whose worst signal flips between latency and throughput stays one anomaly.
     """
-    sample = perf_sample(now, values)
-    if sample is None:
+    get = values.get  # ``perf_sample``'s values, without building the sample
+    measured = get(_P50), get(_P95), get(_P99), get(_THROUGHPUT)
+    if measured == _UNMEASURED:
         return baseline, None
-    baseline, status = assess_degraded(baseline, sample, config.policy)
+    baseline, status = assess_degraded_at(baseline, now.timestamp(), measured, config.policy)
     if status is None or status.signal is None or status.since is None:
         return baseline, None
     worst = status.signal

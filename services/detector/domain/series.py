@@ -253,6 +253,7 @@ class SeriesBank:
     def __init__(self, config: DetectorConfig, pool: StatePool | None = None) -> None:
         self.bank = DetectorBank(0, config, pool)
         self.watches: dict[str, SeriesWatch] = {}
+        self._column_order: list[SeriesWatch] = []
 
     def __len__(self) -> int:
         return len(self.watches)
@@ -292,6 +293,9 @@ class SeriesBank:
         if new := [metric for metric in present if metric not in watches]:  # one bank resize for all
             for metric, index in zip(new, self.bank.add_series(len(new)), strict=True):
                 watches[metric] = SeriesWatch(metric, index)
+        by_column = self._by_column()
+        if len(present) == len(by_column):  # every series is present (the common case): read in column order
+            return np.array([values[watch.metric] for watch in by_column], dtype=float)
         row = [np.nan] * self.bank.n_series
         for metric in present:
             row[watches[metric].index] = values[metric]
@@ -307,16 +311,25 @@ class SeriesBank:
         open_thresholds: Mapping[str, float] | None = None,
     ) -> list[Evidence]:
         """Turn a judged step's scores (this bank's columns start at ``offset``) into evidence of unusual series."""
-        found = []
-        levels, threshold = step.levels, config.episodes.open_threshold
+        found: list[Evidence] = []
+        by_column, threshold = self._by_column(), config.episodes.open_threshold
+        # Only a series at or above the threshold, or with something under way, can change or give
+        # evidence (a raised threshold is higher still): usually none, found in one pass over the columns.
+        stirring = {
+            watch.metric
+            for watch, level in zip(by_column, step.levels[offset : offset + len(by_column)], strict=True)
+            if level >= threshold or watch.episode.since is not None or watch.hold is not None or watch.streak
+        }
+        if not stirring:
+            return found
         for metric in config.watched:
+            if metric not in stirring:
+                continue
             value = values.get(metric)
             if value is None:
                 continue
             watch = self.watches[metric]
             col = offset + watch.index
-            if levels[col] < threshold and watch.idle:
-                continue  # nothing open and nothing to open (a raised threshold is higher still): no change
             own = _with_threshold(config, open_thresholds.get(metric)) if open_thresholds else config
             score = score_at(step.result, col, ts, value)
             raised_by = int(step.raised_by[col])
@@ -334,6 +347,12 @@ class SeriesBank:
                 item = replace(item, summary=summary, labels={**item.labels, "corroborated_by": by})
             found.append(item)
         return found
+
+    def _by_column(self) -> list[SeriesWatch]:
+        """The watches in bank column order (remembered until a watch is added)."""
+        if len(self._column_order) != len(self.watches):
+            self._column_order = sorted(self.watches.values(), key=lambda watch: watch.index)
+        return self._column_order
 
     def _metric_at(self, index: int) -> str:
         """Return the watched metric of bank column ``index``."""

@@ -30,7 +30,6 @@ from services.detector.domain.rules import (
     ThresholdRule,
     breach_test,
     evaluate,
-    quiet,
 )
 from services.detector.domain.scrape import ScrapeView
 from services.detector.domain.series import JudgedStep, SeriesBank, StatisticalConfig, judged_step
@@ -64,6 +63,10 @@ def sample_values(scrape: ScrapeView) -> dict[str, float]:
     for sample in sorted(scrape.samples, key=lambda s: bool(s.labels), reverse=True):
         values[sample.name] = sample.value
     return values
+
+
+_new_state: Final = tuple.__new__
+"""``RuleState``'s constructor without its keyword-handling wrapper (as ``rules.quiet`` builds one)."""
 
 
 @functools.lru_cache(maxsize=64)
@@ -180,12 +183,15 @@ class TargetDetector:
         rules, value_of = self.rules, values.get
         for rule, name, metric, breached, limit in self._checks:
             state = rules.get(name, FRESH)
-            if (value := value_of(metric)) is not None:  # a missing sample changes no rule (``evaluate``)
-                if state.active or breached(value, limit):
-                    state = evaluate(rule, state, value, now=now, max_gap=max_gap)
-                else:  # ``evaluate``'s common case, without the call
-                    state = quiet(state, value, now)
-            rules[name] = state
+            if (value := value_of(metric)) is None:  # a missing sample changes no rule (``evaluate``)
+                rules[name] = state
+            elif state.active or breached(value, limit):
+                state = rules[name] = evaluate(rule, state, value, now=now, max_gap=max_gap)
+            else:  # ``evaluate``'s common case, without the calls: ``quiet``, never active
+                rules[name] = _new_state(
+                    RuleState, (False, None, 0, state.active_since, state.clear_since, now, value, None)
+                )
+                continue
             if state.active and (found := rule_evidence(rule, state)) is not None:
                 evidence[found.signal].append(found)
         statistical = self.config.statistical
@@ -212,6 +218,8 @@ class TargetDetector:
     def _statistical(self, now: datetime, values: Mapping[str, float], step: JudgedStep, offset: int) -> list[Evidence]:
         cfg = self.config.statistical
         ts, base = now.timestamp(), cfg.episodes.open_threshold
+        if not self.budgets:  # no statistical episode yet: no threshold raised
+            return self.series.judge(step, offset, ts, values, cfg)
         raised = {
             signal: fp_budget.open_threshold(state, base, ts, cfg.budget)
             for signal, state in self.budgets.items()
@@ -221,6 +229,8 @@ class TargetDetector:
 
     def _track(self, now: datetime, evidence: Mapping[str, list[Evidence]]) -> list[Emission]:
         out: list[Emission] = []
+        if not evidence and not self.episodes:
+            return out  # no signal to advance (the common case)
         for signal in sorted(set(evidence) | set(self.episodes)):
             found, tracker = self._budget(signal, combine(evidence.get(signal, ())), now)
             emission = advance(
