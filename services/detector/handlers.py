@@ -173,14 +173,15 @@ class MetricsHandler:
                     return
                 await asyncio.sleep(OWED_CHECKPOINT_BACKOFF_S * attempt)
 
-    async def save_all(self, targets: Iterable[str]) -> None:
-        """Checkpoint the given targets with unsaved changes, each on the state partition matching its metrics one.
+    async def save_all(self, targets: Iterable[str], *, unchanged_too: bool = False) -> None:
+        """Checkpoint the given targets with unsaved changes (``unchanged_too``: all of them).
 
-        The writes go out together and are all acknowledged when this returns.
+        Each goes to the state partition matching its metrics one. The writes go out together and are
+        all acknowledged when this returns.
         """
         if self.store is None:
             return
-        wanted = [t for t in targets if t in self.dirty and t in self.targets]
+        wanted = [t for t in targets if (unchanged_too or t in self.dirty) and t in self.targets]
         if not wanted:
             return
         count = await self.store.partition_count()
@@ -230,10 +231,16 @@ class MetricsHandler:
         return restored
 
     async def release(self, partitions: Iterable[int]) -> None:
-        """Checkpoint and forget the targets of partitions this instance no longer owns."""
+        """Checkpoint and forget the targets of partitions this instance no longer owns.
+
+        Every leaving target is written, changed or not: a broker that lost acknowledged writes when it
+        crashed (noida-db keeps what it has not flushed in memory) would otherwise hand the next owner,
+        often this same instance after the rebalance the crash causes, a checkpoint older than the
+        episodes it has announced, and those episodes would never be closed.
+        """
         gone = set(partitions)
         leaving = [target for target, partition in self.partition_of.items() if partition in gone]
-        await self.save_all(leaving)
+        await self.save_all(leaving, unchanged_too=True)
         for target in leaving:
             self.targets.pop(target, None)
             self.partition_of.pop(target, None)

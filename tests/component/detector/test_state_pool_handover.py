@@ -59,3 +59,23 @@ async def test_revoked_targets_give_their_columns_back_and_restored_ones_take_th
     assert {name: dumps_target(handler.targets[name]) for name in leaving} == states
     assert handler.pool.live == series_held(handler) == 2 * len(TARGETS) and handler.pool.capacity == capacity
     assert all(handler.targets[name].series.bank._pool is handler.pool for name in TARGETS)
+
+
+async def test_a_checkpoint_the_broker_lost_is_written_again_when_the_partition_is_handed_over(
+    harness: BusHarness,
+) -> None:
+    store = SlowStore()
+    store.release.set()
+    handler = await detector(harness, store)
+    name = TARGETS[0]
+    await harness.feed(METRICS, metrics(name, t=0.0, **{mn.HOST_CPU: 20.0}))
+    older = store.values[TARGET_KEY + name]
+    for t in range(1, 4):
+        await harness.feed(METRICS, metrics(name, t=2.0 * t, **{mn.HOST_CPU: 20.0 + t}))
+    newest = dumps_target(handler.targets[name])
+    store.values[TARGET_KEY + name] = older  # acknowledged, then lost in a broker crash
+    partition = [partition_of(name, METRICS.partitions)]
+    await harness.revoke(METRICS, partition)
+    await harness.assign(METRICS, partition)  # the rebalance after the crash gives it back
+    assert store.values[TARGET_KEY + name] == newest
+    assert dumps_target(handler.targets[name]) == newest
