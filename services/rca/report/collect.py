@@ -53,6 +53,13 @@ def belongs_to(event: ev.Event, incident_id: str) -> bool:
     return getattr(data, "incident_id", None) == incident_id
 
 
+def about_another(event: ev.Event, incident_id: str) -> bool:
+    """Return True when ``event`` is about an incident other than ``incident_id``."""
+    data = event.data
+    other = data.incident.incident_id if isinstance(data, IncidentTransition) else getattr(data, "incident_id", None)
+    return bool(other) and other != incident_id
+
+
 def select(incident_id: str, events: list[ev.Event]) -> IncidentHistory:
     """Pick the incident's events: its own, its anomalies, those they caused, and faults that touch it.
 
@@ -97,7 +104,12 @@ def select(incident_id: str, events: list[ev.Event]) -> IncidentHistory:
             own_ids.add(e.id)
     by_cause: dict[str, list[tuple[str, ev.Event]]] = {}
     for e in events:
-        if e.causationid and e.id not in own_ids and not isinstance(e, ev.AnomalyEvent | ev.FaultInjected):
+        if (
+            e.causationid
+            and e.id not in own_ids
+            and not isinstance(e, ev.AnomalyEvent | ev.FaultInjected)
+            and not about_another(e, incident_id)  # another incident's update that one of ours caused
+        ):
             by_cause.setdefault(e.causationid, []).append((e.id, e))
     own += caused_by(own_ids, by_cause)
     history.events = sorted(own, key=lambda e: e.time)

@@ -205,6 +205,19 @@ def test_report_timeline_follows_the_causal_chain() -> None:
     assert caused.id in {e.id for e in history.events}
 
 
+def test_another_incident_updated_by_one_of_ours_stays_out_of_the_history() -> None:
+    anomaly = anomaly_event("process.cpu_percent")
+    story = lifecycle((anomaly.data.anomaly_id,))
+    verified = next(e for e in story if isinstance(e, ev.RecoveryVerified))
+    other = story[0].data.incident.model_copy(update={"incident_id": "inc-2", "problem": "errors"})
+    touched = ev.IncidentUpdated.create(m.IncidentTransition(incident=other, reason="target recovered"),
+                                        source="/r", id_parts=("u2",), time=at(FAULT_AT + 31),
+                                        correlationid="inc-2", causation=verified)  # fmt: skip
+    history = select("inc-1", [anomaly, *story, touched])
+    assert touched.id not in {e.id for e in history.events}
+    assert touched.id in {e.id for e in select("inc-2", [anomaly, *story, touched]).events}
+
+
 def test_resolved_automatically_within_the_target_reads_as_not_needed() -> None:
     from services.rca.report import wording
 
