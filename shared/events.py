@@ -27,6 +27,28 @@ class Cause(Protocol):
     def correlationid(self) -> str | None: ...
 
 
+V_co = TypeVar("V_co", covariant=True)
+
+
+class EventView(Protocol[V_co]):
+    """What a hot-path reader needs of an event: the schema's envelope, or a fast view of it (``shared.wire``)."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def type(self) -> str: ...
+
+    @property
+    def time(self) -> datetime: ...
+
+    @property
+    def correlationid(self) -> str | None: ...
+
+    @property
+    def data(self) -> V_co: ...
+
+
 class Envelope(BaseModel, Generic[D]):
     """CloudEvents 1.0 attributes (structured JSON mode) plus correlation and causation ids.
 

@@ -7,7 +7,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
-from typing import Final, Protocol, TypeAlias
+from typing import Final, TypeAlias
 
 from aiokafka import ConsumerRebalanceListener, TopicPartition
 
@@ -29,24 +29,8 @@ OWED_CHECKPOINT_ATTEMPTS: Final = 3
 OWED_CHECKPOINT_BACKOFF_S: Final = 0.5
 
 
-class ScrapeEvent(Protocol):
-    """What the handler reads of a scrape event: ``events.MetricsObserved``, or its fast view ``wire.ScrapeEvent``."""
-
-    @property
-    def id(self) -> str: ...
-
-    @property
-    def type(self) -> str: ...
-
-    @property
-    def time(self) -> datetime: ...
-
-    @property
-    def correlationid(self) -> str | None: ...
-
-    @property
-    def data(self) -> ScrapeView: ...
-
+ScrapeEvent: TypeAlias = ev.EventView[ScrapeView]
+"""What the handler reads of a scrape event: ``events.MetricsObserved``, or its fast view ``wire.ScrapeEvent``."""
 
 Scrape: TypeAlias = Received[ScrapeEvent]
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Final, Protocol
+from typing import Final, Protocol, TypeAlias
 
 from shared import events as ev
 from shared.models import AnomalyKind, Impact
@@ -64,23 +64,8 @@ class AnomalyView(Protocol):
     def labels(self) -> Mapping[str, str]: ...
 
 
-class AnomalyEventView(Protocol):
-    """An anomaly event: detected, updated or resolved (``type``)."""
-
-    @property
-    def id(self) -> str: ...
-
-    @property
-    def type(self) -> str: ...
-
-    @property
-    def time(self) -> datetime: ...
-
-    @property
-    def correlationid(self) -> str | None: ...
-
-    @property
-    def data(self) -> AnomalyView: ...
+AnomalyEventView: TypeAlias = ev.EventView[AnomalyView]
+"""An anomaly event: detected, updated or resolved (``type``)."""
 
 
 def is_resolved(event: AnomalyEventView) -> bool:
