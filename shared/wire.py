@@ -56,18 +56,23 @@ class _WireScrape(msgspec.Struct, frozen=True, gc=False):
     samples: Annotated[tuple[Sample, ...], msgspec.Meta(max_length=MAX_ITEMS)]
 
 
-class _WireEvent(msgspec.Struct, frozen=True, gc=False):
+class _WireEnvelope(msgspec.Struct, frozen=True, gc=False, kw_only=True):
+    """The CloudEvents envelope of ``events.Envelope``; each event's struct adds its ``type`` and ``data``."""
+
     id: _EventId
     source: Annotated[str, msgspec.Meta(max_length=MAX_ID)]
-    type: Literal["dev.incidentctl.metrics.observed"]
     time: _Time
-    data: _WireScrape
     specversion: Literal["1.0"] = "1.0"
     subject: _Name | None = None
     datacontenttype: Literal["application/json"] = "application/json"
     schemaversion: int = ev.SCHEMA_VERSION
     correlationid: _Id | None = None
     causationid: _Id | None = None
+
+
+class _WireEvent(_WireEnvelope, frozen=True, gc=False, kw_only=True):
+    type: Literal["dev.incidentctl.metrics.observed"]
+    data: _WireScrape
 
 
 class Scrape(msgspec.Struct, frozen=True, gc=False):
@@ -140,20 +145,11 @@ class _WireAnomaly(msgspec.Struct, frozen=True, gc=False):
     samples: Annotated[tuple[_Text, ...], msgspec.Meta(max_length=MAX_ITEMS)] = ()
 
 
-class _WireAnomalyEvent(msgspec.Struct, frozen=True, gc=False):
-    id: _EventId
-    source: Annotated[str, msgspec.Meta(max_length=MAX_ID)]
+class _WireAnomalyEvent(_WireEnvelope, frozen=True, gc=False, kw_only=True):
     type: Literal[
         "dev.incidentctl.anomaly.detected", "dev.incidentctl.anomaly.updated", "dev.incidentctl.anomaly.resolved"
     ]
-    time: _Time
     data: _WireAnomaly
-    specversion: Literal["1.0"] = "1.0"
-    subject: _Name | None = None
-    datacontenttype: Literal["application/json"] = "application/json"
-    schemaversion: int = ev.SCHEMA_VERSION
-    correlationid: _Id | None = None
-    causationid: _Id | None = None
 
 
 class Anomaly(msgspec.Struct, frozen=True, gc=False):
