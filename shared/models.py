@@ -180,6 +180,8 @@ class Incident(Payload):
     severity_override: Severity | None = None  # set by hand: automatic re-grading leaves it until cleared
     merged_into: FileSafeId | None = None  # resolved by a merge into that incident
     declared_by: Name = ""  # declared by hand by this person (no anomaly opened it)
+    # anomaly id -> last evidence of the revision that cleared its signal (a firing revision seen no later is stale)
+    cleared_through: dict[str, UtcDatetime] = Field(default_factory=dict, max_length=MAX_REFS)
 
 
 class IncidentTransition(Payload):

@@ -185,3 +185,31 @@ async def test_same_batch_twice_with_a_restart_mid_stream_is_one_incident_and_on
     pages = dispatched_per_route(events)
     assert pages[("L1", "hook")] == 1 and pages[("L1", "log")] == 1
     assert len(receiver.received()) == 1
+
+
+async def test_a_revision_redelivered_to_the_next_owner_after_its_resolution_does_not_fire_again(
+    kafka_bootstrap: str, unique: str, receiver: Receiver, producer: Service
+) -> None:
+    settings = responder_settings(kafka_bootstrap, unique, receiver, escalation={}, auto_resolve_after_s=4)
+    detected = storm_anomaly(0, target="checkout")
+    cleared = detected.data.model_copy(update={"revision": 2, "score": 0.0})
+    resolved = ev.AnomalyResolved.create(cleared, source="/tests", id_parts=(cleared.anomaly_id, 2), subject="checkout")
+    first = await started(settings)
+    await send_raw(producer, [detected, resolved])
+    book = first.responder.book
+    await until(lambda: any(s.incident.cleared_at for s in book.incidents.values()), what="the signal to clear")
+    await first.stop(graceful=False)
+    await send_raw(producer, [detected])  # the detection again, delivered to the partition's next owner
+    second = await started(settings)
+    try:
+        incidents = second.responder.book.incidents
+
+        def auto_resolved() -> bool:
+            return any(s.incident.status is m.IncidentStatus.RESOLVED for s in incidents.values())
+
+        await until(auto_resolved, timeout=20, what="the auto-resolution the stale revision must not cancel")
+    finally:
+        await second.stop()
+    events = await topic_events(settings)
+    assert not [e for e in events if isinstance(e, ev.IncidentUpdated) and "firing again" in e.data.reason]
+    assert count(events, ev.IncidentResolved) == 1

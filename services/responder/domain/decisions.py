@@ -258,6 +258,7 @@ def merge(absorbed: IncidentState, into: IncidentState, event: ev.MergeRequested
             "active_fingerprints": _union(dst.active_fingerprints, src.active_fingerprints),
             "evidence": _union(dst.evidence, src.evidence)[-MAX_ITEMS:],
             "cleared_at": dst.cleared_at if not src.active_fingerprints else None,
+            "cleared_through": src.cleared_through | dst.cleared_through,
             "updated_at": now,
         }
     )
@@ -334,6 +335,7 @@ def split(
         problem=inc.problem,
         severity_override=inc.severity_override,
         cleared_at=None,
+        cleared_through={a: seen for a, seen in inc.cleared_through.items() if a in moving},
     )
     why = _why(cmd)
     return Decision(

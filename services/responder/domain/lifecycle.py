@@ -331,6 +331,8 @@ def _revise(
     inc = state.incident
     if is_resolved(event):
         return _cleared(state, event, now=now, policy=policy)
+    if _stale(inc, anomaly):
+        return Decision(outcome="stale revision")
     refired = anomaly.fingerprint not in inc.active_fingerprints
     raised = inc.severity_override is None and is_higher(verdict.severity, inc.severity)  # an override sticks
     if hold and raised and inc.held_severity is not None and not is_higher(verdict.severity, inc.held_severity):
@@ -350,6 +352,17 @@ def _revise(
     return Decision([revised], outcome="revised")
 
 
+def _stale(inc: Incident, anomaly: AnomalyView) -> bool:
+    """Tell whether a firing revision is older than the one that cleared its signal.
+
+    A revision redelivered or resent after its episode's resolution (a rebalance hands the
+    partition to another responder behind the committed offset, a detector restores an older
+    checkpoint) must not fire the cleared signal again; a later revision, with newer evidence, does.
+    """
+    cleared = inc.cleared_through.get(anomaly.anomaly_id)
+    return cleared is not None and anomaly.last_seen <= cleared
+
+
 def _cleared(state: IncidentState, event: AnomalyEventView, *, now: datetime, policy: ResponsePolicy) -> Decision:
     """An anomaly of an open incident resolved: its signal is clear (the incident clears when all are)."""
     anomaly = event.data
@@ -358,7 +371,12 @@ def _cleared(state: IncidentState, event: AnomalyEventView, *, now: datetime, po
         return Decision(outcome="signal already clear")
     active = tuple(f for f in inc.active_fingerprints if f != anomaly.fingerprint)
     cleared = now if not active else None
-    update: dict[str, Any] = {"active_fingerprints": active, "cleared_at": cleared, "updated_at": now}
+    update: dict[str, Any] = {
+        "active_fingerprints": active,
+        "cleared_at": cleared,
+        "updated_at": now,
+        "cleared_through": {**inc.cleared_through, anomaly.anomaly_id: anomaly.last_seen},
+    }
     reason = f"signal cleared: {anomaly.fingerprint}"
     if active and inc.title_fingerprint == anomaly.fingerprint:
         update |= _title_from_active(inc, active)

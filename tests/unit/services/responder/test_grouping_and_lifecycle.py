@@ -6,7 +6,7 @@ from services.responder.domain.lifecycle import SOURCE, transition
 from services.responder.domain.state import IncidentState, NoticeKind, Trigger, apply_incident
 from shared import events as ev
 from shared import models as m
-from tests.unit.services.responder.helpers import Sim, anomaly, at, command, policy
+from tests.unit.services.responder.helpers import Sim, anomaly, at, command, decision, policy
 
 
 def test_storm_on_one_service_is_one_incident_updated_not_many() -> None:
@@ -72,9 +72,49 @@ def test_signal_firing_again_cancels_auto_resolve() -> None:
     sim = Sim()
     sim.anomaly(anomaly("api", "a"), t=0)
     sim.anomaly(anomaly("api", "a", cls=ev.AnomalyResolved, revision=2), t=5)
-    sim.anomaly(anomaly("api", "a", cls=ev.AnomalyUpdated, revision=3), t=10)
+    sim.anomaly(anomaly("api", "a", cls=ev.AnomalyUpdated, revision=3, t=10), t=10)  # newer evidence
     sim.tick(100)
     assert not sim.of_type(ev.IncidentResolved)
+
+
+def test_a_revision_older_than_the_clearing_one_does_not_fire_the_signal_again() -> None:
+    sim = Sim()
+    firing = anomaly("api", "a", cls=ev.AnomalyUpdated, revision=2, t=3)
+    sim.anomaly(anomaly("api", "a"), t=0)
+    sim.anomaly(firing, t=3)
+    sim.anomaly(anomaly("api", "a", cls=ev.AnomalyResolved, revision=3, t=3), t=5)
+    assert sim.only().incident.cleared_at is not None
+
+    assert sim.anomaly(firing, t=8).outcome == "stale revision"  # redelivered after the resolution
+    assert sim.anomaly(anomaly("api", "a"), t=9).outcome == "stale revision"
+    assert sim.only().incident.cleared_at is not None
+    sim.tick(100)
+    assert sim.of_type(ev.IncidentResolved)
+
+
+def test_another_responder_folding_the_incident_knows_which_revisions_are_stale() -> None:
+    sim = Sim()
+    sim.anomaly(anomaly("api", "a"), t=0)
+    sim.anomaly(anomaly("api", "a", cls=ev.AnomalyResolved, revision=2, t=0), t=5)
+    heir = Sim()  # the new owner of the partition after a rebalance: it knows only the incident's events
+    for event in sim.log:
+        heir._emit([event])
+    assert heir.anomaly(anomaly("api", "a"), t=6).outcome == "stale revision"
+    assert heir.anomaly(anomaly("api", "a", cls=ev.AnomalyUpdated, revision=3, t=6), t=6).outcome == "revised"
+
+
+def test_merge_and_split_carry_the_clearing_revisions() -> None:
+    sim = Sim()
+    sim.anomaly(anomaly("api", "a"), t=0)
+    sim.anomaly(anomaly("api", "b", episode="2", t=1), t=1)
+    sim.anomaly(anomaly("api", "a", cls=ev.AnomalyResolved, revision=2, t=1), t=2)
+    state = sim.only()
+    cleared = state.incident.cleared_through
+    assert set(cleared) == {"an-api-a-1"}
+    split = sim.decide(decision(ev.SplitRequested, state.incident.incident_id, t=3, anomaly_ids=("an-api-a-1",)), t=3)
+    opened = next(e for e in split.events if isinstance(e, ev.IncidentOpened))
+    assert opened.data.incident.cleared_through == cleared
+    assert sim.anomaly(anomaly("api", "a"), t=4).outcome == "stale revision"
 
 
 def test_recurrence_after_resolution_opens_a_new_linked_incident() -> None:
