@@ -47,7 +47,7 @@ def analyse(
     """Rank the causes of ``incident`` from the store's data in its window (engine errors give no ranking).
 
     The window ends at ``end``, at the newest sample the store holds, or when the first recovery
-    action started, whichever is earliest: what a restart does to the target (a moment down, CPU
+    began (`RecoveryStarts`), whichever is earliest: what a restart does to the target (a moment down, CPU
     back to idle) is a consequence of the recovery, never a cause of the incident. For the same
     reason anomalies that began during any recovery step on their target, and those of an earlier
     incident of the same target that had finished before this one opened (``others``), give no

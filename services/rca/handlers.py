@@ -13,6 +13,7 @@ from elasticsearch import AsyncElasticsearch
 
 from services.rca.analyze import rca_event
 from services.rca.casefile import read_graph
+from services.rca.recovery_starts import RecoveryStarts
 from services.rca.report.actions import action_events
 from services.rca.report.build import ReportConfig
 from services.rca.report.collect import collect_history
@@ -42,7 +43,7 @@ class RcaHandlers:
     ) -> None:
         self.settings, self.bus, self.store, self.es = settings, bus, store, es
         self.incidents: dict[str, Incident] = {}
-        self.recovery_started: dict[str, float] = {}
+        self.recoveries = RecoveryStarts()
         self.lock = asyncio.Lock()  # one analysis at a time: triggers on several topics share report files
         graph = settings.call_graph_file
         topology = read_graph(Path(graph)) if graph else None
@@ -62,11 +63,8 @@ class RcaHandlers:
     def remember(self, event: ev.Event) -> None:
         """Track the latest state of every incident (its anomalies accumulate) and when recovery began."""
         self.store.add(event)  # recovery steps: what a restart did to its target is no root cause
-        if isinstance(event, ev.RecoveryStepStarted):
-            at = event.time.timestamp()
-            self.recovery_started[event.data.incident_id] = min(
-                at, self.recovery_started.get(event.data.incident_id, at)
-            )
+        if isinstance(event, ev.RecoveryEvent):
+            self.recoveries.add(event)
         if isinstance(event, ev.IncidentEvent):
             inc = event.data.incident
             known = self.incidents.get(inc.incident_id)
@@ -104,7 +102,7 @@ class RcaHandlers:
             self.store,
             incident,
             end=end.timestamp(),
-            recovery_started=self.recovery_started.get(incident_id),
+            recovery_started=self.recoveries.began(incident_id),
             others=list(self.incidents.values()),
         )
         out_dir = Path(self.settings.reports_dir).resolve()

@@ -1,0 +1,85 @@
+"""When an incident's recovery began: the plan, unless it waited for a person."""
+
+from __future__ import annotations
+
+from services.rca.analyze import analyse
+from services.rca.recovery_starts import RecoveryStarts
+from services.rca.store import WindowStore
+from shared import events as ev
+from shared import models as m
+from tests.unit.services.rca.scenario import FAULT_AT, anomaly_event, at, incident, metric_events
+
+STEP = m.RecoveryStep(index=0, action="restart_process", target="demo")
+
+
+def plan(plan_id: str, t: float) -> ev.RecoveryPlanned:
+    data = m.RecoveryPlan(plan_id=plan_id, incident_id="inc-1", target="demo", steps=(STEP,), rationale="r")
+    return ev.RecoveryPlanned.create(data, source="/t", id_parts=(plan_id,), time=at(t))
+
+
+def started(plan_id: str, t: float) -> ev.RecoveryStepStarted:
+    data = m.RecoveryProgress(plan_id=plan_id, incident_id="inc-1", target="demo", step=STEP)
+    return ev.RecoveryStepStarted.create(data, source="/t", id_parts=(plan_id, t), time=at(t))
+
+
+def approval_of(plan_id: str, **fields: object) -> m.RecoveryApproval:
+    return m.RecoveryApproval.model_validate(
+        {"plan_id": plan_id, "incident_id": "inc-1", "target": "demo", "step": STEP, "severity": m.Severity.MAJOR,
+         "timeout_s": 60, "default": m.ApprovalDefault.DENY, **fields}
+    )  # fmt: skip
+
+
+def approval(plan_id: str, t: float) -> ev.RecoveryApprovalRequested:
+    return ev.RecoveryApprovalRequested.create(approval_of(plan_id), source="/t", id_parts=(plan_id,), time=at(t))
+
+
+def test_a_recovery_begins_when_it_is_planned() -> None:
+    starts = RecoveryStarts()
+    starts.add(plan("p1", 10.0))
+    assert starts.began("inc-1") is None  # planned, nothing done yet
+    starts.add(started("p1", 10.003))
+    assert starts.began("inc-1") == at(10.0).timestamp()
+
+
+def test_a_plan_that_waited_for_approval_begins_when_it_acts() -> None:
+    starts = RecoveryStarts()
+    starts.add(plan("p1", 10.0))
+    starts.add(approval("p1", 10.001))
+    starts.add(started("p1", 70.0))
+    assert starts.began("inc-1") == at(70.0).timestamp()
+    assert not starts.planned
+
+
+def test_the_earliest_recovery_of_an_incident_counts_and_ended_plans_are_forgotten() -> None:
+    starts = RecoveryStarts()
+    starts.add(plan("p1", 10.0))
+    starts.add(started("p1", 10.01))
+    starts.add(plan("p2", 50.0))
+    starts.add(started("p2", 50.01))
+    assert starts.began("inc-1") == at(10.0).timestamp()
+    starts.add(plan("p3", 90.0))
+    denied = approval_of("p3", actor="bob")
+    starts.add(ev.RecoveryDenied.create(denied, source="/t", id_parts=("p3",), time=at(91)))
+    assert "p3" not in starts.planned
+
+
+def test_a_scrape_stamped_between_the_plan_and_the_restart_is_no_cause() -> None:
+    # The e2e failure: the scrape began 1.3 ms before the restart step was stamped, its probe met the
+    # restart, and http.up = 0 topped the ranking of an error burst.
+    blink = FAULT_AT + 10.0  # a scrape time of the fixture
+    store = WindowStore()
+    for e in metric_events("cpu-hog", until=400.0):
+        if e.data.target == "demo" and e.data.observed_at == at(blink):
+            down = tuple(x.model_copy(update={"value": 0.0}) if x.name == "http.up" else x for x in e.data.samples)
+            e = e.model_copy(update={"data": e.data.model_copy(update={"samples": down})})
+        store.add(e)
+    store.add(anomaly_event("process.cpu_percent", t=FAULT_AT + 4))
+    store.add(anomaly_event("http.up", t=blink, kind=m.AnomalyKind.TARGET_DOWN))
+    starts = RecoveryStarts()
+    starts.add(plan("p1", blink - 0.0013))
+    starts.add(started("p1", blink + 0.0013))
+    inc = incident(("an-demo-process.cpu_percent", "an-demo-http.up"))
+    result = analyse(store, inc, end=at(400).timestamp(), lookback_s=300.0, top=3, anomaly_since=[],
+                     recovery_started=starts.began(inc.incident_id))  # fmt: skip
+    assert (result.ranking[0].entity, result.ranking[0].signal) == ("demo", "process.cpu_percent")
+    assert "http.up" not in " ".join(c.evidence for c in result.ranking)
