@@ -346,7 +346,9 @@ def _iso(moment: datetime | None, lang: str | None = None) -> str:
 def quiet_service_logs(levels: Mapping[str, int] | None = None) -> None:
     """Keep the services' own logging (joins, pages to the log channel) off the CLI's output."""
     quiet = {"services": logging.ERROR, "shared": logging.ERROR, "responder": logging.ERROR,  # pages to the log
-             "aiokafka": logging.CRITICAL, "faststream": logging.ERROR, "elastic_transport": logging.ERROR}  # fmt: skip
+             "aiokafka": logging.CRITICAL, "faststream": logging.ERROR, "elastic_transport": logging.ERROR,
+             "shared.runtime": logging.WARNING}  # fmt: skip
+    # shared.runtime: its task dump (kill -USR1) shows where a hung replay waits
     for name, level in (levels or quiet).items():
         logging.getLogger(name).setLevel(level)
 

@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, settings
 from incidentctl.procs import free_port, spawn, terminate, wait_for_port
 from shared.fetch_wait import install_fetch_wait_floor
 from tests.brokers import Endpoints, open_brokers
+from tests.hang_dump import pytest_runtest_call, pytest_runtest_makereport  # noqa: F401 (hooks: where a hung test waits)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -31,6 +33,7 @@ from shared.replay import replay
 from shared.settings import ServiceSettings
 from shared.topic_admin import ensure_topics
 from shared.topics import ALL_TOPICS, METRICS
+from tests.hang_dump import one_line
 
 pytestmark = pytest.mark.e2e
 
@@ -87,13 +90,23 @@ def _replay(
     kafka: str, source_prefix: str, *args: str, cwd: Path, extra_env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "TOPIC_PREFIX": source_prefix, "KAFKA_BOOTSTRAP_SERVERS": kafka, **(extra_env or {})}
-    try:  # a guard against a hang, not a timing check: the replay's own waits (join, settle, RCA) add up to ~4 min
-        return subprocess.run(
-            [sys.executable, "-m", "incidentctl", "replay", *args], capture_output=True, text=True, env=env, cwd=cwd,
-            timeout=480,
-        )  # fmt: skip
-    except subprocess.TimeoutExpired as exc:
-        raise AssertionError(f"the replay did not end within {exc.timeout:.0f}s; its stderr: {exc.stderr!r}") from None
+    command = [sys.executable, "-m", "incidentctl", "replay", *args]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=cwd) as proc:
+        try:  # a guard against a hang, not a timing check: the replay's own waits (join, settle, RCA) add up to ~4 min
+            out, err = proc.communicate(timeout=480)
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGUSR1)  # its services log where every task waits (`shared.runtime`)
+            time.sleep(3)
+            proc.kill()
+            out, err = proc.communicate()
+            raise AssertionError(f"the replay did not end within 480s; where it waited: {waits(err)}") from None
+    return subprocess.CompletedProcess(command, proc.returncode, out, err)
+
+
+def waits(stderr: str) -> str:
+    """One line from the task dump on ``stderr``: where the replay's tasks waited (the failure summary's line)."""
+    dumped = [line.partition(" waits in: ") for line in stderr.splitlines()]
+    return one_line((name.rpartition("task ")[2], chain.split(" -> ")) for name, sep, chain in dumped if sep)
 
 
 def _rows(table: str, aspect: str) -> list[str]:
