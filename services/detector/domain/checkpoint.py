@@ -23,7 +23,7 @@ from services.detector.domain.anomaly.pool import StatePool
 from services.detector.domain.budget import BudgetState
 from services.detector.domain.degradation import SIGNALS, Baseline
 from services.detector.domain.episodes import EpisodeState
-from services.detector.domain.rules import RuleState
+from services.detector.domain.rules import RuleState, is_quiet
 from services.detector.domain.series import Hold
 from services.detector.domain.target import DetectionConfig, TargetDetector
 from services.detector.domain.tracker import dump_episode, load_episode
@@ -127,13 +127,19 @@ def _score(row: list[Any] | None) -> Score | None:
     return Score(*row) if row is not None else None
 
 
+def _rules_from_json(doc: dict[str, Any]) -> dict[str, RuleState]:
+    """The rule states a checkpoint holds, less quiet ones (written before quiet rules kept no state)."""
+    states = ((name, _rule_from_json(s)) for name, s in doc.items())
+    return {name: state for name, state in states if not is_quiet(state)}
+
+
 def _loads_v2(raw: bytes, config: DetectionConfig, pool: StatePool | None) -> TargetDetector:
     _, head_len, rows = _HEADER.unpack_from(raw)
     doc = json.loads(raw[_HEADER.size : _HEADER.size + head_len])
     detector = TargetDetector(doc["target"], config, pool)
     detector.host = doc["host"]
     detector.last_observed = _parse_dt(doc["last_observed"])
-    detector.rules = {n: _rule_from_json(s) for n, s in doc["rules"].items()}
+    detector.rules = _rules_from_json(doc["rules"])
     for metric, episode, hold, streak, pending in doc["series"]:
         watch = detector.series.add(metric)
         since, peak, peak_score, last_active, last_emit, reported = episode
@@ -161,7 +167,7 @@ def _loads_v1(doc: dict[str, Any], config: DetectionConfig, pool: StatePool | No
     detector = TargetDetector(doc["target"], config, pool)
     detector.host = doc["host"]
     detector.last_observed = _parse_dt(doc["last_observed"])
-    detector.rules = {n: _rule_from_json(s) for n, s in doc["rules"].items()}
+    detector.rules = _rules_from_json(doc["rules"])
     for metric, item in doc["series"].items():
         watch = detector.series.add(metric)
         with contextlib.suppress(ValueError):  # written under other detector settings: learn afresh

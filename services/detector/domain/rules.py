@@ -116,6 +116,11 @@ FRESH: Final = RuleState()
 """The state of a rule that has seen nothing yet."""
 
 
+def is_quiet(state: RuleState) -> bool:
+    """Tell whether a rule is neither active nor pending: its next sample decides as for ``FRESH``."""
+    return not state.active and state.breach_since is None
+
+
 def evaluate(
     rule: ThresholdRule, state: RuleState, value: float | None, *, now: datetime, max_gap: timedelta
 ) -> RuleState:

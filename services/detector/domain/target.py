@@ -30,6 +30,7 @@ from services.detector.domain.rules import (
     ThresholdRule,
     breach_test,
     evaluate,
+    is_quiet,
 )
 from services.detector.domain.scrape import ScrapeView
 from services.detector.domain.series import JudgedStep, SeriesBank, StatisticalConfig, judged_step
@@ -63,10 +64,6 @@ def sample_values(scrape: ScrapeView) -> dict[str, float]:
     for sample in sorted(scrape.samples, key=lambda s: bool(s.labels), reverse=True):
         values[sample.name] = sample.value
     return values
-
-
-_new_state: Final = tuple.__new__
-"""``RuleState``'s constructor without its keyword-handling wrapper (as ``rules.quiet`` builds one)."""
 
 
 @functools.lru_cache(maxsize=64)
@@ -182,16 +179,18 @@ class TargetDetector:
         max_gap = _max_gap(scrape.interval_s, self.config.max_gap_intervals)
         rules, value_of = self.rules, values.get
         for rule, name, metric, breached, limit in self._checks:
-            state = rules.get(name, FRESH)
+            state = rules.get(name)
             if (value := value_of(metric)) is None:  # a missing sample changes no rule (``evaluate``)
+                if state is None:
+                    continue
+            elif state is None and not breached(value, limit):
+                continue  # the common case: quiet (not active, nothing pending), and a quiet rule keeps no state
+            else:
+                state = evaluate(rule, state or FRESH, value, now=now, max_gap=max_gap)
+                if is_quiet(state):
+                    rules.pop(name, None)
+                    continue
                 rules[name] = state
-            elif state.active or breached(value, limit):
-                state = rules[name] = evaluate(rule, state, value, now=now, max_gap=max_gap)
-            else:  # ``evaluate``'s common case, without the calls: ``quiet``, never active
-                rules[name] = _new_state(
-                    RuleState, (False, None, 0, state.active_since, state.clear_since, now, value, None)
-                )
-                continue
             if state.active and (found := rule_evidence(rule, state)) is not None:
                 evidence[found.signal].append(found)
         statistical = self.config.statistical

@@ -200,3 +200,17 @@ def test_a_slowdown_below_the_latency_floor_is_not_reported() -> None:
     for i, v in enumerate(_noisy(rng, 30, 15.0) + [30.0] * 10):  # 2x slower, but only 15 ms
         out += detector.observe(scrape(2 * i, http__latency_p95_ms=v))
     assert out == []
+
+
+def test_a_quiet_rule_keeps_no_state_and_a_missing_sample_keeps_an_active_one_firing() -> None:
+    detector = TargetDetector("demo", RULES_ONLY)
+    cpu_run(detector, [50.0] * 5)
+    assert detector.rules == {}  # quiet: nothing kept, nothing written to checkpoints
+    cpu_run(detector, [95.0], start=10)
+    assert detector.rules["cpu"].breach_since is not None  # pending
+    opened = cpu_run(detector, [95.0] * 4, start=12)
+    assert [e.change for e in opened] == [Change.DETECTED]
+    silent = [e for t in range(20, 36, 2) for e in detector.observe(scrape(float(t)))]
+    assert not silent and detector.rules["cpu"].active  # no samples: the rule stays active, its anomaly open
+    closed = cpu_run(detector, [50.0] * 10, start=36)
+    assert [e.change for e in closed] == [Change.RESOLVED] and detector.rules == {}
