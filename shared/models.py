@@ -170,6 +170,7 @@ class Incident(Payload):
     held_severity: Severity | None = None
     held_reason: str = ""
     held_until: UtcDatetime | None = None
+    held_by: tuple[str, ...] = Field((), max_length=MAX_REFS)  # anomaly ids whose rise is held (outage or cure?)
     problem: str = ""  # the problem class the incident is about now (`shared.problems`); "" before classes
     title_fingerprint: str = ""  # the signal the title describes; when it clears, the title follows what still fires
     recovery_caused: tuple[str, ...] = Field((), max_length=MAX_REFS)  # anomaly ids a recovery action caused

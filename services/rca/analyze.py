@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Final
 
 from services.rca.domain import Candidate, RcaConfig, RcaError, Topology, rank_causes
 from services.rca.domain.ranking import HINT_SIGNAL
@@ -40,6 +41,7 @@ def analyse(
     top: int,
     anomaly_since: Iterable[float],
     recovery_started: float | None = None,
+    recovery_verified: bool = False,
     config: RcaConfig | None = None,
     topology: Topology | None = None,
     others: Iterable[Incident] = (),
@@ -47,7 +49,7 @@ def analyse(
     """Rank the causes of ``incident`` from the store's data in its window (engine errors give no ranking).
 
     The window ends at ``end``, at the newest sample the store holds, or when the first recovery
-    began (`RecoveryStarts`), whichever is earliest: what a restart does to the target (a moment down, CPU
+    began (`Recoveries`), whichever is earliest: what a restart does to the target (a moment down, CPU
     back to idle) is a consequence of the recovery, never a cause of the incident. For the same
     reason anomalies that began during any recovery step on their target, and those of an earlier
     incident of the same target that had finished before this one opened (``others``), give no
@@ -55,8 +57,9 @@ def analyse(
     """
     opened = incident.opened_at.timestamp()
     end = min(end, max(store.latest, opened))
-    if recovery_started is not None:
-        end = min(end, max(recovery_started, opened))
+    began = recovery_began(store, incident, recovery_started, verified=recovery_verified)
+    if began is not None:
+        end = min(end, max(began, opened))
     window = incident_window(opened_at=opened, anomaly_since=anomaly_since, end=end, lookback_s=lookback_s)
     excluded = not_evidence(store, incident, others)
     case = build_case(store, window, topology=topology, exclude=excluded)
@@ -75,6 +78,26 @@ def analyse(
         hints=strongest_hints(s for s in kept if s.anomaly.anomaly_id in incident.anomaly_ids),
     )
     return Analysis(window, tuple(ranking[:top]))
+
+
+def recovery_began(
+    store: WindowStore, incident: Incident, started: float | None, *, verified: bool = False
+) -> float | None:
+    """When a recovery began on the incident's target, as its data shows it: the window ends just before.
+
+    ``started``: when the incident's recovery was planned or first acted (`Recoveries`). Earlier if an
+    anomaly the responder put down to a recovery (``recovery_caused``; once the incident's recovery
+    verified, also the outages whose rise it holds, about to be dropped as the recovery's doing)
+    began before that: a scrape is stamped when it begins, so one begun just before the plan can
+    see the restart.
+    """
+    cured = (*incident.recovery_caused, *(incident.held_by if verified else ()))
+    marks = [store.anomalies[a].anomaly.since.timestamp() - CURE_LEAD_S for a in cured if a in store.anomalies]
+    return min((t for t in (started, *marks) if t is not None), default=None)
+
+
+CURE_LEAD_S: Final = 0.001
+"""The window ends this long before the first sample a recovery caused (window bounds are inclusive)."""
 
 
 def not_evidence(store: WindowStore, incident: Incident, others: Iterable[Incident]) -> set[str]:

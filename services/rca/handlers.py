@@ -13,7 +13,7 @@ from elasticsearch import AsyncElasticsearch
 
 from services.rca.analyze import rca_event
 from services.rca.casefile import read_graph
-from services.rca.recovery_starts import RecoveryStarts
+from services.rca.recoveries import Recoveries
 from services.rca.report.actions import action_events
 from services.rca.report.build import ReportConfig
 from services.rca.report.collect import collect_history
@@ -43,7 +43,7 @@ class RcaHandlers:
     ) -> None:
         self.settings, self.bus, self.store, self.es = settings, bus, store, es
         self.incidents: dict[str, Incident] = {}
-        self.recoveries = RecoveryStarts()
+        self.recoveries = Recoveries()
         self.lock = asyncio.Lock()  # one analysis at a time: triggers on several topics share report files
         graph = settings.call_graph_file
         topology = read_graph(Path(graph)) if graph else None
@@ -103,6 +103,7 @@ class RcaHandlers:
             incident,
             end=end.timestamp(),
             recovery_started=self.recoveries.began(incident_id),
+            recovery_verified=self.recoveries.verified(incident_id),
             others=list(self.incidents.values()),
         )
         out_dir = Path(self.settings.reports_dir).resolve()

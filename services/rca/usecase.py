@@ -68,6 +68,7 @@ class RcaUseCase:
         *,
         end: float,
         recovery_started: float | None = None,
+        recovery_verified: bool = False,
         others: Iterable[Incident] = (),
     ) -> Analysis:
         """Gather the evidence of ``incident`` from ``store`` (its window ends by ``end``) and rank its causes.
@@ -77,7 +78,8 @@ class RcaUseCase:
         return analyse(
             store, incident, end=end, lookback_s=self.ranking.lookback_s, top=self.ranking.top,
             anomaly_since=incident_anomaly_since(store, incident), recovery_started=recovery_started,
-            config=self.ranking.engine, topology=self.ranking.topology, others=others,
+            recovery_verified=recovery_verified, config=self.ranking.engine, topology=self.ranking.topology,
+            others=others,
         )  # fmt: skip
 
     async def report(

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Final, TypeVar
+from typing import Final
 
 from services.responder.domain.escalation import current_level, next_team
 from services.responder.domain.grouping import incident_id_for
-from services.responder.domain.lifecycle import Decision, transition
+from services.responder.domain.lifecycle import Decision, transition, union
 from services.responder.domain.policy import ResponsePolicy
 from services.responder.domain.state import Book, IncidentState
 from shared import events as ev
@@ -23,7 +23,6 @@ from shared.models import MAX_ITEMS, MAX_REFS, Impact, Incident, IncidentStatus,
 
 DECLARED_KEY: Final = "declared="
 """Group key prefix of declared incidents: no anomaly's group key has it, so none joins them by grouping."""
-T = TypeVar("T")
 SPLIT_KEY: Final = ",split="
 """Suffix of a split-off incident's group key (the source key plus the split command)."""
 
@@ -217,6 +216,7 @@ def override_severity(state: IncidentState, event: ev.SeverityRequested, *, now:
                 "held_severity": None,
                 "held_reason": "",
                 "held_until": None,
+                "held_by": (),
                 "updated_at": now,
             }
         )
@@ -252,11 +252,11 @@ def merge(absorbed: IncidentState, into: IncidentState, event: ev.MergeRequested
     )
     grown = dst.model_copy(
         update={
-            "anomaly_ids": _union(dst.anomaly_ids, src.anomaly_ids),
-            "signals": _union(dst.signals, src.signals),
-            "impacts": _union(dst.impacts, src.impacts),
-            "active_fingerprints": _union(dst.active_fingerprints, src.active_fingerprints),
-            "evidence": _union(dst.evidence, src.evidence)[-MAX_ITEMS:],
+            "anomaly_ids": union(dst.anomaly_ids, src.anomaly_ids),
+            "signals": union(dst.signals, src.signals),
+            "impacts": union(dst.impacts, src.impacts),
+            "active_fingerprints": union(dst.active_fingerprints, src.active_fingerprints),
+            "evidence": union(dst.evidence, src.evidence)[-MAX_ITEMS:],
             "cleared_at": dst.cleared_at if not src.active_fingerprints else None,
             "cleared_through": src.cleared_through | dst.cleared_through,
             "updated_at": now,
@@ -375,7 +375,3 @@ def _record(
     return transition(
         cls, incident, reason, id_parts=(verb, event.id), now=now, causation=event, actor=event.data.actor, team=team
     )
-
-
-def _union(a: tuple[T, ...], b: tuple[T, ...]) -> tuple[T, ...]:
-    return (*a, *(x for x in b if x not in a))

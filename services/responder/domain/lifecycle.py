@@ -305,7 +305,7 @@ def _join(
         reason = f"problem is now {problem} (was {inc.problem}): {anomaly.summary}"
     rises = not caused and inc.severity_override is None and is_higher(verdict.severity, inc.severity)
     if rises and hold:
-        update |= _hold(inc, verdict, until=now + timedelta(seconds=policy.grouping.raise_wait_s))
+        update |= _hold(inc, verdict, anomaly.anomaly_id, until=now + timedelta(seconds=policy.grouping.raise_wait_s))
         reason = f"{reason}; {_held_words(inc, verdict)}"
     elif rises:
         update |= _raise(verdict, anomaly, now)
@@ -342,7 +342,7 @@ def _revise(
     update = _firing(inc, anomaly, now=now, policy=policy)
     reason = f"signal firing again: {anomaly.summary}"
     if raised and hold:
-        update |= _hold(inc, verdict, until=now + timedelta(seconds=policy.grouping.raise_wait_s))
+        update |= _hold(inc, verdict, anomaly.anomaly_id, until=now + timedelta(seconds=policy.grouping.raise_wait_s))
         reason = f"{reason}; {_held_words(inc, verdict)}"
     elif raised:
         update |= _raise(verdict, anomaly, now)
@@ -424,10 +424,12 @@ def _raise(verdict: Verdict, anomaly: AnomalyView, now: datetime) -> dict[str, A
     }
 
 
-def _hold(inc: Incident, verdict: Verdict, *, until: datetime) -> dict[str, Any]:
+def _hold(inc: Incident, verdict: Verdict, anomaly_id: str, *, until: datetime) -> dict[str, Any]:
+    """Hold ``anomaly_id``'s rise to ``verdict`` (the held severity is the highest of those held)."""
+    held_by = {"held_by": _add(inc.held_by, anomaly_id)}
     if inc.held_severity is not None and not is_higher(verdict.severity, inc.held_severity):
-        return {}
-    return {"held_severity": verdict.severity, "held_reason": verdict.reason, "held_until": until}
+        return held_by
+    return held_by | {"held_severity": verdict.severity, "held_reason": verdict.reason, "held_until": until}
 
 
 def _held_words(inc: Incident, verdict: Verdict) -> str:
@@ -439,6 +441,11 @@ def _held_words(inc: Incident, verdict: Verdict) -> str:
 
 def _add(items: tuple[T, ...], item: T) -> tuple[T, ...]:
     return items if item in items else (*items, item)
+
+
+def union(items: tuple[T, ...], more: tuple[T, ...]) -> tuple[T, ...]:
+    """``items`` and then those of ``more`` not among them, in order."""
+    return (*items, *(item for item in more if item not in items))
 
 
 def decide_command(state: IncidentState, event: ev.CommandEvent, *, now: datetime) -> Decision:
@@ -542,12 +549,13 @@ def _drop_hold(
     inc: Incident, held: Severity, why: str, event: ev.RecoveryVerified, *, now: datetime
 ) -> ev.IncidentEvent:
     """The incident without its ``held`` severity rise, and ``why`` it was dropped."""
-    dropped = inc.model_copy(update=_CLEAR_HOLD | {"updated_at": now})
+    cure = {"recovery_caused": union(inc.recovery_caused, inc.held_by)}  # what it held was the recovery's doing
+    dropped = inc.model_copy(update=_CLEAR_HOLD | cure | {"updated_at": now})
     reason = f"held {held.value} dropped: {why}"
     return transition(ev.IncidentUpdated, dropped, reason, id_parts=("held", event.id), now=now, causation=event)
 
 
-_CLEAR_HOLD: Final[dict[str, Any]] = {"held_severity": None, "held_reason": "", "held_until": None}
+_CLEAR_HOLD: Final[dict[str, Any]] = {"held_severity": None, "held_reason": "", "held_until": None, "held_by": ()}
 
 
 def apply_held(inc: Incident, now: datetime) -> tuple[Incident, bool]:

@@ -39,9 +39,12 @@ def test_outage_during_a_restart_is_held_and_dropped_when_recovery_is_verified()
     assert "critical held" in joined.events[0].data.reason
     assert severity(sim) == "major" and sim.only().incident.held_severity is m.Severity.CRITICAL
     assert updates(sim.tick(30)) == []  # waiting for the recovery's verdict, no rise
+    assert sim.only().incident.held_by == ("an-api-http.up-1",)
     verified = sim.recovery(progress(ev.RecoveryVerified, iid, 31), t=31)
     assert any("held critical dropped" in e.data.reason for e in verified.events)
     assert severity(sim) == "major" and sim.only().incident.held_severity is None
+    # the outage was the recovery's doing: the RCA leaves it out of the incident's causes
+    assert sim.only().incident.recovery_caused == ("an-api-http.up-1",) and sim.only().incident.held_by == ()
     assert not [e for e in sim.tick(40) if isinstance(e, ev.IncidentUpdated)]
 
 
@@ -60,7 +63,8 @@ def test_held_rise_applies_when_recovery_fails_and_escalates() -> None:
     failed = sim.recovery(progress(ev.RecoveryFailed, iid, 20), t=20)
     assert [type(e).__name__ for e in failed.events] == ["IncidentUpdated", "IncidentEscalated"]
     assert severity(sim) == "critical" and "severity raised to the held critical" in failed.events[0].data.reason
-    assert sim.only().incident.held_severity is None
+    assert sim.only().incident.held_severity is None and sim.only().incident.held_by == ()
+    assert sim.only().incident.recovery_caused == ()  # a real outage: evidence for the RCA
 
 
 def test_without_recovery_the_rise_applies_after_the_wait() -> None:

@@ -1,4 +1,4 @@
-"""When each incident's recovery began: where its analysis window ends (what the cure did is no cause)."""
+"""What the RCA knows of each incident's recovery: when it began and whether it verified (the cure is no cause)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ MAX_OPEN_PLANS: Final = 1_000
 """Plans remembered until their first step starts or they end (the oldest go first)."""
 
 
-class RecoveryStarts:
-    """Fold recovery events; tell when an incident's recovery began.
+class Recoveries:
+    """Fold recovery events; tell when an incident's recovery began and whether one verified.
 
     A recovery begins when it is planned, unless the plan waits for a person's approval, in which
     case it begins when it acts. A scrape is stamped when it begins, so one that began between
@@ -21,6 +21,7 @@ class RecoveryStarts:
 
     def __init__(self) -> None:
         self.began_by_incident: dict[str, float] = {}
+        self.verified_incidents: set[str] = set()
         self.planned: dict[str, float] = {}  # plan id -> when it was planned, until its first step starts
         self.gated: dict[str, None] = {}  # plans that asked for a person's approval (ordered: the oldest go first)
 
@@ -44,10 +45,16 @@ class RecoveryStarts:
             case ev.RecoveryVerified() | ev.RecoveryFailed() | ev.RecoveryDenied():
                 self.planned.pop(plan_id, None)  # over, or refused
                 self.gated.pop(plan_id, None)
+                if isinstance(event, ev.RecoveryVerified):
+                    self.verified_incidents.add(event.data.incident_id)
 
     def began(self, incident_id: str) -> float | None:
         """When the incident's first recovery began (epoch seconds), or None if none acted."""
         return self.began_by_incident.get(incident_id)
+
+    def verified(self, incident_id: str) -> bool:
+        """Tell whether a recovery of the incident was verified (the target healthy after it)."""
+        return incident_id in self.verified_incidents
 
 
 def _bound(plans: dict[str, Any]) -> None:
