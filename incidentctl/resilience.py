@@ -210,7 +210,8 @@ async def _publish_until_sent(service: Service, event: ev.MetricsObserved, key: 
     """Publish, retrying while the broker is away (the same event id: consumers drop a second copy)."""
     for _ in range(600):
         try:
-            await asyncio.wait_for(service.bus.publish(event, key=key), 10.0)
+            async with asyncio.timeout(10.0):
+                await service.bus.publish(event, key=key)
             return
         except Exception:  # the broker was killed: it comes back under the supervisor
             await asyncio.sleep(0.5)

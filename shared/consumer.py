@@ -147,9 +147,11 @@ class GroupMember:
             return False
         async with self._commit_lock:
             try:
-                offsets = await asyncio.wait_for(self._committed_offsets(consumer), MEMBERSHIP_CHECK_S)
+                async with asyncio.timeout(MEMBERSHIP_CHECK_S):
+                    offsets = await self._committed_offsets(consumer)
                 if offsets:
-                    await asyncio.wait_for(consumer.commit(offsets), MEMBERSHIP_CHECK_S)
+                    async with asyncio.timeout(MEMBERSHIP_CHECK_S):
+                        await consumer.commit(offsets)
             except (KafkaError, AssertionError, RuntimeError, TimeoutError) as exc:
                 log.info("%s on %s: not a member of the current generation (%s)", self.group_id, self.topic, exc)
                 return False
@@ -241,7 +243,8 @@ class GroupMember:
         self.consumer = consumer
         consumer.subscribe([self.topic], listener=self._revocations)
         try:
-            await asyncio.wait_for(consumer.start(), cfg.join_timeout_s)
+            async with asyncio.timeout(cfg.join_timeout_s):
+                await consumer.start()
         except TimeoutError as exc:
             raise JoinTimeout(f"join of group {self.group_id} did not complete in {cfg.join_timeout_s:.0f}s") from exc
         self.progress.joined = True

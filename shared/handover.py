@@ -48,7 +48,8 @@ class CatchUpOnAssign(ConsumerRebalanceListener):  # type: ignore[misc]
         if self.gate is not None:
             self.gate.clear()
         try:
-            folded = await asyncio.wait_for(self.catch_up(), self.limit_s)
+            async with asyncio.timeout(self.limit_s):
+                folded = await self.catch_up()
         except Exception:  # the broker is away, or went away mid-read
             log.exception("catching up after an assignment of %s failed", _names(assigned))
         else:

@@ -69,7 +69,8 @@ async def say_goodbye(service: Service) -> None:
     service.beats += 1
     try:
         event = heartbeat_event(service, sequence=service.beats, stopping=True)
-        await asyncio.wait_for(service.bus.publish(event, key=service.name), 5.0)
+        async with asyncio.timeout(5.0):
+            await service.bus.publish(event, key=service.name)
     except Exception as exc:  # stopping anyway; the watchers will report the silence
         log.warning("last heartbeat not sent: %s", exc)
 

@@ -64,7 +64,8 @@ class BrokerLink:
         self.close()
         with contextlib.suppress(OSError, TimeoutError):
             connecting = asyncio.open_connection(self.host, self.port)
-            self._reader, self._writer = await asyncio.wait_for(connecting, CONNECT_TIMEOUT_S)
+            async with asyncio.timeout(CONNECT_TIMEOUT_S):
+                self._reader, self._writer = await connecting
         return reader is not None
 
     def close(self) -> None:

@@ -54,9 +54,17 @@ def dump_tasks_on_signal(signum: int = signal.SIGUSR1) -> None:
 
 
 def log_task_stacks() -> None:
-    """Log each pending asyncio task's name and the chain of awaits it is suspended in."""
+    """Log each pending asyncio task's name and the chain of awaits it is suspended in.
+
+    A task asked to stop that has not (a cancellation swallowed somewhere) is marked: a stop that
+    hangs is usually waiting for it.
+    """
     for task in asyncio.all_tasks():
-        log.warning("task %s waits in: %s", task.get_name(), " -> ".join(await_chain(task.get_coro())))
+        name = f"{task.get_name()}{CANCEL_MARK if task.cancelling() else ''}"
+        log.warning("task %s waits in: %s", name, " -> ".join(await_chain(task.get_coro())))
+
+
+CANCEL_MARK: Final = " (cancelled, still running)"
 
 
 def await_chain(awaited: object, *, depth: int = 30) -> list[str]:

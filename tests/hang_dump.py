@@ -18,7 +18,7 @@ from typing import Any, Final
 
 import pytest
 
-from shared.runtime import await_chain
+from shared.runtime import CANCEL_MARK, await_chain
 
 LEAD_S: Final = 20.0
 """How long before pytest-timeout's limit the tasks are recorded."""
@@ -43,7 +43,10 @@ def _main_loop() -> asyncio.AbstractEventLoop | None:
 
 def where_tasks_wait() -> str:
     """One line: each task not idle by design and the project frames it waits in (call in the loop)."""
-    return one_line((task.get_name(), await_chain(task.get_coro())) for task in asyncio.all_tasks())
+    return one_line(
+        (f"{task.get_name()}{CANCEL_MARK if task.cancelling() else ''}", await_chain(task.get_coro()))
+        for task in asyncio.all_tasks()
+    )
 
 
 def one_line(tasks: Iterable[tuple[str, list[str]]]) -> str:
@@ -51,8 +54,9 @@ def one_line(tasks: Iterable[tuple[str, list[str]]]) -> str:
     found: dict[str, None] = {}
     for name, chain in tasks:
         own = [f for f in chain if any(p in f for p in OWN)]
-        if own and not own[-1].endswith(IDLE):
-            found[f"{name[:40]}: {' -> '.join(Path(f).name for f in own[-3:])}"] = None
+        if own and (not own[-1].endswith(IDLE) or name.endswith(CANCEL_MARK)):  # a loop that ignored its stop
+            found[f"{name[:40]}{CANCEL_MARK if name.endswith(CANCEL_MARK) else ''}: "
+                  f"{' -> '.join(Path(f).name for f in own[-3:])}"] = None  # fmt: skip
     return " | ".join(sorted(found, key=lambda w: not w.startswith("Task-1:"))) or "no task waits in the project's code"
 
 

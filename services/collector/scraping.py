@@ -103,7 +103,8 @@ async def scrape_loop(
         due = book.next_due(target, last_scrape=last, now=now)
         if due > now:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(wakeup.wait(), timeout=(due - now).total_seconds())
+                async with asyncio.timeout((due - now).total_seconds()):
+                    await wakeup.wait()
             continue
         observed_at = clock()
         last = observed_at

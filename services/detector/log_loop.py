@@ -88,13 +88,15 @@ class LogLoop:
                     log.warning("log source failed, retrying every %.0f s: %s", RETRY_S, exc)
                 self.last_error = str(exc)
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stop.wait(), timeout=RETRY_S)
+                    async with asyncio.timeout(RETRY_S):
+                        await self._stop.wait()
 
     async def tick_forever(self) -> None:
         """Publish log anomalies and checkpoint every poll interval."""
         while not self._stop.is_set():
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), timeout=self.settings.poll_interval_s)
+                async with asyncio.timeout(self.settings.poll_interval_s):
+                    await self._stop.wait()
             try:
                 await self.tick()
             except Exception:  # broker or store trouble: unsent revisions wait for the next round

@@ -64,7 +64,8 @@ class ResponderRuntime:
         await self.service.stop_tasks()
         if graceful:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.responder.drain(), DRAIN_TIMEOUT_S)
+                async with asyncio.timeout(DRAIN_TIMEOUT_S):
+                    await self.responder.drain()
         else:
             for task in list(self.responder.sending):
                 task.cancel()

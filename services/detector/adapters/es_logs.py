@@ -128,7 +128,8 @@ class ElasticsearchLogSource:
                 seen_at_cursor.add(record.doc_id)
                 yield record
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=poll_seconds)
+                async with asyncio.timeout(poll_seconds):
+                    await stop.wait()
 
     async def scan_hits(self, query: Mapping[str, Any]) -> AsyncIterator[Mapping[str, Any]]:
         """Yield the raw hits of `query` oldest first: one point in time, search_after paging."""

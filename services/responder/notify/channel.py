@@ -84,7 +84,8 @@ async def deliver(channel: Channel, outbound: Outbound, retry: RetryPolicy, *, s
     last = "no attempt"
     for attempt in range(1, retry.attempts + 1):
         try:
-            detail = await asyncio.wait_for(channel.send_once(outbound), timeout=retry.timeout_s)
+            async with asyncio.timeout(retry.timeout_s):
+                detail = await channel.send_once(outbound)
             return Sent(attempt, detail)
         except ChannelError as exc:
             last = str(exc)
