@@ -63,21 +63,30 @@ def test_the_earliest_recovery_of_an_incident_counts_and_ended_plans_are_forgott
     assert "p3" not in starts.planned
 
 
-def test_a_scrape_stamped_between_the_plan_and_the_restart_is_no_cause() -> None:
-    # The e2e failure: the scrape began 1.3 ms before the restart step was stamped, its probe met the
-    # restart, and http.up = 0 topped the ranking of an error burst.
-    blink = FAULT_AT + 10.0  # a scrape time of the fixture
+BLINK = FAULT_AT + 10.0
+"""A scrape time of the fixture: the scrape that read http.up = 0 as a restart came."""
+
+
+def blinked_store() -> WindowStore:
+    """A CPU hog on demo, its anomaly, and one scrape at ``BLINK`` that met a restart (http.up 0, its anomaly)."""
     store = WindowStore()
     for e in metric_events("cpu-hog", until=400.0):
-        if e.data.target == "demo" and e.data.observed_at == at(blink):
+        if e.data.target == "demo" and e.data.observed_at == at(BLINK):
             down = tuple(x.model_copy(update={"value": 0.0}) if x.name == "http.up" else x for x in e.data.samples)
             e = e.model_copy(update={"data": e.data.model_copy(update={"samples": down})})
         store.add(e)
     store.add(anomaly_event("process.cpu_percent", t=FAULT_AT + 4))
-    store.add(anomaly_event("http.up", t=blink, kind=m.AnomalyKind.TARGET_DOWN))
+    store.add(anomaly_event("http.up", t=BLINK, kind=m.AnomalyKind.TARGET_DOWN))
+    return store
+
+
+def test_a_scrape_stamped_between_the_plan_and_the_restart_is_no_cause() -> None:
+    # The e2e failure: the scrape began 1.3 ms before the restart step was stamped, its probe met the
+    # restart, and http.up = 0 topped the ranking of an error burst.
+    store = blinked_store()
     starts = Recoveries()
-    starts.add(plan("p1", blink - 0.0013))
-    starts.add(started("p1", blink + 0.0013))
+    starts.add(plan("p1", BLINK - 0.0013))
+    starts.add(started("p1", BLINK + 0.0013))
     inc = incident(("an-demo-process.cpu_percent", "an-demo-http.up"))
     result = analyse(store, inc, end=at(400).timestamp(), lookback_s=300.0, top=3, anomaly_since=[],
                      recovery_started=starts.began(inc.incident_id))  # fmt: skip
@@ -88,19 +97,11 @@ def test_a_scrape_stamped_between_the_plan_and_the_restart_is_no_cause() -> None
 def test_an_outage_held_for_a_recovery_that_verified_is_the_cure_not_a_cause() -> None:
     # The second e2e failure: the scrape that saw the restart was stamped 14 ms before the plan. The
     # responder held its rise to Critical and dropped it when the restart verified; the RCA agrees.
-    blink = FAULT_AT + 10.0
-    store = WindowStore()
-    for e in metric_events("cpu-hog", until=400.0):
-        if e.data.target == "demo" and e.data.observed_at == at(blink):
-            down = tuple(x.model_copy(update={"value": 0.0}) if x.name == "http.up" else x for x in e.data.samples)
-            e = e.model_copy(update={"data": e.data.model_copy(update={"samples": down})})
-        store.add(e)
-    store.add(anomaly_event("process.cpu_percent", t=FAULT_AT + 4))
-    store.add(anomaly_event("http.up", t=blink, kind=m.AnomalyKind.TARGET_DOWN))
+    store = blinked_store()
     inc = incident(("an-demo-process.cpu_percent", "an-demo-http.up")).model_copy(
         update={"held_by": ("an-demo-http.up",), "held_severity": m.Severity.CRITICAL}
     )
-    planned = at(blink + 0.014).timestamp()
+    planned = at(BLINK + 0.014).timestamp()
 
     def ranked(verified: bool) -> str:
         result = analyse(store, inc, end=at(400).timestamp(), lookback_s=300.0, top=3, anomaly_since=[],
