@@ -15,7 +15,7 @@ from typing import Final
 
 from services.responder.domain.escalation import current_level, next_team
 from services.responder.domain.grouping import incident_id_for
-from services.responder.domain.lifecycle import Decision, transition, union
+from services.responder.domain.lifecycle import CLEAR_HOLD, Decision, transition, union
 from services.responder.domain.policy import ResponsePolicy
 from services.responder.domain.state import Book, IncidentState
 from shared import events as ev
@@ -208,15 +208,12 @@ def override_severity(state: IncidentState, event: ev.SeverityRequested, *, now:
         if inc.severity_override is cmd.severity and inc.severity is cmd.severity:
             return Decision(outcome="already overridden to that severity")
         cleared = inc.model_copy(
-            update={
+            update=CLEAR_HOLD
+            | {
                 "severity": cmd.severity,
                 "severity_override": cmd.severity,
                 "severity_reason": f"{cmd.severity.value}: set by {cmd.actor}{_why(cmd)}",
                 "severity_since": now,
-                "held_severity": None,
-                "held_reason": "",
-                "held_until": None,
-                "held_by": (),
                 "updated_at": now,
             }
         )

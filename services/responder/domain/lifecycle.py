@@ -550,18 +550,19 @@ def _drop_hold(
 ) -> ev.IncidentEvent:
     """The incident without its ``held`` severity rise, and ``why`` it was dropped."""
     cure = {"recovery_caused": union(inc.recovery_caused, inc.held_by)}  # what it held was the recovery's doing
-    dropped = inc.model_copy(update=_CLEAR_HOLD | cure | {"updated_at": now})
+    dropped = inc.model_copy(update=CLEAR_HOLD | cure | {"updated_at": now})
     reason = f"held {held.value} dropped: {why}"
     return transition(ev.IncidentUpdated, dropped, reason, id_parts=("held", event.id), now=now, causation=event)
 
 
-_CLEAR_HOLD: Final[dict[str, Any]] = {"held_severity": None, "held_reason": "", "held_until": None, "held_by": ()}
+CLEAR_HOLD: Final[dict[str, Any]] = {"held_severity": None, "held_reason": "", "held_until": None, "held_by": ()}
+"""The update that ends a held severity rise (applied, dropped, or overridden by hand)."""
 
 
 def apply_held(inc: Incident, now: datetime) -> tuple[Incident, bool]:
     """Return the incident with its held severity applied (and whether that raised it)."""
     held: Severity | None = inc.held_severity
-    cleared = _CLEAR_HOLD | {"updated_at": now}
+    cleared = CLEAR_HOLD | {"updated_at": now}
     if held is None or inc.severity_override is not None or not is_higher(held, inc.severity):
         return inc.model_copy(update=cleared), False
     raised = cleared | {"severity": held, "severity_reason": inc.held_reason, "severity_since": now}
