@@ -328,9 +328,13 @@ class Operator:
                     )  # fmt: skip
                     break
                 except api_client.ApiError as exc:
-                    if exc.status != 409:
+                    if exc.status not in NOT_SEEN_YET:
                         raise
                     await asyncio.sleep(0.5)
+
+
+NOT_SEEN_YET: Final = (404, 409)
+"""The API's answers while its read model lags the topics: the incident (404) or the request (409) is not in it yet."""
 
 
 class FaultCheck:
