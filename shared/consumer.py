@@ -5,9 +5,11 @@ Joining is where a crashed service used to hang: a broker that never expires a d
 completes the join. Before each join the member therefore removes its own predecessors from the
 group (members with the same ``client_id``, which names the service instance, the topic and the
 group; only a dead incarnation of this very member can carry it) with a LeaveGroup request, as
-Kafka itself would after ``session.timeout.ms``. A join that still does not complete within
-``join_timeout_s`` is abandoned and retried with backoff, and the member reports itself stalled,
-so liveness fails and the platform restarts it.
+Kafka itself would after ``session.timeout.ms``. A live member leaves the same way under the
+member id aiokafka drops when the broker refuses a heartbeat or commit for a stale generation:
+aiokafka joins as a new member, and the broker would keep the old id (and may elect it leader) for
+ever. A join that still does not complete within ``join_timeout_s`` is abandoned and retried with
+backoff, and the member reports itself stalled, so liveness fails and the platform restarts it.
 
 A fetch is handed on whole (``on_records``: every record of every partition it returned), then
 ``on_batch_done`` (the outputs are acknowledged), then the offsets are committed once: at-least-once,
@@ -22,7 +24,7 @@ import contextlib
 import functools
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -33,6 +35,7 @@ from aiokafka.partitioner import murmur2
 from aiokafka.protocol.group import LeaveGroupRequest
 from aiokafka.structs import OffsetAndMetadata
 
+from shared.empty_assignment import install_empty_assignment_rejoin
 from shared.errors import BrokerError
 from shared.fetch_wait import install_fetch_wait_floor
 from shared.settings import ServiceSettings
@@ -80,6 +83,7 @@ class MemberConfig:
     heartbeat_interval_ms: int = 3_000
     max_poll_interval_ms: int = 300_000
     lag_interval_s: float = 5.0
+    ghost_after_s: float = GHOST_AFTER_S
 
 
 class GroupMember:
@@ -111,7 +115,8 @@ class GroupMember:
         self.progress = Progress()
         self.consumer: AIOKafkaConsumer | None = None
         self._tasks: list[asyncio.Task[None]] = []
-        self._revocations = _CountRevocations(listener)
+        self._revocations = _CountRevocations(listener, before_rejoin=self._leave_as_dropped_id, joined=self._joined_as)
+        self._member_id = ""  # the member id of the last generation this member joined
         self._commit_lock = asyncio.Lock()  # the batch's commit and ``still_member``'s never interleave
 
     @property
@@ -225,6 +230,7 @@ class GroupMember:
 
     async def _join(self) -> None:
         install_fetch_wait_floor(idle_share=self.settings.fetch_idle_share)
+        install_empty_assignment_rejoin()
         evicted = await evict_members(self.settings, self.group_id, client_id=self.client_id)
         if evicted:
             log.info("removed %d dead predecessor(s) of %s from group %s", evicted, self.client_id, self.group_id)
@@ -279,18 +285,19 @@ class GroupMember:
     async def _measure_lag(self) -> None:
         """Lag per assigned partition from the group's committed offsets and the log end, idle or not.
 
-        A member whose fetch has not come back for a while may be stuck in a rejoin that waits for a
-        ghost of itself (an earlier member id the broker kept): such ghosts are removed here too.
+        A member whose fetch has not come back for a while, or whose join has not completed, may be
+        stuck in a join that waits for a ghost of itself (an earlier member id the broker kept): such
+        ghosts are removed here too.
         """
         measured = 0.0
         while True:
             await asyncio.sleep(1.0)
             consumer = self.consumer
-            if consumer is None or not self.progress.joined:
+            if consumer is None:
                 continue
-            if self.progress.stalled_for(time.monotonic()) > GHOST_AFTER_S:
+            if self.progress.stalled_for(time.monotonic()) > self.config.ghost_after_s:
                 await self._remove_ghosts(consumer)
-            if time.monotonic() - measured < self.config.lag_interval_s:
+            if not self.progress.joined or time.monotonic() - measured < self.config.lag_interval_s:
                 continue
             measured = time.monotonic()
             try:
@@ -307,14 +314,36 @@ class GroupMember:
                     self.on_lag(self.topic, partition, behind)
 
     async def _remove_ghosts(self, consumer: AIOKafkaConsumer) -> None:
-        coordinator = getattr(consumer, "_coordinator", None)  # aiokafka keeps the member id there only
-        current = getattr(coordinator, "member_id", None)
+        current = _member_id_of(consumer)
         if not current:
             return
+        started = time.monotonic()
         evicted = await evict_members(self.settings, self.group_id, client_id=self.client_id, keep=current)
+        log.debug("ghost check of %s took %.2fs", self.client_id, time.monotonic() - started)
         if evicted:
             log.warning("removed %d ghost(s) of %s from group %s (a rejoin waited for them)", evicted,
                         self.client_id, self.group_id)  # fmt: skip
+
+    async def _leave_as_dropped_id(self) -> None:
+        """Before a rejoin: leave the group under the member id aiokafka has just dropped, if it did.
+
+        aiokafka forgets its member id when the broker refuses a heartbeat or a commit for a stale
+        generation (noida-db does so to the surviving member whenever a peer joins) and joins as a new
+        member. Kafka would expire the old id after ``session.timeout.ms``; noida-db keeps it, may
+        elect it leader, and every join then waits for a member that never answers (28-31 s before
+        a restarted peer got partitions, measured). A rejoin that keeps its id leaves nothing behind.
+        """
+        dropped = self._member_id
+        if not dropped or dropped == _member_id_of(self.consumer):
+            return
+        self._member_id = ""
+        if await leave_as(self.settings, self.group_id, dropped):
+            log.info("%s left group %s as %s, the member id aiokafka dropped, before joining again",
+                     self.client_id, self.group_id, dropped)  # fmt: skip
+
+    def _joined_as(self) -> None:
+        """Note the member id of the generation just joined (aiokafka keeps it only on its coordinator)."""
+        self._member_id = _member_id_of(self.consumer)
 
 
 class _CountRevocations(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -325,8 +354,15 @@ class _CountRevocations(ConsumerRebalanceListener):  # type: ignore[misc]
     the new owner's (a detector checkpoint without the open episodes, for one).
     """
 
-    def __init__(self, inner: ConsumerRebalanceListener | None) -> None:
+    def __init__(
+        self,
+        inner: ConsumerRebalanceListener | None,
+        *,
+        before_rejoin: Callable[[], Awaitable[None]] | None = None,
+        joined: Callable[[], None] | None = None,
+    ) -> None:
         self.inner = inner
+        self.before_rejoin, self.joined = before_rejoin, joined
         self.count = 0
         self.rebalancing = False  # from a revocation until the subscriber's listener has taken the assignment
 
@@ -335,8 +371,12 @@ class _CountRevocations(ConsumerRebalanceListener):  # type: ignore[misc]
         self.rebalancing = True
         if self.inner is not None:
             await self.inner.on_partitions_revoked(revoked)
+        if self.before_rejoin is not None:  # aiokafka sends the JoinGroup once this returns
+            await self.before_rejoin()
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        if self.joined is not None:
+            self.joined()
         try:
             if self.inner is not None:
                 await self.inner.on_partitions_assigned(assigned)
@@ -381,9 +421,7 @@ async def evict_members(settings: ServiceSettings, group_id: str, *, client_id: 
     the group then waits for it forever. A broker without the group, or without the request, is
     left as it is: the join that follows tells whether the group is usable.
     """
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers, **settings.kafka_client_options())
-    try:
-        await admin.start()
+    async with _admin(settings, group_id) as admin:
         described = await admin.describe_consumer_groups([group_id])
         members = [
             member[0]
@@ -392,18 +430,45 @@ async def evict_members(settings: ServiceSettings, group_id: str, *, client_id: 
             for member in group[5]
             if member[1] == client_id and member[0] != keep
         ]
-        if not members:
-            return 0
-        coordinator = await admin.find_coordinator(group_id)
-        for member_id in members:
-            await admin._send_request_to_node(coordinator, LeaveGroupRequest(group_id, member_id))  # no public API
+        if members:
+            await _leave(admin, group_id, members)
         return len(members)
-    except (KafkaError, OSError, IndexError, TypeError) as exc:
+    return 0
+
+
+async def leave_as(settings: ServiceSettings, group_id: str, member_id: str) -> bool:
+    """Send a LeaveGroup for ``member_id`` of ``group_id``; return whether the request went out."""
+    async with _admin(settings, group_id) as admin:
+        await _leave(admin, group_id, [member_id])
+        return True
+    return False
+
+
+@contextlib.asynccontextmanager
+async def _admin(settings: ServiceSettings, group_id: str) -> AsyncIterator[AIOKafkaAdminClient]:
+    """An admin client for one group request, bounded in time; a broker error is logged and swallowed."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers, **settings.kafka_client_options())
+    try:
+        async with asyncio.timeout(MEMBERSHIP_CHECK_S):
+            await admin.start()
+            yield admin
+    except (KafkaError, OSError, IndexError, TypeError, TimeoutError) as exc:
         log.debug("could not inspect group %s: %s", group_id, exc)
-        return 0
     finally:
         with contextlib.suppress(Exception):
             await admin.close()
+
+
+async def _leave(admin: AIOKafkaAdminClient, group_id: str, member_ids: list[str]) -> None:
+    coordinator = await admin.find_coordinator(group_id)
+    for member_id in member_ids:
+        await admin._send_request_to_node(coordinator, LeaveGroupRequest(group_id, member_id))  # no public API
+
+
+def _member_id_of(consumer: AIOKafkaConsumer | None) -> str:
+    """The member id a consumer holds now ("" before a join, or once aiokafka dropped it)."""
+    coordinator = getattr(consumer, "_coordinator", None)  # aiokafka keeps the member id there only
+    return str(getattr(coordinator, "member_id", "") or "")
 
 
 _SLOTS: collections.Counter[tuple[str, str]] = collections.Counter()
