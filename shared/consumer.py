@@ -46,6 +46,7 @@ POLL_MS: Final = 1000
 MAX_RECORDS: Final = 500
 RETRY_MAX_S: Final = 10.0
 MEMBERSHIP_CHECK_S: Final = 5.0  # ``still_member`` gives up (answers no) after this long
+STOP_WAIT_S: Final = 10.0  # a consumer's stop that takes longer is left behind (see ``GroupMember._close``)
 GHOST_AFTER_S: Final = 3.0  # a fetch that has not come back for this long may be a rejoin stuck on a ghost
 
 RecordsHandler = Callable[[list[ConsumerRecord[Any, Any]]], Awaitable[None]]
@@ -204,11 +205,27 @@ class GroupMember:
         await self._close()
 
     async def _close(self) -> None:
+        """Stop the consumer (leaving the group), waiting at most ``STOP_WAIT_S`` for it.
+
+        aiokafka's fetcher can swallow the cancellation its own stop sends (it suppresses
+        ``CancelledError`` while it cancels its requests after losing the assignment, then waits for
+        an assignment that never comes); a stop caught in that moment never returns, and cancelling
+        the caller does not end it either. So the stop runs as a task of its own, and one that has
+        not ended in time is left behind and logged, not waited for.
+        """
         consumer, self.consumer = self.consumer, None
         self.progress.joined = False
-        if consumer is not None:
-            with contextlib.suppress(Exception):
-                await consumer.stop()
+        if consumer is None:
+            return
+        stopping = asyncio.create_task(consumer.stop(), name=f"stop:{self.group_id}:{self.topic}")
+        done, _ = await asyncio.wait({stopping}, timeout=STOP_WAIT_S)
+        if not done:
+            _LEFT_BEHIND.add(stopping)
+            stopping.add_done_callback(_LEFT_BEHIND.discard)
+            log.warning("consumer %s on %s did not stop within %.0fs; left behind", self.group_id, self.topic,
+                        STOP_WAIT_S)  # fmt: skip
+        elif not stopping.cancelled() and stopping.exception() is not None:
+            log.debug("consumer %s on %s stopped with %s", self.group_id, self.topic, stopping.exception())
 
     async def _run(self) -> None:
         backoff = 1.0
@@ -471,6 +488,7 @@ def _member_id_of(consumer: AIOKafkaConsumer | None) -> str:
     return str(getattr(coordinator, "member_id", "") or "")
 
 
+_LEFT_BEHIND: set[asyncio.Task[None]] = set()  # stops that outlived STOP_WAIT_S, kept from the garbage collector
 _SLOTS: collections.Counter[tuple[str, str]] = collections.Counter()
 
 

@@ -160,12 +160,13 @@ class MetricsHandler:
     async def save_all(self, targets: Iterable[str], *, unchanged_too: bool = False) -> None:
         """Checkpoint the given targets with unsaved changes (``unchanged_too``: all of them).
 
-        Each goes to the state partition matching its metrics one. The writes go out together and are
-        all acknowledged when this returns.
+        Each goes to the state partition matching its metrics one, in the targets' order (not a set's,
+        which moves with the process's hash seed). The writes go out together and are all
+        acknowledged when this returns.
         """
         if self.store is None:
             return
-        wanted = [t for t in targets if (unchanged_too or t in self.dirty) and t in self.targets]
+        wanted = sorted(t for t in targets if (unchanged_too or t in self.dirty) and t in self.targets)
         if not wanted:
             return
         count = await self.store.partition_count()

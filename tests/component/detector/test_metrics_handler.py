@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 from collections.abc import Iterable
 from typing import Any
 
@@ -221,3 +222,26 @@ async def test_a_restarted_detector_replaying_its_input_publishes_no_revision_tw
     await harness.feed(METRICS, cpu(0, 5.0), cpu(2, 99.0))
     assert "demo" in second.targets
     assert harness.published(ANOMALIES, by=second.bus) == []
+
+
+class OrderedStore(SlowStore):
+    """An in-memory checkpoint store that remembers the order of its writes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release.set()
+        self.order: list[str] = []
+
+    async def put(self, key: str, value: bytes, *, partition: int | None = None) -> None:
+        self.order.append(key)
+        await super().put(key, value, partition=partition)
+
+
+async def test_a_batch_checkpoints_its_targets_in_the_same_order_in_every_process(harness: BusHarness) -> None:
+    """The writes follow the targets' names, not the process's string-hash seed: a replay writes the same topic."""
+    store = OrderedStore()
+    await detector(harness, store)
+    targets = [f"svc-{n:02d}" for n in range(30)]
+    random.Random(7).shuffle(targets)
+    await harness.feed(METRICS, *(metrics(target, t=0, **{"process.cpu_percent": 5.0}) for target in targets))
+    assert store.order == sorted(TARGET_KEY + target for target in targets)
