@@ -35,10 +35,12 @@ from aiokafka.partitioner import murmur2
 from aiokafka.protocol.group import LeaveGroupRequest
 from aiokafka.structs import OffsetAndMetadata
 
+from shared.client_stop import STOP_WAIT_S, stop_apart
 from shared.empty_assignment import install_empty_assignment_rejoin
 from shared.errors import BrokerError
 from shared.fetch_wait import install_fetch_wait_floor
 from shared.settings import ServiceSettings
+from shared.task_dump import await_chain
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +48,6 @@ POLL_MS: Final = 1000
 MAX_RECORDS: Final = 500
 RETRY_MAX_S: Final = 10.0
 MEMBERSHIP_CHECK_S: Final = 5.0  # ``still_member`` gives up (answers no) after this long
-STOP_WAIT_S: Final = 10.0  # a consumer's stop that takes longer is left behind (see ``GroupMember._close``)
 GHOST_AFTER_S: Final = 3.0  # a fetch that has not come back for this long may be a rejoin stuck on a ghost
 
 RecordsHandler = Callable[[list[ConsumerRecord[Any, Any]]], Awaitable[None]]
@@ -119,6 +120,7 @@ class GroupMember:
         self._revocations = _CountRevocations(listener, before_rejoin=self._leave_as_dropped_id, joined=self._joined_as)
         self._member_id = ""  # the member id of the last generation this member joined
         self._commit_lock = asyncio.Lock()  # the batch's commit and ``still_member``'s never interleave
+        self._stopping = False  # set by ``stop``: the loops end at their next turn even if a cancellation was lost
 
     @property
     def revocations(self) -> int:
@@ -191,45 +193,40 @@ class GroupMember:
     def start(self) -> None:
         """Join and consume in the background (see ``Progress`` for how it goes)."""
         self.progress = Progress()
+        self._stopping = False
         self._tasks = [
             asyncio.create_task(self._run(), name=f"consume:{self.group_id}:{self.topic}"),
             asyncio.create_task(self._measure_lag(), name=f"lag:{self.group_id}:{self.topic}"),
         ]
 
     async def stop(self) -> None:
-        """Stop consuming and leave the group (the partitions move to the other members at once)."""
-        for task in self._tasks:
+        """Stop consuming and leave the group (the partitions move to the other members at once).
+
+        The loops are cancelled and also told to stop: a cancellation swallowed on the way (aiokafka
+        has such places, see ``shared.client_stop``) ends a loop at its next turn instead of never.
+        A loop still running after ``STOP_WAIT_S`` is left behind, logged with where it waits.
+        """
+        self._stopping = True
+        tasks, self._tasks = self._tasks, []
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        self._tasks = []
+        if tasks:
+            _, running = await asyncio.wait(tasks, timeout=STOP_WAIT_S)
+            for task in running:
+                log.warning("%s did not stop within %.0fs; left behind, waiting in %s", task.get_name(), STOP_WAIT_S,
+                            " -> ".join(await_chain(task.get_coro())))  # fmt: skip
         await self._close()
 
     async def _close(self) -> None:
-        """Stop the consumer (leaving the group), waiting at most ``STOP_WAIT_S`` for it.
-
-        aiokafka's fetcher can swallow the cancellation its own stop sends (it suppresses
-        ``CancelledError`` while it cancels its requests after losing the assignment, then waits for
-        an assignment that never comes); a stop caught in that moment never returns, and cancelling
-        the caller does not end it either. So the stop runs as a task of its own, and one that has
-        not ended in time is left behind and logged, not waited for.
-        """
+        """Stop the consumer (leaving the group), waiting at most ``STOP_WAIT_S`` for it (see ``stop_apart``)."""
         consumer, self.consumer = self.consumer, None
         self.progress.joined = False
-        if consumer is None:
-            return
-        stopping = asyncio.create_task(consumer.stop(), name=f"stop:{self.group_id}:{self.topic}")
-        done, _ = await asyncio.wait({stopping}, timeout=STOP_WAIT_S)
-        if not done:
-            _LEFT_BEHIND.add(stopping)
-            stopping.add_done_callback(_LEFT_BEHIND.discard)
-            log.warning("consumer %s on %s did not stop within %.0fs; left behind", self.group_id, self.topic,
-                        STOP_WAIT_S)  # fmt: skip
-        elif not stopping.cancelled() and stopping.exception() is not None:
-            log.debug("consumer %s on %s stopped with %s", self.group_id, self.topic, stopping.exception())
+        if consumer is not None:
+            await stop_apart(consumer.stop(), name=f"stop:{self.group_id}:{self.topic}", limit_s=STOP_WAIT_S)
 
     async def _run(self) -> None:
         backoff = 1.0
-        while True:
+        while not self._stopping:
             try:
                 await self._join()
                 backoff = 1.0
@@ -277,10 +274,10 @@ class GroupMember:
     async def _consume(self) -> None:
         consumer = self.consumer
         assert consumer is not None
-        while True:
+        while not self._stopping:
             batch = await consumer.getmany(timeout_ms=POLL_MS, max_records=MAX_RECORDS)
             self.progress.last_poll = time.monotonic()
-            if not batch:
+            if not batch or self._stopping:  # a batch fetched after the stop is redelivered to the next owner
                 continue
             generation = self._revocations.count
             records = [record for part in batch.values() for record in part]
@@ -307,7 +304,7 @@ class GroupMember:
         ghosts are removed here too.
         """
         measured = 0.0
-        while True:
+        while not self._stopping:
             await asyncio.sleep(1.0)
             consumer = self.consumer
             if consumer is None:
@@ -472,8 +469,7 @@ async def _admin(settings: ServiceSettings, group_id: str) -> AsyncIterator[AIOK
     except (KafkaError, OSError, IndexError, TypeError, TimeoutError) as exc:
         log.debug("could not inspect group %s: %s", group_id, exc)
     finally:
-        with contextlib.suppress(Exception):
-            await admin.close()
+        await stop_apart(admin.close(), name=f"admin-close:{group_id}", limit_s=MEMBERSHIP_CHECK_S)
 
 
 async def _leave(admin: AIOKafkaAdminClient, group_id: str, member_ids: list[str]) -> None:
@@ -488,7 +484,6 @@ def _member_id_of(consumer: AIOKafkaConsumer | None) -> str:
     return str(getattr(coordinator, "member_id", "") or "")
 
 
-_LEFT_BEHIND: set[asyncio.Task[None]] = set()  # stops that outlived STOP_WAIT_S, kept from the garbage collector
 _SLOTS: collections.Counter[tuple[str, str]] = collections.Counter()
 
 

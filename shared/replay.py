@@ -8,6 +8,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from pydantic import ValidationError
 
+from shared.client_stop import stop_apart
 from shared.events import Event, parse_event
 from shared.fetch_wait import install_fetch_wait_floor
 from shared.settings import ServiceSettings
@@ -74,7 +75,8 @@ async def _started_consumer(settings: ServiceSettings) -> AIOKafkaConsumer:
     try:
         await consumer.start()
     except BaseException:
-        await consumer.stop()  # a broker that does not answer: close what start opened (no "Unclosed" warning)
+        # a broker that does not answer: close what start opened (no "Unclosed" warning)
+        await stop_apart(consumer.stop(), name="replay-consumer-stop")
         raise
     return consumer
 
@@ -99,7 +101,7 @@ async def replay(
             if event is not None:
                 yield record, event
     finally:
-        await consumer.stop()
+        await stop_apart(consumer.stop(), name="replay-consumer-stop")
 
 
 async def follow(
@@ -120,4 +122,4 @@ async def follow(
                     if event is not None:
                         yield record, event
     finally:
-        await consumer.stop()
+        await stop_apart(consumer.stop(), name="replay-consumer-stop")

@@ -9,6 +9,7 @@ from typing import Any, Final
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from shared.client_stop import stop_apart
 from shared.errors import BrokerError, ConfigurationError
 from shared.events import Event
 from shared.settings import ServiceSettings
@@ -84,7 +85,7 @@ async def ensure_topics(settings: ServiceSettings, topics: Iterable[Topic[Event]
         if present:
             await _warn_under_replicated(admin, present)
     finally:
-        await admin.close()
+        await stop_apart(admin.close(), name="topic-admin-close")
     return created
 
 

@@ -18,7 +18,7 @@ from typing import Any, Final
 
 import pytest
 
-from shared.runtime import CANCEL_MARK, await_chain
+from shared.task_dump import CANCEL_MARK, await_chain
 
 LEAD_S: Final = 20.0
 """How long before pytest-timeout's limit the tasks are recorded."""

@@ -10,6 +10,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 from faststream.kafka import KafkaBroker
 
+from shared.client_stop import stop_apart
 from shared.errors import StorageError
 from shared.replay import partitions_of, read_to_end
 from shared.settings import ServiceSettings
@@ -93,7 +94,7 @@ class KafkaStateStore:
             try:
                 parts = await self._parts(consumer)
             finally:
-                await consumer.stop()
+                await stop_apart(consumer.stop(), name=f"state-store-stop:{self.topic}")
             if not parts:
                 raise StateStoreError(f"state topic {self.topic} does not exist (create the topics first)")
             self._partitions = len(parts)
@@ -125,7 +126,7 @@ class KafkaStateStore:
         except KafkaError as exc:
             raise StateStoreError(f"cannot read checkpoints from {self.topic}: {exc}") from exc
         finally:
-            await consumer.stop()
+            await stop_apart(consumer.stop(), name=f"state-store-stop:{self.topic}")
         return latest
 
     async def _started_consumer(self) -> AIOKafkaConsumer:

@@ -20,6 +20,7 @@ from pydantic import ValidationError
 
 from services.responder.api.projection import Projection
 from shared import topics as t
+from shared.client_stop import stop_apart
 from shared.edge import check_event
 from shared.events import Event, parse_event
 from shared.replay import read_to_end
@@ -91,7 +92,7 @@ class ProjectionFeed:
                     for record in records:
                         self._apply(record.value or b"", record.timestamp)
         finally:
-            await consumer.stop()
+            await stop_apart(consumer.stop(), name="api-feed-stop")
 
     async def _partitions(self, consumer: AIOKafkaConsumer) -> list[TopicPartition]:
         """Wait until every feed topic exists, then return all their partitions."""

@@ -9,7 +9,7 @@ import signal
 
 import pytest
 
-from shared.runtime import await_chain, dump_tasks_on_signal
+from shared.task_dump import await_chain, dump_tasks_on_signal
 
 
 async def _inner(gate: asyncio.Event) -> None:
