@@ -35,12 +35,11 @@ from aiokafka.partitioner import murmur2
 from aiokafka.protocol.group import LeaveGroupRequest
 from aiokafka.structs import OffsetAndMetadata
 
-from shared.client_stop import STOP_WAIT_S, stop_apart
 from shared.empty_assignment import install_empty_assignment_rejoin
 from shared.errors import BrokerError
 from shared.fetch_wait import install_fetch_wait_floor
 from shared.settings import ServiceSettings
-from shared.task_dump import await_chain
+from shared.stopping import STOP_WAIT_S, cancel_and_wait, stop_apart
 
 log = logging.getLogger(__name__)
 
@@ -203,18 +202,12 @@ class GroupMember:
         """Stop consuming and leave the group (the partitions move to the other members at once).
 
         The loops are cancelled and also told to stop: a cancellation swallowed on the way (aiokafka
-        has such places, see ``shared.client_stop``) ends a loop at its next turn instead of never.
+        has such places, see ``shared.stopping``) ends a loop at its next turn instead of never.
         A loop still running after ``STOP_WAIT_S`` is left behind, logged with where it waits.
         """
         self._stopping = True
         tasks, self._tasks = self._tasks, []
-        for task in tasks:
-            task.cancel()
-        if tasks:
-            _, running = await asyncio.wait(tasks, timeout=STOP_WAIT_S)
-            for task in running:
-                log.warning("%s did not stop within %.0fs; left behind, waiting in %s", task.get_name(), STOP_WAIT_S,
-                            " -> ".join(await_chain(task.get_coro())))  # fmt: skip
+        await cancel_and_wait(tasks, limit_s=STOP_WAIT_S)
         await self._close()
 
     async def _close(self) -> None:

@@ -8,10 +8,10 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from pydantic import ValidationError
 
-from shared.client_stop import stop_apart
 from shared.events import Event, parse_event
 from shared.fetch_wait import install_fetch_wait_floor
 from shared.settings import ServiceSettings
+from shared.stopping import stop_apart
 
 READ_POLL_MS = 1000
 

@@ -33,6 +33,7 @@ from shared.consumer import MemberConfig
 from shared.heartbeat import heartbeat_event, publish_heartbeats, say_goodbye, service_status
 from shared.outage import resend_after_outage
 from shared.settings import ServiceSettings
+from shared.stopping import cancel_and_wait
 from shared.task_dump import dump_tasks_on_signal
 from shared.telemetry import ServiceMetrics
 from shared.text import CleanLogArgs
@@ -132,11 +133,9 @@ class Service:
         self.tasks[-1].set_name(f"{self.name}:{name}")
 
     async def stop_tasks(self) -> None:
-        """Cancel background loops and wait for them."""
-        for task in self.tasks:
-            task.cancel()
-        await asyncio.gather(*self.tasks, return_exceptions=True)
-        self.tasks.clear()
+        """Cancel background loops and wait for them (at most ``STOP_WAIT_S``: see ``cancel_and_wait``)."""
+        tasks, self.tasks = self.tasks, []
+        await cancel_and_wait(tasks)
 
 
 class Runtime(Protocol):

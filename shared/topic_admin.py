@@ -9,10 +9,10 @@ from typing import Any, Final
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from shared.client_stop import stop_apart
 from shared.errors import BrokerError, ConfigurationError
 from shared.events import Event
 from shared.settings import ServiceSettings
+from shared.stopping import stop_apart
 from shared.topics import ALL_TOPICS, Topic
 
 log = logging.getLogger(__name__)

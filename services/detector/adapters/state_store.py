@@ -10,10 +10,10 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 from faststream.kafka import KafkaBroker
 
-from shared.client_stop import stop_apart
 from shared.errors import StorageError
 from shared.replay import partitions_of, read_to_end
 from shared.settings import ServiceSettings
+from shared.stopping import stop_apart
 from shared.topics import DETECTOR_STATE
 
 HEADERS: Final = {"content-type": "application/octet-stream"}

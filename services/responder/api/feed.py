@@ -20,11 +20,11 @@ from pydantic import ValidationError
 
 from services.responder.api.projection import Projection
 from shared import topics as t
-from shared.client_stop import stop_apart
 from shared.edge import check_event
 from shared.events import Event, parse_event
 from shared.replay import read_to_end
 from shared.settings import ServiceSettings
+from shared.stopping import stop_apart
 from shared.text import clean_line
 
 log = logging.getLogger(__name__)

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from shared import consumer as consumer_module
-from shared.client_stop import left_behind
 from shared.consumer import POLL_MS, GroupMember
 from shared.settings import ServiceSettings
+from shared.stopping import left_behind
 
 
 class StuckConsumer:
@@ -46,7 +46,7 @@ def _member() -> GroupMember:
 
 
 async def _swallow_one_cancellation() -> None:
-    """What aiokafka's client close does to a caller cancelled while it waits (``shared.client_stop``)."""
+    """What aiokafka's client close does to a caller cancelled while it waits (``shared.stopping``)."""
     with contextlib.suppress(asyncio.CancelledError):
         await asyncio.sleep(30)
 

@@ -11,7 +11,7 @@ import asyncio
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 
-from shared.client_stop import stop_apart
+from shared.stopping import stop_apart
 
 pytestmark = pytest.mark.integration
 

@@ -1,4 +1,4 @@
-"""Stopping an aiokafka client from a task that may itself be cancelled meanwhile.
+"""Stopping that always ends: aiokafka clients closed apart from their callers, loops cancelled with a bound.
 
 aiokafka's ``close`` and ``stop`` get cancellation wrong in two ways, both measured here:
 
@@ -11,15 +11,18 @@ aiokafka's ``close`` and ``stop`` get cancellation wrong in two ways, both measu
 
 So a stop runs as a task of its own. The caller waits for it at most ``limit_s`` and stays
 cancellable meanwhile; a stop that outlives the wait (or its cancelled caller) is kept from the
-garbage collector until it ends, and logged.
+garbage collector until it ends, and logged. Loops are cancelled the same way: waited for at most
+``limit_s``, and one that swallowed its cancellation is logged with where it waits and left behind.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterable
 from typing import Any, Final
+
+from shared.task_dump import await_chain
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +42,20 @@ async def stop_apart(stopping: Coroutine[Any, Any, object], *, name: str, limit_
     task.add_done_callback(_forget)
     done, _ = await asyncio.wait({task}, timeout=limit_s)
     if not done:
-        log.warning("%s did not end within %.0fs; left behind", name, limit_s)
+        log.warning("%s did not end within %gs; left behind", name, limit_s)
+
+
+async def cancel_and_wait(tasks: Iterable[asyncio.Task[Any]], *, limit_s: float = STOP_WAIT_S) -> None:
+    """Cancel ``tasks`` and wait at most ``limit_s`` for them; log any still running, with where it waits."""
+    tasks = list(tasks)
+    for task in tasks:
+        task.cancel()
+    if not tasks:
+        return
+    _, running = await asyncio.wait(tasks, timeout=limit_s)
+    for task in running:
+        log.warning("%s did not stop within %gs; left behind, waiting in %s", task.get_name(), limit_s,
+                    " -> ".join(await_chain(task.get_coro())))  # fmt: skip
 
 
 def left_behind() -> set[asyncio.Task[Any]]:
