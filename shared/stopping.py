@@ -52,7 +52,10 @@ async def cancel_and_wait(tasks: Iterable[asyncio.Task[Any]], *, limit_s: float 
         task.cancel()
     if not tasks:
         return
-    _, running = await asyncio.wait(tasks, timeout=limit_s)
+    ended, running = await asyncio.wait(tasks, timeout=limit_s)
+    for task in ended:
+        if not task.cancelled() and task.exception() is not None:  # a loop that had died before the stop
+            log.warning("%s had ended with %r", task.get_name(), task.exception())
     for task in running:
         log.warning("%s did not stop within %gs; left behind, waiting in %s", task.get_name(), limit_s,
                     " -> ".join(await_chain(task.get_coro())))  # fmt: skip

@@ -35,6 +35,19 @@ async def test_a_loop_that_swallowed_its_cancellation_is_left_behind_with_where_
     await deaf
 
 
+async def _crashed_loop() -> None:
+    raise RuntimeError("died earlier")
+
+
+async def test_a_loop_that_had_died_is_reported_once_at_the_stop(caplog: pytest.LogCaptureFixture) -> None:
+    crashed = asyncio.create_task(_crashed_loop(), name="crashed-loop")
+    await asyncio.sleep(0)
+    with caplog.at_level(logging.WARNING, logger="shared.stopping"):
+        await cancel_and_wait([crashed], limit_s=1)
+    [line] = [r.getMessage() for r in caplog.records if r.name == "shared.stopping"]
+    assert "crashed-loop had ended with RuntimeError('died earlier')" in line
+
+
 async def _failing_close() -> None:
     await asyncio.sleep(0)
     raise ConnectionResetError("peer gone")
