@@ -186,3 +186,41 @@ async def _member_ids(boot: str, group: str) -> list[str]:
     finally:
         await admin.close()
     return sorted(member[0] for response in described for g in response.groups for member in g[5])
+
+
+async def _keep_producing(boot: str, topic: str, stop: asyncio.Event) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=boot)
+    await producer.start()
+    try:
+        n = 0
+        while not stop.is_set():
+            await producer.send(topic, b"x%d" % n, partition=n % 3)
+            n += 1
+            await asyncio.sleep(0.02)
+    finally:
+        await producer.stop()
+
+
+async def test_a_restarted_member_beside_a_busy_survivor_gets_partitions_again(bootstrap: str, tmp_path: Path) -> None:
+    """A survivor that commits all the time: noida-db then elects the restarted member leader without
+    listing it, and without the fix its assignment gave it nothing, round after round (never in 60 s)."""
+    topic, group = f"busy-{uuid.uuid4().hex[:8]}", f"g-{uuid.uuid4().hex[:8]}"
+    await _produce(bootstrap, topic, 3, create=True)
+    stop = asyncio.Event()
+    producing = asyncio.create_task(_keep_producing(bootstrap, topic, stop))
+    survivor_log, victim_log = tmp_path / "survivor.log", tmp_path / "victim.log"
+    survivor = _start(bootstrap, topic, group, survivor_log, name="svc-2.t")
+    try:
+        await asyncio.to_thread(_wait_for, survivor_log, "joined holding [0, 1, 2]", 60.0)
+        for round_ in range(3):
+            size = victim_log.stat().st_size if victim_log.exists() else 0
+            victim = _start(bootstrap, topic, group, victim_log)
+            try:
+                took = await asyncio.to_thread(_wait_for, victim_log, "joined holding [", READY_LIMIT_S, after=size)
+                print(f"round {round_}: the restarted member held partitions {took:.1f}s after its start")
+            finally:
+                os.killpg(victim.pid, signal.SIGKILL)
+    finally:
+        os.killpg(survivor.pid, signal.SIGKILL)
+        stop.set()
+        await producing
