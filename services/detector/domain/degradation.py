@@ -129,9 +129,39 @@ def _values_of(sample: PerfSample) -> Measured:
     return sample.p50, sample.p95, sample.p99, sample.throughput
 
 
+def _learned_quietly(state: Baseline, values: Measured, p: DegradationPolicy) -> Baseline | None:
+    """``_assess``'s new state for a target that is not degraded and a sample within every limit; else None.
+
+    The common case, in one pass and without the status: the sample is learned and the streaks
+    move as ``_assess`` moves them, with the same arithmetic in the same order.
+    """
+    counts, log_mean = state.counts.copy(), state.log_mean.copy()  # a proxy copies its dict faster than dict()
+    warmup, floor = p.warmup_samples, p.baseline_alpha
+    for sig, value in zip(SIGNALS, values, strict=True):
+        if value is None or not (value >= 0 and isfinite(value)):
+            continue
+        seen = counts.get(sig, 0)
+        if seen >= warmup:
+            base = math.exp(log_mean[sig])
+            ratio = value / base if base > 0 else (math.inf if value > 0 else 1.0)
+            if _badness(sig, ratio, p) >= 1.0:
+                return None
+        if value <= 0:
+            continue
+        logged = math.log(value)
+        previous = log_mean.get(sig, logged)
+        alpha = 1.0 / (seen + 1)
+        log_mean[sig] = previous + (alpha if alpha > floor else floor) * (logged - previous)
+        counts[sig] = seen + 1
+    learned, seen_counts = MappingProxyType(log_mean), MappingProxyType(counts)
+    return Baseline(learned, seen_counts, None, 0, state.good_streak + 1, False, _NONE)
+
+
 def _assess(
     state: Baseline, ts: float, values: Measured, p: DegradationPolicy, *, always: bool
 ) -> tuple[Baseline, DegradationStatus | None]:
+    if not (always or state.degraded) and (quiet := _learned_quietly(state, values, p)) is not None:
+        return quiet, None
     # filtered as ``PerfSample.get`` filters
     measured = [(sig, v) for sig, v in zip(SIGNALS, values, strict=True) if v is not None and v >= 0 and isfinite(v)]
     compared: list[tuple[str, float, float, float]] = []  # (signal, baseline, ratio, badness) past warm-up
@@ -162,7 +192,7 @@ def _assess(
     since = run_start if degraded else None
     signal_since = _NONE
     if run_start is not None:
-        starts = dict(state.signal_since)
+        starts = state.signal_since.copy()
         for sig, _, _, how_bad in compared:
             if how_bad >= 1.0:
                 starts.setdefault(sig, ts)
@@ -170,7 +200,7 @@ def _assess(
 
     learned, seen = state.log_mean, state.counts  # frozen while degraded or bad: kept as they are
     if not degraded and not bad:
-        log_mean, counts, floor = dict(learned), dict(seen), p.baseline_alpha
+        log_mean, counts, floor = learned.copy(), seen.copy(), p.baseline_alpha
         for sig, value in measured:
             if value <= 0:
                 continue

@@ -254,6 +254,8 @@ class SeriesBank:
         self.bank = DetectorBank(0, config, pool)
         self.watches: dict[str, SeriesWatch] = {}
         self._column_order: list[SeriesWatch] = []
+        self._layout: tuple[tuple[str, ...], Mapping[str, str], tuple[str, ...]] | None = None
+        """The last scrape's metric names and the watched metrics, with the watches in column order: all were in it."""
 
     def __len__(self) -> int:
         return len(self.watches)
@@ -286,6 +288,9 @@ class SeriesBank:
 
         Starts watching the metrics seen for the first time.
         """
+        names, layout = tuple(values), self._layout
+        if layout and layout[0] == names and layout[1] is config.watched and len(layout[2]) == len(self.watches):
+            return np.array([values[metric] for metric in layout[2]], dtype=float)  # the last scrape's metrics again
         present = [metric for metric in config.watched if metric in values]
         if not present:
             return None
@@ -295,7 +300,9 @@ class SeriesBank:
                 watches[metric] = SeriesWatch(metric, index)
         by_column = self._by_column()
         if len(present) == len(by_column):  # every series is present (the common case): read in column order
-            return np.array([values[watch.metric] for watch in by_column], dtype=float)
+            in_order = tuple(watch.metric for watch in by_column)
+            self._layout = (names, config.watched, in_order)
+            return np.array([values[metric] for metric in in_order], dtype=float)
         row = [np.nan] * self.bank.n_series
         for metric in present:
             row[watches[metric].index] = values[metric]

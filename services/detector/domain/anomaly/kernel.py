@@ -158,19 +158,23 @@ def step(state: np.ndarray, ts: np.ndarray, x: np.ndarray, config: DetectorConfi
     season = _hour_of_day(state, cols, x, ts, levels, cfg)
     rows = [L.env_rows(cfg, b) for b in range(L.N_ENV_BLOCKS)]  # centre, hi1, hi2, lo1, lo2
     feats = _views(state, rows[L.ENV_CENTRE], x, first, levels, season)
-    env = _Envelopes(*(np.where(first, feats, state[r]) for r in rows))
+    # A series' first sample is its envelopes; else they are the state's rows, read (not copied) until
+    # the result is taken, before the state is overwritten.
+    fresh = bool(first.any())
+    env = _Envelopes(*(np.where(first, feats, state[r]) if fresh else state[r] for r in rows))
     score = _score(state[L.SUPPRESS], feats, env, n, settling, cols, cfg)
     recent, records = _recent_jump(state, feats[L.F_SPIKE], ts, score, env, cfg)
     n1 = n + 1.0
     blocks = _fold_envelopes(feats, env, n1, levels.dt, settling, cfg)
-    # Every value above was computed from the old state; only now is the state overwritten.
+    # Every value above, and the result, comes from the old state; only then is the state overwritten.
     writes: list[tuple[slice | int, np.ndarray]] = [*zip(rows, blocks, strict=True)]
     writes += [(L.N, n1), (L.T_FIRST, levels.t_first), (L.T_PREV, ts), (L.FAST, levels.fast_new)]
     writes += [(L.VOL, levels.vol_new), (L.X_PREV, x), (L.SLOW, levels.slow_new), (L.SRES, season.residual_smooth)]
     writes += [(L.SUPPRESS, score.suppress_new), (L.RUN, levels.run)]
     writes += [*zip(L.RECENT_ROWS, records, strict=True)]
+    result = _result(valid, x, score, recent, levels.fast, season, env, cfg)
     _write_state(state, valid, writes, season, cols)
-    return _result(valid, x, score, recent, levels.fast, season, env, cfg)
+    return result
 
 
 def _usable_sample(

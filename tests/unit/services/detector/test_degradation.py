@@ -1,13 +1,19 @@
 from __future__ import annotations
 
+import math
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from services.detector.domain.degradation import (
     Baseline,
     DegradationMonitor,
     DegradationPolicy,
+    Measured,
     PerfSample,
     assess,
+    assess_degraded_at,
 )
 
 POLICY = DegradationPolicy(warmup_samples=10, confirm_samples=2, recover_samples=3)
@@ -117,3 +123,23 @@ def test_the_perf_evidence_says_since_the_episode_first_abnormal_sample() -> Non
         state, evidence = observe_perf(state, datetime.fromtimestamp(60 * i, UTC), values, config, ongoing=None)
     assert evidence is not None and evidence.since == datetime.fromtimestamp(60 * 24, UTC)
     assert evidence.summary.startswith(f"degraded since {datetime.fromtimestamp(60 * 24, UTC).isoformat()}")
+
+
+_VALUE = st.one_of(
+    st.none(),
+    st.sampled_from([0.0, -1.0, math.nan, math.inf]),
+    st.floats(min_value=1.0, max_value=400.0),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(_VALUE, _VALUE, _VALUE, _VALUE), min_size=1, max_size=60))
+def test_the_quiet_shortcut_learns_exactly_what_the_full_assessment_learns(values: list[Measured]) -> None:
+    """``assess_degraded_at`` skips building the status of a quiet sample; its states must be the full path's."""
+    policy = DegradationPolicy(warmup_samples=5, confirm_samples=2, recover_samples=3)
+    short = full = Baseline()
+    for ts, measured in enumerate(values):
+        short, status = assess_degraded_at(short, float(ts), measured, policy)
+        full, full_status = assess(full, PerfSample(float(ts), *measured), policy)
+        assert short == full
+        assert status == (full_status if full_status.degraded else None)
