@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final, Generic, Protocol, TypeAlias, TypeVar, overload
 
+import msgspec
 from aiokafka import AIOKafkaProducer, ConsumerRebalanceListener, ConsumerRecord
 from faststream.kafka import KafkaBroker
 
 from shared.consumer import GroupMember, MemberConfig
-from shared.edge import Refused, admit, credible
+from shared.edge import Refused, admit, credible_at
 from shared.errors import BrokerError, EventError
 from shared.events import Event, encode_event, parse_event
 from shared.ledger import Ledger
@@ -39,9 +40,8 @@ TAIL_FACTOR: Final = 4
 DLQ_MAX_VALUE_BYTES: Final = 900_000
 
 
-@dataclass(frozen=True, slots=True)
-class Delivery:
-    """Where a consumed event came from."""
+class Delivery(msgspec.Struct, frozen=True, gc=False):
+    """Where a consumed event came from (a struct: built once per record, ten times cheaper than a dataclass)."""
 
     topic: str
     partition: int
@@ -67,8 +67,7 @@ Handler: TypeAlias = Callable[[E, Delivery], Awaitable[None]]
 """Handles one admitted event of a topic whose events are ``E``."""
 
 
-@dataclass(frozen=True, slots=True)
-class Received(Generic[I_co]):
+class Received(msgspec.Struct, Generic[I_co], frozen=True):
     """One admitted event of a batch (or the view a ``FastAdmission`` gives of it), with where it came from."""
 
     event: I_co
@@ -348,15 +347,16 @@ class EventBus:
         self, topic: Topic[E], records: list[ConsumerRecord[Any, Any]], fast: FastAdmission[E, V]
     ) -> list[tuple[ConsumerRecord[Any, Any], Received[V]]]:
         """``_admit`` for a batch, each record decoded by ``fast`` where it is sure, else the full way."""
-        max_skew, max_age = self.settings.max_event_skew, self.settings.max_event_age
+        # One clock reading for the batch: a record admitted a few milliseconds late is judged as early.
+        credible = credible_at(
+            datetime.now(UTC), max_skew=self.settings.max_event_skew, max_age=self.settings.max_event_age
+        )
         admitted: list[tuple[ConsumerRecord[Any, Any], Received[V]]] = []
         counted: collections.Counter[str] = collections.Counter()  # counted in once per batch (a lock each)
         duplicates = 0
         for record in records:
             view = fast.decode(record.value or b"") if _undecodable_header(record) is None else None
-            if view is not None and credible(
-                fast.moments(view), record.timestamp, now=datetime.now(UTC), max_skew=max_skew, max_age=max_age
-            ):
+            if view is not None and credible(fast.moments(view), record.timestamp):
                 if not self.seen.add(view.id):
                     duplicates += 1
                     continue

@@ -13,7 +13,7 @@ Times that may lawfully be in the future (a silence's window, a hold's end) are 
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Final, Generic, Literal, TypeVar, get_args, get_origin
@@ -178,17 +178,29 @@ def credible(
 
     ``moments``: the envelope's time and every observation time of the payload (``observation_times``).
     """
-    written, seen = record_time(record_time_ms), record_time(int(now.timestamp() * 1000))
-    for moment in moments:
-        if moment.tzinfo is None:
-            return False
-        if written is not None and (
-            moment - written > max_skew or (max_age is not None and written - moment > max_age)
-        ):
-            return False
-        if seen is not None and moment - seen > max_skew:
-            return False
-    return True
+    return credible_at(now, max_skew=max_skew, max_age=max_age)(moments, record_time_ms)
+
+
+def credible_at(
+    now: datetime, *, max_skew: timedelta, max_age: timedelta | None = None
+) -> Callable[[Iterable[datetime], int | None], bool]:
+    """``credible`` at ``now`` for many records (a fetched batch's): the clock is read and converted once."""
+    seen = record_time(int(now.timestamp() * 1000))
+
+    def judge(moments: Iterable[datetime], record_time_ms: int | None) -> bool:
+        written = record_time(record_time_ms)
+        for moment in moments:
+            if moment.tzinfo is None:
+                return False
+            if written is not None and (
+                moment - written > max_skew or (max_age is not None and written - moment > max_age)
+            ):
+                return False
+            if seen is not None and moment - seen > max_skew:
+                return False
+        return True
+
+    return judge
 
 
 def _moments(value: m.Payload) -> Iterator[datetime]:

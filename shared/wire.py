@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Annotated, Final, Literal
+from typing import Annotated, Final, Literal, Protocol
 
 import msgspec
 
@@ -83,6 +84,36 @@ class Scrape(msgspec.Struct, frozen=True, gc=False):
     observed_at: datetime
     interval_s: float
     samples: tuple[Sample, ...]
+    values: Mapping[str, float]
+    """``values_of(samples)``, taken while the samples are fresh in the cache (read for every scrape)."""
+
+
+class NamedValue(Protocol):
+    """A sample as ``values_of`` reads it (``Sample`` or ``models.MetricSample``)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def value(self) -> float: ...
+
+    @property
+    def labels(self) -> Mapping[str, str]: ...
+
+
+def values_of(samples: Sequence[NamedValue]) -> dict[str, float]:
+    """One value per metric name, preferring the unlabelled sample."""
+    values: dict[str, float] = {}
+    for sample in samples:
+        if sample.labels:
+            break
+        values[sample.name] = sample.value
+    else:
+        return values  # no labelled sample (the common case): one pass
+    values = {}
+    for sample in sorted(samples, key=lambda s: bool(s.labels), reverse=True):
+        values[sample.name] = sample.value
+    return values
 
 
 class ScrapeEvent(msgspec.Struct, frozen=True, gc=False):
@@ -112,7 +143,7 @@ def decode_scrape(raw: bytes) -> ScrapeEvent | None:
         time = observed_at if wire.time == data.observed_at else _utc(wire.time)  # the collector's are one
     except (msgspec.ValidationError, msgspec.DecodeError, ValueError, OverflowError):
         return None
-    scrape = Scrape(data.target, data.host, observed_at, data.interval_s, data.samples)
+    scrape = Scrape(data.target, data.host, observed_at, data.interval_s, data.samples, values_of(data.samples))
     return ScrapeEvent(wire.id, wire.type, time, wire.correlationid, scrape)
 
 

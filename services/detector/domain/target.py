@@ -35,6 +35,7 @@ from services.detector.domain.rules import (
 from services.detector.domain.scrape import ScrapeView
 from services.detector.domain.series import JudgedStep, SeriesBank, StatisticalConfig, judged_step
 from services.detector.domain.tracker import Emission, Episode, TrackerConfig, advance
+from shared import wire
 from shared.models import AnomalyKind, Impact
 
 
@@ -51,19 +52,11 @@ class DetectionConfig:
     """A scrape dated further than this ahead of when it was received is ignored (it would blind the target)."""
 
 
-def sample_values(scrape: ScrapeView) -> dict[str, float]:
-    """Return one value per metric name, preferring the unlabelled sample."""
-    values: dict[str, float] = {}
-    for sample in scrape.samples:
-        if sample.labels:
-            break
-        values[sample.name] = sample.value
-    else:
-        return values  # no labelled sample (the common case): one pass
-    values = {}
-    for sample in sorted(scrape.samples, key=lambda s: bool(s.labels), reverse=True):
-        values[sample.name] = sample.value
-    return values
+def sample_values(scrape: ScrapeView) -> Mapping[str, float]:
+    """Return one value per metric name, preferring the unlabelled sample (``wire.values_of``)."""
+    if isinstance(scrape, wire.Scrape):
+        return scrape.values  # taken while decoding
+    return wire.values_of(scrape.samples)
 
 
 @functools.lru_cache(maxsize=64)
@@ -117,7 +110,7 @@ class Taken:
     """A scrape a target has taken in, waiting for its statistical step (see ``TargetDetector.take``)."""
 
     now: datetime
-    values: dict[str, float]
+    values: Mapping[str, float]
     evidence: defaultdict[str, list[Evidence]]
     column: np.ndarray | None
     """This scrape's value of each of the target's watched series (None: nothing to score)."""

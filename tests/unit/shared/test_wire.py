@@ -13,7 +13,7 @@ from shared import events as ev
 from shared import models as m
 from shared.edge import Admitted, admit, credible
 from shared.topics import METRICS
-from shared.wire import ScrapeEvent, decode_scrape
+from shared.wire import ScrapeEvent, decode_scrape, values_of
 from tests.fuzz_records import NOW, record_times, records, seed_document
 
 SKEW = timedelta(minutes=5)
@@ -36,6 +36,7 @@ def assert_same(view: ScrapeEvent, event: ev.Event) -> None:
     assert [(s.name, s.value, s.unit, s.labels) for s in scrape.samples] == [
         (s.name, s.value, s.unit, s.labels) for s in data.samples
     ]
+    assert scrape.values == values_of(data.samples)
 
 
 @given(raw=records(METRICS), record_time_ms=record_times())
@@ -100,3 +101,16 @@ def test_an_envelope_the_schema_refuses_is_not_decoded(field: str, value: str) -
     assert decode_scrape(raw) is None
     with pytest.raises(ValidationError):
         ev.MetricsObserved.model_validate_json(raw)
+
+
+def test_a_scrape_reads_the_unlabelled_sample_of_a_metric_first() -> None:
+    samples = [
+        {"name": "cpu", "value": 1.0, "labels": {"core": "0"}},
+        {"name": "cpu", "value": 2.0},
+        {"name": "mem", "value": 3.0, "labels": {"kind": "rss"}},
+    ]
+    raw = json.dumps(scrape(samples=samples)).encode()
+    view = decode_scrape(raw)
+    assert view is not None
+    assert view.data.values == {"cpu": 2.0, "mem": 3.0}
+    assert_same(view, ev.parse_event(raw))
