@@ -1,13 +1,13 @@
 """One state array for the detector banks of many targets: columns handed out, taken back and reused.
 
-A bank's series are "columns" of its pool's array: rows of a ``(capacity, fields)`` array, each
-series' state contiguous, which the kernel sees transposed as `layout`'s ``(fields, series)``. A
-step over many banks of one pool then works on their columns in place when they make a few runs of
-consecutive columns, instead of joining each bank's own array and copying it back; a gather of
-scattered ones copies whole series. (A bank's own pool keeps each field contiguous instead: the
-kernel is fastest on that.) Banks stepped
-in another order are gathered, stepped and moved together to one new run (`relocate`), so the
-next step over them in that order is in place too.
+A bank's series are "columns" of its pool's array: rows of a ``(capacity, fields)`` array, which
+the kernel sees transposed as `layout`'s ``(fields, series)``. A step over many banks of one pool
+then works on their columns in place when they make a few runs of consecutive columns, instead of
+joining each bank's own array and copying it back. Memory is field-major (each field contiguous
+across series: the kernel's step is fastest on that) or series-major (each series' state
+contiguous: a gather of scattered series is cheapest on that). Banks stepped in another order are
+gathered, stepped and moved together to one new run (`relocate`), so the next step over them in
+that order is in place too.
 
 Columns of a bank that is gone return to a free list and are handed out again before the array
 grows. When new columns are wanted and packing the live ones to the front (`_compact`) makes room
@@ -50,7 +50,7 @@ class StatePool:
         self.config = config or DetectorConfig()
         self._fresh = layout.new_state(self.config, 1)[:, 0]
         # Series-major memory (each series' state contiguous) makes gathers of scattered series cheap;
-        # field-major memory makes steps over one run cheaper still, for a pool of one bank.
+        # field-major memory makes steps over a few runs cheaper (see bench/bench_kernel_layout.py).
         self._order: Literal["C", "F"] = "C" if series_major else "F"
         self.state = np.empty((0, self._fresh.size), order=self._order)
         self._next = 0  # columns from here on were never handed out, and hold fresh state
