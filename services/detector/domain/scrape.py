@@ -2,22 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
-
-class SampleView(Protocol):
-    """One sample of a scrape."""
-
-    @property
-    def name(self) -> str: ...
-
-    @property
-    def value(self) -> float: ...
-
-    @property
-    def labels(self) -> Mapping[str, str]: ...
+from shared.wire import NamedValue
 
 
 class ScrapeView(Protocol):
@@ -36,4 +25,6 @@ class ScrapeView(Protocol):
     def interval_s(self) -> float: ...
 
     @property
-    def samples(self) -> Sequence[SampleView]: ...
+    def samples(self) -> Sequence[NamedValue]:
+        """Its samples (a sample as ``wire.values_of`` reads it)."""
+        ...
