@@ -130,11 +130,12 @@ def _values_of(sample: PerfSample) -> Measured:
     return sample.p50, sample.p95, sample.p99, sample.throughput
 
 
-def _learned_quietly(state: Baseline, values: Measured, p: DegradationPolicy) -> Baseline | None:
-    """``_assess``'s new state for a target that is not degraded and a sample within every limit; else None.
+def _learned(
+    state: Baseline, values: Measured, p: DegradationPolicy
+) -> tuple[MappingProxyType[str, float], MappingProxyType[str, int]] | None:
+    """The baseline's log means and counts with the sample learned; None if a signal is beyond its limit.
 
-    The common case, in one pass and without the status: the sample is learned and the streaks
-    move as ``_assess`` moves them, with the same arithmetic in the same order.
+    In one pass: each measured signal past warm-up is compared with its baseline before it is learned.
     """
     counts, log_mean = state.counts.copy(), state.log_mean.copy()  # a proxy copies its dict faster than dict()
     warmup, floor = p.warmup_samples, p.baseline_alpha
@@ -154,15 +155,15 @@ def _learned_quietly(state: Baseline, values: Measured, p: DegradationPolicy) ->
         alpha = 1.0 / (seen + 1)
         log_mean[sig] = previous + (alpha if alpha > floor else floor) * (logged - previous)
         counts[sig] = seen + 1
-    learned, seen_counts = MappingProxyType(log_mean), MappingProxyType(counts)
-    return Baseline(learned, seen_counts, None, 0, state.good_streak + 1, False, _NONE)
+    return MappingProxyType(log_mean), MappingProxyType(counts)
 
 
 def _assess(
     state: Baseline, ts: float, values: Measured, p: DegradationPolicy, *, always: bool
 ) -> tuple[Baseline, DegradationStatus | None]:
-    if not (always or state.degraded) and (quiet := _learned_quietly(state, values, p)) is not None:
-        return quiet, None
+    if not (always or state.degraded) and (quiet := _learned(state, values, p)) is not None:
+        # The common case, without the status: not degraded, and the sample within every limit.
+        return Baseline(*quiet, None, 0, state.good_streak + 1, False, _NONE), None
     # filtered as ``PerfSample.get`` filters
     measured = [(sig, v) for sig, v in zip(SIGNALS, values, strict=True) if v is not None and v >= 0 and isfinite(v)]
     compared: list[tuple[str, float, float, float]] = []  # (signal, baseline, ratio, badness) past warm-up
@@ -200,18 +201,8 @@ def _assess(
         signal_since = MappingProxyType(starts)
 
     learned, seen = state.log_mean, state.counts  # frozen while degraded or bad: kept as they are
-    if not degraded and not bad:
-        log_mean, counts, floor = learned.copy(), seen.copy(), p.baseline_alpha
-        for sig, value in measured:
-            if value <= 0:
-                continue
-            n = counts.get(sig, 0) + 1
-            logged = math.log(value)
-            previous = log_mean.get(sig, logged)
-            alpha = 1.0 / n
-            log_mean[sig] = previous + (alpha if alpha > floor else floor) * (logged - previous)
-            counts[sig] = n
-        learned, seen = MappingProxyType(log_mean), MappingProxyType(counts)
+    if not degraded and not bad and (relearned := _learned(state, values, p)) is not None:
+        learned, seen = relearned  # (never None here: no signal is beyond its limit)
     new_state = Baseline(learned, seen, run_start, bad_streak, good_streak, degraded, signal_since)
     if not (always or degraded):
         return new_state, None
