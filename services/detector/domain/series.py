@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import math
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from operator import itemgetter
 from types import MappingProxyType
-from typing import Final, Literal
+from typing import Final, Literal, TypeAlias
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -21,6 +23,18 @@ from services.detector.domain.episodes import EpisodePolicy, EpisodeState, stren
 from services.detector.domain.evidence import Evidence
 from shared import metric_names as mn
 from shared.models import AnomalyKind, Impact
+
+Column: TypeAlias = tuple[float, ...]
+"""A scrape's value of each of a target's watched series, in its bank's column order (NaN: absent)."""
+
+
+def _reader(metrics: tuple[str, ...]) -> Callable[[Mapping[str, float]], Column]:
+    """Read ``metrics``' values out of a scrape's values, in this order (KeyError if one is missing)."""
+    if len(metrics) == 1:
+        (metric,) = metrics
+        return lambda values: (values[metric],)
+    return itemgetter(*metrics)
+
 
 DEFAULT_WATCHED: Final = MappingProxyType(
     {
@@ -254,8 +268,12 @@ class SeriesBank:
         self.bank = DetectorBank(0, config, pool)
         self.watches: dict[str, SeriesWatch] = {}
         self._column_order: list[SeriesWatch] = []
-        self._layout: tuple[tuple[str, ...], Mapping[str, str], tuple[str, ...]] | None = None
-        """The last scrape's metric names and the watched metrics, with the watches in column order: all were in it."""
+        self._underway = True
+        """Whether a watch may have something under way (False: every watch was idle after the last judge)."""
+        self._layout: tuple[tuple[str, ...], Mapping[str, str], int, Callable[[Mapping[str, float]], Column]] | None
+        self._layout = None
+        """The last scrape's metric names, the watched metrics, how many watches there were, and a reader of
+        their values in column order (all were in it)."""
 
     def __len__(self) -> int:
         return len(self.watches)
@@ -263,6 +281,7 @@ class SeriesBank:
     def add(self, metric: str) -> SeriesWatch:
         """Start watching ``metric`` with a fresh detector."""
         watch = self.watches[metric] = SeriesWatch(metric, self.bank.add_series(1)[0])
+        self._underway = True  # its caller may set what is under way (a restored checkpoint)
         return watch
 
     def observe(
@@ -280,17 +299,17 @@ class SeriesBank:
         if column is None:
             return []
         ts = now.timestamp()
-        result = self.bank.update(np.full(self.bank.n_series, ts), column)
+        result = self.bank.update(np.full(self.bank.n_series, ts), np.array(column))
         return self.judge(judged_step(result, [self.bank.n_series], config), 0, ts, values, config, open_thresholds)
 
-    def column(self, values: Mapping[str, float], config: StatisticalConfig) -> np.ndarray | None:
+    def column(self, values: Mapping[str, float], config: StatisticalConfig) -> Column | None:
         """Return a scrape's value of each watched series, in bank order (NaN where absent); None if none is.
 
         Starts watching the metrics seen for the first time.
         """
         names, layout = tuple(values), self._layout
-        if layout and layout[0] == names and layout[1] is config.watched and len(layout[2]) == len(self.watches):
-            return np.array([values[metric] for metric in layout[2]], dtype=float)  # the last scrape's metrics again
+        if layout and layout[0] == names and layout[1] is config.watched and layout[2] == len(self.watches):
+            return layout[3](values)  # the last scrape's metrics again
         present = [metric for metric in config.watched if metric in values]
         if not present:
             return None
@@ -300,13 +319,13 @@ class SeriesBank:
                 watches[metric] = SeriesWatch(metric, index)
         by_column = self._by_column()
         if len(present) == len(by_column):  # every series is present (the common case): read in column order
-            in_order = tuple(watch.metric for watch in by_column)
-            self._layout = (names, config.watched, in_order)
-            return np.array([values[metric] for metric in in_order], dtype=float)
-        row = [np.nan] * self.bank.n_series
+            read = _reader(tuple(watch.metric for watch in by_column))
+            self._layout = (names, config.watched, len(watches), read)
+            return read(values)
+        row = [math.nan] * self.bank.n_series
         for metric in present:
             row[watches[metric].index] = values[metric]
-        return np.array(row, dtype=float)
+        return tuple(row)
 
     def judge(
         self,
@@ -321,12 +340,14 @@ class SeriesBank:
         found: list[Evidence] = []
         by_column, threshold = self._by_column(), config.episodes.open_threshold
         # Only a series at or above the threshold, or with something under way, can change or give
-        # evidence (a raised threshold is higher still): usually none, found in one pass over the columns.
+        # evidence (a raised threshold is higher still): usually none.
+        levels = step.levels[offset : offset + len(by_column)]
+        if not self._underway and max(levels, default=0.0) < threshold:
+            return found  # the common case, told without reading any watch
         stirring = {
-            watch.metric
-            for watch, level in zip(by_column, step.levels[offset : offset + len(by_column)], strict=True)
-            if level >= threshold or watch.episode.since is not None or watch.hold is not None or watch.streak
+            watch.metric for watch, level in zip(by_column, levels, strict=True) if level >= threshold or not watch.idle
         }
+        self._underway = bool(stirring)
         if not stirring:
             return found
         for metric in config.watched:

@@ -33,7 +33,7 @@ from services.detector.domain.rules import (
     is_quiet,
 )
 from services.detector.domain.scrape import ScrapeView
-from services.detector.domain.series import JudgedStep, SeriesBank, StatisticalConfig, judged_step
+from services.detector.domain.series import Column, JudgedStep, SeriesBank, StatisticalConfig, judged_step
 from services.detector.domain.tracker import Emission, Episode, TrackerConfig, advance
 from shared import wire
 from shared.models import AnomalyKind, Impact
@@ -112,7 +112,7 @@ class Taken:
     now: datetime
     values: Mapping[str, float]
     evidence: defaultdict[str, list[Evidence]]
-    column: np.ndarray | None
+    column: Column | None
     """This scrape's value of each of the target's watched series (None: nothing to score)."""
 
 
@@ -150,9 +150,9 @@ class TargetDetector:
         if taken is None:
             return []
         if taken.column is not None:
-            ts = np.full(taken.column.size, taken.now.timestamp())
-            result = self.series.bank.update(ts, taken.column)
-            return self.finish(taken, judged_step(result, [taken.column.size], self.config.statistical), 0)
+            width = len(taken.column)
+            result = self.series.bank.update(np.full(width, taken.now.timestamp()), np.array(taken.column))
+            return self.finish(taken, judged_step(result, [width], self.config.statistical), 0)
         return self.finish(taken, None, 0)
 
     def take(self, scrape: ScrapeView, *, received_at: datetime | None = None) -> Taken | None:

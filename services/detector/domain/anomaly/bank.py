@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import fields
+from itertools import chain
 from typing import Final
 
 import numpy as np
@@ -119,7 +120,7 @@ class DetectorBank:
 
 
 def step_together(
-    banks: Sequence[DetectorBank], ts: Sequence[float], columns: Sequence[np.ndarray]
+    banks: Sequence[DetectorBank], ts: Sequence[float], columns: Sequence[Iterable[float]]
 ) -> tuple[StepResult | None, list[int]]:
     """Advance several banks by one sample per series in one kernel step; banks must share one config.
 
@@ -135,7 +136,9 @@ def step_together(
         raise ValueError("banks stepped together must share one detector config")
     widths = [bank.n_series for bank in banks]
     offsets = np.cumsum([0, *widths[:-1]]).tolist()
-    times, values = np.repeat(np.asarray(ts, dtype=float), widths), np.concatenate(columns)
+    times, values = np.repeat(np.asarray(ts, dtype=float), widths), np.fromiter(chain.from_iterable(columns), float)
+    if values.size != times.size:
+        raise ValueError(f"{values.size} values for {times.size} series")
     pool = banks[0]._pool
     if any(bank._pool is not pool for bank in banks):  # banks of their own: join, step, copy back
         state = np.concatenate([bank._state for bank in banks], axis=1)

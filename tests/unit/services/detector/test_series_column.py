@@ -13,7 +13,7 @@ CONFIG = StatisticalConfig()
 def read(bank: SeriesBank, values: dict[str, float]) -> dict[str, float]:
     column = bank.column(values, CONFIG)
     assert column is not None
-    assert column.size == bank.bank.n_series
+    assert len(column) == bank.bank.n_series
     return {metric: float(column[watch.index]) for metric, watch in bank.watches.items()}
 
 
