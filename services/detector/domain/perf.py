@@ -71,9 +71,9 @@ def degradation_impact(signal: str, ratio: float, severe_ratio: float) -> Impact
 
 
 def observe_perf(
-    baseline: Baseline, now: datetime, values: Mapping[str, float], config: PerfConfig, *, ongoing: str | None = None
+    baseline: Baseline, ts: float, values: Mapping[str, float], config: PerfConfig, *, ongoing: str | None = None
 ) -> tuple[Baseline, Evidence | None]:
-    """Feed one scrape to the degradation engine; return evidence while the target is degraded.
+    """Feed one scrape (taken at ``ts``, Unix seconds) to the degradation engine; return evidence while degraded.
 
     ``ongoing`` is the signal of the degradation already being reported: it is kept for the rest of
     the run, so a run whose worst signal flips between latency and throughput stays one anomaly.
@@ -82,7 +82,7 @@ def observe_perf(
     measured = get(_P50), get(_P95), get(_P99), get(_THROUGHPUT)
     if measured == _UNMEASURED:
         return baseline, None
-    baseline, status = assess_degraded_at(baseline, now.timestamp(), measured, config.policy)
+    baseline, status = assess_degraded_at(baseline, ts, measured, config.policy)
     if status is None or status.signal is None or status.since is None:
         return baseline, None
     worst = status.signal

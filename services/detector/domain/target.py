@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Final
 
+import msgspec
 import numpy as np
 
 from services.detector.domain import budget as fp_budget
@@ -105,11 +106,12 @@ def _critical_labels(rule: ThresholdRule, impact: Impact, summary: str) -> dict[
     return {"problem": CRITICAL_PROBLEM[impact], "problem_reason": reason}
 
 
-@dataclass(slots=True)
-class Taken:
+class Taken(msgspec.Struct, gc=False):
     """A scrape a target has taken in, waiting for its statistical step (see ``TargetDetector.take``)."""
 
     now: datetime
+    ts: float
+    """``now`` in Unix seconds."""
     values: Mapping[str, float]
     evidence: defaultdict[str, list[Evidence]]
     column: Column | None
@@ -151,7 +153,7 @@ class TargetDetector:
             return []
         if taken.column is not None:
             width = len(taken.column)
-            result = self.series.bank.update(np.full(width, taken.now.timestamp()), np.array(taken.column))
+            result = self.series.bank.update(np.full(width, taken.ts), np.array(taken.column))
             return self.finish(taken, judged_step(result, [width], self.config.statistical), 0)
         return self.finish(taken, None, 0)
 
@@ -188,7 +190,7 @@ class TargetDetector:
                 evidence[found.signal].append(found)
         statistical = self.config.statistical
         column = self.series.column(values, statistical) if statistical.enabled else None
-        return Taken(now, values, evidence, column)
+        return Taken(now, now.timestamp(), values, evidence, column)
 
     def finish(self, taken: Taken, step: JudgedStep | None, offset: int) -> list[Emission]:
         """Second half of ``observe``: statistical evidence, degradation, episodes.
@@ -197,19 +199,19 @@ class TargetDetector:
         """
         now, values, evidence = taken.now, taken.values, taken.evidence
         if step is not None:
-            for found in self._statistical(now, values, step, offset):
+            for found in self._statistical(taken.ts, values, step, offset):
                 evidence[found.signal].append(found)
         if self.config.perf.enabled:
             ongoing = self.perf_signal
-            self.baseline, perf = observe_perf(self.baseline, now, values, self.config.perf, ongoing=ongoing)
+            self.baseline, perf = observe_perf(self.baseline, taken.ts, values, self.config.perf, ongoing=ongoing)
             self.perf_signal = perf.signal if perf is not None else None
             if perf is not None:
                 evidence[perf.signal].append(perf)
         return self._track(now, evidence)
 
-    def _statistical(self, now: datetime, values: Mapping[str, float], step: JudgedStep, offset: int) -> list[Evidence]:
+    def _statistical(self, ts: float, values: Mapping[str, float], step: JudgedStep, offset: int) -> list[Evidence]:
         cfg = self.config.statistical
-        ts, base = now.timestamp(), cfg.episodes.open_threshold
+        base = cfg.episodes.open_threshold
         if not self.budgets:  # no statistical episode yet: no threshold raised
             return self.series.judge(step, offset, ts, values, cfg)
         raised = {
@@ -262,24 +264,27 @@ def observe_together(
     The kernel works column by column, so this gives exactly what one ``observe`` per target gives,
     at the cost of one numpy step instead of one per target. A target may appear only once.
     """
+    detectors = [detector for detector, _ in taking]
+    if len(set(detectors)) != len(detectors):
+        raise ValueError("a target may appear only once in observe_together")
     taken = [detector.take(scrape, received_at=received_at) for detector, scrape in taking]
     scored = [
         (detector, item)
-        for (detector, _), item in zip(taking, taken, strict=True)
+        for detector, item in zip(detectors, taken, strict=True)
         if item is not None and item.column is not None
     ]
     banks = [detector.series.bank for detector, _ in scored]
-    if len({id(bank) for bank in banks}) != len(banks):
-        raise ValueError("a target may appear only once in observe_together")
-    ts = [item.now.timestamp() for _, item in scored]
-    result, offsets = step_together(banks, ts, [item.column for _, item in scored if item.column is not None])
-    offset_of = {id(detector): offset for (detector, _), offset in zip(scored, offsets, strict=True)}
+    times = [item.ts for _, item in scored]
+    result, offsets = step_together(banks, times, [item.column for _, item in scored if item.column is not None])
     step = None
     if result is not None:
-        step = judged_step(result, [bank.n_series for bank in banks], scored[0][0].config.statistical)
+        step = judged_step(result, [bank.n_series for bank in banks], detectors[0].config.statistical)
+    offset = iter(offsets)  # the scored targets' offsets, in order
     return [
-        detector.finish(item, step if id(detector) in offset_of else None, offset_of.get(id(detector), 0))
-        if item is not None
-        else []
-        for (detector, _), item in zip(taking, taken, strict=True)
+        []
+        if item is None
+        else detector.finish(item, step, next(offset))
+        if item.column is not None
+        else detector.finish(item, None, 0)
+        for detector, item in zip(detectors, taken, strict=True)
     ]

@@ -120,7 +120,7 @@ def test_the_perf_evidence_says_since_the_episode_first_abnormal_sample() -> Non
         p95, throughput = (200.0, 50.0) if i < 20 else (200.0, 10.0) if i < 24 else (900.0, 50.0)
         values = {METRIC_OF["p50"]: 100.0, METRIC_OF["p95"]: p95, METRIC_OF["p99"]: 400.0,
                   METRIC_OF["throughput"]: throughput}  # fmt: skip
-        state, evidence = observe_perf(state, datetime.fromtimestamp(60 * i, UTC), values, config, ongoing=None)
+        state, evidence = observe_perf(state, 60.0 * i, values, config, ongoing=None)
     assert evidence is not None and evidence.since == datetime.fromtimestamp(60 * 24, UTC)
     assert evidence.summary.startswith(f"degraded since {datetime.fromtimestamp(60 * 24, UTC).isoformat()}")
 
