@@ -72,10 +72,10 @@ METRICS_SCRAPED = (
 )  # fmt: skip
 
 
-def scrapes(events: int, targets: int) -> list[tuple[str, bytes]]:
-    """``events`` encoded scrapes round-robin over ``targets``, two seconds apart per target, ending now."""
+def scrapes(events: int, targets: int, *, end: datetime | None = None) -> list[tuple[str, bytes]]:
+    """``events`` encoded scrapes round-robin over ``targets``, two seconds apart per target, ending at ``end``."""
     rng = random.Random(7)
-    start = datetime.now(UTC) - timedelta(seconds=2.0 * (events // targets + 1))
+    start = (end or datetime.now(UTC)) - timedelta(seconds=2.0 * (events // targets + 1))
     out = []
     for n in range(events):
         target = f"svc-{n % targets:05d}"

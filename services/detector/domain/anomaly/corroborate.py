@@ -99,14 +99,13 @@ def raise_scores(
     host that departs with the series (module docstring; 0: taken whole).
     """
     groups = np.asarray(groups)
-    best, runner, other = strongest_others(score, groups)
-    evidence = 1.0 - (1.0 - best) * (1.0 - runner)
-    if share_power > 0.0:
-        departing = host_share(severity > 0, usable, groups)
-        evidence = 1.0 - (1.0 - evidence) ** (departing**share_power)
-    lifted = np.minimum(evidence, 1.0 - (1.0 - severity) ** cap_ratio)
-    raised = (severity > 0) & usable & (lifted > score)
-    out, by = np.where(raised, lifted, score), np.where(raised, other, -1)
+    raisable = (severity > 0) & usable
+    out, by = score.copy(), np.full(score.size, -1, dtype=np.intp)
+    if raisable.any():  # only the hosts with a raisable series are read (often none: then none changes)
+        rows = np.flatnonzero(np.isin(groups, groups[raisable]))
+        raised, raised_by = _raised(score[rows], severity[rows], usable[rows], groups[rows], cap_ratio, share_power)
+        out[rows] = raised
+        by[rows] = np.where(raised_by >= 0, rows[np.maximum(raised_by, 0)], -1)  # back to this step's numbering
     if recent is None:
         return out, by
     jumped = usable & (recent > 0)
@@ -118,6 +117,25 @@ def raise_scores(
         return out, by
     _, leader = strongest_other(np.where(jumped, recent, 0.0), groups)
     return np.where(wins, joint, out), np.where(wins, leader, by)
+
+
+def _raised(
+    score: np.ndarray,
+    severity: np.ndarray,
+    usable: np.ndarray,
+    groups: np.ndarray,
+    cap_ratio: float,
+    share_power: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``raise_scores`` without the joint jump, over whole hosts: scores, and the raising series (-1: not raised)."""
+    best, runner, other = strongest_others(score, groups)
+    evidence = 1.0 - (1.0 - best) * (1.0 - runner)
+    if share_power > 0.0:
+        departing = host_share(severity > 0, usable, groups)
+        evidence = 1.0 - (1.0 - evidence) ** (departing**share_power)
+    lifted = np.minimum(evidence, 1.0 - (1.0 - severity) ** cap_ratio)
+    raised = (severity > 0) & usable & (lifted > score)
+    return np.where(raised, lifted, score), np.where(raised, other, -1)
 
 
 def corroborate(

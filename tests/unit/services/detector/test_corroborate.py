@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from services.detector.domain.anomaly import DetectorBank, DetectorConfig, corroborate
-from services.detector.domain.anomaly.corroborate import host_share, raise_scores, strongest_other
+from services.detector.domain.anomaly.corroborate import host_share, raise_scores, strongest_other, strongest_others
 from services.detector.domain.perf import PerfConfig
 from services.detector.domain.series import StatisticalConfig, judged_step
 from services.detector.domain.target import DetectionConfig, TargetDetector
@@ -32,6 +32,34 @@ def test_strongest_other_is_the_best_other_member_of_the_group(seed: int) -> Non
             assert (best[i], who[i]) == (0.0, -1)
         else:
             assert best[i] == max(score[j] for j in others) and who[i] in others and score[who[i]] == best[i]
+
+
+def raised_over_every_host(
+    score: np.ndarray, severity: np.ndarray, usable: np.ndarray, groups: np.ndarray, cap: float, power: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """The raise computed over every series at once (what ``raise_scores`` did before it read only some hosts)."""
+    best, runner, other = strongest_others(score, groups)
+    evidence = 1.0 - (1.0 - best) * (1.0 - runner)
+    if power > 0.0:
+        evidence = 1.0 - (1.0 - evidence) ** (host_share(severity > 0, usable, groups) ** power)
+    lifted = np.minimum(evidence, 1.0 - (1.0 - severity) ** cap)
+    raised = (severity > 0) & usable & (lifted > score)
+    return np.where(raised, lifted, score), np.where(raised, other, -1)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_reading_only_the_hosts_with_a_raisable_series_changes_no_bit(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 60))
+    groups = np.sort(rng.integers(0, int(rng.integers(1, 12)), n))
+    score = rng.choice([0.0, 0.2, 0.5, 0.7, 0.95], n) * rng.random(n)
+    severity = np.where(rng.random(n) < rng.random(), rng.random(n), 0.0)
+    usable = rng.random(n) < 0.8
+    cap, power = float(rng.choice([1.5, 3.0, 1e9])), float(rng.choice([0.0, 0.5, 1.0]))
+    got, got_by = raise_scores(score, severity, usable, groups, cap, share_power=power)
+    want, want_by = raised_over_every_host(score, severity, usable, groups, cap, power)
+    assert got.tobytes() == want.tobytes() and got_by.tolist() == want_by.tolist()
+    assert got is not score  # a new array, as before
 
 
 def test_only_series_outside_their_envelopes_are_raised() -> None:
