@@ -9,7 +9,8 @@ the same each time (hash seed fixed). This runs the service bench's backlog
 detector's hot path, each under callgrind with collection switched on only around that half:
 
 - decode: ``wire.decode_scrape`` of every record;
-- observe: the handler's waves (at most one scrape per target, ``MAX_RECORDS`` records a batch)
+- observe: the handler's waves (at most one scrape per target, ``MAX_RECORDS`` records a batch,
+  cut here as ``MetricsHandler.on_metrics`` cuts them, so that older bases run the same driver)
   through ``observe_together``: rules, column, the statistical step, judging, degradation.
 
 It does so for this working tree and for ``--base`` (checked out in a temporary git worktree),

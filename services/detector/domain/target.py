@@ -111,7 +111,7 @@ class Taken(msgspec.Struct, gc=False):
 
     now: datetime
     ts: float
-    """``now`` in Unix seconds."""
+    """``now`` in Unix seconds, read once (a ``timestamp()`` costs about 2,000 instructions)."""
     values: Mapping[str, float]
     evidence: defaultdict[str, list[Evidence]]
     column: Column | None
@@ -269,13 +269,12 @@ def observe_together(
         raise ValueError("a target may appear only once in observe_together")
     taken = [detector.take(scrape, received_at=received_at) for detector, scrape in taking]
     scored = [
-        (detector, item)
+        (detector.series.bank, item.ts, item.column)
         for detector, item in zip(detectors, taken, strict=True)
         if item is not None and item.column is not None
     ]
-    banks = [detector.series.bank for detector, _ in scored]
-    times = [item.ts for _, item in scored]
-    result, offsets = step_together(banks, times, [item.column for _, item in scored if item.column is not None])
+    banks = [bank for bank, _, _ in scored]
+    result, offsets = step_together(banks, [ts for _, ts, _ in scored], [column for _, _, column in scored])
     step = None
     if result is not None:
         step = judged_step(result, [bank.n_series for bank in banks], detectors[0].config.statistical)
