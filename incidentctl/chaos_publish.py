@@ -6,10 +6,11 @@ import asyncio
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Final
 
-from incidentctl.chaos import inject
-from incidentctl.demo_config import DB_TARGET, DEMO_TARGET
+from incidentctl.chaos import ChaosError, inject
+from incidentctl.demo_config import DB_TARGET, DEMO_TARGET, demo_files
 from incidentctl.estate import faults as estate_faults
 from incidentctl.estate.runner import EstateState
+from incidentctl.procs import alive
 from shared import events as ev
 from shared import models as m
 from shared.runtime import Service
@@ -34,7 +35,10 @@ async def inject_and_record(
     if fault in estate_faults.ESTATE_FAULTS:
         detail: object = await asyncio.to_thread(estate_faults.inject, fault, EstateState.load(state.path))
     else:
-        detail = await asyncio.to_thread(inject, fault, state.demo_url, ratio=ratio, duration_s=duration_s)
+        try:
+            detail = await asyncio.to_thread(inject, fault, state.demo_url, ratio=ratio, duration_s=duration_s)
+        except ChaosError as exc:
+            raise ChaosError(f"{exc}; {demo_status(state)}") from exc
     service = Service.create("incidentctl", state.settings())
     await service.broker.start()
     try:
@@ -49,3 +53,18 @@ async def inject_and_record(
     finally:
         await service.broker.stop()
     return at
+
+
+def demo_status(state: StackState) -> str:
+    """Whether the demo's process runs (by its pidfile) and its log's last line: why a fault could not go in."""
+    pidfile, log_file = demo_files(state.path)
+    try:
+        pid = int(pidfile.read_text().strip())
+    except (OSError, ValueError):
+        return "the demo wrote no pidfile"
+    try:
+        lines = log_file.read_text(errors="replace").splitlines()
+    except OSError:
+        lines = []
+    last = lines[-1][:300] if lines else "(its log is empty)"
+    return f"demo pid {pid} {'runs' if alive(pid) else 'is gone'}; its log's last line: {last}"

@@ -64,9 +64,14 @@ def api_token() -> str:
     return os.environ.get("IR_API_TOKEN") or secrets.token_urlsafe(24)
 
 
+def demo_files(root: Path) -> tuple[Path, Path]:
+    """The demo service's pidfile and log file in the stack under ``root``."""
+    return root / "run" / "demo.pid", root / "logs" / "demo-app.log"
+
+
 def demo_process(root: Path, port: int, env: dict[str, str] | None = None) -> DemoProcess:
     """Describe the demo service process of the stack under ``root`` (``env``: the estate's settings)."""
-    pidfile, log_file = root / "run" / "demo.pid", root / "logs" / "demo-app.log"
+    pidfile, log_file = demo_files(root)
     argv = (sys.executable, "-m", "incidentctl.demo_service", "--port", str(port), "--log-file", str(log_file),
             "--pidfile", str(pidfile))  # fmt: skip
     return DemoProcess(argv, pidfile, log_file, root, dict(env or {}))

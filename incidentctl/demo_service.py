@@ -23,6 +23,8 @@ import hashlib
 import logging
 import os
 import random
+import socket
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -334,6 +336,14 @@ class DemoServer(ThreadingHTTPServer):
         self.orders = orders
         self.credential = credential
         """The one valid login (None: every login fails)."""
+
+    def handle_error(self, request: socket.socket | tuple[bytes, socket.socket], client_address: Any) -> None:
+        """Log a client that hung up as one line; anything else with its traceback, as the base class does."""
+        error = sys.exc_info()[1]
+        if isinstance(error, ConnectionError):
+            log.info("client %s hung up: %s", client_address, error)
+            return
+        super().handle_error(request, client_address)
 
 
 def add_security_faults(chaos: Chaos, *, public_url: str, egress: sec.Egress | None) -> None:

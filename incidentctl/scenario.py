@@ -22,7 +22,8 @@ from incidentctl.fault_checks import FAULT_CHECKS
 from shared import events as ev
 from shared import topics
 from shared.events import Event
-from shared.models import Incident
+from shared.metric_names import HTTP_UP
+from shared.models import Incident, MetricsObserved
 from shared.replay import follow
 
 FAULTS: Final = SCENARIO_FAULTS
@@ -51,6 +52,7 @@ MILESTONES: Final = (
 EMERGENCY_MILESTONES: Final = ("approved", "fault_checked")
 """Besides `MILESTONES`, for a Critical fault: the emergency action approved, the fresh check passed."""
 WARMUP_SCRAPES: Final = 10
+"""Scrapes in which every probe of the demo was answered (the last one among them) before a fault goes in."""
 
 
 @dataclass
@@ -281,13 +283,24 @@ def emergency_problems(result: ScenarioResult) -> list[str]:
 
 
 async def _wait_for_warmup(state: stack.StackState, *, timeout_s: float) -> None:
-    seen = 0
+    """Wait until the demo has answered every probe of `WARMUP_SCRAPES` scrapes, the latest one included.
+
+    A fault goes into a live service: a demo still starting (or restarting) would refuse the fault.
+    """
+    answered = 0
     async with asyncio.timeout(timeout_s):
         async for _, event in follow(state.settings(), [topics.METRICS.name]):
-            if isinstance(event, ev.MetricsObserved) and event.data.target == DEMO_TARGET:
-                seen += 1
-                if seen >= WARMUP_SCRAPES:
+            scrape = event.data if isinstance(event, ev.MetricsObserved) else None
+            if scrape is not None and scrape.target == DEMO_TARGET and all_probes_up(scrape):
+                answered += 1
+                if answered >= WARMUP_SCRAPES:
                     return
+
+
+def all_probes_up(scrape: MetricsObserved) -> bool:
+    """Whether every HTTP probe of ``scrape`` was answered (False for a scrape without probes)."""
+    ups = [sample.value for sample in scrape.samples if sample.name == HTTP_UP]
+    return bool(ups) and min(ups) >= 1.0
 
 
 async def _wait_for_fresh_backup(state: stack.StackState, *, timeout_s: float) -> None:
