@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from incidentctl.chaos import ChaosError, inject
-from incidentctl.demo_config import DB_TARGET, DEMO_TARGET, demo_files
+from incidentctl.demo_config import DB_TARGET, DEMO_TARGET, DemoFiles, current_demo_pid
 from incidentctl.estate import faults as estate_faults
 from incidentctl.estate.runner import EstateState
 from incidentctl.procs import alive
@@ -56,15 +57,17 @@ async def inject_and_record(
 
 
 def demo_status(state: StackState) -> str:
-    """Whether the demo's process runs (by its pidfile) and its log's last line: why a fault could not go in."""
-    pidfile, log_file = demo_files(state.path)
+    """Whether the demo's process runs (by its pidfile) and the last line it logged: why a fault could not go in."""
+    files, pid = DemoFiles.under(state.path), current_demo_pid(state.path)
+    running = "the demo wrote no pidfile" if pid is None else f"demo pid {pid} {'runs' if alive(pid) else 'is gone'}"
+    return (
+        f"{running}; its log's last line: {_last_line(files.log_file)}; its output's: {_last_line(files.stdout_file)}"
+    )
+
+
+def _last_line(path: Path) -> str:
     try:
-        pid = int(pidfile.read_text().strip())
-    except (OSError, ValueError):
-        return "the demo wrote no pidfile"
-    try:
-        lines = log_file.read_text(errors="replace").splitlines()
+        lines = path.read_text(errors="replace").splitlines()
     except OSError:
-        lines = []
-    last = lines[-1][:300] if lines else "(its log is empty)"
-    return f"demo pid {pid} {'runs' if alive(pid) else 'is gone'}; its log's last line: {last}"
+        return "(none)"
+    return lines[-1][:300] if lines else "(none)"

@@ -7,7 +7,7 @@ import secrets
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 from incidentctl.demo_estate import ROWS_METRIC
 from incidentctl.demo_security_config import (
@@ -64,14 +64,23 @@ def api_token() -> str:
     return os.environ.get("IR_API_TOKEN") or secrets.token_urlsafe(24)
 
 
-def demo_files(root: Path) -> tuple[Path, Path]:
-    """The demo service's pidfile and log file in the stack under ``root``."""
-    return root / "run" / "demo.pid", root / "logs" / "demo-app.log"
+class DemoFiles(NamedTuple):
+    """Where the demo service of the stack under a root keeps its pid, its log and its output."""
+
+    pidfile: Path
+    log_file: Path
+    stdout_file: Path
+    """Its stdout and stderr: a crash at start (before its log is open) shows here."""
+
+    @classmethod
+    def under(cls, root: Path) -> DemoFiles:
+        """The demo's files in the stack under ``root``."""
+        return cls(root / "run" / "demo.pid", root / "logs" / "demo-app.log", root / "logs" / "demo.stdout.log")
 
 
 def demo_process(root: Path, port: int, env: dict[str, str] | None = None) -> DemoProcess:
     """Describe the demo service process of the stack under ``root`` (``env``: the estate's settings)."""
-    pidfile, log_file = demo_files(root)
+    pidfile, log_file, _ = DemoFiles.under(root)
     argv = (sys.executable, "-m", "incidentctl.demo_service", "--port", str(port), "--log-file", str(log_file),
             "--pidfile", str(pidfile))  # fmt: skip
     return DemoProcess(argv, pidfile, log_file, root, dict(env or {}))
@@ -104,7 +113,7 @@ def load_process(demo_url: str) -> tuple[str, ...] | None:
 def current_demo_pid(root: Path) -> int | None:
     """Pid of the demo service now (recovery may have restarted it under a new pid)."""
     try:
-        return int((root / "run" / "demo.pid").read_text().strip())
+        return int(DemoFiles.under(root).pidfile.read_text().strip())
     except (OSError, ValueError):
         return None
 
@@ -304,7 +313,7 @@ def _service_configs(root: Path, state: StackState, demo: DemoProcess) -> dict[s
                     "command": list(demo.argv),
                     "cwd": str(demo.cwd),
                     "pidfile": str(demo.pidfile),
-                    "log_file": str(root / "logs" / "demo.stdout.log"),
+                    "log_file": str(DemoFiles.under(root).stdout_file),
                 }
             ],
             "verification": {"healthy_scrapes": 3, "timeout_s": 60},

@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any, Final
 
 from incidentctl import api_client, stack
-from incidentctl.chaos import CRITICAL_FAULTS, SCENARIO_FAULTS
-from incidentctl.chaos_publish import FAULT_TARGET, inject_and_record
+from incidentctl.chaos import CRITICAL_FAULTS, SCENARIO_FAULTS, ChaosError
+from incidentctl.chaos_publish import FAULT_TARGET, demo_status, inject_and_record
 from incidentctl.demo_config import DEMO_TARGET, emergency_actions
 from incidentctl.estate.backup_policy import BackupStatus
 from incidentctl.estate.runner import EstateState
@@ -373,7 +373,13 @@ class FaultCheck:
 async def _drive(
     state: stack.StackState, result: ScenarioResult, *, timeout_s: float, log: Callable[[str], None]
 ) -> None:
-    await _wait_for_warmup(state, timeout_s=min(60.0, timeout_s / 2))
+    warmup_s = min(60.0, timeout_s / 2)
+    try:
+        await _wait_for_warmup(state, timeout_s=warmup_s)
+    except TimeoutError:
+        raise ChaosError(
+            f"the demo answered fewer than {WARMUP_SCRAPES} scrapes in {warmup_s:g} s; {demo_status(state)}"
+        ) from None
     if result.fault == "data-loss":
         await _wait_for_fresh_backup(state, timeout_s=90.0)
     log(say("sc_injecting", fault=result.fault, target=result.target))

@@ -139,7 +139,7 @@ def start(
     try:
         demo_env = _start_estate(root, log, ports["demo"]) if estate else None
         demo = demo_config.demo_process(root, ports["demo"], demo_env)
-        demo_log = root / "logs" / "demo.stdout.log"
+        demo_log = demo_config.DemoFiles.under(root).stdout_file
         state.pids["demo"] = spawn(
             demo.argv, log_file=demo_log, env=child_env("demo", os.environ, demo.env), inherit_env=False
         ).pid

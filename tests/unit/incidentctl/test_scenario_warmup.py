@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from incidentctl.chaos_publish import demo_status
-from incidentctl.demo_config import demo_files
+from incidentctl.demo_config import DemoFiles
 from incidentctl.scenario import all_probes_up
 from incidentctl.stack import StackState
 from shared import models as m
@@ -47,16 +47,18 @@ def stack_state(root: Path) -> StackState:
     )  # fmt: skip
 
 
-def test_the_demos_status_names_its_pid_whether_it_runs_and_its_last_log_line(tmp_path: Path) -> None:
-    state = stack_state(tmp_path)
-    assert demo_status(state) == "the demo wrote no pidfile"
-    pidfile, log_file = demo_files(tmp_path)
-    pidfile.parent.mkdir(parents=True)
-    log_file.parent.mkdir(parents=True)
-    pidfile.write_text(f"{os.getpid()}\n")
-    assert demo_status(state) == f"demo pid {os.getpid()} runs; its log's last line: (its log is empty)"
+def test_the_demos_status_names_its_pid_whether_it_runs_and_the_last_line_it_wrote(tmp_path: Path) -> None:
+    state, files = stack_state(tmp_path), DemoFiles.under(tmp_path)
+    assert demo_status(state) == "the demo wrote no pidfile; its log's last line: (none); its output's: (none)"
+    files.pidfile.parent.mkdir(parents=True)
+    files.log_file.parent.mkdir(parents=True)
+    files.pidfile.write_text(f"{os.getpid()}\n")
+    files.log_file.write_text("")
+    assert demo_status(state) == f"demo pid {os.getpid()} runs; its log's last line: (none); its output's: (none)"
     gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
-    pidfile.write_text(gone.stdout)
-    log_file.write_text("started\nOSError: [Errno 98] address already in use\n")
-    last = "its log's last line: OSError: [Errno 98] address already in use"
-    assert demo_status(state) == f"demo pid {gone.stdout.strip()} is gone; {last}"
+    files.pidfile.write_text(gone.stdout)
+    files.stdout_file.write_text("Traceback (most recent call last):\nOSError: [Errno 98] address already in use\n")
+    assert demo_status(state) == (
+        f"demo pid {gone.stdout.strip()} is gone; its log's last line: (none); "
+        "its output's: OSError: [Errno 98] address already in use"
+    )
