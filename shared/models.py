@@ -50,7 +50,21 @@ class Payload(BaseModel):
     model_config = STRICT
 
 
-class Severity(StrEnum):
+class ValueEnum(StrEnum):
+    """A ``StrEnum`` whose ``value`` is the member's own attribute, read without a Python-level descriptor.
+
+    On Python 3.11 ``Enum.value`` is ``enum.property``, written in Python, and pydantic's serializer
+    reads it for every enum field of every event it encodes (5 % of the responder's CPU). A plain
+    property that returns ``_value_`` costs a fraction of that and answers the same.
+    """
+
+    @property
+    def value(self) -> str:
+        """The member's value."""
+        return self._value_
+
+
+class Severity(ValueEnum):
     """Incident severity of the operations manual, with its response target."""
 
     CRITICAL = "critical"
@@ -62,7 +76,7 @@ SEVERITY_RANK: Final[dict[Severity, int]] = {Severity.MINOR: 1, Severity.MAJOR: 
 """Order of severities (higher is more severe)."""
 
 
-class Team(StrEnum):
+class Team(ValueEnum):
     """Support tiers that incidents escalate through."""
 
     L1 = "L1"
@@ -89,7 +103,7 @@ class MetricsObserved(Payload):
     samples: tuple[MetricSample, ...] = Field(max_length=MAX_ITEMS)
 
 
-class AnomalyKind(StrEnum):
+class AnomalyKind(ValueEnum):
     """Which detector found the anomaly."""
 
     THRESHOLD = "threshold"
@@ -100,7 +114,7 @@ class AnomalyKind(StrEnum):
     EXTERNAL = "external"
 
 
-class Impact(StrEnum):
+class Impact(ValueEnum):
     """What the anomaly means for users; the responder's severity rules read it."""
 
     SERVICE_DOWN = "service_down"
@@ -138,7 +152,7 @@ class Anomaly(Payload):
     samples: tuple[str, ...] = Field((), max_length=MAX_ITEMS)
 
 
-class IncidentStatus(StrEnum):
+class IncidentStatus(ValueEnum):
     """Lifecycle state of an incident."""
 
     TRIGGERED = "triggered"
@@ -239,7 +253,7 @@ class RecoveryProgress(Payload):
     detail: str = ""
 
 
-class ApprovalDefault(StrEnum):
+class ApprovalDefault(ValueEnum):
     """What happens to a step awaiting approval when nobody decides before its timeout."""
 
     APPROVE = "approve"
@@ -345,7 +359,7 @@ class FaultInjected(Payload):
     detail: str = ""
 
 
-class ActionState(StrEnum):
+class ActionState(ValueEnum):
     """Where a follow-up action stands."""
 
     OPEN = "open"

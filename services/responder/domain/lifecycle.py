@@ -292,6 +292,8 @@ def _join(
     """Add an anomaly to an open incident; ``problem``: the incident now is about that class (promote)."""
     anomaly = event.data
     inc = state.incident
+    if len(inc.anomaly_ids) >= MAX_LISTED_ANOMALIES:
+        return _join_unlisted(state, event, verdict, now=now, may_raise=not (hold or caused), problem=problem)
     update = _firing(inc, anomaly, now=now, policy=policy) | {
         "anomaly_ids": (*inc.anomaly_ids, anomaly.anomaly_id),
         "signals": _add(inc.signals, anomaly.signal),
@@ -313,6 +315,49 @@ def _join(
     incident = inc.model_copy(update=update)
     updated = transition(ev.IncidentUpdated, incident, reason, id_parts=("event", event.id), now=now, causation=event)
     return Decision([updated], outcome="joined")
+
+
+MAX_LISTED_ANOMALIES: Final = 1_000
+"""Most anomalies an incident lists by joining (a merge may list more, up to the contract's ``MAX_REFS``).
+
+Every incident event carries the whole incident: past this a storm's events would grow towards the
+broker's record limit (1 MB) and each join would cost in proportion to the incident. Later
+anomalies join unlisted (`_join_unlisted`)."""
+UNLISTED_NOTE: Final = (
+    f"this incident lists {MAX_LISTED_ANOMALIES:,} anomalies; later ones of its group join it unlisted: they can "
+    "raise its severity or change its problem, not keep it open (see the anomalies topic for all of them)"
+)
+
+
+def _join_unlisted(
+    state: IncidentState, event: AnomalyEventView, verdict: Verdict, *, now: datetime, may_raise: bool,
+    problem: str | None,
+) -> Decision:  # fmt: skip
+    """Join an anomaly to an incident that lists `MAX_LISTED_ANOMALIES`: raise or re-class it, list nothing.
+
+    An event goes out only when the severity or the problem changes, and the first time, a note
+    that says the incident stopped listing (its id derives from the incident: one note, ever).
+    """
+    anomaly, inc = event.data, state.incident
+    update: dict[str, Any] = {}
+    reasons: list[str] = []
+    if problem is not None:
+        update["problem"] = problem
+        reasons.append(f"problem is now {problem} (was {inc.problem})")
+    if may_raise and inc.severity_override is None and is_higher(verdict.severity, inc.severity):
+        update |= {"severity": verdict.severity, "severity_reason": verdict.reason, "severity_since": now}
+        reasons.append(f"severity raised {inc.severity.value} → {verdict.severity.value}: {verdict.reason}")
+    if update:
+        reason = f"{'; '.join(reasons)}; unlisted anomaly joined: {anomaly.summary}"
+        incident = inc.model_copy(update=update | {"updated_at": now})
+        updated = transition(
+            ev.IncidentUpdated, incident, reason, id_parts=("event", event.id), now=now, causation=event
+        )
+        return Decision([updated], outcome="unlisted")
+    if UNLISTED_NOTE in state.notes:
+        return Decision(outcome="unlisted")
+    note = transition(ev.IncidentNoteAdded, inc, UNLISTED_NOTE, id_parts=("unlisted",), now=now, causation=event)
+    return Decision([note], outcome="unlisted")
 
 
 CAUSED_WORDS: Final = "began during a recovery action on the target: caused by the recovery, not a new fault"

@@ -260,10 +260,11 @@ def step_key_of(severity: Severity, step: int | None, team: Team, event_id: str)
 def fold_incident_event(book: Book, event: ev.IncidentEvent) -> IncidentState:
     """Apply an incident event to ``book`` and keep its indexes (open group, anomaly → incident)."""
     incident = event.data.incident
-    state = apply_incident(book.incidents.get(incident.incident_id), event)
+    before = book.incidents.get(incident.incident_id)
+    state = apply_incident(before, event)
     book.incidents[incident.incident_id] = state
     current = state.incident
-    for anomaly_id in current.anomaly_ids:
+    for anomaly_id in _added_anomalies(before.incident.anomaly_ids if before is not None else (), current.anomaly_ids):
         book.incident_of_anomaly[anomaly_id] = current.incident_id
     if current.status is IncidentStatus.RESOLVED:
         if book.open_by_group.get(current.group_key) == current.incident_id:
@@ -275,6 +276,17 @@ def fold_incident_event(book: Book, event: ev.IncidentEvent) -> IncidentState:
     if latest is None or book.incidents[latest].incident.opened_at <= current.opened_at:
         book.latest_by_group[current.group_key] = current.incident_id
     return state
+
+
+def _added_anomalies(before: tuple[str, ...], now: tuple[str, ...]) -> tuple[str, ...]:
+    """The anomaly ids of ``now`` to index: those after ``before`` where it only grew, else all of them.
+
+    An anomaly joining a storm's incident appends one id to thousands; indexing only the new ones
+    keeps a fold's cost flat as the incident grows (it was linear: quadratic over the storm).
+    """
+    if len(now) >= len(before) and now[: len(before)] == before:
+        return now[len(before) :]
+    return now
 
 
 def fold_notification_event(book: Book, event: ev.NotificationEvent) -> None:
