@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -12,6 +12,7 @@ import pytest
 
 from services.responder.app import ResponderRuntime, build
 from services.responder.core import Clock, utcnow
+from services.responder.domain.lifecycle import MAX_LISTED_ANOMALIES, UNLISTED_NOTE
 from services.responder.notify.webhook import SIGNATURE_HEADER, verify
 from services.responder.settings import ResponderSettings
 from shared import events as ev
@@ -19,7 +20,7 @@ from shared import models as m
 from shared.events import encode_event
 from shared.runtime import Service
 from shared.topic_admin import ensure_topics
-from shared.topics import ANOMALIES
+from shared.topics import ANOMALIES, INCIDENTS
 from tests.integration.responder_support import (
     WEBHOOK_SECRET,
     Receiver,
@@ -49,7 +50,7 @@ async def producer(kafka_bootstrap: str, unique: str) -> AsyncIterator[Service]:
     await service.stop()
 
 
-async def send_raw(producer: Service, events: list[ev.Envelope[Any]]) -> None:
+async def send_raw(producer: Service, events: Sequence[ev.AnomalyEvent]) -> None:
     """Publish events as-is (bypassing the producer's dedup ledger, so a batch can be delivered twice)."""
     for event in events:
         await producer.broker.publish(
@@ -213,3 +214,35 @@ async def test_a_revision_redelivered_to_the_next_owner_after_its_resolution_doe
     events = await topic_events(settings)
     assert not [e for e in events if isinstance(e, ev.IncidentUpdated) and "firing again" in e.data.reason]
     assert count(events, ev.IncidentResolved) == 1
+
+
+async def test_a_storm_past_the_listing_limit_is_one_incident_and_one_note_through_a_kill_and_a_replay(
+    kafka_bootstrap: str, unique: str, receiver: Receiver, producer: Service
+) -> None:
+    settings = responder_settings(kafka_bootstrap, unique, receiver, escalation={})
+    storm = [storm_anomaly(n) for n in range(MAX_LISTED_ANOMALIES + 100)]
+    first = await started(settings)
+    try:
+        await send_raw(producer, storm)
+        book = first.responder.book
+        await until(lambda: any(UNLISTED_NOTE in s.notes for s in book.incidents.values()), timeout=90, what="note")
+    finally:
+        await first.stop(graceful=False)
+    down = storm_anomaly(MAX_LISTED_ANOMALIES + 100, impact=m.Impact.SERVICE_DOWN)
+    second = await started(settings)
+    try:
+        await send_raw(producer, [*storm, down])  # the whole storm again (same key: before ``down``), then an outage
+        book = second.responder.book
+        await until(lambda: any(s.incident.severity is m.Severity.CRITICAL for s in book.incidents.values()),
+                    timeout=90, what="the unlisted outage to raise the severity")  # fmt: skip
+        (state,) = book.incidents.values()
+    finally:
+        await second.stop()
+    events = await topic_events(settings, INCIDENTS)
+    assert count(events, ev.IncidentOpened) == 1 and len({e.id for e in events}) == len(events)
+    assert [e.data.reason for e in events if isinstance(e, ev.IncidentNoteAdded)] == [UNLISTED_NOTE]
+    assert count(events, ev.IncidentUpdated) == MAX_LISTED_ANOMALIES  # 999 joins, then the raise
+    assert (
+        len(state.incident.anomaly_ids) == MAX_LISTED_ANOMALIES
+        and down.data.anomaly_id not in state.incident.anomaly_ids
+    )
