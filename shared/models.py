@@ -54,8 +54,9 @@ class ValueEnum(StrEnum):
     """A ``StrEnum`` whose ``value`` is the member's own attribute, read without a Python-level descriptor.
 
     On Python 3.11 ``Enum.value`` is ``enum.property``, written in Python, and pydantic's serializer
-    reads it for every enum field of every event it encodes (5 % of the responder's CPU). A plain
-    property that returns ``_value_`` costs a fraction of that and answers the same.
+    reads it for every enum field of every event it encodes (in the responder's profile, 5 % of its
+    samples). A plain property that returns ``_value_`` answers the same for a quarter fewer
+    instructions per enum field: a 1.1 kB incident event encodes in 59,886 instead of 63,180.
     """
 
     @property

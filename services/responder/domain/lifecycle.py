@@ -336,7 +336,9 @@ def _join_unlisted(
     """Join an anomaly to an incident that lists `MAX_LISTED_ANOMALIES`: raise or re-class it, list nothing.
 
     An event goes out only when the severity or the problem changes, and the first time, a note
-    that says the incident stopped listing (its id derives from the incident: one note, ever).
+    that says the incident stopped listing (its id derives from the incident: one note, ever). A
+    rise that a joining anomaly would only hold (``may_raise`` False: a recovery is in flight on the
+    target, or caused it) changes nothing here, since the hold would list the anomaly.
     """
     anomaly, inc = event.data, state.incident
     update: dict[str, Any] = {}
