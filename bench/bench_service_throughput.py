@@ -150,9 +150,9 @@ async def restore_time(detector: DetectorRuntime) -> None:
           "per target), read from the state topic and decoded")  # fmt: skip
 
 
-def anomalies(events: int, targets: int) -> list[tuple[str, bytes]]:
-    """``events`` anomaly revisions: per target an episode detected, updated, then resolved, ending now."""
-    start = datetime.now(UTC) - timedelta(seconds=events // targets + 60)
+def anomalies(events: int, targets: int, *, end: datetime | None = None) -> list[tuple[str, bytes]]:
+    """``events`` anomaly revisions: per target an episode detected, updated, then resolved, ending at ``end``."""
+    start = (end or datetime.now(UTC)) - timedelta(seconds=events // targets + 60)
     kinds = (ev.AnomalyDetected, ev.AnomalyUpdated, ev.AnomalyResolved)
     out = []
     for n in range(events):
