@@ -41,7 +41,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 ROOT = Path(__file__).resolve().parents[1]
 PHASES: Final = {"detector": ("decode", "observe"), "responder": ("decode", "decide")}
@@ -53,34 +53,36 @@ def inner(service: str, tree: Path, phase: str, backlog: Path, toggle: Path) -> 
     import ctypes
 
     sys.path.insert(0, str(tree))
+    from shared import wire
     from shared.runtime import settle_heap
 
     raws: list[bytes] = pickle.loads(backlog.read_bytes())
     collect = ctypes.CDLL(str(toggle)).toggle
+    decode: Callable[[bytes], Any] = wire.decode_scrape if service == "detector" else wire.decode_anomaly
     settle_heap()
-    (_detector if service == "detector" else _responder)(raws, phase, collect)
-
-
-def _detector(raws: list[bytes], phase: str, collect: Callable[[], None]) -> None:
-    from services.detector.domain.anomaly.pool import StatePool
-    from services.detector.domain.target import TargetDetector, observe_together
-    from services.detector.settings import DetectorSettings
-    from shared import wire
-    from shared.consumer import MAX_RECORDS
-
-    config = DetectorSettings(logs={"enabled": False}).detection()
     if phase == "decode":
         collect()
-    scrapes = [wire.decode_scrape(raw) for raw in raws]
+    records = [decode(raw) for raw in raws]
     if phase == "decode":
         collect()
         return
+    (_observe if service == "detector" else _decide)(records, collect)
+
+
+def _observe(scrapes: list[Any], collect: Callable[[], None]) -> None:
+    """The detector's second half: the handler's waves through ``observe_together``."""
+    from services.detector.domain.anomaly.pool import StatePool
+    from services.detector.domain.target import TargetDetector, observe_together
+    from services.detector.settings import DetectorSettings
+    from shared.consumer import MAX_RECORDS
+
+    config = DetectorSettings(logs={"enabled": False}).detection()
     pool = StatePool(config.statistical.detector, series_major=False)
     targets: dict[str, TargetDetector] = {}
     received_at = datetime.now(UTC)
     collect()
     for start in range(0, len(scrapes), MAX_RECORDS):
-        waves: list[list[tuple[TargetDetector, wire.Scrape]]] = []
+        waves: list[list[tuple[TargetDetector, Any]]] = []
         depth: dict[str, int] = {}
         for event in scrapes[start : start + MAX_RECORDS]:
             assert event is not None
@@ -97,19 +99,13 @@ def _detector(raws: list[bytes], phase: str, collect: Callable[[], None]) -> Non
     collect()
 
 
-def _responder(raws: list[bytes], phase: str, collect: Callable[[], None]) -> None:
+def _decide(anomalies: list[Any], collect: Callable[[], None]) -> None:
+    """The responder's second half: decide each anomaly, encode and fold what it decides."""
     from services.responder.domain import lifecycle
     from services.responder.domain.state import Book, fold_incident_event, fold_suppressed
     from services.responder.settings import ResponderSettings
-    from shared import wire
     from shared.events import encode_event
 
-    if phase == "decode":
-        collect()
-    anomalies = [wire.decode_anomaly(raw) for raw in raws]
-    if phase == "decode":
-        collect()
-        return
     book, policy = Book(), ResponderSettings().policy()
     collect()
     for event in anomalies:
