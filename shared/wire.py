@@ -139,8 +139,8 @@ def decode_scrape(raw: bytes) -> ScrapeEvent | None:
 
     The record times are not judged here (``edge.credible``).
     """
-    if not raw.isascii() or _BACKSLASH in raw or _DEL in raw:
-        return None  # no escape, no multi-byte text, no control character (JSON strings hold no other raw)
+    if not _plain(raw):
+        return None
     try:
         wire = _DECODER.decode(raw)
         data = wire.data
@@ -150,6 +150,11 @@ def decode_scrape(raw: bytes) -> ScrapeEvent | None:
         return None
     scrape = Scrape(data.target, data.host, observed_at, data.interval_s, data.samples, values_of(data.samples))
     return ScrapeEvent(wire.id, wire.type, time, wire.correlationid, scrape)
+
+
+def _plain(raw: bytes) -> bool:
+    """Whether ``raw`` holds no escape, no multi-byte text, no control character (JSON strings hold no other raw)."""
+    return raw.isascii() and _BACKSLASH not in raw and _DEL not in raw
 
 
 def _utc(text: str) -> datetime:
@@ -232,8 +237,8 @@ def decode_anomaly(raw: bytes) -> AnomalyEvent | None:
 
     As ``decode_scrape``; the record times are not judged here (``edge.credible``).
     """
-    if not raw.isascii() or _BACKSLASH in raw or _DEL in raw:
-        return None  # as ``decode_scrape``
+    if not _plain(raw):
+        return None
     try:
         wire = _ANOMALY_DECODER.decode(raw)
         data = wire.data

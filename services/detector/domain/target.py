@@ -279,11 +279,12 @@ def observe_together(
     if result is not None:
         step = judged_step(result, [bank.n_series for bank in banks], detectors[0].config.statistical)
     offset = iter(offsets)  # the scored targets' offsets, in order
-    return [
-        []
-        if item is None
-        else detector.finish(item, step, next(offset))
-        if item.column is not None
-        else detector.finish(item, None, 0)
-        for detector, item in zip(detectors, taken, strict=True)
-    ]
+    emitted: list[list[Emission]] = []
+    for detector, item in zip(detectors, taken, strict=True):
+        if item is None:
+            emitted.append([])
+        elif item.column is None:
+            emitted.append(detector.finish(item, None, 0))
+        else:
+            emitted.append(detector.finish(item, step, next(offset)))
+    return emitted

@@ -311,7 +311,7 @@ def _join(
         reason = f"{reason}; {_held_words(inc, verdict)}"
     elif rises:
         update |= _raise(verdict, anomaly, now)
-        reason = f"severity raised {inc.severity.value} → {verdict.severity.value}: {verdict.reason}; {reason}"
+        reason = f"{_raised_words(inc, verdict)}; {reason}"
     incident = inc.model_copy(update=update)
     updated = transition(ev.IncidentUpdated, incident, reason, id_parts=("event", event.id), now=now, causation=event)
     return Decision([updated], outcome="joined")
@@ -348,7 +348,7 @@ def _join_unlisted(
         reasons.append(f"problem is now {problem} (was {inc.problem})")
     if may_raise and inc.severity_override is None and is_higher(verdict.severity, inc.severity):
         update |= {"severity": verdict.severity, "severity_reason": verdict.reason, "severity_since": now}
-        reasons.append(f"severity raised {inc.severity.value} → {verdict.severity.value}: {verdict.reason}")
+        reasons.append(_raised_words(inc, verdict))
     if update:
         reason = f"{'; '.join(reasons)}; unlisted anomaly joined: {anomaly.summary}"
         incident = inc.model_copy(update=update | {"updated_at": now})
@@ -393,7 +393,7 @@ def _revise(
         reason = f"{reason}; {_held_words(inc, verdict)}"
     elif raised:
         update |= _raise(verdict, anomaly, now)
-        reason = f"severity raised {inc.severity.value} → {verdict.severity.value}: {verdict.reason}"
+        reason = _raised_words(inc, verdict)
     incident = inc.model_copy(update=update)
     revised = transition(ev.IncidentUpdated, incident, reason, id_parts=("event", event.id), now=now, causation=event)
     return Decision([revised], outcome="revised")
@@ -477,6 +477,10 @@ def _hold(inc: Incident, verdict: Verdict, anomaly_id: str, *, until: datetime) 
     if inc.held_severity is not None and not is_higher(verdict.severity, inc.held_severity):
         return held_by
     return held_by | {"held_severity": verdict.severity, "held_reason": verdict.reason, "held_until": until}
+
+
+def _raised_words(inc: Incident, verdict: Verdict) -> str:
+    return f"severity raised {inc.severity.value} → {verdict.severity.value}: {verdict.reason}"
 
 
 def _held_words(inc: Incident, verdict: Verdict) -> str:

@@ -12,10 +12,10 @@ import pytest
 from incidentctl.chaos_publish import demo_status
 from incidentctl.demo_config import DemoFiles
 from incidentctl.scenario import all_probes_up
-from incidentctl.stack import StackState
 from shared import models as m
 from shared.metric_names import HTTP_UP, PROCESS_UP
 from tests.factories import at
+from tests.unit.incidentctl.cli_samples import stack_state
 
 
 def scrape(*samples: tuple[str, float]) -> m.MetricsObserved:
@@ -38,13 +38,6 @@ def test_only_a_scrape_whose_every_probe_answered_counts_as_warm(
     samples: tuple[tuple[str, float], ...], up: bool
 ) -> None:
     assert all_probes_up(scrape(*samples)) is up
-
-
-def stack_state(root: Path) -> StackState:
-    return StackState(
-        root=str(root), kafka="127.0.0.1:1", elasticsearch="http://127.0.0.1:2", api_url="http://127.0.0.1:3",
-        demo_url="http://127.0.0.1:4", api_token="t", pager_url="http://127.0.0.1:5/pages",
-    )  # fmt: skip
 
 
 def test_the_demos_status_names_its_pid_whether_it_runs_and_the_last_line_it_wrote(tmp_path: Path) -> None:
