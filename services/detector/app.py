@@ -92,8 +92,9 @@ def build(
     closers: list[Hook] = []
     store = (state_store or KafkaStateStore(service.broker, settings)) if settings.checkpoint else None
     handler = MetricsHandler(
-        service.bus, settings.detection(), store, checkpoint_s=settings.checkpoint_interval_s, clock=clock
-    )
+        service.bus, settings.detection(), store, checkpoint_s=settings.checkpoint_interval_s,
+        retention_s=settings.target_retention_s, clock=clock,
+    )  # fmt: skip
     register(service.bus, handler, settings)
 
     logs = None

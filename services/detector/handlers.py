@@ -14,6 +14,7 @@ from aiokafka import ConsumerRebalanceListener, TopicPartition
 from services.detector.adapters.state_store import StateStore, StateStoreError
 from services.detector.domain.anomaly.pool import StatePool
 from services.detector.domain.checkpoint import CheckpointError, dumps_target, loads_target
+from services.detector.domain.retention import StreamTime, silent
 from services.detector.domain.scrape import ScrapeView
 from services.detector.domain.target import DetectionConfig, TargetDetector, observe_together
 from services.detector.emit import to_event
@@ -60,8 +61,10 @@ class MetricsHandler:
         store: StateStore | None,
         *,
         checkpoint_s: float,
+        retention_s: float = 0.0,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
+        """``retention_s``: how long a target may go unscraped before it is forgotten (0: never; see ``retention``)."""
         self.clock = clock
         self.bus = bus
         self.config = config
@@ -78,6 +81,7 @@ class MetricsHandler:
         self.saved_at: dict[str, float] = {}
         self.dirty: set[str] = set()
         self.owed: set[str] = set()  # emitted a revision its stored checkpoint does not hold yet
+        self.stream = StreamTime(retention_s)
         # Closed while checkpoints of newly assigned partitions load: aiokafka starts fetching them as
         # the rebalance listener runs, and a scrape handled before its target's checkpoint is loaded
         # would be lost when the older checkpoint replaced the state it had just updated.
@@ -106,7 +110,8 @@ class MetricsHandler:
             detector = self.targets.get(scrape.target)
             if detector is None:
                 detector = self.targets[scrape.target] = TargetDetector(scrape.target, self.config, self.pool)
-            self.partition_of[scrape.target] = item.delivery.partition
+            self.partition_of[scrape.target] = partition = item.delivery.partition
+            self.stream.saw(partition, scrape.observed_at)
             n = depth[scrape.target] = depth.get(scrape.target, -1) + 1
             if n == len(waves):
                 waves.append([])
@@ -116,7 +121,38 @@ class MetricsHandler:
             emitted |= await self._observe_wave(wave, received_at)
         await self.bus.flush()  # revisions first: a checkpoint must never claim one the topic lacks
         await self._checkpoint_due({detector.target: detector for wave in waves for _, detector in wave}, emitted)
+        await self._forget_silent({item.delivery.partition for item in items})
         return rejected
+
+    async def _forget_silent(self, partitions: set[int]) -> None:
+        """Forget the silent targets of the partitions due a look (``domain.retention``); delete their checkpoints."""
+        gone: list[tuple[str, int]] = []
+        for partition, horizon in sorted(self.stream.due(partitions).items()):
+            on_partition = [self.targets[t] for t, p in self.partition_of.items() if p == partition]
+            gone += [(target, partition) for target in silent(on_partition, horizon)]
+        if not gone:
+            return
+        for target, _ in gone:
+            self._drop(target)
+        log.info("forgot %d targets with no scrape for %g s and no open anomaly (first %s)",
+                 len(gone), self.stream.after_s, gone[0][0])  # fmt: skip
+        if self.store is None:
+            return
+        try:
+            count = await self.store.partition_count()
+            for target, partition in gone:
+                await self.store.put(TARGET_KEY + target, b"", partition=partition % count)  # an empty value deletes
+            await self.store.flush()
+        except StateStoreError as exc:  # a restored one is forgotten again on the next look
+            log.warning("deleting the checkpoints of %d forgotten targets failed: %s", len(gone), exc)
+
+    def _drop(self, target: str) -> None:
+        """Forget a target's detector and bookkeeping (its pool columns go back with the detector)."""
+        self.targets.pop(target, None)
+        self.partition_of.pop(target, None)
+        self.saved_at.pop(target, None)
+        self.dirty.discard(target)
+        self.owed.discard(target)
 
     async def _observe_wave(self, wave: list[tuple[Scrape, TargetDetector]], received_at: datetime) -> set[str]:
         """One statistical step over the wave's targets; send their revisions; return the targets that emitted."""
@@ -230,9 +266,8 @@ class MetricsHandler:
         leaving = [target for target, partition in self.partition_of.items() if partition in gone]
         await self.save_all(leaving, unchanged_too=True)
         for target in leaving:
-            self.targets.pop(target, None)
-            self.partition_of.pop(target, None)
-            self.owed.discard(target)
+            self._drop(target)
+        self.stream.forget(gone)
 
     async def flush(self) -> None:
         """Checkpoint every target with unsaved changes."""

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from dataclasses import fields
 from types import MappingProxyType
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from services.detector.domain.anomaly import DetectorConfig
@@ -158,6 +158,10 @@ def _overrides(cls: type[Any], values: dict[str, Any], section: str) -> Any:
     return cls(**values)
 
 
+MIN_TARGET_RETENTION_S: Final = 3600.0
+"""The shortest retention of a silent target: six times the manual's longest scrape interval (10 minutes)."""
+
+
 class DetectorSettings(ServiceSettings):
     """Settings of ``python -m services.detector``."""
 
@@ -175,6 +179,12 @@ class DetectorSettings(ServiceSettings):
     checkpoint_interval_s: float = Field(
         30.0, ge=0, description="min seconds between checkpoints of one target (episode changes are saved at once)"
     )
+    target_retention_s: float = Field(
+        86400.0,
+        ge=0,
+        description="a target with no scrape for this long (by its partition's newest scrape) and no open anomaly "
+        "is forgotten and its checkpoint deleted; 0: never",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -182,6 +192,16 @@ class DetectorSettings(ServiceSettings):
         if isinstance(data, dict) and data.get("profile") == "demo":
             return _merge(DEMO_PROFILE, data)
         return data
+
+    @field_validator("target_retention_s")
+    @classmethod
+    def _check_target_retention(cls, value: float) -> float:
+        if 0 < value < MIN_TARGET_RETENTION_S:
+            raise ValueError(
+                f"{value:g} s would forget a target scraped every 10 minutes between two scrapes; "
+                f"use 0 (never) or at least {MIN_TARGET_RETENTION_S:g}"
+            )
+        return value
 
     @model_validator(mode="after")
     def _check_sections(self) -> DetectorSettings:

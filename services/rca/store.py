@@ -141,13 +141,13 @@ class WindowStore:
         self.pruned_at = now
         horizon = now - self.retention_s
         emptied = []
-        for key, points in self.series.items():
+        for series, points in self.series.items():
             while points and points[0][0] < horizon:
                 points.popleft()
             if not points:
-                emptied.append(key)
-        for key in emptied:
-            del self.series[key]
+                emptied.append(series)
+        for series in emptied:
+            del self.series[series]
         stale = [k for k, s in self.anomalies.items() if s.anomaly.last_seen.timestamp() < horizon]
-        for key in stale:
-            del self.anomalies[key]
+        for anomaly_id in stale:
+            del self.anomalies[anomaly_id]
