@@ -14,7 +14,7 @@ from aiokafka import ConsumerRebalanceListener, TopicPartition
 from services.detector.adapters.state_store import StateStore, StateStoreError
 from services.detector.domain.anomaly.pool import StatePool
 from services.detector.domain.checkpoint import CheckpointError, dumps_target, loads_target
-from services.detector.domain.retention import StreamTime, silent
+from services.detector.domain.retention import StreamTime, farewells, silent
 from services.detector.domain.scrape import ScrapeView
 from services.detector.domain.target import DetectionConfig, TargetDetector, observe_together
 from services.detector.emit import to_event
@@ -125,17 +125,28 @@ class MetricsHandler:
         return rejected
 
     async def _forget_silent(self, partitions: set[int]) -> None:
-        """Forget the silent targets of the partitions due a look (``domain.retention``); delete their checkpoints."""
+        """Forget the silent targets of the partitions due a look (``domain.retention``).
+
+        The anomalies they still had open are resolved first, and acknowledged before their
+        checkpoints are deleted: a successor that restores one resolves them again, under the same
+        event ids, which the bus does not publish twice.
+        """
         gone: list[tuple[str, int]] = []
+        last_words: list[ev.AnomalyEvent] = []
         for partition, horizon in sorted(self.stream.due(partitions).items()):
             on_partition = [self.targets[t] for t, p in self.partition_of.items() if p == partition]
-            gone += [(target, partition) for target in silent(on_partition, horizon)]
+            for target in silent(on_partition, horizon):
+                gone.append((target, partition))
+                at = self.stream.newest[partition]
+                last_words += [to_event(e, source=self.bus.source, time=at) for e in farewells(self.targets[target])]
         if not gone:
             return
+        for event in last_words:
+            await self.bus.send(event, key=event.data.target)
+        await self.bus.flush()
         for target, _ in gone:
             self._drop(target)
-        log.info("forgot %d targets with no scrape for %g s and no open anomaly (first %s)",
-                 len(gone), self.stream.after_s, gone[0][0])  # fmt: skip
+        log.info("forgot %d targets with no scrape for %g s (first %s)", len(gone), self.stream.after_s, gone[0][0])
         if self.store is None:
             return
         try:
@@ -233,26 +244,35 @@ class MetricsHandler:
             self.restored.set()
 
     async def _restore(self, store: StateStore, partitions: Iterable[int] | None) -> int:
-        wanted = None
-        if partitions is not None:
-            count = await store.partition_count()
-            wanted = {p % count for p in partitions}
+        count = await store.partition_count()
+        assigned = sorted(set(partitions)) if partitions is not None else list(range(count))
+        # A target's checkpoint is on the state partition of its metrics partition (``save_all``);
+        # each state partition is read alone so that a restored target knows its metrics partition
+        # before it is scraped again: a revoke releases it, retention judges it by that clock.
+        metrics_partition = {p % count: p for p in reversed(assigned)}  # the lowest when several share one
         restored = 0
-        for key, value in (await store.load(wanted)).items():
-            if not key.startswith(TARGET_KEY):
-                continue
-            target = key.removeprefix(TARGET_KEY)
-            try:
-                loaded = loads_target(value, self.config, self.pool)
-            except CheckpointError as exc:
-                log.warning("ignoring checkpoint %s: %s", key, exc)
-                continue
-            held = self.targets.get(target)
-            if held is None or _seen_until(held) <= _seen_until(loaded):
-                self.targets[target] = loaded
-                restored += 1
-        log.info("restored %d target checkpoints (state partitions %s)", restored, sorted(wanted or []) or "all")
+        for state_partition, partition in sorted(metrics_partition.items()):
+            for key, value in (await store.load([state_partition])).items():
+                restored += self._restored(key, value, partition)
+        log.info("restored %d target checkpoints (state partitions %s)", restored, sorted(metrics_partition))
         return restored
+
+    def _restored(self, key: str, value: bytes, partition: int) -> bool:
+        """Take in one checkpoint of the metrics ``partition``, unless this instance holds a newer state."""
+        if not key.startswith(TARGET_KEY):
+            return False
+        target = key.removeprefix(TARGET_KEY)
+        try:
+            loaded = loads_target(value, self.config, self.pool)
+        except CheckpointError as exc:
+            log.warning("ignoring checkpoint %s: %s", key, exc)
+            return False
+        held = self.targets.get(target)
+        if held is not None and _seen_until(held) > _seen_until(loaded):
+            return False
+        self.targets[target] = loaded
+        self.partition_of.setdefault(target, partition)
+        return True
 
     async def release(self, partitions: Iterable[int]) -> None:
         """Checkpoint and forget the targets of partitions this instance no longer owns.

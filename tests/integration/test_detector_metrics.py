@@ -13,6 +13,7 @@ from services.detector.app import DetectorRuntime, build
 from services.detector.domain.checkpoint import dumps_target
 from services.detector.settings import DetectorSettings
 from shared import events as ev
+from shared.consumer import partition_of
 from shared.events import encode_event
 from shared.replay import replay
 from shared.topic_admin import ensure_topics
@@ -173,5 +174,41 @@ async def test_a_restarted_detector_restores_its_state_and_does_not_duplicate(
         assert kinds(events).count("AnomalyDetected") == 1 and kinds(events).count("AnomalyResolved") == 1
         assert len({e.data.anomaly_id for e in events}) == 1
         assert len({e.id for e in events}) == len(events)
+    finally:
+        await second.stop()
+
+
+async def test_a_target_no_longer_scraped_is_forgotten_and_stays_forgotten_after_a_restart(
+    kafka_bootstrap: str, unique: str
+) -> None:
+    settings = make_settings(kafka_bootstrap, unique, target_retention_s=3600, checkpoint_interval_s=0)
+    partition = partition_of(TARGET, METRICS.partitions)
+    gone = next(f"gone-{n}" for n in range(100) if partition_of(f"gone-{n}", METRICS.partitions) == partition)
+    await ensure_topics(settings)
+    first = build(settings)
+    await first.start()
+    try:
+        await send_many(settings, [metrics(gone, t=0.0, **{"process.cpu_percent": 5.0}), *scrapes([5.0])])
+        for before, t in ((0.0, 3000.0), (3000.0, 3700.0)):  # its partition's clock passes an hour
+            await wait_for(lambda: processed_up_to(first, before))  # noqa: B023 (awaited in this iteration)
+            await send_many(settings, [metrics(TARGET, t=t, **{"process.cpu_percent": 5.0})])
+
+        async def forgotten() -> bool:
+            return gone not in first.metrics.targets
+
+        await wait_for(forgotten)
+        assert gone not in first.metrics.targets and TARGET in first.metrics.targets
+    finally:
+        await first.stop()
+
+    second = build(settings)
+    await second.start()
+    try:
+
+        async def restored() -> bool:
+            return TARGET in second.metrics.targets
+
+        await wait_for(restored)
+        assert gone not in second.metrics.targets, "its checkpoint was deleted on the state topic"
     finally:
         await second.stop()

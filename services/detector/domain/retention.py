@@ -1,11 +1,12 @@
 """When the detector forgets a target the collector no longer scrapes: by its partition's stream time.
 
 Targets come and go (pods, instances, retired hosts); the state of one that stopped being scraped
-would otherwise be kept, checkpointed and restored for good. A target is forgotten once the newest
-scrape on its metrics partition is ``after_s`` newer than its own newest one, and it has no open
-anomaly: a target that went silent while down keeps its episode, since a silent collector must not
-resolve an outage. Time is the scrapes' own (``observed_at``), never the wall clock: a stopped
-collector forgets nothing, and a replay forgets what the live run forgot.
+would otherwise be kept, checkpointed and restored for good, and an anomaly it had open when it
+went (a crashing pod that was replaced) would stay open for good. A target is forgotten once the
+newest scrape on its metrics partition is ``after_s`` newer than its own newest one; each anomaly it
+still had open is resolved by a last revision that says why (label ``resolved_by: retention``).
+Time is the scrapes' own (``observed_at``), never the wall clock: a collector that stopped
+altogether forgets nothing, and a replay forgets what the live run forgot.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Final, Protocol
+
+from services.detector.domain.tracker import Emission, Episode, resolution
 
 SWEEP_EVERY_SHARE: Final = 0.01
 """A partition's targets are looked over each time its stream time moved on by this share of ``after_s``."""
@@ -29,7 +32,7 @@ class Tracked(Protocol):
     def last_observed(self) -> datetime | None: ...
 
     @property
-    def episodes(self) -> Mapping[str, object]: ...
+    def episodes(self) -> Mapping[str, Episode]: ...
 
 
 @dataclass(slots=True)
@@ -78,7 +81,13 @@ class StreamTime:
 
 
 def silent(detectors: Iterable[Tracked], horizon: datetime) -> list[str]:
-    """The targets with no scrape since ``horizon`` and no open anomaly, in name order."""
-    return sorted(
-        d.target for d in detectors if not d.episodes and (d.last_observed is None or d.last_observed < horizon)
-    )
+    """The targets with no scrape since ``horizon``, in name order."""
+    return sorted(d.target for d in detectors if d.last_observed is None or d.last_observed < horizon)
+
+
+def farewells(detector: Tracked) -> list[Emission]:
+    """The revisions that resolve the anomalies a forgotten target still had open, in signal order."""
+    seen = detector.last_observed.isoformat() if detector.last_observed is not None else "never"
+    note = f"no scrape since {seen}: the target is forgotten"
+    labels = {"resolved_by": "retention"}
+    return [resolution(episode, note=note, labels=labels) for _, episode in sorted(detector.episodes.items())]

@@ -105,9 +105,7 @@ def track(
             return None, None
         if now - episode.last_evidence < timedelta(seconds=config.close_delay_s):
             return episode, None
-        final = episode.latest or episode.anomaly
-        resolved = final.model_copy(update={"revision": episode.anomaly.revision + 1, "score": 0.0})
-        return None, Emission(Change.RESOLVED, resolved)
+        return None, resolution(episode)
     if episode is None:
         fresh = _anomaly(
             evidence, target=target, host=host, anomaly_id=anomaly_id(target, evidence.signal, evidence.since)
@@ -122,6 +120,17 @@ def track(
         return episode, None
     revised = current.model_copy(update={"revision": last.revision + 1})
     return replace(episode, anomaly=revised, latest=None), Emission(Change.UPDATED, revised)
+
+
+def resolution(episode: Episode, *, note: str = "", labels: dict[str, str] | None = None) -> Emission:
+    """The revision that resolves ``episode``: its latest state, score 0, with ``note`` and ``labels`` added."""
+    final = episode.latest or episode.anomaly
+    update: dict[str, Any] = {"revision": episode.anomaly.revision + 1, "score": 0.0}
+    if note:
+        update["summary"] = f"{final.summary}; {note}"[:MAX_SAMPLE_CHARS]
+    if labels:
+        update["labels"] = {**final.labels, **labels}
+    return Emission(Change.RESOLVED, final.model_copy(update=update))
 
 
 def advance(

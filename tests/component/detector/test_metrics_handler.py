@@ -39,20 +39,23 @@ class SlowStore:
 
     def __init__(self) -> None:
         self.values: dict[str, bytes] = {}
+        self.partition: dict[str, int] = {}
         self.release = asyncio.Event()
 
     async def save(self, key: str, value: bytes, *, partition: int | None = None) -> None:
-        self.values[key] = value
+        await self.put(key, value, partition=partition)
 
     async def put(self, key: str, value: bytes, *, partition: int | None = None) -> None:
         self.values[key] = value
+        self.partition[key] = partition or 0
 
     async def flush(self) -> None:
         pass
 
     async def load(self, partitions: Iterable[int] | None = None) -> dict[str, bytes]:
         await self.release.wait()
-        return dict(self.values)
+        wanted = None if partitions is None else set(partitions)
+        return {k: v for k, v in self.values.items() if wanted is None or self.partition.get(k, 0) in wanted}
 
     async def partition_count(self) -> int:
         return 3
@@ -69,6 +72,7 @@ class FailingStore(SlowStore):
 
     async def put(self, key: str, value: bytes, *, partition: int | None = None) -> None:
         self.staged[key] = value
+        self.partition[key] = partition or 0
 
     async def flush(self) -> None:
         staged, self.staged = self.staged, {}

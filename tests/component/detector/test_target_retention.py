@@ -47,7 +47,7 @@ def test_the_targets_share_a_partition() -> None:
     assert partition_of(ELSEWHERE, METRICS.partitions) != partition_of(STAYS, METRICS.partitions)
 
 
-async def test_a_silent_target_is_forgotten_with_its_checkpoint_and_one_that_is_down_is_kept(
+async def test_silent_targets_are_forgotten_with_their_checkpoints_and_their_open_anomalies_resolved(
     harness: BusHarness,
 ) -> None:
     store = SlowStore()
@@ -62,16 +62,40 @@ async def test_a_silent_target_is_forgotten_with_its_checkpoint_and_one_that_is_
 
     for t in range(100, 106, 2):
         await harness.feed(METRICS, cpu(STAYS, t))
-    assert set(handler.targets) == {STAYS, DOWN, ELSEWHERE}, "a target down keeps its open anomaly"
-    assert store.values[TARGET_KEY + GONE] == b"", "its checkpoint is deleted (an empty value)"
-    assert store.values[TARGET_KEY + DOWN] != b""
+    assert set(handler.targets) == {STAYS, ELSEWHERE}, "another partition's clock did not move"
+    assert store.values[TARGET_KEY + GONE] == store.values[TARGET_KEY + DOWN] == b"", "deleted (an empty value)"
     assert GONE not in handler.partition_of and GONE not in handler.saved_at
+    detected, resolved = harness.published(ANOMALIES)
+    assert isinstance(resolved, ev.AnomalyResolved) and resolved.data.anomaly_id == detected.data.anomaly_id
+    assert resolved.data.labels["resolved_by"] == "retention" and "the target is forgotten" in resolved.data.summary
+    assert resolved.time == cpu(STAYS, 102).time, "dated by the newest scrape of its partition (horizon 2 s)"
     gc.collect()
-    assert handler.pool.live < live, "its series went back to the pool"
+    assert handler.pool.live < live, "their series went back to the pool"
 
     await harness.feed(METRICS, cpu(GONE, 200, 99.0))  # scraped again: a fresh detector, a new episode
-    assert [e.data.target for e in harness.published(ANOMALIES)] == [DOWN, GONE]
+    assert [e.data.target for e in harness.published(ANOMALIES)] == [DOWN, DOWN, GONE]
     assert handler.targets[GONE].last_observed == cpu(GONE, 200).data.observed_at
+
+
+async def test_a_target_restored_from_a_checkpoint_whose_deletion_was_lost_resolves_nothing_twice(
+    harness: BusHarness,
+) -> None:
+    store = SlowStore()
+    store.release.set()
+    handler = await detector(harness, store)
+    await harness.feed(METRICS, cpu(DOWN, 0, 99.0), cpu(STAYS, 0))
+    lost = store.values[TARGET_KEY + DOWN]
+    records = await harness.feed(METRICS, cpu(STAYS, 101))
+    assert DOWN not in handler.targets and store.values[TARGET_KEY + DOWN] == b""
+    await harness.revoke(METRICS, list(range(METRICS.partitions)))
+    store.values[TARGET_KEY + DOWN] = lost  # the broker lost the deletion
+    await harness.assign(METRICS, list(range(METRICS.partitions)))
+    assert DOWN in handler.targets, "restored with its open anomaly"
+    await harness.deliver(METRICS, records)  # the batch again, then the partition's clock moves on
+    for t in (103, 105):  # an instance looks over a partition once its clock moved on after it took it
+        await harness.feed(METRICS, cpu(STAYS, t))
+    assert DOWN not in handler.targets
+    assert [type(e).__name__ for e in harness.published(ANOMALIES)] == ["AnomalyDetected", "AnomalyResolved"]
 
 
 async def test_no_retention_forgets_nothing(harness: BusHarness) -> None:
@@ -95,3 +119,17 @@ async def test_a_revoked_partition_forgets_its_stream_time(harness: BusHarness) 
     assert partition in handler.stream.newest
     await harness.revoke(METRICS, [partition])
     assert partition not in handler.stream.newest and not handler.targets
+
+
+async def test_a_restored_target_belongs_to_its_partition_before_it_is_scraped_again(harness: BusHarness) -> None:
+    store = SlowStore()
+    store.release.set()
+    handler = await detector(harness, store)
+    await harness.feed(METRICS, cpu(GONE, 0), cpu(ELSEWHERE, 0))
+    await harness.revoke(METRICS, list(range(METRICS.partitions)))
+    assert not handler.targets
+    await harness.assign(METRICS, list(range(METRICS.partitions)))
+    partition = partition_of(GONE, METRICS.partitions)
+    assert handler.partition_of == {GONE: partition, ELSEWHERE: partition_of(ELSEWHERE, METRICS.partitions)}
+    await harness.revoke(METRICS, [partition])
+    assert set(handler.targets) == {ELSEWHERE}, "released with its partition (it was kept for good before)"

@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from services.detector.domain.retention import SWEEP_EVERY_SHARE, StreamTime, silent
+from services.detector.domain.retention import SWEEP_EVERY_SHARE, StreamTime, farewells, silent
+from services.detector.domain.tracker import Change, Episode
+from shared.models import Anomaly, AnomalyKind, Impact
 
 T0 = datetime(2026, 12, 1, tzinfo=UTC)
 
@@ -18,7 +20,7 @@ def at(seconds: float) -> datetime:
 class Seen:
     target: str
     last_observed: datetime | None
-    episodes: dict[str, object] = field(default_factory=dict)
+    episodes: dict[str, Episode] = field(default_factory=dict)
 
 
 def test_a_partition_is_looked_over_once_its_stream_moved_on_by_a_share_of_the_retention() -> None:
@@ -59,12 +61,23 @@ def test_no_retention_never_looks() -> None:
     assert stream.due([0]) == {}
 
 
-def test_silent_targets_are_those_without_a_scrape_since_the_horizon_or_an_open_anomaly() -> None:
-    detectors = [
-        Seen("recent", at(100)),
-        Seen("old", at(10)),
-        Seen("old-down", at(10), {"http.up": object()}),
-        Seen("at-horizon", at(50)),
-        Seen("never", None),
-    ]
+def test_silent_targets_are_those_without_a_scrape_since_the_horizon() -> None:
+    detectors = [Seen("recent", at(100)), Seen("old", at(10)), Seen("at-horizon", at(50)), Seen("never", None)]
     assert silent(detectors, at(50)) == ["never", "old"]
+
+
+def test_a_forgotten_target_resolves_what_it_had_open_and_says_why() -> None:
+    opened = Anomaly(
+        anomaly_id="an-1", fingerprint="pod-7/http.up", kind=AnomalyKind.TARGET_DOWN, target="pod-7", signal="http.up",
+        impact=Impact.SERVICE_DOWN, score=1.0, since=at(0), last_seen=at(30), revision=2, summary="http.up = 0",
+        labels={"rule": "target-down"},
+    )  # fmt: skip
+    later = opened.model_copy(update={"last_seen": at(60)})
+    target = Seen("pod-7", at(60), {"http.up": Episode(opened, at(60), later), "cpu": Episode(opened, at(5))})
+    out = farewells(target)
+    assert [e.change for e in out] == [Change.RESOLVED, Change.RESOLVED]
+    resolved = out[1].anomaly  # signal order: cpu, then http.up
+    assert resolved.revision == 3 and resolved.score == 0.0 and resolved.last_seen == at(60)
+    assert resolved.labels == {"rule": "target-down", "resolved_by": "retention"}
+    assert resolved.summary == f"http.up = 0; no scrape since {at(60).isoformat()}: the target is forgotten"
+    assert farewells(Seen("quiet", at(60))) == []
