@@ -246,14 +246,13 @@ class MetricsHandler:
     async def _restore(self, store: StateStore, partitions: Iterable[int] | None) -> int:
         count = await store.partition_count()
         assigned = sorted(set(partitions)) if partitions is not None else list(range(count))
-        # A target's checkpoint is on the state partition of its metrics partition (``save_all``);
-        # each state partition is read alone so that a restored target knows its metrics partition
-        # before it is scraped again: a revoke releases it, retention judges it by that clock.
+        # A target's checkpoint is on the state partition of its metrics partition (``save_all``), so
+        # a restored target knows its metrics partition before it is scraped again: a revoke
+        # releases it, retention judges it by that partition's clock.
         metrics_partition = {p % count: p for p in reversed(assigned)}  # the lowest when several share one
         restored = 0
-        for state_partition, partition in sorted(metrics_partition.items()):
-            for key, value in (await store.load([state_partition])).items():
-                restored += self._restored(key, value, partition)
+        for key, stored in (await store.load(sorted(metrics_partition))).items():
+            restored += self._restored(key, stored.value, metrics_partition.get(stored.partition, stored.partition))
         log.info("restored %d target checkpoints (state partitions %s)", restored, sorted(metrics_partition))
         return restored
 

@@ -58,14 +58,14 @@ class LogLoop:
         if self.store is None:
             return
         try:
-            data = (await self.store.load()).get(LOG_STATE_KEY)
+            stored = (await self.store.load()).get(LOG_STATE_KEY)
         except StateStoreError as exc:
             log.warning("log state not restored: %s", exc)
             return
-        if data is None:
+        if stored is None:
             return
         try:
-            self.watch = LogWatch.loads(data, self.config)
+            self.watch = LogWatch.loads(stored.value, self.config)
             log.info("restored log state: %d templates, cursor %s", len(self.watch.miner), self.watch.cursor)
         except ValueError as exc:
             log.warning("ignoring unreadable log state: %s", exc)

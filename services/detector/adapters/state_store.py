@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
-from typing import Any, Final, Protocol
+from typing import Any, Final, NamedTuple, Protocol
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
@@ -23,6 +23,13 @@ class StateStoreError(StorageError):
     """Reading or writing checkpoints failed."""
 
 
+class Stored(NamedTuple):
+    """A key's latest value and the partition it is stored on."""
+
+    partition: int
+    value: bytes
+
+
 class StateStore(Protocol):
     """Latest value per key, partitioned like the input it checkpoints."""
 
@@ -38,8 +45,8 @@ class StateStore(Protocol):
         """Wait until every ``put`` is stored; raise StateStoreError if one was not."""
         ...
 
-    async def load(self, partitions: Iterable[int] | None = None) -> dict[str, bytes]:
-        """Return the latest value of every key on ``partitions`` (all when None)."""
+    async def load(self, partitions: Iterable[int] | None = None) -> dict[str, Stored]:
+        """Return the latest value of every key on ``partitions`` (all when None), with its partition."""
         ...
 
     async def partition_count(self) -> int:
@@ -100,16 +107,16 @@ class KafkaStateStore:
             self._partitions = len(parts)
         return self._partitions
 
-    async def load(self, partitions: Iterable[int] | None = None) -> dict[str, bytes]:
-        """Replay ``partitions`` (all when None) and return the latest value of each key."""
+    async def load(self, partitions: Iterable[int] | None = None) -> dict[str, Stored]:
+        """Replay ``partitions`` (all when None) and return the latest value of each key, with its partition."""
         try:
             async with asyncio.timeout(self.load_timeout_s):
                 return await self._load(partitions)
         except TimeoutError as exc:
             raise StateStoreError(f"reading {self.topic} took longer than {self.load_timeout_s:g} s") from exc
 
-    async def _load(self, partitions: Iterable[int] | None) -> dict[str, bytes]:
-        latest: dict[str, bytes] = {}
+    async def _load(self, partitions: Iterable[int] | None) -> dict[str, Stored]:
+        latest: dict[str, Stored] = {}
         consumer = await self._started_consumer()
         try:
             parts = await self._parts(consumer)
@@ -120,7 +127,7 @@ class KafkaStateStore:
                     continue
                 key = record.key.decode()
                 if record.value:
-                    latest[key] = record.value
+                    latest[key] = Stored(record.partition, record.value)
                 else:
                     latest.pop(key, None)
         except KafkaError as exc:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from services.detector.adapters.state_store import StateStoreError
+from services.detector.adapters.state_store import StateStoreError, Stored
 from services.detector.app import register
 from services.detector.domain.perf import PerfConfig
 from services.detector.domain.rules import ThresholdRule
@@ -52,10 +52,11 @@ class SlowStore:
     async def flush(self) -> None:
         pass
 
-    async def load(self, partitions: Iterable[int] | None = None) -> dict[str, bytes]:
+    async def load(self, partitions: Iterable[int] | None = None) -> dict[str, Stored]:
         await self.release.wait()
         wanted = None if partitions is None else set(partitions)
-        return {k: v for k, v in self.values.items() if wanted is None or self.partition.get(k, 0) in wanted}
+        stored = {k: Stored(self.partition.get(k, 0), v) for k, v in self.values.items()}
+        return {k: s for k, s in stored.items() if s.value and (wanted is None or s.partition in wanted)}
 
     async def partition_count(self) -> int:
         return 3
