@@ -153,6 +153,12 @@ class Anomaly(Payload):
     samples: tuple[str, ...] = Field((), max_length=MAX_ITEMS)
 
 
+RESOLVED_BY: Final = "resolved_by"
+"""Label of a resolved anomaly whose signal was not seen to clear: what resolved it."""
+RESOLVED_BY_RETENTION: Final = "retention"
+"""``resolved_by``: its target was no longer scraped and the detector forgot it (``target_retention_s``)."""
+
+
 class IncidentStatus(ValueEnum):
     """Lifecycle state of an incident."""
 

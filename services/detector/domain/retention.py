@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from typing import Final, Protocol
 
 from services.detector.domain.tracker import Emission, Episode, resolution
+from shared.models import RESOLVED_BY, RESOLVED_BY_RETENTION
 
 SWEEP_EVERY_SHARE: Final = 0.01
 """A partition's targets are looked over each time its stream time moved on by this share of ``after_s``."""
@@ -89,5 +90,5 @@ def farewells(detector: Tracked) -> list[Emission]:
     """The revisions that resolve the anomalies a forgotten target still had open, in signal order."""
     seen = detector.last_observed.isoformat() if detector.last_observed is not None else "never"
     note = f"no scrape since {seen}: the target is forgotten"
-    labels = {"resolved_by": "retention"}
+    labels = {RESOLVED_BY: RESOLVED_BY_RETENTION}
     return [resolution(episode, note=note, labels=labels) for _, episode in sorted(detector.episodes.items())]

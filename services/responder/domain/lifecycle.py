@@ -23,7 +23,17 @@ from services.responder.domain.silences import silencing
 from services.responder.domain.state import PROBLEM_SEP, Book, IncidentState
 from shared import events as ev
 from shared.ids import derive_id
-from shared.models import AnomalyKind, Impact, Incident, IncidentStatus, IncidentTransition, Severity, Team
+from shared.models import (
+    RESOLVED_BY,
+    RESOLVED_BY_RETENTION,
+    AnomalyKind,
+    Impact,
+    Incident,
+    IncidentStatus,
+    IncidentTransition,
+    Severity,
+    Team,
+)
 from shared.problems import (
     CRITICAL_CLASSES,
     explains,
@@ -425,6 +435,8 @@ def _cleared(state: IncidentState, event: AnomalyEventView, *, now: datetime, po
         "cleared_through": {**inc.cleared_through, anomaly.anomaly_id: anomaly.last_seen},
     }
     reason = f"signal cleared: {anomaly.fingerprint}"
+    if anomaly.labels.get(RESOLVED_BY) == RESOLVED_BY_RETENTION:
+        reason = f"signal no longer observed (target no longer scraped), not seen to clear: {anomaly.fingerprint}"
     if active and inc.title_fingerprint == anomaly.fingerprint:
         update |= _title_from_active(inc, active)
         reason += f"; the incident is now about: {update.get('title', inc.title)}"

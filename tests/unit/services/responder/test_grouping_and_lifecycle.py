@@ -68,6 +68,18 @@ def test_all_signals_clear_then_auto_resolve_after_quiet_period() -> None:
     assert sim.only().incident.status is m.IncidentStatus.RESOLVED
 
 
+def test_a_signal_the_detector_stopped_observing_clears_and_the_incident_says_it_was_not_seen_to_clear() -> None:
+    sim = Sim()
+    sim.anomaly(anomaly("pod-7", "http.up"), t=0)
+    forgotten = {m.RESOLVED_BY: m.RESOLVED_BY_RETENTION}
+    sim.anomaly(anomaly("pod-7", "http.up", cls=ev.AnomalyResolved, revision=2, labels=forgotten), t=5)
+    update = sim.of_type(ev.IncidentUpdated)[-1]
+    assert update.data.reason.startswith("signal no longer observed (target no longer scraped), not seen to clear")
+    assert sim.only().incident.cleared_at is not None
+    sim.tick(5 + 30)
+    assert len(sim.of_type(ev.IncidentResolved)) == 1
+
+
 def test_signal_firing_again_cancels_auto_resolve() -> None:
     sim = Sim()
     sim.anomaly(anomaly("api", "a"), t=0)
