@@ -182,8 +182,8 @@ class DetectorSettings(ServiceSettings):
     target_retention_s: float = Field(
         86400.0,
         ge=0,
-        description="a target with no scrape for this long (by its partition's newest scrape) and no open anomaly "
-        "is forgotten and its checkpoint deleted; 0: never",
+        description="a target with no scrape for this long (by its partition's newest scrape) is forgotten: its "
+        "open anomalies resolved (resolved_by: retention), its checkpoint deleted; 0: never",
     )
 
     @model_validator(mode="before")
