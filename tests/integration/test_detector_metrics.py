@@ -95,6 +95,22 @@ async def processed_up_to(detector: DetectorRuntime, t: float) -> bool:
     return state is not None and state.last_observed is not None and state.last_observed >= at(t)
 
 
+async def restarted(settings: DetectorSettings) -> DetectorRuntime:
+    """A new detector instance, started, once it has restored the checkpoint of ``TARGET``."""
+    detector = build(settings)
+    await detector.start()
+
+    async def restored() -> bool:
+        return TARGET in detector.metrics.targets
+
+    try:
+        await wait_for(restored)
+    except BaseException:
+        await detector.stop()
+        raise
+    return detector
+
+
 def kinds(events: list[ev.Envelope[Any]]) -> list[str]:
     return [type(e).__name__ for e in events]
 
@@ -154,14 +170,8 @@ async def test_a_restarted_detector_restores_its_state_and_does_not_duplicate(
         await first.stop()
     snapshot = dumps_target(first.metrics.targets[TARGET])
 
-    second = build(settings)
-    await second.start()
+    second = await restarted(settings)
     try:
-
-        async def restored() -> bool:
-            return TARGET in second.metrics.targets
-
-        await wait_for(restored)
         assert dumps_target(second.metrics.targets[TARGET]) == snapshot
         assert second.metrics.targets[TARGET].series, "statistical state restored without re-warming"
         await send(settings, scrapes(LOW, start=len(HIGH)))
@@ -201,14 +211,8 @@ async def test_a_target_no_longer_scraped_is_forgotten_and_stays_forgotten_after
     finally:
         await first.stop()
 
-    second = build(settings)
-    await second.start()
+    second = await restarted(settings)
     try:
-
-        async def restored() -> bool:
-            return TARGET in second.metrics.targets
-
-        await wait_for(restored)
         assert gone not in second.metrics.targets, "its checkpoint was deleted on the state topic"
     finally:
         await second.stop()

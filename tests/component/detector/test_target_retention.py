@@ -28,14 +28,20 @@ STAYS, GONE, DOWN = "demo", "gone", "cache"  # all three on one metrics partitio
 ELSEWHERE = "api"  # on another partition, whose stream time does not move
 
 
-async def detector(harness: BusHarness, store: SlowStore) -> MetricsHandler:
+async def detector(harness: BusHarness, store: SlowStore | None, retention_s: float = RETENTION_S) -> MetricsHandler:
     settings = DetectorSettings(checkpoint=False)
     service = Service.create("detector", settings)
     handler = MetricsHandler(service.bus, DetectionConfig(rules=(RULE,)), store, checkpoint_s=0.0,
-                             retention_s=RETENTION_S)  # fmt: skip
+                             retention_s=retention_s)  # fmt: skip
     register(service.bus, handler, settings)
     await harness.attach(service.bus)
     return handler
+
+
+def released() -> SlowStore:
+    store = SlowStore()
+    store.release.set()
+    return store
 
 
 def cpu(target: str, t: float, percent: float = 5.0) -> ev.MetricsObserved:
@@ -50,8 +56,7 @@ def test_the_targets_share_a_partition() -> None:
 async def test_silent_targets_are_forgotten_with_their_checkpoints_and_their_open_anomalies_resolved(
     harness: BusHarness,
 ) -> None:
-    store = SlowStore()
-    store.release.set()
+    store = released()
     handler = await detector(harness, store)
     await harness.feed(METRICS, cpu(GONE, 0), cpu(DOWN, 0, 99.0), cpu(ELSEWHERE, 0))
     assert [e.data.target for e in harness.published(ANOMALIES)] == [DOWN]
@@ -80,8 +85,7 @@ async def test_silent_targets_are_forgotten_with_their_checkpoints_and_their_ope
 async def test_a_target_restored_from_a_checkpoint_whose_deletion_was_lost_resolves_nothing_twice(
     harness: BusHarness,
 ) -> None:
-    store = SlowStore()
-    store.release.set()
+    store = released()
     handler = await detector(harness, store)
     await harness.feed(METRICS, cpu(DOWN, 0, 99.0), cpu(STAYS, 0))
     lost = store.values[TARGET_KEY + DOWN]
@@ -99,11 +103,7 @@ async def test_a_target_restored_from_a_checkpoint_whose_deletion_was_lost_resol
 
 
 async def test_no_retention_forgets_nothing(harness: BusHarness) -> None:
-    settings = DetectorSettings(checkpoint=False)
-    service = Service.create("detector", settings)
-    handler = MetricsHandler(service.bus, DetectionConfig(rules=(RULE,)), None, checkpoint_s=0.0)
-    register(service.bus, handler, settings)
-    await harness.attach(service.bus)
+    handler = await detector(harness, None, retention_s=0.0)
     await harness.feed(METRICS, cpu(GONE, 0))
     for t in range(2, 1000, 50):
         await harness.feed(METRICS, cpu(STAYS, t))
@@ -111,8 +111,7 @@ async def test_no_retention_forgets_nothing(harness: BusHarness) -> None:
 
 
 async def test_a_revoked_partition_forgets_its_stream_time(harness: BusHarness) -> None:
-    store = SlowStore()
-    store.release.set()
+    store = released()
     handler = await detector(harness, store)
     await harness.feed(METRICS, cpu(GONE, 0), cpu(STAYS, 150))
     partition = partition_of(STAYS, METRICS.partitions)
@@ -122,8 +121,7 @@ async def test_a_revoked_partition_forgets_its_stream_time(harness: BusHarness) 
 
 
 async def test_a_restored_target_belongs_to_its_partition_before_it_is_scraped_again(harness: BusHarness) -> None:
-    store = SlowStore()
-    store.release.set()
+    store = released()
     handler = await detector(harness, store)
     await harness.feed(METRICS, cpu(GONE, 0), cpu(ELSEWHERE, 0))
     await harness.revoke(METRICS, list(range(METRICS.partitions)))
