@@ -152,7 +152,7 @@ class MetricsHandler:
         try:
             count = await self.store.partition_count()
             for target, partition in gone:
-                await self.store.put(TARGET_KEY + target, b"", partition=partition % count)  # an empty value deletes
+                await self.store.delete(TARGET_KEY + target, partition=partition % count)
             await self.store.flush()
         except StateStoreError as exc:  # a restored one is forgotten again on the next look
             log.warning("deleting the checkpoints of %d forgotten targets failed: %s", len(gone), exc)

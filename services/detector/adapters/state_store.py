@@ -41,6 +41,10 @@ class StateStore(Protocol):
         """Start storing ``value`` as ``save`` does, without waiting; ``flush`` waits for every put."""
         ...
 
+    async def delete(self, key: str, *, partition: int | None = None) -> None:
+        """Start deleting ``key`` (on ``partition`` if given) as ``put`` stores; ``flush`` waits for it."""
+        ...
+
     async def flush(self) -> None:
         """Wait until every ``put`` is stored; raise StateStoreError if one was not."""
         ...
@@ -84,6 +88,10 @@ class KafkaStateStore:
         except KafkaError as exc:
             raise StateStoreError(f"cannot write checkpoint {key!r}: {exc}") from exc
         self._unacked.append((key, sent))
+
+    async def delete(self, key: str, *, partition: int | None = None) -> None:
+        """Publish an empty value under ``key`` (a tombstone: ``load`` drops the key, compaction the records)."""
+        await self.put(key, b"", partition=partition)
 
     async def flush(self) -> None:
         """Wait for the acknowledgement of every ``put``."""

@@ -49,6 +49,9 @@ class SlowStore:
         self.values[key] = value
         self.partition[key] = partition or 0
 
+    async def delete(self, key: str, *, partition: int | None = None) -> None:
+        await self.put(key, b"", partition=partition)
+
     async def flush(self) -> None:
         pass
 
