@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any, Final, Generic, Protocol, TypeAlias, TypeVar, overload
 
 import msgspec
-from aiokafka import AIOKafkaProducer, ConsumerRebalanceListener, ConsumerRecord
+from aiokafka import ConsumerRebalanceListener, ConsumerRecord
 from faststream.kafka import KafkaBroker
 
 from shared.consumer import GroupMember, MemberConfig
@@ -22,6 +22,7 @@ from shared.edge import Refused, admit, credible_at
 from shared.errors import BrokerError, EventError
 from shared.events import Event, encode_event, parse_event
 from shared.ledger import Ledger
+from shared.record_batches import BrokerBatches
 from shared.replay import replay
 from shared.settings import ServiceSettings
 from shared.telemetry import ServiceMetrics
@@ -147,6 +148,7 @@ class EventBus:
         self.recent: deque[tuple[float, str, type[Event], str, bytes]] = deque(maxlen=RECENT_CAPACITY)
         self._failed: list[tuple[Event, str]] = []
         self._routes: dict[type[Event], _Route] = {}
+        self._batches = BrokerBatches(broker)
 
     async def publish(self, event: Event, *, key: str, partition: int | None = None) -> bool:
         """Publish ``event`` on its topic unless it was published before; return True once acknowledged."""
@@ -204,6 +206,7 @@ class EventBus:
             await self.send(event, key=key)
         if not self._unacked:
             return
+        await self._batches.submit()
         pending = list(self._unacked.values())
         results = await _outcomes([future for future, _, _, _ in pending])
         failed = 0
@@ -232,13 +235,12 @@ class EventBus:
         """Send ``event`` (as ``encoded`` when given: its bytes sent before); return the send's future and the bytes."""
         route = self._route(type(event))
         value = encode_event(event) if encoded is None else encoded
-        producer = None if confirm else _direct_producer(self.broker)
-        if producer is not None:
+        batches = None if confirm else self._batches.current()
+        if batches is not None:
             headers = [CONTENT_TYPE_HEADER, route.type_header, ("ce_id", event.id.encode())]
-            queued: asyncio.Future[Any] = await producer.send(
-                route.topic, value, key=key.encode(), partition=partition, headers=headers
-            )
+            queued = await batches.add(route.topic, value, key=key.encode(), partition=partition, headers=headers)
             return queued, value
+        await self._batches.submit()  # what was sent before goes first (one partition, one order)
         sent: asyncio.Future[Any] = await self.broker.publish(
             value, route.topic, key=key.encode(), partition=partition,
             headers={"content-type": CONTENT_TYPE, "ce_type": event.type, "ce_id": event.id}, no_confirm=not confirm,
@@ -548,20 +550,6 @@ class _Route:
     name: str
     topic: str
     type_header: tuple[str, bytes]
-
-
-def _direct_producer(broker: KafkaBroker) -> AIOKafkaProducer | None:
-    """The connected aiokafka producer under ``broker`` when FastStream's publish would only wrap it, else None.
-
-    With no publish middleware, ``KafkaBroker.publish`` builds a command object and hands the same
-    value, key and headers to this producer: a third of a hot path's cost per event (``send``). A
-    broker with middlewares, or FastStream's in-memory test broker, keeps its own publish.
-    """
-    if broker.middlewares:
-        return None
-    state = getattr(broker.config.producer, "_producer", None)  # FastStream's producer state once connected
-    producer = getattr(state, "producer", None)
-    return producer if isinstance(producer, AIOKafkaProducer) else None
 
 
 def _as_batch(handler: Handler[E]) -> BatchHandler[E]:

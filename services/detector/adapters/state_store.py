@@ -11,12 +11,14 @@ from aiokafka.errors import KafkaError
 from faststream.kafka import KafkaBroker
 
 from shared.errors import StorageError
+from shared.record_batches import BrokerBatches
 from shared.replay import partitions_of, read_to_end
 from shared.settings import ServiceSettings
 from shared.stopping import stop_apart
 from shared.topics import DETECTOR_STATE
 
 HEADERS: Final = {"content-type": "application/octet-stream"}
+RECORD_HEADERS: Final = [(name, value.encode()) for name, value in HEADERS.items()]
 
 
 class StateStoreError(StorageError):
@@ -73,6 +75,7 @@ class KafkaStateStore:
         self.topic = settings.topic_prefix + DETECTOR_STATE.name
         self._partitions: int | None = None
         self._unacked: list[tuple[str, asyncio.Future[Any]]] = []
+        self._batches = BrokerBatches(broker)
 
     async def save(self, key: str, value: bytes, *, partition: int | None = None) -> None:
         """Publish ``value`` under ``key`` and wait for the broker's acknowledgement."""
@@ -81,10 +84,16 @@ class KafkaStateStore:
 
     async def put(self, key: str, value: bytes, *, partition: int | None = None) -> None:
         """Publish ``value`` under ``key`` without waiting for the acknowledgement (see ``flush``)."""
+        batches = self._batches.current()
         try:
-            sent = await self._broker.publish(
-                value, self.topic, key=key.encode(), partition=partition, headers=HEADERS, no_confirm=True
-            )
+            if batches is not None:
+                sent = await batches.add(
+                    self.topic, value, key=key.encode(), partition=partition, headers=RECORD_HEADERS
+                )
+            else:
+                sent = await self._broker.publish(
+                    value, self.topic, key=key.encode(), partition=partition, headers=HEADERS, no_confirm=True
+                )
         except KafkaError as exc:
             raise StateStoreError(f"cannot write checkpoint {key!r}: {exc}") from exc
         self._unacked.append((key, sent))
@@ -95,6 +104,7 @@ class KafkaStateStore:
 
     async def flush(self) -> None:
         """Wait for the acknowledgement of every ``put``."""
+        await self._batches.submit()
         pending, self._unacked = self._unacked, []
         results = await asyncio.gather(*(sent for _, sent in pending), return_exceptions=True)
         failed = [(key, r) for (key, _), r in zip(pending, results, strict=True) if isinstance(r, BaseException)]
