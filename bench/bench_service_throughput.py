@@ -8,7 +8,13 @@ target, then consumes the whole backlog twice, each in a consumer group of its o
 
 - the baseline: a bare aiokafka ``getmany`` loop that only ``json.loads`` each value;
 - the service as it runs in production: edge checks, dedup, the engine, its output events,
-  checkpoints, offsets committed per batch.
+  checkpoints, offsets committed per batch;
+- for the responder also its floor (``relay_floor``): the bare loop that also sends, record for
+  record, what the responder wrote (the same keys, headers and bytes, spread over the input as it
+  was) through a producer configured as the services' and batched as theirs (``RecordBatches``),
+  and waits for them before each commit, while a second consumer follows that output, as every
+  responder instance follows its own topics. No decision and no encoding: what any responder
+  built on this client must spend per event.
 
 detector: collector scrapes (11 samples each); rca: the same scrapes into its window store (its
 broadcast group starts at the end of the topic, so the backlog is published once it has joined,
@@ -42,7 +48,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from bench_log_source import T0 as LOG_T0
 from bench_log_source import synthetic_docs
 from elasticsearch import AsyncElasticsearch, helpers
@@ -62,9 +69,11 @@ from services.responder.settings import ResponderSettings
 from shared import events as ev
 from shared import metric_names as mn
 from shared import models as m
+from shared.broker import PRODUCER_BATCH_BYTES, keyed_partitioner
 from shared.consumer import GroupMember
+from shared.record_batches import RecordBatches
 from shared.topic_admin import ensure_topics
-from shared.topics import ANOMALIES, METRICS
+from shared.topics import ANOMALIES, INCIDENTS, METRICS, NOTIFICATIONS
 
 METRICS_SCRAPED = (
     mn.HOST_CPU, mn.HOST_MEMORY, mn.HOST_DISK, mn.PROCESS_CPU, mn.PROCESS_RSS, mn.PROCESS_UP, mn.HTTP_UP,
@@ -173,6 +182,92 @@ def anomalies(events: int, targets: int, *, end: datetime | None = None) -> list
         event = kinds[step].create(data, source="/bench", id_parts=(data.anomaly_id, step), time=at, subject=target)
         out.append((target, ev.encode_event(event)))
     return out
+
+
+Output = tuple[bytes | None, bytes, list[tuple[str, bytes]]]
+"""A record a service wrote: its key, value and headers."""
+
+
+async def written(bootstrap: str, topics: list[str]) -> list[Output]:
+    """Every record on ``topics`` (read to their ends), in partition order."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest")
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(t, p) for t in topics for p in sorted(consumer.partitions_for_topic(t) or ())]
+        consumer.assign(partitions)
+        ends = await consumer.end_offsets(partitions)
+        out: list[Output] = []
+        while [tp for tp, end in ends.items() if await consumer.position(tp) < end]:
+            for records in (await consumer.getmany(timeout_ms=1000, max_records=5000)).values():
+                out += [(r.key, r.value, list(r.headers)) for r in records]
+        return out
+    finally:
+        await consumer.stop()
+
+
+async def relay_floor(bootstrap: str, topic: str, events: int, outputs: list[Output]) -> tuple[float, float]:
+    """Seconds and CPU seconds of the bare loop that also writes ``outputs`` and follows them (the module's floor)."""
+    out_topic = f"floor-{uuid.uuid4().hex[:6]}"
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(out_topic, num_partitions=INCIDENTS.partitions, replication_factor=1)])
+    finally:
+        await admin.close()
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=bootstrap, group_id=f"floor-{uuid.uuid4().hex[:6]}", auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )  # fmt: skip
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, max_batch_size=PRODUCER_BATCH_BYTES,
+        partitioner=keyed_partitioner,
+    )  # fmt: skip
+    await consumer.start()
+    await producer.start()
+    done = asyncio.Event()
+    follower = asyncio.create_task(_follow(bootstrap, out_topic, done))
+    started, cpu = time.perf_counter(), time.process_time()
+    seen = sent = 0
+    batches = RecordBatches(producer)
+    try:
+        while seen < events:
+            batch = await consumer.getmany(timeout_ms=1000, max_records=500)
+            pending = []
+            for records in batch.values():
+                for record in records:
+                    json.loads(record.value)
+                    seen += 1
+                    while sent < len(outputs) * seen // events:  # the outputs spread over the input as written
+                        key, value, headers = outputs[sent]
+                        pending.append(await batches.add(out_topic, value, key=key, headers=headers))
+                        sent += 1
+            await batches.submit()
+            await asyncio.gather(*pending)
+            if batch:
+                await consumer.commit()
+    finally:
+        elapsed, used = time.perf_counter() - started, time.process_time() - cpu
+        done.set()
+        await follower
+        await consumer.stop()
+        await producer.stop()
+    return elapsed, used
+
+
+async def _follow(bootstrap: str, topic: str, done: asyncio.Event) -> None:
+    """Read ``topic`` as a responder's view does (each record's ``ce_id`` looked up) until ``done``."""
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=bootstrap, group_id=f"view-{uuid.uuid4().hex[:6]}", auto_offset_reset="earliest"
+    )
+    known: set[bytes] = set()
+    await consumer.start()
+    try:
+        while not done.is_set():
+            for records in (await consumer.getmany(timeout_ms=100, max_records=500)).values():
+                for record in records:
+                    _ = dict(record.headers).get("ce_id") in known
+    finally:
+        await consumer.stop()
 
 
 async def responder_service(bootstrap: str, events: int) -> tuple[float, float]:
@@ -286,6 +381,12 @@ async def one_round(args: argparse.Namespace) -> list[Row]:
                     measured = await responder_service(bootstrap, args.events)
                 rows += [(f"bare loop on {topic.name}, baseline", *bare, None),
                          (f"{service} service", *measured, bare[0])]  # fmt: skip
+                if service == "responder":
+                    outputs = await written(bootstrap, [INCIDENTS.name, NOTIFICATIONS.name])
+                    floor = await relay_floor(bootstrap, topic.name, args.events, outputs)
+                    print(f"responder floor: it wrote {len(outputs)} records, "
+                          f"{sum(len(v) for _, v, _ in outputs) // max(len(outputs), 1)} bytes each")  # fmt: skip
+                    rows.append(("floor: bare loop + its writes + a view of them", *floor, bare[0]))
         finally:
             terminate(broker.process.pid)
     return rows
