@@ -154,6 +154,7 @@ def build(
         windows=settings.maintenance_windows,
         stakeholders=stakeholders,
         mailer=mailer,
+        incident_retention_s=settings.incident_retention_s,
     )
     anomalies = register(service, responder, settings)
     return ResponderRuntime(settings, service, responder, tuple(closers))

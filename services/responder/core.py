@@ -21,6 +21,7 @@ from services.responder.domain.outbox import (
     unknown_outcomes,
 )
 from services.responder.domain.policy import ResponsePolicy
+from services.responder.domain.retention import Sweeps, forget_resolved
 from services.responder.domain.stakeholders import (
     Mail,
     StakeholderConfig,
@@ -106,6 +107,7 @@ class Responder:
         windows: Sequence[MaintenanceWindow] = (),
         stakeholders: StakeholderConfig | None = None,
         mailer: SmtpMailer | None = None,
+        incident_retention_s: float = 0.0,
     ) -> None:
         self.bus = bus
         self.policy = policy
@@ -131,6 +133,10 @@ class Responder:
         self.skipped_records: list[Skipped] = []
         self.skipped = Counter(
             "ir_responder_rebuild_skipped", "Records skipped (and dead-lettered) while rebuilding", registry=registry
+        )
+        self.sweeps = Sweeps(timedelta(seconds=incident_retention_s))  # 0: resolved incidents are kept
+        self.forgotten = Counter(
+            "ir_responder_incidents_forgotten", "Resolved incidents dropped after the retention", registry=registry
         )
 
     async def rebuild(self) -> int:
@@ -312,6 +318,7 @@ class Responder:
         """Run the clocks of the incidents this instance owns, then send what they owe."""
         now = self.clock()
         async with self.lock:
+            self._forget_resolved(now)
             await self._release_silenced(now)
             recovering_targets = self.book.recovering_targets()
             for state in list(self.book.incidents.values()):
@@ -321,6 +328,16 @@ class Responder:
                 await self.emit(clocks.decide_tick(state, now=now, policy=self.policy, recovering=recovering))
             await self.emit(self.oncall_changes(now))
         await self.notify_owed()
+
+    def _forget_resolved(self, now: datetime) -> None:
+        """Drop the incidents resolved longer than the retention ago (``domain.retention``; call with the lock held)."""
+        if not self.sweeps.due(now):
+            return
+        gone = forget_resolved(self.book, now=now, retention=self.sweeps.retention)
+        if gone:
+            self.updates.forget(gone)
+            self.forgotten.inc(len(gone))
+            log.info("forgot %d incidents resolved more than %s ago", len(gone), self.sweeps.retention)
 
     async def _release_silenced(self, now: datetime) -> None:
         """Group the anomalies still firing whose silence is over (call with the lock held)."""

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import ClassVar, Literal
+from typing import ClassVar, Final, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from services.responder.api.settings import ApiSettings
@@ -27,10 +27,15 @@ from services.responder.notify.registry import ChannelSpec
 from shared.config_file import ConfigError, load_model
 from shared.models import Severity, Team
 from shared.settings import ServiceSettings
+from shared.topics import INCIDENTS
 
 
 def _log_routes() -> dict[Team, list[ChannelSpec]]:
     return {team: [ChannelSpec(type="log")] for team in Team}
+
+
+MIN_INCIDENT_RETENTION_S: Final = 3600.0
+"""The shortest retention of a resolved incident (and never below ``notify_max_age_s``)."""
 
 
 class ResponderSettings(ServiceSettings):
@@ -57,6 +62,12 @@ class ResponderSettings(ServiceSettings):
     runbook_url: str = Field("https://runbooks.example.org/{service}/{signal}", description="template")
     tick_s: float = Field(1.0, gt=0, description="period of the clock loop (escalation, breach, auto-resolve)")
     notify_max_age_s: float = Field(3600.0, gt=0, description="older triggers are never notified late")
+    incident_retention_s: float = Field(
+        INCIDENTS.retention_ms / 1000,
+        ge=0,
+        description="a resolved incident is forgotten this long after its resolution, as a restart that rebuilds "
+        "from the topics (7 days) forgets it; 0: never",
+    )
     api: ApiSettings = Field(default_factory=ApiSettings)
     oncall: Roster = Field(default_factory=Roster, description="people and on-call schedules per team")
     oncall_file: Path | None = Field(None, description="a YAML file holding the oncall section instead")
@@ -64,6 +75,17 @@ class ResponderSettings(ServiceSettings):
     stakeholders: StakeholderConfig = Field(
         default_factory=StakeholderConfig, description="status updates by e-mail to subscribers per service"
     )
+
+    @field_validator("incident_retention_s", mode="after")
+    @classmethod
+    def _check_incident_retention(cls, value: float, info: ValidationInfo) -> float:
+        shortest = max(MIN_INCIDENT_RETENTION_S, info.data.get("notify_max_age_s", 0.0))
+        if 0 < value < shortest:
+            raise ValueError(
+                f"{value:g} s would forget a resolved incident while notices or late revisions may still concern "
+                f"it; use 0 (never) or at least {shortest:g}"
+            )
+        return value
 
     @field_validator("escalation", mode="after")
     @classmethod

@@ -169,6 +169,12 @@ class UpdateLog:
         self.seen.add(update.event_id)
         self.by_incident.setdefault(update.incident_id, []).append(update)
 
+    def forget(self, incident_ids: set[str]) -> None:
+        """Drop the updates of ``incident_ids`` (resolved long ago: ``domain.retention``)."""
+        for incident_id in incident_ids:
+            for update in self.by_incident.pop(incident_id, ()):
+                self.seen.discard(update.event_id)
+
 
 @dataclass(frozen=True, slots=True)
 class Mail:
