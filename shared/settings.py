@@ -18,6 +18,8 @@ from shared.topics import ALL_TOPICS
 
 KAFKA_PROTOCOLS: Final = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
 SASL_MECHANISMS: Final = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
+MAX_RETENTION_S: Final = 10 * 365 * 86400.0
+"""The longest retention a setting takes (ten years; infinity would overflow a ``timedelta``): 0 means never."""
 
 
 class YamlFileSource(PydanticBaseSettingsSource):

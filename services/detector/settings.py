@@ -31,7 +31,7 @@ from services.detector.domain.series import (
 )
 from services.detector.domain.target import DetectionConfig
 from services.detector.domain.tracker import TrackerConfig
-from shared.settings import ServiceSettings
+from shared.settings import MAX_RETENTION_S, ServiceSettings
 
 Direction = Literal["up", "down"]
 
@@ -182,6 +182,7 @@ class DetectorSettings(ServiceSettings):
     target_retention_s: float = Field(
         86400.0,
         ge=0,
+        le=MAX_RETENTION_S,
         description="a target with no scrape for this long (by its partition's newest scrape) is forgotten: its "
         "open anomalies resolved (resolved_by: retention), its checkpoint deleted; 0: never",
     )

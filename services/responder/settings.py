@@ -26,7 +26,7 @@ from services.responder.domain.windows import MaintenanceWindow
 from services.responder.notify.registry import ChannelSpec
 from shared.config_file import ConfigError, load_model
 from shared.models import Severity, Team
-from shared.settings import ServiceSettings
+from shared.settings import MAX_RETENTION_S, ServiceSettings
 from shared.topics import INCIDENTS
 
 
@@ -65,6 +65,7 @@ class ResponderSettings(ServiceSettings):
     incident_retention_s: float = Field(
         INCIDENTS.retention_ms / 1000,
         ge=0,
+        le=MAX_RETENTION_S,
         description="a resolved incident is forgotten this long after its resolution, as a restart that rebuilds "
         "from the topics (7 days) forgets it; 0: never",
     )
