@@ -20,12 +20,16 @@ from collections.abc import Sequence
 from typing import Final
 
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import MessageSizeTooLargeError
 from aiokafka.producer.message_accumulator import BatchBuilder
+from aiokafka.record.default_records import DefaultRecordBatchBuilder
 from faststream.kafka import KafkaBroker
 
 from shared.broker import keyed_partitioner
 
 Headers = Sequence[tuple[str, bytes]]
+DEFAULT_MAX_REQUEST_SIZE: Final = 1_048_576
+"""aiokafka's default ``max_request_size``, for a producer that does not say its own."""
 _NO_TIMESTAMP: Final = None
 
 
@@ -34,6 +38,7 @@ class RecordBatches:
 
     def __init__(self, producer: AIOKafkaProducer) -> None:
         self.producer = producer
+        self._max_request_size: int = getattr(producer, "_max_request_size", DEFAULT_MAX_REQUEST_SIZE)
         self._open: dict[tuple[str, int], tuple[BatchBuilder, asyncio.Future[None]]] = {}
         self._partitions: dict[str, list[int]] = {}
         self._soon: asyncio.Handle | None = None
@@ -42,7 +47,13 @@ class RecordBatches:
     async def add(
         self, topic: str, value: bytes, *, key: bytes | None, headers: Headers, partition: int | None = None
     ) -> asyncio.Future[None]:
-        """Queue one record; return a future done when its batch is acknowledged (or failed)."""
+        """Queue one record; return a future done when its batch is acknowledged (or failed).
+
+        A record larger than the producer's ``max_request_size`` raises ``MessageSizeTooLargeError``
+        here, as ``send`` does: a batch builder takes any record into an empty batch.
+        """
+        if len(value) > self._max_request_size // 2:
+            self._check_size(key, value, headers)
         if partition is None:
             partition = await self._partition_of(topic, key)
         entry = self._open.get((topic, partition))
@@ -66,6 +77,13 @@ class RecordBatches:
         self._partitions.clear()  # looked up again for the next batches: partitions may be added
         for (topic, partition), (builder, acknowledged) in ready.items():
             await self._send(topic, partition, builder, acknowledged)
+
+    def _check_size(self, key: bytes | None, value: bytes, headers: Headers) -> None:
+        size = DefaultRecordBatchBuilder.estimate_size_in_bytes(key, value, headers)
+        if size > self._max_request_size:
+            raise MessageSizeTooLargeError(
+                f"a record of {size} bytes is larger than the producer's max_request_size ({self._max_request_size})"
+            )
 
     def _start(self, topic: str, partition: int) -> tuple[BatchBuilder, asyncio.Future[None]]:
         loop = asyncio.get_running_loop()

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
-from aiokafka.errors import ProducerClosed
+from aiokafka.errors import MessageSizeTooLargeError, ProducerClosed
 
 from shared.broker import keyed_partitioner
 from shared.record_batches import RecordBatches
@@ -98,3 +98,19 @@ async def test_a_batch_the_producer_cannot_take_fails_its_records_waiters(kafka_
     await batches.submit()
     with pytest.raises(ProducerClosed):
         await asyncio.wait_for(acknowledged, 20)
+
+
+async def test_a_record_over_the_producers_request_size_is_refused_at_once_as_send_refuses_it(
+    kafka_bootstrap: str, unique: str
+) -> None:
+    settings, topic = await _topic(kafka_bootstrap, unique)
+    async with started(kafka_bootstrap) as producer:
+        batches = RecordBatches(producer)
+        with pytest.raises(MessageSizeTooLargeError):
+            await producer.send(topic, b"x" * 2_000_000, key=b"k")
+        with pytest.raises(MessageSizeTooLargeError):
+            await batches.add(topic, b"x" * 2_000_000, key=b"k", headers=HEADERS)
+        fits = await batches.add(topic, b"x" * 600_000, key=b"k", headers=HEADERS)  # over a batch, under a request
+        await batches.submit()
+        await asyncio.wait_for(fits, 20)
+    assert [len(r.value or b"") for r in await _records(settings, topic)] == [600_000]
