@@ -119,10 +119,16 @@ def owed_by_book(
     now: datetime,
     max_age_s: float,
 ) -> list[Notice]:
-    """Return every notice owed by the incidents of ``book`` that ``owns`` says this instance sends."""
+    """Return every notice owed by the incidents of ``book`` that ``owns`` says this instance sends.
+
+    Only incidents with a trigger younger than ``max_age_s`` are looked at (``newest_trigger_at``):
+    the others owe nothing, and most of a long-running book is resolved incidents.
+    """
+    oldest = now - timedelta(seconds=max_age_s)
     owed: list[Notice] = []
     for state in book.incidents.values():
-        if state.triggers and owns(state.incident):
+        newest = state.newest_trigger_at
+        if newest is not None and newest >= oldest and owns(state.incident):
             owed += owed_notices(state, routes, book.notifications, now=now, max_age_s=max_age_s, roster=book.roster)
     return owed
 

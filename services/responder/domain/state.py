@@ -51,6 +51,17 @@ class IncidentState:
     notes: tuple[str, ...] = ()
     acknowledged_by: str | None = None
     resolved_at: datetime | None = None
+    newest_trigger_at: datetime | None = None
+    """The latest ``at`` of ``triggers``: an incident whose triggers are all older than the outbox's age
+    limit owes nothing, and the clock loop's pass over the book passes it over on this alone."""
+
+    def with_trigger(self, trigger: Trigger) -> dict[str, Any]:
+        """The changes that add ``trigger`` (for ``replace``)."""
+        newest = self.newest_trigger_at
+        return {
+            "triggers": (*self.triggers, trigger),
+            "newest_trigger_at": trigger.at if newest is None or trigger.at > newest else newest,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,7 +230,7 @@ def apply_incident(state: IncidentState | None, event: ev.IncidentEvent) -> Inci
         decided = state.decided if event.causationid is None else state.decided | {event.causationid}
         return IncidentState(
             incident, state.fired, state.paged, state.breached, state.triggers, state.applied | {event.id},
-            decided, state.notes, state.acknowledged_by, state.resolved_at,
+            decided, state.notes, state.acknowledged_by, state.resolved_at, state.newest_trigger_at,
         )  # fmt: skip
     changes: dict[str, Any] = {"applied": state.applied | {event.id}}  # one ``replace``: it is the fold's cost
     if event.causationid is not None:
@@ -233,15 +244,15 @@ def apply_incident(state: IncidentState | None, event: ev.IncidentEvent) -> Inci
             paged = state.paged if transition.team in state.paged else (*state.paged, transition.team)
             trigger = Trigger(event.id, NoticeKind.PAGE, (transition.team,), event.time, transition.reason)
             fired = state.fired | {step_key, paged_key(severity, transition.team)}
-            changes |= {"fired": fired, "paged": paged, "triggers": (*state.triggers, trigger)}
+            changes |= {"fired": fired, "paged": paged, **state.with_trigger(trigger)}
         case ev.ResponseTargetBreached():
             changes["breached"] = state.breached | {incident.severity}
         case ev.IncidentAcknowledged():
             trigger = Trigger(event.id, NoticeKind.ACKNOWLEDGE, state.paged, event.time, transition.reason)
-            changes |= {"acknowledged_by": transition.actor, "triggers": (*state.triggers, trigger)}
+            changes |= {"acknowledged_by": transition.actor, **state.with_trigger(trigger)}
         case ev.IncidentResolved():
             trigger = Trigger(event.id, NoticeKind.RESOLVE, state.paged, event.time, transition.reason)
-            changes |= {"resolved_at": event.time, "triggers": (*state.triggers, trigger)}
+            changes |= {"resolved_at": event.time, **state.with_trigger(trigger)}
         case ev.IncidentNoteAdded():
             changes["notes"] = (*state.notes, transition.reason)
     return replace(state, **changes)
@@ -351,7 +362,7 @@ def _ask_approval(book: Book, event: ev.RecoveryApprovalRequested) -> None:
     )
     teams = state.paged or (Team.L1,)
     trigger = Trigger(event.id, NoticeKind.APPROVAL, teams, event.time, reason)
-    book.incidents[request.incident_id] = replace(state, triggers=(*state.triggers, trigger))
+    book.incidents[request.incident_id] = replace(state, **state.with_trigger(trigger))
 
 
 def fold_silence_event(book: Book, event: ev.SilenceEvent) -> None:

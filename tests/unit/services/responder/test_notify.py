@@ -28,7 +28,7 @@ from services.responder.notify.sender import Sender
 from services.responder.notify.webhook import SIGNATURE_HEADER, WebhookChannel, verify
 from shared import events as ev
 from shared import models as m
-from tests.unit.services.responder.helpers import Recorder, Sim, anomaly, at
+from tests.unit.services.responder.helpers import Recorder, Sim, anomaly, at, command
 
 SECRET = "s3cr3t-hmac-key-for-tests"
 
@@ -68,6 +68,21 @@ def test_the_book_owes_the_notices_of_the_incidents_this_instance_owns() -> None
     owed = owed_by_book(sim.book, routes, owns=lambda _incident: True, now=at(1), max_age_s=60)
     assert owed == owed_notices(state, routes, set(), now=at(1), max_age_s=60) and len(owed) == 2
     assert owed_by_book(sim.book, routes, owns=lambda _incident: False, now=at(1), max_age_s=60) == []
+
+
+def test_the_book_passes_over_an_incident_whose_newest_trigger_is_older_than_the_age_limit() -> None:
+    sim = paged_state()
+    state = sim.only()
+    assert state.triggers and state.newest_trigger_at == max(t.at for t in state.triggers)
+    routes = {m.Team.L1: ["log"], m.Team.L2: ["log"]}
+    for now in (at(59), at(61), at(600)):
+        expected = owed_notices(state, routes, set(), now=now, max_age_s=60)
+        assert owed_by_book(sim.book, routes, owns=lambda _incident: True, now=now, max_age_s=60) == expected
+    assert owed_by_book(sim.book, routes, owns=lambda _incident: True, now=at(600), max_age_s=60) == []
+    incident_id = state.incident.incident_id
+    sim.command(command(ev.AcknowledgeRequested, incident_id, t=500), t=500)  # a new trigger: owed again
+    assert sim.only().newest_trigger_at == at(500)
+    assert len(owed_by_book(sim.book, routes, owns=lambda _incident: True, now=at(501), max_age_s=60)) == 2
 
 
 def test_the_records_of_a_dispatch_and_of_each_outcome() -> None:
