@@ -46,7 +46,7 @@ from services.responder.notify.smtp_mail import MailFailed, SmtpMailer
 from shared import events as ev
 from shared.bus import EventBus, Received, RejectedEvent, Rejection
 from shared.ledger import Ledger
-from shared.models import Incident, IncidentStatus, OnCallChange, Severity, Team
+from shared.models import Incident, OnCallChange, Severity, Team
 from shared.rebuild import Skipped, rebuild
 from shared.topics import INCIDENTS, NOTIFICATIONS, RECOVERY, SILENCES
 
@@ -321,8 +321,8 @@ class Responder:
             self._forget_resolved(now)
             await self._release_silenced(now)
             recovering_targets = self.book.recovering_targets()
-            for state in list(self.book.incidents.values()):
-                if state.incident.status is IncidentStatus.RESOLVED or not self.owns(state.incident):
+            for state in self.book.unresolved_incidents():
+                if not self.owns(state.incident):
                     continue
                 recovering = state.incident.target in recovering_targets  # any recovery on it may explain an outage
                 await self.emit(clocks.decide_tick(state, now=now, policy=self.policy, recovering=recovering))

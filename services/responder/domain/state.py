@@ -105,6 +105,12 @@ class Book:
     oncall_events: set[str] = field(default_factory=set)
     anomaly_fingerprints: dict[str, str] = field(default_factory=dict)  # anomaly id → fingerprint, for splits
     open_index: OpenIndex = field(default_factory=lambda: OpenIndex())
+    unresolved: dict[str, None] = field(default_factory=dict)
+    """Ids of the incidents not resolved, in the order they were folded (the clock loop passes over these only)."""
+
+    def unresolved_incidents(self) -> list[IncidentState]:
+        """The states of the incidents not resolved (a list: the caller may fold while it walks them)."""
+        return [self.incidents[i] for i in self.unresolved]
 
     def open_incidents(self) -> list[Incident]:
         """Return the incidents not yet resolved."""
@@ -278,9 +284,11 @@ def fold_incident_event(book: Book, event: ev.IncidentEvent) -> IncidentState:
     for anomaly_id in _added_anomalies(before.incident.anomaly_ids if before is not None else (), current.anomaly_ids):
         book.incident_of_anomaly[anomaly_id] = current.incident_id
     if current.status is IncidentStatus.RESOLVED:
+        book.unresolved.pop(current.incident_id, None)
         if book.open_by_group.get(current.group_key) == current.incident_id:
             del book.open_by_group[current.group_key]
     else:
+        book.unresolved.setdefault(current.incident_id)
         book.open_by_group[current.group_key] = current.incident_id
     book.open_index.incident_folded(book, current.incident_id, current.group_key)
     latest = book.latest_by_group.get(current.group_key)

@@ -94,3 +94,14 @@ def test_status_updates_of_forgotten_incidents_are_dropped_and_a_replay_of_them_
     updates.forget({old})
 
     assert updates.by_incident == {} and updates.seen == set()
+
+
+def test_the_clock_loop_walks_only_the_incidents_not_resolved_in_the_order_they_were_folded() -> None:
+    sim = Sim()
+    resolved = _resolved_incident(sim, "api", t=0)
+    sim.anomaly(anomaly("db", "latency", t=100), t=100)
+    sim.anomaly(anomaly("web", "latency", t=101), t=101)
+    unresolved = [s.incident.incident_id for s in sim.book.incidents.values() if s.incident.incident_id != resolved]
+
+    assert [s.incident.incident_id for s in sim.book.unresolved_incidents()] == unresolved
+    assert all(s.incident.status is not m.IncidentStatus.RESOLVED for s in sim.book.unresolved_incidents())
