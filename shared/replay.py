@@ -22,8 +22,11 @@ async def read_to_end(
     """Assign ``partitions`` to the started ``consumer`` and yield their records up to the ends they have now.
 
     From the beginning, or only the last ``tail`` records of each partition (a rebuild whose cost
-    does not grow with the topic's history). Records written after the call are not yielded, and
-    the consumer is left at those ends, so reading on with it (following) misses none of them.
+    does not grow with the topic's history). The last fetch of a partition may bring records
+    written after the call: they are yielded too, once, and the consumer is left after the last
+    record yielded, so reading on with it (following) misses none and repeats none. That is also
+    what makes the read whole on Tansu, whose end offset of a partition stops at the first record
+    of its last record batch (a fetch from there brings the whole batch).
     """
     tps = list(partitions)
     consumer.assign(tps)
@@ -39,15 +42,11 @@ async def read_to_end(
     pending = {tp for tp in tps if ends[tp] > 0 and await consumer.position(tp) < ends[tp]}
     while pending:
         batch = await consumer.getmany(*pending, timeout_ms=READ_POLL_MS)
-        for tp, records in batch.items():
+        for records in batch.values():
             for record in records:
-                if record.offset < ends[tp]:
-                    yield record
+                yield record
         for tp in list(pending):
-            position = await consumer.position(tp)
-            if position > ends[tp]:
-                consumer.seek(tp, ends[tp])  # the fetch ran past the end: a reader going on reads that part again
-            if position >= ends[tp]:
+            if await consumer.position(tp) >= ends[tp]:
                 pending.discard(tp)
 
 

@@ -22,11 +22,18 @@ HEADERS = [("ce_id", b"x")]
 KEYS = [f"target-{n}".encode() for n in range(7)]
 
 
+@pytest.fixture(params=["primary", "tansu"])
+def bootstrap(request: pytest.FixtureRequest) -> str:
+    """Both Kafka-protocol brokers the services must work on."""
+    name = "kafka_bootstrap" if request.param == "primary" else "tansu"
+    return str(request.getfixturevalue(name))
+
+
 @contextlib.asynccontextmanager
-async def started(kafka_bootstrap: str) -> AsyncIterator[AIOKafkaProducer]:
+async def started(bootstrap: str) -> AsyncIterator[AIOKafkaProducer]:
     """A keyed producer with 4 kB batches, so a few records fill one."""
     producer = AIOKafkaProducer(
-        bootstrap_servers=kafka_bootstrap, acks="all", partitioner=keyed_partitioner, max_batch_size=4096
+        bootstrap_servers=bootstrap, acks="all", partitioner=keyed_partitioner, max_batch_size=4096
     )
     await producer.start()
     try:
@@ -35,8 +42,8 @@ async def started(kafka_bootstrap: str) -> AsyncIterator[AIOKafkaProducer]:
         await producer.stop()
 
 
-async def _topic(kafka_bootstrap: str, unique: str) -> tuple[ServiceSettings, str]:
-    settings = ServiceSettings(kafka_bootstrap_servers=kafka_bootstrap, topic_prefix=f"rb{unique}.")
+async def _topic(bootstrap: str, unique: str) -> tuple[ServiceSettings, str]:
+    settings = ServiceSettings(kafka_bootstrap_servers=bootstrap, topic_prefix=f"rb{unique}.")
     await ensure_topics(settings, [Topic("batches.v1", (), key="target", producer="test", partitions=3)])
     return settings, settings.topic_prefix + "batches.v1"
 
@@ -51,10 +58,10 @@ async def _records(settings: ServiceSettings, name: str) -> list[ConsumerRecord[
 
 
 async def test_each_key_lands_on_the_partition_send_picks_and_in_order_across_full_batches(
-    kafka_bootstrap: str, unique: str
+    bootstrap: str, unique: str
 ) -> None:
-    settings, topic = await _topic(kafka_bootstrap, unique)
-    async with started(kafka_bootstrap) as producer:
+    settings, topic = await _topic(bootstrap, unique)
+    async with started(bootstrap) as producer:
         records, by_send, partitions, acknowledged = await _send_in_batches(producer, settings, topic)
     assert len(set(map(id, acknowledged))) > 3  # more than one batch per partition
     assert len(records) == 141
@@ -80,17 +87,17 @@ async def _send_in_batches(
     return await _records(settings, topic), by_send.partition, partitions, acknowledged
 
 
-async def test_records_queued_without_a_submit_go_out_once_the_task_yields(kafka_bootstrap: str, unique: str) -> None:
-    settings, topic = await _topic(kafka_bootstrap, unique)
-    async with started(kafka_bootstrap) as producer:
+async def test_records_queued_without_a_submit_go_out_once_the_task_yields(bootstrap: str, unique: str) -> None:
+    settings, topic = await _topic(bootstrap, unique)
+    async with started(bootstrap) as producer:
         acknowledged = await RecordBatches(producer).add(topic, b"alone", key=b"k", headers=HEADERS)
         await asyncio.wait_for(acknowledged, 20)  # nobody calls submit
     assert [r.value for r in await _records(settings, topic)] == [b"alone"]
 
 
-async def test_a_batch_the_producer_cannot_take_fails_its_records_waiters(kafka_bootstrap: str, unique: str) -> None:
-    _, topic = await _topic(kafka_bootstrap, unique)
-    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, partitioner=keyed_partitioner)
+async def test_a_batch_the_producer_cannot_take_fails_its_records_waiters(bootstrap: str, unique: str) -> None:
+    _, topic = await _topic(bootstrap, unique)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, partitioner=keyed_partitioner)
     await producer.start()
     batches = RecordBatches(producer)
     acknowledged = await batches.add(topic, b"late", key=b"k", headers=HEADERS)
@@ -101,10 +108,10 @@ async def test_a_batch_the_producer_cannot_take_fails_its_records_waiters(kafka_
 
 
 async def test_a_record_over_the_producers_request_size_is_refused_at_once_as_send_refuses_it(
-    kafka_bootstrap: str, unique: str
+    bootstrap: str, unique: str
 ) -> None:
-    settings, topic = await _topic(kafka_bootstrap, unique)
-    async with started(kafka_bootstrap) as producer:
+    settings, topic = await _topic(bootstrap, unique)
+    async with started(bootstrap) as producer:
         batches = RecordBatches(producer)
         with pytest.raises(MessageSizeTooLargeError):
             await producer.send(topic, b"x" * 2_000_000, key=b"k")
