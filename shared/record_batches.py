@@ -9,13 +9,15 @@ future per batch, shared by its records. The partition is the producer's own cho
 
 Builders go out when ``submit`` is called (a consumer's flush before its commit) or, at the
 latest, once the task that queued the first record yields to the event loop: a record is never
-left waiting for a flush that does not come. Records of one partition keep their order.
+left waiting for a flush that does not come. Records of one partition keep their order: builders
+are handed to the producer one at a time, in the order they were closed.
 """
 
 from __future__ import annotations
 
 import asyncio
 import random
+from collections import deque
 from collections.abc import Sequence
 from typing import Final
 
@@ -41,6 +43,8 @@ class RecordBatches:
         self._max_request_size: int = getattr(producer, "_max_request_size", DEFAULT_MAX_REQUEST_SIZE)
         self._open: dict[tuple[str, int], tuple[BatchBuilder, asyncio.Future[None]]] = {}
         self._partitions: dict[str, list[int]] = {}
+        self._closed: deque[tuple[str, int, BatchBuilder, asyncio.Future[None]]] = deque()
+        self._handing = asyncio.Lock()
         self._soon: asyncio.Handle | None = None
         self._submitting: set[asyncio.Task[None]] = set()
 
@@ -56,27 +60,24 @@ class RecordBatches:
             self._check_size(key, value, headers)
         if partition is None:
             partition = await self._partition_of(topic, key)
-        entry = self._open.get((topic, partition))
-        if entry is None:
-            entry = self._start(topic, partition)
-        builder, acknowledged = entry
-        if builder.append(timestamp=_NO_TIMESTAMP, key=key, value=value, headers=headers) is None:
-            del self._open[topic, partition]  # full: it goes now, the record starts the next one
-            await self._send(topic, partition, builder, acknowledged)
-            builder, acknowledged = self._start(topic, partition)
-            if builder.append(timestamp=_NO_TIMESTAMP, key=key, value=value, headers=headers) is None:
+        while True:  # another task may open the partition's next builder while a full one is handed over
+            builder, acknowledged = self._open.get((topic, partition)) or self._start(topic, partition)
+            if builder.append(timestamp=_NO_TIMESTAMP, key=key, value=value, headers=headers) is not None:
+                return acknowledged
+            if not builder.record_count():
                 raise ValueError(f"a record of {len(value)} bytes does not fit an empty batch for {topic}")
-        return acknowledged
+            self._close(topic, partition)  # full: it goes now, the record starts the next one
+            await self._hand_over()
 
     async def submit(self) -> None:
         """Send every open builder (each partition's records in the order added)."""
         if self._soon is not None:
             self._soon.cancel()
             self._soon = None
-        ready, self._open = self._open, {}
+        for topic, partition in list(self._open):
+            self._close(topic, partition)
         self._partitions.clear()  # looked up again for the next batches: partitions may be added
-        for (topic, partition), (builder, acknowledged) in ready.items():
-            await self._send(topic, partition, builder, acknowledged)
+        await self._hand_over()
 
     def _check_size(self, key: bytes | None, value: bytes, headers: Headers) -> None:
         size = DefaultRecordBatchBuilder.estimate_size_in_bytes(key, value, headers)
@@ -99,17 +100,31 @@ class RecordBatches:
         self._submitting.add(task)
         task.add_done_callback(self._submitting.discard)
 
-    async def _send(
-        self, topic: str, partition: int, builder: BatchBuilder, acknowledged: asyncio.Future[None]
-    ) -> None:
-        """Hand one builder to the producer; its outcome becomes ``acknowledged``'s."""
-        try:
-            sent = await self.producer.send_batch(builder, topic, partition=partition)
-        except Exception as exc:  # the records' waiters learn of it (the bus keeps them to resend)
-            if not acknowledged.done():
-                acknowledged.set_exception(exc)
-            return
-        sent.add_done_callback(lambda done: _settle(acknowledged, done))
+    def _close(self, topic: str, partition: int) -> None:
+        """Take the partition's builder out of the open ones and queue it to be handed over, in order."""
+        builder, acknowledged = self._open.pop((topic, partition))
+        self._closed.append((topic, partition, builder, acknowledged))
+
+    async def _hand_over(self) -> None:
+        """Give the closed builders to the producer in the order they were closed, one task at a time.
+
+        ``send_batch`` may wait for the partition's previous batch to drain, and two tasks waiting
+        there are not woken in order: handed over concurrently, a later batch of a partition could
+        land before an earlier one. Each outcome becomes its records' future.
+        """
+        async with self._handing:
+            while self._closed:
+                topic, partition, builder, acknowledged = self._closed.popleft()
+                try:
+                    sent = await self.producer.send_batch(builder, topic, partition=partition)
+                except asyncio.CancelledError:
+                    acknowledged.cancel()  # not acknowledged: its waiters see it cancelled (the bus resends)
+                    raise
+                except Exception as exc:  # the records' waiters learn of it (the bus keeps them to resend)
+                    if not acknowledged.done():
+                        acknowledged.set_exception(exc)
+                    continue
+                sent.add_done_callback(lambda done, acknowledged=acknowledged: _settle(acknowledged, done))
 
     async def _partition_of(self, topic: str, key: bytes | None) -> int:
         partitions = self._partitions.get(topic)

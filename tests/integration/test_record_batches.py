@@ -121,3 +121,25 @@ async def test_a_record_over_the_producers_request_size_is_refused_at_once_as_se
         await batches.submit()
         await asyncio.wait_for(fits, 20)
     assert [len(r.value or b"") for r in await _records(settings, topic)] == [600_000]
+
+
+async def test_tasks_adding_to_one_partition_at_once_lose_nothing_while_full_batches_are_handed_over(
+    bootstrap: str, unique: str
+) -> None:
+    settings, topic = await _topic(bootstrap, unique)
+    async with started(bootstrap) as producer:
+        batches = RecordBatches(producer)
+
+        async def writer(name: bytes) -> list[asyncio.Future[None]]:
+            out = []
+            for n in range(60):
+                out.append(await batches.add(topic, name + b"%04d" % n + b"." * 400, key=b"one", headers=HEADERS))
+                await asyncio.sleep(0)
+            return out
+
+        futures = [f for done in await asyncio.gather(writer(b"a"), writer(b"b")) for f in done]
+        await batches.submit()
+        await asyncio.wait_for(asyncio.gather(*futures), 20)
+    values = [r.value or b"" for r in await _records(settings, topic)]
+    for name in (b"a", b"b"):
+        assert [v[1:5] for v in values if v.startswith(name)] == [b"%04d" % n for n in range(60)]
