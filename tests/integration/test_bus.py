@@ -26,12 +26,6 @@ pytestmark = pytest.mark.integration
 CHAOS = replace(topics.CHAOS, dead_letters=True)  # one partition; consumed here, so dead-lettered here
 
 
-@pytest.fixture(params=["primary", "tansu"])
-def bootstrap(request: pytest.FixtureRequest) -> str:
-    name = "kafka_bootstrap" if request.param == "primary" else "tansu"
-    return str(request.getfixturevalue(name))
-
-
 @pytest.fixture
 async def service(bootstrap: str) -> AsyncIterator[Service]:
     settings = ServiceSettings(kafka_bootstrap_servers=bootstrap, topic_prefix=f"t{uuid.uuid4().hex[:8]}.")

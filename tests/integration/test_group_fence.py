@@ -21,11 +21,6 @@ from shared.settings import ServiceSettings
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture(params=["noida-db", "tansu"])
-def bootstrap(request: pytest.FixtureRequest) -> str:
-    return str(request.getfixturevalue("kafka_bootstrap" if request.param == "noida-db" else "tansu"))
-
-
 async def _nothing(_records: Any = None) -> None:
     return None
 

@@ -60,11 +60,6 @@ MEMBER = textwrap.dedent(
 )
 
 
-@pytest.fixture(params=["noida-db", "tansu"])
-def bootstrap(request: pytest.FixtureRequest) -> str:
-    return str(request.getfixturevalue("kafka_bootstrap" if request.param == "noida-db" else "tansu"))
-
-
 def _start(
     boot: str, topic: str, group: str, log: Path, *, name: str = "svc-1.t", ghost_after_s: float = 3.0
 ) -> subprocess.Popen[bytes]:

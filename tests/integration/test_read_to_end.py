@@ -16,12 +16,6 @@ from shared.topics import Topic
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture(params=["primary", "tansu"])
-def bootstrap(request: pytest.FixtureRequest) -> str:
-    name = "kafka_bootstrap" if request.param == "primary" else "tansu"
-    return str(request.getfixturevalue(name))
-
-
 async def test_a_partition_written_in_one_record_batch_is_read_whole_and_a_reader_going_on_sees_each_new_record_once(
     bootstrap: str,
 ) -> None:
