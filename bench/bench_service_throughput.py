@@ -48,7 +48,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from bench_log_source import T0 as LOG_T0
 from bench_log_source import synthetic_docs
@@ -72,6 +72,7 @@ from shared import models as m
 from shared.broker import PRODUCER_BATCH_BYTES, keyed_partitioner
 from shared.consumer import GroupMember
 from shared.record_batches import RecordBatches
+from shared.replay import partitions_of, read_to_end
 from shared.topic_admin import ensure_topics
 from shared.topics import ANOMALIES, INCIDENTS, METRICS, NOTIFICATIONS
 
@@ -190,17 +191,13 @@ Output = tuple[bytes | None, bytes, list[tuple[str, bytes]]]
 
 async def written(bootstrap: str, topics: list[str]) -> list[Output]:
     """Every record on ``topics`` (read to their ends), in partition order."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest")
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await consumer.start()
     try:
-        partitions = [TopicPartition(t, p) for t in topics for p in sorted(consumer.partitions_for_topic(t) or ())]
-        consumer.assign(partitions)
-        ends = await consumer.end_offsets(partitions)
-        out: list[Output] = []
-        while [tp for tp, end in ends.items() if await consumer.position(tp) < end]:
-            for records in (await consumer.getmany(timeout_ms=1000, max_records=5000)).values():
-                out += [(r.key, r.value, list(r.headers)) for r in records]
-        return out
+        return [
+            (r.key, r.value, list(r.headers))
+            async for r in read_to_end(consumer, await partitions_of(consumer, topics))
+        ]
     finally:
         await consumer.stop()
 

@@ -235,15 +235,14 @@ class EventBus:
         """Send ``event`` (as ``encoded`` when given: its bytes sent before); return the send's future and the bytes."""
         route = self._route(type(event))
         value = encode_event(event) if encoded is None else encoded
-        batches = None if confirm else self._batches.current()
-        if batches is not None:
+        if not confirm:
             headers = [CONTENT_TYPE_HEADER, route.type_header, ("ce_id", event.id.encode())]
-            queued = await batches.add(route.topic, value, key=key.encode(), partition=partition, headers=headers)
-            return queued, value
+            return await self._batches.queue(route.topic, value, key=key.encode(), partition=partition,
+                                             headers=headers), value  # fmt: skip
         await self._batches.submit()  # what was sent before goes first (one partition, one order)
         sent: asyncio.Future[Any] = await self.broker.publish(
             value, route.topic, key=key.encode(), partition=partition,
-            headers={"content-type": CONTENT_TYPE, "ce_type": event.type, "ce_id": event.id}, no_confirm=not confirm,
+            headers={"content-type": CONTENT_TYPE, "ce_type": event.type, "ce_id": event.id},
         )  # fmt: skip
         return sent, value
 

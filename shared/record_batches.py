@@ -19,7 +19,7 @@ import asyncio
 import random
 from collections import deque
 from collections.abc import Sequence
-from typing import Final
+from typing import Any, Final
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import MessageSizeTooLargeError
@@ -150,6 +150,21 @@ class BrokerBatches:
         if self._batches is None or self._batches.producer is not producer:
             self._batches = RecordBatches(producer)
         return self._batches
+
+    async def queue(
+        self, topic: str, value: bytes, *, key: bytes, headers: Headers, partition: int | None = None
+    ) -> asyncio.Future[Any]:
+        """Queue one record without waiting for the broker; return a future done when it is acknowledged.
+
+        Into the batches where there is a direct producer, else through the broker's own publish.
+        """
+        batches = self.current()
+        if batches is not None:
+            return await batches.add(topic, value, key=key, partition=partition, headers=headers)
+        sent: asyncio.Future[Any] = await self.broker.publish(
+            value, topic, key=key, partition=partition, headers={k: v.decode() for k, v in headers}, no_confirm=True
+        )
+        return sent
 
     async def submit(self) -> None:
         """Send what is queued (nothing when no batch was made)."""

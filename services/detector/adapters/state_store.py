@@ -17,8 +17,7 @@ from shared.settings import ServiceSettings
 from shared.stopping import stop_apart
 from shared.topics import DETECTOR_STATE
 
-HEADERS: Final = {"content-type": "application/octet-stream"}
-RECORD_HEADERS: Final = [(name, value.encode()) for name, value in HEADERS.items()]
+HEADERS: Final = [("content-type", b"application/octet-stream")]
 
 
 class StateStoreError(StorageError):
@@ -84,16 +83,8 @@ class KafkaStateStore:
 
     async def put(self, key: str, value: bytes, *, partition: int | None = None) -> None:
         """Publish ``value`` under ``key`` without waiting for the acknowledgement (see ``flush``)."""
-        batches = self._batches.current()
         try:
-            if batches is not None:
-                sent = await batches.add(
-                    self.topic, value, key=key.encode(), partition=partition, headers=RECORD_HEADERS
-                )
-            else:
-                sent = await self._broker.publish(
-                    value, self.topic, key=key.encode(), partition=partition, headers=HEADERS, no_confirm=True
-                )
+            sent = await self._batches.queue(self.topic, value, key=key.encode(), partition=partition, headers=HEADERS)
         except KafkaError as exc:
             raise StateStoreError(f"cannot write checkpoint {key!r}: {exc}") from exc
         self._unacked.append((key, sent))
